@@ -1,0 +1,3 @@
+"""wsgihost: host Python WSGI applications the way Apache + mod_wsgi does."""
+
+__version__ = "0.1.0"

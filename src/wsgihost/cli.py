@@ -1,0 +1,185 @@
+"""The ``wsgihost`` command: argv in, exit code out.
+
+The only module that reads ``sys.argv`` or decides an exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from wsgihost import __version__
+from wsgihost.config.model import Limits, Listener, Logging, Server, WSGIApp
+from wsgihost.logs import LEVELS, ErrorLog, LogFile, LogFormatError, compile_format
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wsgihost",
+        description="Host Python WSGI applications the way Apache + mod_wsgi does.",
+    )
+    parser.add_argument("--version", action="version", version=f"wsgihost {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve a WSGI script in the foreground",
+        description="Serve one WSGI script in the foreground, in embedded mode.",
+    )
+    serve.add_argument("script", metavar="SCRIPT", help="the WSGI script file (app.wsgi)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port; 0 picks a free one (8000)")
+    serve.add_argument(
+        "--processes",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help="front-end worker processes (the number of CPUs)",
+    )
+    serve.add_argument(
+        "--threads", type=_positive_int, default=15, help="app threads per worker (15)"
+    )
+    serve.add_argument(
+        "--callable",
+        default="application",
+        metavar="NAME",
+        help="the WSGI callable in the script (application)",
+    )
+    serve.add_argument("--mount", default="/", help="URL path the app is mounted at (/)")
+    serve.add_argument(
+        "--graceful-timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long a stop waits for requests in flight (30)",
+    )
+    serve.add_argument(
+        "--keepalive-timeout",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long an idle keep-alive connection stays open (5)",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=_seconds,
+        default=20.0,
+        metavar="SECONDS",
+        help="deadline for receiving a request head; 408 after it (20)",
+    )
+    serve.add_argument(
+        "--limit-request-body",
+        type=int,
+        default=Limits().body,
+        metavar="BYTES",
+        help="largest request body; 413 beyond it, 0 for no limit (1 GiB)",
+    )
+    serve.add_argument(
+        "--pass-authorization",
+        action="store_true",
+        help="pass the Authorization header to the app (WSGIPassAuthorization On)",
+    )
+    serve.add_argument(
+        "--no-reload",
+        action="store_true",
+        help="do not reload the script when it changes (WSGIScriptReloading Off)",
+    )
+    serve.add_argument("--access-log", metavar="FILE", help="access log file (standard output)")
+    serve.add_argument("--error-log", metavar="FILE", help="error log file (standard error)")
+    serve.add_argument(
+        "--access-log-format",
+        default=Logging().access_format,
+        metavar="FORMAT",
+        help="Apache LogFormat string (combined)",
+    )
+    serve.add_argument("--log-level", choices=LEVELS, default="warn", help="error log level (warn)")
+    return parser
+
+
+def serve_model(args: argparse.Namespace) -> Server:
+    mount = "/" + args.mount.strip("/")
+    return Server(
+        listeners=(Listener(args.host, args.port),),
+        apps=(
+            WSGIApp(
+                mount=mount if mount != "/" else "",
+                script=os.path.abspath(args.script),
+                callable_object=args.callable,
+                pass_authorization=args.pass_authorization,
+                script_reloading=not args.no_reload,
+            ),
+        ),
+        processes=args.processes,
+        threads=args.threads,
+        keepalive_timeout=args.keepalive_timeout,
+        header_timeout=args.header_timeout,
+        graceful_timeout=args.graceful_timeout,
+        limits=Limits(body=args.limit_request_body),
+        logging=Logging(
+            error_log=args.error_log and os.path.abspath(args.error_log),
+            access_log=args.access_log and os.path.abspath(args.access_log),
+            access_format=args.access_log_format,
+            level=args.log_level,
+        ),
+    )
+
+
+def _print(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print) -> int:
+    from wsgihost.supervisor.master import Master, StartupError
+
+    if not os.path.isfile(args.script):
+        print(f"wsgihost: error: WSGI script not found: {args.script}", file=sys.stderr)
+        return 2
+    try:
+        compile_format(args.access_log_format)
+    except LogFormatError as e:
+        print(f"wsgihost: error: --access-log-format: {e}", file=sys.stderr)
+        return 2
+    server = serve_model(args)
+    try:
+        dest = LogFile(path=server.logging.error_log) if server.logging.error_log else None
+        if server.logging.access_log:
+            LogFile(path=server.logging.access_log)  # fail now, not in every worker
+    except OSError as e:
+        print(f"wsgihost: error: cannot open log file: {e}", file=sys.stderr)
+        return 2
+    log = ErrorLog(dest or LogFile(fd=2), server.logging.level, module="wsgihost")
+    try:
+        return Master(server, log, announce).run()
+    except StartupError as e:
+        print(f"wsgihost: error: {e}", file=sys.stderr)
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {"serve": cmd_serve}
+    return commands[args.command](args)

@@ -1,0 +1,1 @@
+"""The configuration: text to an immutable model (pure: no sockets, no processes)."""

@@ -1,0 +1,1 @@
+"""The front-end worker: HTTP in; static files, embedded apps or daemons out."""

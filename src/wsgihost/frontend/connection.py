@@ -1,0 +1,658 @@
+"""One client connection in a front-end worker: HTTP/1.1 on an asyncio transport.
+
+Runs on the worker's event loop, except the methods of :class:`Request`
+marked "thread side", which the app's pool thread calls. The two sides meet
+under the connection's condition variable:
+
+* the request body flows loop -> thread through ``Request.body``; the loop
+  stops reading the socket while more than ``BODY_HIGH`` bytes wait, so a big
+  upload never sits whole in memory;
+* the response flows thread -> loop through ``call_soon_threadsafe``; the
+  thread blocks while the transport is over its high-water mark, so a slow
+  reader of a big response slows the app down instead of filling memory.
+
+httptools (llhttp) parses the bytes; it does not enforce sizes, does not
+check ``Host``, may hand over the URL in pieces, and stops at every
+``Connection: Upgrade``. Those checks live here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import httptools
+
+from wsgihost import httpcore
+from wsgihost.httpcore import Framing
+from wsgihost.logs import AccessRecord
+from wsgihost.wsgi.environ import RequestHead
+
+if TYPE_CHECKING:
+    from wsgihost.frontend.worker import Worker
+
+BODY_HIGH = 64 * 1024  # request body bytes buffered before we stop reading the socket
+BODY_LOW = 16 * 1024
+RESPONSE_HIGH = 256 * 1024  # response bytes queued before the app's thread waits
+PIPELINE_MAX = 8  # requests queued on one connection before we stop reading
+
+# Connection states, for the timers.
+IDLE = 0  # waiting for the first byte of a request (keep-alive or new connection)
+HEAD = 1  # part of a request head has arrived
+BUSY = 2  # a request is being served
+LINGER = 3  # our side is done writing; reading and discarding what the client still sends
+
+
+class Reject(Exception):
+    """A request we refuse before any app sees it."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Request:
+    """One request on a connection: parsed on the loop, served on a thread."""
+
+    __slots__ = (
+        "body",
+        "body_done",
+        "body_received",
+        "buffered",
+        "bytes_sent",
+        "conn",
+        "continue_sent",
+        "discard",
+        "dropped",
+        "expect_continue",
+        "failed",
+        "framing",
+        "has_body",
+        "head",
+        "head_sent",
+        "http11",
+        "is_head",
+        "keep_alive",
+        "record",
+        "response_headers",
+        "status",
+        "unsent",
+    )
+
+    def __init__(
+        self, conn: Connection, head: RequestHead, keep_alive: bool, has_body: bool
+    ) -> None:
+        self.conn = conn
+        self.head = head
+        self.keep_alive = keep_alive
+        self.http11 = head.version == "HTTP/1.1"
+        self.is_head = head.method == "HEAD"
+        self.has_body = has_body
+        self.body: deque[bytes] = deque()
+        self.body_done = not has_body
+        self.body_received = 0
+        self.buffered = 0
+        self.failed: str | None = None
+        self.discard = False
+        self.expect_continue = False
+        self.continue_sent = False
+        self.dropped = False  # the client is gone or the response was taken over
+        self.head_sent = False
+        self.framing = Framing.NONE
+        self.status = 0
+        self.bytes_sent = 0
+        self.unsent = 0
+        self.response_headers: list[tuple[str, str]] = []
+
+    # -- thread side: the app's body source -----------------------------------
+
+    def recv(self, size: int) -> bytes:
+        """Block until some body is here; return at most ``size`` bytes, b"" at the end."""
+        if self.body_done and not self.body:
+            return b""
+        conn = self.conn
+        with conn.cond:
+            while not self.body:
+                if self.failed:
+                    raise OSError(self.failed)
+                if self.body_done:
+                    return b""
+                if self.expect_continue and not self.continue_sent:
+                    # RFC 9110 10.1.1: "100 Continue" once the app asks for the body.
+                    self.continue_sent = True
+                    conn.loop.call_soon_threadsafe(conn.send_continue, self)
+                conn.cond.wait()
+            chunk = self.body[0]
+            if len(chunk) <= size:
+                self.body.popleft()
+            else:
+                self.body[0] = chunk[size:]
+                chunk = chunk[:size]
+            self.buffered -= len(chunk)
+            if conn.body_paused is self and self.buffered < BODY_LOW:
+                conn.body_paused = None
+                conn.loop.call_soon_threadsafe(conn.resume_for_body)
+        return chunk
+
+    # -- thread side: the app's response sink ---------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self.dropped
+
+    def send(self, head: Any, data: bytes, end: bool) -> None:
+        if self.dropped:
+            return
+        conn = self.conn
+        if end:
+            conn.loop.call_soon_threadsafe(conn.app_send, self, head, data, True)
+            return
+        with conn.cond:
+            self.unsent += len(data)
+        conn.loop.call_soon_threadsafe(conn.app_send, self, head, data, False)
+        if self.unsent > RESPONSE_HIGH or conn.write_paused:
+            with conn.cond:
+                while (self.unsent > RESPONSE_HIGH or conn.write_paused) and not self.dropped:
+                    conn.cond.wait()
+
+    def abort(self) -> None:
+        if not self.dropped:
+            self.conn.loop.call_soon_threadsafe(self.conn.app_abort, self)
+
+
+class Connection(asyncio.Protocol):
+    """The loop side of one client connection."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.loop = worker.loop
+        self.cond = threading.Condition()
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.queue: deque[Request] = deque()  # parsed requests not yet answered, in order
+        self.parsing: Request | None = None  # the request whose body is arriving
+        self.last: Request | None = None
+        self.active: Request | None = None  # the request being served (queue[0])
+        self.state = IDLE
+        self.deadline = 0.0
+        self.lost = False
+        self.closing = False  # answer what is queued, then close (graceful stop)
+        self.reading_done = False  # a request said Connection: close; ignore the rest
+        self.client_eof = False
+        self.write_paused = False
+        self.body_paused: Request | None = None
+        self.pipeline_paused = False
+        self.pending_error: tuple[int, str] | None = None
+        self.served = 0
+        self.head_bytes = 0
+        self.in_head = False
+        self.url_parts: list[bytes] = []
+        self.url_len = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.hosts = 0
+        self.host = b""
+        self.expect: bytes | None = None
+        self.content_length = -1
+        self.chunked = False
+        self.peer = ("", 0)
+        self.local = ("", 0)
+
+    # -- transport events ------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+        tr: Any = transport
+        self.transport = tr
+        peer = transport.get_extra_info("peername")
+        local = transport.get_extra_info("sockname")
+        if isinstance(peer, tuple):
+            self.peer = (peer[0], peer[1])
+        if isinstance(local, tuple):
+            self.local = (local[0], local[1])
+        tr.set_write_buffer_limits(high=64 * 1024)
+        self.worker.connections.add(self)
+        self.state = IDLE
+        self.deadline = self.loop.time() + self.worker.server.header_timeout
+        if self.worker.stopping:
+            self.closing = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.worker.connections.discard(self)
+        with self.cond:
+            for req in self.queue:
+                req.dropped = True
+                if not req.body_done:
+                    req.failed = "the client closed the connection"
+            self.cond.notify_all()
+        if self.active is not None and not self.active.head_sent and self.active.status == 0:
+            self.active.status = 499  # logged as the client going away, like nginx's 499
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        with self.cond:
+            self.write_paused = False
+            self.cond.notify_all()
+
+    def eof_received(self) -> bool:
+        self.client_eof = True
+        # With nothing left to answer, let the transport close; otherwise stay
+        # half-closed and still send the responses in progress.
+        return self.active is not None or bool(self.queue)
+
+    def data_received(self, data: bytes) -> None:
+        if self.reading_done:
+            if self.state == LINGER:
+                self.deadline = min(self.deadline, self.loop.time() + 2.0)
+            return
+        if self.state == IDLE:
+            self.state = HEAD
+            self.deadline = self.loop.time() + self.worker.server.header_timeout
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as e:
+            self._ignore_upgrade(data, e.args[0] if e.args else len(data))
+        except httptools.HttpParserCallbackError as e:
+            cause = e.__context__
+            if isinstance(cause, Reject):
+                self.reject(cause.status, cause.reason)
+            else:
+                self.worker.log.error(f"internal error while parsing a request: {cause!r}")
+                self.reject(500, "internal error")
+        except httptools.HttpParserError as e:
+            if not self.reading_done:
+                self.reject(400, f"malformed request: {e}")
+        else:
+            if self.in_head:
+                self.head_bytes += len(data)
+                limits = self.worker.server.limits
+                if self.head_bytes > limits.request_line + limits.fields * (limits.field_size + 2):
+                    self.reject(431, "request head too large")
+
+    def _ignore_upgrade(self, data: bytes, offset: int) -> None:
+        """llhttp stops at ``Connection: Upgrade``; we serve the request as plain HTTP.
+
+        RFC 9110 7.8 lets a server ignore Upgrade. Requests with a body were
+        refused in on_headers_complete, so what follows ``offset`` is the next
+        request: parse it with a fresh parser.
+        """
+        self.parser = httptools.HttpRequestParser(self)
+        rest = data[offset:]
+        if rest and not self.reading_done:
+            self.data_received(rest)
+
+    # -- parser callbacks ----------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self.in_head = True
+        self.head_bytes = 0
+        self.url_parts = []
+        self.url_len = 0
+        self.headers = []
+        self.hosts = 0
+        self.host = b""
+        self.expect = None
+        self.content_length = -1
+        self.chunked = False
+        if self.state == IDLE:
+            self.state = HEAD
+            self.deadline = self.loop.time() + self.worker.server.header_timeout
+
+    def on_url(self, part: bytes) -> None:
+        self.url_parts.append(part)
+        self.url_len += len(part)
+        if self.url_len > self.worker.server.limits.request_line:
+            raise Reject(414, "request line too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        limits = self.worker.server.limits
+        if len(self.headers) >= limits.fields:
+            raise Reject(431, "too many header fields")
+        if len(name) + len(value) + 2 > limits.field_size:
+            raise Reject(431, "header field too long")
+        self.headers.append((name, value))
+        lname = name.lower()
+        if lname == b"host":
+            self.hosts += 1
+            self.host = value
+        elif lname == b"content-length":
+            self.content_length = int(value)  # llhttp has checked it is a number
+        elif lname == b"transfer-encoding":
+            self.chunked = True
+        elif lname == b"expect":
+            self.expect = value
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        server = self.worker.server
+        parser = self.parser
+        version = parser.get_http_version()
+        method = parser.get_method().decode("latin-1")
+        url = b"".join(self.url_parts)
+        if len(method) + len(url) + 10 > server.limits.request_line:
+            raise Reject(414, "request line too long")
+        if version not in ("1.1", "1.0"):
+            raise Reject(505, f"HTTP version {version} not supported")
+        # RFC 9112 3.2: exactly one Host in HTTP/1.1, a valid one in any version.
+        if self.hosts > 1 or (self.hosts == 0 and version == "1.1"):
+            raise Reject(400, "missing or repeated Host header")
+        if self.hosts and not httpcore.valid_host(self.host):
+            raise Reject(400, "invalid Host header")
+        if method == "CONNECT":
+            raise Reject(405, "CONNECT is not supported")
+        if url == b"*":
+            if method != "OPTIONS":
+                raise Reject(400, "'*' is only a target for OPTIONS")
+            path, query = b"*", b""
+        else:
+            try:
+                parsed = httptools.parse_url(url)
+            except httptools.HttpParserInvalidURLError:
+                raise Reject(400, "invalid request target") from None
+            # Absolute form (RFC 9112 3.2.2): the authority must be valid too.
+            if parsed.schema is not None and (
+                parsed.schema.lower() not in (b"http", b"https") or not parsed.host
+            ):
+                raise Reject(400, "invalid absolute request target")
+            path = parsed.path or b"/"
+            query = parsed.query or b""
+            if not path.startswith(b"/"):
+                raise Reject(400, "invalid request target")
+        has_body = self.chunked or self.content_length > 0
+        if has_body and parser.should_upgrade():
+            raise Reject(400, "a request with both Upgrade and a body is not supported")
+        limit = server.limits.body
+        if limit and self.content_length > limit:
+            raise Reject(413, "request body larger than LimitRequestBody")
+        expect_continue = False
+        if self.expect is not None and version == "1.1":
+            if self.expect.lower() != b"100-continue":
+                raise Reject(417, "unsupported Expect")
+            expect_continue = has_body
+        worker = self.worker
+        head = RequestHead(
+            method,
+            url.decode("latin-1"),
+            path,
+            query.decode("latin-1"),
+            "HTTP/" + version,
+            self.headers,
+            self.peer[0],
+            self.peer[1],
+            self.local[0],
+            self.local[1],
+            chunked=self.chunked,
+            request_id=worker.next_request_id(),
+            start_time=time.time(),
+        )
+        keep_alive = parser.should_keep_alive() and server.keepalive and not self.closing
+        req = Request(self, head, keep_alive, has_body)
+        req.expect_continue = expect_continue
+        self.queue.append(req)
+        self.parsing = req if has_body else None
+        self.last = req
+        if self.active is None:
+            self.start_next()
+        elif len(self.queue) >= PIPELINE_MAX and self.transport is not None:
+            self.pipeline_paused = True
+            self.transport.pause_reading()
+
+    def on_body(self, data: bytes) -> None:
+        req = self.parsing
+        if req is None:
+            return
+        req.body_received += len(data)
+        limit = self.worker.server.limits.body
+        if limit and req.body_received > limit:
+            # A chunked body can only be measured as it arrives.
+            raise Reject(413, "request body larger than LimitRequestBody")
+        if req.discard or req.dropped:
+            return
+        with self.cond:
+            req.body.append(data)
+            req.buffered += len(data)
+            self.cond.notify_all()
+        if req.buffered > BODY_HIGH and self.body_paused is None and self.transport is not None:
+            self.body_paused = req
+            self.transport.pause_reading()
+
+    def on_message_complete(self) -> None:
+        req = self.parsing
+        if req is not None:
+            with self.cond:
+                req.body_done = True
+                self.cond.notify_all()
+            self.parsing = None
+        last = self.last
+        if last is not None and not last.keep_alive:
+            # Nothing after a request that ends the connection is read (RFC 9112 9.6).
+            self.reading_done = True
+
+    # -- serving ---------------------------------------------------------------
+
+    def start_next(self) -> None:
+        req = self.queue[0]
+        self.active = req
+        self.state = BUSY
+        app = self.worker.route(req.head)
+        if app is None:
+            self.app_send(
+                req,
+                ("404 Not Found", [("Content-Type", "text/html; charset=utf-8")]),
+                b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>\n"
+                b"<body><h1>Not Found</h1></body></html>\n",
+                True,
+            )
+            return
+        self.worker.pool.submit(app.serve, req)
+
+    def send_continue(self, req: Request) -> None:
+        if req is self.active and not req.head_sent and not self.lost and self.transport:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def resume_for_body(self) -> None:
+        if self.transport is not None and not self.lost and not self.pipeline_paused:
+            self.transport.resume_reading()
+
+    def app_send(self, req: Request, head: Any, data: bytes, end: bool) -> None:
+        """Loop side of ``Request.send``: frame and write part of a response."""
+        if req.dropped or self.lost or self.transport is None:
+            return
+        transport = self.transport
+        if head is not None:
+            status, headers = head
+            req.status = int(status[:3])
+            req.response_headers = headers
+            keep_alive = req.keep_alive and not self.closing
+            max_req = self.worker.server.max_keepalive_requests
+            if max_req and self.served + 1 >= max_req:
+                keep_alive = False
+            if not req.body_done and req.expect_continue and not req.continue_sent:
+                # The client is waiting for our word before it sends the body;
+                # we will not read it, so the connection cannot be reused.
+                keep_alive = False
+            raw, req.framing, req.keep_alive = httpcore.build_head(
+                status,
+                headers,
+                http11=req.http11,
+                is_head=req.is_head,
+                keep_alive=keep_alive,
+                body_length=len(data) if end else None,
+            )
+            req.head_sent = True
+            if req.framing == Framing.NONE or not data:
+                transport.write(raw)
+                data = data if req.framing != Framing.NONE else b""
+            elif req.framing == Framing.CHUNKED:
+                transport.writelines([raw, b"%x\r\n" % len(data), data, b"\r\n"])
+            elif len(data) < 16384:
+                transport.write(raw + data)
+            else:
+                transport.writelines([raw, data])
+            if req.framing != Framing.NONE:
+                req.bytes_sent += len(data)
+            if req.framing == Framing.CHUNKED and end:
+                transport.write(b"0\r\n\r\n")
+        elif req.framing == Framing.CHUNKED:
+            if data:
+                transport.writelines([b"%x\r\n" % len(data), data, b"\r\n"])
+                req.bytes_sent += len(data)
+            if end:
+                transport.write(b"0\r\n\r\n")
+        elif req.framing != Framing.NONE and data:
+            transport.write(data)
+            req.bytes_sent += len(data)
+        if not end:
+            with self.cond:
+                req.unsent -= len(data)
+                self.cond.notify_all()
+            return
+        self.finish(req)
+
+    def app_abort(self, req: Request) -> None:
+        """The response cannot be completed: close, so the client sees it cut short."""
+        if req.dropped or self.lost or self.transport is None:
+            return
+        req.dropped = True
+        req.keep_alive = False
+        if req.status == 0:
+            req.status = 500
+        self.log_access(req)
+        self.close()
+
+    def finish(self, req: Request) -> None:
+        """A response is complete: log it, then serve the next request or close."""
+        self.served += 1
+        self.queue.popleft()
+        self.active = None
+        self.log_access(req)
+        if not req.body_done:
+            if req.keep_alive:
+                # The app did not read the whole body: read and drop the rest,
+                # so the connection can carry the next request.
+                req.discard = True
+                with self.cond:
+                    req.body.clear()
+                    req.buffered = 0
+                if self.body_paused is req:
+                    self.body_paused = None
+                    self.resume_for_body()
+        else:
+            req.body.clear()
+        if not req.keep_alive or self.closing:
+            self.close(linger=not req.body_done)
+            return
+        if self.queue:
+            self.start_next()
+            return
+        if self.pending_error is not None:
+            status, reason = self.pending_error
+            self.reject(status, reason)
+            return
+        if self.client_eof:
+            self.close()
+            return
+        if self.in_head:
+            self.state = HEAD
+            self.deadline = self.loop.time() + self.worker.server.header_timeout
+        else:
+            self.state = IDLE
+            self.deadline = self.loop.time() + self.worker.server.keepalive_timeout
+        if self.pipeline_paused and self.transport is not None:
+            self.pipeline_paused = False
+            if self.body_paused is None:
+                self.transport.resume_reading()
+
+    def reject(self, status: int, reason: str) -> None:
+        """Refuse the request being parsed: answer ``status`` and close."""
+        self.reading_done = True
+        if self.transport is None or self.lost:
+            return
+        if self.active is not None:
+            # Earlier pipelined requests are answered first, in order.
+            self.pending_error = (status, reason)
+            self.transport.pause_reading()
+            return
+        self.worker.log.info(f"request refused with {status}: {reason}", self.client())
+        record = AccessRecord()
+        record.client_addr = self.peer[0]
+        record.start = time.time()
+        record.status = status
+        method = ""
+        try:
+            method = self.parser.get_method().decode("latin-1")
+        except Exception:
+            pass
+        record.request_line = f"{method} {b''.join(self.url_parts).decode('latin-1')}".strip()
+        record.request_headers = self.headers
+        self.worker.access_log.log(record)
+        self.transport.write(httpcore.error_response(status, extra=""))
+        self.close(linger=True)
+
+    def client(self) -> str:
+        return f"{self.peer[0]}:{self.peer[1]}"
+
+    def log_access(self, req: Request) -> None:
+        head = req.head
+        record = AccessRecord()
+        record.client_addr = head.client_addr
+        record.client_port = head.client_port
+        record.method = head.method
+        record.target = head.target
+        record.version = head.version
+        record.request_line = f"{head.method} {head.target} {head.version}"
+        record.status = req.status
+        record.bytes_sent = req.bytes_sent
+        record.start = head.start_time
+        record.duration = time.time() - head.start_time
+        record.request_headers = head.headers
+        record.response_headers = req.response_headers
+        record.server_port = head.server_port
+        self.worker.access_log.log(record)
+
+    # -- closing -----------------------------------------------------------------
+
+    def close(self, linger: bool = False) -> None:
+        """Close after what is written has gone out.
+
+        With ``linger``, the client may still be sending (a body we did not
+        read, a pipelined request after an error): closing with unread data
+        makes the kernel send a reset that can destroy our response before the
+        client reads it, so we shut down our side and drain theirs briefly.
+        """
+        transport = self.transport
+        if transport is None or self.lost or transport.is_closing():
+            return
+        self.reading_done = True
+        if linger and transport.can_write_eof() and not self.client_eof:
+            transport.write_eof()
+            self.state = LINGER
+            self.deadline = self.loop.time() + 2.0
+            transport.resume_reading()
+            return
+        transport.close()
+
+    def check_timer(self, now: float) -> None:
+        """Called about twice a second by the worker's sweeper."""
+        if now < self.deadline or self.transport is None or self.lost:
+            return
+        if self.state == IDLE:
+            self.transport.close()
+        elif self.state == HEAD:
+            if self.active is None:
+                self.reject(408, "request head not received in time")
+                self.deadline = now + 2.0
+        elif self.state == LINGER:
+            self.transport.abort()
+
+    def stop(self) -> None:
+        """Graceful stop: finish what was accepted, close idle connections now."""
+        self.closing = True
+        if self.active is None and not self.queue and self.transport and not self.lost:
+            self.transport.close()

@@ -1,0 +1,95 @@
+"""Embedded mode: WSGI apps run in a thread pool inside the front-end worker.
+
+The event loop owns the connection; the app runs on a pool thread. They meet
+in :class:`~wsgihost.frontend.connection.Request`, which is both the app's
+body source (``recv``) and its response sink (``send``/``abort``).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from wsgihost.config.model import WSGIApp
+from wsgihost.logs import ErrorLog
+from wsgihost.wsgi import runner
+from wsgihost.wsgi.environ import Mount, build_environ
+from wsgihost.wsgi.loader import ScriptLoader
+from wsgihost.wsgi.streams import ErrorStream, FileWrapper, InputStream
+
+
+class ThreadPool:
+    """A fixed set of daemon threads taking jobs from one queue.
+
+    Lighter than ``concurrent.futures``: no future per job, since the result
+    travels back through the connection, not through the pool.
+    """
+
+    def __init__(self, size: int, name: str = "wsgi") -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{i}", daemon=True)
+            for i in range(size)
+        ]
+        self.busy = 0
+        for t in self._threads:
+            t.start()
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        self._jobs.put((fn, args))
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fn, args = job
+            self.busy += 1
+            try:
+                fn(*args)
+            finally:
+                self.busy -= 1
+
+
+class EmbeddedApp:
+    """One mounted app in this worker: its script loader and environ template."""
+
+    def __init__(self, app: WSGIApp, mount: str, processes: int, threads: int, log: ErrorLog):
+        self.loader = ScriptLoader(app.script, app.callable_object, app.script_reloading)
+        self.mount = Mount(
+            mount,
+            self.loader.path,
+            callable_object=app.callable_object,
+            application_group=app.application_group,
+            process_group="",
+            pass_authorization=app.pass_authorization,
+            script_reloading=app.script_reloading,
+            multiprocess=processes > 1,
+            multithread=threads > 1,
+        )
+        self.log = log
+
+    def serve(self, request: Any) -> None:
+        """Run on a pool thread: call the app for one request."""
+        client = f"{request.head.client_addr}:{request.head.client_port}"
+        log = self.log
+
+        def log_error(message: str) -> None:
+            log.error(message, client)
+
+        environ = build_environ(
+            request.head,
+            self.mount,
+            InputStream(request.recv),
+            ErrorStream(log_error),
+            FileWrapper,
+        )
+        try:
+            runner.run(self.loader.get, environ, request, log_error)
+        except BaseException as e:  # the runner never raises; this is the last guard
+            log.error(f"internal error in the WSGI runner: {e!r}", client)
+            request.abort()

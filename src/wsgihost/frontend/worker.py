@@ -1,0 +1,196 @@
+"""A front-end worker process: an event loop serving the listeners it inherited.
+
+Started by the master as ``python -m wsgihost.frontend --channel FD --listen
+FD,...``. Everything here runs in the worker process. It learns its
+configuration from the channel (a socketpair with the master), which also
+tells it when the master has died: the read end sees EOF, and the worker
+stops gracefully instead of living on holding ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import pickle
+import signal
+import socket
+import struct
+import sys
+import time
+
+from wsgihost.config.model import Server
+from wsgihost.frontend.connection import Connection
+from wsgihost.frontend.embedded import EmbeddedApp, ThreadPool
+from wsgihost.logs import AccessLog, ErrorLog, LogFile
+from wsgihost.routing import Router
+from wsgihost.wsgi.environ import RequestHead, decode_path
+
+
+class Worker:
+    """The loop-side state of one worker process."""
+
+    def __init__(
+        self,
+        server: Server,
+        listen_fds: list[int],
+        channel: socket.socket,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.server = server
+        self.listen_fds = listen_fds
+        self.channel = channel
+        self.loop = loop
+        self.log = open_error_log(server)
+        self.access_log = open_access_log(server)
+        self.connections: set[Connection] = set()
+        self.pool = ThreadPool(server.threads)
+        self.router = Router(
+            [
+                (
+                    app.mount,
+                    EmbeddedApp(app, app.mount, server.processes, server.threads, self.log),
+                )
+                for app in server.apps
+            ]
+        )
+        self.stopping = False
+        self._stopped = asyncio.Event()
+        self._servers: list[asyncio.base_events.Server] = []
+        self._ids = itertools.count(1)
+        self._id_prefix = "%x.%x." % (int(time.time()), os.getpid())
+
+    def next_request_id(self) -> str:
+        return self._id_prefix + "%x" % next(self._ids)
+
+    def route(self, head: RequestHead) -> EmbeddedApp | None:
+        path = head.path
+        found = self.router.match(decode_path(path).encode("latin-1") if b"%" in path else path)
+        return None if found is None else found[1]
+
+    async def run(self) -> None:
+        loop = self.loop
+        for fd in self.listen_fds:
+            sock = socket.socket(fileno=fd)
+            srv = await loop.create_server(
+                lambda: Connection(self), sock=sock, backlog=self.server.listen_backlog
+            )
+            self._servers.append(srv)
+        loop.add_signal_handler(signal.SIGTERM, self.stop, "SIGTERM")
+        loop.add_signal_handler(signal.SIGINT, self.stop, "SIGINT")
+        loop.add_signal_handler(signal.SIGQUIT, self.quit)
+        loop.add_signal_handler(signal.SIGUSR1, self.reopen_logs)
+        self.channel.setblocking(False)
+        loop.add_reader(self.channel.fileno(), self._on_channel)
+        sweeper = loop.create_task(self._sweep())
+        self.log.debug(f"front-end worker ready, {self.server.threads} threads")
+        await self._stopped.wait()
+        sweeper.cancel()
+
+    def _on_channel(self) -> None:
+        try:
+            data = self.channel.recv(4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.loop.remove_reader(self.channel.fileno())
+            self.stop("the master went away")
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            now = self.loop.time()
+            for conn in list(self.connections):
+                conn.check_timer(now)
+
+    def stop(self, why: str) -> None:
+        """Stop accepting, finish the requests in flight, then exit."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self.log.info(f"front-end worker stopping ({why})")
+        for srv in self._servers:
+            srv.close()  # closes only this process's copy of the listener
+        for conn in list(self.connections):
+            conn.stop()
+        self.loop.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        deadline = self.loop.time() + self.server.graceful_timeout
+        while self.connections and self.loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if self.connections:
+            self.log.warn(
+                f"graceful timeout: closing {len(self.connections)} connections "
+                "with requests still running"
+            )
+            for conn in list(self.connections):
+                if conn.transport is not None:
+                    conn.transport.abort()
+        self._stopped.set()
+
+    def quit(self) -> None:
+        os._exit(0)
+
+    def reopen_logs(self) -> None:
+        self.log.dest.reopen()
+        self.access_log.dest.reopen()
+
+
+def open_error_log(server: Server) -> ErrorLog:
+    path = server.logging.error_log
+    dest = LogFile(path=path) if path else LogFile(fd=2)
+    return ErrorLog(dest, server.logging.level)
+
+
+def open_access_log(server: Server) -> AccessLog:
+    path = server.logging.access_log
+    dest = LogFile(path=path) if path else LogFile(fd=1)
+    return AccessLog(dest, server.logging.access_format)
+
+
+def read_message(sock: socket.socket) -> object:
+    """Read one length-prefixed pickle (the master's configuration hand-over)."""
+    header = _read_exactly(sock, 4)
+    (size,) = struct.unpack("!I", header)
+    return pickle.loads(_read_exactly(sock, size))
+
+
+def _read_exactly(sock: socket.socket, n: int) -> bytes:
+    parts = []
+    while n:
+        data = sock.recv(n)
+        if not data:
+            raise EOFError("the master closed the channel")
+        parts.append(data)
+        n -= len(data)
+    return b"".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="wsgihost-frontend")
+    parser.add_argument("--channel", type=int, required=True)
+    parser.add_argument("--listen", default="")
+    args = parser.parse_args(argv)
+    channel = socket.socket(fileno=args.channel)
+    try:
+        server = read_message(channel)
+    except EOFError:
+        return 1
+    assert isinstance(server, Server)
+    listen_fds = [int(fd) for fd in args.listen.split(",") if fd]
+    import uvloop
+
+    loop = uvloop.new_event_loop()
+    asyncio.set_event_loop(loop)
+    worker = Worker(server, listen_fds, channel, loop)
+    try:
+        loop.run_until_complete(worker.run())
+    finally:
+        sys.stdout.flush()
+    # Pool threads may still be inside an app; they are daemon threads and
+    # must not delay the exit the master is waiting for.
+    os._exit(0)

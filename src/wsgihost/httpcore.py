@@ -1,0 +1,155 @@
+"""HTTP/1.1 decisions that need no socket: request checks and response heads.
+
+httptools (llhttp) parses the bytes; what it leaves to us lives here: the
+``Host`` rules of RFC 9112 3.2, response framing (RFC 9112 6), hop-by-hop
+headers, ``Date``, and the canned error responses.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from email.utils import formatdate
+
+SERVER = b"wsgihost"
+
+REASONS = {
+    100: "Continue",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    411: "Length Required",
+    413: "Content Too Large",
+    414: "URI Too Long",
+    417: "Expectation Failed",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    505: "HTTP Version Not Supported",
+}
+
+# RFC 9110 7.6.1: these describe one connection and are never forwarded.
+# The app may not set them (PEP 3333); we frame the response ourselves.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+# RFC 3986 reg-name / IPv4address / IP-literal, then an optional port.
+_HOST = re.compile(
+    rb"(?:\[[0-9A-Fa-f:.]+(?:%25[A-Za-z0-9\-._~%]+)?\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?\Z"
+)
+
+
+def valid_host(value: bytes) -> bool:
+    return _HOST.match(value) is not None
+
+
+_date_cache: list[object] = [0, b""]
+
+
+def http_date() -> bytes:
+    """The ``Date`` header value, formatted once a second."""
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache[1] = formatdate(now, usegmt=True).encode("ascii")
+        _date_cache[0] = now
+    return _date_cache[1]  # type: ignore[return-value]
+
+
+class Framing:
+    """How a response body is delimited."""
+
+    NONE = 0  # no body at all (HEAD, 1xx, 204, 304)
+    LENGTH = 1  # Content-Length
+    CHUNKED = 2  # Transfer-Encoding: chunked
+    CLOSE = 3  # until the connection closes (HTTP/1.0 with an unknown length)
+
+
+def build_head(
+    status: str,
+    headers: list[tuple[str, str]],
+    *,
+    http11: bool,
+    is_head: bool,
+    keep_alive: bool,
+    body_length: int | None,
+) -> tuple[bytes, int, bool]:
+    """Encode a response head; return (bytes, framing, keep_alive).
+
+    ``body_length`` is the whole body's size when the app finished in one go
+    (so Content-Length can be added), else None. ``keep_alive`` comes in as
+    what the request allows and goes out as what the response allows.
+    """
+    code = int(status[:3])
+    lines = [b"HTTP/1.1 " + status.encode("latin-1")]
+    has_length = False
+    has_server = False
+    for name, value in headers:
+        lname = name.lower()
+        if lname in HOP_BY_HOP:
+            if lname == "connection" and "close" in value.lower():
+                keep_alive = False
+            continue
+        if lname == "content-length":
+            has_length = True
+        elif lname == "server":
+            has_server = True
+        lines.append(name.encode("latin-1") + b": " + value.encode("latin-1"))
+    if code < 200 or code in (204, 304):
+        framing = Framing.NONE
+    elif has_length:
+        framing = Framing.NONE if is_head else Framing.LENGTH
+    elif body_length is not None:
+        lines.append(b"Content-Length: %d" % body_length)
+        framing = Framing.NONE if is_head else Framing.LENGTH
+    elif is_head:
+        framing = Framing.NONE
+    elif http11:
+        lines.append(b"Transfer-Encoding: chunked")
+        framing = Framing.CHUNKED
+    else:
+        framing = Framing.CLOSE
+        keep_alive = False
+    lines.append(b"Date: " + http_date())
+    if not has_server:
+        lines.append(b"Server: " + SERVER)
+    if not keep_alive:
+        lines.append(b"Connection: close")
+    elif not http11:
+        lines.append(b"Connection: keep-alive")
+    lines.append(b"\r\n")
+    return b"\r\n".join(lines), framing, keep_alive
+
+
+def error_response(code: int, *, close: bool = True, extra: str = "") -> bytes:
+    """A small complete error response for problems found before any app ran."""
+    reason = REASONS.get(code, "Error")
+    body = (
+        f"<!DOCTYPE html>\n<html><head><title>{code} {reason}</title></head>\n"
+        f"<body><h1>{reason}</h1>{('<p>' + extra + '</p>') if extra else ''}</body></html>\n"
+    ).encode()
+    head = (
+        (
+            f"HTTP/1.1 {code} {reason}\r\nContent-Type: text/html; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\n"
+        ).encode()
+        + b"Date: "
+        + http_date()
+        + b"\r\nServer: "
+        + SERVER
+        + b"\r\n"
+    )
+    if close:
+        head += b"Connection: close\r\n"
+    return head + b"\r\n" + body

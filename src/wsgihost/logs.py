@@ -1,0 +1,301 @@
+"""Apache-style error and access logs.
+
+Every line (or every group of lines, such as a traceback) is a single
+``os.write`` on a descriptor opened with ``O_APPEND``, so several processes can
+share one log file without their lines interleaving. Files are reopened by
+path on request (SIGUSR1), so logrotate can move them away.
+
+Standard library only: daemon processes use this module too.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+LEVELS = ("emerg", "alert", "crit", "error", "warn", "notice", "info", "debug")
+LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
+
+COMBINED = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"'
+COMMON = '%h %l %u %t "%r" %>s %b'
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class LogFile:
+    """An append-only log destination: a path, or an inherited descriptor (stdout/stderr)."""
+
+    def __init__(self, path: str | None = None, fd: int | None = None) -> None:
+        if (path is None) == (fd is None):
+            raise ValueError("give a path or a descriptor")
+        self.path = path
+        self.fd = fd if fd is not None else self._open(path)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _open(path: str) -> int:
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+
+    def write(self, data: bytes) -> None:
+        try:
+            view = memoryview(data)
+            while view:
+                # One call almost always writes everything; the loop covers a
+                # pipe that is nearly full.
+                n = os.write(self.fd, view)
+                view = view[n:]
+        except OSError:
+            # A full disk or a closed terminal must not take a request down.
+            pass
+
+    def reopen(self) -> None:
+        if self.path is None:
+            return
+        try:
+            new = self._open(self.path)
+        except OSError:
+            return
+        old, self.fd = self.fd, new
+        os.close(old)
+
+
+def escape(text: str) -> str:
+    """Escape a request-supplied string the way Apache does in its logs."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif code < 0x20 or code >= 0x7F:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+class ErrorLog:
+    """The error log: ``[time] [module:level] [pid N:tid T] [client A:P] message``."""
+
+    def __init__(self, dest: LogFile, level: str = "warn", module: str = "wsgi") -> None:
+        self.dest = dest
+        self.threshold = LEVEL_RANK[level]
+        self.module = module
+        self.pid = os.getpid()
+
+    def enabled(self, level: str) -> bool:
+        return LEVEL_RANK[level] <= self.threshold
+
+    def log(self, level: str, message: str, client: str | None = None) -> None:
+        if LEVEL_RANK[level] > self.threshold:
+            return
+        now = time.time()
+        lt = time.localtime(now)
+        stamp = (
+            time.strftime("%a %b %d %H:%M:%S", lt) + ".%06d " % ((now % 1) * 1e6) + str(lt.tm_year)
+        )
+        prefix = (
+            f"[{stamp}] [{self.module}:{level}] [pid {os.getpid()}:tid {threading.get_ident()}] "
+        )
+        if client:
+            prefix += f"[client {client}] "
+        lines = message.rstrip("\n").split("\n")
+        self.dest.write("".join(prefix + line + "\n" for line in lines).encode("utf-8", "replace"))
+
+    def error(self, message: str, client: str | None = None) -> None:
+        self.log("error", message, client)
+
+    def warn(self, message: str, client: str | None = None) -> None:
+        self.log("warn", message, client)
+
+    def notice(self, message: str, client: str | None = None) -> None:
+        self.log("notice", message, client)
+
+    def info(self, message: str, client: str | None = None) -> None:
+        self.log("info", message, client)
+
+    def debug(self, message: str, client: str | None = None) -> None:
+        self.log("debug", message, client)
+
+
+class AccessRecord:
+    """What the access log may say about one request."""
+
+    __slots__ = (
+        "bytes_sent",
+        "client_addr",
+        "client_port",
+        "duration",
+        "method",
+        "request_headers",
+        "request_line",
+        "response_headers",
+        "server_name",
+        "server_port",
+        "start",
+        "status",
+        "target",
+        "version",
+    )
+
+    def __init__(self) -> None:
+        self.client_addr = "-"
+        self.client_port = 0
+        self.method = ""
+        self.target = ""
+        self.version = ""
+        self.request_line = ""
+        self.status = 0
+        self.bytes_sent = 0
+        self.start = 0.0
+        self.duration = 0.0
+        self.request_headers: Sequence[tuple[bytes, bytes]] = ()
+        self.response_headers: Sequence[tuple[str, str]] = ()
+        self.server_name = ""
+        self.server_port = 0
+
+
+def _header_in(name: str) -> Callable[[AccessRecord], str]:
+    wanted = name.lower().encode("latin-1")
+
+    def get(r: AccessRecord) -> str:
+        for n, v in r.request_headers:
+            if n.lower() == wanted:
+                return escape(v.decode("latin-1"))
+        return "-"
+
+    return get
+
+
+def _header_out(name: str) -> Callable[[AccessRecord], str]:
+    wanted = name.lower()
+
+    def get(r: AccessRecord) -> str:
+        for n, v in r.response_headers:
+            if n.lower() == wanted:
+                return escape(v)
+        return "-"
+
+    return get
+
+
+_clf_cache: list[Any] = [0, ""]
+
+
+def clf_time(t: float) -> str:
+    """``[10/Oct/2000:13:55:36 -0700]``, cached for the current second."""
+    second = int(t)
+    if _clf_cache[0] != second:
+        lt = time.localtime(second)
+        off = lt.tm_gmtoff or 0
+        sign = "-" if off < 0 else "+"
+        off = abs(off) // 60
+        _clf_cache[1] = "[%02d/%s/%d:%02d:%02d:%02d %s%02d%02d]" % (
+            lt.tm_mday,
+            _MONTHS[lt.tm_mon - 1],
+            lt.tm_year,
+            lt.tm_hour,
+            lt.tm_min,
+            lt.tm_sec,
+            sign,
+            off // 60,
+            off % 60,
+        )
+        _clf_cache[0] = second
+    return str(_clf_cache[1])
+
+
+_SIMPLE: dict[str, Callable[[AccessRecord], str]] = {
+    "h": lambda r: r.client_addr,
+    "a": lambda r: r.client_addr,
+    "l": lambda r: "-",
+    "u": lambda r: "-",
+    "t": lambda r: clf_time(r.start),
+    "r": lambda r: escape(r.request_line),
+    "s": lambda r: str(r.status),
+    "b": lambda r: str(r.bytes_sent) if r.bytes_sent else "-",
+    "B": lambda r: str(r.bytes_sent),
+    "D": lambda r: str(int(r.duration * 1_000_000)),
+    "T": lambda r: str(int(r.duration)),
+    "m": lambda r: escape(r.method),
+    "U": lambda r: escape(r.target.split("?", 1)[0]),
+    "q": lambda r: ("?" + escape(r.target.split("?", 1)[1])) if "?" in r.target else "",
+    "H": lambda r: r.version,
+    "v": lambda r: r.server_name,
+    "V": lambda r: r.server_name,
+    "p": lambda r: str(r.server_port),
+    "P": lambda r: str(os.getpid()),
+    "%": lambda r: "%",
+}
+
+
+class LogFormatError(ValueError):
+    pass
+
+
+def compile_format(fmt: str) -> Callable[[AccessRecord], str]:
+    """Turn an Apache ``LogFormat`` string into a function of an :class:`AccessRecord`."""
+    parts: list[Callable[[AccessRecord], str]] = []
+    i = 0
+    n = len(fmt)
+    literal: list[str] = []
+
+    def flush_literal() -> None:
+        if literal:
+            text = "".join(literal)
+            parts.append(lambda r, text=text: text)  # type: ignore[misc]
+            literal.clear()
+
+    while i < n:
+        ch = fmt[i]
+        if ch != "%":
+            literal.append(ch)
+            i += 1
+            continue
+        i += 1
+        arg = None
+        # Apache allows status conditions and '<'/'>' before the code; '>' and
+        # '<' only matter for internal redirects, which we do not do.
+        while i < n and fmt[i] in "<>!0123456789,":
+            i += 1
+        if i < n and fmt[i] == "{":
+            end = fmt.find("}", i)
+            if end == -1:
+                raise LogFormatError(f"unterminated %{{...}} in log format {fmt!r}")
+            arg = fmt[i + 1 : end]
+            i = end + 1
+        if i >= n:
+            raise LogFormatError(f"log format {fmt!r} ends with a lone '%'")
+        code = fmt[i]
+        i += 1
+        flush_literal()
+        if arg is not None and code == "i":
+            parts.append(_header_in(arg))
+        elif arg is not None and code == "o":
+            parts.append(_header_out(arg))
+        elif arg is not None and code in "te":
+            parts.append(lambda r: "-")
+        elif code in _SIMPLE:
+            parts.append(_SIMPLE[code])
+        else:
+            raise LogFormatError(f"unknown log format code %{code} in {fmt!r}")
+    flush_literal()
+
+    def render(r: AccessRecord) -> str:
+        return "".join([p(r) for p in parts])
+
+    return render
+
+
+class AccessLog:
+    def __init__(self, dest: LogFile, fmt: str = COMBINED) -> None:
+        self.dest = dest
+        self.render = compile_format(fmt)
+
+    def log(self, record: AccessRecord) -> None:
+        self.dest.write((self.render(record) + "\n").encode("utf-8", "replace"))

@@ -1,0 +1,1 @@
+"""The master process and its plan for the other processes."""

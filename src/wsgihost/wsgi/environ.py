@@ -1,0 +1,249 @@
+"""Build a PEP 3333 environ from a parsed request head.
+
+Pure: no sockets, no threads. The front end (embedded mode) and the daemon
+process (daemon mode) both call :func:`build_environ`, so an app sees the same
+keys whichever mode serves it. Strings follow PEP 3333's "bytes as latin-1"
+rule. Keys that code written for mod_wsgi reads (``mod_wsgi.process_group``
+and friends) are filled in the way mod_wsgi fills them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import unquote_to_bytes
+
+# mod_wsgi's version as apps see it: we implement its 4.9 behaviour.
+MOD_WSGI_VERSION = (4, 9, 4)
+
+# Header names whose environ key is not HTTP_*, and headers never passed on.
+_SPECIAL = {"CONTENT_TYPE": "CONTENT_TYPE", "CONTENT_LENGTH": "CONTENT_LENGTH"}
+# httpoxy (CVE-2016-5385): a "Proxy" request header would become HTTP_PROXY,
+# which many HTTP client libraries read as their proxy setting.
+_DROPPED = {"HTTP_PROXY"}
+_key_cache: Dict[bytes, Optional[str]] = {}
+
+
+def header_key(name: bytes) -> Optional[str]:
+    """The environ key for a header name, or None if it must not be passed.
+
+    A name containing ``_`` is dropped: otherwise ``X_Forwarded_For`` and
+    ``X-Forwarded-For`` would both become ``HTTP_X_FORWARDED_FOR`` and a client
+    could spoof a header a proxy in front of us sets (Apache 2.4 drops them too).
+    """
+    key = _key_cache.get(name)
+    if key is not None or name in _key_cache:
+        return key
+    text = name.decode("latin-1")
+    if "_" in text:
+        result: Optional[str] = None
+    else:
+        upper = text.upper().replace("-", "_")
+        result = _SPECIAL.get(upper) or "HTTP_" + upper
+        if result in _DROPPED:
+            result = None
+    if len(_key_cache) < 1000:
+        _key_cache[name] = result
+    return result
+
+
+def unmap_ipv4(addr: str) -> str:
+    """``::ffff:1.2.3.4`` -> ``1.2.3.4``: a dual-stack socket's view of an IPv4 client."""
+    if addr.startswith("::ffff:") and "." in addr:
+        return addr[7:]
+    return addr
+
+
+def split_host(host: str) -> Tuple[str, Optional[str]]:
+    """Split a Host header value into name and port (``[::1]:80`` included)."""
+    if host.startswith("["):
+        end = host.find("]")
+        if end != -1:
+            rest = host[end + 1 :]
+            return host[: end + 1], rest[1:] if rest.startswith(":") else None
+    name, sep, port = host.rpartition(":")
+    if sep and port.isdigit():
+        return name, port
+    return host, None
+
+
+def decode_path(raw_path: bytes) -> str:
+    """Percent-decode a request path into a PEP 3333 string (bytes as latin-1)."""
+    if b"%" in raw_path:
+        raw_path = unquote_to_bytes(raw_path)
+    return raw_path.decode("latin-1")
+
+
+class RequestHead:
+    """A request as the HTTP layer parsed it; the input of :func:`build_environ`."""
+
+    __slots__ = (
+        "chunked",
+        "client_addr",
+        "client_port",
+        "headers",
+        "method",
+        "path",
+        "query",
+        "request_id",
+        "scheme",
+        "server_addr",
+        "server_port",
+        "start_time",
+        "target",
+        "version",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        target: str,
+        path: bytes,
+        query: str,
+        version: str,
+        headers: List[Tuple[bytes, bytes]],
+        client_addr: str,
+        client_port: int,
+        server_addr: str,
+        server_port: int,
+        scheme: str = "http",
+        chunked: bool = False,
+        request_id: str = "",
+        start_time: float = 0.0,
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.path = path
+        self.query = query
+        self.version = version
+        self.headers = headers
+        self.client_addr = client_addr
+        self.client_port = client_port
+        self.server_addr = server_addr
+        self.server_port = server_port
+        self.scheme = scheme
+        self.chunked = chunked
+        self.request_id = request_id
+        self.start_time = start_time
+
+    def header(self, name: bytes) -> Optional[bytes]:
+        """The first value of a header, by case-insensitive name."""
+        lname = name.lower()
+        for n, v in self.headers:
+            if n.lower() == lname:
+                return v
+        return None
+
+
+class Mount:
+    """Where an app is mounted and how mod_wsgi would describe it to the app."""
+
+    __slots__ = (
+        "application_group",
+        "callable_object",
+        "multiprocess",
+        "multithread",
+        "pass_authorization",
+        "process_group",
+        "script_filename",
+        "script_name",
+        "script_reloading",
+    )
+
+    def __init__(
+        self,
+        script_name: str,
+        script_filename: str,
+        callable_object: str = "application",
+        application_group: Optional[str] = None,
+        process_group: str = "",
+        pass_authorization: bool = False,
+        script_reloading: bool = True,
+        multiprocess: bool = True,
+        multithread: bool = True,
+    ) -> None:
+        self.script_name = script_name.rstrip("/")
+        self.script_filename = script_filename
+        self.callable_object = callable_object
+        self.application_group = application_group
+        self.process_group = process_group
+        self.pass_authorization = pass_authorization
+        self.script_reloading = script_reloading
+        self.multiprocess = multiprocess
+        self.multithread = multithread
+
+
+def build_environ(
+    head: RequestHead, mount: Mount, wsgi_input: Any, wsgi_errors: Any, file_wrapper: Any
+) -> Dict[str, Any]:
+    """The environ for one request to the app at ``mount``."""
+    path_info = decode_path(head.path)
+    script_name = mount.script_name
+    if script_name and path_info.startswith(script_name):
+        path_info = path_info[len(script_name) :]
+    environ: Dict[str, Any] = {
+        "REQUEST_METHOD": head.method,
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": path_info,
+        "QUERY_STRING": head.query,
+        "REQUEST_URI": head.target,
+        "SERVER_PROTOCOL": head.version,
+        "REMOTE_ADDR": unmap_ipv4(head.client_addr),
+        "REMOTE_PORT": str(head.client_port),
+        "SERVER_ADDR": unmap_ipv4(head.server_addr),
+        "SCRIPT_FILENAME": mount.script_filename,
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "SERVER_SOFTWARE": "wsgihost",
+        "REQUEST_SCHEME": head.scheme,
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": head.scheme,
+        "wsgi.input": wsgi_input,
+        "wsgi.input_terminated": True,
+        "wsgi.errors": wsgi_errors,
+        "wsgi.multithread": mount.multithread,
+        "wsgi.multiprocess": mount.multiprocess,
+        "wsgi.run_once": False,
+        "wsgi.file_wrapper": file_wrapper,
+        "mod_wsgi.process_group": mount.process_group,
+        "mod_wsgi.script_name": script_name,
+        "mod_wsgi.callable_object": mount.callable_object,
+        "mod_wsgi.request_handler": "wsgi-script",
+        "mod_wsgi.script_reloading": "1" if mount.script_reloading else "0",
+        "mod_wsgi.input_chunked": "1" if head.chunked else "0",
+        "mod_wsgi.request_id": head.request_id,
+        "mod_wsgi.request_start": str(int(head.start_time * 1_000_000)),
+        "mod_wsgi.version": MOD_WSGI_VERSION,
+        "mod_wsgi.listener_host": head.server_addr,
+        "mod_wsgi.listener_port": str(head.server_port),
+    }
+    pass_auth = mount.pass_authorization
+    for field_name, value in head.headers:
+        key = header_key(field_name)
+        if key is None or (key == "HTTP_AUTHORIZATION" and not pass_auth):
+            continue
+        text = value.decode("latin-1")
+        if key in environ:
+            # RFC 9110 5.3: repeated fields combine with commas (cookies with "; ").
+            sep = "; " if key == "HTTP_COOKIE" else ", "
+            environ[key] = environ[key] + sep + text
+        else:
+            environ[key] = text
+
+    host: Optional[str] = environ.get("HTTP_HOST")
+    port: Optional[str] = None
+    name: str
+    if host:
+        name, port = split_host(host)
+    else:
+        name = head.server_addr
+        if ":" in name:
+            name = "[" + name + "]"
+    environ["SERVER_NAME"] = name
+    environ["SERVER_PORT"] = port or str(head.server_port)
+    group: Optional[str] = mount.application_group
+    if group is None:
+        # mod_wsgi's default application group, %{RESOURCE}: host[:port]|script_name.
+        shown_port = environ["SERVER_PORT"]
+        suffix = "" if shown_port in ("80", "443") else ":" + shown_port
+        group = name + suffix + "|" + script_name
+    environ["mod_wsgi.application_group"] = group
+    return environ

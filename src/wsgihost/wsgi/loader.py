@@ -1,0 +1,111 @@
+"""Load a WSGI script file as a fresh module, the way mod_wsgi does.
+
+A script is not a module on ``sys.path``: it is compiled and executed into a
+new module object whose name is derived from the script's path (mod_wsgi uses
+``_mod_wsgi_`` plus an MD5 of the path, and some apps look for it). When the
+file changes (inode, size, mtime or ctime differ), the next request loads it
+again, as mod_wsgi's embedded mode does with ``WSGIScriptReloading On``.
+A failed load is not cached: the next request tries again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import threading
+import types
+from typing import Any, Callable, NamedTuple, Optional
+
+
+class FileSignature(NamedTuple):
+    """What identifies one version of a file; any difference counts as a change."""
+
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, path: str) -> FileSignature:
+        st = os.stat(path)
+        return cls(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class ScriptError(Exception):
+    """The script could not be loaded, or has no usable callable."""
+
+
+def module_name_for(path: str) -> str:
+    digest = hashlib.md5(path.encode("utf-8", "surrogateescape"), usedforsecurity=False)
+    return "_mod_wsgi_" + digest.hexdigest()
+
+
+class ScriptLoader:
+    """One WSGI script and the application callable it defines.
+
+    Thread-safe: threads of one process share a loader, and only one of them
+    loads the script while the others wait for the result.
+    """
+
+    def __init__(self, path: str, callable_name: str = "application", reloading: bool = True):
+        self.path = os.path.abspath(path)
+        self.callable_name = callable_name
+        self.reloading = reloading
+        self.module_name = module_name_for(self.path)
+        self._lock = threading.Lock()
+        self._app: Optional[Callable[..., Any]] = None
+        self._signature: Optional[FileSignature] = None
+        self.loads = 0
+
+    def get(self) -> Callable[..., Any]:
+        """Return the application, loading the script first if needed."""
+        app = self._app
+        if app is not None and not self.reloading:
+            return app
+        try:
+            current: Optional[FileSignature] = FileSignature.of(self.path)
+        except OSError:
+            current = None
+        if app is not None and current == self._signature:
+            return app
+        with self._lock:
+            if self._app is not None and current == self._signature:
+                return self._app
+            return self._load(current)
+
+    def _load(self, signature: Optional[FileSignature]) -> Callable[..., Any]:
+        try:
+            with open(self.path, "rb") as f:
+                source = f.read()
+        except OSError as e:
+            raise ScriptError(f"cannot read WSGI script {self.path!r}: {e.strerror}") from e
+        module = types.ModuleType(self.module_name)
+        module.__file__ = self.path
+        # Some apps (Django's wsgi.py, Flask factories) look themselves up in
+        # sys.modules; register the module before executing it, as import does.
+        previous = sys.modules.get(self.module_name)
+        sys.modules[self.module_name] = module
+        try:
+            code = compile(source, self.path, "exec", dont_inherit=True)
+            exec(code, module.__dict__)
+        except BaseException:
+            if previous is not None:
+                sys.modules[self.module_name] = previous
+            else:
+                sys.modules.pop(self.module_name, None)
+            raise
+        app = getattr(module, self.callable_name, None)
+        if app is None:
+            raise ScriptError(
+                f"WSGI script {self.path!r} does not contain WSGI application "
+                f"{self.callable_name!r}"
+            )
+        if not callable(app):
+            raise ScriptError(
+                f"{self.callable_name!r} in WSGI script {self.path!r} is not callable"
+            )
+        self._app = app
+        self._signature = signature
+        self.loads += 1
+        return app  # type: ignore[no-any-return]
