@@ -110,7 +110,8 @@ def build_head(
         framing = Framing.NONE
     elif has_length:
         framing = Framing.NONE if is_head else Framing.LENGTH
-    elif body_length is not None:
+    elif body_length is not None and not (is_head and body_length == 0):
+        # (An app that answers HEAD with no body says nothing of GET's length.)
         lines.append(b"Content-Length: %d" % body_length)
         framing = Framing.NONE if is_head else Framing.LENGTH
     elif is_head:

@@ -574,7 +574,19 @@ class Connection(asyncio.Protocol):
         self.reading_done = True
         if self.transport is None or self.lost:
             return
-        if self.active is not None:
+        active = self.active
+        if active is not None and active is self.parsing:
+            # The request being served failed while its body arrived (a
+            # chunked body over the limit): the app's read fails, and its
+            # response is replaced by ours if none has gone out yet.
+            with self.cond:
+                active.failed = reason
+                active.dropped = True
+                self.cond.notify_all()
+            if active.head_sent:
+                self.close()
+                return
+        elif active is not None:
             # Earlier pipelined requests are answered first, in order.
             self.pending_error = (status, reason)
             self.transport.pause_reading()

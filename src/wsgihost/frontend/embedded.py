@@ -59,7 +59,9 @@ class EmbeddedApp:
     """One mounted app in this worker: its script loader and environ template."""
 
     def __init__(self, app: WSGIApp, mount: str, processes: int, threads: int, log: ErrorLog):
-        self.loader = ScriptLoader(app.script, app.callable_object, app.script_reloading)
+        self.loader = ScriptLoader(
+            app.script, app.callable_object, app.script_reloading, warn=log.warn
+        )
         self.mount = Mount(
             mount,
             self.loader.path,

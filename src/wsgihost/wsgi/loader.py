@@ -6,6 +6,11 @@ new module object whose name is derived from the script's path (mod_wsgi uses
 file changes (inode, size, mtime or ctime differ), the next request loads it
 again, as mod_wsgi's embedded mode does with ``WSGIScriptReloading On``.
 A failed load is not cached: the next request tries again.
+
+A script being rewritten in place can be read half-written. So when a reload
+fails within ``SETTLE`` seconds of the file's last change and an earlier
+version loaded fine, that version goes on serving (with a warning) until the
+file settles; only a script that stays broken gives errors.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import hashlib
 import os
 import sys
 import threading
+import time
 import types
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -32,6 +38,9 @@ class FileSignature(NamedTuple):
         return cls(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
+SETTLE = 1.0
+
+
 class ScriptError(Exception):
     """The script could not be loaded, or has no usable callable."""
 
@@ -48,8 +57,15 @@ class ScriptLoader:
     loads the script while the others wait for the result.
     """
 
-    def __init__(self, path: str, callable_name: str = "application", reloading: bool = True):
+    def __init__(
+        self,
+        path: str,
+        callable_name: str = "application",
+        reloading: bool = True,
+        warn: Optional[Callable[[str], None]] = None,
+    ):
         self.path = os.path.abspath(path)
+        self.warn = warn
         self.callable_name = callable_name
         self.reloading = reloading
         self.module_name = module_name_for(self.path)
@@ -72,7 +88,20 @@ class ScriptLoader:
         with self._lock:
             if self._app is not None and current == self._signature:
                 return self._app
-            return self._load(current)
+            try:
+                return self._load(current)
+            except BaseException:
+                previous = self._app
+                if previous is None or current is None:
+                    raise
+                if time.time() - current.mtime_ns / 1e9 > SETTLE:
+                    raise
+                if self.warn is not None:
+                    self.warn(
+                        f"WSGI script {self.path!r} changed and does not load yet; "
+                        "serving the previous version until it settles"
+                    )
+                return previous
 
     def _load(self, signature: Optional[FileSignature]) -> Callable[..., Any]:
         try:
