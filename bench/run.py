@@ -632,7 +632,10 @@ def add_ratios(summary: dict[str, dict[str, dict[str, Any]]], baseline: str | No
 
 
 def errors_text(errors: int, requests: int) -> str:
-    return f"{errors} ({100 * errors / max(requests, 1):.1f}%)" if errors else "0"
+    if not errors:
+        return "0"
+    share = 100 * errors / max(requests, 1)
+    return f"{errors} ({share:.1f}%)" if share >= 0.1 else f"{errors} (<0.1%)"
 
 
 def ratio_text(value: float | None) -> str:
@@ -676,16 +679,16 @@ def markdown(result: dict[str, Any], records: dict[str, ServerRecord]) -> str:
                 f"| {entry['requests_per_s_min']:,.0f}-{entry['requests_per_s_max']:,.0f} "
                 f"| {errors_text(entry['errors'], entry['requests'])} |"
             )
-    lines += [
-        "",
-        "### Servers and interpreters",
-        "",
-        "| server | budget | started | app's Python | SERVER_SOFTWARE |",
-        "|---|---|---|---|---|",
-    ]
-    for record in records.values():
-        if record.status != "ran":
-            continue
+    ran = [record for record in records.values() if record.status == "ran"]
+    if ran:
+        lines += [
+            "",
+            "### Servers and interpreters",
+            "",
+            "| server | budget | started | app's Python | SERVER_SOFTWARE |",
+            "|---|---|---|---|---|",
+        ]
+    for record in ran:
         info = record.interpreter
         python = (
             f"{info.get('implementation', '?')} {info.get('version', '?')} "
@@ -788,17 +791,35 @@ def prepare_app(work: Path) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Throughput benchmark: wsgihost vs gunicorn vs Apache + mod_wsgi.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     names = [kind.name for kind in SERVER_KINDS]
-    parser.add_argument("--duration", type=int, default=5, help="seconds per measured run")
-    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per server")
-    parser.add_argument("--rounds", type=int, default=3, help="measured runs per server")
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
-    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--pause", type=float, default=1.0, help="seconds of quiet between runs")
-    parser.add_argument("--processes", type=int, default=2, help="processes per server")
-    parser.add_argument("--threads", type=int, default=15, help="threads per process")
+    parser.add_argument(
+        "--duration", type=int, default=5, help="seconds per measured run (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="seconds of warm-up per server (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measured runs per server (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=32, help="wrk connections (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--wrk-threads", type=int, default=1, help="wrk threads (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=1.0,
+        help="seconds of quiet between runs (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--processes", type=int, default=2, help="processes per server (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=15, help="threads per process (default: %(default)s)"
+    )
     parser.add_argument(
         "--servers",
         default=",".join(names),
@@ -822,7 +843,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="extra argument for 'wsgihost serve' (repeatable)",
     )
     parser.add_argument(
-        "--startup-timeout", type=float, default=30.0, help="seconds for a server to come up"
+        "--startup-timeout",
+        type=float,
+        default=30.0,
+        help="seconds for a server to come up (default: %(default)s)",
     )
     parser.add_argument(
         "--install-peers",
@@ -830,7 +854,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="first apt-get install " + " ".join(APT_PACKAGES) + f" and pip install "
         f"gunicorn into {VENV_DIR.relative_to(REPO_DIR)}",
     )
-    parser.add_argument("--output-dir", type=Path, default=RESULTS_DIR, help="where JSON goes")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=RESULTS_DIR,
+        help="where JSON goes (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.servers.split(",")) - set(names)
     if unknown:
@@ -857,6 +886,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if wrk is None:
         say("wrk not found: apt-get install wrk, or run with --install-peers")
         return 2
+    # Absolute, but not resolved: a venv's python is a symlink out of the venv.
+    python = Path(os.path.abspath(args.python)) if args.python else default_python()
+    if not os.access(python, os.X_OK):
+        say(f"--python {python}: no such interpreter")
+        return 2
     settings = Settings(
         duration=args.duration,
         warmup=args.warmup,
@@ -866,7 +900,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pause=args.pause,
         processes=args.processes,
         threads=args.threads,
-        python=args.python or default_python(),
+        python=python,
         wsgihost_cmd=tuple(args.wsgihost_cmd.split()) if args.wsgihost_cmd else (),
         wsgihost_args=tuple(args.wsgihost_arg),
         startup_timeout=args.startup_timeout,

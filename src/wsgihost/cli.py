@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from wsgihost import __version__
-from wsgihost.config.model import Limits, Listener, Logging, Server, WSGIApp
+from wsgihost.config.model import Alias, DirSettings, Host, Limits, Listener, Logging, Server
 from wsgihost.logs import LEVELS, ErrorLog, LogFile, LogFormatError, compile_format
 
 
@@ -120,17 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def serve_model(args: argparse.Namespace) -> Server:
     mount = "/" + args.mount.strip("/")
+    app = Alias(
+        url=mount,
+        path=os.path.abspath(args.script),
+        wsgi=True,
+        settings=DirSettings(
+            callable_object=args.callable,
+            pass_authorization=args.pass_authorization,
+            script_reloading=not args.no_reload,
+        ),
+    )
     return Server(
         listeners=(Listener(args.host, args.port),),
-        apps=(
-            WSGIApp(
-                mount=mount if mount != "/" else "",
-                script=os.path.abspath(args.script),
-                callable_object=args.callable,
-                pass_authorization=args.pass_authorization,
-                script_reloading=not args.no_reload,
-            ),
-        ),
+        main=Host(aliases=(app,)),
         processes=args.processes,
         threads=args.threads,
         keepalive_timeout=args.keepalive_timeout,

@@ -16,6 +16,7 @@ SERVER = b"wsgihost"
 REASONS = {
     100: "Continue",
     400: "Bad Request",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     408: "Request Timeout",
@@ -133,13 +134,19 @@ def build_head(
     return b"\r\n".join(lines), framing, keep_alive
 
 
-def error_response(code: int, *, close: bool = True, extra: str = "") -> bytes:
-    """A small complete error response for problems found before any app ran."""
+def error_body(code: int, extra: str = "") -> bytes:
+    """The HTML page of an error we answer ourselves."""
     reason = REASONS.get(code, "Error")
-    body = (
+    return (
         f"<!DOCTYPE html>\n<html><head><title>{code} {reason}</title></head>\n"
         f"<body><h1>{reason}</h1>{('<p>' + extra + '</p>') if extra else ''}</body></html>\n"
     ).encode()
+
+
+def error_response(code: int, *, close: bool = True, extra: str = "") -> bytes:
+    """A small complete error response for problems found before any app ran."""
+    reason = REASONS.get(code, "Error")
+    body = error_body(code, extra)
     head = (
         (
             f"HTTP/1.1 {code} {reason}\r\nContent-Type: text/html; charset=utf-8\r\n"

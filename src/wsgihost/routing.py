@@ -1,25 +1,328 @@
-"""Choose the app for a request path (pure).
+"""Map a request to what serves it, as Apache + mod_wsgi would (pure).
 
-Mount points match whole path segments, longest first, as ``WSGIScriptAlias``
-does: ``/app`` serves ``/app`` and ``/app/x`` but not ``/apple``.
+1. **Virtual host**: the vhosts whose addresses match the listener's address
+   and port (an exact IP before ``*`` and ``_default_``); among them, the one
+   whose ``ServerName`` or ``ServerAlias`` matches ``Host``, else the first.
+   A request no vhost's address matches goes to the main server.
+2. **URL to target**: ``Alias``/``AliasMatch`` first, then
+   ``WSGIScriptAlias``/``WSGIScriptAliasMatch`` (mod_wsgi's translate hook
+   runs after mod_alias's), the vhost's before the main server's, the first
+   match winning; otherwise ``DocumentRoot``. A prefix matches whole path
+   segments (``/app`` matches ``/app/x``, not ``/apple``).
+3. **Settings**: the main server's, then the vhost's, then ``<Directory>``
+   sections (shortest path first, then the regex ones), ``<Files>``,
+   ``<Location>``, and last the options on the ``WSGIScriptAlias`` line.
+
+The path is percent-decoded and normalised first (dot segments removed,
+repeated slashes merged), as Apache does before any of this; a path that
+climbs above the root, holds a NUL, or an encoded slash is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Generic, TypeVar
+import fnmatch
+import ipaddress
+import os
+import posixpath
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
 
-T = TypeVar("T")
+from wsgihost.config.model import (
+    DEFAULT_SETTINGS,
+    DirSettings,
+    Host,
+    Section,
+    Server,
+)
 
 
-class Router(Generic[T]):
-    def __init__(self, mounts: Sequence[tuple[str, T]]) -> None:
-        norm = [(m.rstrip("/").encode("latin-1"), target) for m, target in mounts]
-        self._mounts = sorted(norm, key=lambda mt: len(mt[0]), reverse=True)
+@dataclass(frozen=True)
+class WSGITarget:
+    """A request for a WSGI app."""
 
-    def match(self, path: bytes) -> tuple[str, T] | None:
-        """The mount point (as SCRIPT_NAME) and the target for a decoded path."""
-        for mount, target in self._mounts:
-            if not mount or path == mount or path.startswith(mount + b"/"):
-                return mount.decode("latin-1"), target
+    host: Host
+    script: str
+    script_name: str
+    path_info: str
+    settings: DirSettings
+
+
+@dataclass(frozen=True)
+class FileTarget:
+    """A request for a static file (or directory) under ``root``."""
+
+    host: Host
+    path: str  # the file system path asked for
+    root: str  # the DocumentRoot or Alias directory it must stay within
+    url_path: str  # the normalised URL path, for redirects
+    settings: DirSettings
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A request refused before any target (bad path, nothing configured)."""
+
+    status: int
+    reason: str
+
+
+Target = WSGITarget | FileTarget | Refusal
+
+
+def normalize_path(raw: bytes) -> str | None:
+    """Percent-decode and normalise a URL path; None when it must be refused.
+
+    Apache's defaults: ``AllowEncodedSlashes Off`` (an encoded ``/`` is
+    refused), dot segments resolved (RFC 3986 5.2.4) without climbing above
+    ``/``, ``MergeSlashes On``.
+    """
+    lowered = raw.lower()
+    if b"%2f" in lowered or b"%00" in lowered or b"\x00" in raw:
         return None
+    decoded = unquote_to_bytes(raw) if b"%" in raw else raw
+    text = decoded.decode("latin-1")
+    if not text.startswith("/"):
+        return None
+    trailing = text.endswith("/") or text.endswith("/.") or text.endswith("/..")
+    out: list[str] = []
+    for segment in text.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if not out:
+                return None
+            out.pop()
+            continue
+        out.append(segment)
+    path = "/" + "/".join(out)
+    if trailing and path != "/":
+        path += "/"
+    return path
+
+
+def prefix_match(url: str, prefix: str) -> int:
+    """How much of ``url`` the alias ``prefix`` covers (0: no match).
+
+    As mod_alias does: whole segments, and a prefix ending in ``/`` needs
+    the slash in the URL too.
+    """
+    if prefix == "/":
+        return 1 if url.startswith("/") else 0
+    if not url.startswith(prefix):
+        return 0
+    if prefix.endswith("/") or len(url) == len(prefix) or url[len(prefix)] == "/":
+        return len(prefix)
+    return 0
+
+
+def host_matches(pattern: str, host: str) -> bool:
+    """``ServerName``/``ServerAlias`` against a Host name (``*`` and ``?`` wildcards)."""
+    pattern = pattern.lower()
+    if "*" in pattern or "?" in pattern:
+        return fnmatch.fnmatchcase(host, pattern)
+    return pattern == host
+
+
+def _strip_port(name: str) -> str:
+    """A ServerName may carry a scheme and a port (``https://example.com:443``)."""
+    if "://" in name:
+        name = name.split("://", 1)[1]
+    if name.startswith("["):
+        return name[1 : name.find("]")].lower() if "]" in name else name.lower()
+    return name.rsplit(":", 1)[0].lower() if name.count(":") == 1 else name.lower()
+
+
+def host_name(header: bytes | None) -> str:
+    """The name part of a Host header value, lower-case, without a trailing dot."""
+    if not header:
+        return ""
+    text = header.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        return text[1 : text.find("]")] if "]" in text else text
+    return text.rsplit(":", 1)[0].rstrip(".") if ":" in text else text.rstrip(".")
+
+
+def _addr_equal(a: str, b: str) -> bool:
+    try:
+        ia = ipaddress.ip_address(a)
+        ib = ipaddress.ip_address(b)
+    except ValueError:
+        return a.lower() == b.lower()
+    if isinstance(ia, ipaddress.IPv6Address) and ia.ipv4_mapped is not None:
+        ia = ia.ipv4_mapped
+    if isinstance(ib, ipaddress.IPv6Address) and ib.ipv4_mapped is not None:
+        ib = ib.ipv4_mapped
+    return ia == ib
+
+
+class _CompiledSection:
+    def __init__(self, section: Section) -> None:
+        self.kind = section.kind
+        self.settings = section.settings
+        self.regex = re.compile(section.pattern) if section.regex else None
+        self.pattern = section.pattern.rstrip("/") or "/"
+        self.glob = not section.regex and any(c in section.pattern for c in "*?[")
+        # Apache applies non-regex <Directory> sections shortest first.
+        self.depth = self.pattern.count("/")
+
+    def matches(self, value: str) -> bool:
+        if self.regex is not None:
+            return self.regex.search(value) is not None
+        if self.kind == "files":
+            return fnmatch.fnmatchcase(value, self.pattern)
+        if self.kind == "directory":
+            if self.glob:
+                parts = value.split("/")
+                depth = self.pattern.count("/")
+                return fnmatch.fnmatchcase("/".join(parts[: depth + 1]), self.pattern)
+            return (
+                self.pattern == "/" or value == self.pattern or value.startswith(self.pattern + "/")
+            )
+        # location: a URL prefix on segment boundaries
+        if self.glob:
+            return fnmatch.fnmatchcase(value, self.pattern + "*")
+        return self.pattern == "/" or value == self.pattern or value.startswith(self.pattern + "/")
+
+
+class _CompiledHost:
+    def __init__(self, host: Host, main: Host | None) -> None:
+        self.host = host
+        names = [host.server_name] if host.server_name else []
+        self.names = [_strip_port(n) for n in (*names, *host.server_aliases)]
+        own = list(host.aliases)
+        inherited = list(main.aliases) if main is not None else []
+        every = own + inherited
+        self.aliases = [a for a in every if not a.wsgi]
+        self.script_aliases = [a for a in every if a.wsgi]
+        self.regexes = {id(a): re.compile(a.url) for a in every if a.regex}
+        self.document_root = host.document_root or (main.document_root if main else None)
+        base = DEFAULT_SETTINGS
+        if main is not None:
+            base = base.merge(main.settings)
+        self.base = base.merge(host.settings)
+        sections = list(main.sections if main is not None else ()) + list(host.sections)
+        compiled = [_CompiledSection(s) for s in sections]
+        plain_dirs = [c for c in compiled if c.kind == "directory" and c.regex is None]
+        plain_dirs.sort(key=lambda c: c.depth)  # stable: config order within a depth
+        self.directories = plain_dirs + [
+            c for c in compiled if c.kind == "directory" and c.regex is not None
+        ]
+        self.files = [c for c in compiled if c.kind == "files"]
+        self.locations = [c for c in compiled if c.kind == "location"]
+
+    def settings_for(self, fs_path: str, url_path: str, over: DirSettings | None) -> DirSettings:
+        settings = self.base
+        directory = fs_path if fs_path.endswith("/") else posixpath.dirname(fs_path)
+        directory = directory.rstrip("/") or "/"
+        for section in self.directories:
+            if section.matches(directory):
+                settings = settings.merge(section.settings)
+        name = posixpath.basename(fs_path.rstrip("/"))
+        for section in self.files:
+            if section.matches(name):
+                settings = settings.merge(section.settings)
+        for section in self.locations:
+            if section.matches(url_path):
+                settings = settings.merge(section.settings)
+        if over is not None:
+            settings = settings.merge(over)
+        return settings
+
+
+def _substitute(template: str, match: re.Match[str]) -> str:
+    """``$1``..``$9`` (and ``$0``) in an ``...Match`` target."""
+    return re.sub(r"\$(\d)", lambda m: match.group(int(m.group(1))) or "", template)
+
+
+class Router:
+    """Compiled from a :class:`Server` model once per worker."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.main = _CompiledHost(server.main, None)
+        self.vhosts = [_CompiledHost(v, server.main) for v in server.vhosts]
+        self._by_listener: dict[tuple[str, int], list[_CompiledHost]] = {}
+
+    def select_host(self, local_addr: str, local_port: int, host_header: bytes | None) -> Host:
+        return self._select(local_addr, local_port, host_header).host
+
+    def _candidates(self, local_addr: str, local_port: int) -> list[_CompiledHost]:
+        key = (local_addr, local_port)
+        found = self._by_listener.get(key)
+        if found is not None:
+            return found
+        exact: list[_CompiledHost] = []
+        wild: list[_CompiledHost] = []
+        for vhost in self.vhosts:
+            for addr in vhost.host.addresses:
+                if addr.port is not None and addr.port != local_port:
+                    continue
+                if addr.host in ("*", "_default_"):
+                    wild.append(vhost)
+                    break
+                if _addr_equal(addr.host, local_addr):
+                    exact.append(vhost)
+                    break
+        found = exact or wild
+        if len(self._by_listener) < 256:
+            self._by_listener[key] = found
+        return found
+
+    def _select(self, local_addr: str, local_port: int, host_header: bytes | None) -> _CompiledHost:
+        candidates = self._candidates(local_addr, local_port)
+        if not candidates:
+            return self.main
+        name = host_name(host_header)
+        if name:
+            for vhost in candidates:
+                for pattern in vhost.names:
+                    if host_matches(pattern, name):
+                        return vhost
+        return candidates[0]
+
+    def route(
+        self, local_addr: str, local_port: int, host_header: bytes | None, raw_path: bytes
+    ) -> Target:
+        host = self._select(local_addr, local_port, host_header)
+        url = normalize_path(raw_path)
+        if url is None:
+            return Refusal(404 if b"%2f" in raw_path.lower() else 400, "invalid path")
+        for alias in host.aliases:
+            if alias.regex:
+                m = host.regexes[id(alias)].match(url)
+                if m is not None:
+                    fs = _substitute(alias.path, m)
+                    return self._file(host, fs, alias.path.split("$", 1)[0] or fs, url)
+            else:
+                n = prefix_match(url, alias.url)
+                if n:
+                    return self._file(host, alias.path + url[n:], alias.path, url)
+        for alias in host.script_aliases:
+            if alias.regex:
+                m = host.regexes[id(alias)].match(url)
+                if m is None:
+                    continue
+                script = _substitute(alias.path, m)
+                script_name = m.group(0).rstrip("/")
+                path_info = url[len(m.group(0)) :]
+                if m.group(0).endswith("/"):
+                    path_info = "/" + path_info
+            else:
+                n = prefix_match(url, alias.url)
+                if not n:
+                    continue
+                script = alias.path
+                script_name = alias.url.rstrip("/")
+                path_info = url[len(script_name) :]
+            settings = host.settings_for(script, url, alias.settings)
+            return WSGITarget(host.host, script, script_name, path_info, settings)
+        root = host.document_root
+        if root is None:
+            return Refusal(404, "no DocumentRoot and no alias for this URL")
+        return self._file(host, root.rstrip("/") + url, root, url)
+
+    def _file(self, host: _CompiledHost, fs_path: str, root: str, url: str) -> FileTarget:
+        fs_path = os.path.normpath(fs_path) + ("/" if fs_path.endswith("/") else "")
+        settings = host.settings_for(fs_path, url, None)
+        return FileTarget(host.host, fs_path, root, url, settings)

@@ -1,8 +1,10 @@
 """The immutable model of what a server runs.
 
 ``wsgihost serve SCRIPT`` builds one directly from its options; the Apache
-configuration reader builds one from a site file. The master and the
-front-end workers act on it; nothing in it opens a socket or a file.
+configuration reader (:mod:`wsgihost.config.builder`) builds one from a site
+file. The master and the front-end workers act on it; nothing here opens a
+socket or a file. Every record that came from a configuration file keeps
+``where`` (file and line) so that later checks can point at it.
 """
 
 from __future__ import annotations
@@ -11,15 +13,190 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class Where:
+    """The file and line a setting came from (empty for command-line settings)."""
+
+    file: str = ""
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.file else "command line"
+
+
+@dataclass(frozen=True)
 class Listener:
-    """A TCP address to listen on."""
+    """A TCP address to listen on; host ``""`` means every address."""
 
     host: str
     port: int
+    where: Where = field(default_factory=Where, compare=False)
 
     def url(self, port: int | None = None) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        host = self.host or "0.0.0.0"
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port if port is None else port}"
+
+
+@dataclass(frozen=True)
+class Address:
+    """One address of ``<VirtualHost addr:port ...>``.
+
+    ``host`` is ``*`` (any), ``_default_``, an IPv4 address or an IPv6 one
+    without brackets; ``port`` is None for ``*`` or no port.
+    """
+
+    host: str
+    port: int | None
+
+
+@dataclass(frozen=True)
+class DirSettings:
+    """Per-directory settings, as Apache merges them; None means "not set here"."""
+
+    require: str | None = None  # "granted" | "denied"
+    indexes: bool | None = None  # Options Indexes
+    follow_symlinks: bool | None = None  # Options FollowSymLinks
+    directory_index: tuple[str, ...] | None = None
+    process_group: str | None = None  # WSGIProcessGroup; "" = embedded
+    application_group: str | None = None  # WSGIApplicationGroup
+    callable_object: str | None = None  # WSGICallableObject
+    pass_authorization: bool | None = None  # WSGIPassAuthorization
+    script_reloading: bool | None = None  # WSGIScriptReloading
+    add_types: tuple[tuple[str, str], ...] = ()  # AddType: (".ext", "mime/type")
+
+    def merge(self, over: DirSettings) -> DirSettings:
+        """These settings with ``over``'s set values on top (Apache's merge)."""
+        return DirSettings(
+            require=over.require if over.require is not None else self.require,
+            indexes=over.indexes if over.indexes is not None else self.indexes,
+            follow_symlinks=(
+                over.follow_symlinks if over.follow_symlinks is not None else self.follow_symlinks
+            ),
+            directory_index=(
+                over.directory_index if over.directory_index is not None else self.directory_index
+            ),
+            process_group=over.process_group
+            if over.process_group is not None
+            else self.process_group,
+            application_group=(
+                over.application_group
+                if over.application_group is not None
+                else self.application_group
+            ),
+            callable_object=(
+                over.callable_object if over.callable_object is not None else self.callable_object
+            ),
+            pass_authorization=(
+                over.pass_authorization
+                if over.pass_authorization is not None
+                else self.pass_authorization
+            ),
+            script_reloading=(
+                over.script_reloading
+                if over.script_reloading is not None
+                else self.script_reloading
+            ),
+            add_types=self.add_types + over.add_types,
+        )
+
+
+# Where nothing is configured: Apache's and mod_wsgi's defaults.
+DEFAULT_SETTINGS = DirSettings(
+    require="granted",
+    indexes=False,
+    follow_symlinks=True,
+    directory_index=("index.html",),
+    process_group="",
+    application_group=None,
+    callable_object="application",
+    pass_authorization=False,
+    script_reloading=True,
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """``<Directory>``, ``<Location>``, ``<Files>`` and their ``...Match`` forms."""
+
+    kind: str  # "directory" | "location" | "files"
+    pattern: str  # a path, glob or (when regex) a regular expression
+    regex: bool
+    settings: DirSettings
+    where: Where = field(default_factory=Where, compare=False)
+
+
+@dataclass(frozen=True)
+class Alias:
+    """``Alias``, ``AliasMatch``, ``WSGIScriptAlias`` or ``WSGIScriptAliasMatch``.
+
+    For the ``Match`` forms ``url`` is a regular expression and ``path`` may
+    hold ``$1``-style references. ``settings`` holds the options given on a
+    ``WSGIScriptAlias`` line (``process-group=``, ...), which win over sections.
+    """
+
+    url: str
+    path: str
+    regex: bool = False
+    wsgi: bool = False
+    settings: DirSettings = field(default_factory=DirSettings)
+    where: Where = field(default_factory=Where, compare=False)
+
+
+@dataclass(frozen=True)
+class LogSpec:
+    """A ``CustomLog``: a file and a format (a nickname is resolved already)."""
+
+    path: str
+    format: str
+
+
+@dataclass(frozen=True)
+class Host:
+    """A virtual host, or the main server (which has no addresses)."""
+
+    addresses: tuple[Address, ...] = ()
+    server_name: str | None = None
+    server_aliases: tuple[str, ...] = ()
+    document_root: str | None = None
+    aliases: tuple[Alias, ...] = ()
+    settings: DirSettings = field(default_factory=DirSettings)
+    sections: tuple[Section, ...] = ()
+    error_log: str | None = None
+    access_logs: tuple[LogSpec, ...] = ()
+    where: Where = field(default_factory=Where, compare=False)
+
+
+@dataclass(frozen=True)
+class DaemonGroup:
+    """``WSGIDaemonProcess NAME option=value ...``; the options mod_wsgi documents."""
+
+    name: str
+    processes: int = 1
+    threads: int = 15
+    display_name: str | None = None
+    home: str | None = None
+    python_home: str | None = None
+    python_path: tuple[str, ...] = ()
+    user: str | None = None
+    group: str | None = None
+    umask: int | None = None
+    lang: str | None = None
+    locale: str | None = None
+    maximum_requests: int = 0
+    inactivity_timeout: float = 0.0
+    request_timeout: float = 0.0
+    graceful_timeout: float = 15.0
+    shutdown_timeout: float = 5.0
+    startup_timeout: float = 15.0
+    connect_timeout: float = 15.0
+    socket_timeout: float = 60.0
+    queue_timeout: float = 0.0
+    listen_backlog: int = 100
+    restart_interval: float = 0.0
+    rss_limit: int = 0
+    options: tuple[tuple[str, str], ...] = ()  # every option as written, for status
+    server_name: str | None = None  # the vhost's ServerName when defined in one
+    where: Where = field(default_factory=Where, compare=False)
 
 
 @dataclass(frozen=True)
@@ -32,24 +209,14 @@ class Limits:
     body: int = 1 << 30  # LimitRequestBody (Apache 2.4.54+: 1 GiB); 0 = unlimited -> 413
 
 
-@dataclass(frozen=True)
-class WSGIApp:
-    """A WSGI script mounted at a URL path (``WSGIScriptAlias``)."""
-
-    mount: str
-    script: str
-    callable_object: str = "application"
-    application_group: str | None = None
-    process_group: str = ""
-    pass_authorization: bool = False
-    script_reloading: bool = True
+COMBINED = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"'
 
 
 @dataclass(frozen=True)
 class Logging:
     error_log: str | None = None  # None: standard error
     access_log: str | None = None  # None: standard output
-    access_format: str = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"'
+    access_format: str = COMBINED
     level: str = "warn"
 
 
@@ -58,14 +225,26 @@ class Server:
     """Everything one master runs."""
 
     listeners: tuple[Listener, ...]
-    apps: tuple[WSGIApp, ...]
+    main: Host = field(default_factory=Host)
+    vhosts: tuple[Host, ...] = ()
+    groups: tuple[DaemonGroup, ...] = ()
     processes: int = 2  # front-end worker processes (StartServers)
     threads: int = 15  # embedded-mode threads per worker (ThreadsPerChild)
     keepalive: bool = True
     keepalive_timeout: float = 5.0
-    max_keepalive_requests: int = 0  # 0 = unlimited, as in Apache
+    max_keepalive_requests: int = 100  # Apache's default; 0 = unlimited
     header_timeout: float = 20.0  # deadline for a request head (mod_reqtimeout's header=20)
+    timeout: float = 60.0  # Timeout: the most a read or write may wait
     graceful_timeout: float = 30.0
     listen_backlog: int = 511  # ListenBacklog, as in Apache
     limits: Limits = field(default_factory=Limits)
     logging: Logging = field(default_factory=Logging)
+    pid_file: str | None = None
+    types_config: str | None = None  # TypesConfig: a mime.types file
+    python_path: tuple[str, ...] = ()  # WSGIPythonPath
+    python_home: str | None = None  # WSGIPythonHome
+    restrict_embedded: bool = False  # WSGIRestrictEmbedded
+    socket_prefix: str | None = None  # WSGISocketPrefix
+    import_scripts: tuple[tuple[str, str, str], ...] = ()  # WSGIImportScript: path, group, app
+    server_root: str = ""
+    config_files: tuple[str, ...] = ()  # every file read, for reloading

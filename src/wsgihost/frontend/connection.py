@@ -29,6 +29,7 @@ import httptools
 from wsgihost import httpcore
 from wsgihost.httpcore import Framing
 from wsgihost.logs import AccessRecord
+from wsgihost.routing import Refusal, WSGITarget
 from wsgihost.wsgi.environ import RequestHead
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ class Request:
         "has_body",
         "head",
         "head_sent",
+        "host",
         "http11",
         "is_head",
         "keep_alive",
@@ -107,6 +109,7 @@ class Request:
         self.bytes_sent = 0
         self.unsent = 0
         self.response_headers: list[tuple[str, str]] = []
+        self.host: bytes | None = None
 
     # -- thread side: the app's body source -----------------------------------
 
@@ -394,6 +397,8 @@ class Connection(asyncio.Protocol):
         keep_alive = parser.should_keep_alive() and server.keepalive and not self.closing
         req = Request(self, head, keep_alive, has_body)
         req.expect_continue = expect_continue
+        if self.hosts:
+            req.host = self.host
         self.queue.append(req)
         self.parsing = req if has_body else None
         self.last = req
@@ -440,17 +445,26 @@ class Connection(asyncio.Protocol):
         req = self.queue[0]
         self.active = req
         self.state = BUSY
-        app = self.worker.route(req.head)
-        if app is None:
-            self.app_send(
-                req,
-                ("404 Not Found", [("Content-Type", "text/html; charset=utf-8")]),
-                b"<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>\n"
-                b"<body><h1>Not Found</h1></body></html>\n",
-                True,
-            )
-            return
-        self.worker.pool.submit(app.serve, req)
+        worker = self.worker
+        head = req.head
+        target = worker.router.route(head.server_addr, head.server_port, req.host, head.path)
+        if isinstance(target, WSGITarget):
+            app = worker.apps.get(target.script, target.settings)
+            worker.pool.submit(app.serve, req, target.script_name, target.path_info)
+        elif isinstance(target, Refusal):
+            self.answer(req, target.status)
+        else:
+            self.answer(req, 404)
+
+    def answer(self, req: Request, status: int) -> None:
+        """Answer a request ourselves with a small error page."""
+        reason = httpcore.REASONS.get(status, "Error")
+        self.app_send(
+            req,
+            (f"{status} {reason}", [("Content-Type", "text/html; charset=utf-8")]),
+            httpcore.error_body(status),
+            True,
+        )
 
     def send_continue(self, req: Request) -> None:
         if req is self.active and not req.head_sent and not self.lost and self.transport:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from wsgihost.config.model import WSGIApp
+from wsgihost.config.model import DirSettings
 from wsgihost.logs import ErrorLog
 from wsgihost.wsgi import runner
 from wsgihost.wsgi.environ import Mount, build_environ
@@ -56,26 +56,31 @@ class ThreadPool:
 
 
 class EmbeddedApp:
-    """One mounted app in this worker: its script loader and environ template."""
+    """One WSGI script with one set of settings, run in this worker's threads."""
 
-    def __init__(self, app: WSGIApp, mount: str, processes: int, threads: int, log: ErrorLog):
-        self.loader = ScriptLoader(
-            app.script, app.callable_object, app.script_reloading, warn=log.warn
-        )
+    def __init__(
+        self,
+        loader: ScriptLoader,
+        settings: DirSettings,
+        processes: int,
+        threads: int,
+        log: ErrorLog,
+    ) -> None:
+        self.loader = loader
         self.mount = Mount(
-            mount,
-            self.loader.path,
-            callable_object=app.callable_object,
-            application_group=app.application_group,
+            "",
+            loader.path,
+            callable_object=loader.callable_name,
+            application_group=settings.application_group,
             process_group="",
-            pass_authorization=app.pass_authorization,
-            script_reloading=app.script_reloading,
+            pass_authorization=bool(settings.pass_authorization),
+            script_reloading=loader.reloading,
             multiprocess=processes > 1,
             multithread=threads > 1,
         )
         self.log = log
 
-    def serve(self, request: Any) -> None:
+    def serve(self, request: Any, script_name: str, path_info: str) -> None:
         """Run on a pool thread: call the app for one request."""
         client = f"{request.head.client_addr}:{request.head.client_port}"
         log = self.log
@@ -89,9 +94,45 @@ class EmbeddedApp:
             InputStream(request.recv),
             ErrorStream(log_error),
             FileWrapper,
+            script_name,
+            path_info,
         )
         try:
             runner.run(self.loader.get, environ, request, log_error)
         except BaseException as e:  # the runner never raises; this is the last guard
             log.error(f"internal error in the WSGI runner: {e!r}", client)
             request.abort()
+
+
+class EmbeddedApps:
+    """The embedded apps of one worker, made on first use.
+
+    One loader per script and callable, shared by every mount that names
+    them, so a script is imported once per process (as in one mod_wsgi
+    application group).
+    """
+
+    def __init__(self, processes: int, threads: int, log: ErrorLog) -> None:
+        self.processes = processes
+        self.threads = threads
+        self.log = log
+        self._loaders: dict[tuple[str, str], ScriptLoader] = {}
+        self._apps: dict[tuple[str, DirSettings], EmbeddedApp] = {}
+
+    def get(self, script: str, settings: DirSettings) -> EmbeddedApp:
+        key = (script, settings)
+        app = self._apps.get(key)
+        if app is None:
+            callable_name = settings.callable_object or "application"
+            loader = self._loaders.get((script, callable_name))
+            if loader is None:
+                loader = ScriptLoader(
+                    script,
+                    callable_name,
+                    settings.script_reloading is not False,
+                    warn=self.log.warn,
+                )
+                self._loaders[(script, callable_name)] = loader
+            app = EmbeddedApp(loader, settings, self.processes, self.threads, self.log)
+            self._apps[key] = app
+        return app

@@ -22,10 +22,9 @@ import time
 
 from wsgihost.config.model import Server
 from wsgihost.frontend.connection import Connection
-from wsgihost.frontend.embedded import EmbeddedApp, ThreadPool
+from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
 from wsgihost.logs import AccessLog, ErrorLog, LogFile
 from wsgihost.routing import Router
-from wsgihost.wsgi.environ import RequestHead, decode_path
 
 
 class Worker:
@@ -46,15 +45,8 @@ class Worker:
         self.access_log = open_access_log(server)
         self.connections: set[Connection] = set()
         self.pool = ThreadPool(server.threads)
-        self.router = Router(
-            [
-                (
-                    app.mount,
-                    EmbeddedApp(app, app.mount, server.processes, server.threads, self.log),
-                )
-                for app in server.apps
-            ]
-        )
+        self.router = Router(server)
+        self.apps = EmbeddedApps(server.processes, server.threads, self.log)
         self.stopping = False
         self._stopped = asyncio.Event()
         self._servers: list[asyncio.base_events.Server] = []
@@ -63,11 +55,6 @@ class Worker:
 
     def next_request_id(self) -> str:
         return self._id_prefix + "%x" % next(self._ids)
-
-    def route(self, head: RequestHead) -> EmbeddedApp | None:
-        path = head.path
-        found = self.router.match(decode_path(path).encode("latin-1") if b"%" in path else path)
-        return None if found is None else found[1]
 
     async def run(self) -> None:
         loop = self.loop

@@ -173,13 +173,25 @@ class Mount:
 
 
 def build_environ(
-    head: RequestHead, mount: Mount, wsgi_input: Any, wsgi_errors: Any, file_wrapper: Any
+    head: RequestHead,
+    mount: Mount,
+    wsgi_input: Any,
+    wsgi_errors: Any,
+    file_wrapper: Any,
+    script_name: Optional[str] = None,
+    path_info: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """The environ for one request to the app at ``mount``."""
-    path_info = decode_path(head.path)
-    script_name = mount.script_name
-    if script_name and path_info.startswith(script_name):
-        path_info = path_info[len(script_name) :]
+    """The environ for one request to the app at ``mount``.
+
+    ``script_name`` and ``path_info`` are the router's split of the
+    normalised path; without them the raw path is split at the mount point.
+    """
+    if script_name is None:
+        script_name = mount.script_name
+    if path_info is None:
+        path_info = decode_path(head.path)
+        if script_name and path_info.startswith(script_name):
+            path_info = path_info[len(script_name) :]
     environ: Dict[str, Any] = {
         "REQUEST_METHOD": head.method,
         "SCRIPT_NAME": script_name,
