@@ -69,6 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--mount", default="/", help="URL path the app is mounted at (/)")
     serve.add_argument(
+        "--document-root",
+        metavar="DIR",
+        help="serve static files from DIR for URLs no app or alias takes",
+    )
+    serve.add_argument(
+        "--url-alias",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("URL_PATH", "PATH"),
+        help="serve a file or directory at a URL path (like Alias); repeatable",
+    )
+    serve.add_argument(
         "--graceful-timeout",
         type=_seconds,
         default=30.0,
@@ -130,9 +143,16 @@ def serve_model(args: argparse.Namespace) -> Server:
             script_reloading=not args.no_reload,
         ),
     )
+    aliases = tuple(
+        Alias(url=url, path=os.path.abspath(path) + ("/" if path.endswith("/") else ""))
+        for url, path in args.url_alias
+    )
     return Server(
         listeners=(Listener(args.host, args.port),),
-        main=Host(aliases=(app,)),
+        main=Host(
+            aliases=(*aliases, app),
+            document_root=args.document_root and os.path.abspath(args.document_root),
+        ),
         processes=args.processes,
         threads=args.threads,
         keepalive_timeout=args.keepalive_timeout,

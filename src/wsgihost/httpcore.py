@@ -15,6 +15,10 @@ SERVER = b"wsgihost"
 
 REASONS = {
     100: "Continue",
+    200: "OK",
+    206: "Partial Content",
+    301: "Moved Permanently",
+    304: "Not Modified",
     400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
@@ -23,6 +27,7 @@ REASONS = {
     411: "Length Required",
     413: "Content Too Large",
     414: "URI Too Long",
+    416: "Range Not Satisfiable",
     417: "Expectation Failed",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",

@@ -19,6 +19,7 @@ check ``Host``, may hand over the URL in pieces, and stops at every
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections import deque
@@ -27,9 +28,10 @@ from typing import TYPE_CHECKING, Any
 import httptools
 
 from wsgihost import httpcore
+from wsgihost.frontend.files import serve_file
 from wsgihost.httpcore import Framing
 from wsgihost.logs import AccessRecord
-from wsgihost.routing import Refusal, WSGITarget
+from wsgihost.routing import FileTarget, WSGITarget
 from wsgihost.wsgi.environ import RequestHead
 
 if TYPE_CHECKING:
@@ -451,10 +453,10 @@ class Connection(asyncio.Protocol):
         if isinstance(target, WSGITarget):
             app = worker.apps.get(target.script, target.settings)
             worker.pool.submit(app.serve, req, target.script_name, target.path_info)
-        elif isinstance(target, Refusal):
-            self.answer(req, target.status)
+        elif isinstance(target, FileTarget):
+            serve_file(self, req, target)
         else:
-            self.answer(req, 404)
+            self.answer(req, target.status)
 
     def answer(self, req: Request, status: int) -> None:
         """Answer a request ourselves with a small error page."""
@@ -465,6 +467,37 @@ class Connection(asyncio.Protocol):
             httpcore.error_body(status),
             True,
         )
+
+    def borrow_socket(self, req: Request) -> int | None:
+        """Thread side: a duplicate of the socket, once all we wrote has gone out.
+
+        The thread may then write to it directly (sendfile) while the
+        transport has nothing buffered; None if that cannot be had.
+        """
+        box: list[int | None] = []
+        done = threading.Event()
+
+        def attempt(tries: int) -> None:
+            transport = self.transport
+            if req.dropped or self.lost or transport is None or transport.is_closing():
+                box.append(None)
+                done.set()
+            elif transport.get_write_buffer_size() == 0:
+                sock = transport.get_extra_info("socket")
+                try:
+                    box.append(os.dup(sock.fileno()) if sock is not None else None)
+                except OSError:
+                    box.append(None)
+                done.set()
+            elif tries > 2000:
+                box.append(None)
+                done.set()
+            else:
+                self.loop.call_later(0.005, attempt, tries + 1)
+
+        self.loop.call_soon_threadsafe(attempt, 0)
+        done.wait()
+        return box[0]
 
     def send_continue(self, req: Request) -> None:
         if req is self.active and not req.head_sent and not self.lost and self.transport:

@@ -20,6 +20,7 @@ import struct
 import sys
 import time
 
+from wsgihost import static
 from wsgihost.config.model import Server
 from wsgihost.frontend.connection import Connection
 from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
@@ -47,6 +48,7 @@ class Worker:
         self.pool = ThreadPool(server.threads)
         self.router = Router(server)
         self.apps = EmbeddedApps(server.processes, server.threads, self.log)
+        self.mime_types = load_mime_types(server, self.log)
         self.stopping = False
         self._stopped = asyncio.Event()
         self._servers: list[asyncio.base_events.Server] = []
@@ -125,6 +127,18 @@ class Worker:
     def reopen_logs(self) -> None:
         self.log.dest.reopen()
         self.access_log.dest.reopen()
+
+
+def load_mime_types(server: Server, log: ErrorLog) -> dict[str, str]:
+    """TypesConfig's table when one is configured, else the one we ship."""
+    if not server.types_config:
+        return static.MIME_TYPES
+    try:
+        with open(server.types_config, encoding="utf-8", errors="replace") as f:
+            return static.parse_mime_types(f.read())
+    except OSError as e:
+        log.error(f"cannot read TypesConfig {server.types_config}: {e.strerror}")
+        return static.MIME_TYPES
 
 
 def open_error_log(server: Server) -> ErrorLog:

@@ -1,0 +1,111 @@
+"""Static files in the front end: small ones from the loop, large ones by sendfile.
+
+:func:`wsgihost.static.decide` chooses the response. A body up to
+``SMALL`` bytes is read and written by the loop in one go (it is in the page
+cache; a thread hand-over would cost more than the read). A larger one is
+sent by a pool thread: with ``os.sendfile`` on the connection's socket once
+the transport's buffer has drained (uvloop has no ``loop.sendfile``), else by
+reading and writing blocks through the same flow-controlled path apps use.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+from typing import TYPE_CHECKING
+
+from wsgihost import static
+from wsgihost.httpcore import REASONS, error_body
+from wsgihost.routing import FileTarget
+
+if TYPE_CHECKING:
+    from wsgihost.frontend.connection import Connection, Request
+
+SMALL = 64 * 1024
+BLOCK = 256 * 1024
+
+
+def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
+    """Runs on the loop: answer a static file request."""
+    head = req.head
+    headers = head.headers
+
+    def header(name: str) -> str | None:
+        wanted = name.encode("latin-1")
+        for n, v in headers:
+            if n.lower() == wanted:
+                return v.decode("latin-1")
+        return None
+
+    resp = static.decide(target, head.method, head.query, header, conn.worker.mime_types)
+    status = f"{resp.status} {REASONS.get(resp.status, 'Error')}"
+    if resp.path is None or req.is_head:
+        conn.app_send(req, (status, resp.headers), resp.body, True)
+        return
+    if resp.length <= SMALL:
+        try:
+            with open(resp.path, "rb") as f:
+                data = os.pread(f.fileno(), resp.length, resp.offset)
+        except OSError:
+            conn.answer(req, 403)
+            return
+        conn.app_send(req, (status, resp.headers), data, True)
+        return
+    conn.worker.pool.submit(_send_large, conn, req, status, resp)
+
+
+def _send_large(conn: Connection, req: Request, status: str, resp: static.FileResponse) -> None:
+    """Runs on a pool thread: send a large file slice."""
+    assert resp.path is not None
+    try:
+        fd = os.open(resp.path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        body = error_body(403)
+        req.send(("403 Forbidden", [("Content-Length", str(len(body)))]), body, True)
+        return
+    try:
+        req.send((status, resp.headers), b"", False)
+        sock = conn.borrow_socket(req)
+        if sock is not None:
+            try:
+                sent = _sendfile(sock, fd, resp.offset, resp.length, req)
+            finally:
+                os.close(sock)
+            req.bytes_sent += sent
+            if sent < resp.length:
+                req.abort()
+                return
+            req.send(None, b"", True)
+            return
+        offset, left = resp.offset, resp.length
+        while left > 0 and not req.dropped:
+            data = os.pread(fd, min(BLOCK, left), offset)
+            if not data:
+                req.abort()  # the file shrank under us
+                return
+            offset += len(data)
+            left -= len(data)
+            req.send(None, data, left == 0)
+    finally:
+        os.close(fd)
+
+
+def _sendfile(sock: int, fd: int, offset: int, count: int, req: Request) -> int:
+    """``os.sendfile`` until done, waiting for the non-blocking socket as needed."""
+    sent = 0
+    while sent < count and not req.dropped:
+        try:
+            n = os.sendfile(sock, fd, offset + sent, count - sent)
+        except BlockingIOError:
+            n = -1
+        except OSError:
+            return sent
+        if n == 0:
+            return sent  # the file shrank under us
+        if n > 0:
+            sent += n
+            continue
+        # Wait until the socket can take more; wake now and then to notice a
+        # client that went away.
+        select.select([], [sock], [], 1.0)
+    return sent
