@@ -7,6 +7,7 @@ headers, ``Date``, and the canned error responses.
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from email.utils import formatdate
@@ -61,16 +62,17 @@ def valid_host(value: bytes) -> bool:
     return _HOST.match(value) is not None
 
 
-_date_cache: list[object] = [0, b""]
+_date_cache: tuple[int, bytes] = (-1, b"")
 
 
 def http_date() -> bytes:
     """The ``Date`` header value, formatted once a second."""
+    global _date_cache
     now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache[1] = formatdate(now, usegmt=True).encode("ascii")
-        _date_cache[0] = now
-    return _date_cache[1]  # type: ignore[return-value]
+    cached = _date_cache  # one tuple, so a thread never sees half an update
+    if cached[0] != now:
+        cached = _date_cache = (now, formatdate(now, usegmt=True).encode("ascii"))
+    return cached[1]
 
 
 class Framing:
@@ -108,6 +110,8 @@ def build_head(
                 keep_alive = False
             continue
         if lname == "content-length":
+            if code < 200 or code == 204:
+                continue  # RFC 9110 8.6: never on 1xx or 204
             has_length = True
         elif lname == "server":
             has_server = True
@@ -144,7 +148,8 @@ def error_body(code: int, extra: str = "") -> bytes:
     reason = REASONS.get(code, "Error")
     return (
         f"<!DOCTYPE html>\n<html><head><title>{code} {reason}</title></head>\n"
-        f"<body><h1>{reason}</h1>{('<p>' + extra + '</p>') if extra else ''}</body></html>\n"
+        f"<body><h1>{reason}</h1>{('<p>' + html.escape(extra) + '</p>') if extra else ''}"
+        "</body></html>\n"
     ).encode()
 
 

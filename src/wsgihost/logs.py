@@ -14,7 +14,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 LEVELS = ("emerg", "alert", "crit", "error", "warn", "notice", "info", "debug")
 LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
@@ -63,7 +62,7 @@ class LogFile:
 
 def escape(text: str) -> str:
     """Escape a request-supplied string the way Apache does in its logs."""
-    if text.isprintable() and '"' not in text and "\\" not in text:
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
         return text
     out = []
     for ch in text:
@@ -184,18 +183,20 @@ def _header_out(name: str) -> Callable[[AccessRecord], str]:
     return get
 
 
-_clf_cache: list[Any] = [0, ""]
+_clf_cache: tuple[int, str] = (-1, "")
 
 
 def clf_time(t: float) -> str:
     """``[10/Oct/2000:13:55:36 -0700]``, cached for the current second."""
+    global _clf_cache
     second = int(t)
-    if _clf_cache[0] != second:
+    cached = _clf_cache  # one tuple, so a thread never sees half an update
+    if cached[0] != second:
         lt = time.localtime(second)
         off = lt.tm_gmtoff or 0
         sign = "-" if off < 0 else "+"
         off = abs(off) // 60
-        _clf_cache[1] = "[%02d/%s/%d:%02d:%02d:%02d %s%02d%02d]" % (
+        text = "[%02d/%s/%d:%02d:%02d:%02d %s%02d%02d]" % (
             lt.tm_mday,
             _MONTHS[lt.tm_mon - 1],
             lt.tm_year,
@@ -206,8 +207,8 @@ def clf_time(t: float) -> str:
             off // 60,
             off % 60,
         )
-        _clf_cache[0] = second
-    return str(_clf_cache[1])
+        _clf_cache = cached = (second, text)
+    return cached[1]
 
 
 _SIMPLE: dict[str, Callable[[AccessRecord], str]] = {
@@ -278,7 +279,15 @@ def compile_format(fmt: str) -> Callable[[AccessRecord], str]:
             parts.append(_header_in(arg))
         elif arg is not None and code == "o":
             parts.append(_header_out(arg))
-        elif arg is not None and code in "te":
+        elif arg is not None and code == "T":
+            scale = {"s": 1, "ms": 1000, "us": 1_000_000}.get(arg)
+            if scale is None:
+                raise LogFormatError(f"unknown unit %{{{arg}}}T in {fmt!r}")
+            parts.append(lambda r, scale=scale: str(int(r.duration * scale)))  # type: ignore[misc]
+        elif arg is not None and code == "t":
+            strf = arg.split(":", 1)[1] if arg.startswith(("begin:", "end:")) else arg
+            parts.append(lambda r, strf=strf: time.strftime(strf, time.localtime(r.start)))  # type: ignore[misc]
+        elif arg is not None and code == "e":
             parts.append(lambda r: "-")
         elif code in _SIMPLE:
             parts.append(_SIMPLE[code])

@@ -232,7 +232,13 @@ class _CompiledHost:
 
 def _substitute(template: str, match: re.Match[str]) -> str:
     """``$1``..``$9`` (and ``$0``) in an ``...Match`` target."""
-    return re.sub(r"\$(\d)", lambda m: match.group(int(m.group(1))) or "", template)
+    groups = match.re.groups
+
+    def group(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        return (match.group(n) or "") if n <= groups else ""
+
+    return re.sub(r"\$(\d)", group, template)
 
 
 class Router:

@@ -61,8 +61,8 @@ def split_host(host: str) -> Tuple[str, Optional[str]]:
             rest = host[end + 1 :]
             return host[: end + 1], rest[1:] if rest.startswith(":") else None
     name, sep, port = host.rpartition(":")
-    if sep and port.isdigit():
-        return name, port
+    if sep and (port.isdigit() or not port) and ":" not in name:
+        return name, port or None
     return host, None
 
 
@@ -246,7 +246,7 @@ def build_environ(
     if host:
         name, port = split_host(host)
     else:
-        name = head.server_addr
+        name = unmap_ipv4(head.server_addr)
         if ":" in name:
             name = "[" + name + "]"
     environ["SERVER_NAME"] = name

@@ -85,8 +85,10 @@ def validate_headers(headers: Any) -> Tuple[Headers, Optional[int]]:
             raise ResponseError(f"header {name!r} has a CR, LF or NUL in its value {value!r}")
         if len(name) == 14 and name.lower() == "content-length":
             text = value.strip()
-            if not text.isdigit():
+            if not (text.isascii() and text.isdigit()):
                 raise ResponseError(f"invalid Content-Length {value!r}")
+            if length is not None and int(text) != length:
+                raise ResponseError("two different Content-Length headers")
             length = int(text)
     try:
         for name, value in headers:

@@ -48,11 +48,16 @@ class InputStream:
                 parts.append(data)
             return b"".join(parts)
         if not self._buf and not self._eof and size > 0:
-            # The common case: hand the received piece over without copying.
+            # The common case: one received piece is exactly what was asked
+            # for, handed over without copying. Otherwise keep reading: like
+            # a file, read(n) returns fewer bytes only at the end of the body.
             data = self._recv(size)
             if not data:
                 self._eof = True
-            return data
+                return data
+            if len(data) == size:
+                return data
+            self._buf = data
         while len(self._buf) < size and self._fill():
             pass
         data, self._buf = self._buf[:size], self._buf[size:]
