@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import httptools
 
 from wsgihost import httpcore
+from wsgihost.chunked import ChunkedDecoder, ChunkError
 from wsgihost.frontend.files import serve_file
 from wsgihost.httpcore import Framing
 from wsgihost.logs import AccessRecord
@@ -36,6 +37,11 @@ from wsgihost.wsgi.environ import RequestHead
 
 if TYPE_CHECKING:
     from wsgihost.frontend.worker import Worker
+
+# How the bytes after a head are framed.
+NO_BODY = 0  # the next bytes start a request head
+LENGTH_BODY = 1  # body_left more bytes of a Content-Length body
+CHUNKED_BODY = 2  # a chunked body, read by the decoder
 
 BODY_HIGH = 64 * 1024  # request body bytes buffered before we stop reading the socket
 BODY_LOW = 16 * 1024
@@ -184,6 +190,7 @@ class Connection(asyncio.Protocol):
         self.active: Request | None = None  # the request being served (queue[0])
         self.state = IDLE
         self.deadline = 0.0
+        self.body_deadline = 0.0  # Timeout: the next piece of a body must come by then
         self.lost = False
         self.closing = False  # answer what is queued, then close (graceful stop)
         self.reading_done = False  # a request said Connection: close; ignore the rest
@@ -193,7 +200,12 @@ class Connection(asyncio.Protocol):
         self.pipeline_paused = False
         self.pending_error: tuple[int, str] | None = None
         self.served = 0
-        self.head_bytes = 0
+        self.pending = b""  # received bytes not yet framed
+        self.body_mode = NO_BODY
+        self.head_fed_crlf = False  # the head bytes fed so far end in CRLF
+        self.head_seen = 0  # bytes of the current head fed so far
+        self.body_left = 0
+        self.decoder: ChunkedDecoder | None = None
         self.in_head = False
         self.url_parts: list[bytes] = []
         self.url_len = 0
@@ -247,6 +259,10 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.client_eof = True
+        if self.parsing is not None and not self.reading_done:
+            # The client stopped sending in the middle of a body.
+            self.reject(400, "the client closed the connection before the end of the body")
+            return False
         # With nothing left to answer, let the transport close; otherwise stay
         # half-closed and still send the responses in progress.
         return self.active is not None or bool(self.queue)
@@ -259,10 +275,10 @@ class Connection(asyncio.Protocol):
         if self.state == IDLE:
             self.state = HEAD
             self.deadline = self.loop.time() + self.worker.server.header_timeout
+        buf = self.pending + data if self.pending else data
+        self.pending = b""
         try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade as e:
-            self._ignore_upgrade(data, e.args[0] if e.args else len(data))
+            self._frame(buf)
         except httptools.HttpParserCallbackError as e:
             cause = e.__context__
             if isinstance(cause, Reject):
@@ -270,33 +286,95 @@ class Connection(asyncio.Protocol):
             else:
                 self.worker.log.error(f"internal error while parsing a request: {cause!r}")
                 self.reject(500, "internal error")
+        except Reject as e:
+            self.reject(e.status, e.reason)
         except httptools.HttpParserError as e:
             if not self.reading_done:
                 self.reject(400, f"malformed request: {e}")
-        else:
-            if self.in_head:
-                self.head_bytes += len(data)
-                limits = self.worker.server.limits
-                if self.head_bytes > limits.request_line + limits.fields * (limits.field_size + 2):
-                    self.reject(431, "request head too large")
 
-    def _ignore_upgrade(self, data: bytes, offset: int) -> None:
-        """llhttp stops at ``Connection: Upgrade``; we serve the request as plain HTTP.
+    def _frame(self, buf: bytes) -> None:
+        """Feed llhttp one message part at a time, framing bodies ourselves.
 
-        RFC 9110 7.8 lets a server ignore Upgrade. Requests with a body were
-        refused in on_headers_complete, so what follows ``offset`` is the next
-        request: parse it with a fresh parser.
+        Heads go to llhttp whole, up to their blank line, so we always know
+        where a head ends; Content-Length bodies are counted; chunked bodies
+        are read by :class:`ChunkedDecoder`. Nothing past the end of a
+        message reaches llhttp before that message is complete.
         """
-        self.parser = httptools.HttpRequestParser(self)
-        rest = data[offset:]
-        if rest and not self.reading_done:
-            self.data_received(rest)
+        parser = self.parser
+        while buf and not self.reading_done:
+            mode = self.body_mode
+            if mode == NO_BODY:
+                if self.head_fed_crlf and buf.startswith(b"\r\n"):
+                    head_end = 2  # the blank line, split across two reads
+                else:
+                    end = buf.find(b"\r\n\r\n")
+                    head_end = end + 4 if end != -1 else -1
+                if head_end == -1:
+                    # Not the whole head yet: hand llhttp the complete lines,
+                    # so a bad request line is refused at once, and keep the rest.
+                    self._check_head_size(buf)
+                    cut = buf.rfind(b"\r\n") + 2
+                    if cut >= 2:
+                        parser.feed_data(buf[:cut])
+                        self.head_fed_crlf = True
+                        self.head_seen += cut
+                    self.pending = buf[cut:] if cut >= 2 else buf
+                    return
+                self.head_fed_crlf = False
+                self.head_seen = 0
+                try:
+                    if head_end == len(buf):
+                        parser.feed_data(buf)
+                        return
+                    parser.feed_data(buf[:head_end])
+                except httptools.HttpParserUpgrade:
+                    # llhttp stops at Connection: Upgrade; RFC 9110 7.8 lets us
+                    # ignore it. A request with a body was refused in
+                    # on_headers_complete, so the rest is the next request.
+                    parser = self.parser = httptools.HttpRequestParser(self)
+                    self.body_mode = NO_BODY
+                buf = buf[head_end:]
+            elif mode == LENGTH_BODY:
+                take = min(self.body_left, len(buf))
+                self.body_left -= take
+                if self.body_left == 0:
+                    self.body_mode = NO_BODY
+                if take == len(buf):
+                    parser.feed_data(buf)
+                    return
+                parser.feed_data(buf[:take])
+                buf = buf[take:]
+            else:
+                decoder = self.decoder
+                assert decoder is not None
+                try:
+                    used, out = decoder.feed(buf)
+                except ChunkError as e:
+                    raise Reject(400, str(e)) from None
+                if decoder.done:
+                    self.body_mode = NO_BODY
+                    self.decoder = None
+                if out:
+                    parser.feed_data(out)
+                if used < len(buf) and not decoder.done:
+                    self.pending = buf[used:]
+                    return
+                buf = buf[used:]
+
+    def _check_head_size(self, buf: bytes) -> None:
+        limits = self.worker.server.limits
+        if self.head_seen == 0 and b"\r\n" not in buf and len(buf) > limits.request_line:
+            raise Reject(414, "request line too long")
+        if b"\r\n" not in buf and len(buf) > limits.field_size + 2:
+            raise Reject(431, "header field too long")
+        total = self.head_seen + len(buf)
+        if total > limits.request_line + limits.fields * (limits.field_size + 2) + 4:
+            raise Reject(431, "request head too large")
 
     # -- parser callbacks ----------------------------------------------------
 
     def on_message_begin(self) -> None:
         self.in_head = True
-        self.head_bytes = 0
         self.url_parts = []
         self.url_len = 0
         self.headers = []
@@ -316,6 +394,11 @@ class Connection(asyncio.Protocol):
             raise Reject(414, "request line too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.in_head:
+            return  # a trailer field: never merged into the request's headers
+        # llhttp strips leading white space only; RFC 9110 5.5: neither is part
+        # of the value.
+        value = value.rstrip(b" \t")
         limits = self.worker.server.limits
         if len(self.headers) >= limits.fields:
             raise Reject(431, "too many header fields")
@@ -372,6 +455,12 @@ class Connection(asyncio.Protocol):
         has_body = self.chunked or self.content_length > 0
         if has_body and parser.should_upgrade():
             raise Reject(400, "a request with both Upgrade and a body is not supported")
+        if self.chunked:
+            self.body_mode = CHUNKED_BODY
+            self.decoder = ChunkedDecoder()
+        elif self.content_length > 0:
+            self.body_mode = LENGTH_BODY
+            self.body_left = self.content_length
         limit = server.limits.body
         if limit and self.content_length > limit:
             raise Reject(413, "request body larger than LimitRequestBody")
@@ -403,6 +492,8 @@ class Connection(asyncio.Protocol):
             req.host = self.host
         self.queue.append(req)
         self.parsing = req if has_body else None
+        if has_body:
+            self.body_deadline = self.loop.time() + server.timeout
         self.last = req
         if self.active is None:
             self.start_next()
@@ -414,6 +505,7 @@ class Connection(asyncio.Protocol):
         req = self.parsing
         if req is None:
             return
+        self.body_deadline = self.loop.time() + self.worker.server.timeout
         req.body_received += len(data)
         limit = self.worker.server.limits.body
         if limit and req.body_received > limit:
@@ -449,6 +541,10 @@ class Connection(asyncio.Protocol):
         self.state = BUSY
         worker = self.worker
         head = req.head
+        if head.target == "*":
+            # OPTIONS * asks about the server itself (RFC 9110 9.3.7).
+            self.app_send(req, ("200 OK", [("Allow", "GET, HEAD, POST, OPTIONS")]), b"", True)
+            return
         target = worker.router.route(head.server_addr, head.server_port, req.host, head.path)
         if isinstance(target, WSGITarget):
             app = worker.apps.get(target.script, target.settings)
@@ -605,7 +701,7 @@ class Connection(asyncio.Protocol):
         if self.client_eof:
             self.close()
             return
-        if self.in_head:
+        if self.pending:
             self.state = HEAD
             self.deadline = self.loop.time() + self.worker.server.header_timeout
         else:
@@ -699,7 +795,12 @@ class Connection(asyncio.Protocol):
 
     def check_timer(self, now: float) -> None:
         """Called about twice a second by the worker's sweeper."""
-        if now < self.deadline or self.transport is None or self.lost:
+        if self.transport is None or self.lost:
+            return
+        if self.parsing is not None and now > self.body_deadline and not self.reading_done:
+            self.reject(408, "request body not received in time")
+            return
+        if now < self.deadline:
             return
         if self.state == IDLE:
             self.transport.close()
