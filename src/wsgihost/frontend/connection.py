@@ -739,15 +739,19 @@ class Connection(asyncio.Protocol):
         record.client_addr = self.peer[0]
         record.start = time.time()
         record.status = status
-        method = ""
+        method = version = ""
         try:
             method = self.parser.get_method().decode("latin-1")
+            version = "HTTP/" + self.parser.get_http_version()
         except Exception:
-            pass
-        record.request_line = f"{method} {b''.join(self.url_parts).decode('latin-1')}".strip()
+            pass  # the request line itself was bad: log what we have
+        url = b"".join(self.url_parts).decode("latin-1")
+        record.request_line = " ".join(part for part in (method, url, version) if part)
         record.request_headers = self.headers
+        response = httpcore.error_response(status)
+        record.bytes_sent = len(httpcore.error_body(status))
         self.worker.access_log.log(record)
-        self.transport.write(httpcore.error_response(status, extra=""))
+        self.transport.write(response)
         self.close(linger=True)
 
     def client(self) -> str:

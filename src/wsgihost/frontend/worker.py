@@ -70,6 +70,10 @@ class Worker:
         loop.add_signal_handler(signal.SIGINT, self.stop, "SIGINT")
         loop.add_signal_handler(signal.SIGQUIT, self.quit)
         loop.add_signal_handler(signal.SIGUSR1, self.reopen_logs)
+        # The master blocked these while starting us (see Master._spawn).
+        signal.pthread_sigmask(
+            signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1}
+        )
         self.channel.setblocking(False)
         loop.add_reader(self.channel.fileno(), self._on_channel)
         sweeper = loop.create_task(self._sweep())

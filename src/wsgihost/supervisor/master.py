@@ -32,6 +32,8 @@ from wsgihost.logs import ErrorLog
 
 # A worker that exits this soon after starting counts as a failed start.
 QUICK_EXIT = 2.0
+# The signals a child handles itself; blocked while it starts.
+CHILD_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1}
 MAX_BACKOFF = 10.0
 
 
@@ -221,6 +223,10 @@ class Master:
             "--listen",
             ",".join(str(fd) for fd in fds),
         ]
+        # The child inherits blocked signals through fork and exec and unblocks
+        # them once its handlers are in place: a SIGTERM or SIGUSR1 sent while
+        # it starts waits instead of killing it.
+        signal.pthread_sigmask(signal.SIG_BLOCK, CHILD_SIGNALS)
         try:
             proc = subprocess.Popen(
                 cmd,
@@ -234,6 +240,8 @@ class Master:
             self.log.error(f"cannot start a front-end worker: {e}")
             self._back_off()
             return
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, CHILD_SIGNALS)
         child_end.close()
         payload = pickle.dumps(self.server)
         parent.sendall(struct.pack("!I", len(payload)) + payload)
@@ -282,6 +290,10 @@ class Master:
     def begin_stop(self, why: str, graceful: bool = True) -> None:
         self.log.notice(f"{why}: stopping")
         self.stopping = True
+        # Refuse new connections now: with the workers' copies closed, ours
+        # would let the kernel accept connections that nobody will serve.
+        for bound in self.listeners:
+            bound.sock.close()
         self.stop_deadline = time.monotonic() + self.server.graceful_timeout + 2.0
         self._signal_all(signal.SIGTERM if graceful else signal.SIGQUIT)
 
