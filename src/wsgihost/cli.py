@@ -8,10 +8,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from wsgihost import __version__
-from wsgihost.config.model import Alias, DirSettings, Host, Limits, Listener, Logging, Server
+from wsgihost.config.model import (
+    Alias,
+    DirSettings,
+    Host,
+    Limits,
+    Listener,
+    Logging,
+    LogSpec,
+    Server,
+)
 from wsgihost.logs import LEVELS, ErrorLog, LogFile, LogFormatError, compile_format
 
 
@@ -128,7 +137,62 @@ def build_parser() -> argparse.ArgumentParser:
         help="Apache LogFormat string (combined)",
     )
     serve.add_argument("--log-level", choices=LEVELS, default="warn", help="error log level (warn)")
+
+    configtest = commands.add_parser(
+        "configtest",
+        help="check an Apache-style configuration file",
+        description=(
+            "Read an Apache + mod_wsgi configuration and report every problem as "
+            "FILE:LINE: message. Prints 'Syntax OK' and exits 0 when there is no error "
+            "(warnings are printed too, and do not fail it); exits 1 otherwise."
+        ),
+    )
+    configtest.add_argument(
+        "--config", required=True, metavar="FILE", help="the configuration file to check"
+    )
+    configtest.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="define NAME for <IfDefine>, with VALUE also for ${NAME} (as httpd -D)",
+    )
     return parser
+
+
+def _defines(items: Sequence[str]) -> dict[str, str | None]:
+    """``-D NAME`` and ``-D NAME=VALUE`` as a mapping for the configuration reader."""
+    defines: dict[str, str | None] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        defines[name] = value if eq else None
+    return defines
+
+
+def load_config(
+    path: str,
+    defines: Mapping[str, str | None] | None = None,
+    report: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> Server | None:
+    """The model for the configuration at ``path``, or None; every problem goes to ``report``.
+
+    For ``configtest`` and for commands that run a configuration.
+    """
+    from wsgihost.config import load
+
+    server, problems = load(path, defines, os.environ)
+    for problem in problems:
+        report(str(problem))
+    return server
+
+
+def cmd_configtest(args: argparse.Namespace) -> int:
+    server = load_config(args.config, _defines(args.defines))
+    if server is None:
+        return 1
+    _print("Syntax OK")
+    return 0
 
 
 def serve_model(args: argparse.Namespace) -> Server:
@@ -152,6 +216,14 @@ def serve_model(args: argparse.Namespace) -> Server:
         main=Host(
             aliases=(*aliases, app),
             document_root=args.document_root and os.path.abspath(args.document_root),
+            error_log=args.error_log and os.path.abspath(args.error_log),
+            # "-": standard output, where mod_wsgi-express logs in the foreground too.
+            access_logs=(
+                LogSpec(
+                    os.path.abspath(args.access_log) if args.access_log else "-",
+                    args.access_log_format,
+                ),
+            ),
         ),
         processes=args.processes,
         threads=args.threads,
@@ -203,5 +275,8 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands: dict[str, Callable[[argparse.Namespace], int]] = {"serve": cmd_serve}
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "serve": cmd_serve,
+        "configtest": cmd_configtest,
+    }
     return commands[args.command](args)

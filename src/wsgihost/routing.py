@@ -25,6 +25,7 @@ import ipaddress
 import os
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
@@ -165,6 +166,8 @@ class _CompiledSection:
         self.glob = not section.regex and any(c in section.pattern for c in "*?[")
         # Apache applies non-regex <Directory> sections shortest first.
         self.depth = self.pattern.count("/")
+        # <Files> inside <Directory>: both must match.
+        self.within = _CompiledSection(section.within) if section.within is not None else None
 
     def matches(self, value: str) -> bool:
         if self.regex is not None:
@@ -210,8 +213,19 @@ class _CompiledHost:
         ]
         self.files = [c for c in compiled if c.kind == "files"]
         self.locations = [c for c in compiled if c.kind == "location"]
+        self._cache: dict[tuple[str, str, DirSettings | None], DirSettings] = {}
 
     def settings_for(self, fs_path: str, url_path: str, over: DirSettings | None) -> DirSettings:
+        # Merging is the same for every request to one script: remember it.
+        key = (fs_path, url_path if self.locations else "", over)
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            found = self._cache[key] = self._settings_for(fs_path, url_path, over)
+        return found
+
+    def _settings_for(self, fs_path: str, url_path: str, over: DirSettings | None) -> DirSettings:
         settings = self.base
         directory = fs_path if fs_path.endswith("/") else posixpath.dirname(fs_path)
         directory = directory.rstrip("/") or "/"
@@ -220,7 +234,9 @@ class _CompiledHost:
                 settings = settings.merge(section.settings)
         name = posixpath.basename(fs_path.rstrip("/"))
         for section in self.files:
-            if section.matches(name):
+            if section.matches(name) and (
+                section.within is None or section.within.matches(directory)
+            ):
                 settings = settings.merge(section.settings)
         for section in self.locations:
             if section.matches(url_path):
@@ -230,13 +246,20 @@ class _CompiledHost:
         return settings
 
 
-def _substitute(template: str, match: re.Match[str]) -> str:
+def _fs(url_part: str) -> str:
+    """A URL path (bytes as latin-1) as a file system path (the bytes, as the OS names them)."""
+    if url_part.isascii():
+        return url_part
+    return os.fsdecode(url_part.encode("latin-1"))
+
+
+def _substitute(template: str, match: re.Match[str], convert: Callable[[str], str] = str) -> str:
     """``$1``..``$9`` (and ``$0``) in an ``...Match`` target."""
     groups = match.re.groups
 
     def group(m: re.Match[str]) -> str:
         n = int(m.group(1))
-        return (match.group(n) or "") if n <= groups else ""
+        return convert(match.group(n) or "") if n <= groups else ""
 
     return re.sub(r"\$(\d)", group, template)
 
@@ -298,12 +321,12 @@ class Router:
             if alias.regex:
                 m = host.regexes[id(alias)].match(url)
                 if m is not None:
-                    fs = _substitute(alias.path, m)
+                    fs = _substitute(alias.path, m, _fs)
                     return self._file(host, fs, alias.path.split("$", 1)[0] or fs, url)
             else:
                 n = prefix_match(url, alias.url)
                 if n:
-                    return self._file(host, alias.path + url[n:], alias.path, url)
+                    return self._file(host, alias.path + _fs(url[n:]), alias.path, url)
         for alias in host.script_aliases:
             if alias.regex:
                 m = host.regexes[id(alias)].match(url)
@@ -326,7 +349,7 @@ class Router:
         root = host.document_root
         if root is None:
             return Refusal(404, "no DocumentRoot and no alias for this URL")
-        return self._file(host, root.rstrip("/") + url, root, url)
+        return self._file(host, root.rstrip("/") + _fs(url), root, url)
 
     def _file(self, host: _CompiledHost, fs_path: str, root: str, url: str) -> FileTarget:
         fs_path = os.path.normpath(fs_path) + ("/" if fs_path.endswith("/") else "")

@@ -23,6 +23,7 @@ import os
 import stat as statmod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import quote
 
@@ -201,7 +202,7 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
         else:
             start = int(first)
             end = int(last) if last else size - 1
-            if end < start:
+            if last and end < start:
                 return None
     except ValueError:
         return None
@@ -249,7 +250,8 @@ def decide(
             return _page(403, "Symbolic link not allowed or link target not accessible.")
     if statmod.S_ISDIR(st.st_mode):
         if not target.url_path.endswith("/"):
-            location = quote(target.url_path, safe="/:@!$&'()*+,;=~-._") + "/"
+            # The URL path is bytes as latin-1 (PEP 3333 style): quote those bytes.
+            location = quote(target.url_path.encode("latin-1"), safe="/:@!$&'()*+,;=~-._") + "/"
             if query:
                 location += "?" + query
             response = _page(301)
@@ -289,7 +291,10 @@ def decide(
         since = request_header("if-modified-since")
         if since:
             try:
-                when = parsedate_to_datetime(since).timestamp()
+                parsed = parsedate_to_datetime(since)
+                if parsed.tzinfo is None:  # the asctime form; HTTP dates are UTC
+                    parsed = parsed.replace(tzinfo=UTC)
+                when = parsed.timestamp()
             except (TypeError, ValueError, IndexError, OverflowError):
                 when = None
             if when is not None and int(st.st_mtime) <= when:
@@ -329,10 +334,11 @@ def _listing(path: str, url_path: str, fs: FileSystem) -> FileResponse:
             is_dir = statmod.S_ISDIR(fs.stat(os.path.join(path, name)).st_mode)
         except OSError:
             continue
-        shown = name + ("/" if is_dir else "")
-        rows.append((not is_dir, f'<li><a href="{quote(shown)}">{html.escape(shown)}</a></li>'))
+        raw = os.fsencode(name) + (b"/" if is_dir else b"")
+        shown = html.escape(raw.decode("utf-8", "replace"))
+        rows.append((not is_dir, f'<li><a href="{quote(raw)}">{shown}</a></li>'))
     rows.sort(key=lambda r: r[0])
-    title = html.escape(f"Index of {url_path}")
+    title = html.escape("Index of " + url_path.encode("latin-1").decode("utf-8", "replace"))
     body = (
         f"<!DOCTYPE html>\n<html><head><title>{title}</title></head>\n<body><h1>{title}</h1>\n"
         '<ul><li><a href="../">Parent Directory</a></li>\n'

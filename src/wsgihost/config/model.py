@@ -123,6 +123,9 @@ class Section:
     regex: bool
     settings: DirSettings
     where: Where = field(default_factory=Where, compare=False)
+    # A <Files> section written inside a <Directory> applies only where that
+    # <Directory> matches too; ``within`` is that enclosing section.
+    within: Section | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ class Host:
     error_log: str | None = None
     access_logs: tuple[LogSpec, ...] = ()
     where: Where = field(default_factory=Where, compare=False)
+    log_level: str | None = None  # LogLevel given in this virtual host
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,27 @@ class DaemonGroup:
     listen_backlog: int = 100
     restart_interval: float = 0.0
     rss_limit: int = 0
+    # The rest of the options mod_wsgi documents (checked now; some act later).
+    multiprocess: bool = False  # processes= was given (wsgi.multiprocess, as mod_wsgi)
+    supplementary_groups: tuple[str, ...] = ()
+    chroot: str | None = None
+    script_user: str | None = None
+    script_group: str | None = None
+    socket_user: str | None = None
+    python_eggs: str | None = None
+    eviction_timeout: float = 0.0
+    deadlock_timeout: float = 300.0
+    response_socket_timeout: float = 0.0  # 0: the socket-timeout
+    cpu_time_limit: int = 0
+    cpu_priority: int = 0
+    memory_limit: int = 0
+    virtual_memory_limit: int = 0
+    stack_size: int = 0
+    send_buffer_size: int = 0
+    receive_buffer_size: int = 0
+    header_buffer_size: int = 0
+    response_buffer_size: int = 0
+    server_metrics: bool = False
     options: tuple[tuple[str, str], ...] = ()  # every option as written, for status
     server_name: str | None = None  # the vhost's ServerName when defined in one
     where: Where = field(default_factory=Where, compare=False)

@@ -29,10 +29,11 @@ import httptools
 
 from wsgihost import httpcore
 from wsgihost.chunked import ChunkedDecoder, ChunkError
+from wsgihost.config.model import Host
 from wsgihost.frontend.files import serve_file
 from wsgihost.httpcore import Framing
 from wsgihost.logs import AccessRecord
-from wsgihost.routing import FileTarget, WSGITarget
+from wsgihost.routing import FileTarget, Refusal, WSGITarget
 from wsgihost.wsgi.environ import RequestHead
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ class Request:
         "response_headers",
         "status",
         "unsent",
+        "vhost",
     )
 
     def __init__(
@@ -118,6 +120,7 @@ class Request:
         self.unsent = 0
         self.response_headers: list[tuple[str, str]] = []
         self.host: bytes | None = None
+        self.vhost: Host | None = None  # the virtual host that served it, for its logs
 
     # -- thread side: the app's body source -----------------------------------
 
@@ -546,8 +549,10 @@ class Connection(asyncio.Protocol):
             self.app_send(req, ("200 OK", [("Allow", "GET, HEAD, POST, OPTIONS")]), b"", True)
             return
         target = worker.router.route(head.server_addr, head.server_port, req.host, head.path)
+        if not isinstance(target, Refusal):
+            req.vhost = target.host
         if isinstance(target, WSGITarget):
-            app = worker.apps.get(target.script, target.settings)
+            app = worker.apps.get(target.script, target.settings, target.host)
             worker.pool.submit(app.serve, req, target.script_name, target.path_info)
         elif isinstance(target, FileTarget):
             serve_file(self, req, target)
@@ -750,7 +755,8 @@ class Connection(asyncio.Protocol):
         record.request_headers = self.headers
         response = httpcore.error_response(status)
         record.bytes_sent = len(httpcore.error_body(status))
-        self.worker.access_log.log(record)
+        for log in self.worker.logs.access_logs(self.worker.server.main):
+            log.log(record)
         self.transport.write(response)
         self.close(linger=True)
 
@@ -773,7 +779,10 @@ class Connection(asyncio.Protocol):
         record.request_headers = head.headers
         record.response_headers = req.response_headers
         record.server_port = head.server_port
-        self.worker.access_log.log(record)
+        host = req.vhost or self.worker.server.main
+        record.server_name = host.server_name or ""
+        for log in self.worker.logs.access_logs(host):
+            log.log(record)
 
     # -- closing -----------------------------------------------------------------
 

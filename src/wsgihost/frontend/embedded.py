@@ -10,10 +10,13 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wsgihost.config.model import DirSettings
+from wsgihost.config.model import DirSettings, Host
 from wsgihost.logs import ErrorLog
+
+if TYPE_CHECKING:
+    from wsgihost.frontend.worker import HostLogs
 from wsgihost.wsgi import runner
 from wsgihost.wsgi.environ import Mount, build_environ
 from wsgihost.wsgi.loader import ScriptLoader
@@ -112,15 +115,16 @@ class EmbeddedApps:
     application group).
     """
 
-    def __init__(self, processes: int, threads: int, log: ErrorLog) -> None:
+    def __init__(self, processes: int, threads: int, logs: HostLogs) -> None:
         self.processes = processes
         self.threads = threads
-        self.log = log
+        self.logs = logs
         self._loaders: dict[tuple[str, str], ScriptLoader] = {}
-        self._apps: dict[tuple[str, DirSettings], EmbeddedApp] = {}
+        self._apps: dict[tuple[str, DirSettings, int], EmbeddedApp] = {}
 
-    def get(self, script: str, settings: DirSettings) -> EmbeddedApp:
-        key = (script, settings)
+    def get(self, script: str, settings: DirSettings, host: Host) -> EmbeddedApp:
+        """The app for a script as configured for one virtual host (whose log it uses)."""
+        key = (script, settings, id(host))
         app = self._apps.get(key)
         if app is None:
             callable_name = settings.callable_object or "application"
@@ -130,9 +134,10 @@ class EmbeddedApps:
                     script,
                     callable_name,
                     settings.script_reloading is not False,
-                    warn=self.log.warn,
+                    warn=self.logs.error_log(host).warn,
                 )
                 self._loaders[(script, callable_name)] = loader
-            app = EmbeddedApp(loader, settings, self.processes, self.threads, self.log)
+            log = self.logs.error_log(host)
+            app = EmbeddedApp(loader, settings, self.processes, self.threads, log)
             self._apps[key] = app
         return app

@@ -21,7 +21,7 @@ import sys
 import time
 
 from wsgihost import static
-from wsgihost.config.model import Server
+from wsgihost.config.model import Host, Server
 from wsgihost.frontend.connection import Connection
 from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
 from wsgihost.logs import AccessLog, ErrorLog, LogFile
@@ -42,12 +42,12 @@ class Worker:
         self.listen_fds = listen_fds
         self.channel = channel
         self.loop = loop
-        self.log = open_error_log(server)
-        self.access_log = open_access_log(server)
+        self.logs = HostLogs(server)
+        self.log = self.logs.error_log(server.main)
         self.connections: set[Connection] = set()
         self.pool = ThreadPool(server.threads)
         self.router = Router(server)
-        self.apps = EmbeddedApps(server.processes, server.threads, self.log)
+        self.apps = EmbeddedApps(server.processes, server.threads, self.logs)
         self.mime_types = load_mime_types(server, self.log)
         self.stopping = False
         self._stopped = asyncio.Event()
@@ -129,8 +129,7 @@ class Worker:
         os._exit(0)
 
     def reopen_logs(self) -> None:
-        self.log.dest.reopen()
-        self.access_log.dest.reopen()
+        self.logs.reopen()
 
 
 def load_mime_types(server: Server, log: ErrorLog) -> dict[str, str]:
@@ -145,16 +144,54 @@ def load_mime_types(server: Server, log: ErrorLog) -> dict[str, str]:
         return static.MIME_TYPES
 
 
-def open_error_log(server: Server) -> ErrorLog:
-    path = server.logging.error_log
-    dest = LogFile(path=path) if path else LogFile(fd=2)
-    return ErrorLog(dest, server.logging.level)
+class HostLogs:
+    """The error log and access logs of each host, every file opened once.
 
+    As in Apache, a virtual host without its own ``ErrorLog`` or
+    ``CustomLog`` uses the main server's. ``-`` and ``/dev/stdout`` mean
+    standard output; no ``ErrorLog`` at all means standard error.
+    """
 
-def open_access_log(server: Server) -> AccessLog:
-    path = server.logging.access_log
-    dest = LogFile(path=path) if path else LogFile(fd=1)
-    return AccessLog(dest, server.logging.access_format)
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self._files: dict[str, LogFile] = {}
+        self._errors: dict[int, ErrorLog] = {}
+        self._access: dict[int, list[AccessLog]] = {}
+
+    def _file(self, path: str | None) -> LogFile:
+        key = path or "/dev/stderr"
+        found = self._files.get(key)
+        if found is None:
+            if key in ("-", "/dev/stdout"):
+                found = LogFile(fd=1)
+            elif key == "/dev/stderr":
+                found = LogFile(fd=2)
+            else:
+                found = LogFile(path=key)
+            self._files[key] = found
+        return found
+
+    def error_log(self, host: Host) -> ErrorLog:
+        log = self._errors.get(id(host))
+        if log is None:
+            main = self.server.main
+            path = host.error_log or main.error_log or self.server.logging.error_log
+            level = host.log_level or self.server.logging.level
+            log = self._errors[id(host)] = ErrorLog(self._file(path), level)
+        return log
+
+    def access_logs(self, host: Host) -> list[AccessLog]:
+        logs = self._access.get(id(host))
+        if logs is None:
+            specs = host.access_logs or self.server.main.access_logs
+            logs = self._access[id(host)] = [
+                AccessLog(self._file(spec.path), spec.format) for spec in specs
+            ]
+        return logs
+
+    def reopen(self) -> None:
+        for f in self._files.values():
+            f.reopen()
 
 
 def read_message(sock: socket.socket) -> object:

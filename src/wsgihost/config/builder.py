@@ -1,0 +1,326 @@
+"""The parsed tree to the immutable model (pure).
+
+Two passes. The first walks the tree and, for each directive, checks it
+against its table record (known? allowed here? how many arguments?) and
+runs the record's apply function, which validates the values and writes
+them into the drafts. The second runs the checks that need the whole
+configuration and freezes the drafts into a :class:`~wsgihost.config.model.Server`:
+
+- at least one ``Listen``, and a ``Listen`` for every ``<VirtualHost>`` address;
+- daemon process group names unique in the whole server (as mod_wsgi
+  requires), and every group named by ``WSGIProcessGroup``, ``process-group=``
+  or ``WSGIImportScript`` defined where it may be used: outside every virtual
+  host (usable anywhere), or in a virtual host with the same ``ServerName``;
+- ``CustomLog`` nicknames defined (``combined``, ``common``, ``referer`` and
+  ``agent`` are predefined, as in the configuration Apache ships).
+
+Nothing stops at the first problem. If any problem is an error there is no
+model: a server never runs half a configuration.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import replace
+from typing import Any
+
+from wsgihost.config import directives
+from wsgihost.config.draft import Context, HostDraft, ServerDraft
+from wsgihost.config.model import (
+    COMBINED,
+    Address,
+    DaemonGroup,
+    Host,
+    Logging,
+    LogSpec,
+    Section,
+    Server,
+    Where,
+)
+from wsgihost.config.parser import Node, Parsed
+from wsgihost.config.problems import Problems
+from wsgihost.logs import COMMON
+
+PREDEFINED_FORMATS = {
+    "combined": COMBINED,
+    "common": COMMON,
+    "referer": "%{Referer}i -> %U",
+    "agent": "%{User-agent}i",
+}
+
+_SECTION_TAGS = {"directory": "<Directory>", "location": "<Location>", "files": "<Files>"}
+_CONTEXT_ORDER = (directives.SERVER, directives.VHOST, directives.DIRECTORY)
+
+
+def build(parsed: Parsed, problems: Problems) -> Server | None:
+    """The model of ``parsed``, or None if anything in it is an error."""
+    main_file = parsed.files[0] if parsed.files else ""
+    main = HostDraft(where=Where(main_file, 0), main=True)
+    server = ServerDraft(server_root=parsed.server_root, main=main)
+    _walk(Context("server", server, main, problems), parsed.nodes)
+    model = _finish(server, parsed, problems)
+    return None if problems.has_errors else model
+
+
+# -- the walk --------------------------------------------------------------------
+
+
+def _here(ctx: Context) -> str:
+    if ctx.level == "server":
+        return "the main server config"
+    if ctx.section is None:
+        return "<VirtualHost>"
+    return _SECTION_TAGS[ctx.section.kind]
+
+
+def _expected(record: directives.Directive) -> str:
+    low, high = record.min_args, record.max_args
+    if high == low:
+        return f"expected {low} argument{'' if low == 1 else 's'}"
+    if high is None:
+        return f"expected at least {low} argument{'' if low == 1 else 's'}"
+    return f"expected {low} to {high} arguments"
+
+
+def _walk(ctx: Context, nodes: tuple[Node, ...]) -> None:
+    problems = ctx.problems
+    for node in nodes:
+        record = directives.lookup(node.name)
+        if record is None:
+            problems.error(
+                node.file, node.line, directives.unknown_message(node.name, node.is_section)
+            )
+            continue
+        label = f"<{record.name}>" if record.section else record.name
+        if record.section != node.is_section:
+            message = (
+                f"{record.name} is a section: write <{record.name} ...> ... </{record.name}>"
+                if record.section
+                else f"{record.name} is a directive, not a section"
+            )
+            problems.error(node.file, node.line, message)
+            continue
+        if record.kind == "refused":
+            problems.error(node.file, node.line, f"{label}: {record.why}")
+            continue
+        if directives.LEVEL_CONTEXT[ctx.level] not in record.contexts:
+            allowed = ", ".join(c for c in _CONTEXT_ORDER if c in record.contexts)
+            problems.error(
+                node.file,
+                node.line,
+                f"{label} is not allowed in {_here(ctx)} (allowed in: {allowed})",
+            )
+            continue
+        count = len(node.args)
+        if count < record.min_args or (record.max_args is not None and count > record.max_args):
+            hint = ""
+            if any(a.startswith("#") for a in node.args):
+                hint = "; '#' starts a comment only at the beginning of a line"
+            problems.error(
+                node.file,
+                node.line,
+                f"{label}: {_expected(record)}, got {count} ({record.syntax}){hint}",
+            )
+            continue
+        if record.kind == "ignored" and record.apply is None:
+            problems.warning(node.file, node.line, f"{label}: {record.why}; ignored")
+            continue
+        if record.apply is None:
+            continue
+        child = record.apply(ctx.at(node.file, node.line, label), list(node.args))
+        if node.children is not None and child is not None:
+            _walk(child, node.children)
+
+
+# -- the checks that need everything, and the freeze ----------------------------------------
+
+
+def _address_text(address: Address) -> str:
+    host = f"[{address.host}]" if ":" in address.host else address.host
+    return f"{host}:{address.port if address.port is not None else '*'}"
+
+
+def _same_ip(a: str, b: str) -> bool:
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return False
+
+
+def _covered(address: Address, server: ServerDraft) -> bool:
+    for listener in server.listeners:
+        if address.port is not None and address.port != listener.port:
+            continue
+        if address.host in ("*", "_default_") or listener.host in ("", "0.0.0.0", "::"):
+            return True
+        if _same_ip(address.host, listener.host):
+            return True
+    return False
+
+
+def _check_listeners(server: ServerDraft, main_file: str, problems: Problems) -> None:
+    if not server.listeners:
+        problems.error(
+            main_file, 0, "no Listen directive: give at least one address, such as 'Listen 80'"
+        )
+    for vhost in server.vhosts:
+        for address in vhost.addresses:
+            if not _covered(address, server):
+                hint = f" (add 'Listen {address.port}')" if address.port is not None else ""
+                problems.error(
+                    vhost.where.file,
+                    vhost.where.line,
+                    f"<VirtualHost>: no Listen covers {_address_text(address)}{hint}",
+                )
+    seen: dict[tuple[frozenset[Address], str], HostDraft] = {}
+    for vhost in server.vhosts:
+        if vhost.server_name is None:
+            continue
+        key = (frozenset(vhost.addresses), vhost.server_name.lower())
+        first = seen.setdefault(key, vhost)
+        if first is not vhost:
+            problems.warning(
+                vhost.where.file,
+                vhost.where.line,
+                f"<VirtualHost>: ServerName {vhost.server_name} on the same addresses as the "
+                f"virtual host at {first.where}, which is chosen first; this one never is",
+            )
+
+
+def _effective_name(host: HostDraft, main: HostDraft) -> str | None:
+    """A virtual host without a ServerName has the main server's (as in Apache)."""
+    name = host.server_name if host.server_name is not None else main.server_name
+    return name.lower() if name is not None else None
+
+
+def _groups(server: ServerDraft, parsed: Parsed, problems: Problems) -> tuple[DaemonGroup, ...]:
+    order = {name: index for index, name in enumerate(parsed.files)}
+    found: list[tuple[DaemonGroup, HostDraft]] = [
+        (group, host) for host in (server.main, *server.vhosts) for group in host.groups
+    ]
+    found.sort(key=lambda pair: (order.get(pair[0].where.file, -1), pair[0].where.line))
+    owners: dict[str, tuple[DaemonGroup, HostDraft]] = {}
+    result: list[DaemonGroup] = []
+    for group, host in found:
+        first = owners.get(group.name)
+        if first is not None:
+            problems.error(
+                group.where.file,
+                group.where.line,
+                f"WSGIDaemonProcess: group '{group.name}' is already defined at "
+                f"{first[0].where} (group names are unique in the whole server)",
+            )
+            continue
+        owners[group.name] = (group, host)
+        changes: dict[str, Any] = {}
+        if not host.main:
+            changes["server_name"] = host.server_name or server.main.server_name
+        if "socket-timeout" not in host.group_options.get(group.name, frozenset()):
+            changes["socket_timeout"] = server.model.timeout  # mod_wsgi: Apache's Timeout
+        result.append(replace(group, **changes))
+
+    for ref in server.group_refs:
+        owner = owners.get(ref.name)
+        if owner is None:
+            problems.error(
+                ref.where.file,
+                ref.where.line,
+                f"{ref.what}: no WSGIDaemonProcess defines group '{ref.name}'"
+                + directives.suggest(ref.name, owners),
+            )
+            continue
+        group, host = owner
+        if host.main or ref.host.main:
+            continue
+        if _effective_name(host, server.main) != _effective_name(ref.host, server.main):
+            problems.error(
+                ref.where.file,
+                ref.where.line,
+                f"{ref.what}: group '{ref.name}' is defined in the virtual host for "
+                f"'{host.server_name}' ({group.where}); only virtual hosts with that "
+                "ServerName may use it",
+            )
+    return tuple(result)
+
+
+def _log_specs(host: HostDraft, main: HostDraft, problems: Problems) -> tuple[LogSpec, ...]:
+    known = {**PREDEFINED_FORMATS, **main.log_formats, **host.log_formats}
+    specs: list[LogSpec] = []
+    for log in host.access_logs:
+        if log.format is not None:
+            specs.append(LogSpec(log.path, log.format))
+        elif log.nickname is not None:
+            fmt = known.get(log.nickname)
+            if fmt is None:
+                problems.error(
+                    log.where.file,
+                    log.where.line,
+                    f"CustomLog: unknown log format nickname '{log.nickname}'"
+                    + directives.suggest(log.nickname, known),
+                )
+                continue
+            specs.append(LogSpec(log.path, fmt))
+        else:
+            specs.append(LogSpec(log.path, host.default_format or main.default_format or COMMON))
+    return tuple(specs)
+
+
+def _sections(host: HostDraft) -> tuple[Section, ...]:
+    frozen: dict[int, Section] = {}
+    result: list[Section] = []
+    for draft in host.sections:
+        within = frozen.get(id(draft.within)) if draft.within is not None else None
+        section = Section(
+            kind=draft.kind,
+            pattern=draft.pattern,
+            regex=draft.regex,
+            settings=draft.dir.freeze(),
+            where=draft.where,
+            within=within,
+        )
+        frozen[id(draft)] = section
+        result.append(section)
+    return tuple(result)
+
+
+def _host(host: HostDraft, main: HostDraft, problems: Problems) -> Host:
+    return Host(
+        addresses=tuple(host.addresses),
+        server_name=host.server_name,
+        server_aliases=tuple(host.server_aliases),
+        document_root=host.document_root,
+        aliases=tuple(host.aliases),
+        settings=host.dir.freeze(),
+        sections=_sections(host),
+        error_log=host.error_log,
+        access_logs=_log_specs(host, main, problems),
+        where=host.where,
+        log_level=host.log_level,
+    )
+
+
+def _finish(server: ServerDraft, parsed: Parsed, problems: Problems) -> Server:
+    main_file = parsed.files[0] if parsed.files else ""
+    _check_listeners(server, main_file, problems)
+    groups = _groups(server, parsed, problems)
+    main = _host(server.main, server.main, problems)
+    vhosts = tuple(_host(v, server.main, problems) for v in server.vhosts)
+    first_log = main.access_logs[0] if main.access_logs else None
+    logging = Logging(
+        error_log=main.error_log,
+        access_log=first_log.path if first_log else None,
+        access_format=first_log.format if first_log else COMBINED,
+        level=main.log_level or Logging().level,
+    )
+    return replace(
+        server.model,
+        listeners=tuple(server.listeners),
+        main=main,
+        vhosts=vhosts,
+        groups=groups,
+        limits=server.limits,
+        logging=logging,
+        import_scripts=tuple(server.import_scripts),
+        server_root=server.server_root,
+        config_files=tuple(dict.fromkeys((*parsed.paths, *server.extra_files))),
+    )

@@ -1,0 +1,2257 @@
+"""The directive table: every directive wsgihost reads, declared once.
+
+Pure. Each :class:`Directive` record says where a directive may appear, how
+many arguments it takes, its default, a paragraph of documentation, whether
+wsgihost supports it, accepts and ignores it with a warning, or refuses it,
+and the function that checks its arguments and writes them into the drafts
+(:mod:`wsgihost.config.draft`). The builder applies the table, ``configtest``
+reports what it finds, the "did you mean" suggestions come from its names,
+and ``docs/directives.md`` is generated from it (:mod:`wsgihost.config.docs`).
+
+Three kinds:
+
+- **supported**: read and acted on.
+- **ignored**: an Apache feature wsgihost does not provide but that is harmless
+  to go without (``ServerAdmin``, ``Header``, ...). Accepted with a warning
+  that names the file and line, so an existing site file keeps working.
+- **refused**: a feature whose absence would change what clients get in a way
+  that matters (TLS, authentication, CGI, rewrites that are switched on):
+  an error, with what to do instead.
+
+A directive that is not in the table at all is an error with a suggestion.
+Behaviour follows the Apache 2.4 and mod_wsgi documentation; where wsgihost
+differs, the record's documentation says so.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+
+from wsgihost.config.draft import (
+    AccessLogDraft,
+    Context,
+    GroupRef,
+    HostDraft,
+    SectionDraft,
+)
+from wsgihost.config.model import (
+    Address,
+    Alias,
+    DaemonGroup,
+    DirSettings,
+    Limits,
+    Listener,
+    Logging,
+    Server,
+)
+from wsgihost.logs import LEVELS, LogFormatError, compile_format
+
+SERVER = "server config"
+VHOST = "virtual host"
+DIRECTORY = "directory"
+ANY = frozenset({SERVER, VHOST, DIRECTORY})
+TOP = frozenset({SERVER, VHOST})
+GLOBAL = frozenset({SERVER})
+LEVEL_CONTEXT = {"server": SERVER, "vhost": VHOST, "directory": DIRECTORY}
+
+Kind = Literal["supported", "ignored", "refused"]
+Apply = Callable[[Context, list[str]], "Context | None"]
+
+# The Apache version <IfVersion> compares against: the 2.4 series, whose
+# configuration language wsgihost reads.
+APACHE_VERSION = (2, 4, 62)
+
+TLS_WHY = (
+    "TLS is terminated in front of wsgihost (a load balancer, or a proxy such as "
+    "nginx or HAProxy, forwarding plain HTTP to it): see 'TLS' in docs/directives.md"
+)
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One directive (or ``<Section>``) as wsgihost reads it."""
+
+    name: str
+    syntax: str
+    contexts: frozenset[str]
+    min_args: int
+    max_args: int | None
+    default: str
+    doc: str
+    kind: Kind = "supported"
+    apply: Apply | None = None
+    section: bool = False  # written as <Name ...> ... </Name>
+    read_time: bool = False  # acted on by the parser as it reads (Include, Define, <IfModule>)
+    module: str = "core"
+    why: str = ""  # for ignored and refused ones: the reason given in the message
+
+
+# -- values ------------------------------------------------------------------
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'X'?)`` for the closest choice, compared case-insensitively."""
+    pool = {c.lower(): c for c in choices}
+    found = difflib.get_close_matches(word.lower(), list(pool), n=1, cutoff=0.7)
+    return f" (did you mean '{pool[found[0]]}'?)" if found else ""
+
+
+def _flag(ctx: Context, value: str) -> bool | None:
+    lowered = value.lower()
+    if lowered in ("on", "off"):
+        return lowered == "on"
+    ctx.error(f"expected On or Off, not '{value}'")
+    return None
+
+
+def _int(ctx: Context, value: str, minimum: int = 0, maximum: int | None = None) -> int | None:
+    try:
+        number = int(value, 10)
+    except ValueError:
+        number = None
+    if number is None or number < minimum or (maximum is not None and number > maximum):
+        limit = f"{minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        ctx.error(f"expected a whole number, {limit}, not '{value}'")
+        return None
+    return number
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|mi|h)?", re.IGNORECASE)
+_UNITS = {"ms": 0.001, "s": 1.0, "mi": 60.0, "h": 3600.0}
+
+
+def _duration(ctx: Context, value: str) -> float | None:
+    """Seconds, or a number with Apache's units: ``ms``, ``s``, ``mi``, ``h``."""
+    m = _DURATION.fullmatch(value)
+    if m is None:
+        ctx.error(f"expected a number of seconds (or with ms, mi or h), not '{value}'")
+        return None
+    return float(m.group(1)) * _UNITS[(m.group(2) or "s").lower()]
+
+
+def _regex(ctx: Context, pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        ctx.error(f"bad regular expression '{pattern}': {e}")
+        return False
+    return True
+
+
+def _server_wide(ctx: Context) -> bool:
+    """True in the main server config; elsewhere say the value is not used."""
+    if ctx.level == "server":
+        return True
+    ctx.warn(
+        "wsgihost applies this to the whole server only, so the value here is not used; "
+        "set it in the main server config"
+    )
+    return False
+
+
+def _pairs(ctx: Context, words: list[str]) -> list[tuple[str, str]] | None:
+    """``name=value`` words, as mod_wsgi's options are written."""
+    pairs: list[tuple[str, str]] = []
+    ok = True
+    for word in words:
+        name, eq, value = word.partition("=")
+        if not eq or not name:
+            ctx.error(f"expected an option written name=value, not '{word}'")
+            ok = False
+            continue
+        pairs.append((name, value))
+    return pairs if ok else None
+
+
+# -- mod_wsgi values -----------------------------------------------------------
+
+
+def _process_group(ctx: Context, value: str) -> str | None:
+    """A group name; ``%{GLOBAL}`` is embedded mode (the empty name)."""
+    if value == "%{GLOBAL}":
+        return ""
+    if value.startswith("%{"):
+        ctx.error(f"'{value}' is not supported: give a group name, or %{{GLOBAL}} for embedded")
+        return None
+    if not value:
+        ctx.error("the process group name is empty")
+        return None
+    return value
+
+
+def _application_group(ctx: Context, value: str) -> str | None:
+    """An application group; ``%{GLOBAL}`` is the main interpreter (the empty name)."""
+    if value == "%{GLOBAL}":
+        return ""
+    if value in ("%{SERVER}", "%{RESOURCE}"):
+        return value
+    if value.startswith("%{"):
+        ctx.error(
+            f"'{value}' is not supported: give a name, %{{GLOBAL}}, %{{SERVER}} or %{{RESOURCE}}"
+        )
+        return None
+    if not value:
+        ctx.error("the application group name is empty")
+        return None
+    return value
+
+
+def _callable(ctx: Context, value: str) -> str | None:
+    if not value.isidentifier():
+        ctx.error(f"'{value}' is not a Python name")
+        return None
+    return value
+
+
+def _refer(ctx: Context, group: str, what: str) -> None:
+    if group:
+        ctx.server.group_refs.append(GroupRef(group, ctx.where, ctx.host, what))
+
+
+_SCRIPT_OPTIONS = ("process-group", "application-group", "callable-object", "pass-authorization")
+
+
+def _script_settings(ctx: Context, words: list[str]) -> DirSettings | None:
+    """The options of a ``WSGIScriptAlias`` line, as per-directory settings."""
+    pairs = _pairs(ctx, words)
+    if pairs is None:
+        return None
+    settings = DirSettings()
+    ok = True
+    for name, value in pairs:
+        if name == "process-group":
+            group = _process_group(ctx, value)
+            ok = ok and group is not None
+            if group is not None:
+                settings = replace(settings, process_group=group)
+                _refer(ctx, group, "process-group=")
+        elif name == "application-group":
+            app = _application_group(ctx, value)
+            ok = ok and app is not None
+            settings = replace(settings, application_group=app)
+        elif name == "callable-object":
+            obj = _callable(ctx, value)
+            ok = ok and obj is not None
+            settings = replace(settings, callable_object=obj)
+        elif name == "pass-authorization":
+            flag = _flag(ctx, value)
+            ok = ok and flag is not None
+            settings = replace(settings, pass_authorization=flag)
+        else:
+            ctx.error(f"unknown option '{name}'{suggest(name, _SCRIPT_OPTIONS)}")
+            ok = False
+    return settings if ok else None
+
+
+def _check_script(ctx: Context, path: str) -> None:
+    """A missing script is only a warning: it may be deployed after the config."""
+    exists = os.path.isdir(path) if path.endswith("/") else os.path.isfile(path)
+    if not exists:
+        ctx.warn(f"WSGI script '{path}' does not exist (requests for it get 404 until it does)")
+
+
+# -- WSGIDaemonProcess options ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DaemonOption:
+    """One ``name=value`` option of ``WSGIDaemonProcess``; ``parse`` raises ValueError."""
+
+    name: str
+    value: str
+    doc: str
+    parse: Callable[[Context, str], object]
+    default: str = ""  # shown in the docs when the model's own default would mislead
+
+    @property
+    def field(self) -> str:
+        return self.name.replace("-", "_")
+
+
+def _opt_int(minimum: int = 0, maximum: int | None = None, floor: int = 0) -> Callable[..., int]:
+    """A whole number in range; ``floor`` > 0 means "0, or at least floor"."""
+
+    def parse(ctx: Context, value: str) -> int:
+        try:
+            number = int(value, 10)
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+        if number < minimum or (maximum is not None and number > maximum):
+            top = f" to {maximum}" if maximum is not None else " or more"
+            raise ValueError(f"expected {minimum}{top}")
+        if floor and number and number < floor:
+            raise ValueError(f"expected 0 (the default) or at least {floor}")
+        return number
+
+    return parse
+
+
+def _opt_seconds(ctx: Context, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError("expected a number of seconds") from None
+    if seconds < 0 or seconds != seconds or seconds == float("inf"):
+        raise ValueError("expected a number of seconds, 0 or more")
+    return seconds
+
+
+def _opt_text(ctx: Context, value: str) -> str:
+    return value
+
+
+def _opt_user(ctx: Context, value: str) -> str:
+    if value in ("root", "#0"):
+        raise ValueError("daemon processes may not run as root (as in mod_wsgi)")
+    return value
+
+
+def _opt_absolute(ctx: Context, value: str) -> str:
+    if not value.startswith("/"):
+        raise ValueError("expected an absolute path (as mod_wsgi requires)")
+    return os.path.normpath(value)
+
+
+def _opt_path(ctx: Context, value: str) -> str:
+    return ctx.path(value).rstrip("/") or "/"
+
+
+def _opt_python_home(ctx: Context, value: str) -> str:
+    path = _opt_path(ctx, value)
+    if not os.path.isdir(path):
+        ctx.warn(f"python-home '{path}' does not exist; the group's processes cannot start")
+    return path
+
+
+def _opt_paths(ctx: Context, value: str) -> tuple[str, ...]:
+    return tuple(_opt_path(ctx, p) for p in value.split(":") if p)
+
+
+def _opt_names(ctx: Context, value: str) -> tuple[str, ...]:
+    names = tuple(n for n in value.split(",") if n)
+    if not names:
+        raise ValueError("expected group names separated by commas")
+    return names
+
+
+def _opt_umask(ctx: Context, value: str) -> int:
+    try:
+        return int(value, 8)
+    except ValueError:
+        raise ValueError("expected an octal number such as 0022") from None
+
+
+def _opt_flag(ctx: Context, value: str) -> bool:
+    if value.lower() not in ("on", "off"):
+        raise ValueError("expected On or Off")
+    return value.lower() == "on"
+
+
+_SIZE = re.compile(r"(\d+)\s*([kmg]?)b?", re.IGNORECASE)
+
+
+def _opt_size(ctx: Context, value: str) -> int:
+    m = _SIZE.fullmatch(value)
+    if m is None:
+        raise ValueError("expected a size in bytes, or with K, M or G")
+    return int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]
+
+
+_SECONDS = "sss"
+DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
+    DaemonOption(
+        "processes",
+        "num",
+        "How many daemon processes the group runs. Giving it at all (even "
+        "`processes=1`) makes `wsgi.multiprocess` true, as in mod_wsgi.",
+        _opt_int(1),
+    ),
+    DaemonOption("threads", "num", "Request threads in each daemon process.", _opt_int(1)),
+    DaemonOption(
+        "display-name",
+        "value",
+        "The process name shown by `ps`; `%{GROUP}` means `(wsgi:NAME)`.",
+        _opt_text,
+    ),
+    DaemonOption(
+        "home",
+        "directory",
+        "The working directory of the daemon processes (an absolute path).",
+        _opt_absolute,
+    ),
+    DaemonOption(
+        "user",
+        "name | #uid",
+        "The user the processes run as (when wsgihost is started as root); never root.",
+        _opt_user,
+    ),
+    DaemonOption("group", "name | #gid", "The primary group the processes run as.", _opt_text),
+    DaemonOption(
+        "supplementary-groups",
+        "group1,group2",
+        "More groups for the processes' user, separated by commas.",
+        _opt_names,
+    ),
+    DaemonOption("umask", "0nnn", "The processes' umask, in octal.", _opt_umask),
+    DaemonOption("lang", "locale", "`LANG` for the processes, such as `en_US.UTF-8`.", _opt_text),
+    DaemonOption("locale", "locale", "`LC_ALL` for the processes.", _opt_text),
+    DaemonOption(
+        "chroot",
+        "directory",
+        "Run the processes inside this directory with chroot (deprecated in mod_wsgi).",
+        _opt_absolute,
+    ),
+    DaemonOption(
+        "script-user",
+        "name | #uid",
+        "The owner a WSGI script must have to run in this group (403 otherwise).",
+        _opt_text,
+    ),
+    DaemonOption(
+        "script-group",
+        "name | #gid",
+        "The group a WSGI script must have to run in this group; not with `script-user`.",
+        _opt_text,
+    ),
+    DaemonOption(
+        "python-home",
+        "directory",
+        "The Python virtual environment the processes run in (its `sys.prefix`). "
+        "A missing directory is a warning.",
+        _opt_python_home,
+    ),
+    DaemonOption(
+        "python-path",
+        "directory:directory",
+        "Directories added to `sys.path` (with `site.addsitedir`), separated by colons.",
+        _opt_paths,
+    ),
+    DaemonOption(
+        "python-eggs", "directory", "The Python egg cache (`PYTHON_EGG_CACHE`).", _opt_path
+    ),
+    DaemonOption(
+        "restart-interval",
+        _SECONDS,
+        "Restart each process after this many seconds (0: never).",
+        _opt_seconds,
+    ),
+    DaemonOption(
+        "maximum-requests",
+        "nnn",
+        "Restart a process after it has served this many requests (0: never).",
+        _opt_int(0),
+    ),
+    DaemonOption(
+        "inactivity-timeout",
+        _SECONDS,
+        "Restart a process that has been idle this long (0: never).",
+        _opt_seconds,
+    ),
+    DaemonOption(
+        "request-timeout",
+        _SECONDS,
+        "Restart a process whose requests have run this long (0: never).",
+        _opt_seconds,
+    ),
+    DaemonOption(
+        "deadlock-timeout",
+        _SECONDS,
+        "Restart a process whose Python interpreter has been stuck this long.",
+        _opt_seconds,
+    ),
+    DaemonOption(
+        "startup-timeout",
+        _SECONDS,
+        "How long a new process may take to load the WSGI script before it is replaced.",
+        _opt_seconds,
+    ),
+    DaemonOption(
+        "graceful-timeout",
+        _SECONDS,
+        "When a process is due for a restart, how long it may go on serving to reach "
+        "an idle moment.",
+        _opt_seconds,
+    ),
+    DaemonOption(
+        "eviction-timeout",
+        _SECONDS,
+        "Like `graceful-timeout`, for a restart that was asked for (0: the graceful-timeout).",
+        _opt_seconds,
+    ),
+    DaemonOption(
+        "shutdown-timeout",
+        _SECONDS,
+        "How long a stopping process may take before it is killed.",
+        _opt_seconds,
+    ),
+    DaemonOption(
+        "connect-timeout",
+        _SECONDS,
+        "How long the front end keeps trying to connect to the group's socket.",
+        _opt_seconds,
+    ),
+    DaemonOption(
+        "socket-timeout",
+        _SECONDS,
+        "The most a read or write between front end and daemon may wait.",
+        _opt_seconds,
+        default="the Timeout directive's value",
+    ),
+    DaemonOption(
+        "queue-timeout",
+        _SECONDS,
+        "A request that waited longer than this for a daemon thread gets 503 "
+        "instead of running (0: no limit).",
+        _opt_seconds,
+    ),
+    DaemonOption("listen-backlog", "nnn", "The depth of the group's socket queue.", _opt_int(0)),
+    DaemonOption(
+        "socket-user",
+        "name | #uid",
+        "The owner of the group's UNIX socket.",
+        _opt_text,
+    ),
+    DaemonOption(
+        "cpu-time-limit",
+        _SECONDS,
+        "Restart a process once it has used this much CPU time (0: no limit).",
+        _opt_int(0),
+    ),
+    DaemonOption(
+        "cpu-priority",
+        "num",
+        "The processes' scheduling priority (nice value), -20 to 20.",
+        _opt_int(-20, 20),
+    ),
+    DaemonOption(
+        "memory-limit",
+        "num",
+        "The most memory a process may use, in bytes (setrlimit; 0: no limit).",
+        _opt_int(0),
+    ),
+    DaemonOption(
+        "virtual-memory-limit",
+        "num",
+        "The most virtual memory a process may use, in bytes (0: no limit).",
+        _opt_int(0),
+    ),
+    DaemonOption(
+        "stack-size",
+        "nnn",
+        "The stack size of each request thread, in bytes (0: the system's).",
+        _opt_int(1),
+    ),
+    DaemonOption(
+        "receive-buffer-size",
+        "nnn",
+        "The socket buffer for data to the daemon: 0 (the system's) or at least 512.",
+        _opt_int(0, floor=512),
+    ),
+    DaemonOption(
+        "send-buffer-size",
+        "nnn",
+        "The socket buffer for data from the daemon: 0 (the system's) or at least 512.",
+        _opt_int(0, floor=512),
+    ),
+    DaemonOption(
+        "header-buffer-size",
+        "nnn",
+        "The largest response header the app may send: 0 (32768) or at least 8192.",
+        _opt_int(0, floor=8192),
+    ),
+    DaemonOption(
+        "response-buffer-size",
+        "nnn",
+        "How much of a response the front end buffers: 0 (65536) or at least 65536.",
+        _opt_int(0, floor=65536),
+    ),
+    DaemonOption(
+        "response-socket-timeout",
+        _SECONDS,
+        "How long a write of the response to the client may wait (0: the socket-timeout).",
+        _opt_seconds,
+    ),
+    DaemonOption("server-metrics", "On | Off", "Collect server metrics for the app.", _opt_flag),
+    DaemonOption(
+        "rss-limit",
+        "SIZE",
+        "wsgihost's own: replace a process (gracefully) whose resident memory grows past "
+        "this, such as `512M` (K, M or G; 0: no limit).",
+        _opt_size,
+    ),
+)
+DAEMON_OPTION_INDEX = {o.name: o for o in DAEMON_OPTIONS}
+_GROUP_FIELDS = {f.name for f in fields(DaemonGroup)}
+assert all(o.field in _GROUP_FIELDS for o in DAEMON_OPTIONS), "every option has a model field"
+
+
+def _daemon_process(ctx: Context, args: list[str]) -> None:
+    name, words = args[0], args[1:]
+    if "=" in name or name.startswith("%"):
+        ctx.error(f"the first argument is the group's name, not '{name}'")
+        return
+    pairs = _pairs(ctx, words)
+    if pairs is None:
+        return
+    values: dict[str, object] = {}
+    given: list[str] = []
+    ok = True
+    for option, value in pairs:
+        spec = DAEMON_OPTION_INDEX.get(option)
+        if spec is None:
+            ctx.error(f"unknown option '{option}'{suggest(option, DAEMON_OPTION_INDEX)}")
+            ok = False
+            continue
+        if not value:
+            ctx.error(f"option '{option}' needs a value")
+            ok = False
+            continue
+        try:
+            values[spec.field] = spec.parse(ctx, value)
+        except ValueError as e:
+            ctx.error(f"{option}={value}: {e}")
+            ok = False
+            continue
+        if option in given:
+            ctx.warn(f"option '{option}' is given twice; the last one counts")
+        given.append(option)
+    if "script-user" in given and "script-group" in given:
+        ctx.error("give script-user or script-group, not both (as mod_wsgi requires)")
+        ok = False
+    if not ok:
+        # Still define the group (there will be no model anyway), so that the
+        # WSGIProcessGroup lines naming it are not reported as well.
+        values.clear()
+    if "processes" in given:
+        values["multiprocess"] = True
+    raw = tuple((option, value) for option, value in pairs)
+    group = DaemonGroup(name=name, options=raw, where=ctx.where, **values)  # type: ignore[arg-type]
+    ctx.host.groups.append(group)
+    ctx.host.group_options[name] = frozenset(given)
+
+
+# -- core: addresses and names ---------------------------------------------------
+
+
+def _ip(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def _port(text: str) -> int | None:
+    if text.isdigit() and 1 <= int(text) <= 65535:
+        return int(text)
+    return None
+
+
+_BRACKETED = re.compile(r"\[([^\]]*)\](?::(.*))?")
+
+
+def _listen(ctx: Context, args: list[str]) -> None:
+    if len(args) == 2:
+        protocol = args[1].lower()
+        if protocol == "https":
+            ctx.error(TLS_WHY)
+            return
+        if protocol != "http":
+            ctx.error(f"protocol '{args[1]}' is not supported (only http)")
+            return
+    text = args[0]
+    bracketed = _BRACKETED.fullmatch(text)
+    if bracketed is not None:
+        host_text, port_text = bracketed.group(1), bracketed.group(2) or ""
+    elif text.count(":") > 1:
+        ctx.error(f"write an IPv6 address in brackets, such as [::1]:8000, not '{text}'")
+        return
+    else:
+        host_text, _, port_text = text.rpartition(":")
+    port = _port(port_text)
+    if port is None:
+        ctx.error(f"'{text}' needs a port from 1 to 65535 (Listen 8000, Listen 127.0.0.1:8000)")
+        return
+    host = ""
+    if host_text:
+        ip = _ip(host_text)
+        if ip is not None and bracketed is not None and ":" not in ip:
+            ctx.error(f"only IPv6 addresses go in brackets, not '{host_text}'")
+            return
+        if ip is None:
+            ctx.error(
+                f"'{host_text}' is not an IP address (wsgihost does not look up host names; "
+                "write 127.0.0.1 or [::1])"
+            )
+            return
+        host = ip
+    for other in ctx.server.listeners:
+        if (other.host, other.port) == (host, port):
+            ctx.error(
+                f"{text} is already listened on (line {other.where.line} of {other.where.file})"
+            )
+            return
+    ctx.server.listeners.append(Listener(host, port, ctx.where))
+
+
+def _listen_backlog(ctx: Context, args: list[str]) -> None:
+    n = _int(ctx, args[0], 1)
+    if n is not None:
+        ctx.server.set(listen_backlog=n)
+
+
+_SERVER_NAME = re.compile(r"(?:(?:https?)://)?(\[[0-9A-Fa-f:.]+\]|[^:/\s\[\]]+)(?::(\d+))?")
+
+
+def _server_name(ctx: Context, args: list[str]) -> None:
+    m = _SERVER_NAME.fullmatch(args[0])
+    if m is None or (m.group(2) is not None and _port(m.group(2)) is None):
+        ctx.error(f"'{args[0]}' is not a host name, with an optional scheme and port")
+        return
+    ctx.host.server_name = args[0]
+
+
+def _server_alias(ctx: Context, args: list[str]) -> None:
+    for name in args:
+        if "/" in name:
+            ctx.error(f"'{name}' is not a host name (wildcards * and ? are allowed)")
+            continue
+        ctx.host.server_aliases.append(name)
+
+
+def _document_root(ctx: Context, args: list[str]) -> None:
+    path = ctx.path(args[0]).rstrip("/") or "/"
+    if not os.path.exists(path):
+        ctx.error(f"directory '{path}' does not exist")
+    elif not os.path.isdir(path):
+        ctx.error(f"'{path}' is not a directory")
+    else:
+        ctx.host.document_root = path
+
+
+def _no_op(ctx: Context, args: list[str]) -> None:
+    """Acted on by the parser while reading; the builder only checks where it is."""
+
+
+# -- sections --------------------------------------------------------------------
+
+
+def _vhost_address(ctx: Context, text: str) -> Address | None:
+    bracketed = _BRACKETED.fullmatch(text)
+    if bracketed is not None:
+        host, port_text = bracketed.group(1), bracketed.group(2)
+    elif text.count(":") > 1:
+        ctx.error(f"write an IPv6 address in brackets, such as [::1]:80, not '{text}'")
+        return None
+    else:
+        host, colon, port_text = text.partition(":")
+        port_text = port_text if colon else None
+    port: int | None = None
+    if port_text is not None and port_text != "*":
+        port = _port(port_text)
+        if port is None:
+            ctx.error(f"'{text}': the port must be 1 to 65535 or *")
+            return None
+    if bracketed is None and host in ("*", "_default_"):
+        return Address(host, port)
+    ip = _ip(host)
+    if ip is None or (bracketed is not None) != (":" in ip):
+        ctx.error(
+            f"'{text}': use an IP address, * or _default_ (wsgihost does not look up host names; "
+            "IPv6 goes in brackets)"
+        )
+        return None
+    return Address(ip, port)
+
+
+def _virtual_host(ctx: Context, args: list[str]) -> Context:
+    addresses = [a for a in (_vhost_address(ctx, text) for text in args) if a is not None]
+    host = HostDraft(where=ctx.where, main=False, addresses=addresses)
+    if addresses:
+        ctx.server.vhosts.append(host)
+    return ctx.child("vhost", host, None)
+
+
+def _section(kind: str, regex_form: bool) -> Apply:
+    tag = {"directory": "Directory", "location": "Location", "files": "Files"}[kind]
+    tag += "Match" if regex_form else ""
+
+    def apply(ctx: Context, args: list[str]) -> Context | None:
+        regex = regex_form
+        if not regex_form and len(args) == 2:
+            if args[0] != "~":
+                ctx.error(f"<{tag}> takes one argument, or ~ and a regular expression")
+                return None
+            regex = True
+        pattern = args[-1]
+        if regex and not _regex(ctx, pattern):
+            return None
+        if kind == "directory" and not regex:
+            pattern = ctx.path(pattern)
+        within: SectionDraft | None = None
+        if ctx.section is not None:
+            # Only <Files> may nest, and only inside <Directory> (Apache's rule).
+            if kind != "files" or ctx.section.kind != "directory":
+                inside = {"directory": "Directory", "location": "Location", "files": "Files"}
+                ctx.error(f"may not be nested inside <{inside[ctx.section.kind]}>")
+                return None
+            within = ctx.section
+        section = SectionDraft(kind, pattern, regex, ctx.where, within=within)
+        ctx.host.sections.append(section)
+        return ctx.child("directory", ctx.host, section)
+
+    return apply
+
+
+# -- aliases and WSGI scripts ----------------------------------------------------
+
+
+def _alias(regex: bool) -> Apply:
+    def apply(ctx: Context, args: list[str]) -> None:
+        url, target = args
+        if regex and not _regex(ctx, url):
+            return
+        ctx.host.aliases.append(Alias(url, ctx.path(target), regex=regex, where=ctx.where))
+
+    return apply
+
+
+def _script_alias(regex: bool) -> Apply:
+    def apply(ctx: Context, args: list[str]) -> None:
+        url, target, words = args[0], args[1], args[2:]
+        if regex and not _regex(ctx, url):
+            return
+        settings = _script_settings(ctx, words)
+        if settings is None:
+            return
+        path = ctx.path(target)
+        ctx.host.aliases.append(
+            Alias(url, path, regex=regex, wsgi=True, settings=settings, where=ctx.where)
+        )
+        if not (regex and "$" in target):
+            _check_script(ctx, path)
+
+    return apply
+
+
+def _dir_setting(field_name: str, parse: Callable[[Context, str], Any]) -> Apply:
+    def apply(ctx: Context, args: list[str]) -> None:
+        value = parse(ctx, args[0])
+        if value is not None:
+            ctx.dir.settings = replace(ctx.dir.settings, **{field_name: value})
+
+    return apply
+
+
+def _wsgi_process_group(ctx: Context, args: list[str]) -> None:
+    group = _process_group(ctx, args[0])
+    if group is not None:
+        ctx.dir.settings = replace(ctx.dir.settings, process_group=group)
+        _refer(ctx, group, "WSGIProcessGroup")
+
+
+def _wsgi_python_path(ctx: Context, args: list[str]) -> None:
+    ctx.server.set(python_path=tuple(ctx.path(p).rstrip("/") for p in args[0].split(":") if p))
+
+
+def _wsgi_python_home(ctx: Context, args: list[str]) -> None:
+    path = ctx.path(args[0]).rstrip("/") or "/"
+    if not os.path.isdir(path):
+        ctx.warn(f"directory '{path}' does not exist")
+    ctx.server.set(python_home=path)
+
+
+def _wsgi_import_script(ctx: Context, args: list[str]) -> None:
+    pairs = _pairs(ctx, args[1:])
+    if pairs is None:
+        return
+    options = dict(pairs)
+    for name in options:
+        if name not in ("process-group", "application-group"):
+            ctx.error(
+                f"unknown option '{name}'{suggest(name, ('process-group', 'application-group'))}"
+            )
+            return
+    if "process-group" not in options or "application-group" not in options:
+        ctx.error("needs both process-group= and application-group= (as mod_wsgi does)")
+        return
+    group = _process_group(ctx, options["process-group"])
+    app = _application_group(ctx, options["application-group"])
+    if group is None or app is None:
+        return
+    path = ctx.path(args[0])
+    _refer(ctx, group, "WSGIImportScript")
+    ctx.server.import_scripts.append((path, group, app))
+    _check_script(ctx, path)
+
+
+def _server_setting(field_name: str, parse: Callable[[Context, str], object]) -> Apply:
+    def apply(ctx: Context, args: list[str]) -> None:
+        value = parse(ctx, args[0])
+        if value is not None:
+            ctx.server.set(**{field_name: value})
+
+    return apply
+
+
+def _path_value(ctx: Context, value: str) -> str:
+    return ctx.path(value).rstrip("/") or "/"
+
+
+# -- access, options, indexes, types ---------------------------------------------------
+
+
+def _require(ctx: Context, args: list[str]) -> None:
+    words = [a.lower() for a in args]
+    if len(words) != 2 or words[0] != "all" or words[1] not in ("granted", "denied"):
+        ctx.error(
+            f"'Require {' '.join(args)}' is not supported: only 'Require all granted' and "
+            "'Require all denied' are, and a rule wsgihost cannot enforce is refused"
+        )
+        return
+    value = "granted" if words[1] == "granted" else "denied"
+    # Several Require lines in one section mean any of them (Apache's <RequireAny>).
+    if ctx.dir.require != "granted":
+        ctx.dir.require = value
+
+
+def _order(ctx: Context, args: list[str]) -> None:
+    value = args[0].lower()
+    if value not in ("allow,deny", "deny,allow", "mutual-failure"):
+        ctx.error(f"expected Allow,Deny or Deny,Allow or Mutual-failure, not '{args[0]}'")
+        return
+    ctx.dir.order = value
+
+
+def _allow_deny(allow: bool) -> Apply:
+    def apply(ctx: Context, args: list[str]) -> None:
+        if args[0].lower() != "from":
+            ctx.error(f"expected 'from', not '{args[0]}'")
+            return
+        hosts = [a.lower() for a in args[1:]]
+        if hosts != ["all"]:
+            ctx.error(
+                f"only 'from all' is supported, not 'from {' '.join(args[1:])}': "
+                "host-based access control would not be enforced"
+            )
+            return
+        if allow:
+            ctx.dir.allow_all = True
+        else:
+            ctx.dir.deny_all = True
+
+    return apply
+
+
+_OPTION_NAMES = (
+    "All",
+    "ExecCGI",
+    "FollowSymLinks",
+    "Includes",
+    "IncludesNOEXEC",
+    "Indexes",
+    "MultiViews",
+    "SymLinksIfOwnerMatch",
+    "None",
+)
+_OPTION_INDEX = {name.lower(): name for name in _OPTION_NAMES}
+_NOT_OURS_OPTIONS = {"execcgi", "includes", "includesnoexec", "multiviews"}
+
+
+def _options(ctx: Context, args: list[str]) -> None:
+    signed = [a[:1] in ("+", "-") for a in args]
+    if any(signed) and not all(signed):
+        ctx.error("either every option starts with + or -, or none does (as Apache requires)")
+        return
+    relative = all(signed)
+    indexes: bool | None = None if relative else False
+    follow: bool | None = None if relative else False
+    for word in args:
+        on = not word.startswith("-")
+        name = word[1:] if relative else word
+        key = name.lower()
+        if relative and key == "none":
+            ctx.error("None cannot be given with + or -")
+            return
+        if key not in _OPTION_INDEX:
+            ctx.error(f"unknown option '{name}'{suggest(name, _OPTION_NAMES)}")
+            return
+        if key == "all":
+            indexes = follow = on
+        elif key == "indexes":
+            indexes = on
+        elif key == "followsymlinks":
+            follow = on
+        elif key == "none":
+            indexes = follow = False
+        elif key in _NOT_OURS_OPTIONS and on:
+            ctx.warn(f"{_OPTION_INDEX[key]} is not provided by wsgihost; ignored")
+        elif key == "symlinksifownermatch" and on:
+            ctx.warn(
+                "SymLinksIfOwnerMatch is not provided; symbolic links are followed only "
+                "where FollowSymLinks is on"
+            )
+    settings = ctx.dir.settings
+    if indexes is not None:
+        settings = replace(settings, indexes=indexes)
+    if follow is not None:
+        settings = replace(settings, follow_symlinks=follow)
+    ctx.dir.settings = settings
+
+
+def _directory_index(ctx: Context, args: list[str]) -> None:
+    if any(a.lower() == "disabled" for a in args):
+        if len(args) > 1:
+            ctx.error("'disabled' must be the only argument")
+            return
+        ctx.dir.settings = replace(ctx.dir.settings, directory_index=())
+        return
+    ctx.dir.settings = replace(ctx.dir.settings, directory_index=tuple(args))
+
+
+def _add_type(ctx: Context, args: list[str]) -> None:
+    media, extensions = args[0], args[1:]
+    if "/" not in media.split(";", 1)[0]:
+        ctx.error(f"'{media}' is not a media type such as text/html")
+        return
+    added = tuple(("." + ext.lstrip(".").lower(), media) for ext in extensions)
+    ctx.dir.settings = replace(ctx.dir.settings, add_types=ctx.dir.settings.add_types + added)
+
+
+def _types_config(ctx: Context, args: list[str]) -> None:
+    path = ctx.path(args[0])
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError as e:
+        ctx.error(f"cannot read '{path}': {e.strerror}")
+        return
+    for number, line in enumerate(text.splitlines(), start=1):
+        words = line.split("#", 1)[0].split()
+        if words and "/" not in words[0]:
+            ctx.error(f"line {number} of '{path}' is not 'type/subtype extension ...'")
+            return
+    ctx.server.set(types_config=path)
+    ctx.server.extra_files.append(path)
+
+
+# -- connections, limits, processes ------------------------------------------------------
+
+
+def _keepalive(ctx: Context, args: list[str]) -> None:
+    value = _flag(ctx, args[0])
+    if value is not None and _server_wide(ctx):
+        ctx.server.set(keepalive=value)
+
+
+def _server_duration(field_name: str) -> Apply:
+    def apply(ctx: Context, args: list[str]) -> None:
+        value = _duration(ctx, args[0])
+        if value is not None and _server_wide(ctx):
+            ctx.server.set(**{field_name: value})
+
+    return apply
+
+
+def _server_count(field_name: str, minimum: int) -> Apply:
+    def apply(ctx: Context, args: list[str]) -> None:
+        value = _int(ctx, args[0], minimum)
+        if value is not None and _server_wide(ctx):
+            ctx.server.set(**{field_name: value})
+
+    return apply
+
+
+def _limit(field_name: str, minimum: int) -> Apply:
+    def apply(ctx: Context, args: list[str]) -> None:
+        value = _int(ctx, args[0], minimum)
+        if value is not None and _server_wide(ctx):
+            ctx.server.set_limit(**{field_name: value})
+
+    return apply
+
+
+def _request_read_timeout(ctx: Context, args: list[str]) -> None:
+    header: float | None = None
+    for word in args:
+        stage, eq, value = word.partition("=")
+        stage = stage.lower()
+        if not eq or stage not in ("handshake", "header", "body"):
+            ctx.error(f"expected handshake=, header= or body=, not '{word}'")
+            return
+        first = value.split(",", 1)[0].split("-", 1)[0]
+        seconds = _duration(ctx, first)
+        if seconds is None:
+            return
+        if stage == "header":
+            header = seconds
+        else:
+            ctx.warn(f"{stage}= is not provided by wsgihost; ignored (header= is)")
+    if header is not None and _server_wide(ctx):
+        ctx.server.set(header_timeout=header)
+
+
+# -- logs --------------------------------------------------------------------------
+
+
+def _log_target(ctx: Context, target: str) -> str | None:
+    if target.startswith("|"):
+        ctx.error(
+            "piped logs are not supported: log to a file (wsgihost reopens its logs on "
+            "SIGUSR1, for logrotate)"
+        )
+        return None
+    if target.lower().startswith("syslog"):
+        ctx.error("logging to syslog is not supported: log to a file")
+        return None
+    return ctx.path(target)
+
+
+def _check_format(ctx: Context, fmt: str) -> bool:
+    try:
+        compile_format(fmt)
+    except LogFormatError as e:
+        hint = ""
+        if re.search(r"%[<>]?[IOS]", fmt):
+            hint = " (%I, %O and %S need mod_logio, which wsgihost does not provide; use %b)"
+        ctx.error(f"{e}{hint}")
+        return False
+    return True
+
+
+def _error_log(ctx: Context, args: list[str]) -> None:
+    path = _log_target(ctx, args[0])
+    if path is not None:
+        ctx.host.error_log = path
+
+
+def _custom_log(ctx: Context, args: list[str]) -> None:
+    path = _log_target(ctx, args[0])
+    fmt = args[1]
+    literal = "%" in fmt
+    if literal and not _check_format(ctx, fmt):
+        return
+    if len(args) == 3:
+        if not args[2].startswith(("env=", "expr=")):
+            ctx.error(f"expected env=... or expr=..., not '{args[2]}'")
+            return
+        ctx.warn("conditional logging is not provided; every request is logged")
+    if path is not None:
+        ctx.host.access_logs.append(
+            AccessLogDraft(path, fmt if literal else None, None if literal else fmt, ctx.where)
+        )
+
+
+def _transfer_log(ctx: Context, args: list[str]) -> None:
+    path = _log_target(ctx, args[0])
+    if path is not None:
+        ctx.host.access_logs.append(AccessLogDraft(path, None, None, ctx.where))
+
+
+def _log_format(ctx: Context, args: list[str]) -> None:
+    fmt = args[0]
+    if not _check_format(ctx, fmt):
+        return
+    if len(args) == 2:
+        ctx.host.log_formats[args[1]] = fmt
+    else:
+        ctx.host.default_format = fmt
+
+
+_TRACE = tuple(f"trace{n}" for n in range(1, 9))
+
+
+def _level(ctx: Context, value: str) -> str | None:
+    lowered = value.lower()
+    if lowered in LEVELS:
+        return lowered
+    if lowered in _TRACE:
+        return "debug"  # wsgihost's finest level
+    ctx.error(f"unknown level '{value}'{suggest(value, LEVELS + _TRACE)}")
+    return None
+
+
+def _log_level(ctx: Context, args: list[str]) -> None:
+    for word in args:
+        _, colon, level = word.rpartition(":")
+        if colon:
+            if _level(ctx, level) is not None:
+                ctx.warn(f"per-module levels ('{word}') are not provided; ignored")
+            continue
+        value = _level(ctx, word)
+        if value is not None:
+            ctx.host.log_level = value
+
+
+# -- the Apache features wsgihost does not provide -----------------------------------
+
+
+def _rewrite_engine(ctx: Context, args: list[str]) -> None:
+    value = _flag(ctx, args[0])
+    if value:
+        ctx.error("mod_rewrite is not provided by wsgihost; these rewrites would not happen")
+    elif value is False:
+        ctx.warn("mod_rewrite is not provided by wsgihost; ignored")
+
+
+def _handler(ctx: Context, args: list[str]) -> None:
+    handler = args[0].lower()
+    if handler == "wsgi-script":
+        ctx.error(
+            "running scripts through a handler is not supported (they would be served as "
+            "text): map them with WSGIScriptAlias or WSGIScriptAliasMatch"
+        )
+    elif handler == "cgi-script":
+        ctx.error("CGI is not provided by wsgihost (these scripts would be served as text)")
+    else:
+        ctx.warn(f"handler '{args[0]}' is not provided by wsgihost; ignored")
+
+
+def module_id(name: str) -> str:
+    """``mod_alias.c``, ``mod_alias`` and ``alias_module`` all name ``alias``."""
+    n = name.strip().lower()
+    if n.endswith("_module"):
+        n = n[: -len("_module")]
+    else:
+        for suffix in (".c", ".so"):
+            n = n.removesuffix(suffix)
+        n = n.removeprefix("mod_")
+    return _MODULE_ALIASES.get(n, n)
+
+
+_MODULE_ALIASES = {
+    "http_core": "http",
+    "event": "mpm_event",
+    "prefork": "mpm_prefork",
+    "worker": "mpm_worker",
+}
+
+# The modules <IfModule> finds "loaded": mod_wsgi, and the Apache modules whose
+# directives wsgihost reads itself. Only the event MPM counts: Apache loads
+# exactly one MPM, and configurations set StartServers and friends once per
+# MPM, so answering yes for all three would apply three sets of settings.
+PROVIDED_MODULES: dict[str, str] = {
+    "wsgi": "mod_wsgi: WSGIScriptAlias, WSGIDaemonProcess and the other WSGI directives",
+    "core": "the core directives (Listen, ServerName, DocumentRoot, Options, ...)",
+    "http": "HTTP/1.1 itself",
+    "alias": "Alias and AliasMatch (not Redirect or ScriptAlias)",
+    "mime": "TypesConfig and AddType",
+    "dir": "DirectoryIndex",
+    "authz_core": "Require all granted|denied",
+    "authz_host": "access by address is not enforced, so `Require ip` is refused",
+    "access_compat": "Order, Allow from all, Deny from all",
+    "log_config": "LogFormat, CustomLog, TransferLog",
+    "reqtimeout": "RequestReadTimeout header=",
+    "mpm_event": "StartServers and ThreadsPerChild (front-end processes and threads)",
+    "version": "<IfVersion>",
+}
+
+
+def module_provided(name: str) -> bool:
+    return module_id(name) in PROVIDED_MODULES
+
+
+def _load_module(ctx: Context, args: list[str]) -> None:
+    name = module_id(args[0])
+    if name == "ssl":
+        ctx.error(TLS_WHY)
+    elif name in PROVIDED_MODULES:
+        ctx.warn(f"wsgihost provides what mod_{name} does itself; nothing is loaded")
+    else:
+        ctx.warn(
+            f"module '{args[0]}' is not provided by wsgihost; nothing is loaded, and its "
+            "directives are reported where they are used"
+        )
+
+
+# -- the table -----------------------------------------------------------------------
+
+
+def _d(
+    name: str,
+    syntax: str,
+    contexts: frozenset[str],
+    args: tuple[int, int | None],
+    default: str,
+    doc: str,
+    apply: Apply | None,
+    module: str = "core",
+    **more: object,
+) -> Directive:
+    return Directive(
+        name=name,
+        syntax=syntax,
+        contexts=contexts,
+        min_args=args[0],
+        max_args=args[1],
+        default=default,
+        doc=doc,
+        apply=apply,
+        module=module,
+        **more,  # type: ignore[arg-type]
+    )
+
+
+def _model_default(record: type, name: str) -> str:
+    """A field's default in the model, for the docs (so they cannot drift from it)."""
+    for f in fields(record):
+        if f.name == name:
+            value = f.default
+            if isinstance(value, bool):
+                return "On" if value else "Off"
+            return str(value)
+    raise KeyError(name)
+
+
+_ONE = (1, 1)
+_SECTIONS_NOTE = "A relative path is taken from ServerRoot."
+
+SUPPORTED: tuple[Directive, ...] = (
+    # Reading: acted on by the parser as the files are read.
+    _d(
+        "Define",
+        "Define name [value]",
+        ANY,
+        (1, 2),
+        "",
+        "Defines a name for <IfDefine>, and with a value a variable for ${name}. Defines "
+        "apply from where they are written on, to lines read after them. A ${name} is looked "
+        "up among Defines first (including `-D` on the command line), then in the "
+        "environment; an undefined one is an error.",
+        _no_op,
+        read_time=True,
+    ),
+    _d(
+        "UnDefine",
+        "UnDefine name",
+        ANY,
+        _ONE,
+        "",
+        "Removes a name defined with Define or -D, from here on.",
+        _no_op,
+        read_time=True,
+    ),
+    _d(
+        "Include",
+        "Include file-path|directory-path|wildcard",
+        ANY,
+        _ONE,
+        "",
+        "Reads other configuration files here, as if written in this place. Wildcards "
+        "(`*`, `?`, `[...]`) match in every part of the path, and the files are read in "
+        "sorted order; a directory means every file in it and below. A relative path is "
+        "taken from ServerRoot. A wildcard that matches nothing, or a missing file, is an "
+        "error. A file may not include itself.",
+        _no_op,
+        read_time=True,
+    ),
+    _d(
+        "IncludeOptional",
+        "IncludeOptional file-path|directory-path|wildcard",
+        ANY,
+        _ONE,
+        "",
+        "Like Include, but a wildcard that matches nothing or a missing file is not an error.",
+        _no_op,
+        read_time=True,
+    ),
+    _d(
+        "ServerRoot",
+        "ServerRoot directory-path",
+        GLOBAL,
+        _ONE,
+        "the folder of the main configuration file",
+        "The directory relative paths are taken from: Include, DocumentRoot, log files, "
+        "WSGI scripts and the rest. It applies to Include from where it is written on, and "
+        "to every other relative path in the configuration.",
+        _no_op,
+        read_time=True,
+    ),
+    # Listening and naming.
+    _d(
+        "Listen",
+        "Listen [IP-address:]port [http]",
+        GLOBAL,
+        (1, 2),
+        "none: at least one is needed",
+        "A TCP address to accept connections on: `Listen 8000` (every address), "
+        "`Listen 127.0.0.1:8000`, `Listen [::1]:8000`. The optional protocol must be "
+        "`http`; `https` is refused (see TLS). The same address twice is an error. Every "
+        "<VirtualHost> address must be covered by a Listen.",
+        _listen,
+    ),
+    _d(
+        "ListenBacklog",
+        "ListenBacklog backlog",
+        GLOBAL,
+        _ONE,
+        _model_default(Server, "listen_backlog"),
+        "The queue length of the listening sockets.",
+        _listen_backlog,
+    ),
+    _d(
+        "ServerName",
+        "ServerName [scheme://]domain-name|ip-address[:port]",
+        TOP,
+        _ONE,
+        "none",
+        "The name of the server or virtual host. Requests are matched to name-based virtual "
+        "hosts by comparing their Host header with ServerName and ServerAlias. A "
+        "WSGIDaemonProcess defined in a virtual host may be used by every virtual host with "
+        "the same ServerName.",
+        _server_name,
+    ),
+    _d(
+        "ServerAlias",
+        "ServerAlias hostname [hostname] ...",
+        frozenset({VHOST}),
+        (1, None),
+        "none",
+        "More names for a virtual host; `*` and `?` are wildcards (`*.example.com`).",
+        _server_alias,
+    ),
+    _d(
+        "DocumentRoot",
+        "DocumentRoot directory-path",
+        TOP,
+        _ONE,
+        "none: only aliases are served",
+        "The directory static files are served from where no Alias or WSGIScriptAlias "
+        "matches. It must exist: a missing one is an error.",
+        _document_root,
+    ),
+    # Sections.
+    _d(
+        "VirtualHost",
+        "<VirtualHost addr[:port] [addr[:port]] ...>",
+        GLOBAL,
+        (1, None),
+        "",
+        "Settings for requests arriving on the given addresses: `*:80`, `192.0.2.1:80`, "
+        "`[2001:db8::1]:80`, `_default_:80`; no port or `*` means any port. Among the "
+        "virtual hosts of an address the one whose ServerName or ServerAlias matches the "
+        "Host header is chosen, else the first. Host names are not looked up: give "
+        "addresses. Every address must be covered by a Listen.",
+        _virtual_host,
+        section=True,
+    ),
+    _d(
+        "Directory",
+        "<Directory directory-path> or <Directory ~ regex>",
+        TOP,
+        (1, 2),
+        "",
+        "Settings for a directory and everything below it (wildcards allowed). " + _SECTIONS_NOTE,
+        _section("directory", False),
+        section=True,
+    ),
+    _d(
+        "DirectoryMatch",
+        "<DirectoryMatch regex>",
+        TOP,
+        _ONE,
+        "",
+        "Settings for directories matching a regular expression.",
+        _section("directory", True),
+        section=True,
+    ),
+    _d(
+        "Location",
+        "<Location URL-path> or <Location ~ regex>",
+        TOP,
+        (1, 2),
+        "",
+        "Settings for a URL path and everything below it; applied after <Directory> and "
+        "<Files>, so they win.",
+        _section("location", False),
+        section=True,
+    ),
+    _d(
+        "LocationMatch",
+        "<LocationMatch regex>",
+        TOP,
+        _ONE,
+        "",
+        "Settings for URL paths matching a regular expression.",
+        _section("location", True),
+        section=True,
+    ),
+    _d(
+        "Files",
+        "<Files filename> or <Files ~ regex>",
+        ANY,
+        (1, 2),
+        "",
+        "Settings for files of a given name (wildcards allowed), anywhere, or inside the "
+        "<Directory> it is written in.",
+        _section("files", False),
+        section=True,
+    ),
+    _d(
+        "FilesMatch",
+        "<FilesMatch regex>",
+        ANY,
+        _ONE,
+        "",
+        "Settings for files whose names match a regular expression.",
+        _section("files", True),
+        section=True,
+    ),
+    _d(
+        "IfModule",
+        "<IfModule [!]module-file|module-identifier>",
+        ANY,
+        _ONE,
+        "",
+        "Reads what it encloses only if the module is one wsgihost provides (see 'Modules "
+        "`<IfModule>` finds'); with `!`, only if it is not. `mod_alias.c`, `mod_alias` and "
+        "`alias_module` all name the same module.",
+        None,
+        section=True,
+        read_time=True,
+    ),
+    _d(
+        "IfDefine",
+        "<IfDefine [!]name>",
+        ANY,
+        _ONE,
+        "",
+        "Reads what it encloses only if the name was defined (Define, or `-D` on the "
+        "command line); with `!`, only if it was not.",
+        None,
+        section=True,
+        read_time=True,
+    ),
+    _d(
+        "IfFile",
+        "<IfFile [!]path>",
+        ANY,
+        _ONE,
+        "",
+        "Reads what it encloses only if the file exists (relative paths from ServerRoot).",
+        None,
+        section=True,
+        read_time=True,
+    ),
+    _d(
+        "IfDirective",
+        "<IfDirective [!]name>",
+        ANY,
+        _ONE,
+        "",
+        "Reads what it encloses only if wsgihost accepts the directive (supported or "
+        "ignored, not refused).",
+        None,
+        section=True,
+        read_time=True,
+    ),
+    _d(
+        "IfSection",
+        "<IfSection [!]name>",
+        ANY,
+        _ONE,
+        "",
+        "Reads what it encloses only if wsgihost supports the section.",
+        None,
+        section=True,
+        read_time=True,
+    ),
+    _d(
+        "IfVersion",
+        "<IfVersion [[!]operator] version>",
+        ANY,
+        (1, 2),
+        "",
+        "Reads what it encloses only if the Apache version wsgihost stands in for ("
+        + ".".join(map(str, APACHE_VERSION))
+        + ") compares as asked: `=`, `==`, `>`, `>=`, `<`, `<=`, or `~` and `/regex/` for a "
+        "regular expression. Only the parts of the version given are compared, so "
+        "`>= 2.4` is true.",
+        None,
+        section=True,
+        read_time=True,
+        module="mod_version",
+    ),
+    # Access and options.
+    _d(
+        "Require",
+        "Require all granted|denied",
+        frozenset({DIRECTORY}),
+        (1, None),
+        "all granted",
+        "Grants or denies access to everything the section covers (403 when denied). "
+        "Several Require lines in one section grant access if any does. Other forms "
+        "(`Require ip`, `Require valid-user`, ...) are refused rather than ignored, because "
+        "ignoring them would open what they protect.",
+        _require,
+        module="mod_authz_core",
+    ),
+    _d(
+        "Order",
+        "Order Allow,Deny|Deny,Allow|Mutual-failure",
+        frozenset({DIRECTORY}),
+        _ONE,
+        "Deny,Allow",
+        "Apache 2.2's access control, read as Apache 2.4's mod_access_compat reads it, for "
+        "`Allow from all` and `Deny from all`. With Allow,Deny access is denied unless "
+        "allowed and not denied; with Deny,Allow it is allowed unless denied and not "
+        "allowed. Combined with Require in the same section, both must grant access.",
+        _order,
+        module="mod_access_compat",
+    ),
+    _d(
+        "Allow",
+        "Allow from all",
+        frozenset({DIRECTORY}),
+        (2, None),
+        "",
+        "See Order. Only `from all` is supported; addresses and host names are refused "
+        "rather than ignored.",
+        _allow_deny(True),
+        module="mod_access_compat",
+    ),
+    _d(
+        "Deny",
+        "Deny from all",
+        frozenset({DIRECTORY}),
+        (2, None),
+        "",
+        "See Order. Only `from all` is supported.",
+        _allow_deny(False),
+        module="mod_access_compat",
+    ),
+    _d(
+        "Options",
+        "Options [+|-]option [[+|-]option] ...",
+        ANY,
+        (1, None),
+        "FollowSymLinks",
+        "`Indexes` (directory listings) is off unless named; `FollowSymLinks` lets static "
+        "files be reached through symbolic links. `All` is both, `None` neither. Without "
+        "+ or - the list replaces what is inherited; with them it changes it, and mixing "
+        "the two is an error. ExecCGI, Includes, IncludesNOEXEC, MultiViews and "
+        "SymLinksIfOwnerMatch are not provided: turning them on is a warning.",
+        _options,
+    ),
+    _d(
+        "DirectoryIndex",
+        "DirectoryIndex disabled | local-url [local-url] ...",
+        ANY,
+        (1, None),
+        "index.html",
+        "The files tried, in order, when a directory is asked for; `disabled` turns this off.",
+        _directory_index,
+        module="mod_dir",
+    ),
+    _d(
+        "TypesConfig",
+        "TypesConfig file-path",
+        GLOBAL,
+        _ONE,
+        "the table shipped with wsgihost",
+        "A mime.types file (`type/subtype extension ...` lines) mapping file extensions "
+        "to media types. Without it wsgihost uses its own table, so answers do not depend "
+        "on the machine. The file must be readable.",
+        _types_config,
+        module="mod_mime",
+    ),
+    _d(
+        "AddType",
+        "AddType media-type extension [extension] ...",
+        ANY,
+        (2, None),
+        "",
+        "Maps file extensions to a media type, over TypesConfig.",
+        _add_type,
+        module="mod_mime",
+    ),
+    _d(
+        "Alias",
+        "Alias URL-path file-path|directory-path",
+        TOP,
+        (2, 2),
+        "",
+        "Serves static files for a URL path from a directory (or one file) outside the "
+        "DocumentRoot. As in mod_alias, a trailing slash on one side needs one on the "
+        "other to match.",
+        _alias(False),
+        module="mod_alias",
+    ),
+    _d(
+        "AliasMatch",
+        "AliasMatch regex file-path|directory-path",
+        TOP,
+        (2, 2),
+        "",
+        "Alias with a regular expression; `$1` to `$9` in the path are its groups.",
+        _alias(True),
+        module="mod_alias",
+    ),
+    # Connections, limits, processes.
+    _d(
+        "KeepAlive",
+        "KeepAlive On|Off",
+        TOP,
+        _ONE,
+        _model_default(Server, "keepalive"),
+        "Whether connections stay open for more requests. Server-wide in wsgihost: in a "
+        "<VirtualHost> it is a warning and ignored.",
+        _keepalive,
+    ),
+    _d(
+        "KeepAliveTimeout",
+        "KeepAliveTimeout num[ms]",
+        TOP,
+        _ONE,
+        _model_default(Server, "keepalive_timeout"),
+        "How long an idle keep-alive connection stays open, in seconds (or with ms). Server-wide.",
+        _server_duration("keepalive_timeout"),
+    ),
+    _d(
+        "MaxKeepAliveRequests",
+        "MaxKeepAliveRequests number",
+        TOP,
+        _ONE,
+        _model_default(Server, "max_keepalive_requests"),
+        "Requests per connection before it is closed; 0 means no limit. Server-wide.",
+        _server_count("max_keepalive_requests", 0),
+    ),
+    _d(
+        "Timeout",
+        "Timeout seconds",
+        TOP,
+        _ONE,
+        _model_default(Server, "timeout"),
+        "The most a read from or write to a client may wait; also the default socket-timeout "
+        "of daemon process groups. Server-wide.",
+        _server_duration("timeout"),
+    ),
+    _d(
+        "RequestReadTimeout",
+        "RequestReadTimeout [header=timeout[-maxtimeout][,MinRate=rate]] [body=...]",
+        TOP,
+        (1, None),
+        "header=" + _model_default(Server, "header_timeout"),
+        "`header=` is the deadline for receiving a request head (408 after it); the first "
+        "number is used. `body=` and `handshake=` are not provided (a warning). Server-wide.",
+        _request_read_timeout,
+        module="mod_reqtimeout",
+    ),
+    _d(
+        "LimitRequestBody",
+        "LimitRequestBody bytes",
+        ANY,
+        _ONE,
+        _model_default(Limits, "body"),
+        "The largest request body, in bytes (413 beyond it); 0 means no limit. Server-wide "
+        "in wsgihost: elsewhere it is a warning and ignored.",
+        _limit("body", 0),
+    ),
+    _d(
+        "LimitRequestLine",
+        "LimitRequestLine bytes",
+        TOP,
+        _ONE,
+        _model_default(Limits, "request_line"),
+        "The longest request line (414 beyond it). Server-wide.",
+        _limit("request_line", 1),
+    ),
+    _d(
+        "LimitRequestFieldSize",
+        "LimitRequestFieldSize bytes",
+        TOP,
+        _ONE,
+        _model_default(Limits, "field_size"),
+        "The longest request header field (431 beyond it). Server-wide.",
+        _limit("field_size", 1),
+    ),
+    _d(
+        "LimitRequestFields",
+        "LimitRequestFields number",
+        TOP,
+        _ONE,
+        _model_default(Limits, "fields"),
+        "The most request header fields (431 beyond it); 0 means no limit. Server-wide.",
+        _limit("fields", 0),
+    ),
+    _d(
+        "StartServers",
+        "StartServers number",
+        GLOBAL,
+        _ONE,
+        _model_default(Server, "processes"),
+        "How many front-end worker processes wsgihost runs (a fixed number).",
+        _server_setting("processes", lambda ctx, v: _int(ctx, v, 1)),
+        module="mpm_event",
+    ),
+    _d(
+        "ThreadsPerChild",
+        "ThreadsPerChild number",
+        GLOBAL,
+        _ONE,
+        _model_default(Server, "threads"),
+        "How many threads each front-end worker runs embedded-mode apps in.",
+        _server_setting("threads", lambda ctx, v: _int(ctx, v, 1)),
+        module="mpm_event",
+    ),
+    _d(
+        "GracefulShutdownTimeout",
+        "GracefulShutdownTimeout seconds",
+        GLOBAL,
+        _ONE,
+        _model_default(Server, "graceful_timeout"),
+        "How long a graceful stop waits for requests in flight.",
+        _server_setting("graceful_timeout", _duration),
+    ),
+    _d(
+        "PidFile",
+        "PidFile filename",
+        GLOBAL,
+        _ONE,
+        "none",
+        "A file the master writes its process id to.",
+        _server_setting("pid_file", _path_value),
+    ),
+    # Logs.
+    _d(
+        "ErrorLog",
+        "ErrorLog file-path",
+        TOP,
+        _ONE,
+        "standard error",
+        "The error log file. Piped logs (`|program`) and syslog are refused: log to a file "
+        "and rotate it with logrotate (wsgihost reopens its logs on SIGUSR1).",
+        _error_log,
+    ),
+    _d(
+        "LogLevel",
+        "LogLevel level",
+        TOP,
+        (1, None),
+        _model_default(Logging, "level"),
+        "The least severe error log messages written: emerg, alert, crit, error, warn, "
+        "notice, info, debug; trace1 to trace8 mean debug. Per-module levels "
+        "(`ssl:warn`) are a warning and ignored.",
+        _log_level,
+    ),
+    _d(
+        "LogFormat",
+        "LogFormat format [nickname]",
+        TOP,
+        (1, 2),
+        "`combined` and `common` are predefined",
+        "Names an access log format for CustomLog (or, without a nickname, sets the one "
+        "TransferLog uses). The `%` codes of Apache's mod_log_config: `%h %l %u %t %r %s "
+        "%>s %b %B %D %T %m %U %q %H %v %V %p %P %a %%`, `%{Name}i`, `%{Name}o`, "
+        "`%{format}t`, `%{unit}T`. An unknown code is an error.",
+        _log_format,
+        module="mod_log_config",
+    ),
+    _d(
+        "CustomLog",
+        "CustomLog file-path format|nickname [env=...]",
+        TOP,
+        (2, 3),
+        "none: standard output",
+        "An access log, with a format or a LogFormat nickname (`combined` and `common` "
+        "are predefined). An unknown nickname is an error. Conditions (`env=`, `expr=`) "
+        "are not provided: a warning, and every request is logged.",
+        _custom_log,
+        module="mod_log_config",
+    ),
+    _d(
+        "TransferLog",
+        "TransferLog file-path",
+        TOP,
+        _ONE,
+        "",
+        "An access log in the format of the last LogFormat without a nickname, else common.",
+        _transfer_log,
+        module="mod_log_config",
+    ),
+    # mod_wsgi.
+    _d(
+        "WSGIScriptAlias",
+        "WSGIScriptAlias URL-path file-path [option=value ...]",
+        TOP,
+        (2, None),
+        "",
+        "Mounts a WSGI script at a URL path: `SCRIPT_NAME` is the path, `PATH_INFO` the "
+        "rest. Options: `process-group=` (a WSGIDaemonProcess group, or `%{GLOBAL}` for "
+        "embedded mode), `application-group=`, `callable-object=`, `pass-authorization=On|Off`; "
+        "they win over the directives of the same names. A script that does not exist is "
+        "a warning (requests for it get 404 until it does).",
+        _script_alias(False),
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIScriptAliasMatch",
+        "WSGIScriptAliasMatch regex file-path [option=value ...]",
+        TOP,
+        (2, None),
+        "",
+        "WSGIScriptAlias with a regular expression; `$1` to `$9` in the path are its groups.",
+        _script_alias(True),
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIDaemonProcess",
+        "WSGIDaemonProcess name [option=value ...]",
+        TOP,
+        (1, None),
+        "",
+        "Defines a daemon process group: processes of their own that the apps delegated to "
+        "it (WSGIProcessGroup, `process-group=`) run in. Group names are unique in the "
+        "whole server. A group defined in a virtual host can be used by the virtual hosts "
+        "with the same ServerName; one defined outside them by all. Every option mod_wsgi "
+        "documents is checked (see below); an unknown one is an error with a suggestion.",
+        _daemon_process,
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIProcessGroup",
+        "WSGIProcessGroup name|%{GLOBAL}",
+        ANY,
+        _ONE,
+        "%{GLOBAL} (embedded mode)",
+        "The daemon process group the apps here run in; `%{GLOBAL}` means embedded mode "
+        "(in the front-end workers). A name no WSGIDaemonProcess defines, or one defined "
+        "in a virtual host with another ServerName, is an error.",
+        _wsgi_process_group,
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIApplicationGroup",
+        "WSGIApplicationGroup name|%{GLOBAL}|%{SERVER}|%{RESOURCE}",
+        ANY,
+        _ONE,
+        "%{RESOURCE}",
+        "The application group (Python interpreter) the apps here run in, as "
+        "`mod_wsgi.application_group`. `%{GLOBAL}` is the main interpreter.",
+        _dir_setting("application_group", _application_group),
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGICallableObject",
+        "WSGICallableObject name",
+        ANY,
+        _ONE,
+        "application",
+        "The name of the WSGI callable in the script.",
+        _dir_setting("callable_object", _callable),
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIPassAuthorization",
+        "WSGIPassAuthorization On|Off",
+        ANY,
+        _ONE,
+        "Off",
+        "Whether the Authorization header reaches the app as `HTTP_AUTHORIZATION`.",
+        _dir_setting("pass_authorization", _flag),
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIScriptReloading",
+        "WSGIScriptReloading On|Off",
+        ANY,
+        _ONE,
+        "On",
+        "Whether changing (or touching) a WSGI script reloads the app.",
+        _dir_setting("script_reloading", _flag),
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIPythonPath",
+        "WSGIPythonPath directory[:directory ...]",
+        GLOBAL,
+        _ONE,
+        "none",
+        "Directories added to `sys.path` for embedded-mode apps (daemon groups take "
+        "`python-path=`).",
+        _wsgi_python_path,
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIPythonHome",
+        "WSGIPythonHome directory",
+        GLOBAL,
+        _ONE,
+        "none",
+        "The Python virtual environment for embedded-mode apps (daemon groups take "
+        "`python-home=`). A missing directory is a warning.",
+        _wsgi_python_home,
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIRestrictEmbedded",
+        "WSGIRestrictEmbedded On|Off",
+        GLOBAL,
+        _ONE,
+        "Off",
+        "With On, no app may run in embedded mode: only in daemon process groups.",
+        _server_setting("restrict_embedded", _flag),
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGISocketPrefix",
+        "WSGISocketPrefix prefix",
+        GLOBAL,
+        _ONE,
+        "wsgihost's run directory",
+        "Where the daemon process groups' UNIX sockets are made.",
+        _server_setting("socket_prefix", lambda ctx, v: ctx.path(v)),
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIImportScript",
+        "WSGIImportScript file-path process-group=name application-group=name",
+        TOP,
+        (1, 3),
+        "",
+        "A script a daemon process group loads when each of its processes starts, before any "
+        "request. Both options are required, as in mod_wsgi.",
+        _wsgi_import_script,
+        module="mod_wsgi",
+    ),
+)
+
+
+def _not_ours(
+    names: str,
+    why: str,
+    contexts: frozenset[str] = ANY,
+    module: str = "core",
+    apply: Apply | None = None,
+) -> list[Directive]:
+    return [
+        Directive(
+            name=name,
+            syntax=f"{name} ...",
+            contexts=contexts,
+            min_args=1 if apply is not None else 0,  # the checks read the first argument
+            max_args=None,
+            default="",
+            doc=why[0].upper() + why[1:] + ".",
+            kind="ignored",
+            apply=apply,
+            module=module,
+            why=why,
+        )
+        for name in names.split()
+    ]
+
+
+def _refused(names: str, why: str, module: str = "core", section: bool = False) -> list[Directive]:
+    return [
+        Directive(
+            name=name,
+            syntax=f"<{name} ...>" if section else f"{name} ...",
+            contexts=ANY,
+            min_args=0,
+            max_args=None,
+            default="",
+            doc=why[0].upper() + why[1:] + ".",
+            kind="refused",
+            module=module,
+            section=section,
+            why=why,
+        )
+        for name in names.split()
+    ]
+
+
+IGNORED: tuple[Directive, ...] = tuple(
+    _not_ours("ServerAdmin", "wsgihost's error pages name no administrator", TOP)
+    + _not_ours("ServerSignature", "wsgihost's error pages carry no server signature")
+    + _not_ours("ServerTokens", "wsgihost sends its own Server header", GLOBAL)
+    + _not_ours(
+        "HostnameLookups",
+        "client addresses are never looked up in DNS (as with HostnameLookups Off)",
+    )
+    + _not_ours(
+        "UseCanonicalName UseCanonicalPhysicalPort",
+        "SERVER_NAME and SERVER_PORT come from the request's Host header, as with Off",
+    )
+    + _not_ours(
+        "AccessFileName AllowOverride AllowOverrideList",
+        "wsgihost does not read .htaccess files",
+    )
+    + _not_ours(
+        "AddDefaultCharset AddCharset AddLanguage AddEncoding DefaultLanguage "
+        "LanguagePriority ForceLanguagePriority RemoveType RemoveHandler",
+        "content negotiation and charset or encoding tagging are not provided",
+        module="mod_mime",
+    )
+    + _not_ours(
+        "AddOutputFilter AddOutputFilterByType SetOutputFilter AddInputFilter SetInputFilter "
+        "DeflateCompressionLevel",
+        "filters (compression, server-side includes) are not provided",
+        module="mod_filter",
+    )
+    + _not_ours(
+        "Header RequestHeader",
+        "headers are not edited: set them in the app or in the proxy in front",
+        module="mod_headers",
+    )
+    + _not_ours(
+        "RewriteEngine",
+        "mod_rewrite is not provided; `RewriteEngine Off` is a warning, `On` an error",
+        module="mod_rewrite",
+        apply=_rewrite_engine,
+    )
+    + _not_ours(
+        "RewriteRule RewriteCond RewriteBase RewriteOptions RewriteMap",
+        "mod_rewrite is not provided (RewriteEngine On is an error)",
+        module="mod_rewrite",
+    )
+    + _not_ours(
+        "AddHandler SetHandler",
+        "handlers are not provided; `wsgi-script` and `cgi-script` are errors, since the "
+        "scripts would be served as text (use WSGIScriptAlias)",
+        module="mod_mime",
+        apply=_handler,
+    )
+    + _not_ours("ErrorDocument", "error pages are wsgihost's own")
+    + _not_ours(
+        "TraceEnable",
+        "wsgihost has no TRACE handler of its own: a TRACE request is served like any other",
+        TOP,
+    )
+    + _not_ours("DefaultType NameVirtualHost", "it has had no effect since Apache 2.4")
+    + _not_ours(
+        "EnableMMAP EnableSendfile FileETag MaxRanges ContentDigest AcceptPathInfo "
+        "AllowEncodedSlashes AcceptFilter",
+        "wsgihost decides this itself (files are sent with sendfile; encoded slashes "
+        "are refused, as with AllowEncodedSlashes Off)",
+    )
+    + _not_ours("LimitXMLRequestBody", "WebDAV is not provided")
+    + _not_ours(
+        "ServerLimit MaxRequestWorkers MaxClients MinSpareServers MaxSpareServers "
+        "MinSpareThreads MaxSpareThreads ThreadLimit ThreadStackSize MaxConnectionsPerChild "
+        "MaxRequestsPerChild MaxMemFree AsyncRequestWorkerFactor",
+        "wsgihost runs a fixed number of front-end processes (StartServers) of "
+        "ThreadsPerChild threads",
+        GLOBAL,
+        module="mpm_event",
+    )
+    + _not_ours(
+        "Mutex DefaultRuntimeDir CoreDumpDirectory EnableExceptionHook ExtendedStatus "
+        "SendBufferSize ReceiveBufferSize RLimitCPU RLimitMEM RLimitNPROC",
+        "Apache's process management is not wsgihost's",
+    )
+    + _not_ours(
+        "User Group",
+        "wsgihost runs as the user that starts it (daemon process groups take user= and group=)",
+        GLOBAL,
+        module="mod_unixd",
+    )
+    + _not_ours("LoadModule", "modules are not loaded", GLOBAL, module="mod_so", apply=_load_module)
+    + _not_ours("LoadFile", "shared objects are not loaded", GLOBAL, module="mod_so")
+    + _not_ours(
+        "BrowserMatch BrowserMatchNoCase SetEnvIf SetEnvIfNoCase SetEnvIfExpr SetEnv UnsetEnv "
+        "PassEnv",
+        "request environment variables are not provided, so they do not reach the app",
+        module="mod_env",
+    )
+    + _not_ours(
+        "ExpiresActive ExpiresByType ExpiresDefault",
+        "Expires headers are not added",
+        module="mod_expires",
+    )
+    + _not_ours(
+        "Satisfy",
+        "only Require all and Order/Allow/Deny from all are provided, and both must grant",
+        module="mod_access_compat",
+    )
+    + _not_ours("Protocols ProtocolsHonorOrder", "wsgihost speaks HTTP/1.1 (and 1.0) only", TOP)
+    + _not_ours(
+        "WSGIPythonOptimize WSGIPythonWarnings WSGIPythonEggs WSGIPythonHashSeed "
+        "WSGILazyInitialization WSGIRestrictStdin WSGIRestrictStdout WSGIRestrictSignal "
+        "WSGIRestrictProcess WSGIAcceptMutex WSGIChunkedRequest WSGIMapHEADToGET "
+        "WSGIErrorOverride WSGIVerboseDebugging WSGITrustedProxyHeaders WSGITrustedProxies "
+        "WSGIDestroyInterpreter WSGIDontWriteBytecode WSGICaseSensitivity WSGIEnableSendfile "
+        "WSGISocketRotation WSGIServerMetrics WSGISwitchInterval WSGIIgnoreActivity "
+        "WSGIPassApacheRequest",
+        "this mod_wsgi tuning is not provided by wsgihost",
+        module="mod_wsgi",
+    )
+)
+
+_TLS_NAMES = (
+    "SSLEngine SSLCertificateFile SSLCertificateKeyFile SSLCertificateChainFile "
+    "SSLCACertificateFile SSLCACertificatePath SSLProtocol SSLCipherSuite SSLHonorCipherOrder "
+    "SSLOptions SSLVerifyClient SSLVerifyDepth SSLSessionCache SSLSessionCacheTimeout "
+    "SSLSessionTickets SSLCompression SSLUseStapling SSLStaplingCache SSLRandomSeed "
+    "SSLPassPhraseDialog SSLProxyEngine SSLOpenSSLConfCmd SSLStrictSNIVHostCheck"
+)
+
+REFUSED: tuple[Directive, ...] = tuple(
+    _refused(_TLS_NAMES, TLS_WHY, module="mod_ssl")
+    + _refused(
+        "ScriptAlias ScriptAliasMatch",
+        "CGI is not provided by wsgihost: mount WSGI apps with WSGIScriptAlias",
+        module="mod_alias",
+    )
+    + _refused(
+        "Redirect RedirectMatch RedirectPermanent RedirectTemp",
+        "redirects are not provided: redirect in the app or in the proxy in front",
+        module="mod_alias",
+    )
+    + _refused(
+        "AuthType AuthName AuthUserFile AuthGroupFile AuthBasicProvider",
+        "authentication is not provided, and what it protects would be open to anyone: "
+        "authenticate in the app or in the proxy in front",
+        module="mod_auth_basic",
+    )
+    + _refused(
+        "ProxyPass ProxyPassMatch ProxyPassReverse",
+        "proxying is not provided by wsgihost",
+        module="mod_proxy",
+    )
+    + _refused(
+        "WSGIAccessScript WSGIAuthUserScript WSGIAuthGroupScript WSGIHandlerScript "
+        "WSGIDispatchScript",
+        "access, authentication and dispatch scripts are not provided, and skipping them "
+        "would change who gets what",
+        module="mod_wsgi",
+    )
+    + _refused(
+        "If ElseIf Else",
+        "expressions are not provided (use <IfDefine> or <IfModule>)",
+        section=True,
+    )
+    + _refused(
+        "Limit LimitExcept RequireAll RequireAny RequireNone",
+        "access rules by method or combined rules are not provided, and skipping them "
+        "would open what they protect",
+        section=True,
+    )
+    + _refused("Proxy ProxyMatch", "proxying is not provided by wsgihost", section=True)
+    + _refused("Macro", "mod_macro is not provided", module="mod_macro", section=True)
+    + _refused("Use UndefMacro", "mod_macro is not provided", module="mod_macro")
+)
+
+TABLE: tuple[Directive, ...] = SUPPORTED + IGNORED + REFUSED
+INDEX: dict[str, Directive] = {d.name.lower(): d for d in TABLE}
+assert len(INDEX) == len(TABLE), "a directive is declared twice"
+
+
+def lookup(name: str) -> Directive | None:
+    """The record for a directive or section name, in any letter case."""
+    return INDEX.get(name.lower())
+
+
+def unknown_message(name: str, section: bool) -> str:
+    """What to say about a name the table does not have."""
+    if name.lower().startswith("ssl"):
+        return f"{name}: {TLS_WHY}"
+    if section:
+        choices = [d.name for d in TABLE if d.section]
+        return f"unknown section <{name}>{suggest(name, choices)}"
+    return f"unknown directive '{name}'{suggest(name, [d.name for d in TABLE if not d.section])}"

@@ -1,0 +1,219 @@
+"""The directive reference (``docs/directives.md``), generated from the table.
+
+Regenerate it with::
+
+    python -m wsgihost.config.docs > docs/directives.md
+
+A unit test renders it again and fails when the file differs, so the
+reference cannot drift from what the parser actually accepts.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+
+from wsgihost.config import directives
+from wsgihost.config.builder import PREDEFINED_FORMATS
+from wsgihost.config.directives import DAEMON_OPTIONS, Directive
+from wsgihost.config.model import DaemonGroup
+
+COMMAND = "python -m wsgihost.config.docs > docs/directives.md"
+
+_INTRO = """\
+wsgihost reads the configuration Apache + mod_wsgi users already have: the same
+directives, in the same syntax, so an existing site file works unchanged. Check
+one with `wsgihost configtest --config FILE`: it prints `Syntax OK`, or every
+problem as `FILE:LINE: message` (warnings as `FILE:LINE: warning: message`,
+which do not fail it).
+
+## Syntax
+
+As Apache reads it:
+
+- One directive per line; directive and section names are not case-sensitive.
+- A line whose first character is `#` is a comment. There are no comments after
+  a directive on the same line.
+- A line ending in `\\` continues on the next one.
+- Arguments are separated by white space; `"..."` or `'...'` groups one with
+  spaces, and `\\"` puts a quote inside it. mod_wsgi's options may quote their
+  value: `python-path="/srv/my app"`.
+- `${NAME}` is replaced by a `Define`d value, else by the environment variable;
+  an undefined one is an error. Lines inside a false `<IfDefine>` or
+  `<IfModule>` are not expanded.
+- Relative paths are taken from `ServerRoot`, which defaults to the folder of
+  the main configuration file.
+
+Every directive says where it may appear: *server config* (outside every
+section), *virtual host* (inside `<VirtualHost>`), *directory* (inside
+`<Directory>`, `<Location>`, `<Files>` and their `Match` forms). Sections nest
+as in Apache: `<VirtualHost>` only at the top, `<Directory>` and `<Location>`
+at the top or in a virtual host, `<Files>` also inside `<Directory>`.
+
+Directives are of three kinds:
+
+- **supported**: read and acted on (below);
+- **accepted with a warning**: Apache features wsgihost does not provide but
+  that are harmless to go without; the warning names the file and line;
+- **refused**: features whose absence would change what clients get in a way
+  that matters (TLS, authentication, CGI, redirects): an error saying what to
+  do instead.
+
+Anything else is an error, with a suggestion when a known name is close.
+"""
+
+_TLS = """\
+## TLS
+
+wsgihost speaks plain HTTP. Terminate TLS in front of it, in a load balancer
+or a proxy, and forward to a `Listen` address on the loopback interface. Move
+the `SSL*` directives there, and drop the port-443 `<VirtualHost>` (or give it
+the plain HTTP port the proxy forwards to). With nginx, for example:
+
+```nginx
+server {
+    listen 443 ssl;
+    server_name example.com;
+    ssl_certificate     /etc/ssl/certs/example.com.pem;
+    ssl_certificate_key /etc/ssl/private/example.com.key;
+    location / {
+        proxy_pass http://127.0.0.1:8080;
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto https;
+    }
+}
+```
+
+and in the wsgihost configuration `Listen 127.0.0.1:8080` with
+`<VirtualHost *:8080>` for the site. Blocks written for Apache's mod_ssl inside
+`<IfModule mod_ssl.c>` are skipped, because wsgihost does not provide mod_ssl.
+"""
+
+
+def _cell(text: str) -> str:
+    """Text for a table cell: a bare | would end the cell."""
+    return text.replace("|", "\\|")
+
+
+def _prose(text: str) -> str:
+    """Escape ``<`` and ``>`` outside code spans, so ``<VirtualHost>`` is not taken for HTML."""
+    parts = text.split("`")
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts)
+
+
+def _contexts(record: Directive) -> str:
+    order = (directives.SERVER, directives.VHOST, directives.DIRECTORY)
+    return ", ".join(c for c in order if c in record.contexts)
+
+
+def _directive(record: Directive) -> list[str]:
+    title = f"<{record.name}>" if record.section else record.name
+    out = [f"### `{title}`", ""]
+    out.append(f"- Syntax: `{record.syntax}`")
+    out.append(f"- Context: {_contexts(record)}")
+    if record.default:
+        out.append(f"- Default: {_prose(record.default)}")
+    out.append(f"- Module: {record.module}")
+    if record.read_time:
+        out.append("- Acted on while the files are read")
+    out += ["", _prose(record.doc), ""]
+    if record.name == "WSGIDaemonProcess":
+        out += _daemon_options()
+    return out
+
+
+def _daemon_options() -> list[str]:
+    defaults = {f.name: f.default for f in fields(DaemonGroup)}
+    out = [
+        "| option | default | meaning |",
+        "|---|---|---|",
+    ]
+    for option in DAEMON_OPTIONS:
+        default = option.default
+        if not default:
+            value = defaults[option.field]
+            if value is None or value == ():
+                default = "none"
+            elif isinstance(value, bool):
+                default = "On" if value else "Off"
+            else:
+                default = str(value)
+        syntax = f"`{option.name}={option.value}`"
+        out.append(f"| {_cell(syntax)} | {_cell(default)} | {_cell(_prose(option.doc))} |")
+    out.append("")
+    return out
+
+
+def _grouped(records: tuple[Directive, ...]) -> list[str]:
+    """One row per reason: the directives that share it, and the reason."""
+    rows: dict[tuple[str, str], list[str]] = {}
+    for record in records:
+        name = f"<{record.name}>" if record.section else record.name
+        rows.setdefault((record.module, record.why), []).append(f"`{name}`")
+    out = ["| directives | module | why |", "|---|---|---|"]
+    for (module, why), names in rows.items():
+        out.append(f"| {', '.join(names)} | {module} | {_cell(_prose(why))} |")
+    out.append("")
+    return out
+
+
+def render() -> str:
+    """The whole reference, as Markdown."""
+    lines = [
+        "# Directive reference",
+        "",
+        f"<!-- Generated from src/wsgihost/config/directives.py by `{COMMAND}`;",
+        "     do not edit by hand. -->",
+        "",
+        _INTRO,
+    ]
+    sections = [d for d in directives.SUPPORTED if d.section]
+    plain = sorted((d for d in directives.SUPPORTED if not d.section), key=lambda d: d.name.lower())
+    lines += ["## Sections", ""]
+    for record in sections:
+        lines += _directive(record)
+    lines += ["## Directives", ""]
+    for record in plain:
+        lines += _directive(record)
+    lines += [
+        "## Modules `<IfModule>` finds",
+        "",
+        "`<IfModule>` is true for these, by any of their names (`mod_wsgi.c`, "
+        "`mod_wsgi`, `wsgi_module`), and false for every other module:",
+        "",
+        "| module | what wsgihost provides |",
+        "|---|---|",
+    ]
+    for name, what in directives.PROVIDED_MODULES.items():
+        label = {"core": "core", "http": "http_core"}.get(name, f"mod_{name}")
+        label = name if name.startswith("mpm_") else label
+        lines.append(f"| `{label}` | {_cell(_prose(what))} |")
+    lines += [
+        "",
+        "## Log format nicknames",
+        "",
+        "Predefined, as in the configuration Apache ships; LogFormat may redefine them.",
+        "",
+        "| nickname | format |",
+        "|---|---|",
+    ]
+    for nickname, fmt in PREDEFINED_FORMATS.items():
+        lines.append(f"| `{nickname}` | `{_cell(fmt)}` |")
+    lines += ["", "## Accepted with a warning", ""]
+    lines += _grouped(directives.IGNORED)
+    lines += [
+        "## Refused",
+        "",
+        "Any other `SSL...` directive is refused in the same way as these.",
+        "",
+    ]
+    lines += _grouped(directives.REFUSED)
+    lines.append(_TLS)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render())

@@ -1,0 +1,194 @@
+"""Mutable drafts of the model, filled in while the builder walks the parsed tree.
+
+Pure. The directive table's apply functions write into these through a
+:class:`Context`, which also knows where the directive being applied was
+written, so a function only says what is wrong and the context says where.
+The builder freezes the drafts into the immutable model
+(:mod:`wsgihost.config.model`) once the whole tree has been walked, because
+some checks need all of it (a ``WSGIProcessGroup`` may name a group defined
+further down).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from wsgihost.config.model import (
+    Address,
+    Alias,
+    DaemonGroup,
+    DirSettings,
+    Limits,
+    Listener,
+    Server,
+    Where,
+)
+from wsgihost.config.problems import Problems
+
+Level = Literal["server", "vhost", "directory"]
+
+
+@dataclass
+class DirDraft:
+    """Per-directory settings being collected for one scope.
+
+    ``Require`` is kept apart from the old ``Order``/``Allow``/``Deny`` forms
+    (mod_access_compat) because both may be given, and Apache then grants
+    access only when both grant it.
+    """
+
+    settings: DirSettings = field(default_factory=DirSettings)
+    require: str | None = None
+    order: str | None = None  # "allow,deny" | "deny,allow" | "mutual-failure"
+    allow_all: bool = False
+    deny_all: bool = False
+
+    def compat_require(self) -> str | None:
+        """What ``Order``/``Allow from all``/``Deny from all`` amount to, if given."""
+        if self.order is None and not self.allow_all and not self.deny_all:
+            return None
+        order = self.order or "deny,allow"  # mod_access_compat's default order
+        if order == "allow,deny":
+            # Denied unless allowed; a Deny that also matches wins.
+            return "granted" if self.allow_all and not self.deny_all else "denied"
+        if order == "deny,allow":
+            # Allowed unless denied; an Allow that also matches wins.
+            return "granted" if self.allow_all or not self.deny_all else "denied"
+        # mutual-failure: only what Allow lists and Deny does not.
+        return "granted" if self.allow_all and not self.deny_all else "denied"
+
+    def freeze(self) -> DirSettings:
+        require = self.require
+        compat = self.compat_require()
+        if compat is not None:
+            require = compat if require is None or compat == "denied" else require
+        return replace(self.settings, require=require)
+
+
+@dataclass
+class SectionDraft:
+    kind: str  # "directory" | "location" | "files"
+    pattern: str
+    regex: bool
+    where: Where
+    dir: DirDraft = field(default_factory=DirDraft)
+    within: SectionDraft | None = None  # the <Directory> around a nested <Files>
+
+
+@dataclass
+class AccessLogDraft:
+    """A ``CustomLog``/``TransferLog``; a nickname is resolved when the tree is done."""
+
+    path: str
+    format: str | None  # a literal format string
+    nickname: str | None
+    where: Where
+
+
+@dataclass
+class HostDraft:
+    """The main server or one ``<VirtualHost>``."""
+
+    where: Where
+    main: bool
+    addresses: list[Address] = field(default_factory=list)
+    server_name: str | None = None
+    server_aliases: list[str] = field(default_factory=list)
+    document_root: str | None = None
+    aliases: list[Alias] = field(default_factory=list)
+    dir: DirDraft = field(default_factory=DirDraft)
+    sections: list[SectionDraft] = field(default_factory=list)
+    error_log: str | None = None
+    access_logs: list[AccessLogDraft] = field(default_factory=list)
+    log_formats: dict[str, str] = field(default_factory=dict)  # LogFormat nicknames
+    default_format: str | None = None  # LogFormat without a nickname (TransferLog)
+    log_level: str | None = None
+    groups: list[DaemonGroup] = field(default_factory=list)
+    group_options: dict[str, frozenset[str]] = field(default_factory=dict)  # given, by group
+
+
+@dataclass
+class GroupRef:
+    """A use of a daemon process group name, checked once every group is known."""
+
+    name: str
+    where: Where
+    host: HostDraft
+    what: str  # the directive or option that named it
+
+
+@dataclass
+class ServerDraft:
+    """The server being built; ``model`` holds the plain scalar settings."""
+
+    server_root: str
+    main: HostDraft
+    model: Server = field(default_factory=lambda: Server(listeners=()))
+    limits: Limits = field(default_factory=Limits)
+    vhosts: list[HostDraft] = field(default_factory=list)
+    listeners: list[Listener] = field(default_factory=list)
+    import_scripts: list[tuple[str, str, str]] = field(default_factory=list)
+    group_refs: list[GroupRef] = field(default_factory=list)
+    extra_files: list[str] = field(default_factory=list)  # TypesConfig, for reloading
+
+    def set(self, **values: Any) -> None:
+        self.model = replace(self.model, **values)
+
+    def set_limit(self, **values: int) -> None:
+        self.limits = replace(self.limits, **values)
+
+
+class Context:
+    """Where the builder is in the tree, and the directive it is applying."""
+
+    def __init__(
+        self,
+        level: Level,
+        server: ServerDraft,
+        host: HostDraft,
+        problems: Problems,
+        section: SectionDraft | None = None,
+    ) -> None:
+        self.level = level
+        self.server = server
+        self.host = host
+        self.problems = problems
+        self.section = section
+        self.file = ""
+        self.line = 0
+        self.name = ""
+
+    def at(self, file: str, line: int, name: str) -> Context:
+        """Point at the directive about to be applied (``name`` as the table spells it)."""
+        self.file, self.line, self.name = file, line, name
+        return self
+
+    def child(self, level: Level, host: HostDraft, section: SectionDraft | None) -> Context:
+        return Context(level, self.server, host, self.problems, section)
+
+    @property
+    def where(self) -> Where:
+        return Where(self.file, self.line)
+
+    @property
+    def dir(self) -> DirDraft:
+        """The settings this directive writes to: its section's, else its host's."""
+        return self.section.dir if self.section is not None else self.host.dir
+
+    def error(self, message: str) -> None:
+        self.problems.error(self.file, self.line, f"{self.name}: {message}")
+
+    def warn(self, message: str) -> None:
+        self.problems.warning(self.file, self.line, f"{self.name}: {message}")
+
+    def path(self, path: str) -> str:
+        """A file system path, relative ones taken from ``ServerRoot`` (as Apache does).
+
+        A trailing slash is kept, because ``Alias`` and ``WSGIScriptAlias``
+        give it a meaning.
+        """
+        full = path if os.path.isabs(path) else os.path.join(self.server.server_root, path)
+        normal = os.path.normpath(full)
+        return normal + "/" if path.endswith("/") and normal != "/" else normal
