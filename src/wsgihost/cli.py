@@ -58,7 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve a WSGI script in the foreground",
         description="Serve one WSGI script in the foreground, in embedded mode.",
     )
-    serve.add_argument("script", metavar="SCRIPT", help="the WSGI script file (app.wsgi)")
+    serve.add_argument(
+        "script", metavar="SCRIPT", nargs="?", help="the WSGI script file (app.wsgi)"
+    )
+    serve.add_argument(
+        "--config",
+        metavar="FILE",
+        help="run the sites of an Apache + mod_wsgi configuration file instead of SCRIPT",
+    )
+    serve.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="with --config: define NAME for <IfDefine>, VALUE also for ${NAME}",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port; 0 picks a free one (8000)")
     serve.add_argument(
@@ -245,26 +260,53 @@ def _print(line: str) -> None:
     sys.stdout.flush()
 
 
+def check_log_files(server: Server) -> list[str]:
+    """Open (creating) every log file now, so a bad path fails at start, not in each worker."""
+    paths: set[str] = set()
+    for host in (server.main, *server.vhosts):
+        if host.error_log:
+            paths.add(host.error_log)
+        paths.update(spec.path for spec in host.access_logs)
+    if server.logging.error_log:
+        paths.add(server.logging.error_log)
+    problems = []
+    for path in sorted(paths - {"-", "/dev/stdout", "/dev/stderr"}):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640))
+        except OSError as e:
+            problems.append(f"cannot open log file {path}: {e.strerror}")
+    return problems
+
+
 def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print) -> int:
     from wsgihost.supervisor.master import Master, StartupError
 
-    if not os.path.isfile(args.script):
-        print(f"wsgihost: error: WSGI script not found: {args.script}", file=sys.stderr)
+    if (args.script is None) == (args.config is None):
+        print("wsgihost: error: serve takes a WSGI SCRIPT or --config FILE", file=sys.stderr)
         return 2
-    try:
-        compile_format(args.access_log_format)
-    except LogFormatError as e:
-        print(f"wsgihost: error: --access-log-format: {e}", file=sys.stderr)
+    if args.config is not None:
+        loaded = load_config(args.config, _defines(args.defines))
+        if loaded is None:
+            return 1
+        server = loaded
+    else:
+        if not os.path.isfile(args.script):
+            print(f"wsgihost: error: WSGI script not found: {args.script}", file=sys.stderr)
+            return 2
+        try:
+            compile_format(args.access_log_format)
+        except LogFormatError as e:
+            print(f"wsgihost: error: --access-log-format: {e}", file=sys.stderr)
+            return 2
+        server = serve_model(args)
+    problems = check_log_files(server)
+    if problems:
+        for problem in problems:
+            print(f"wsgihost: error: {problem}", file=sys.stderr)
         return 2
-    server = serve_model(args)
-    try:
-        dest = LogFile(path=server.logging.error_log) if server.logging.error_log else None
-        if server.logging.access_log:
-            LogFile(path=server.logging.access_log)  # fail now, not in every worker
-    except OSError as e:
-        print(f"wsgihost: error: cannot open log file: {e}", file=sys.stderr)
-        return 2
-    log = ErrorLog(dest or LogFile(fd=2), server.logging.level, module="wsgihost")
+    main_error = server.main.error_log or server.logging.error_log
+    dest = LogFile(path=main_error) if main_error else LogFile(fd=2)
+    log = ErrorLog(dest, server.logging.level, module="wsgihost")
     try:
         return Master(server, log, announce).run()
     except StartupError as e:

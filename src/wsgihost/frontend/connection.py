@@ -552,6 +552,14 @@ class Connection(asyncio.Protocol):
         if not isinstance(target, Refusal):
             req.vhost = target.host
         if isinstance(target, WSGITarget):
+            if worker.server.restrict_embedded and not target.settings.process_group:
+                worker.logs.error_log(target.host).error(
+                    f"WSGIRestrictEmbedded On: refusing to run {target.script} in embedded "
+                    "mode; set WSGIProcessGroup for it",
+                    self.client(),
+                )
+                self.answer(req, 500)
+                return
             app = worker.apps.get(target.script, target.settings, target.host)
             worker.pool.submit(app.serve, req, target.script_name, target.path_info)
         elif isinstance(target, FileTarget):

@@ -7,12 +7,14 @@ body source (``recv``) and its response sink (``send``/``abort``).
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from wsgihost.config.model import DirSettings, Host
+from wsgihost.httpcore import error_body
 from wsgihost.logs import ErrorLog
 
 if TYPE_CHECKING:
@@ -90,6 +92,13 @@ class EmbeddedApp:
 
         def log_error(message: str) -> None:
             log.error(message, client)
+
+        if not os.path.isfile(self.loader.path):
+            # As Apache does for a WSGIScriptAlias whose script is not there (yet).
+            log_error(f"Target WSGI script not found or unable to stat: {self.loader.path}")
+            body = error_body(404)
+            request.send(("404 Not Found", [("Content-Length", str(len(body)))]), body, True)
+            return
 
         environ = build_environ(
             request.head,

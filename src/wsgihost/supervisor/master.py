@@ -113,6 +113,12 @@ class Master:
         for bound in self.listeners:
             self.announce(f"listening on {bound.url()}")
             self.log.notice(f"listening on {bound.url()}")
+        for group in self.server.groups:
+            self.log.warn(
+                f"{group.where}: WSGIDaemonProcess {group.name}: daemon process groups are "
+                "not provided yet; the group's apps run embedded in the front-end workers"
+            )
+        self._write_pid_file()
         self._install_signals()
         try:
             while True:
@@ -127,8 +133,29 @@ class Master:
             for bound in self.listeners:
                 bound.sock.close()
             self._restore_signals()
+            self._remove_pid_file()
         self.log.notice("stopped")
         return 0
+
+    def _write_pid_file(self) -> None:
+        path = self.server.pid_file
+        if path:
+            try:
+                with open(path, "w") as f:
+                    f.write(f"{os.getpid()}\n")
+            except OSError as e:
+                raise StartupError(f"cannot write PidFile {path}: {e.strerror}") from None
+
+    def _remove_pid_file(self) -> None:
+        path = self.server.pid_file
+        if path:
+            try:
+                with open(path) as f:
+                    mine = f.read().strip() == str(os.getpid())
+                if mine:
+                    os.unlink(path)
+            except OSError:
+                pass
 
     def _timeout(self) -> float:
         now = time.monotonic()
