@@ -1,0 +1,137 @@
+"""The front end to daemon frame codec, tested as two channels paired in memory."""
+
+from __future__ import annotations
+
+import pytest
+
+from wsgihost.daemon.protocol import (
+    CLOSED,
+    DRAINING,
+    MAX_FRAME,
+    NEED_DATA,
+    Abort,
+    Accept,
+    Channel,
+    Data,
+    End,
+    Event,
+    ProtocolError,
+    Reject,
+    Request,
+    Response,
+)
+
+
+def deliver(sender: Channel, receiver: Channel, event: Event, step: int | None = None) -> list:
+    """Send ``event`` from one channel to the other, optionally a few bytes at a time."""
+    raw = sender.send(event)
+    pieces = [raw] if step is None else [raw[i : i + step] for i in range(0, len(raw), step)]
+    events = []
+    for piece in pieces:
+        receiver.receive_data(piece)
+        while (ev := receiver.next_event()) is not NEED_DATA:
+            events.append(ev)
+    return events
+
+
+@pytest.mark.parametrize("step", [None, 1, 3])
+def test_a_whole_exchange(step: int | None) -> None:
+    front, daemon = Channel("front"), Channel("daemon")
+    head = {"environ": {"REQUEST_METHOD": "POST", "PATH_INFO": "/é"}, "deadline": 12.5}
+    assert deliver(front, daemon, Request(head), step) == [Request(head)]
+    assert deliver(daemon, front, Accept(), step) == [Accept()]
+    assert front.accepted and daemon.accepted
+    assert deliver(front, daemon, Data(b"body"), step) == [Data(b"body")]
+    assert deliver(front, daemon, End(), step) == [End()]
+    response = Response("200 OK", [("Content-Type", "text/plain")])
+    assert deliver(daemon, front, response, step) == [response]
+    assert deliver(daemon, front, Data(b"hello"), step) == [Data(b"hello")]
+    assert deliver(daemon, front, End(), step) == [End()]
+    front.receive_data(b"")
+    assert front.next_event() is CLOSED
+
+
+def test_reject_ends_the_daemon_side_before_any_response() -> None:
+    front, daemon = Channel("front"), Channel("daemon")
+    deliver(front, daemon, Request({}))
+    assert deliver(daemon, front, Reject(DRAINING)) == [Reject(DRAINING)]
+    assert not front.accepted
+    with pytest.raises(ProtocolError, match="cannot send RESPONSE in state 'done'"):
+        daemon.send(Response("200 OK", []))
+
+
+def test_an_eof_before_accept_is_an_error_the_front_end_can_retry_on() -> None:
+    front, daemon = Channel("front"), Channel("daemon")
+    deliver(front, daemon, Request({}))
+    front.receive_data(b"")
+    with pytest.raises(ProtocolError, match="closed in state 'start'"):
+        front.next_event()
+    assert not front.accepted
+
+
+def test_an_eof_inside_a_frame_is_an_error() -> None:
+    front, daemon = Channel("front"), Channel("daemon")
+    daemon.receive_data(front.send(Request({"a": 1}))[:-1])
+    daemon.receive_data(b"")
+    with pytest.raises(ProtocolError, match="middle of a frame"):
+        daemon.next_event()
+
+
+@pytest.mark.parametrize(
+    ("role", "event"),
+    [
+        ("front", Data(b"x")),  # body before the request
+        ("front", Accept()),  # the daemon's move
+        ("daemon", Response("200 OK", [])),  # a response before ACCEPT
+        ("daemon", Request({})),
+    ],
+)
+def test_moves_out_of_order_are_refused(role: str, event: Event) -> None:
+    with pytest.raises(ProtocolError, match="cannot send"):
+        Channel(role).send(event)
+
+
+def test_a_frame_out_of_order_from_the_peer_is_refused() -> None:
+    daemon = Channel("daemon")
+    daemon.receive_data(Channel("daemon").send(Accept()))  # a front end must not send ACCEPT
+    with pytest.raises(ProtocolError):
+        daemon.next_event()
+
+
+def test_abort_after_response_head() -> None:
+    front, daemon = Channel("front"), Channel("daemon")
+    deliver(front, daemon, Request({}))
+    deliver(daemon, front, Accept())
+    deliver(daemon, front, Response("200 OK", []))
+    assert deliver(daemon, front, Abort()) == [Abort()]
+
+
+def test_large_data_is_split_into_frames() -> None:
+    front, daemon = Channel("front"), Channel("daemon")
+    deliver(front, daemon, Request({}))
+    big = b"x" * (MAX_FRAME + 10)
+    for buf in front.send_data(big):
+        daemon.receive_data(buf)
+    got = b""
+    while (ev := daemon.next_event()) is not NEED_DATA:
+        assert isinstance(ev, Data)
+        got += ev.data
+    assert got == big
+
+
+def test_an_oversized_frame_header_is_refused() -> None:
+    daemon = Channel("daemon")
+    daemon.receive_data(bytes([1]) + (MAX_FRAME + 1).to_bytes(4, "big"))
+    with pytest.raises(ProtocolError, match="too large"):
+        daemon.next_event()
+
+
+def test_garbage_payloads_are_protocol_errors() -> None:
+    daemon = Channel("daemon")
+    daemon.receive_data(bytes([1]) + (3).to_bytes(4, "big") + b"[1]")
+    with pytest.raises(ProtocolError, match="bad REQUEST frame"):
+        daemon.next_event()
+    other = Channel("daemon")
+    other.receive_data(bytes([99]) + (0).to_bytes(4, "big"))
+    with pytest.raises(ProtocolError, match="unknown frame type"):
+        other.next_event()
