@@ -273,6 +273,27 @@ class Router:
         self.vhosts = [_CompiledHost(v, server.main) for v in server.vhosts]
         self._by_listener: dict[tuple[str, int], list[_CompiledHost]] = {}
 
+    def scripts_by_group(self) -> dict[str, set[tuple[str, str]]]:
+        """The (script, callable) pairs each daemon group serves, to import before READY.
+
+        Only plain ``WSGIScriptAlias`` targets are known in advance; a
+        ``...Match`` target is loaded on its first request.
+        """
+        found: dict[str, set[tuple[str, str]]] = {}
+        for host in (self.main, *self.vhosts):
+            for alias in host.script_aliases:
+                if alias.regex:
+                    continue
+                settings = host.settings_for(alias.path, alias.url, alias.settings)
+                if settings.process_group:
+                    found.setdefault(settings.process_group, set()).add(
+                        (alias.path, settings.callable_object or "application")
+                    )
+        for path, group, _ in self.server.import_scripts:
+            if group:
+                found.setdefault(group, set()).add((path, "application"))
+        return found
+
     def select_host(self, local_addr: str, local_port: int, host_header: bytes | None) -> Host:
         return self._select(local_addr, local_port, host_header).host
 

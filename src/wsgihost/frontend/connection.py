@@ -30,6 +30,7 @@ import httptools
 from wsgihost import httpcore
 from wsgihost.chunked import ChunkedDecoder, ChunkError
 from wsgihost.config.model import Host
+from wsgihost.frontend import proxy
 from wsgihost.frontend.files import serve_file
 from wsgihost.httpcore import Framing
 from wsgihost.logs import AccessRecord
@@ -199,6 +200,8 @@ class Connection(asyncio.Protocol):
         self.reading_done = False  # a request said Connection: close; ignore the rest
         self.client_eof = False
         self.write_paused = False
+        self.write_waiter: asyncio.Future[None] | None = None
+        self.body_waiter: asyncio.Future[None] | None = None
         self.body_paused: Request | None = None
         self.pipeline_paused = False
         self.pending_error: tuple[int, str] | None = None
@@ -251,6 +254,10 @@ class Connection(asyncio.Protocol):
             self.cond.notify_all()
         if self.active is not None and not self.active.head_sent and self.active.status == 0:
             self.active.status = 499  # logged as the client going away, like nginx's 499
+        self._wake_body()
+        waiter = self.write_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -259,6 +266,9 @@ class Connection(asyncio.Protocol):
         with self.cond:
             self.write_paused = False
             self.cond.notify_all()
+        waiter = self.write_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def eof_received(self) -> bool:
         self.client_eof = True
@@ -520,6 +530,7 @@ class Connection(asyncio.Protocol):
             req.body.append(data)
             req.buffered += len(data)
             self.cond.notify_all()
+        self._wake_body()
         if req.buffered > BODY_HIGH and self.body_paused is None and self.transport is not None:
             self.body_paused = req
             self.transport.pause_reading()
@@ -531,6 +542,7 @@ class Connection(asyncio.Protocol):
                 req.body_done = True
                 self.cond.notify_all()
             self.parsing = None
+            self._wake_body()
         last = self.last
         if last is not None and not last.keep_alive:
             # Nothing after a request that ends the connection is read (RFC 9112 9.6).
@@ -552,7 +564,11 @@ class Connection(asyncio.Protocol):
         if not isinstance(target, Refusal):
             req.vhost = target.host
         if isinstance(target, WSGITarget):
-            if worker.server.restrict_embedded and not target.settings.process_group:
+            group_name = target.settings.process_group
+            if group_name:
+                self.to_daemon(req, target, group_name)
+                return
+            if worker.server.restrict_embedded:
                 worker.logs.error_log(target.host).error(
                     f"WSGIRestrictEmbedded On: refusing to run {target.script} in embedded "
                     "mode; set WSGIProcessGroup for it",
@@ -566,6 +582,79 @@ class Connection(asyncio.Protocol):
             serve_file(self, req, target)
         else:
             self.answer(req, target.status)
+
+    def to_daemon(self, req: Request, target: WSGITarget, name: str) -> None:
+        """Pass the request to daemon group ``name``, or answer 503 if it has no process."""
+        worker = self.worker
+        group = worker.groups.get(name)
+        path = worker.group_sockets.get(name)
+        if group is None or path is None:
+            worker.logs.error_log(target.host).error(
+                f"WSGIProcessGroup {name!r} names no WSGIDaemonProcess", self.client()
+            )
+            self.answer(req, 500)
+            return
+        if worker.group_status.get(name) == "failed":
+            self.answer_unavailable(
+                req, f"daemon group {name!r} has no process ready: its app does not start"
+            )
+            return
+        self.loop.create_task(proxy.serve(self, req, target, group, path))
+
+    def answer_unavailable(self, req: Request, why: str) -> None:
+        """503 with Retry-After, and the reason in the error log."""
+        log = self.worker.logs.error_log(req.vhost or self.worker.server.main)
+        log.error(why, self.client())
+        body = httpcore.error_body(503, "The application is not available at the moment.")
+        self.app_send(
+            req,
+            (
+                "503 Service Unavailable",
+                [("Content-Type", "text/html; charset=utf-8"), ("Retry-After", "5")],
+            ),
+            body,
+            True,
+        )
+
+    # -- loop side of the body, for the daemon proxy --------------------------
+
+    def take_body(self, req: Request) -> bytes | None:
+        """The next buffered piece of ``req``'s body, resuming the client if it was paused."""
+        if not req.body:
+            return None
+        with self.cond:
+            chunk = req.body.popleft()
+            req.buffered -= len(chunk)
+        if self.body_paused is req and req.buffered < BODY_LOW:
+            self.body_paused = None
+            self.resume_for_body()
+        return chunk
+
+    async def wait_body(self, req: Request) -> None:
+        """Until more body, its end, or a failure."""
+        if req.body or req.body_done or req.failed or req.dropped:
+            return
+        waiter = self.loop.create_future()
+        self.body_waiter = waiter
+        try:
+            await waiter
+        finally:
+            self.body_waiter = None
+
+    def _wake_body(self) -> None:
+        waiter = self.body_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait_writable(self) -> None:
+        """Until the client's transport is below its high-water mark."""
+        while self.write_paused and not self.lost:
+            waiter = self.loop.create_future()
+            self.write_waiter = waiter
+            try:
+                await waiter
+            finally:
+                self.write_waiter = None
 
     def answer(self, req: Request, status: int) -> None:
         """Answer a request ourselves with a small error page."""
@@ -739,6 +828,7 @@ class Connection(asyncio.Protocol):
                 active.failed = reason
                 active.dropped = True
                 self.cond.notify_all()
+            self._wake_body()
             if active.head_sent:
                 self.close()
                 return

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import pickle
 import signal
@@ -37,8 +38,15 @@ class Worker:
         listen_fds: list[int],
         channel: socket.socket,
         loop: asyncio.AbstractEventLoop,
+        group_sockets: dict[str, str] | None = None,
+        group_status: dict[str, str] | None = None,
     ) -> None:
         self.server = server
+        self.groups = {g.name: g for g in server.groups}
+        self.group_sockets = group_sockets or {}
+        # What the master last said of each group: starting | ready | failed.
+        self.group_status = group_status or {}
+        self._channel_buf = b""
         self.listen_fds = listen_fds
         self.channel = channel
         self.loop = loop
@@ -91,6 +99,16 @@ class Worker:
         if not data:
             self.loop.remove_reader(self.channel.fileno())
             self.stop("the master went away")
+            return
+        self._channel_buf += data
+        while b"\n" in self._channel_buf:
+            line, _, self._channel_buf = self._channel_buf.partition(b"\n")
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(message.get("groups"), dict):
+                self.group_status = message["groups"]
 
     async def _sweep(self) -> None:
         while True:
@@ -216,19 +234,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wsgihost-frontend")
     parser.add_argument("--channel", type=int, required=True)
     parser.add_argument("--listen", default="")
+    parser.add_argument("title", nargs="*", help="shown by ps; not used")
     args = parser.parse_args(argv)
     channel = socket.socket(fileno=args.channel)
     try:
-        server = read_message(channel)
+        message = read_message(channel)
     except EOFError:
         return 1
-    assert isinstance(server, Server)
+    assert isinstance(message, tuple)
+    server: Server = message[0]
+    group_sockets: dict[str, str] = message[1]
+    group_status: dict[str, str] = message[2]
     listen_fds = [int(fd) for fd in args.listen.split(",") if fd]
     import uvloop
 
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
-    worker = Worker(server, listen_fds, channel, loop)
+    worker = Worker(server, listen_fds, channel, loop, group_sockets, group_status)
     try:
         loop.run_until_complete(worker.run())
     finally:

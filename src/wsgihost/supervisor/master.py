@@ -15,6 +15,7 @@ whose other end only the master has; when the master dies, even by
 from __future__ import annotations
 
 import errno
+import json
 import os
 import pickle
 import selectors
@@ -26,15 +27,26 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from wsgihost.config.model import Listener, Server
+from wsgihost.config.model import DaemonGroup, Listener, Server
 from wsgihost.logs import ErrorLog
+from wsgihost.routing import Router
+from wsgihost.supervisor import groups as groupsmod
+from wsgihost.supervisor.groups import GroupError, GroupSocket
 
 # A worker that exits this soon after starting counts as a failed start.
 QUICK_EXIT = 2.0
 # The signals a child handles itself; blocked while it starts.
 CHILD_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1}
 MAX_BACKOFF = 10.0
+DAEMON_MAX_BACKOFF = 30.0
+
+# A child's state.
+STARTING = "starting"  # started, not READY yet
+READY = "ready"
+DRAINING = "draining"  # finishing what it accepted, then exiting
+FAILED = "failed"  # (a group's status) no process is ready and the last start failed
 
 
 class StartupError(Exception):
@@ -43,12 +55,32 @@ class StartupError(Exception):
 
 @dataclass
 class Child:
-    """A front-end worker as the master sees it."""
+    """A child process as the master sees it: a front-end worker or a daemon process."""
 
+    kind: str  # "worker" | "daemon"
     proc: subprocess.Popen[bytes]
     channel: socket.socket
     started: float
-    stopping: bool = False
+    group: str = ""  # a daemon's group
+    state: str = STARTING
+    stopping: bool = False  # asked to finish and exit
+    buf: bytes = b""
+
+    @property
+    def name(self) -> str:
+        return "front-end worker" if self.kind == "worker" else f"daemon process ({self.group})"
+
+
+@dataclass
+class Group:
+    """A daemon process group: its socket, the scripts it imports, its start-up health."""
+
+    spec: DaemonGroup
+    socket: GroupSocket
+    scripts: list[tuple[str, str]]
+    failures: int = 0
+    next_start: float = 0.0
+    status: str = STARTING  # what the front ends are told: starting | ready | failed
 
 
 @dataclass
@@ -96,9 +128,12 @@ class Master:
         self.log = log
         self.announce = announce
         self.listeners: list[BoundListener] = []
+        self.groups: dict[str, Group] = {}
+        self.library: Path | None = None
         self.children: dict[int, Child] = {}
         self.selector = selectors.DefaultSelector()
         self.stopping = False
+        self.daemons_told_to_stop = False
         self.stop_deadline = 0.0
         self.failures = 0
         self.next_start = 0.0
@@ -108,17 +143,17 @@ class Master:
     # -- life cycle -----------------------------------------------------------
 
     def run(self) -> int:
-        for spec in self.server.listeners:
-            self.listeners.append(bind(spec, self.server.listen_backlog))
+        try:
+            for spec in self.server.listeners:
+                self.listeners.append(bind(spec, self.server.listen_backlog))
+            self._open_groups()
+            self._write_pid_file()
+        except BaseException:
+            self._close_sockets()
+            raise
         for bound in self.listeners:
             self.announce(f"listening on {bound.url()}")
             self.log.notice(f"listening on {bound.url()}")
-        for group in self.server.groups:
-            self.log.warn(
-                f"{group.where}: WSGIDaemonProcess {group.name}: daemon process groups are "
-                "not provided yet; the group's apps run embedded in the front-end workers"
-            )
-        self._write_pid_file()
         self._install_signals()
         try:
             while True:
@@ -127,15 +162,39 @@ class Master:
                 self._top_up()
                 self._wait(self._timeout())
                 self._reap()
-                if self.stopping and time.monotonic() > self.stop_deadline:
-                    self._kill_all()
+                if self.stopping:
+                    self._stop_step()
         finally:
-            for bound in self.listeners:
-                bound.sock.close()
+            self._close_sockets()
             self._restore_signals()
             self._remove_pid_file()
         self.log.notice("stopped")
         return 0
+
+    def _open_groups(self) -> None:
+        if not self.server.groups:
+            return
+        try:
+            directory = groupsmod.runtime_dir(self.server)
+            self.library = groupsmod.install_library(directory)
+            scripts = Router(self.server).scripts_by_group()
+            limit = groupsmod.somaxconn()
+            for spec in self.server.groups:
+                if limit is not None and spec.listen_backlog > limit:
+                    self.log.warn(
+                        f"{spec.where}: WSGIDaemonProcess {spec.name}: listen-backlog="
+                        f"{spec.listen_backlog} is cut to the kernel's somaxconn ({limit})"
+                    )
+                sock = groupsmod.open_group_socket(self.server, spec, directory)
+                self.groups[spec.name] = Group(spec, sock, sorted(scripts.get(spec.name, ())))
+        except (GroupError, OSError) as e:
+            raise StartupError(str(e)) from None
+
+    def _close_sockets(self) -> None:
+        for bound in self.listeners:
+            bound.sock.close()
+        for group in self.groups.values():
+            group.socket.close()
 
     def _write_pid_file(self) -> None:
         path = self.server.pid_file
@@ -160,10 +219,9 @@ class Master:
     def _timeout(self) -> float:
         now = time.monotonic()
         if self.stopping:
-            return max(0.0, min(1.0, self.stop_deadline - now))
-        if len(self.children) < self.server.processes:
-            return max(0.0, min(1.0, self.next_start - now))
-        return 1.0
+            return max(0.0, min(0.5, self.stop_deadline - now))
+        starts = [self.next_start] + [g.next_start for g in self.groups.values()]
+        return max(0.0, min(1.0, min(starts) - now)) if min(starts) > now else 1.0
 
     def _install_signals(self) -> None:
         self._wake_r, self._wake_w = socket.socketpair()
@@ -205,7 +263,7 @@ class Master:
                 name = signal.Signals(signum).name
                 if self.stopping:
                     self.log.notice(f"{name} again: stopping at once")
-                    self._signal_all(signal.SIGQUIT)
+                    self._signal_all(signal.SIGKILL)
                 else:
                     self.begin_stop(f"{name} received")
             elif signum == signal.SIGQUIT:
@@ -215,11 +273,11 @@ class Master:
                 self._signal_all(signal.SIGUSR1)
             elif signum == signal.SIGHUP:
                 self.log.notice("SIGHUP received: replacing the front-end workers")
-                self._replace_all()
+                self._replace_workers()
 
     def _on_channel(self, child: Child) -> None:
         try:
-            data = child.channel.recv(4096)
+            data = child.channel.recv(65536)
         except BlockingIOError:
             return
         except OSError:
@@ -227,29 +285,88 @@ class Master:
         if not data:
             # The child closed its end: it is exiting. _reap collects it.
             self.selector.unregister(child.channel)
+            return
+        child.buf += data
+        while b"\n" in child.buf:
+            line, _, child.buf = child.buf.partition(b"\n")
+            try:
+                message = json.loads(line)
+            except ValueError:
+                self.log.error(f"{child.name} {child.proc.pid} sent a bad message: {line[:80]!r}")
+                continue
+            self._on_message(child, message)
+
+    def _on_message(self, child: Child, message: dict[str, object]) -> None:
+        if message.get("ready") and child.state == STARTING:
+            child.state = READY
+            group = self.groups.get(child.group)
+            if group is not None:
+                group.failures = 0
+                self._set_status(group)
+            self.log.info(f"{child.name} {child.proc.pid} is ready")
+        elif message.get("retiring") and child.state != DRAINING:
+            # The successor starts now, while this one finishes what it accepted.
+            child.state = DRAINING
+            self.log.info(f"{child.name} {child.proc.pid} retiring ({message.get('why')})")
+            group = self.groups.get(child.group)
+            if group is not None:
+                self._set_status(group)
+
+    # -- group status for the front ends ------------------------------------
+
+    def _set_status(self, group: Group) -> None:
+        ready = any(
+            c.group == group.spec.name and c.state in (READY, DRAINING) and not c.stopping
+            for c in self.children.values()
+        )
+        status = READY if ready else (FAILED if group.failures else STARTING)
+        if status != group.status:
+            group.status = status
+            self._broadcast()
+
+    def _statuses(self) -> dict[str, str]:
+        return {name: g.status for name, g in self.groups.items()}
+
+    def _broadcast(self) -> None:
+        line = json.dumps({"groups": self._statuses()}).encode() + b"\n"
+        for child in self.children.values():
+            if child.kind == "worker":
+                try:
+                    child.channel.send(line)
+                except OSError:
+                    pass  # it is exiting; _reap will see
 
     # -- children -------------------------------------------------------------
 
     def _top_up(self) -> None:
         if self.stopping:
             return
-        running = sum(1 for c in self.children.values() if not c.stopping)
-        while running < self.server.processes and time.monotonic() >= self.next_start:
-            self._spawn()
+        now = time.monotonic()
+        running = sum(1 for c in self.children.values() if c.kind == "worker" and not c.stopping)
+        while running < self.server.processes and now >= self.next_start:
+            self._spawn_worker()
             running += 1
+        for group in self.groups.values():
+            active = sum(
+                1
+                for c in self.children.values()
+                if c.group == group.spec.name and c.state != DRAINING and not c.stopping
+            )
+            while active < group.spec.processes and now >= group.next_start:
+                if not self._spawn_daemon(group):
+                    break
+                active += 1
 
-    def _spawn(self) -> None:
-        parent, child_end = socket.socketpair()
-        fds = [b.sock.fileno() for b in self.listeners]
-        cmd = [
-            sys.executable,
-            "-m",
-            "wsgihost.frontend",
-            "--channel",
-            str(child_end.fileno()),
-            "--listen",
-            ",".join(str(fd) for fd in fds),
-        ]
+    def _start(
+        self,
+        kind: str,
+        cmd: list[str],
+        fds: list[int],
+        child_end: socket.socket,
+        parent: socket.socket,
+        group: str = "",
+    ) -> Child | None:
+        """Fork and exec one child with only ``fds`` (and its channel) open."""
         # The child inherits blocked signals through fork and exec and unblocks
         # them once its handlers are in place: a SIGTERM or SIGUSR1 sent while
         # it starts waits instead of killing it.
@@ -264,19 +381,85 @@ class Master:
         except OSError as e:
             parent.close()
             child_end.close()
-            self.log.error(f"cannot start a front-end worker: {e}")
-            self._back_off()
-            return
+            self.log.error(f"cannot start a {'daemon process' if group else kind}: {e}")
+            return None
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, CHILD_SIGNALS)
         child_end.close()
-        payload = pickle.dumps(self.server)
-        parent.sendall(struct.pack("!I", len(payload)) + payload)
-        parent.setblocking(False)
-        child = Child(proc, parent, time.monotonic())
+        child = Child("daemon" if group else "worker", proc, parent, time.monotonic(), group=group)
         self.children[proc.pid] = child
-        self.selector.register(parent, selectors.EVENT_READ, child)
-        self.log.info(f"started front-end worker {proc.pid}")
+        return child
+
+    def _register(self, child: Child) -> None:
+        child.channel.setblocking(False)
+        self.selector.register(child.channel, selectors.EVENT_READ, child)
+
+    def _spawn_worker(self) -> None:
+        parent, child_end = socket.socketpair()
+        fds = [b.sock.fileno() for b in self.listeners]
+        cmd = [
+            sys.executable,
+            "-m",
+            "wsgihost.frontend",
+            "--channel",
+            str(child_end.fileno()),
+            "--listen",
+            ",".join(str(fd) for fd in fds),
+            "--",
+            "wsgihost: front-end worker",
+        ]
+        child = self._start("front-end worker", cmd, fds, child_end, parent)
+        if child is None:
+            self._back_off()
+            return
+        sockets = {name: g.socket.path for name, g in self.groups.items()}
+        payload = pickle.dumps((self.server, sockets, self._statuses()))
+        parent.sendall(struct.pack("!I", len(payload)) + payload)
+        self._register(child)
+        self.log.info(f"started front-end worker {child.proc.pid}")
+
+    def _spawn_daemon(self, group: Group) -> bool:
+        spec = group.spec
+        assert self.library is not None
+        try:
+            python = groupsmod.interpreter(self.server, spec)
+        except GroupError as e:
+            self.log.error(str(e))
+            self._daemon_back_off(group)
+            return False
+        parent, child_end = socket.socketpair()
+        fd = group.socket.sock.fileno()
+        cmd = groupsmod.command(
+            python, self.library, fd, child_end.fileno(), groupsmod.title_for(spec)
+        )
+        child = self._start(
+            f"daemon process ({spec.name})", cmd, [fd], child_end, parent, group=spec.name
+        )
+        if child is None:
+            self._daemon_back_off(group)
+            return False
+        settings = {
+            "group": spec.name,
+            "threads": spec.threads,
+            "multiprocess": spec.multiprocess or spec.processes > 1,
+            "maximum_requests": spec.maximum_requests,
+            "socket_timeout": spec.socket_timeout,
+            "queue_timeout": spec.queue_timeout,
+            "python_path": [*spec.python_path, *self.server.python_path],
+            "home": spec.home,
+            "lang": spec.lang,
+            "locale": spec.locale,
+            "umask": spec.umask,
+            "user": spec.user,
+            "unix_group": spec.group,
+            "scripts": group.scripts,
+            "error_log": self.server.main.error_log or self.server.logging.error_log,
+            "log_level": self.server.logging.level,
+        }
+        parent.sendall(json.dumps(settings).encode() + b"\n")
+        self._register(child)
+        self.log.info(f"started daemon process {child.proc.pid} of group {spec.name!r}")
+        return True
 
     def _reap(self) -> None:
         for pid, child in list(self.children.items()):
@@ -289,27 +472,61 @@ class Master:
             except KeyError:
                 pass
             child.channel.close()
-            lived = time.monotonic() - child.started
-            if self.stopping or child.stopping:
-                self.log.info(f"front-end worker {pid} exited")
-                continue
-            how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited ({code})"
-            self.log.error(f"front-end worker {pid} {how}; starting a replacement")
-            if code != 0 and lived < QUICK_EXIT:
-                self._back_off()
+            if child.kind == "daemon":
+                self._daemon_exited(child, code)
             else:
-                self.failures = 0
+                self._worker_exited(child, code)
+
+    def _worker_exited(self, child: Child, code: int) -> None:
+        pid = child.proc.pid
+        lived = time.monotonic() - child.started
+        if self.stopping or child.stopping:
+            self.log.info(f"front-end worker {pid} exited")
+            return
+        how = _how(code)
+        if code == 0:
+            self.log.notice(f"front-end worker {pid} retired; starting a replacement")
+        else:
+            self.log.error(f"front-end worker {pid} {how}; starting a replacement")
+        if code != 0 and lived < QUICK_EXIT:
+            self._back_off()
+        else:
+            self.failures = 0
+
+    def _daemon_exited(self, child: Child, code: int) -> None:
+        group = self.groups[child.group]
+        pid = child.proc.pid
+        if self.stopping or child.stopping:
+            self.log.info(f"daemon process {pid} of group {child.group!r} exited")
+        elif child.state == STARTING:
+            self.log.error(
+                f"daemon process {pid} of group {child.group!r} {_how(code)} before it was "
+                "ready (see the traceback above); trying again after a pause"
+            )
+            self._daemon_back_off(group)
+        elif child.state == DRAINING and code == 0:
+            self.log.info(f"daemon process {pid} of group {child.group!r} retired")
+        else:
+            self.log.error(
+                f"daemon process {pid} of group {child.group!r} {_how(code)}; replacing it"
+            )
+        self._set_status(group)
 
     def _back_off(self) -> None:
         self.failures += 1
-        delay = min(MAX_BACKOFF, 0.1 * 2 ** (self.failures - 1))
+        delay = min(MAX_BACKOFF, 0.1 * 2 ** min(self.failures - 1, 16))
         self.next_start = time.monotonic() + delay
 
-    def _replace_all(self) -> None:
+    def _daemon_back_off(self, group: Group) -> None:
+        group.failures += 1
+        delay = min(DAEMON_MAX_BACKOFF, 0.5 * 2 ** min(group.failures - 1, 16))
+        group.next_start = time.monotonic() + delay
+
+    def _replace_workers(self) -> None:
         """Start fresh workers, then let the old ones finish and exit."""
-        old = [c for c in self.children.values() if not c.stopping]
+        old = [c for c in self.children.values() if c.kind == "worker" and not c.stopping]
         for _ in old:
-            self._spawn()
+            self._spawn_worker()
         for child in old:
             child.stopping = True
             _kill(child.proc.pid, signal.SIGTERM)
@@ -322,17 +539,38 @@ class Master:
         for bound in self.listeners:
             bound.sock.close()
         self.stop_deadline = time.monotonic() + self.server.graceful_timeout + 2.0
-        self._signal_all(signal.SIGTERM if graceful else signal.SIGQUIT)
+        if graceful:
+            # Front ends first: daemons keep serving what the front ends still
+            # pass them, and are stopped once no front end is left.
+            for child in self.children.values():
+                if child.kind == "worker":
+                    _kill(child.proc.pid, signal.SIGTERM)
+        else:
+            self._signal_all(signal.SIGQUIT)
+
+    def _stop_step(self) -> None:
+        now = time.monotonic()
+        workers_left = any(c.kind == "worker" for c in self.children.values())
+        if not workers_left and not self.daemons_told_to_stop:
+            self.daemons_told_to_stop = True
+            for child in self.children.values():
+                child.stopping = True
+                _kill(child.proc.pid, signal.SIGTERM)
+            shutdown = max((g.spec.shutdown_timeout for g in self.groups.values()), default=5.0)
+            self.stop_deadline = min(self.stop_deadline, now + shutdown + 1.0)
+        if now > self.stop_deadline and self.children:
+            for child in self.children.values():
+                self.log.warn(f"{child.name} {child.proc.pid} did not stop in time; killing it")
+                _kill(child.proc.pid, signal.SIGKILL)
+            self.stop_deadline = now + 5.0
 
     def _signal_all(self, sig: signal.Signals) -> None:
         for pid in self.children:
             _kill(pid, sig)
 
-    def _kill_all(self) -> None:
-        for pid in self.children:
-            self.log.warn(f"front-end worker {pid} did not stop in time; killing it")
-            _kill(pid, signal.SIGKILL)
-        self.stop_deadline = time.monotonic() + 5.0
+
+def _how(code: int) -> str:
+    return f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited ({code})"
 
 
 def _ignore(signum: int, frame: object) -> None:

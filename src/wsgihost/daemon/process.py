@@ -1,0 +1,451 @@
+"""A daemon process: idle threads accept requests from the group's socket and run the app.
+
+Runs in its own process, started by the master by fork and exec under the
+group's interpreter (see :mod:`wsgihost.daemon.bootstrap`). Standard library
+only. Its life:
+
+1. read its settings from the master (one JSON line on the channel);
+2. import the group's WSGI scripts, then say READY: liveness is not
+   readiness, and the master counts a process only once its app imported;
+3. serve: each of ``threads`` threads waits for a connection only while it
+   is idle, so a busy process never hoards requests that another could
+   serve; a request is ACCEPTed (or REJECTed) before the app sees it;
+4. retire on SIGINT (mod_wsgi's self-restart idiom), SIGTERM, after
+   ``maximum-requests``, or when the master goes away: say RETIRING (so the
+   master starts the successor at once), stop taking connections, finish
+   every request accepted, exit. An idle process exits at once.
+
+Python cannot interrupt a thread blocked in ``accept()`` with a signal, so
+the threads wait in ``select`` on the listener *and* a wake-up pipe, and
+take connections with a non-blocking ``accept``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from wsgihost.daemon.protocol import (
+    DEADLINE,
+    DRAINING,
+    NEED_DATA,
+    QUEUE_TIMEOUT,
+    Abort,
+    Accept,
+    Channel,
+    Data,
+    End,
+    ProtocolError,
+    Reject,
+    Request,
+    Response,
+)
+from wsgihost.logs import ErrorLog, LogFile
+from wsgihost.wsgi import runner
+from wsgihost.wsgi.loader import ScriptLoader
+from wsgihost.wsgi.streams import ErrorStream, FileWrapper, InputStream
+
+# Exit codes the master reads.
+EXIT_OK = 0
+EXIT_STARTUP_FAILED = 3  # the app could not be imported: back off before the next try
+
+DISCARD_LIMIT = 1024 * 1024  # unread request body read and dropped after a response
+
+
+class Channel2Master:
+    """The daemon's end of its socketpair with the master: JSON lines both ways."""
+
+    def __init__(self, fd: int) -> None:
+        self.sock = socket.socket(fileno=fd)
+        self._lock = threading.Lock()
+        self._buf = b""
+
+    def read_settings(self) -> Dict[str, Any]:
+        while b"\n" not in self._buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError("the master closed the channel")
+            self._buf += data
+        line, _, self._buf = self._buf.partition(b"\n")
+        settings = json.loads(line)
+        if not isinstance(settings, dict):
+            raise ValueError("settings are not an object")
+        return settings
+
+    def tell(self, **message: Any) -> None:
+        data = json.dumps(message).encode() + b"\n"
+        with self._lock:
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                pass  # the master is gone; we notice through EOF
+
+
+class FrameSink(runner.ResponseSink):
+    """The runner's response sink: RESPONSE, DATA and END frames on the connection."""
+
+    def __init__(self, conn: socket.socket, channel: Channel) -> None:
+        self.conn = conn
+        self.channel = channel
+        self.closed = False
+
+    def send(self, head: Optional[runner.Head], data: bytes, end: bool) -> None:
+        if self.closed:
+            return
+        buffers: List[bytes] = []
+        if head is not None:
+            buffers.append(self.channel.send(Response(head[0], head[1])))
+        if data:
+            buffers.extend(self.channel.send_data(data))
+        if end:
+            buffers.append(self.channel.send(End()))
+        self._write(buffers)
+
+    def abort(self) -> None:
+        if not self.closed:
+            try:
+                self._write([self.channel.send(Abort())])
+            except ProtocolError:
+                pass
+            self.closed = True
+
+    def _write(self, buffers: List[bytes]) -> None:
+        try:
+            if len(buffers) == 1:
+                self.conn.sendall(buffers[0])
+            elif sum(len(b) for b in buffers) <= 65536:
+                self.conn.sendall(b"".join(buffers))  # one write for a small response
+            else:
+                for buf in buffers:
+                    self.conn.sendall(buf)
+        except OSError:
+            self.closed = True  # the front end (so the client) went away
+
+
+class Daemon:
+    """The state of one daemon process."""
+
+    def __init__(self, settings: Dict[str, Any], listener: socket.socket, master: Channel2Master):
+        self.settings = settings
+        self.group = str(settings["group"])
+        self.threads = int(settings.get("threads", 15))
+        self.maximum_requests = int(settings.get("maximum_requests", 0))
+        self.socket_timeout = float(settings.get("socket_timeout", 60.0)) or None
+        self.listener = listener
+        self.master = master
+        error_log = settings.get("error_log")
+        dest = LogFile(path=error_log) if error_log else LogFile(fd=2)
+        self.log = ErrorLog(dest, str(settings.get("log_level", "warn")), module="wsgi")
+        self.loaders: Dict[Tuple[str, str], ScriptLoader] = {}
+        self._loaders_lock = threading.Lock()
+        self.multiprocess = bool(settings.get("multiprocess", False))
+        self.multithread = self.threads > 1
+        self.draining = False
+        self._wake_r, self._wake_w = os.pipe()
+        self._count_lock = threading.Lock()
+        self.served = 0
+        self.busy = 0
+        self.idle_since = time.monotonic()
+
+    # -- scripts --------------------------------------------------------------
+
+    def loader(self, script: str, callable_name: str, reloading: bool) -> ScriptLoader:
+        key = (script, callable_name)
+        found = self.loaders.get(key)
+        if found is None:
+            with self._loaders_lock:
+                found = self.loaders.get(key)
+                if found is None:
+                    found = ScriptLoader(script, callable_name, reloading, warn=self.log.warn)
+                    self.loaders[key] = found
+        return found
+
+    def preload(self) -> bool:
+        """Import the group's scripts; False (after logging why) if one fails."""
+        for item in self.settings.get("scripts", []):
+            script, callable_name = item[0], item[1]
+            if not os.path.exists(script):
+                continue  # deployed later: a 404 until then, as in Apache
+            try:
+                self.loader(script, callable_name, True).get()
+            except BaseException:
+                import traceback
+
+                self.log.error(
+                    f"daemon process of group {self.group!r} failed to load WSGI script "
+                    f"{script!r}:\n" + traceback.format_exc().rstrip()
+                )
+                return False
+        return True
+
+    # -- retiring -------------------------------------------------------------
+
+    def retire(self, why: str) -> None:
+        """Stop taking connections; the process exits when the last request is done."""
+        if self.draining:
+            return
+        self.draining = True
+        self.log.info(f"daemon process {os.getpid()} of group {self.group!r} retiring: {why}")
+        self.master.tell(retiring=True, why=why)
+        os.write(self._wake_w, b"x")
+
+    # -- serving --------------------------------------------------------------
+
+    def serve(self) -> None:
+        threads = [
+            threading.Thread(target=self._thread_main, name=f"wsgi-{i}", daemon=True)
+            for i in range(self.threads)
+        ]
+        for t in threads:
+            t.start()
+        watcher = threading.Thread(target=self._watch_master, name="master", daemon=True)
+        watcher.start()
+        for t in threads:
+            t.join()
+
+    def _watch_master(self) -> None:
+        while True:
+            try:
+                data = self.master.sock.recv(4096)
+            except OSError:
+                data = b""
+            if not data:
+                self.retire("the master went away")
+                return
+
+    def _thread_main(self) -> None:
+        listener = self.listener
+        listen_fd = listener.fileno()
+        wake = self._wake_r
+        while not self.draining:
+            try:
+                readable, _, _ = select.select([listen_fd, wake], [], [])
+            except InterruptedError:
+                continue
+            if self.draining or wake in readable:
+                break
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                continue  # another thread or process took it
+            except OSError as e:
+                self.log.error(f"accept on the group socket failed: {e}")
+                time.sleep(0.1)
+                continue
+            with self._count_lock:
+                self.busy += 1
+            try:
+                self._handle(conn)
+            finally:
+                conn.close()
+                with self._count_lock:
+                    self.busy -= 1
+                    self.served += 1
+                    served = self.served
+                if self.maximum_requests and served >= self.maximum_requests:
+                    self.retire(f"maximum-requests ({self.maximum_requests}) reached")
+
+    def _handle(self, conn: socket.socket) -> None:
+        conn.setblocking(True)
+        conn.settimeout(self.socket_timeout)
+        channel = Channel("daemon")
+        try:
+            event = self._next(conn, channel)
+        except (OSError, ProtocolError, EOFError):
+            return  # the front end went away before sending a whole request
+        if not isinstance(event, Request):
+            return
+        head = event.head
+        # The rules of the protocol: answer before the app runs.
+        now = time.monotonic()
+        reason = None
+        if self.draining:
+            reason = DRAINING
+        elif head.get("deadline") and now > float(head["deadline"]):
+            reason = DEADLINE
+        elif self._queue_timeout_passed(head, now):
+            reason = QUEUE_TIMEOUT
+        try:
+            if reason is not None:
+                conn.sendall(channel.send(Reject(reason)))
+                return
+            conn.sendall(channel.send(Accept()))
+        except OSError:
+            return
+        self._run(conn, channel, head)
+
+    def _queue_timeout_passed(self, head: Dict[str, Any], now: float) -> bool:
+        limit = float(self.settings.get("queue_timeout", 0) or 0)
+        queued = head.get("queued")
+        return bool(limit and queued and now - float(queued) > limit)
+
+    def _next(self, conn: socket.socket, channel: Channel) -> Any:
+        while True:
+            event = channel.next_event()
+            if event is not NEED_DATA:
+                return event
+            data = conn.recv(262144)
+            channel.receive_data(data)
+            if not data:
+                event = channel.next_event()
+                if event is NEED_DATA:
+                    raise EOFError
+                return event
+
+    def _run(self, conn: socket.socket, channel: Channel, head: Dict[str, Any]) -> None:
+        environ: Dict[str, Any] = dict(head["environ"])
+        client = f"{environ.get('REMOTE_ADDR', '-')}:{environ.get('REMOTE_PORT', '-')}"
+        log = self.log
+
+        def log_error(message: str) -> None:
+            log.error(message, client)
+
+        body_done = [False]
+
+        def recv(size: int) -> bytes:
+            if body_done[0]:
+                return b""
+            while True:
+                try:
+                    event = self._next(conn, channel)
+                except (OSError, EOFError, ProtocolError) as e:
+                    raise OSError(f"request body not received: {e}") from None
+                if isinstance(event, Data):
+                    if event.data:
+                        return event.data
+                    continue
+                if isinstance(event, End):
+                    body_done[0] = True
+                    return b""
+                raise OSError("the client went away before the end of the body")
+
+        environ["wsgi.input"] = InputStream(recv)
+        environ["wsgi.errors"] = ErrorStream(log_error)
+        environ["wsgi.file_wrapper"] = FileWrapper
+        environ["wsgi.version"] = (1, 0)
+        environ["wsgi.run_once"] = False
+        environ["wsgi.multithread"] = self.multithread
+        environ["wsgi.multiprocess"] = self.multiprocess
+        environ["wsgi.input_terminated"] = True
+        environ["mod_wsgi.version"] = tuple(environ.get("mod_wsgi.version", (4, 9, 4)))
+        environ["mod_wsgi.process_group"] = self.group
+        loader = self.loader(
+            str(head["script"]),
+            str(head.get("callable", "application")),
+            bool(head.get("reloading", True)),
+        )
+        sink = FrameSink(conn, channel)
+        runner.run(loader.get, environ, sink, log_error)
+        if not body_done[0] and not sink.closed:
+            self._discard_body(conn, channel)
+
+    def _discard_body(self, conn: socket.socket, channel: Channel) -> None:
+        """Read what is left of a body the app did not read, so closing sends no reset.
+
+        Bounded: past DISCARD_LIMIT bytes or seconds we close anyway (the front
+        end reads our response even if its last writes fail).
+        """
+        conn.settimeout(1.0)
+        left = DISCARD_LIMIT
+        try:
+            while left > 0:
+                event = channel.next_event()
+                if event is NEED_DATA:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    left -= len(data)
+                    channel.receive_data(data)
+                elif not isinstance(event, Data):
+                    return  # End or Abort
+        except (OSError, ProtocolError):
+            return
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """The daemon process's entry point: ``--listen FD --channel FD``."""
+    args = sys.argv[1:] if argv is None else argv
+    listen_fd = int(args[args.index("--listen") + 1])
+    channel_fd = int(args[args.index("--channel") + 1])
+    master = Channel2Master(channel_fd)
+    try:
+        settings = master.read_settings()
+    except (EOFError, ValueError, OSError):
+        return EXIT_STARTUP_FAILED
+    _apply_environment(settings)
+    listener = socket.socket(fileno=listen_fd)
+    listener.setblocking(False)
+    daemon = Daemon(settings, listener, master)
+    signal.signal(signal.SIGINT, lambda s, f: daemon.retire("SIGINT"))
+    signal.signal(signal.SIGTERM, lambda s, f: daemon.retire("SIGTERM"))
+    signal.signal(signal.SIGUSR1, lambda s, f: daemon.log.dest.reopen())
+    # The master blocked these while starting us; our handlers are in place now.
+    signal.pthread_sigmask(
+        signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGQUIT}
+    )
+    if not daemon.preload():
+        return EXIT_STARTUP_FAILED
+    master.tell(ready=True, pid=os.getpid())
+    daemon.serve()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_OK)
+
+
+def _apply_environment(settings: Dict[str, Any]) -> None:
+    """What WSGIDaemonProcess asks of the process itself: paths, directory, locale."""
+    for path in reversed(settings.get("python_path", [])):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    home = settings.get("home")
+    if home:
+        os.chdir(home)
+    lang = settings.get("lang")
+    if lang:
+        os.environ["LANG"] = lang
+    locale_name = settings.get("locale")
+    if locale_name:
+        import locale
+
+        os.environ["LC_ALL"] = locale_name
+        try:
+            locale.setlocale(locale.LC_ALL, locale_name)
+        except locale.Error:
+            pass
+    umask = settings.get("umask")
+    if umask is not None:
+        os.umask(int(umask))
+    _drop_privileges(settings)
+
+
+def _drop_privileges(settings: Dict[str, Any]) -> None:
+    """``user=`` and ``group=`` (with supplementary groups), when started as root."""
+    user = settings.get("user")
+    group = settings.get("unix_group")
+    if os.getuid() != 0 or not (user or group):
+        return
+    import grp
+    import pwd
+
+    entry = pwd.getpwnam(user) if user else None
+    gid = grp.getgrnam(group).gr_gid if group else (entry.pw_gid if entry else os.getgid())
+    if entry is not None:
+        os.initgroups(entry.pw_name, gid)
+    else:
+        os.setgroups([gid])
+    os.setgid(gid)
+    if entry is not None:
+        os.setuid(entry.pw_uid)
+        os.environ["HOME"] = entry.pw_dir
+        os.environ["USER"] = os.environ["LOGNAME"] = entry.pw_name
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,286 @@
+"""Pass a request to a daemon process group, on the worker's event loop.
+
+One UNIX connection per request (DESIGN.md, "From front-end to daemon"):
+
+* connect with a plain non-blocking ``connect`` retried with back-off, since
+  a full backlog answers EAGAIN (asyncio's own connect can report success
+  against it), for at most ``connect-timeout``;
+* send the head with its deadline and wait for ACCEPT or REJECT. Until
+  ACCEPT the app has not seen the request: after a reset, an EOF or a
+  ``draining`` REJECT it is sent again on a new connection, even a POST,
+  until the deadline (plus a grace) has passed; a ``deadline`` or
+  ``queue-timeout`` REJECT is a 503 and is never retried;
+* after ACCEPT nothing is retried: no response head is a 502, a body cut
+  short aborts the client connection rather than ending it cleanly;
+* the body flows with flow control both ways: at most about 64 KiB of it
+  waits here before ACCEPT (the client is paused), and afterwards the
+  daemon socket's buffer and the client's pace the copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from typing import TYPE_CHECKING, Any
+
+from wsgihost.config.model import DaemonGroup, DirSettings
+from wsgihost.daemon.protocol import (
+    DRAINING,
+    NEED_DATA,
+    Abort,
+    Accept,
+    Channel,
+    Data,
+    End,
+    Event,
+    ProtocolError,
+    Reject,
+    Request,
+    Response,
+)
+from wsgihost.routing import WSGITarget
+from wsgihost.wsgi.environ import MOD_WSGI_VERSION, Mount, build_environ
+
+if TYPE_CHECKING:
+    from wsgihost.frontend.connection import Connection
+    from wsgihost.frontend.connection import Request as HttpRequest
+
+GRACE = 1.0  # how long past its deadline we still wait for a daemon's answer
+READ_SIZE = 256 * 1024
+
+
+class Unavailable(Exception):
+    """The group cannot take the request now: answer 503."""
+
+
+def mount_for(target: WSGITarget, group: DaemonGroup) -> Mount:
+    settings: DirSettings = target.settings
+    return Mount(
+        target.script_name,
+        target.script,
+        callable_object=settings.callable_object or "application",
+        application_group=settings.application_group,
+        process_group=group.name,
+        pass_authorization=bool(settings.pass_authorization),
+        script_reloading=settings.script_reloading is not False,
+        multiprocess=group.multiprocess or group.processes > 1,
+        multithread=group.threads > 1,
+    )
+
+
+def request_head(
+    req: HttpRequest, target: WSGITarget, group: DaemonGroup, start: float, deadline: float
+) -> dict[str, Any]:
+    """What the daemon needs: the environ's strings, the script, the deadline."""
+    environ = build_environ(
+        req.head,
+        mount_for(target, group),
+        None,
+        None,
+        None,
+        target.script_name,
+        target.path_info,
+    )
+    strings = {k: v for k, v in environ.items() if isinstance(v, str)}
+    strings["mod_wsgi.version"] = list(MOD_WSGI_VERSION)  # type: ignore[assignment]
+    settings = target.settings
+    return {
+        "environ": strings,
+        "script": target.script,
+        "callable": settings.callable_object or "application",
+        "reloading": settings.script_reloading is not False,
+        "queued": start,
+        "deadline": deadline,
+    }
+
+
+async def connect(path: str, until: float) -> socket.socket:
+    """A connected UNIX socket, retrying a full backlog with back-off until ``until``."""
+    delay = 0.001
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            sock.connect(path)
+            return sock
+        except (BlockingIOError, InterruptedError, ConnectionRefusedError, FileNotFoundError):
+            sock.close()
+        if time.monotonic() + delay > until:
+            raise Unavailable(f"cannot connect to {path} in time")
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+class DaemonExchange:
+    """The loop side of one connection to a daemon: frames out, events in.
+
+    Plain socket operations rather than a transport: a write that fails
+    because the daemon stopped reading (it answered without reading the
+    whole body) must not throw away the response waiting to be read.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.channel = Channel("front")
+        self.loop = asyncio.get_running_loop()
+        self.write_failed = False
+
+    async def next_event(self, until: float) -> Event:
+        """The next event from the daemon; ProtocolError on a broken connection."""
+        while True:
+            event = self.channel.next_event()
+            if event is not NEED_DATA:
+                if not isinstance(event, Event):
+                    raise ProtocolError("the daemon closed the connection")
+                return event
+            timeout = until - time.monotonic()
+            if timeout <= 0:
+                raise TimeoutError
+            try:
+                data = await asyncio.wait_for(self.loop.sock_recv(self.sock, READ_SIZE), timeout)
+            except OSError:
+                data = b""  # a reset: the same as an EOF here
+            self.channel.receive_data(data)
+
+    def available(self) -> Event | None:
+        """An event already received, without waiting."""
+        event = self.channel.next_event()
+        return event if isinstance(event, Event) else None
+
+    async def send(self, data: bytes | list[bytes]) -> bool:
+        """Write frames, waiting while the daemon's socket is full; False once writes fail."""
+        if self.write_failed:
+            return False
+        try:
+            await self.loop.sock_sendall(
+                self.sock, b"".join(data) if isinstance(data, list) else data
+            )
+        except OSError:
+            self.write_failed = True
+        return not self.write_failed
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+async def serve(
+    conn: Connection, req: HttpRequest, target: WSGITarget, group: DaemonGroup, path: str
+) -> None:
+    """Run on the worker's loop: serve ``req`` through the daemon group at ``path``."""
+    loop = asyncio.get_running_loop()
+    start = time.monotonic()  # system-wide on Linux, so the daemon can compare it
+    deadline = start + (group.queue_timeout or conn.worker.server.timeout)
+    head = request_head(req, target, group, start, deadline)
+    exchange: DaemonExchange | None = None
+    try:
+        delay = 0.005
+        while True:
+            try:
+                sock = await connect(path, min(deadline, start + group.connect_timeout))
+            except Unavailable:
+                conn.answer_unavailable(req, f"daemon group {group.name!r} did not answer")
+                return
+            exchange = DaemonExchange(sock)
+            await exchange.send(exchange.channel.send(Request(head)))
+            try:
+                event = await exchange.next_event(deadline + GRACE)
+            except TimeoutError:
+                exchange.close()
+                conn.answer_unavailable(req, f"daemon group {group.name!r} is busy")
+                return
+            except ProtocolError:
+                event = None  # reset or EOF before an answer: the app never saw it
+            if isinstance(event, Accept):
+                break
+            exchange.close()
+            if isinstance(event, Reject) and event.reason != DRAINING:
+                conn.answer_unavailable(req, f"daemon refused the request ({event.reason})")
+                return
+            if req.dropped:
+                return
+            if time.monotonic() + delay > deadline + GRACE:
+                conn.answer_unavailable(req, f"daemon group {group.name!r} kept refusing")
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.2)
+        # Accepted: from here on, never retried.
+        if req.expect_continue and not req.continue_sent:
+            req.continue_sent = True
+            conn.send_continue(req)
+        sender = loop.create_task(_send_body(conn, req, exchange))
+        try:
+            await _relay_response(conn, req, exchange, group)
+        finally:
+            sender.cancel()
+    except Exception as e:  # a bug here must not leave the client hanging
+        conn.worker.log.error(f"internal error while passing a request to a daemon: {e!r}")
+        if not req.head_sent:
+            conn.answer(req, 500)
+        else:
+            conn.app_abort(req)
+    finally:
+        if exchange is not None:
+            exchange.close()
+
+
+async def _send_body(conn: Connection, req: HttpRequest, exchange: DaemonExchange) -> None:
+    """Copy the client's body to the daemon, paced by the daemon socket."""
+    channel = exchange.channel
+    while True:
+        chunk = conn.take_body(req)
+        if chunk:
+            if not await exchange.send(channel.send_data(chunk)):
+                return  # the daemon stopped reading: its response tells the rest
+            continue
+        if req.failed or req.dropped:
+            await exchange.send(channel.send(Abort()))
+            return
+        if req.body_done:
+            await exchange.send(channel.send(End()))
+            return
+        await conn.wait_body(req)
+
+
+async def _relay_response(
+    conn: Connection, req: HttpRequest, exchange: DaemonExchange, group: DaemonGroup
+) -> None:
+    """Copy the daemon's response to the client, paced by the client."""
+    timeout = group.response_socket_timeout or group.socket_timeout or 60.0
+    try:
+        event = await exchange.next_event(time.monotonic() + timeout)
+    except (ProtocolError, TimeoutError):
+        event = None
+    if isinstance(event, Abort) or not isinstance(event, Response):
+        # The app never gave a response head (the process died, or timed out).
+        conn.answer(req, 502)
+        return
+    head = (event.status, event.headers)
+    # The whole response is often here already: send it in one write.
+    parts: list[bytes] = []
+    while (ready := exchange.available()) is not None:
+        if isinstance(ready, Data):
+            parts.append(ready.data)
+            continue
+        if isinstance(ready, End):
+            conn.app_send(req, head, b"".join(parts), True)
+            return
+        conn.app_send(req, head, b"".join(parts), False)
+        conn.app_abort(req)
+        return
+    conn.app_send(req, head, b"".join(parts), False)
+    while not req.dropped:
+        try:
+            event = await exchange.next_event(time.monotonic() + timeout)
+        except (ProtocolError, TimeoutError):
+            conn.app_abort(req)  # cut short: never pretend the response was complete
+            return
+        if isinstance(event, Data):
+            await conn.wait_writable()
+            conn.app_send(req, None, event.data, False)
+        elif isinstance(event, End):
+            conn.app_send(req, None, b"", True)
+            return
+        else:
+            conn.app_abort(req)
+            return

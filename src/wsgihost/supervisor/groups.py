@@ -1,0 +1,176 @@
+"""What the master prepares for daemon process groups: sockets, the library, commands.
+
+Runs in the master. Each group gets one UNIX listening socket, created here
+and held by the master for its whole life (daemon processes inherit it), in
+a runtime directory only our user can enter; the file name is a short hash,
+since a socket path is limited to 107 bytes. A lock file next to it, held
+with ``flock`` while the master lives, stops a second server from taking
+the socket over.
+
+Daemon processes may run under another interpreter (``python-home``), so
+they must not import the server's installed packages: the master copies the
+standard-library-only part of wsgihost (``wsgi``, ``daemon``, ``logs``)
+into the runtime directory, and the bootstrap puts only that on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import socket
+import stat
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import wsgihost
+from wsgihost.config.model import DaemonGroup, Server
+
+
+class GroupError(Exception):
+    """A group's socket or runtime directory cannot be set up."""
+
+
+def runtime_dir(server: Server) -> Path:
+    """Where sockets, locks and the daemon library live (``WSGISocketPrefix``'s folder)."""
+    if server.socket_prefix:
+        path = Path(server.socket_prefix).parent
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return path
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    path = Path(base) / f"wsgihost-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    st = path.stat()
+    if st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o077:
+        raise GroupError(f"{path} must belong to us and be private (mode 0700)")
+    return path
+
+
+def socket_name(server: Server, group: DaemonGroup) -> str:
+    """A short name, stable for one configuration and group."""
+    identity = f"{server.config_files[:1]}|{server.server_root}|{group.name}"
+    prefix = Path(server.socket_prefix).name if server.socket_prefix else "wsgi"
+    return f"{prefix}.{hashlib.sha1(identity.encode()).hexdigest()[:12]}"
+
+
+@dataclass
+class GroupSocket:
+    group: DaemonGroup
+    path: str
+    sock: socket.socket
+    lock_fd: int
+
+    def close(self) -> None:
+        """Only when the group is removed or the server stops: queued clients are reset."""
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
+        os.close(self.lock_fd)
+
+
+def open_group_socket(server: Server, group: DaemonGroup, directory: Path) -> GroupSocket:
+    name = socket_name(server, group)
+    path = str(directory / (name + ".sock"))
+    if len(path.encode()) > 107:
+        raise GroupError(f"socket path {path} is too long for a UNIX socket; set WSGISocketPrefix")
+    lock_fd = os.open(
+        str(directory / (name + ".lock")), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+    )
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock_fd)
+        raise GroupError(
+            f"the socket of daemon group {group.name!r} ({path}) is in use by another wsgihost"
+        ) from None
+    try:
+        os.unlink(path)  # left over from a server that died; we hold the lock now
+    except FileNotFoundError:
+        pass
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)  # created 0600: only the front end's user may connect
+    try:
+        sock.bind(path)
+    finally:
+        os.umask(old)
+    sock.listen(group.listen_backlog)
+    sock.setblocking(False)
+    return GroupSocket(group, path, sock, lock_fd)
+
+
+def somaxconn() -> int | None:
+    try:
+        return int(Path("/proc/sys/net/core/somaxconn").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def install_library(directory: Path) -> Path:
+    """Copy the standard-library-only modules for daemon processes; return the path root."""
+    package = Path(wsgihost.__file__).parent
+    files = ["__init__.py", "logs.py"] + [
+        f"{sub}/{p.name}"
+        for sub in ("wsgi", "daemon")
+        for p in sorted((package / sub).glob("*.py"))
+    ]
+    digest = hashlib.sha1()
+    for name in files:
+        digest.update(name.encode())
+        digest.update((package / name).read_bytes())
+    root = directory / f"lib-{digest.hexdigest()[:12]}"
+    if not (root / "wsgihost" / "daemon" / "process.py").exists():
+        staging = Path(tempfile.mkdtemp(dir=directory, prefix="lib-tmp-"))
+        for name in files:
+            target = staging / "wsgihost" / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(package / name, target)
+        try:
+            staging.rename(root)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # another master made it first
+    return root
+
+
+def interpreter(server: Server, group: DaemonGroup) -> str:
+    """The group's Python: its python-home's, WSGIPythonHome's, else the server's."""
+    home = group.python_home or server.python_home
+    if home:
+        for name in ("python", "python3"):
+            candidate = Path(home) / "bin" / name
+            if candidate.exists():
+                return str(candidate)
+        raise GroupError(f"python-home {home} of group {group.name!r} has no bin/python")
+    return sys.executable
+
+
+BOOTSTRAP = (
+    "import sys; sys.path.insert(0, {lib!r}); "
+    "from wsgihost.daemon.process import main; sys.exit(main())"
+)
+
+
+def command(python: str, lib: Path, listen_fd: int, channel_fd: int, title: str) -> list[str]:
+    """The daemon's command line: the title is an argument, so ``ps`` shows it."""
+    return [
+        python,
+        "-I",  # ignore PYTHON* variables, the user's site, the current directory
+        "-c",
+        BOOTSTRAP.format(lib=str(lib)),
+        "--listen",
+        str(listen_fd),
+        "--channel",
+        str(channel_fd),
+        "--",
+        title,
+    ]
+
+
+def title_for(group: DaemonGroup) -> str:
+    if group.display_name:
+        return group.display_name.replace("%{GROUP}", f"(wsgi:{group.name})")
+    return f"wsgihost: daemon {group.name}"
