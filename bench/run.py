@@ -233,6 +233,7 @@ def plan_wsgihost(settings: Settings, work: Path) -> Launch:
         *command,
         "serve",
         str(work / "app" / "hello.wsgi"),
+        "--embedded",
         "--host",
         HOST,
         "--port",

@@ -9,10 +9,12 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from wsgihost import __version__
 from wsgihost.config.model import (
     Alias,
+    DaemonGroup,
     DirSettings,
     Host,
     Limits,
@@ -79,11 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--processes",
         type=_positive_int,
-        default=os.cpu_count() or 1,
-        help="front-end worker processes (the number of CPUs)",
+        default=None,
+        help=(
+            "daemon processes running the app (2); with --embedded, front-end worker "
+            "processes (the number of CPUs)"
+        ),
     )
     serve.add_argument(
-        "--threads", type=_positive_int, default=15, help="app threads per worker (15)"
+        "--embedded",
+        action="store_true",
+        help="run the app inside the front-end workers instead of a daemon process group",
+    )
+    serve.add_argument(
+        "--threads", type=_positive_int, default=15, help="app threads per process (15)"
     )
     serve.add_argument(
         "--callable",
@@ -226,6 +236,21 @@ def serve_model(args: argparse.Namespace) -> Server:
         Alias(url=url, path=os.path.abspath(path) + ("/" if path.endswith("/") else ""))
         for url, path in args.url_alias
     )
+    groups: tuple[DaemonGroup, ...] = ()
+    if args.embedded:
+        processes = args.processes or os.cpu_count() or 1
+    else:
+        # As mod_wsgi-express does: the app in a daemon group named after the
+        # address, one front-end worker in front of it.
+        group = DaemonGroup(
+            name=f"localhost:{args.port}",
+            processes=args.processes or 2,
+            threads=args.threads,
+            multiprocess=True,
+        )
+        groups = (group,)
+        app = replace(app, settings=replace(app.settings, process_group=group.name))
+        processes = 1
     return Server(
         listeners=(Listener(args.host, args.port),),
         main=Host(
@@ -240,7 +265,8 @@ def serve_model(args: argparse.Namespace) -> Server:
                 ),
             ),
         ),
-        processes=args.processes,
+        groups=groups,
+        processes=processes,
         threads=args.threads,
         keepalive_timeout=args.keepalive_timeout,
         header_timeout=args.header_timeout,

@@ -237,7 +237,7 @@ def running(
     """``serve(...)`` for a ``with`` block: the server is stopped afterwards, even if it
     never announced its listener."""
     args = ["--port", "0", "--processes", str(processes), "--threads", str(threads)]
-    server = ServerProcess(["serve", str(script), *args, *extra])
+    server = ServerProcess(["serve", str(script), "--embedded", *args, *extra])
     try:
         server.wait_listening()
         yield server

@@ -76,10 +76,14 @@ class ServerProcess:
                 self.proc.wait(5)
 
 
-def serve(script: str | Path, *extra: str, processes: int = 2, threads: int = 4) -> ServerProcess:
+def serve(
+    script: str | Path, *extra: str, processes: int = 2, threads: int = 4, mode: str = "embedded"
+) -> ServerProcess:
+    """``wsgihost serve SCRIPT`` on a free port, in embedded or daemon ``mode``."""
     args = [
         "serve",
         str(script),
+        *(["--embedded"] if mode == "embedded" else []),
         "--port",
         "0",
         "--processes",

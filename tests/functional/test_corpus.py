@@ -497,10 +497,12 @@ class CorpusServer:
         return int(json.loads(out.responses[0].body)["pid"])
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[CorpusServer]:
+@pytest.fixture(scope="module", params=["embedded", "daemon"])
+def server(request: pytest.FixtureRequest) -> Iterator[CorpusServer]:
+    """One server for the module, in each mode: the parser must not care which runs the app."""
     if not CASES:
         require_case(MISSING)
+    mode = request.param
     process = serve(
         APPS / "corpus_echo.wsgi",
         "--pass-authorization",
@@ -508,14 +510,17 @@ def server() -> Iterator[CorpusServer]:
         "3",
         processes=2,
         threads=4,
+        mode=mode,
     )
+    # Embedded: two front-end workers. Daemon: one front end and two daemon processes.
+    expected = 2 if mode == "embedded" else 3
     workers: set[int] = set()
     try:
         deadline = time.monotonic() + 20
-        while len(workers) < 2 and time.monotonic() < deadline:
+        while len(workers) < expected and time.monotonic() < deadline:
             workers = child_pids(process.proc.pid)
             time.sleep(0.05)
-        assert len(workers) == 2, f"expected 2 workers, found {sorted(workers)}"
+        assert len(workers) == expected, f"expected {expected} children, found {sorted(workers)}"
         state = CorpusServer(process, set(workers))
         state.probe()
         yield state
