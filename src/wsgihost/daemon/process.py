@@ -48,6 +48,7 @@ from wsgihost.daemon.protocol import (
     Response,
 )
 from wsgihost.logs import ErrorLog, LogFile
+from wsgihost.proctitle import set_name
 from wsgihost.wsgi import runner
 from wsgihost.wsgi.loader import ScriptLoader
 from wsgihost.wsgi.streams import ErrorStream, FileWrapper, InputStream
@@ -380,6 +381,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (EOFError, ValueError, OSError):
         return EXIT_STARTUP_FAILED
     _apply_environment(settings)
+    if "--" in args and args.index("--") + 1 < len(args):
+        set_name(args[args.index("--") + 1].removeprefix("wsgihost: daemon "))
     listener = socket.socket(fileno=listen_fd)
     listener.setblocking(False)
     daemon = Daemon(settings, listener, master)

@@ -26,6 +26,7 @@ from wsgihost.config.model import Host, Server
 from wsgihost.frontend.connection import Connection
 from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
 from wsgihost.logs import AccessLog, ErrorLog, LogFile
+from wsgihost.proctitle import set_name
 from wsgihost.routing import Router
 
 
@@ -246,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     group_sockets: dict[str, str] = message[1]
     group_status: dict[str, str] = message[2]
     listen_fds = [int(fd) for fd in args.listen.split(",") if fd]
+    set_name("wsgihost:front")
     import uvloop
 
     loop = uvloop.new_event_loop()

@@ -113,7 +113,7 @@ def somaxconn() -> int | None:
 def install_library(directory: Path) -> Path:
     """Copy the standard-library-only modules for daemon processes; return the path root."""
     package = Path(wsgihost.__file__).parent
-    files = ["__init__.py", "logs.py"] + [
+    files = ["__init__.py", "logs.py", "proctitle.py"] + [
         f"{sub}/{p.name}"
         for sub in ("wsgi", "daemon")
         for p in sorted((package / sub).glob("*.py"))
@@ -148,19 +148,12 @@ def interpreter(server: Server, group: DaemonGroup) -> str:
     return sys.executable
 
 
-BOOTSTRAP = (
-    "import sys; sys.path.insert(0, {lib!r}); "
-    "from wsgihost.daemon.process import main; sys.exit(main())"
-)
-
-
 def command(python: str, lib: Path, listen_fd: int, channel_fd: int, title: str) -> list[str]:
     """The daemon's command line: the title is an argument, so ``ps`` shows it."""
     return [
         python,
         "-I",  # ignore PYTHON* variables, the user's site, the current directory
-        "-c",
-        BOOTSTRAP.format(lib=str(lib)),
+        str(lib / "wsgihost" / "daemon" / "bootstrap.py"),
         "--listen",
         str(listen_fd),
         "--channel",

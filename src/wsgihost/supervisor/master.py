@@ -31,6 +31,7 @@ from pathlib import Path
 
 from wsgihost.config.model import DaemonGroup, Listener, Server
 from wsgihost.logs import ErrorLog
+from wsgihost.proctitle import set_name
 from wsgihost.routing import Router
 from wsgihost.supervisor import groups as groupsmod
 from wsgihost.supervisor.groups import GroupError, GroupSocket
@@ -154,6 +155,7 @@ class Master:
         for bound in self.listeners:
             self.announce(f"listening on {bound.url()}")
             self.log.notice(f"listening on {bound.url()}")
+        set_name("wsgihost:master")
         self._install_signals()
         try:
             while True:
