@@ -250,8 +250,12 @@ class Daemon:
                     self.busy -= 1
                     self.served += 1
                     served = self.served
-                if self.maximum_requests and served >= self.maximum_requests:
-                    self.retire(f"maximum-requests ({self.maximum_requests}) reached")
+                if self.maximum_requests and served == self.maximum_requests:
+                    # Ask to be replaced: the master starts the successor and
+                    # retires us once it is ready, so capacity never drops.
+                    self.master.tell(
+                        recycle=True, why=f"maximum-requests ({self.maximum_requests}) reached"
+                    )
 
     def _handle(self, conn: socket.socket) -> None:
         conn.setblocking(True)

@@ -65,6 +65,8 @@ class Child:
     group: str = ""  # a daemon's group
     state: str = STARTING
     stopping: bool = False  # asked to finish and exit
+    recycle: bool = False  # to be retired once a successor is ready (maximum-requests)
+    since: float = 0.0  # when the current state began
     buf: bytes = b""
 
     @property
@@ -164,6 +166,7 @@ class Master:
                 self._top_up()
                 self._wait(self._timeout())
                 self._reap()
+                self._enforce_timeouts()
                 if self.stopping:
                     self._stop_step()
         finally:
@@ -301,14 +304,27 @@ class Master:
     def _on_message(self, child: Child, message: dict[str, object]) -> None:
         if message.get("ready") and child.state == STARTING:
             child.state = READY
+            child.since = time.monotonic()
             group = self.groups.get(child.group)
             if group is not None:
                 group.failures = 0
                 self._set_status(group)
+                # A successor is ready: one process waiting for it may go now.
+                for old in self.children.values():
+                    if old.group == child.group and old.recycle and old.state == READY:
+                        _kill(old.proc.pid, signal.SIGINT)
+                        break
             self.log.info(f"{child.name} {child.proc.pid} is ready")
+        elif message.get("recycle") and child.state == READY and not child.recycle:
+            child.recycle = True
+            self.log.info(
+                f"{child.name} {child.proc.pid} will be replaced ({message.get('why')}); "
+                "starting its successor first"
+            )
         elif message.get("retiring") and child.state != DRAINING:
             # The successor starts now, while this one finishes what it accepted.
             child.state = DRAINING
+            child.since = time.monotonic()
             self.log.info(f"{child.name} {child.proc.pid} retiring ({message.get('why')})")
             group = self.groups.get(child.group)
             if group is not None:
@@ -352,7 +368,10 @@ class Master:
             active = sum(
                 1
                 for c in self.children.values()
-                if c.group == group.spec.name and c.state != DRAINING and not c.stopping
+                if c.group == group.spec.name
+                and c.state != DRAINING
+                and not c.stopping
+                and not c.recycle
             )
             while active < group.spec.processes and now >= group.next_start:
                 if not self._spawn_daemon(group):
@@ -513,6 +532,33 @@ class Master:
                 f"daemon process {pid} of group {child.group!r} {_how(code)}; replacing it"
             )
         self._set_status(group)
+
+    def _enforce_timeouts(self) -> None:
+        """startup-timeout for READY; graceful- then shutdown-timeout for a retiring process."""
+        now = time.monotonic()
+        for child in self.children.values():
+            group = self.groups.get(child.group)
+            if group is None or child.stopping:
+                continue
+            spec = group.spec
+            if child.state == STARTING and now - child.started > spec.startup_timeout:
+                self.log.error(
+                    f"daemon process {child.proc.pid} of group {spec.name!r} was not ready "
+                    f"within startup-timeout ({spec.startup_timeout:g} s); killing it"
+                )
+                child.stopping = True
+                _kill(child.proc.pid, signal.SIGKILL)
+                self._daemon_back_off(group)
+            elif (
+                child.state == DRAINING
+                and now - child.since > spec.graceful_timeout + spec.shutdown_timeout
+            ):
+                self.log.warn(
+                    f"daemon process {child.proc.pid} of group {spec.name!r} still has requests "
+                    f"after graceful-timeout and shutdown-timeout; killing it"
+                )
+                child.stopping = True
+                _kill(child.proc.pid, signal.SIGKILL)
 
     def _back_off(self) -> None:
         self.failures += 1
