@@ -103,6 +103,7 @@ def build_head(
     lines = [b"HTTP/1.1 " + status.encode("latin-1")]
     has_length = False
     has_server = False
+    has_date = False
     for name, value in headers:
         lname = name.lower()
         if lname in HOP_BY_HOP:
@@ -115,6 +116,8 @@ def build_head(
             has_length = True
         elif lname == "server":
             has_server = True
+        elif lname == "date":
+            has_date = True
         lines.append(name.encode("latin-1") + b": " + value.encode("latin-1"))
     if code < 200 or code in (204, 304):
         framing = Framing.NONE
@@ -132,7 +135,8 @@ def build_head(
     else:
         framing = Framing.CLOSE
         keep_alive = False
-    lines.append(b"Date: " + http_date())
+    if not has_date:
+        lines.append(b"Date: " + http_date())
     if not has_server:
         lines.append(b"Server: " + SERVER)
     if not keep_alive:

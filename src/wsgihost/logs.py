@@ -56,8 +56,10 @@ class LogFile:
             new = self._open(self.path)
         except OSError:
             return
-        old, self.fd = self.fd, new
-        os.close(old)
+        # dup2 swaps the file under the same number: a thread writing at this
+        # moment never writes to a descriptor that was closed and reused.
+        os.dup2(new, self.fd, inheritable=False)
+        os.close(new)
 
 
 def escape(text: str) -> str:

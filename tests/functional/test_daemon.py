@@ -377,7 +377,6 @@ def test_sigint_self_restart_under_load_loses_no_request(tmp_path: Path, process
         answering = {o.pid for o in outcomes}
         assert answering - before, "no new process ever answered"
         retired = {o.pid for o in signalled}
-        print("SIGINT", len(outcomes), len(signalled), len(retired), len(answering))
         assert len(retired) >= 3, retired
         s.seen |= answering
         # Every process that answered a /sigint retired and exited; the group is whole.
@@ -415,7 +414,6 @@ def test_kill_9_of_a_daemon_under_load_fails_only_what_it_had_accepted(tmp_path:
             after_kill = load.count()
             outcomes = load.run_until(end)
         failed = [o for o in outcomes if o.status != 200]
-        print("KILL", len(outcomes), after_kill, failed)
         assert len(failed) <= threads, failed
         # Only requests the killed process had taken: a 502, or a cut connection.
         assert all(o.status in (None, 502) for o in failed), failed
@@ -490,7 +488,6 @@ def test_50_mb_up_and_down_through_a_daemon_keep_memory_flat() -> None:
 
         front_growth = (proc_kb(front, "VmHWM") or 0) - front0
         daemon_growth = (proc_kb(daemon, "VmHWM") or 0) - daemon0
-        print("MEM", front_growth, daemon_growth, front0, daemon0)
         assert front_growth < 20 * 1024, f"front end peak RSS grew {front_growth} kB"
         assert daemon_growth < 20 * 1024, f"daemon peak RSS grew {daemon_growth} kB"
     finally:
@@ -524,24 +521,27 @@ def test_each_group_runs_under_its_own_python_home(tmp_path: Path) -> None:
 
 # -- 6. an app that fails to import ------------------------------------------------------
 
+FAILED_START = "before it was ready"
+BROKEN_LOG = ("Traceback", "RuntimeError", "broken_import.wsgi", "raise RuntimeError")
+
 
 def test_a_group_whose_app_fails_to_import_answers_503_and_backs_off(tmp_path: Path) -> None:
-    failed_start = "before it was ready"
     with site(
         tmp_path,
         vhost("GOOD", "good", DAEMON_APP, "processes=1 threads=2"),
         vhost("BAD", "bad", BROKEN_APP, "processes=2 threads=2"),
         ports=("GOOD", "BAD"),
-        allow=("Traceback", "RuntimeError", "broken_import.wsgi", "raise RuntimeError"),
+        allow=BROKEN_LOG,
     ) as s:
         started = time.monotonic()
-        wait_for(lambda: failed_start in s.server.stderr(), 10, "the first failed start")
+        wait_for(lambda: FAILED_START in s.server.stderr(), 10, "the first failed start")
         log = s.server.stderr()
         assert "Traceback (most recent call last)" in log
         assert "broken_import.wsgi fails at import on purpose" in log
-        # From now on: a 503 at once, again and again, while the good group serves.
+        # From now on, for ~8 s: a 503 at once, every time, while the good group serves.
+        pace = threading.Event()  # never set: its wait() paces the loop
         asked = 0
-        while time.monotonic() < started + 8.0 or asked < 3:
+        while time.monotonic() < started + 8.0:
             t0 = time.monotonic()
             bad = s.fetch("BAD", "/info")
             took = time.monotonic() - t0
@@ -551,15 +551,132 @@ def test_a_group_whose_app_fails_to_import_answers_503_and_backs_off(tmp_path: P
             assert "not available" in bad.text
             good = s.fetch("GOOD", "/info")
             assert good.status == 200 and good.json()["group"] == "good"
-            asked += 1
-            s.daemons("bad")
-            s.server.proc.wait(0.2) if s.server.proc.poll() is not None else None
             assert s.server.proc.poll() is None, "the server stopped"
-            time_left = started + 8.0 - time.monotonic()
-            if time_left > 0:
-                threading.Event().wait(min(0.25, time_left))  # pace the requests
-        spawns = s.server.stderr().count(failed_start)
-        print("SPAWNS", spawns, asked)
-        print(s.server.stderr()[-3000:])
-        # A start fails in about 0.1 s: without back-off there would be dozens by now.
+            asked += 1
+            pace.wait(0.25)
+        assert asked >= 10
+        spawns = s.server.stderr().count(FAILED_START)
+        # A start fails in about 0.1 s: without a back-off there would be dozens by now.
         assert 2 <= spawns <= 10, spawns
+
+
+def test_a_request_queued_while_the_first_start_fails_gets_its_503_soon(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    gate.touch()
+    with site(
+        tmp_path,
+        vhost("BAD", "bad", BROKEN_APP, "processes=1 threads=2"),
+        ports=("BAD",),
+        env={"BROKEN_FIXTURE_GATE": str(gate)},
+        allow=BROKEN_LOG,
+    ) as s:
+        # The first process is importing (held by the gate): nothing can serve yet,
+        # and the group has not failed yet, so the request waits in the backlog.
+        wait_for(lambda: list(tmp_path.glob("gate.waiting-*")), 10, "the import to begin")
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(s.fetch, "BAD", "/info", "GET", 8.0)
+            (path,) = group_socket_paths(s.master)
+            wait_for(lambda: queued(path) >= 1, 10, "the request in the group's backlog")
+            gate.unlink()  # the import fails now
+            wait_for(lambda: FAILED_START in s.server.stderr(), 10, "the failed start")
+            failed_at = time.monotonic()
+            try:
+                response = pending.result()
+            except OSError as e:
+                waited = time.monotonic() - failed_at
+                raise AssertionError(
+                    f"no answer {waited:.1f} s after the group's start failed ({e!r})"
+                ) from None
+            assert response.status == 503, response
+            assert time.monotonic() - failed_at < 3.0
+
+
+# -- stops and restarts ------------------------------------------------------------------
+
+
+def unix_sockets() -> list[list[str]]:
+    return [line.split() for line in Path("/proc/net/unix").read_text().splitlines()[1:]]
+
+
+def group_socket_paths(master: int) -> list[str]:
+    """The paths of the listening UNIX sockets the master holds (its groups' sockets)."""
+    inodes = set()
+    for fd in Path(f"/proc/{master}/fd").iterdir():
+        try:
+            link = os.readlink(fd)
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    return [
+        f[7]
+        for f in unix_sockets()
+        if len(f) >= 8 and f[3] == "00010000" and f[6] in inodes and f[7].endswith(".sock")
+    ]
+
+
+def queued(path: str) -> int:
+    """Connections waiting in the backlog of the listener at ``path``, not yet accepted.
+
+    /proc/net/unix lists them under the listener's path, in state 02 (connecting).
+    """
+    return sum(1 for f in unix_sockets() if len(f) >= 8 and f[7] == path and f[5] == "02")
+
+
+def test_sigterm_lets_daemon_requests_in_flight_finish(tmp_path: Path) -> None:
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    with site(
+        tmp_path, vhost("P", "g", DAEMON_APP, "processes=2 threads=2"), ports=("P",)
+    ) as s:
+        daemons = full_strength(s.master, "g", 2)
+        s.seen |= children(s.master)
+        with ThreadPoolExecutor(3) as pool:
+            futures = [pool.submit(s.fetch, "P", f"/hold?dir={hold}&id={i}") for i in range(3)]
+            wait_for(lambda: len(list(hold.glob("started-*"))) == 3, 10, "3 requests in the app")
+            s.server.signal(signal.SIGTERM)
+
+            def refused() -> bool:
+                try:
+                    socket.create_connection(("127.0.0.1", s.ports["P"]), timeout=1).close()
+                except ConnectionRefusedError:
+                    return True
+                return False
+
+            wait_for(refused, 10, "the listener to close")
+            assert not any(f.done() for f in futures)
+            assert s.server.proc.poll() is None
+            (hold / "go").touch()
+            responses = [f.result() for f in futures]
+        assert [r.status for r in responses] == [200, 200, 200]
+        assert {int(r.body) for r in responses} <= daemons
+        assert s.server.wait(20) == 0
+
+
+def test_a_request_during_a_sigint_restart_waits_in_the_backlog(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    with site(
+        tmp_path,
+        vhost("P", "g", DAEMON_APP, "processes=1 threads=2"),
+        ports=("P",),
+        env={"DAEMON_FIXTURE_GATE": str(gate)},
+    ) as s:
+        (old,) = full_strength(s.master, "g", 1)
+        s.seen.add(old)
+        gate.touch()  # the replacement will wait in its import until the gate goes
+        first = s.fetch("P", "/sigint")
+        assert first.status == 200 and int(first.body) == old
+        waiting = wait_for(lambda: list(tmp_path.glob("gate.waiting-*")), 10, "the successor")
+        new = int(waiting[0].name.rsplit("-", 1)[1])
+        s.seen.add(new)
+        wait_for(lambda: not alive(old), 10, "the retired process to exit")
+        # No process can serve now: the old one is gone, the new one is not READY.
+        (path,) = group_socket_paths(s.master)
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(s.fetch, "P", "/pid")
+            wait_for(lambda: queued(path) >= 1, 10, "the request in the group's backlog")
+            assert not pending.done()
+            gate.unlink()
+            response = pending.result()
+        assert response.status == 200, response
+        assert int(response.body) == new

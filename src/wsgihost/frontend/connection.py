@@ -140,6 +140,9 @@ class Request:
                     # RFC 9110 10.1.1: "100 Continue" once the app asks for the body.
                     self.continue_sent = True
                     conn.loop.call_soon_threadsafe(conn.send_continue, self)
+                if conn.body_paused is self:
+                    conn.body_paused = None
+                    conn.loop.call_soon_threadsafe(conn.resume_for_body)
                 conn.cond.wait()
             chunk = self.body[0]
             if len(chunk) <= size:
@@ -204,6 +207,9 @@ class Connection(asyncio.Protocol):
         self.body_waiter: asyncio.Future[None] | None = None
         self.body_paused: Request | None = None
         self.pipeline_paused = False
+        self.reading_paused = False
+        self.next_waits = False  # the next request waits until the client reads again
+        self.write_deadline = 0.0  # Timeout: a paused writer must make progress by then
         self.pending_error: tuple[int, str] | None = None
         self.served = 0
         self.pending = b""  # received bytes not yet framed
@@ -213,6 +219,8 @@ class Connection(asyncio.Protocol):
         self.body_left = 0
         self.decoder: ChunkedDecoder | None = None
         self.in_head = False
+        self.start_pending = False
+        self.framing = False  # inside _frame: do not re-enter it
         self.url_parts: list[bytes] = []
         self.url_len = 0
         self.headers: list[tuple[bytes, bytes]] = []
@@ -261,6 +269,9 @@ class Connection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.write_paused = True
+        self.write_deadline = self.loop.time() + self.worker.server.timeout
+        # A client that does not read gets nothing more read from it either.
+        self._update_reading()
 
     def resume_writing(self) -> None:
         with self.cond:
@@ -269,6 +280,10 @@ class Connection(asyncio.Protocol):
         waiter = self.write_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        self._update_reading()
+        if self.next_waits:
+            self.next_waits = False
+            self._continue()
 
     def eof_received(self) -> bool:
         self.client_eof = True
@@ -290,6 +305,7 @@ class Connection(asyncio.Protocol):
             self.deadline = self.loop.time() + self.worker.server.header_timeout
         buf = self.pending + data if self.pending else data
         self.pending = b""
+        self.framing = True
         try:
             self._frame(buf)
         except httptools.HttpParserCallbackError as e:
@@ -304,6 +320,8 @@ class Connection(asyncio.Protocol):
         except httptools.HttpParserError as e:
             if not self.reading_done:
                 self.reject(400, f"malformed request: {e}")
+        finally:
+            self.framing = False
 
     def _frame(self, buf: bytes) -> None:
         """Feed llhttp one message part at a time, framing bodies ourselves.
@@ -316,6 +334,12 @@ class Connection(asyncio.Protocol):
         parser = self.parser
         while buf and not self.reading_done:
             mode = self.body_mode
+            if mode == NO_BODY and len(self.queue) >= PIPELINE_MAX:
+                # Enough requests wait their turn: keep the rest unparsed.
+                self.pending = buf
+                self.pipeline_paused = True
+                self._update_reading()
+                return
             if mode == NO_BODY:
                 if self.head_fed_crlf and buf.startswith(b"\r\n"):
                     head_end = 2  # the blank line, split across two reads
@@ -336,16 +360,16 @@ class Connection(asyncio.Protocol):
                 self.head_fed_crlf = False
                 self.head_seen = 0
                 try:
-                    if head_end == len(buf):
-                        parser.feed_data(buf)
-                        return
-                    parser.feed_data(buf[:head_end])
+                    parser.feed_data(buf if head_end == len(buf) else buf[:head_end])
                 except httptools.HttpParserUpgrade:
                     # llhttp stops at Connection: Upgrade; RFC 9110 7.8 lets us
                     # ignore it. A request with a body was refused in
                     # on_headers_complete, so the rest is the next request.
                     parser = self.parser = httptools.HttpRequestParser(self)
                     self.body_mode = NO_BODY
+                if self.start_pending:
+                    self.start_pending = False
+                    self.start_next()
                 buf = buf[head_end:]
             elif mode == LENGTH_BODY:
                 take = min(self.body_left, len(buf))
@@ -499,6 +523,8 @@ class Connection(asyncio.Protocol):
             start_time=time.time(),
         )
         keep_alive = parser.should_keep_alive() and server.keepalive and not self.closing
+        if self.chunked and version == "1.0":
+            keep_alive = False  # RFC 9112 6.1: Transfer-Encoding in 1.0 is suspect framing
         req = Request(self, head, keep_alive, has_body)
         req.expect_continue = expect_continue
         if self.hosts:
@@ -508,11 +534,9 @@ class Connection(asyncio.Protocol):
         if has_body:
             self.body_deadline = self.loop.time() + server.timeout
         self.last = req
-        if self.active is None:
-            self.start_next()
-        elif len(self.queue) >= PIPELINE_MAX and self.transport is not None:
-            self.pipeline_paused = True
-            self.transport.pause_reading()
+        # The app runs only once llhttp has accepted the whole head (it may
+        # still refuse it after this callback, e.g. for a bad Transfer-Encoding).
+        self.start_pending = self.active is None
 
     def on_body(self, data: bytes) -> None:
         req = self.parsing
@@ -530,10 +554,14 @@ class Connection(asyncio.Protocol):
             req.body.append(data)
             req.buffered += len(data)
             self.cond.notify_all()
+            # Decided under the lock, so the app's thread cannot drain the
+            # buffer between our check and the pause and then wait forever.
+            pause = req.buffered > BODY_HIGH and self.body_paused is None
+            if pause:
+                self.body_paused = req
         self._wake_body()
-        if req.buffered > BODY_HIGH and self.body_paused is None and self.transport is not None:
-            self.body_paused = req
-            self.transport.pause_reading()
+        if pause:
+            self._update_reading()
 
     def on_message_complete(self) -> None:
         req = self.parsing
@@ -702,14 +730,44 @@ class Connection(asyncio.Protocol):
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def resume_for_body(self) -> None:
-        if self.transport is not None and not self.lost and not self.pipeline_paused:
-            self.transport.resume_reading()
+        # Our pause, not the client's slowness: the body deadline starts again.
+        self.body_deadline = self.loop.time() + self.worker.server.timeout
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        """Pause reading the client while any reason holds, resume when none does.
+
+        The reasons: a request body the app has not consumed, too many
+        pipelined requests queued, a client not reading our responses.
+        """
+        transport = self.transport
+        if transport is None or self.lost or transport.is_closing():
+            return
+        want_paused = (
+            self.body_paused is not None or self.pipeline_paused or self.write_paused
+        ) and self.state != LINGER
+        if want_paused and not self.reading_paused:
+            self.reading_paused = True
+            transport.pause_reading()
+        elif not want_paused and self.reading_paused:
+            self.reading_paused = False
+            transport.resume_reading()
 
     def app_send(self, req: Request, head: Any, data: bytes, end: bool) -> None:
         """Loop side of ``Request.send``: frame and write part of a response."""
         if req.dropped or self.lost or self.transport is None:
             return
+        try:
+            self._app_send(req, head, data, end)
+        except Exception as e:
+            # A bug or an unencodable header must not leave the client waiting.
+            self.worker.log.error(f"internal error while sending a response: {e!r}")
+            self.app_abort(req)
+
+    def _app_send(self, req: Request, head: Any, data: bytes, end: bool) -> None:
         transport = self.transport
+        assert transport is not None
+        size = len(data)  # what the app's thread counted as in flight
         if head is not None:
             status, headers = head
             req.status = int(status[:3])
@@ -755,7 +813,7 @@ class Connection(asyncio.Protocol):
             req.bytes_sent += len(data)
         if not end:
             with self.cond:
-                req.unsent -= len(data)
+                req.unsent -= size
                 self.cond.notify_all()
             return
         self.finish(req)
@@ -791,9 +849,17 @@ class Connection(asyncio.Protocol):
         else:
             req.body.clear()
         if not req.keep_alive or self.closing:
-            self.close(linger=not req.body_done)
+            self.close(linger=True)
             return
+        self._continue()
+
+    def _continue(self) -> None:
+        """After a response: the next queued request, a deferred error, or wait for more."""
         if self.queue:
+            if self.write_paused:
+                # The client is not reading what we sent: let it catch up first.
+                self.next_waits = True
+                return
             self.start_next()
             return
         if self.pending_error is not None:
@@ -809,10 +875,12 @@ class Connection(asyncio.Protocol):
         else:
             self.state = IDLE
             self.deadline = self.loop.time() + self.worker.server.keepalive_timeout
-        if self.pipeline_paused and self.transport is not None:
+        if self.pipeline_paused:
             self.pipeline_paused = False
-            if self.body_paused is None:
-                self.transport.resume_reading()
+            self._update_reading()
+            if self.pending and not self.framing:
+                # Requests held back unparsed while the queue was full.
+                self.data_received(b"")
 
     def reject(self, status: int, reason: str) -> None:
         """Refuse the request being parsed: answer ``status`` and close."""
@@ -900,6 +968,7 @@ class Connection(asyncio.Protocol):
             transport.write_eof()
             self.state = LINGER
             self.deadline = self.loop.time() + 2.0
+            self.reading_paused = False
             transport.resume_reading()
             return
         transport.close()
@@ -908,8 +977,18 @@ class Connection(asyncio.Protocol):
         """Called about twice a second by the worker's sweeper."""
         if self.transport is None or self.lost:
             return
-        if self.parsing is not None and now > self.body_deadline and not self.reading_done:
+        if (
+            self.parsing is not None
+            and self.body_paused is None  # while we hold the client back, it is not late
+            and now > self.body_deadline
+            and not self.reading_done
+        ):
             self.reject(408, "request body not received in time")
+            return
+        if self.write_paused and now > self.write_deadline:
+            # Timeout for writes: a client that stopped reading frees its thread.
+            self.worker.log.info("client stopped reading the response; closing", self.client())
+            self.transport.abort()
             return
         if now < self.deadline:
             return
@@ -923,7 +1002,16 @@ class Connection(asyncio.Protocol):
             self.transport.abort()
 
     def stop(self) -> None:
-        """Graceful stop: finish what was accepted, close idle connections now."""
+        """Graceful stop: finish what was accepted, close idle connections.
+
+        A connection that served requests and waits for the next is closed
+        now. A new one, or one whose request head is arriving, may still send
+        its request (answered with ``Connection: close``) for a moment.
+        """
         self.closing = True
-        if self.active is None and not self.queue and self.transport and not self.lost:
+        if self.transport is None or self.lost or self.active is not None or self.queue:
+            return
+        if self.state == IDLE and self.served:
             self.transport.close()
+        elif self.state == IDLE:
+            self.deadline = min(self.deadline, self.loop.time() + 1.0)

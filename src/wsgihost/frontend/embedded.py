@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import queue
+import sys
 import threading
+import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +58,9 @@ class ThreadPool:
             self.busy += 1
             try:
                 fn(*args)
+            except BaseException:
+                # A job must never cost the pool a thread.
+                sys.stderr.write("wsgihost: error in a worker thread:\n" + traceback.format_exc())
             finally:
                 self.busy -= 1
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import select
+import time
 from typing import TYPE_CHECKING
 
 from wsgihost import static
@@ -49,13 +50,28 @@ def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
         except OSError:
             conn.answer(req, 403)
             return
+        if len(data) != resp.length:
+            # The file changed between stat and read: the length we would
+            # declare is wrong, so answer as for a file we cannot read.
+            conn.answer(req, 503)
+            return
         conn.app_send(req, (status, resp.headers), data, True)
         return
     conn.worker.pool.submit(_send_large, conn, req, status, resp)
 
 
 def _send_large(conn: Connection, req: Request, status: str, resp: static.FileResponse) -> None:
-    """Runs on a pool thread: send a large file slice."""
+    """Runs on a pool thread: send a large file slice; any failure cuts the response."""
+    try:
+        _send_large_file(conn, req, status, resp)
+    except Exception as e:
+        conn.worker.log.error(f"error while sending {resp.path}: {e!r}")
+        req.abort()
+
+
+def _send_large_file(
+    conn: Connection, req: Request, status: str, resp: static.FileResponse
+) -> None:
     assert resp.path is not None
     try:
         fd = os.open(resp.path, os.O_RDONLY | os.O_CLOEXEC)
@@ -68,7 +84,9 @@ def _send_large(conn: Connection, req: Request, status: str, resp: static.FileRe
         sock = conn.borrow_socket(req)
         if sock is not None:
             try:
-                sent = _sendfile(sock, fd, resp.offset, resp.length, req)
+                sent = _sendfile(
+                    sock, fd, resp.offset, resp.length, req, conn.worker.server.timeout
+                )
             finally:
                 os.close(sock)
             req.bytes_sent += sent
@@ -90,9 +108,15 @@ def _send_large(conn: Connection, req: Request, status: str, resp: static.FileRe
         os.close(fd)
 
 
-def _sendfile(sock: int, fd: int, offset: int, count: int, req: Request) -> int:
-    """``os.sendfile`` until done, waiting for the non-blocking socket as needed."""
+def _sendfile(sock: int, fd: int, offset: int, count: int, req: Request, timeout: float) -> int:
+    """``os.sendfile`` until done, waiting for the non-blocking socket as needed.
+
+    Gives up when the client takes nothing for ``timeout`` seconds (Timeout).
+    """
     sent = 0
+    poller = select.poll()  # not select(): descriptors may be above 1023
+    poller.register(sock, select.POLLOUT)
+    last_progress = time.monotonic()
     while sent < count and not req.dropped:
         try:
             n = os.sendfile(sock, fd, offset + sent, count - sent)
@@ -104,8 +128,11 @@ def _sendfile(sock: int, fd: int, offset: int, count: int, req: Request) -> int:
             return sent  # the file shrank under us
         if n > 0:
             sent += n
+            last_progress = time.monotonic()
             continue
+        if time.monotonic() - last_progress > timeout:
+            return sent
         # Wait until the socket can take more; wake now and then to notice a
         # client that went away.
-        select.select([], [sock], [], 1.0)
+        poller.poll(1000)
     return sent

@@ -123,6 +123,13 @@ class Worker:
         if self.stopping:
             return
         self.stopping = True
+        if why == "SIGINT":
+            # The app asked this worker to restart: tell the master, so that
+            # the replacement starts while we finish.
+            try:
+                self.channel.send(b'{"retiring": true}\n')
+            except OSError:
+                pass
         self.log.info(f"front-end worker stopping ({why})")
         for srv in self._servers:
             srv.close()  # closes only this process's copy of the listener
@@ -132,7 +139,9 @@ class Worker:
 
     async def _drain(self) -> None:
         deadline = self.loop.time() + self.server.graceful_timeout
-        while self.connections and self.loop.time() < deadline:
+        # Connections, and app threads whose client has gone: their work and
+        # their close() still deserve to finish.
+        while (self.connections or self.pool.busy) and self.loop.time() < deadline:
             await asyncio.sleep(0.05)
         if self.connections:
             self.log.warn(

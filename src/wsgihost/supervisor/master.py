@@ -276,7 +276,7 @@ class Master:
             elif signum == signal.SIGUSR1:
                 self.log.dest.reopen()
                 self._signal_all(signal.SIGUSR1)
-            elif signum == signal.SIGHUP:
+            elif signum == signal.SIGHUP and not self.stopping:
                 self.log.notice("SIGHUP received: replacing the front-end workers")
                 self._replace_workers()
 
@@ -321,6 +321,12 @@ class Master:
                 f"{child.name} {child.proc.pid} will be replaced ({message.get('why')}); "
                 "starting its successor first"
             )
+        elif message.get("retiring") and child.kind == "worker":
+            # An embedded-mode worker drains (SIGINT from its app): its
+            # replacement starts now, not after it has finished.
+            if not child.stopping:
+                child.stopping = True
+                self.log.info(f"front-end worker {child.proc.pid} retiring")
         elif message.get("retiring") and child.state != DRAINING:
             # The successor starts now, while this one finishes what it accepted.
             child.state = DRAINING
@@ -435,7 +441,10 @@ class Master:
             return
         sockets = {name: g.socket.path for name, g in self.groups.items()}
         payload = pickle.dumps((self.server, sockets, self._statuses()))
-        parent.sendall(struct.pack("!I", len(payload)) + payload)
+        try:
+            parent.sendall(struct.pack("!I", len(payload)) + payload)
+        except OSError as e:
+            self.log.error(f"cannot hand the configuration to worker {child.proc.pid}: {e}")
         self._register(child)
         self.log.info(f"started front-end worker {child.proc.pid}")
 

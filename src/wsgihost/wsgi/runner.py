@@ -65,6 +65,12 @@ def validate_status(status: Any) -> str:
         raise ResponseError(f"status must be str, not {type(status).__name__}: {status!r}")
     if not _STATUS.match(status):
         raise ResponseError(f"invalid status line {status!r}")
+    if status[0] == "1":
+        raise ResponseError(f"{status!r} is not a final status (1xx are for the server)")
+    try:
+        status.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ResponseError(f"status line {status!r} is not latin-1") from None
     return status
 
 
