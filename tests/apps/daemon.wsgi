@@ -2,7 +2,7 @@
 (python-home virtual environments included).
 
   /info                     JSON: pid, mod_wsgi.process_group, sys.prefix, sys.executable,
-                            wsgi.multithread / wsgi.multiprocess
+                            sys.path, wsgi.multithread / wsgi.multiprocess
   /pid                      the process id, as text
   /work?ms=M                sleep M milliseconds (default 0), then answer the process id
   /barrier?key=K&n=N&dir=D  wait until N requests with the same K have arrived in this
@@ -78,6 +78,7 @@ def application(environ, start_response):
                 "group": environ["mod_wsgi.process_group"],
                 "prefix": sys.prefix,
                 "executable": sys.executable,
+                "path": sys.path,
                 "multithread": environ["wsgi.multithread"],
                 "multiprocess": environ["wsgi.multiprocess"],
             }

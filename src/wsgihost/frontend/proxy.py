@@ -139,6 +139,8 @@ class DaemonExchange:
                 raise TimeoutError
             try:
                 data = await asyncio.wait_for(self.loop.sock_recv(self.sock, READ_SIZE), timeout)
+            except TimeoutError:
+                raise  # (an OSError too, but not a broken connection)
             except OSError:
                 data = b""  # a reset: the same as an EOF here
             self.channel.receive_data(data)
@@ -159,6 +161,31 @@ class DaemonExchange:
         except OSError:
             self.write_failed = True
         return not self.write_failed
+
+    def withdraw(self) -> bool:
+        """Take back a request not yet accepted; True if an ACCEPT had already arrived.
+
+        After ``shutdown(SHUT_RD)`` a daemon's ACCEPT can no longer be
+        written (it gets EPIPE and never runs the app); one that arrived
+        before it is still in our queue, and is read here.
+        """
+        try:
+            self.sock.shutdown(socket.SHUT_RD)
+        except OSError:
+            pass
+        while True:
+            try:
+                data = self.sock.recv(READ_SIZE)
+            except OSError:
+                break
+            if not data:
+                break
+            self.channel.receive_data(data)
+        try:
+            self.channel.next_event()
+        except ProtocolError:
+            pass
+        return self.channel.accepted
 
     def close(self) -> None:
         self.sock.close()
@@ -184,13 +211,22 @@ async def serve(
             exchange = DaemonExchange(sock)
             await exchange.send(exchange.channel.send(Request(head)))
             try:
-                event = await exchange.next_event(deadline + GRACE)
+                event = await _answer(conn, req, exchange, group, deadline + GRACE)
             except TimeoutError:
                 exchange.close()
                 conn.answer_unavailable(req, f"daemon group {group.name!r} is busy")
                 return
             except ProtocolError:
                 event = None  # reset or EOF before an answer: the app never saw it
+            except Withdrawn as e:
+                exchange.close()
+                if e.accepted:
+                    # The app took it at the very moment we withdrew: its
+                    # answer cannot reach us any more.
+                    conn.answer(req, 502)
+                elif not req.dropped:
+                    conn.answer_unavailable(req, str(e))
+                return
             if isinstance(event, Accept):
                 break
             exchange.close()
@@ -222,6 +258,34 @@ async def serve(
     finally:
         if exchange is not None:
             exchange.close()
+
+
+class Withdrawn(Exception):
+    """We took back a request the daemon had not accepted (group failed, client gone)."""
+
+    def __init__(self, why: str, accepted: bool) -> None:
+        super().__init__(why)
+        self.accepted = accepted
+
+
+async def _answer(
+    conn: Connection,
+    req: HttpRequest,
+    exchange: DaemonExchange,
+    group: DaemonGroup,
+    until: float,
+) -> Event:
+    """Wait for ACCEPT or REJECT, but not for a group that failed or a client that left."""
+    while True:
+        try:
+            return await exchange.next_event(min(until, time.monotonic() + 0.25))
+        except TimeoutError:
+            if time.monotonic() >= until:
+                raise
+        failed = conn.worker.group_status.get(group.name) == "failed"
+        if failed or req.dropped:
+            why = f"daemon group {group.name!r} has no process ready: its app does not start"
+            raise Withdrawn(why if failed else "the client went away", exchange.withdraw())
 
 
 async def _send_body(conn: Connection, req: HttpRequest, exchange: DaemonExchange) -> None:

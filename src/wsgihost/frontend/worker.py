@@ -110,6 +110,7 @@ class Worker:
                 continue
             if isinstance(message.get("groups"), dict):
                 self.group_status = message["groups"]
+                self.log.info(f"daemon groups now: {self.group_status}")
 
     async def _sweep(self) -> None:
         while True:
