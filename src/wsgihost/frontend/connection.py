@@ -75,6 +75,7 @@ class Request:
         "body_received",
         "buffered",
         "bytes_sent",
+        "complete",
         "conn",
         "continue_sent",
         "discard",
@@ -109,6 +110,7 @@ class Request:
         self.body_done = not has_body
         self.body_received = 0
         self.buffered = 0
+        self.complete = False  # parsed to its end (head and body) without error
         self.failed: str | None = None
         self.discard = False
         self.expect_continue = False
@@ -572,6 +574,8 @@ class Connection(asyncio.Protocol):
             self.parsing = None
             self._wake_body()
         last = self.last
+        if last is not None:
+            last.complete = True
         if last is not None and not last.keep_alive:
             # Nothing after a request that ends the connection is read (RFC 9112 9.6).
             self.reading_done = True
@@ -901,7 +905,11 @@ class Connection(asyncio.Protocol):
                 self.close()
                 return
         elif active is not None:
-            # Earlier pipelined requests are answered first, in order.
+            # Earlier pipelined requests are answered first, in order; the one
+            # that failed to parse is never served.
+            last = self.last
+            if last is not None and last is not active and not last.complete and last in self.queue:
+                self.queue.remove(last)
             self.pending_error = (status, reason)
             self.transport.pause_reading()
             return
