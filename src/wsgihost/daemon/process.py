@@ -133,7 +133,13 @@ class FrameSink(runner.ResponseSink):
 class Daemon:
     """The state of one daemon process."""
 
-    def __init__(self, settings: Dict[str, Any], listener: socket.socket, master: Channel2Master):
+    def __init__(
+        self,
+        settings: Dict[str, Any],
+        listener: socket.socket,
+        master: Channel2Master,
+        log_file: LogFile,
+    ):
         self.settings = settings
         self.group = str(settings["group"])
         self.threads = int(settings.get("threads", 15))
@@ -141,9 +147,7 @@ class Daemon:
         self.socket_timeout = float(settings.get("socket_timeout", 60.0)) or None
         self.listener = listener
         self.master = master
-        error_log = settings.get("error_log")
-        dest = LogFile(path=error_log) if error_log else LogFile(fd=2)
-        self.log = ErrorLog(dest, str(settings.get("log_level", "warn")), module="wsgi")
+        self.log = ErrorLog(log_file, str(settings.get("log_level", "warn")), module="wsgi")
         self.loaders: Dict[Tuple[str, str], ScriptLoader] = {}
         self._loaders_lock = threading.Lock()
         self.multiprocess = bool(settings.get("multiprocess", False))
@@ -384,12 +388,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         settings = master.read_settings()
     except (EOFError, ValueError, OSError):
         return EXIT_STARTUP_FAILED
+    # Opened before user= and group= take effect: the log belongs to the server.
+    error_log = settings.get("error_log")
+    try:
+        log_file = LogFile(path=error_log) if error_log else LogFile(fd=2)
+    except OSError:
+        log_file = LogFile(fd=2)
     _apply_environment(settings)
     if "--" in args and args.index("--") + 1 < len(args):
         set_name(args[args.index("--") + 1].removeprefix("wsgihost: daemon "))
     listener = socket.socket(fileno=listen_fd)
     listener.setblocking(False)
-    daemon = Daemon(settings, listener, master)
+    daemon = Daemon(settings, listener, master, log_file)
     signal.signal(signal.SIGINT, lambda s, f: daemon.retire("SIGINT"))
     signal.signal(signal.SIGTERM, lambda s, f: daemon.retire("SIGTERM"))
     signal.signal(signal.SIGUSR1, lambda s, f: daemon.log.dest.reopen())
