@@ -294,6 +294,18 @@ class Router:
                 found.setdefault(group, set()).add((path, "application"))
         return found
 
+    def reloading_scripts(self) -> dict[str, set[str]]:
+        """For each script with ``WSGIScriptReloading On``, the daemon groups that run it."""
+        found: dict[str, set[str]] = {}
+        for host in (self.main, *self.vhosts):
+            for alias in host.script_aliases:
+                if alias.regex:
+                    continue
+                settings = host.settings_for(alias.path, alias.url, alias.settings)
+                if settings.process_group and settings.script_reloading is not False:
+                    found.setdefault(alias.path, set()).add(settings.process_group)
+        return found
+
     def select_host(self, local_addr: str, local_port: int, host_header: bytes | None) -> Host:
         return self._select(local_addr, local_port, host_header).host
 

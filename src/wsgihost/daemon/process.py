@@ -179,7 +179,7 @@ class Daemon:
             if not os.path.exists(script):
                 continue  # deployed later: a 404 until then, as in Apache
             try:
-                self.loader(script, callable_name, True).get()
+                self.loader(script, callable_name, False).get()
             except BaseException:
                 import traceback
 
@@ -348,7 +348,9 @@ class Daemon:
         loader = self.loader(
             str(head["script"]),
             str(head.get("callable", "application")),
-            bool(head.get("reloading", True)),
+            # The master watches the script and replaces this process when
+            # it changes (a rolling restart), so it never reloads in place.
+            False,
         )
         sink = FrameSink(conn, channel)
         runner.run(loader.get, environ, sink, log_error)

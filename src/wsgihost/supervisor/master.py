@@ -32,6 +32,7 @@ from pathlib import Path
 from wsgihost.config.model import DaemonGroup, Listener, Server
 from wsgihost.logs import ErrorLog
 from wsgihost.proctitle import set_name
+from wsgihost.reload import ChangeMonitor
 from wsgihost.routing import Router
 from wsgihost.supervisor import groups as groupsmod
 from wsgihost.supervisor.groups import GroupError, GroupSocket
@@ -41,6 +42,7 @@ QUICK_EXIT = 2.0
 # The signals a child handles itself; blocked while it starts.
 CHILD_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1}
 MAX_BACKOFF = 10.0
+POLL_INTERVAL = 0.25  # how often WSGI scripts are stat()ed for changes
 DAEMON_MAX_BACKOFF = 30.0
 
 # A child's state.
@@ -65,7 +67,8 @@ class Child:
     group: str = ""  # a daemon's group
     state: str = STARTING
     stopping: bool = False  # asked to finish and exit
-    recycle: bool = False  # to be retired once a successor is ready (maximum-requests)
+    recycle: bool = False  # to be retired once a successor is ready (maximum-requests, rolls)
+    generation: int = 0  # a daemon's: the group's code version it was started for
     since: float = 0.0  # when the current state began
     buf: bytes = b""
 
@@ -84,6 +87,12 @@ class Group:
     failures: int = 0
     next_start: float = 0.0
     status: str = STARTING  # what the front ends are told: starting | ready | failed
+    # Rolling restarts: processes older than ``generation`` are replaced one
+    # by one. A roll whose new code does not start stops at ``stalled``; the
+    # next change (a new generation) tries again.
+    generation: int = 0
+    stalled: int = -1
+    last_error: str = ""
 
 
 @dataclass
@@ -137,6 +146,9 @@ class Master:
         self.selector = selectors.DefaultSelector()
         self.stopping = False
         self.daemons_told_to_stop = False
+        self.monitor = ChangeMonitor()
+        self.watched: dict[str, set[str]] = {}  # script -> groups rolled when it changes
+        self.next_poll = 0.0
         self.stop_deadline = 0.0
         self.failures = 0
         self.next_start = 0.0
@@ -167,6 +179,7 @@ class Master:
                 self._wait(self._timeout())
                 self._reap()
                 self._enforce_timeouts()
+                self._watch_scripts()
                 if self.stopping:
                     self._stop_step()
         finally:
@@ -192,6 +205,8 @@ class Master:
                     )
                 sock = groupsmod.open_group_socket(self.server, spec, directory)
                 self.groups[spec.name] = Group(spec, sock, sorted(scripts.get(spec.name, ())))
+            self.watched = Router(self.server).reloading_scripts()
+            self.monitor.watch(self.watched, time.monotonic())
         except (GroupError, OSError) as e:
             raise StartupError(str(e)) from None
 
@@ -225,7 +240,9 @@ class Master:
         now = time.monotonic()
         if self.stopping:
             return max(0.0, min(0.5, self.stop_deadline - now))
-        starts = [self.next_start] + [g.next_start for g in self.groups.values()]
+        starts = [self.next_start, self.next_poll if self.watched else now + 1.0] + [
+            g.next_start for g in self.groups.values()
+        ]
         return max(0.0, min(1.0, min(starts) - now)) if min(starts) > now else 1.0
 
     def _install_signals(self) -> None:
@@ -371,6 +388,7 @@ class Master:
             self._spawn_worker()
             running += 1
         for group in self.groups.values():
+            self._roll_step(group)
             active = sum(
                 1
                 for c in self.children.values()
@@ -468,6 +486,7 @@ class Master:
         if child is None:
             self._daemon_back_off(group)
             return False
+        child.generation = group.generation
         settings = {
             "group": spec.name,
             "threads": spec.threads,
@@ -528,7 +547,23 @@ class Master:
         pid = child.proc.pid
         if self.stopping or child.stopping:
             self.log.info(f"daemon process {pid} of group {child.group!r} exited")
+        elif child.state == STARTING and any(
+            c.group == group.spec.name and c.state == READY for c in self.children.values()
+        ):
+            # New code that does not start: the old processes keep serving.
+            group.stalled = group.generation
+            group.last_error = f"a new process {_how(code)} before it was ready"
+            for other in self.children.values():
+                if other.group == group.spec.name:
+                    other.recycle = False
+            self.log.error(
+                f"daemon process {pid} of group {child.group!r} {_how(code)} before it was "
+                "ready (see the traceback above); the roll stops and the running processes "
+                "keep serving the previous code until the script changes again"
+            )
+            self._daemon_back_off(group)
         elif child.state == STARTING:
+            group.last_error = f"a new process {_how(code)} before it was ready"
             self.log.error(
                 f"daemon process {pid} of group {child.group!r} {_how(code)} before it was "
                 "ready (see the traceback above); trying again after a pause"
@@ -541,6 +576,39 @@ class Master:
                 f"daemon process {pid} of group {child.group!r} {_how(code)}; replacing it"
             )
         self._set_status(group)
+
+    # -- rolling restarts -----------------------------------------------------
+
+    def _watch_scripts(self) -> None:
+        """About four times a second: roll the groups whose script changed."""
+        now = time.monotonic()
+        if self.stopping or not self.watched or now < self.next_poll:
+            return
+        self.next_poll = now + POLL_INTERVAL
+        settling = self.monitor.next_deadline()
+        if settling is not None:
+            self.next_poll = min(self.next_poll, max(settling, now + 0.01))
+        for path in self.monitor.poll(now):
+            for name in sorted(self.watched.get(path, ())):
+                self.roll(name, f"{path} changed")
+
+    def roll(self, name: str, why: str) -> None:
+        """Replace every process of group ``name``, one at a time, new before old."""
+        group = self.groups[name]
+        group.generation += 1
+        group.next_start = 0.0  # a new version gets a fresh start, whatever failed before
+        self.log.notice(f"rolling daemon group {name!r} ({why})")
+
+    def _roll_step(self, group: Group) -> None:
+        """Mark the next old process for replacement when the previous one is done."""
+        if group.stalled == group.generation:
+            return
+        mine = [c for c in self.children.values() if c.group == group.spec.name and not c.stopping]
+        if any((c.recycle and c.state == READY) or c.state == STARTING for c in mine):
+            return  # one replacement at a time (a retiring one no longer counts)
+        old = [c for c in mine if c.state == READY and c.generation < group.generation]
+        if old:
+            old[0].recycle = True
 
     def _enforce_timeouts(self) -> None:
         """startup-timeout for READY; graceful- then shutdown-timeout for a retiring process."""
