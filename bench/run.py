@@ -6,10 +6,13 @@ One command runs everything::
     python bench/run.py                  # all servers that are available
     python bench/run.py --install-peers  # first install wrk, Apache, mod_wsgi, gunicorn
 
-Every server gets the same budget (2 processes x 15 threads by default) and serves
-bench/apps/hello.wsgi on 127.0.0.1. wrk loads them in turn, round after round, and the
-medians go to stdout as markdown and to bench/results/*.json. bench/README.md says
-what is measured and how each server is configured.
+Every server gets the same budget (2 processes x 15 threads by default) to run
+bench/apps/hello.wsgi on 127.0.0.1: wsgihost and Apache + mod_wsgi each in embedded and
+in daemon mode, gunicorn with sync and gthread workers. wrk loads them in turn, round
+after round, and the medians go to stdout as markdown and to bench/results/*.json.
+Daemon-mode servers are compared to Apache + mod_wsgi in daemon mode, the others to
+Apache + mod_wsgi in embedded mode. bench/README.md says what is measured and how each
+server is configured.
 
 Progress goes to stderr, so ``python bench/run.py > table.md`` keeps only the report.
 """
@@ -84,6 +87,17 @@ SCENARIOS = (
     Scenario("close", "Connection: close", ("Connection: close",)),
 )
 
+# Where the application runs. gunicorn counts as embedded: its app runs in the very
+# processes that speak HTTP, as with mod_wsgi's embedded mode.
+EMBEDDED = "embedded"
+DAEMON = "daemon"
+MODES = (EMBEDDED, DAEMON)
+MODE_TITLES = {EMBEDDED: "embedded mode and gunicorn", DAEMON: "daemon mode"}
+MODE_NOTES = {
+    EMBEDDED: "The app runs in the processes that speak HTTP",
+    DAEMON: "The app runs in a daemon process group, behind the HTTP front end",
+}
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -117,6 +131,7 @@ class Launch:
 class ServerKind:
     name: str
     title: str
+    mode: str  # EMBEDDED or DAEMON: decides which baseline its ratios are to
     plan: Callable[[Settings, Path], Launch]
 
 
@@ -137,6 +152,7 @@ class Sample:
 class ServerRecord:
     name: str
     title: str
+    mode: str
     status: str = "pending"  # ran | skipped | failed
     reason: str = ""
     budget: str = ""
@@ -217,7 +233,14 @@ def prepend_path(value: str, existing: str | None) -> str:
 # --------------------------------------------------------------------------- servers
 
 
-def plan_wsgihost(settings: Settings, work: Path) -> Launch:
+def wsgihost_planner(mode: str) -> Callable[[Settings, Path], Launch]:
+    def plan(settings: Settings, work: Path) -> Launch:
+        return plan_wsgihost(settings, work, mode)
+
+    return plan
+
+
+def plan_wsgihost(settings: Settings, work: Path, mode: str) -> Launch:
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"  # the "listening on" line must reach the log at once
     if settings.wsgihost_cmd:
@@ -233,7 +256,7 @@ def plan_wsgihost(settings: Settings, work: Path) -> Launch:
         *command,
         "serve",
         str(work / "app" / "hello.wsgi"),
-        "--embedded",
+        *(["--embedded"] if mode == EMBEDDED else []),
         "--host",
         HOST,
         "--port",
@@ -244,7 +267,15 @@ def plan_wsgihost(settings: Settings, work: Path) -> Launch:
         str(settings.threads),
         *settings.wsgihost_args,
     ]
-    budget = f"--processes {settings.processes} --threads {settings.threads}"
+    if mode == EMBEDDED:
+        budget = (
+            f"{settings.processes} front-end workers x {settings.threads} app threads (--embedded)"
+        )
+    else:
+        budget = (
+            f"daemon group: {settings.processes} processes x {settings.threads} threads; "
+            "1 front-end worker (event loop)"
+        )
     return Launch(argv, env, work, None, budget, launcher)
 
 
@@ -298,13 +329,36 @@ def find_apache() -> Path:
     return Path(found)
 
 
-def apache_config(settings: Settings, work: Path, port: int) -> str:
-    """A self-contained httpd.conf: mpm_event, mod_wsgi embedded, nothing else."""
-    run_dir = work / "apache"
+def apache_wsgi_config(settings: Settings, app_dir: Path, run_dir: Path, mode: str) -> str:
+    """The mod_wsgi part of httpd.conf: the app embedded, or in one daemon process group."""
+    # In the main interpreter (as under gunicorn; some C extensions need it), either way.
+    common = f"""\
+WSGIScriptAlias / "{app_dir}/hello.wsgi"
+WSGIApplicationGroup %{{GLOBAL}}"""
+    if mode == EMBEDDED:
+        return f"""\
+# Embedded mode: the application runs inside the Apache children.
+{common}
+"""
+    return f"""\
+# Daemon mode: the application runs in {settings.processes} mod_wsgi daemon processes of
+# {settings.threads} threads; the Apache children above only pass requests on, over a
+# UNIX socket. Started as root, the daemon processes run as User (www-data), and the
+# socket is made theirs: its directory must be one they can reach.
+WSGISocketPrefix "{run_dir}/wsgi"
+WSGIDaemonProcess bench processes={settings.processes} threads={settings.threads}
+WSGIProcessGroup bench
+{common}
+"""
+
+
+def apache_config(settings: Settings, work: Path, run_dir: Path, port: int, mode: str) -> str:
+    """A self-contained httpd.conf: mpm_event, mod_wsgi (embedded or daemon), nothing else."""
     app_dir = work / "app"
     total = settings.processes * settings.threads
-    # Root may not serve requests with Debian's Apache; the children switch to www-data,
-    # which can read the world-readable copy of the app. A non-root Apache stays as is.
+    # Root may not serve requests with Debian's Apache; the children (and mod_wsgi's
+    # daemon processes) switch to www-data, which can read the world-readable copy of
+    # the app. A non-root Apache stays as is.
     identity = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
     return f"""\
 # Written by bench/run.py for one benchmark run; deleted afterwards.
@@ -321,7 +375,7 @@ LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so
 LoadModule wsgi_module {APACHE_MODULES}/mod_wsgi.so
 
 # The budget: exactly {settings.processes} child processes of {settings.threads} request
-# threads. MinSpareThreads/MaxSpareThreads keep both children alive when idle.
+# threads, in both modes. MinSpareThreads/MaxSpareThreads keep both children alive when idle.
 StartServers {settings.processes}
 ServerLimit {settings.processes}
 ThreadLimit {settings.threads}
@@ -336,24 +390,30 @@ KeepAlive On
 MaxKeepAliveRequests 0
 KeepAliveTimeout 5
 
-# Embedded mode: the application runs inside the Apache children, in the main
-# interpreter (as under gunicorn; some C extensions need it).
-WSGIScriptAlias / "{app_dir}/hello.wsgi"
-WSGIApplicationGroup %{{GLOBAL}}
-
+{apache_wsgi_config(settings, app_dir, run_dir, mode)}
 <Directory "{app_dir}">
     Require all granted
 </Directory>
 """
 
 
-def plan_apache(settings: Settings, work: Path) -> Launch:
+def apache_planner(mode: str) -> Callable[[Settings, Path], Launch]:
+    def plan(settings: Settings, work: Path) -> Launch:
+        return plan_apache(settings, work, mode)
+
+    return plan
+
+
+def plan_apache(settings: Settings, work: Path, mode: str) -> Launch:
     binary = find_apache()
     port = free_port()
-    run_dir = work / "apache"
-    run_dir.mkdir(mode=0o755, exist_ok=True)
+    # Each Apache has its own ServerRoot; www-data must be able to enter it (daemon
+    # mode's sockets are there), so it is world-searchable, as is work (prepare_app).
+    run_dir = work / f"apache-{mode}"
+    run_dir.mkdir(exist_ok=True)
+    run_dir.chmod(0o755)  # mkdir's mode is cut by the umask
     config = run_dir / "httpd.conf"
-    config.write_text(apache_config(settings, work, port))
+    config.write_text(apache_config(settings, work, run_dir, port, mode))
     env = dict(os.environ)
     # Debian's apache2 reads these through its envvars file; point them all at our dir.
     for variable in ("APACHE_RUN_DIR", "APACHE_LOCK_DIR", "APACHE_LOG_DIR"):
@@ -364,18 +424,34 @@ def plan_apache(settings: Settings, work: Path) -> Launch:
     argv = [str(binary), "-f", str(config), "-DFOREGROUND"]
     budget = (
         f"mpm_event: {settings.processes} children x {settings.threads} threads "
-        f"(MaxRequestWorkers {settings.processes * settings.threads}), mod_wsgi embedded"
+        f"(MaxRequestWorkers {settings.processes * settings.threads})"
     )
+    if mode == EMBEDDED:
+        budget += ", mod_wsgi embedded"
+    else:
+        budget += (
+            f"; mod_wsgi daemon group: {settings.processes} processes x {settings.threads} threads"
+        )
     return Launch(argv, env, run_dir, port, budget, f"{binary} + mod_wsgi")
 
 
 SERVER_KINDS = (
-    ServerKind("wsgihost", "wsgihost (embedded)", plan_wsgihost),
-    ServerKind("gunicorn-sync", "gunicorn sync", gunicorn_planner("sync")),
-    ServerKind("gunicorn-gthread", "gunicorn gthread", gunicorn_planner("gthread")),
-    ServerKind("apache-mod_wsgi", "Apache + mod_wsgi (embedded)", plan_apache),
+    ServerKind("wsgihost", "wsgihost (embedded)", EMBEDDED, wsgihost_planner(EMBEDDED)),
+    ServerKind("gunicorn-sync", "gunicorn sync", EMBEDDED, gunicorn_planner("sync")),
+    ServerKind("gunicorn-gthread", "gunicorn gthread", EMBEDDED, gunicorn_planner("gthread")),
+    ServerKind(
+        "apache-mod_wsgi", "Apache + mod_wsgi (embedded)", EMBEDDED, apache_planner(EMBEDDED)
+    ),
+    ServerKind("wsgihost-daemon", "wsgihost (daemon)", DAEMON, wsgihost_planner(DAEMON)),
+    ServerKind(
+        "apache-mod_wsgi-daemon", "Apache + mod_wsgi (daemon)", DAEMON, apache_planner(DAEMON)
+    ),
 )
-PREFERRED_BASELINES = ("apache-mod_wsgi", "gunicorn-sync")
+# Each mode's ratios are to the first of these that ran: like is compared with like.
+PREFERRED_BASELINES = {
+    EMBEDDED: ("apache-mod_wsgi", "gunicorn-sync"),
+    DAEMON: ("apache-mod_wsgi-daemon",),
+}
 
 
 class RunningServer:
@@ -462,6 +538,9 @@ class RunningServer:
 
     def _stop(self, process: subprocess.Popen[bytes]) -> None:
         group = process.pid  # start_new_session made it the group leader
+        # wsgihost puts its workers and daemon processes in process groups of their own,
+        # out of reach of killpg: they are noted here, to be killed too if they linger.
+        family = descendants(process.pid)
         if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGTERM)
@@ -471,11 +550,55 @@ class RunningServer:
                 say(f"  {self.kind.name}: no exit 15 s after SIGTERM, killing its group")
         # Children that outlive their parent get a few seconds, then SIGKILL.
         deadline = time.monotonic() + 5
-        while group_exists(group) and time.monotonic() < deadline:
+        while time.monotonic() < deadline and (
+            group_exists(group) or any(same_process(pid, start) for pid, start in family.items())
+        ):
             time.sleep(0.1)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(group, signal.SIGKILL)
+        for pid, start in family.items():
+            if same_process(pid, start):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
         process.wait()
+
+
+def proc_stat(pid: int | str) -> tuple[int, str] | None:
+    """(parent pid, start time) of a process, from /proc; None when it is gone or a zombie."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after it.
+    fields = text.rpartition(")")[2].split()
+    if len(fields) < 20 or fields[0] in ("Z", "X"):
+        return None
+    return int(fields[1]), fields[19]
+
+
+def descendants(root: int) -> dict[int, str]:
+    """{pid: start time} of every live descendant of root (Linux /proc; {} elsewhere)."""
+    children: dict[int, list[tuple[int, str]]] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                stat = proc_stat(entry.name)
+                if stat is not None:
+                    children.setdefault(stat[0], []).append((int(entry.name), stat[1]))
+    found: dict[int, str] = {}
+    pending = [root]
+    while pending:
+        for pid, start in children.get(pending.pop(), []):
+            if pid not in found:
+                found[pid] = start
+                pending.append(pid)
+    return found
+
+
+def same_process(pid: int, start: str) -> bool:
+    """Whether pid still is the process that started at start (not a reused pid)."""
+    stat = proc_stat(pid)
+    return stat is not None and stat[1] == start
 
 
 def group_exists(group: int) -> bool:
@@ -616,17 +739,29 @@ def summarise(samples: list[Sample]) -> dict[str, dict[str, dict[str, Any]]]:
     return summary
 
 
-def pick_baseline(records: dict[str, ServerRecord]) -> str | None:
-    for name in PREFERRED_BASELINES:
-        if name in records and records[name].status == "ran":
-            return name
-    return None
+def pick_baselines(records: dict[str, ServerRecord]) -> dict[str, str | None]:
+    """{mode: the server that mode's ratios are to, or None when none of its candidates ran}."""
+    baselines: dict[str, str | None] = {}
+    for mode in MODES:
+        ran = (
+            name
+            for name in PREFERRED_BASELINES[mode]
+            if name in records and records[name].status == "ran"
+        )
+        baselines[mode] = next(ran, None)
+    return baselines
 
 
-def add_ratios(summary: dict[str, dict[str, dict[str, Any]]], baseline: str | None) -> None:
+def add_ratios(
+    summary: dict[str, dict[str, dict[str, Any]]],
+    baselines: dict[str, str | None],
+    records: dict[str, ServerRecord],
+) -> None:
     for per_server in summary.values():
-        base = per_server.get(baseline or "")
-        for entry in per_server.values():
+        for name, entry in per_server.items():
+            baseline = baselines[records[name].mode]
+            base = per_server.get(baseline or "")
+            entry["ratios_to"] = baseline if base else None
             for key in ("requests_per_s", "p50_ms", "p99_ms"):
                 ratio = entry[key] / base[key] if base and base[key] else None
                 entry[f"{key}_ratio"] = ratio
@@ -643,11 +778,24 @@ def ratio_text(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
+def table_row(title: str, entry: dict[str, Any]) -> str:
+    return (
+        f"| {title} | {entry['requests_per_s']:,.0f} | {entry['p50_ms']:.2f} "
+        f"| {entry['p99_ms']:.2f} | {ratio_text(entry['requests_per_s_ratio'])} "
+        f"| {ratio_text(entry['p50_ms_ratio'])} | {ratio_text(entry['p99_ms_ratio'])} "
+        f"| {entry['requests_per_s_min']:,.0f}-{entry['requests_per_s_max']:,.0f} "
+        f"| {errors_text(entry['errors'], entry['requests'])} |"
+    )
+
+
 def markdown(result: dict[str, Any], records: dict[str, ServerRecord]) -> str:
     settings = result["settings"]
-    baseline = result["baseline"]
     titles = {name: record.title for name, record in records.items()}
-    against = titles.get(baseline, baseline) if baseline else "nothing (no baseline ran)"
+
+    def against(mode: str) -> str:
+        baseline: str | None = result["baselines"][mode]
+        return titles.get(baseline, baseline) if baseline else "nothing (no baseline ran)"
+
     lines = [
         "## wsgihost throughput benchmark",
         "",
@@ -657,29 +805,39 @@ def markdown(result: dict[str, Any], records: dict[str, ServerRecord]) -> str:
         f"{settings['wrk_threads']} thread(s), on {HOST}, sharing the CPUs with the servers",
         f"- {settings['rounds']} rounds x {settings['duration']} s per server and scenario, "
         f"servers alternating, after a {settings['warmup']} s warm-up; medians over the rounds",
-        f"- budget: {settings['processes']} processes x {settings['threads']} threads per server",
-        f"- ratios are to {against}: req/s above 1.00x is faster, latency below 1.00x is faster",
+        f"- budget: {settings['processes']} processes x {settings['threads']} threads "
+        "running the app, per server",
     ]
+    references = {
+        EMBEDDED: f"embedded mode and gunicorn to {against(EMBEDDED)}",
+        DAEMON: f"daemon mode to {against(DAEMON)}",
+    }
+    chosen_modes = [mode for mode in MODES if any(r.mode == mode for r in records.values())]
+    lines.append(
+        "- ratios, like with like: "
+        + ", ".join(references[mode] for mode in chosen_modes)
+        + "; req/s above 1.00x is faster, latency below 1.00x is faster"
+    )
     for scenario in SCENARIOS:
-        per_server = result["summary"].get(scenario.name)
-        if not per_server:
-            continue
-        lines += [
-            "",
-            f"### {scenario.title} ({settings['connections']} connections)",
-            "",
-            "| server | req/s | p50 ms | p99 ms | req/s ratio | p50 ratio | p99 ratio "
-            "| req/s min-max | errors |",
-            "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
-        ]
-        for name, entry in per_server.items():
-            lines.append(
-                f"| {titles[name]} | {entry['requests_per_s']:,.0f} | {entry['p50_ms']:.2f} "
-                f"| {entry['p99_ms']:.2f} | {ratio_text(entry['requests_per_s_ratio'])} "
-                f"| {ratio_text(entry['p50_ms_ratio'])} | {ratio_text(entry['p99_ms_ratio'])} "
-                f"| {entry['requests_per_s_min']:,.0f}-{entry['requests_per_s_max']:,.0f} "
-                f"| {errors_text(entry['errors'], entry['requests'])} |"
-            )
+        per_server = result["summary"].get(scenario.name, {})
+        for mode in MODES:
+            # In the order of --servers' default, not in the order the rounds ran them.
+            rows = [name for name, record in records.items() if record.mode == mode]
+            rows = [name for name in rows if name in per_server]
+            if not rows:
+                continue
+            lines += [
+                "",
+                f"### {scenario.title} ({settings['connections']} connections): "
+                f"{MODE_TITLES[mode]}",
+                "",
+                f"{MODE_NOTES[mode]}; ratios to {against(mode)}.",
+                "",
+                "| server | req/s | p50 ms | p99 ms | req/s ratio | p50 ratio | p99 ratio "
+                "| req/s min-max | errors |",
+                "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+            ]
+            lines += [table_row(titles[name], per_server[name]) for name in rows]
     ran = [record for record in records.values() if record.status == "ran"]
     if ran:
         lines += [
@@ -908,7 +1066,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     chosen = args.servers.split(",")
     kinds = [kind for kind in SERVER_KINDS if kind.name in chosen]
-    records = {kind.name: ServerRecord(kind.name, kind.title) for kind in kinds}
+    records = {kind.name: ServerRecord(kind.name, kind.title, kind.mode) for kind in kinds}
     started = datetime.now(UTC)
     runs = len(kinds) * len(SCENARIOS) * (settings.rounds * (settings.duration + settings.pause))
     say(f"Benchmarking {', '.join(chosen)}: about {runs / 60:.1f} min of load, plus warm-ups")
@@ -950,9 +1108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, server in servers.items():
             records[name].log_tail = tail(server.log_path)
 
-    baseline = pick_baseline(records)
+    baselines = pick_baselines(records)
     summary = summarise(samples)
-    add_ratios(summary, baseline)
+    add_ratios(summary, baselines, records)
     result: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
         "host": host_facts(),
@@ -961,7 +1119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             key: str(value) if isinstance(value, Path) else value
             for key, value in asdict(settings).items()
         },
-        "baseline": baseline,
+        "baselines": baselines,
         "servers": {name: asdict(record) for name, record in records.items()},
         "summary": summary,
         "samples": [asdict(sample) for sample in samples],

@@ -475,6 +475,45 @@ def test_a_stopping_worker_lets_app_threads_of_departed_clients_finish(tmp_path:
         assert closed.exists(), "the response iterable was never closed"
 
 
+# -- 13. a small static file that changes under the server --------------------------------
+
+# sysfs attributes declare a size (a page) that their content does not fill: to the server
+# they are files that shrank between its stat() and its read(), every time.
+SHORT_FILES = (
+    "/sys/class/net/lo/mtu",
+    "/sys/kernel/mm/transparent_hugepage/enabled",
+    "/sys/devices/system/cpu/online",
+)
+
+
+def shorter_than_its_size() -> Path:
+    for name in SHORT_FILES:
+        path = Path(name)
+        try:
+            if path.is_file() and 0 < len(path.read_bytes()) < path.stat().st_size <= 65536:
+                return path
+        except OSError:
+            continue
+    pytest.skip("no sysfs file shorter than its stat size here")
+
+
+def test_a_small_static_file_that_shrank_is_refused_not_sent_with_a_false_length() -> None:
+    path = shorter_than_its_size()
+    with one_worker("--url-alias", "/shrunk", str(path)) as server:
+        with server.connect(timeout=5) as sock:
+            reader = Reader(sock)
+            sock.sendall(build("GET", "/shrunk"))
+            try:
+                response = next_response(reader)
+            except TimeoutError:
+                raise AssertionError("the body fell short of its Content-Length") from None
+            assert response.status == 503
+            # The framing held: the connection carries the next request.
+            sock.sendall(build("GET", "/seq?i=3"))
+            assert next_response(reader).body == b"3"
+        assert not problems(server.stderr()), server.stderr()
+
+
 # -- 14. an embedded worker that an app retires -----------------------------------------
 
 

@@ -1,0 +1,182 @@
+"""Rolling restarts of a daemon group when its WSGI script changes.
+
+A touch replaces every process of the group, one at a time and new before
+old, while clients keep getting answers; new code that does not import
+leaves the old processes serving until the script is fixed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.functional.helpers import build, next_response, wait_for
+from tests.functional.server import Reader, ServerProcess
+
+pytestmark = pytest.mark.slow
+
+APP = """\
+import os
+VERSION = {version!r}
+
+def application(environ, start_response):
+    body = ("%s %d" % (VERSION, os.getpid())).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_app(path: Path, version: str, mtime_ns: int | None = None) -> None:
+    path.write_text(APP.format(version=version))
+    if mtime_ns is not None:
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+@contextmanager
+def group_server(tmp_path: Path, reloading: str = "On") -> Iterator[tuple[ServerProcess, Path]]:
+    script = tmp_path / "app.wsgi"
+    write_app(script, "v1")
+    conf = tmp_path / "site.conf"
+    conf.write_text(
+        textwrap.dedent(
+            f"""\
+            Listen 127.0.0.1:{free_port()}
+            WSGIScriptReloading {reloading}
+            WSGIDaemonProcess g processes=2 threads=4
+            WSGIProcessGroup g
+            WSGIScriptAlias / {script}
+            """
+        )
+    )
+    server = ServerProcess(["serve", "--config", str(conf)])
+    try:
+        server.wait_listening()
+        wait_for(lambda: ask(server) is not None, 20, "the group to answer")
+        yield server, script
+    finally:
+        server.close()
+
+
+def ask(server: ServerProcess) -> tuple[str, int] | None:
+    """(version, pid) from one request, or None if it failed in any way."""
+    try:
+        with socket.create_connection((server.host, server.port), timeout=10) as sock:
+            sock.sendall(build("GET", "/"))
+            resp = next_response(Reader(sock))
+    except OSError:
+        return None
+    if resp.status != 200:
+        return None
+    version, pid = resp.body.decode().split()
+    return version, int(pid)
+
+
+class Load:
+    """Clients asking in a loop; every answer (or failure) is recorded."""
+
+    def __init__(self, server: ServerProcess, clients: int = 8) -> None:
+        self.server = server
+        self.answers: list[tuple[str, int]] = []
+        self.failures = 0
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run) for _ in range(clients)]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            got = ask(self.server)
+            if got is None:
+                self.failures += 1
+            else:
+                self.answers.append(got)
+
+    def __enter__(self) -> Load:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(30)
+
+    def versions_since(self, start: int) -> set[str]:
+        return {v for v, _ in self.answers[start:]}
+
+
+def test_a_touch_rolls_every_process_with_no_failed_request(tmp_path: Path) -> None:
+    with group_server(tmp_path) as (server, script), Load(server) as load:
+        wait_for(lambda: len(load.answers) > 20, 20, "answers from v1")
+        old_pids = {pid for _, pid in load.answers}
+        write_app(script, "v2")
+        # Every answer is v2, from processes that did not serve v1, once the roll is done.
+        wait_for(
+            lambda: (n := len(load.answers)) > 50 and load.versions_since(n - 20) == {"v2"},
+            30,
+            "the roll to finish",
+        )
+        mark = len(load.answers)
+        wait_for(lambda: len(load.answers) > mark + 40, 20, "more answers")
+        new_pids = {pid for _, pid in load.answers[mark:]}
+    assert load.failures == 0
+    assert load.versions_since(mark) == {"v2"}
+    assert len(new_pids) == 2 and not new_pids & old_pids
+
+
+def test_rename_and_rollback_to_an_older_mtime_both_reload(tmp_path: Path) -> None:
+    with group_server(tmp_path) as (server, script):
+        new = tmp_path / "app.wsgi.new"
+        write_app(new, "v2", mtime_ns=1_000_000_000_000_000_000)
+        os.rename(new, script)
+        wait_for(lambda: (a := ask(server)) and a[0] == "v2", 20, "v2 after a rename")
+        write_app(script, "v1-again", mtime_ns=900_000_000_000_000_000)  # older than before
+        wait_for(lambda: (a := ask(server)) and a[0] == "v1-again", 20, "the rollback")
+
+
+def test_a_broken_new_script_leaves_the_old_code_serving_until_fixed(tmp_path: Path) -> None:
+    with group_server(tmp_path) as (server, script), Load(server, clients=4) as load:
+        wait_for(lambda: len(load.answers) > 10, 20, "answers from v1")
+        script.write_text("this is not python(\n")
+        wait_for(lambda: "the roll stops" in server.stderr(), 20, "the failed start to be logged")
+        mark = len(load.answers)
+        wait_for(lambda: len(load.answers) > mark + 20, 20, "answers after the failure")
+        assert load.versions_since(mark) == {"v1"}
+        assert load.failures == 0
+        write_app(script, "v3")
+        wait_for(
+            lambda: (n := len(load.answers)) > mark + 40 and load.versions_since(n - 10) == {"v3"},
+            30,
+            "the fixed script to complete the roll",
+        )
+    assert load.failures == 0
+    assert "SyntaxError" in server.stderr()
+
+
+def test_reloading_off_makes_a_touch_do_nothing(tmp_path: Path) -> None:
+    with group_server(tmp_path, reloading="Off") as (server, script):
+        first = ask(server)
+        write_app(script, "v2")
+        # The roll would start within a second; give it three and see nothing move.
+        deadline = time.monotonic() + 3
+        seen = set()
+        while time.monotonic() < deadline:
+            got = ask(server)
+            assert got is not None
+            seen.add(got)
+        assert {v for v, _ in seen} == {"v1"}
+        assert first is not None
+        assert "rolling" not in server.stderr()
