@@ -49,9 +49,13 @@ def runtime_dir(server: Server) -> Path:
     return path
 
 
-def socket_name(server: Server, group: DaemonGroup) -> str:
-    """A short name, stable for one configuration and group."""
-    identity = f"{server.config_files[:1]}|{server.server_root}|{group.name}"
+def socket_name(server: Server, group: DaemonGroup, where: list[str]) -> str:
+    """A short name, stable for one configuration and group.
+
+    ``where`` is the server's bound listening addresses: no two live servers
+    share one, so two servers of the same script or file never collide.
+    """
+    identity = f"{server.config_files[:1]}|{server.server_root}|{sorted(where)}|{group.name}"
     prefix = Path(server.socket_prefix).name if server.socket_prefix else "wsgi"
     return f"{prefix}.{hashlib.sha1(identity.encode()).hexdigest()[:12]}"
 
@@ -73,8 +77,10 @@ class GroupSocket:
         os.close(self.lock_fd)
 
 
-def open_group_socket(server: Server, group: DaemonGroup, directory: Path) -> GroupSocket:
-    name = socket_name(server, group)
+def open_group_socket(
+    server: Server, group: DaemonGroup, directory: Path, where: list[str]
+) -> GroupSocket:
+    name = socket_name(server, group, where)
     path = str(directory / (name + ".sock"))
     if len(path.encode()) > 107:
         raise GroupError(f"socket path {path} is too long for a UNIX socket; set WSGISocketPrefix")

@@ -203,7 +203,8 @@ class Master:
                         f"{spec.where}: WSGIDaemonProcess {spec.name}: listen-backlog="
                         f"{spec.listen_backlog} is cut to the kernel's somaxconn ({limit})"
                     )
-                sock = groupsmod.open_group_socket(self.server, spec, directory)
+                where = [bound.url() for bound in self.listeners]
+                sock = groupsmod.open_group_socket(self.server, spec, directory, where)
                 self.groups[spec.name] = Group(spec, sock, sorted(scripts.get(spec.name, ())))
             self.watched = Router(self.server).reloading_scripts()
             self.monitor.watch(self.watched, time.monotonic())
