@@ -6,6 +6,7 @@ The only module that reads ``sys.argv`` or decides an exit status.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -163,6 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", choices=LEVELS, default="warn", help="error log level (warn)")
 
+    status = commands.add_parser(
+        "status", help="show the processes of a running server and its last reload"
+    )
+    status.add_argument("--config", required=True, metavar="FILE", help="the server's config")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    reload = commands.add_parser(
+        "reload", help="roll daemon groups (all when none is named), even with no change"
+    )
+    reload.add_argument("--config", required=True, metavar="FILE", help="the server's config")
+    reload.add_argument("groups", nargs="*", metavar="GROUP", help="daemon groups to roll")
+    stop = commands.add_parser("stop", help="stop a running server gracefully")
+    stop.add_argument("--config", required=True, metavar="FILE", help="the server's config")
+
     configtest = commands.add_parser(
         "configtest",
         help="check an Apache-style configuration file",
@@ -210,6 +224,75 @@ def load_config(
     for problem in problems:
         report(str(problem))
     return server
+
+
+def _ask(config: str, request: dict[str, object]) -> dict[str, object] | None:
+    """Send a control request; print the error and return None if it failed."""
+    from wsgihost.supervisor.control import ControlError, call
+
+    try:
+        answer = call(config, request)
+    except (ControlError, OSError, ValueError) as e:
+        print(f"wsgihost: error: {e}", file=sys.stderr)
+        return None
+    if not answer.get("ok"):
+        print(f"wsgihost: error: {answer.get('error')}", file=sys.stderr)
+        return None
+    return answer
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    answer = _ask(args.config, {"cmd": "status"})
+    if answer is None:
+        return 1
+    if args.json:
+        _print(json.dumps(answer, indent=2))
+        return 0
+    _print(
+        f"master {answer['pid']}, up {answer['uptime']} s"
+        + (", stopping" if answer["stopping"] else "")
+    )
+    for url in answer["listeners"]:  # type: ignore[attr-defined]
+        _print(f"  listening on {url}")
+    for worker in answer["workers"]:  # type: ignore[attr-defined]
+        _print(f"  front-end worker {worker['pid']}: {worker['state']}, up {worker['uptime']} s")
+    for group in answer["groups"]:  # type: ignore[attr-defined]
+        state = group["status"]
+        if group["roll_stopped"]:
+            state += ", roll stopped: the new code does not start"
+        elif group["rolling"]:
+            state += ", rolling"
+        _print(
+            f"group {group['name']}: {state} ({group['processes']} processes x "
+            f"{group['threads']} threads, code version {group['generation']})"
+        )
+        for m in group["members"]:
+            _print(
+                f"  daemon process {m['pid']}: {m['state']}, version {m['generation']}, "
+                f"up {m['uptime']} s"
+            )
+        if group["last_error"]:
+            _print(f"  last error: {group['last_error']} (see the error log)")
+    last = answer.get("last_reload")
+    if isinstance(last, dict):
+        _print(f"last reload: group {last['group']} ({last['why']})")
+    return 0
+
+
+def cmd_reload(args: argparse.Namespace) -> int:
+    answer = _ask(args.config, {"cmd": "reload", "groups": args.groups})
+    if answer is None:
+        return 1
+    for name in answer.get("rolled", []):  # type: ignore[attr-defined]
+        _print(f"rolling daemon group {name}")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    if _ask(args.config, {"cmd": "stop"}) is None:
+        return 1
+    _print("stopping")
+    return 0
 
 
 def cmd_configtest(args: argparse.Namespace) -> int:
@@ -281,6 +364,12 @@ def serve_model(args: argparse.Namespace) -> Server:
     )
 
 
+def control_path(config: str) -> str:
+    from wsgihost.supervisor.control import control_path as path
+
+    return path(config)
+
+
 def _print(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -334,7 +423,8 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
     dest = LogFile(path=main_error) if main_error else LogFile(fd=2)
     log = ErrorLog(dest, server.logging.level, module="wsgihost")
     try:
-        return Master(server, log, announce).run()
+        control = control_path(args.config) if args.config is not None else None
+        return Master(server, log, announce, control).run()
     except StartupError as e:
         print(f"wsgihost: error: {e}", file=sys.stderr)
         return 1
@@ -346,5 +436,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
         "serve": cmd_serve,
         "configtest": cmd_configtest,
+        "status": cmd_status,
+        "reload": cmd_reload,
+        "stop": cmd_stop,
     }
     return commands[args.command](args)

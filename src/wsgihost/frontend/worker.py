@@ -83,6 +83,10 @@ class Worker:
         signal.pthread_sigmask(
             signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1}
         )
+        try:
+            self.channel.sendall(b'{"ready": true}\n')
+        except OSError:
+            pass  # the master is gone: _on_channel will see EOF
         self.channel.setblocking(False)
         loop.add_reader(self.channel.fileno(), self._on_channel)
         sweeper = loop.create_task(self._sweep())

@@ -35,6 +35,7 @@ from wsgihost.proctitle import set_name
 from wsgihost.reload import ChangeMonitor
 from wsgihost.routing import Router
 from wsgihost.supervisor import groups as groupsmod
+from wsgihost.supervisor.control import ControlError, ControlServer
 from wsgihost.supervisor.groups import GroupError, GroupSocket
 
 # A worker that exits this soon after starting counts as a failed start.
@@ -135,8 +136,13 @@ class Master:
         server: Server,
         log: ErrorLog,
         announce: Callable[[str], None],
+        control_path: str | None = None,
     ) -> None:
         self.server = server
+        self.control_path = control_path
+        self.control: ControlServer | None = None
+        self.started = time.monotonic()
+        self.last_reload: dict[str, object] | None = None
         self.log = log
         self.announce = announce
         self.listeners: list[BoundListener] = []
@@ -162,6 +168,12 @@ class Master:
             for spec in self.server.listeners:
                 self.listeners.append(bind(spec, self.server.listen_backlog))
             self._open_groups()
+            if self.control_path:
+                try:
+                    self.control = ControlServer(self.control_path, self._control)
+                except (ControlError, OSError) as e:
+                    raise StartupError(f"control socket: {e}") from None
+                self.selector.register(self.control.sock, selectors.EVENT_READ, _CONTROL)
             self._write_pid_file()
         except BaseException:
             self._close_sockets()
@@ -212,6 +224,8 @@ class Master:
             raise StartupError(str(e)) from None
 
     def _close_sockets(self) -> None:
+        if self.control is not None:
+            self.control.close()
         for bound in self.listeners:
             bound.sock.close()
         for group in self.groups.values():
@@ -272,6 +286,16 @@ class Master:
         for key, _ in self.selector.select(timeout):
             if key.data is None:
                 self._on_signals()
+            elif key.data is _CONTROL:
+                assert self.control is not None
+                conn = self.control.accept()
+                if conn is not None:
+                    self.selector.register(conn, selectors.EVENT_READ, conn)
+            elif isinstance(key.data, socket.socket):
+                assert self.control is not None
+                if self.control.readable(key.data):
+                    self.selector.unregister(key.data)
+                    self.control.drop(key.data)
             else:
                 self._on_channel(key.data)
 
@@ -597,6 +621,7 @@ class Master:
         """Replace every process of group ``name``, one at a time, new before old."""
         group = self.groups[name]
         group.generation += 1
+        self.last_reload = {"group": name, "why": why, "at": time.time()}
         group.next_start = 0.0  # a new version gets a fresh start, whatever failed before
         self.log.notice(f"rolling daemon group {name!r} ({why})")
 
@@ -610,6 +635,75 @@ class Master:
         old = [c for c in mine if c.state == READY and c.generation < group.generation]
         if old:
             old[0].recycle = True
+
+    # -- control commands ---------------------------------------------------------
+
+    def _control(self, request: dict[str, object]) -> dict[str, object]:
+        """Answer one control request (``status``, ``reload``, ``stop``)."""
+        cmd = request.get("cmd")
+        if cmd == "status":
+            return {"ok": True, **self.status()}
+        if cmd == "reload":
+            wanted = request.get("groups") or list(self.groups)
+            if not isinstance(wanted, list):
+                return {"ok": False, "error": "groups is a list of names"}
+            unknown = [str(n) for n in wanted if n not in self.groups]
+            if unknown:
+                known = ", ".join(self.groups) or "none"
+                return {"ok": False, "error": f"no daemon group {unknown[0]!r} (groups: {known})"}
+            if self.stopping:
+                return {"ok": False, "error": "the server is stopping"}
+            for name in wanted:
+                self.roll(str(name), "wsgihost reload")
+            return {"ok": True, "rolled": [str(n) for n in wanted]}
+        if cmd == "stop":
+            if not self.stopping:
+                self.begin_stop("wsgihost stop")
+            return {"ok": True}
+        return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+    def status(self) -> dict[str, object]:
+        now = time.monotonic()
+
+        def member(c: Child) -> dict[str, object]:
+            state = "retiring" if c.recycle and c.state == READY else c.state
+            return {
+                "pid": c.proc.pid,
+                "state": "stopping" if c.stopping else state,
+                "generation": c.generation,
+                "uptime": round(now - c.started, 1),
+            }
+
+        groups = []
+        for name, group in self.groups.items():
+            members = [member(c) for c in self.children.values() if c.group == name]
+            current = sum(
+                1
+                for c in self.children.values()
+                if c.group == name and c.generation == group.generation and c.state == READY
+            )
+            groups.append(
+                {
+                    "name": name,
+                    "status": group.status,
+                    "processes": group.spec.processes,
+                    "threads": group.spec.threads,
+                    "generation": group.generation,
+                    "rolling": current < group.spec.processes and group.stalled != group.generation,
+                    "roll_stopped": group.stalled == group.generation,
+                    "last_error": group.last_error,
+                    "members": members,
+                }
+            )
+        return {
+            "pid": os.getpid(),
+            "uptime": round(now - self.started, 1),
+            "stopping": self.stopping,
+            "listeners": [b.url() for b in self.listeners],
+            "workers": [member(c) for c in self.children.values() if c.kind == "worker"],
+            "groups": groups,
+            "last_reload": self.last_reload,
+        }
 
     def _enforce_timeouts(self) -> None:
         """startup-timeout for READY; graceful- then shutdown-timeout for a retiring process."""
@@ -693,6 +787,13 @@ class Master:
     def _signal_all(self, sig: signal.Signals) -> None:
         for pid in self.children:
             _kill(pid, sig)
+
+
+class _Control:
+    """Marks the control socket among the selector's keys."""
+
+
+_CONTROL = _Control()
 
 
 def _how(code: int) -> str:
