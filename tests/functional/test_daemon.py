@@ -631,7 +631,7 @@ def unix_sockets() -> list[list[str]]:
 
 
 def group_socket_paths(master: int) -> list[str]:
-    """The paths of the listening UNIX sockets the master holds (its groups' sockets)."""
+    """The paths of the group sockets the master holds (not its control socket)."""
     inodes = set()
     for fd in Path(f"/proc/{master}/fd").iterdir():
         try:
@@ -643,7 +643,11 @@ def group_socket_paths(master: int) -> list[str]:
     return [
         f[7]
         for f in unix_sockets()
-        if len(f) >= 8 and f[3] == "00010000" and f[6] in inodes and f[7].endswith(".sock")
+        if len(f) >= 8
+        and f[3] == "00010000"
+        and f[6] in inodes
+        and f[7].endswith(".sock")
+        and not Path(f[7]).name.startswith("ctl.")  # the control socket
     ]
 
 
