@@ -274,7 +274,7 @@ def plan_wsgihost(settings: Settings, work: Path, mode: str) -> Launch:
     else:
         budget = (
             f"daemon group: {settings.processes} processes x {settings.threads} threads; "
-            "1 front-end worker (event loop)"
+            "up to 2 front-end workers (event loops)"
         )
     return Launch(argv, env, work, None, budget, launcher)
 

@@ -324,7 +324,8 @@ def serve_model(args: argparse.Namespace) -> Server:
         processes = args.processes or os.cpu_count() or 1
     else:
         # As mod_wsgi-express does: the app in a daemon group named after the
-        # address, one front-end worker in front of it.
+        # address; up to two front-end workers in front of it (the front end
+        # is the busier side for small requests).
         group = DaemonGroup(
             name=f"localhost:{args.port}",
             processes=args.processes or 2,
@@ -333,7 +334,7 @@ def serve_model(args: argparse.Namespace) -> Server:
         )
         groups = (group,)
         app = replace(app, settings=replace(app.settings, process_group=group.name))
-        processes = 1
+        processes = min(2, os.cpu_count() or 1)
     return Server(
         listeners=(Listener(args.host, args.port),),
         main=Host(

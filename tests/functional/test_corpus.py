@@ -512,8 +512,8 @@ def server(request: pytest.FixtureRequest) -> Iterator[CorpusServer]:
         threads=4,
         mode=mode,
     )
-    # Embedded: two front-end workers. Daemon: one front end and two daemon processes.
-    expected = 2 if mode == "embedded" else 3
+    # Embedded: two front-end workers. Daemon: up to two front ends and two daemon processes.
+    expected = 2 if mode == "embedded" else min(2, os.cpu_count() or 1) + 2
     workers: set[int] = set()
     try:
         deadline = time.monotonic() + 20

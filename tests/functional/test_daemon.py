@@ -453,8 +453,6 @@ def test_50_mb_up_and_down_through_a_daemon_keep_memory_flat() -> None:
     seen: set[int] = set()
     try:
         frontend = wait_for(lambda: frontend_pids(server.proc.pid), 10, "the front end")
-        assert len(frontend) == 1
-        (front,) = frontend
         seen |= frontend | children(server.proc.pid)
 
         def upload(size: int) -> dict[str, Any]:
@@ -499,14 +497,15 @@ def test_50_mb_up_and_down_through_a_daemon_keep_memory_flat() -> None:
         daemon = int(upload(MB)["pid"])
         assert download(MB) == daemon
         seen.add(daemon)
-        front0 = proc_kb(front, "VmHWM")
+        # Either front end may carry a transfer: watch them all.
+        fronts0 = {pid: proc_kb(pid, "VmHWM") for pid in frontend}
         daemon0 = proc_kb(daemon, "VmHWM")
-        assert front0 and daemon0
+        assert all(fronts0.values()) and daemon0
 
         assert upload(50 * MB)["pid"] == daemon
         assert download(50 * MB) == daemon
 
-        front_growth = (proc_kb(front, "VmHWM") or 0) - front0
+        front_growth = max((proc_kb(p, "VmHWM") or 0) - (k or 0) for p, k in fronts0.items())
         daemon_growth = (proc_kb(daemon, "VmHWM") or 0) - daemon0
         assert front_growth < 20 * 1024, f"front end peak RSS grew {front_growth} kB"
         assert daemon_growth < 20 * 1024, f"daemon peak RSS grew {daemon_growth} kB"

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import wsgihost
 from wsgihost.config.model import DaemonGroup, Listener, Server
 from wsgihost.logs import ErrorLog
 from wsgihost.proctitle import set_name
@@ -435,6 +436,7 @@ class Master:
         child_end: socket.socket,
         parent: socket.socket,
         group: str = "",
+        env: dict[str, str] | None = None,
     ) -> Child | None:
         """Fork and exec one child with only ``fds`` (and its channel) open."""
         # The child inherits blocked signals through fork and exec and unblocks
@@ -447,6 +449,7 @@ class Master:
                 pass_fds=[child_end.fileno(), *fds],
                 process_group=0,
                 stdin=subprocess.DEVNULL,
+                env=env,
             )
         except OSError as e:
             parent.close()
@@ -478,7 +481,12 @@ class Master:
             "--",
             "wsgihost: front-end worker",
         ]
-        child = self._start("front-end worker", cmd, fds, child_end, parent)
+        # A worker imports wsgihost from wherever this master did (a source
+        # tree, a zipapp), not only from an installed copy.
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(wsgihost.__file__)))
+        paths = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        child = self._start("front-end worker", cmd, fds, child_end, parent, env=env)
         if child is None:
             self._back_off()
             return
