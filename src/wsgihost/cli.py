@@ -174,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reload.add_argument("--config", required=True, metavar="FILE", help="the server's config")
     reload.add_argument("groups", nargs="*", metavar="GROUP", help="daemon groups to roll")
+    restart = commands.add_parser(
+        "restart",
+        help="read the configuration again and apply what changed (as SIGHUP does)",
+    )
+    restart.add_argument("--config", required=True, metavar="FILE", help="the server's config")
     stop = commands.add_parser("stop", help="stop a running server gracefully")
     stop.add_argument("--config", required=True, metavar="FILE", help="the server's config")
 
@@ -285,6 +290,26 @@ def cmd_reload(args: argparse.Namespace) -> int:
         return 1
     for name in answer.get("rolled", []):  # type: ignore[attr-defined]
         _print(f"rolling daemon group {name}")
+    return 0
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    from wsgihost.supervisor.control import ControlError, call
+
+    try:
+        answer = call(args.config, {"cmd": "restart"})
+    except (ControlError, OSError, ValueError) as e:
+        print(f"wsgihost: error: {e}", file=sys.stderr)
+        return 1
+    if not answer.get("ok"):
+        for problem in answer.get("problems") or [answer.get("error")]:
+            print(problem, file=sys.stderr)
+        print("wsgihost: the server keeps running the previous configuration", file=sys.stderr)
+        return 1
+    for key, label in (("rolled", "rolled"), ("started", "started"), ("removed", "removed")):
+        for name in answer.get(key, []):
+            _print(f"{label} daemon group {name}")
+    _print("configuration read again")
     return 0
 
 
@@ -424,8 +449,18 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
     dest = LogFile(path=main_error) if main_error else LogFile(fd=2)
     log = ErrorLog(dest, server.logging.level, module="wsgihost")
     try:
-        control = control_path(args.config) if args.config is not None else None
-        return Master(server, log, announce, control).run()
+        control = reread = None
+        if args.config is not None:
+            control = control_path(args.config)
+            defines = _defines(args.defines)
+
+            def reread() -> tuple[Server | None, list[str]]:
+                from wsgihost.config import load
+
+                new, problems = load(args.config, defines, os.environ)
+                return new, [str(p) for p in problems]
+
+        return Master(server, log, announce, control, reread).run()
     except StartupError as e:
         print(f"wsgihost: error: {e}", file=sys.stderr)
         return 1
@@ -439,6 +474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "configtest": cmd_configtest,
         "status": cmd_status,
         "reload": cmd_reload,
+        "restart": cmd_restart,
         "stop": cmd_stop,
     }
     return commands[args.command](args)

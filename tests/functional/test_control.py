@@ -140,3 +140,59 @@ def test_stop_stops_the_server(site: tuple) -> None:  # type: ignore[type-arg]
     result = wsgihost("stop", "--config", str(conf))
     assert result.returncode == 0, result.stderr
     assert server.wait(30) == 0
+
+
+# -- restart: the configuration read again ---------------------------------------------
+
+
+def test_restart_with_an_invalid_configuration_keeps_the_old_one(
+    site: tuple,  # type: ignore[type-arg]
+) -> None:
+    server, conf, _ = site
+    wait_for(lambda: all_ready(status(conf), "alpha", 0), 20, "alpha ready")
+    good = conf.read_text()
+    conf.write_text(good + "WSGIDaemonProcess gamma proceses=2\n")
+    result = wsgihost("restart", "--config", str(conf))
+    assert result.returncode == 1
+    assert f"{conf}:6:" in result.stderr and "proceses" in result.stderr
+    assert "keeps running the previous configuration" in result.stderr
+    state = status(conf)
+    assert {g["name"] for g in state["groups"]} == {"alpha", "beta"}
+    assert all_ready(state, "alpha", 0)
+    assert server.proc.poll() is None
+
+
+def test_restart_that_changes_one_groups_threads_rolls_only_that_group(
+    site: tuple,  # type: ignore[type-arg]
+) -> None:
+    _, conf, _ = site
+    wait_for(lambda: all_ready(status(conf), "beta", 0), 20, "beta ready")
+    wait_for(lambda: all_ready(status(conf), "alpha", 0), 20, "alpha ready")
+    alpha_before = {m["pid"] for m in group(status(conf), "alpha")["members"]}
+    conf.write_text(
+        conf.read_text().replace("beta processes=1 threads=2", "beta processes=1 threads=3")
+    )
+    result = wsgihost("restart", "--config", str(conf))
+    assert result.returncode == 0, result.stderr
+    assert "rolled daemon group beta" in result.stdout
+    wait_for(lambda: all_ready(status(conf), "beta", 1), 30, "beta rolled")
+    state = status(conf)
+    assert group(state, "beta")["threads"] == 3
+    alpha = group(state, "alpha")
+    assert alpha["generation"] == 0
+    assert {m["pid"] for m in alpha["members"]} == alpha_before
+
+
+def test_restart_adds_and_removes_groups(site: tuple) -> None:  # type: ignore[type-arg]
+    _, conf, script = site
+    wait_for(lambda: all_ready(status(conf), "beta", 0), 20, "beta ready")
+    text = conf.read_text()
+    text = text.replace("WSGIDaemonProcess beta processes=1 threads=2\n", "")
+    text = text.replace(f"WSGIScriptAlias /b {script} process-group=beta\n", "")
+    text += "WSGIDaemonProcess gamma processes=1 threads=2\n"
+    text += f"WSGIScriptAlias /c {script} process-group=gamma\n"
+    conf.write_text(text)
+    result = wsgihost("restart", "--config", str(conf))
+    assert result.returncode == 0, result.stderr
+    wait_for(lambda: all_ready(status(conf), "gamma", 0), 30, "gamma started")
+    assert {g["name"] for g in status(conf)["groups"]} == {"alpha", "gamma"}

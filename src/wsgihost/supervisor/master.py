@@ -138,8 +138,11 @@ class Master:
         log: ErrorLog,
         announce: Callable[[str], None],
         control_path: str | None = None,
+        reread: Callable[[], tuple[Server | None, list[str]]] | None = None,
     ) -> None:
         self.server = server
+        # Reads the configuration again: (model or None, problems as text).
+        self.reread = reread
         self.control_path = control_path
         self.control: ControlServer | None = None
         self.started = time.monotonic()
@@ -206,23 +209,112 @@ class Master:
         if not self.server.groups:
             return
         try:
-            directory = groupsmod.runtime_dir(self.server)
-            self.library = groupsmod.install_library(directory)
-            scripts = Router(self.server).scripts_by_group()
-            limit = groupsmod.somaxconn()
             for spec in self.server.groups:
-                if limit is not None and spec.listen_backlog > limit:
-                    self.log.warn(
-                        f"{spec.where}: WSGIDaemonProcess {spec.name}: listen-backlog="
-                        f"{spec.listen_backlog} is cut to the kernel's somaxconn ({limit})"
-                    )
-                where = [bound.url() for bound in self.listeners]
-                sock = groupsmod.open_group_socket(self.server, spec, directory, where)
-                self.groups[spec.name] = Group(spec, sock, sorted(scripts.get(spec.name, ())))
-            self.watched = Router(self.server).reloading_scripts()
-            self.monitor.watch(self.watched, time.monotonic())
+                self._open_group(spec)
         except (GroupError, OSError) as e:
             raise StartupError(str(e)) from None
+        self._watch_for(self.server)
+
+    def _open_group(self, spec: DaemonGroup) -> None:
+        """Create a group's socket (and, the first time, the daemons' library)."""
+        directory = groupsmod.runtime_dir(self.server)
+        if self.library is None:
+            self.library = groupsmod.install_library(directory)
+        limit = groupsmod.somaxconn()
+        if limit is not None and spec.listen_backlog > limit:
+            self.log.warn(
+                f"{spec.where}: WSGIDaemonProcess {spec.name}: listen-backlog="
+                f"{spec.listen_backlog} is cut to the kernel's somaxconn ({limit})"
+            )
+        where = [bound.url() for bound in self.listeners]
+        sock = groupsmod.open_group_socket(self.server, spec, directory, where)
+        self.groups[spec.name] = Group(spec, sock, [])
+
+    def _watch_for(self, server: Server) -> None:
+        """Which scripts each group imports, and which changes roll which groups."""
+        router = Router(server)
+        scripts = router.scripts_by_group()
+        for name, group in self.groups.items():
+            group.scripts = sorted(scripts.get(name, ()))
+        self.watched = router.reloading_scripts()
+        for path in self.monitor.paths:
+            if path not in self.watched:
+                self.monitor.unwatch(path)
+        self.monitor.watch(self.watched, time.monotonic())
+
+    # -- wsgihost restart / SIGHUP: the configuration read again ------------------
+
+    def restart(self, why: str) -> dict[str, object]:
+        """Read the configuration again and apply what changed, or keep the old one.
+
+        Listeners are added and closed as needed; new groups start, removed
+        ones drain; groups whose settings changed are rolled, the others left
+        alone; the front-end workers are replaced gracefully.
+        """
+        if self.reread is None:
+            self.log.notice(f"{why}: no configuration file; replacing the front-end workers")
+            self._replace_workers()
+            return {"ok": True, "rolled": [], "started": [], "removed": []}
+        new, problems = self.reread()
+        if new is None:
+            self.log.error(
+                f"{why}: the configuration has errors; still running the previous one:\n"
+                + "\n".join(problems)
+            )
+            return {"ok": False, "error": "the configuration has errors", "problems": problems}
+        old = self.server
+        # Listeners first: if a new one cannot be bound, nothing has changed yet.
+        keep = {(b.spec.host, b.spec.port): b for b in self.listeners}
+        wanted = {(listener.host, listener.port): listener for listener in new.listeners}
+        added: list[BoundListener] = []
+        try:
+            for key, listener in wanted.items():
+                if key not in keep:
+                    added.append(bind(listener, new.listen_backlog))
+        except StartupError as e:
+            for bound in added:
+                bound.sock.close()
+            self.log.error(f"{why}: {e}; still running the previous configuration")
+            return {"ok": False, "error": str(e), "problems": [str(e)]}
+        for key, bound in keep.items():
+            if key not in wanted:
+                bound.sock.close()
+        self.listeners = [b for k, b in keep.items() if k in wanted] + added
+        for bound in added:
+            self.announce(f"listening on {bound.url()}")
+            self.log.notice(f"listening on {bound.url()}")
+        self.server = new
+        rolled, started, removed = [], [], []
+        old_specs = {g.name: g for g in old.groups}
+        for spec in new.groups:
+            previous = old_specs.get(spec.name)
+            if previous is None:
+                try:
+                    self._open_group(spec)
+                except (GroupError, OSError) as e:
+                    self.log.error(f"{spec.where}: daemon group {spec.name!r}: {e}")
+                    continue
+                started.append(spec.name)
+            elif previous != spec:
+                self.groups[spec.name].spec = spec
+                self.roll(spec.name, why)
+                rolled.append(spec.name)
+        for name in list(self.groups):
+            if name not in {g.name for g in new.groups}:
+                group = self.groups.pop(name)
+                for child in self.children.values():
+                    if child.group == name:
+                        child.stopping = True
+                        _kill(child.proc.pid, signal.SIGTERM)
+                group.socket.close()
+                removed.append(name)
+        self._watch_for(new)
+        self._replace_workers()
+        self.log.notice(
+            f"{why}: configuration read again (rolled: {rolled or 'none'}, "
+            f"new: {started or 'none'}, removed: {removed or 'none'})"
+        )
+        return {"ok": True, "rolled": rolled, "started": started, "removed": removed}
 
     def _close_sockets(self) -> None:
         if self.control is not None:
@@ -320,8 +412,7 @@ class Master:
                 self.log.dest.reopen()
                 self._signal_all(signal.SIGUSR1)
             elif signum == signal.SIGHUP and not self.stopping:
-                self.log.notice("SIGHUP received: replacing the front-end workers")
-                self._replace_workers()
+                self.restart("SIGHUP")
 
     def _on_channel(self, child: Child) -> None:
         try:
@@ -576,8 +667,11 @@ class Master:
             self.failures = 0
 
     def _daemon_exited(self, child: Child, code: int) -> None:
-        group = self.groups[child.group]
         pid = child.proc.pid
+        group = self.groups.get(child.group)
+        if group is None:  # its group was removed by a restart
+            self.log.info(f"daemon process {pid} of removed group {child.group!r} exited")
+            return
         if self.stopping or child.stopping:
             self.log.info(f"daemon process {pid} of group {child.group!r} exited")
         elif child.state == STARTING and any(
@@ -638,6 +732,14 @@ class Master:
         if group.stalled == group.generation:
             return
         mine = [c for c in self.children.values() if c.group == group.spec.name and not c.stopping]
+        # Fewer processes wanted (a restart lowered processes=): retire the oldest.
+        serving = [c for c in mine if c.state in (READY, STARTING) and not c.recycle]
+        excess = len(serving) - group.spec.processes
+        for child in sorted(serving, key=lambda c: (c.state != READY, c.generation))[:excess]:
+            if child.state == READY:
+                _kill(child.proc.pid, signal.SIGINT)
+                child.state = DRAINING
+                child.since = time.monotonic()
         if any((c.recycle and c.state == READY) or c.state == STARTING for c in mine):
             return  # one replacement at a time (a retiring one no longer counts)
         old = [c for c in mine if c.state == READY and c.generation < group.generation]
@@ -664,6 +766,10 @@ class Master:
             for name in wanted:
                 self.roll(str(name), "wsgihost reload")
             return {"ok": True, "rolled": [str(n) for n in wanted]}
+        if cmd == "restart":
+            if self.stopping:
+                return {"ok": False, "error": "the server is stopping"}
+            return self.restart("wsgihost restart")
         if cmd == "stop":
             if not self.stopping:
                 self.begin_stop("wsgihost stop")
