@@ -38,6 +38,7 @@ from wsgihost.routing import Router
 from wsgihost.supervisor import groups as groupsmod
 from wsgihost.supervisor.control import ControlError, ControlServer
 from wsgihost.supervisor.groups import GroupError, GroupSocket
+from wsgihost.supervisor.inotify import Watcher, open_watcher
 
 # A worker that exits this soon after starting counts as a failed start.
 QUICK_EXIT = 2.0
@@ -157,6 +158,7 @@ class Master:
         self.stopping = False
         self.daemons_told_to_stop = False
         self.monitor = ChangeMonitor()
+        self.inotify: Watcher | None = None
         self.watched: dict[str, set[str]] = {}  # script -> groups rolled when it changes
         self.next_poll = 0.0
         self.stop_deadline = 0.0
@@ -241,6 +243,12 @@ class Master:
             if path not in self.watched:
                 self.monitor.unwatch(path)
         self.monitor.watch(self.watched, time.monotonic())
+        if self.watched and self.inotify is None:
+            self.inotify = open_watcher()
+            if self.inotify is not None:
+                self.selector.register(self.inotify.fd, selectors.EVENT_READ, _INOTIFY)
+        if self.inotify is not None:
+            self.inotify.watch(list(self.watched))
 
     # -- wsgihost restart / SIGHUP: the configuration read again ------------------
 
@@ -319,6 +327,8 @@ class Master:
     def _close_sockets(self) -> None:
         if self.control is not None:
             self.control.close()
+        if self.inotify is not None:
+            self.inotify.close()
         for bound in self.listeners:
             bound.sock.close()
         for group in self.groups.values():
@@ -379,6 +389,10 @@ class Master:
         for key, _ in self.selector.select(timeout):
             if key.data is None:
                 self._on_signals()
+            elif key.data is _INOTIFY:
+                assert self.inotify is not None
+                if self.inotify.drain():
+                    self.next_poll = 0.0  # look now; the monitor decides what changed
             elif key.data is _CONTROL:
                 assert self.control is not None
                 conn = self.control.accept()
@@ -908,6 +922,7 @@ class _Control:
 
 
 _CONTROL = _Control()
+_INOTIFY = _Control()
 
 
 def _how(code: int) -> str:
