@@ -32,6 +32,7 @@ import os
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -181,6 +182,26 @@ def write_app(path: Path, version: str, import_seconds: float) -> None:
 
 def version_name(index: int) -> str:
     return f"v{index + 1}"
+
+
+def cold_import_ms(python: Path, work: Path, import_seconds: float) -> float | None:
+    """Median wall time for a fresh interpreter to start and import the app (3 tries).
+
+    Context for "new code" times: a server cannot answer from new code before a new
+    process has at least done this much.
+    """
+    script = work / "cold.wsgi"
+    write_app(script, "v0", import_seconds)
+    argv = [str(python), "-c", "import runpy, sys; runpy.run_path(sys.argv[1])", str(script)]
+    times = []
+    for _ in range(3):
+        began = time.monotonic()
+        try:
+            subprocess.run(argv, check=True, capture_output=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        times.append((time.monotonic() - began) * 1000)
+    return statistics.median(times)
 
 
 # --------------------------------------------------------------------------- servers
@@ -576,8 +597,13 @@ class Load:
         self.record = record
         self.payload = f"GET / HTTP/1.1\r\nHost: {HOST}:{port}\r\nUser-Agent: reload.py\r\n\r\n"
 
-    async def client(self) -> None:
+    async def connect(self, timeout: float) -> HttpClient:
         loop = asyncio.get_running_loop()
+        connecting = loop.create_connection(HttpClient, HOST, self.port)
+        _, protocol = await asyncio.wait_for(connecting, timeout)
+        return protocol
+
+    async def client(self) -> None:
         payload = self.payload.encode()
         timeout = self.settings.timeout
         answers, errors = self.record.answers, self.record.errors
@@ -587,13 +613,9 @@ class Load:
             start = time.monotonic()
             connecting = conn is None or conn.closed
             try:
-                current = conn
-                if current is None or current.closed:
-                    conn = None
-                    _, current = await asyncio.wait_for(
-                        loop.create_connection(HttpClient, HOST, self.port), timeout
-                    )
-                    conn = current
+                if conn is None or conn.closed:
+                    conn = await self.connect(timeout)
+                current: HttpClient = conn
                 response = await current.request(payload, timeout)
             except (ConnectionFailed, OSError, TimeoutError) as exc:
                 errors.append((start, time.monotonic(), error_kind(exc, connecting)))
@@ -867,6 +889,8 @@ def markdown(result: dict[str, Any], records: dict[str, ServerRecord]) -> str:
         f"{settings['settle']:g} s; worst: the slowest answer; gap: the longest time with no "
         "successful answer completing; new code: change to the first answer from the new "
         "version, median / max over the changes",
+        f"- a fresh `{settings['python']}` starts and imports the app in "
+        f"{ms(result['cold_import_ms'])} ms (median of 3; the floor for any new process)",
         f"- issue 5's bar: no non-2xx, no connection error, every version seen, gap <= "
         f"{BAR_GAP_MS:g} ms, worst < {BAR_WORST_MS:g} ms, new code < "
         f"{BAR_NEW_CODE_MS + settings['import_seconds'] * 1000:g} ms",
@@ -945,7 +969,10 @@ def plot(result: dict[str, Any], records: dict[str, ServerRecord], out: Path) ->
         times = [i * width for i in range(len(line["completed"]))]
         label = records[name].title
         rate_axis.plot(times, [n / width for n in line["completed"]], label=label, lw=1)
-        latency_axis.plot(times, [max(v, 0.1) for v in line["worst_ms"]], label=label, lw=1)
+        # A bin with no answer has no latency: a break in the line, under the stall's peak.
+        pairs = zip(line["worst_ms"], line["completed"], strict=True)
+        worst = [value if answered else math.nan for value, answered in pairs]
+        latency_axis.plot(times, worst, label=label, lw=1)
     for at in result["change_times_s"]:
         for axis in (rate_axis, latency_axis):
             axis.axvline(at, color="grey", ls=":", lw=1)
@@ -1114,6 +1141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="wsgihost-reload-") as tmp:
         work = Path(tmp)
         work.chmod(0o755)
+        cold_ms = cold_import_ms(settings.python, work, settings.import_seconds)
         for run_no in range(1, settings.runs + 1):
             active = [s for s in specs if records[s.name].status in ("pending", "ran")]
             shift = (run_no - 1) % len(active) if active else 0
@@ -1136,6 +1164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for key, value in asdict(settings).items()
         },
         "change_times_s": change_times(settings),
+        "cold_import_ms": cold_ms,
         "servers": {name: asdict(record) for name, record in records.items()},
         "summary": summary,
         "runs": [asdict(r) for r in results],

@@ -358,10 +358,15 @@ class Master:
         now = time.monotonic()
         if self.stopping:
             return max(0.0, min(0.5, self.stop_deadline - now))
-        starts = [self.next_start, self.next_poll if self.watched else now + 1.0] + [
-            g.next_start for g in self.groups.values()
-        ]
-        return max(0.0, min(1.0, min(starts) - now)) if min(starts) > now else 1.0
+        timeout = 1.0
+        if self.watched:
+            timeout = min(timeout, self.next_poll - now)  # a poll that is due: at once
+        # A start waiting out a back-off: wake when it may go. (A past time
+        # means no wait is pending: _top_up has acted on it already.)
+        for when in (self.next_start, *(g.next_start for g in self.groups.values())):
+            if when > now:
+                timeout = min(timeout, when - now)
+        return max(0.0, timeout)
 
     def _install_signals(self) -> None:
         self._wake_r, self._wake_w = socket.socketpair()
