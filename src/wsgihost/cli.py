@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     serve.add_argument(
+        "--reload-on-changes",
+        action="store_true",
+        help="also roll the app's processes when a module it imported changes (development)",
+    )
+    serve.add_argument(
         "--embedded",
         action="store_true",
         help="run the app inside the front-end workers instead of a daemon process group",
@@ -375,6 +380,7 @@ def serve_model(args: argparse.Namespace) -> Server:
             ),
         ),
         groups=groups,
+        reload_on_changes=args.reload_on_changes,
         processes=processes,
         threads=args.threads,
         keepalive_timeout=args.keepalive_timeout,

@@ -180,3 +180,42 @@ def test_reloading_off_makes_a_touch_do_nothing(tmp_path: Path) -> None:
         assert {v for v, _ in seen} == {"v1"}
         assert first is not None
         assert "rolling" not in server.stderr()
+
+
+def test_reload_on_changes_rolls_when_an_imported_module_changes(tmp_path: Path) -> None:
+    (tmp_path / "helper_mod.py").write_text('WORD = "alpha"\n')
+    script = tmp_path / "app.wsgi"
+    script.write_text(
+        textwrap.dedent(
+            f"""\
+            import sys
+            sys.path.insert(0, {str(tmp_path)!r})
+            import helper_mod
+
+            def application(environ, start_response):
+                body = helper_mod.WORD.encode()
+                start_response("200 OK", [("Content-Type", "text/plain"),
+                                          ("Content-Length", str(len(body)))])
+                return [body]
+            """
+        )
+    )
+    server = ServerProcess(
+        ["serve", str(script), "--port", "0", "--processes", "1", "--reload-on-changes"]
+    )
+    try:
+        server.wait_listening()
+
+        def word() -> str | None:
+            try:
+                with socket.create_connection((server.host, server.port), timeout=10) as sock:
+                    sock.sendall(build("GET", "/"))
+                    return next_response(Reader(sock)).body.decode()
+            except OSError:
+                return None
+
+        wait_for(lambda: word() == "alpha", 20, "the first answer")
+        (tmp_path / "helper_mod.py").write_text('WORD = "beta"\n')
+        wait_for(lambda: word() == "beta", 20, "the module change to roll the group")
+    finally:
+        server.close()

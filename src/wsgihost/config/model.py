@@ -272,4 +272,6 @@ class Server:
     socket_prefix: str | None = None  # WSGISocketPrefix
     import_scripts: tuple[tuple[str, str, str], ...] = ()  # WSGIImportScript: path, group, app
     server_root: str = ""
+    # serve --reload-on-changes: also roll a group when a module its app imported changes.
+    reload_on_changes: bool = False
     config_files: tuple[str, ...] = ()  # every file read, for reloading

@@ -412,10 +412,28 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not daemon.preload():
         return EXIT_STARTUP_FAILED
     master.tell(ready=True, pid=os.getpid())
+    if settings.get("report_modules"):
+        master.tell(modules=_app_modules())
     daemon.serve()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(EXIT_OK)
+
+
+def _app_modules() -> List[str]:
+    """The source files of the modules the app imported, outside Python's own trees."""
+    skip = tuple({os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    files = set()
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not path or not path.endswith(".py"):
+            continue
+        path = os.path.abspath(path)
+        if path.startswith(skip) or path.startswith(os.path.join(here, "")):
+            continue
+        files.add(path)
+    return sorted(files)
 
 
 def _apply_environment(settings: Dict[str, Any]) -> None:

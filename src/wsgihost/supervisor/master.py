@@ -468,6 +468,22 @@ class Master:
                         _kill(old.proc.pid, signal.SIGINT)
                         break
             self.log.info(f"{child.name} {child.proc.pid} is ready")
+        elif isinstance(message.get("modules"), list) and self.server.reload_on_changes:
+            # --reload-on-changes: the app's own modules roll its group too.
+            modules = message["modules"]
+            assert isinstance(modules, list)
+            paths = [str(p) for p in modules]
+            fresh = [p for p in paths if p not in self.monitor.paths]
+            for path in paths:
+                self.watched.setdefault(path, set()).add(child.group)
+            if fresh:
+                self.monitor.watch(fresh, time.monotonic())
+                if self.inotify is None:
+                    self.inotify = open_watcher()
+                    if self.inotify is not None:
+                        self.selector.register(self.inotify.fd, selectors.EVENT_READ, _INOTIFY)
+                if self.inotify is not None:
+                    self.inotify.watch(fresh)
         elif message.get("recycle") and child.state == READY and not child.recycle:
             child.recycle = True
             self.log.info(
@@ -647,6 +663,7 @@ class Master:
             "scripts": group.scripts,
             "error_log": self.server.main.error_log or self.server.logging.error_log,
             "log_level": self.server.logging.level,
+            "report_modules": self.server.reload_on_changes,
         }
         parent.sendall(json.dumps(settings).encode() + b"\n")
         self._register(child)
