@@ -445,6 +445,9 @@ class Master:
             self.selector.unregister(child.channel)
             return
         child.buf += data
+        self._handle_lines(child)
+
+    def _handle_lines(self, child: Child) -> None:
         while b"\n" in child.buf:
             line, _, child.buf = child.buf.partition(b"\n")
             try:
@@ -453,6 +456,17 @@ class Master:
                 self.log.error(f"{child.name} {child.proc.pid} sent a bad message: {line[:80]!r}")
                 continue
             self._on_message(child, message)
+
+    def _drain_channel(self, child: Child) -> None:
+        while True:
+            try:
+                data = child.channel.recv(65536)
+            except OSError:  # BlockingIOError included: nothing more to read
+                return
+            if not data:
+                return
+            child.buf += data
+            self._handle_lines(child)
 
     def _on_message(self, child: Child, message: dict[str, object]) -> None:
         if message.get("ready") and child.state == STARTING:
@@ -675,6 +689,8 @@ class Master:
             code = child.proc.poll()
             if code is None:
                 continue
+            # Read what it said before it went (a RETIRING that raced its exit).
+            self._drain_channel(child)
             del self.children[pid]
             try:
                 self.selector.unregister(child.channel)
