@@ -279,7 +279,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         for m in group["members"]:
             _print(
                 f"  daemon process {m['pid']}: {m['state']}, version {m['generation']}, "
-                f"up {m['uptime']} s"
+                f"up {m['uptime']} s, {m['served']} requests served, "
+                f"{m['busy_threads']} threads busy"
             )
         if group["last_error"]:
             _print(f"  last error: {group['last_error']} (see the error log)")

@@ -90,6 +90,16 @@ def test_status_lists_groups_processes_and_workers(site: tuple) -> None:  # type
     human = wsgihost("status", "--config", str(conf))
     assert human.returncode == 0
     assert "group alpha: ready" in human.stdout
+    # Requests served show up (the daemons report about once a second).
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        for _ in range(5):
+            sock.sendall(b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536)
+    wait_for(
+        lambda: sum(m["served"] for m in group(status(conf), "beta")["members"]) >= 5,
+        10,
+        "the served count",
+    )
 
 
 def test_reload_rolls_only_the_named_group(site: tuple) -> None:  # type: ignore[type-arg]

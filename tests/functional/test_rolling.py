@@ -25,9 +25,12 @@ pytestmark = pytest.mark.slow
 
 APP = """\
 import os
+import signal
 VERSION = {version!r}
 
 def application(environ, start_response):
+    if environ["PATH_INFO"] == "/sigint" and environ["mod_wsgi.process_group"]:
+        os.kill(os.getpid(), signal.SIGINT)  # mod_wsgi's self-restart idiom
     body = ("%s %d" % (VERSION, os.getpid())).encode()
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(body)))])
@@ -72,11 +75,11 @@ def group_server(tmp_path: Path, reloading: str = "On") -> Iterator[tuple[Server
         server.close()
 
 
-def ask(server: ServerProcess) -> tuple[str, int] | None:
+def ask(server: ServerProcess, path: str = "/") -> tuple[str, int] | None:
     """(version, pid) from one request, or None if it failed in any way."""
     try:
         with socket.create_connection((server.host, server.port), timeout=10) as sock:
-            sock.sendall(build("GET", "/"))
+            sock.sendall(build("GET", path))
             resp = next_response(Reader(sock))
     except OSError:
         return None
@@ -89,8 +92,9 @@ def ask(server: ServerProcess) -> tuple[str, int] | None:
 class Load:
     """Clients asking in a loop; every answer (or failure) is recorded."""
 
-    def __init__(self, server: ServerProcess, clients: int = 8) -> None:
+    def __init__(self, server: ServerProcess, clients: int = 8, path: str = "/") -> None:
         self.server = server
+        self.path = path
         self.answers: list[tuple[str, int]] = []
         self.failures = 0
         self._stop = threading.Event()
@@ -98,7 +102,7 @@ class Load:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            got = ask(self.server)
+            got = ask(self.server, self.path)
             if got is None:
                 self.failures += 1
             else:
@@ -219,3 +223,24 @@ def test_reload_on_changes_rolls_when_an_imported_module_changes(tmp_path: Path)
         wait_for(lambda: word() == "beta", 20, "the module change to roll the group")
     finally:
         server.close()
+
+
+def test_sigint_self_restarts_during_a_roll_lose_nothing(tmp_path: Path) -> None:
+    with (
+        group_server(tmp_path) as (server, script),
+        Load(server, clients=6) as load,
+        Load(server, clients=2, path="/sigint") as restarts,
+    ):
+        wait_for(lambda: len(load.answers) > 20 and len(restarts.answers) > 5, 20, "load")
+        for version in ("v2", "v3"):
+            write_app(script, version)
+            wait_for(
+                lambda v=version: (
+                    (n := len(load.answers)) > 30 and load.versions_since(n - 10) == {v}
+                ),
+                30,
+                f"the roll to {version}",
+            )
+    assert load.failures == 0
+    assert restarts.failures == 0
+    assert len({pid for _, pid in restarts.answers}) > 2  # processes really restarted

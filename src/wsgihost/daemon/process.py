@@ -212,8 +212,20 @@ class Daemon:
             t.start()
         watcher = threading.Thread(target=self._watch_master, name="master", daemon=True)
         watcher.start()
+        reporter = threading.Thread(target=self._report, name="stats", daemon=True)
+        reporter.start()
         for t in threads:
             t.join()
+
+    def _report(self) -> None:
+        """Tell the master, once a second while it changes, what ``status`` shows."""
+        last = None
+        while not self.draining:
+            now = (self.served, self.busy)
+            if now != last:
+                self.master.tell(stats={"served": now[0], "busy": now[1]})
+                last = now
+            time.sleep(1.0)
 
     def _watch_master(self) -> None:
         while True:

@@ -72,6 +72,8 @@ class Child:
     stopping: bool = False  # asked to finish and exit
     recycle: bool = False  # to be retired once a successor is ready (maximum-requests, rolls)
     generation: int = 0  # a daemon's: the group's code version it was started for
+    served: int = 0  # requests served, as the daemon last reported
+    busy: int = 0  # threads running a request, as last reported
     since: float = 0.0  # when the current state began
     buf: bytes = b""
 
@@ -482,6 +484,11 @@ class Master:
                         _kill(old.proc.pid, signal.SIGINT)
                         break
             self.log.info(f"{child.name} {child.proc.pid} is ready")
+        elif isinstance(message.get("stats"), dict):
+            stats = message["stats"]
+            assert isinstance(stats, dict)
+            child.served = int(stats.get("served", 0))
+            child.busy = int(stats.get("busy", 0))
         elif isinstance(message.get("modules"), list) and self.server.reload_on_changes:
             # --reload-on-changes: the app's own modules roll its group too.
             modules = message["modules"]
@@ -838,6 +845,8 @@ class Master:
                 "state": "stopping" if c.stopping else state,
                 "generation": c.generation,
                 "uptime": round(now - c.started, 1),
+                "served": c.served,
+                "busy_threads": c.busy,
             }
 
         groups = []
