@@ -153,6 +153,8 @@ class Daemon:
         self.multiprocess = bool(settings.get("multiprocess", False))
         self.multithread = self.threads > 1
         self.draining = False
+        self.retire_why = ""
+        self._retiring = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         self._count_lock = threading.Lock()
         self.served = 0
@@ -193,13 +195,18 @@ class Daemon:
     # -- retiring -------------------------------------------------------------
 
     def retire(self, why: str) -> None:
-        """Stop taking connections; the process exits when the last request is done."""
+        """Stop taking connections; the process exits when the last request is done.
+
+        Safe in a signal handler: it only sets a flag and writes to pipes. The
+        reporter thread tells the master (a handler that took the channel's
+        lock could deadlock against the thread it interrupted).
+        """
         if self.draining:
             return
+        self.retire_why = why
         self.draining = True
-        self.log.info(f"daemon process {os.getpid()} of group {self.group!r} retiring: {why}")
-        self.master.tell(retiring=True, why=why)
         os.write(self._wake_w, b"x")
+        self._retiring.set()
 
     # -- serving --------------------------------------------------------------
 
@@ -216,16 +223,19 @@ class Daemon:
         reporter.start()
         for t in threads:
             t.join()
+        reporter.join(5.0)  # the master hears "retiring" before it sees us exit
 
     def _report(self) -> None:
-        """Tell the master, once a second while it changes, what ``status`` shows."""
+        """Tell the master that we retire, and about once a second what ``status`` shows."""
         last = None
-        while not self.draining:
+        while not self._retiring.wait(1.0):
             now = (self.served, self.busy)
             if now != last:
                 self.master.tell(stats={"served": now[0], "busy": now[1]})
                 last = now
-            time.sleep(1.0)
+        why = self.retire_why
+        self.log.info(f"daemon process {os.getpid()} of group {self.group!r} retiring: {why}")
+        self.master.tell(retiring=True, why=why)
 
     def _watch_master(self) -> None:
         while True:
@@ -412,6 +422,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "--" in args and args.index("--") + 1 < len(args):
         set_name(args[args.index("--") + 1].removeprefix("wsgihost: daemon "))
     listener = socket.socket(fileno=listen_fd)
+    # Inherited through exec, but the app's own child programs must not get them.
+    os.set_inheritable(listen_fd, False)
+    os.set_inheritable(channel_fd, False)
     listener.setblocking(False)
     daemon = Daemon(settings, listener, master, log_file)
     signal.signal(signal.SIGINT, lambda s, f: daemon.retire("SIGINT"))

@@ -106,6 +106,9 @@ async def connect(path: str, until: float) -> socket.socket:
             return sock
         except (BlockingIOError, InterruptedError, ConnectionRefusedError, FileNotFoundError):
             sock.close()
+        except BaseException:
+            sock.close()
+            raise
         if time.monotonic() + delay > until:
             raise Unavailable(f"cannot connect to {path} in time")
         await asyncio.sleep(delay)
@@ -125,6 +128,11 @@ class DaemonExchange:
         self.channel = Channel("front")
         self.loop = asyncio.get_running_loop()
         self.write_failed = False
+        # One read in flight at a time, never cancelled while it may hold
+        # bytes: asyncio.wait_for (3.12+) can drop a result that completes as
+        # its timeout fires, and a dropped ACCEPT would make us retry a
+        # request the app is already running.
+        self._recv: asyncio.Future[bytes] | None = None
 
     async def next_event(self, until: float) -> Event:
         """The next event from the daemon; ProtocolError on a broken connection."""
@@ -137,13 +145,21 @@ class DaemonExchange:
             timeout = until - time.monotonic()
             if timeout <= 0:
                 raise TimeoutError
-            try:
-                data = await asyncio.wait_for(self.loop.sock_recv(self.sock, READ_SIZE), timeout)
-            except TimeoutError:
-                raise  # (an OSError too, but not a broken connection)
-            except OSError:
-                data = b""  # a reset: the same as an EOF here
-            self.channel.receive_data(data)
+            if self._recv is None:
+                self._recv = asyncio.ensure_future(self.loop.sock_recv(self.sock, READ_SIZE))
+            done, _ = await asyncio.wait({self._recv}, timeout=timeout)
+            if not done:
+                raise TimeoutError  # the read stays pending, its bytes safe
+            self.channel.receive_data(self._take())
+
+    def _take(self) -> bytes:
+        """The bytes of the finished read (b"" for an EOF or a reset)."""
+        fut, self._recv = self._recv, None
+        assert fut is not None
+        try:
+            return fut.result()
+        except OSError:
+            return b""  # a reset: the same as an EOF here
 
     def available(self) -> Event | None:
         """An event already received, without waiting."""
@@ -173,6 +189,12 @@ class DaemonExchange:
             self.sock.shutdown(socket.SHUT_RD)
         except OSError:
             pass
+        if self._recv is not None:
+            if self._recv.done():
+                self.channel.receive_data(self._take())
+            else:
+                self._recv.cancel()  # not done: it holds no bytes
+                self._recv = None
         while True:
             try:
                 data = self.sock.recv(READ_SIZE)
@@ -188,6 +210,9 @@ class DaemonExchange:
         return self.channel.accepted
 
     def close(self) -> None:
+        if self._recv is not None:
+            self._recv.cancel()
+            self._recv = None
         self.sock.close()
 
 
@@ -213,10 +238,19 @@ async def serve(
             try:
                 event = await _answer(conn, req, exchange, group, deadline + GRACE)
             except TimeoutError:
+                accepted = exchange.withdraw()
                 exchange.close()
-                conn.answer_unavailable(req, f"daemon group {group.name!r} is busy")
+                if accepted:
+                    conn.answer(req, 502)  # taken at the last moment; its answer is lost
+                else:
+                    conn.answer_unavailable(req, f"daemon group {group.name!r} is busy")
                 return
             except ProtocolError:
+                if exchange.channel.accepted:
+                    # Broken after ACCEPT: the app has the request; never again.
+                    exchange.close()
+                    conn.answer(req, 502)
+                    return
                 event = None  # reset or EOF before an answer: the app never saw it
             except Withdrawn as e:
                 exchange.close()

@@ -39,13 +39,18 @@ def runtime_dir(server: Server) -> Path:
     if server.socket_prefix:
         path = Path(server.socket_prefix).parent
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return path
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    path = Path(base) / f"wsgihost-{os.getuid()}"
-    path.mkdir(mode=0o700, exist_ok=True)
-    st = path.stat()
-    if st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o077:
-        raise GroupError(f"{path} must belong to us and be private (mode 0700)")
+    else:
+        base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+        path = Path(base) / f"wsgihost-{os.getuid()}"
+        path.mkdir(mode=0o700, exist_ok=True)
+    # Daemon code is imported from here: nobody else may be able to write in
+    # it, and it must be a real directory, not a link someone could swap.
+    st = path.lstat()
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o022:
+        raise GroupError(
+            f"{path} must be a directory of ours that no one else can write to "
+            "(WSGISocketPrefix names a file in it)"
+        )
     return path
 
 
@@ -85,7 +90,9 @@ def open_group_socket(
     if len(path.encode()) > 107:
         raise GroupError(f"socket path {path} is too long for a UNIX socket; set WSGISocketPrefix")
     lock_fd = os.open(
-        str(directory / (name + ".lock")), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
+        str(directory / (name + ".lock")),
+        os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
+        0o600,
     )
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -129,17 +136,34 @@ def install_library(directory: Path) -> Path:
         digest.update(name.encode())
         digest.update((package / name).read_bytes())
     root = directory / f"lib-{digest.hexdigest()[:12]}"
+    if root.is_symlink():
+        root.unlink()
+    elif root.exists() and not _ours(root):
+        shutil.rmtree(root, ignore_errors=True)
     if not (root / "wsgihost" / "daemon" / "process.py").exists():
         staging = Path(tempfile.mkdtemp(dir=directory, prefix="lib-tmp-"))
         for name in files:
             target = staging / "wsgihost" / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(package / name, target)
+        # Modes set outright, whatever the umask: readable by a group's
+        # user= (daemons may drop privileges), writable by us alone.
+        for path in [staging, *staging.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
         try:
             staging.rename(root)
         except OSError:
             shutil.rmtree(staging, ignore_errors=True)  # another master made it first
     return root
+
+
+def _ours(root: Path) -> bool:
+    """Every file and folder under ``root`` is ours, no link, writable by no one else."""
+    for path in [root, *root.rglob("*")]:
+        st = path.lstat()
+        if st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o022 or stat.S_ISLNK(st.st_mode):
+            return False
+    return True
 
 
 def interpreter(server: Server, group: DaemonGroup) -> str:

@@ -72,6 +72,7 @@ class Child:
     stopping: bool = False  # asked to finish and exit
     recycle: bool = False  # to be retired once a successor is ready (maximum-requests, rolls)
     generation: int = 0  # a daemon's: the group's code version it was started for
+    timed_out: bool = False  # killed for not being ready within startup-timeout
     served: int = 0  # requests served, as the daemon last reported
     busy: int = 0  # threads running a request, as last reported
     since: float = 0.0  # when the current state began
@@ -286,6 +287,23 @@ class Master:
                 bound.sock.close()
             self.log.error(f"{why}: {e}; still running the previous configuration")
             return {"ok": False, "error": str(e), "problems": [str(e)]}
+        # New groups' sockets next, still before anything is committed.
+        old_specs = {g.name: g for g in old.groups}
+        opened: list[str] = []
+        for spec in new.groups:
+            if spec.name in self.groups:
+                continue
+            try:
+                self._open_group(spec)
+                opened.append(spec.name)
+            except (GroupError, OSError) as e:
+                for name in opened:
+                    self.groups.pop(name).socket.close()
+                for bound in added:
+                    bound.sock.close()
+                message = f"{spec.where}: daemon group {spec.name!r}: {e}"
+                self.log.error(f"{why}: {message}; still running the previous configuration")
+                return {"ok": False, "error": message, "problems": [message]}
         for key, bound in keep.items():
             if key not in wanted:
                 bound.sock.close()
@@ -294,18 +312,12 @@ class Master:
             self.announce(f"listening on {bound.url()}")
             self.log.notice(f"listening on {bound.url()}")
         self.server = new
-        rolled, started, removed = [], [], []
-        old_specs = {g.name: g for g in old.groups}
+        rolled, started, removed = [], list(opened), []
         for spec in new.groups:
             previous = old_specs.get(spec.name)
             if previous is None:
-                try:
-                    self._open_group(spec)
-                except (GroupError, OSError) as e:
-                    self.log.error(f"{spec.where}: daemon group {spec.name!r}: {e}")
-                    continue
-                started.append(spec.name)
-            elif previous != spec:
+                continue
+            if previous != spec:
                 self.groups[spec.name].spec = spec
                 self.roll(spec.name, why)
                 rolled.append(spec.name)
@@ -686,7 +698,11 @@ class Master:
             "log_level": self.server.logging.level,
             "report_modules": self.server.reload_on_changes,
         }
-        parent.sendall(json.dumps(settings).encode() + b"\n")
+        try:
+            parent.sendall(json.dumps(settings).encode() + b"\n")
+        except OSError as e:
+            # It exited at once (a broken interpreter): _reap sees it go.
+            self.log.error(f"cannot hand its settings to daemon process {child.proc.pid}: {e}")
         self._register(child)
         self.log.info(f"started daemon process {child.proc.pid} of group {spec.name!r}")
         return True
@@ -738,7 +754,7 @@ class Master:
         ):
             # New code that does not start: the old processes keep serving.
             group.stalled = group.generation
-            group.last_error = f"a new process {_how(code)} before it was ready"
+            group.last_error = _start_failure(child, code)
             for other in self.children.values():
                 if other.group == group.spec.name:
                     other.recycle = False
@@ -749,7 +765,7 @@ class Master:
             )
             self._daemon_back_off(group)
         elif child.state == STARTING:
-            group.last_error = f"a new process {_how(code)} before it was ready"
+            group.last_error = _start_failure(child, code)
             self.log.error(
                 f"daemon process {pid} of group {child.group!r} {_how(code)} before it was "
                 "ready (see the traceback above); trying again after a pause"
@@ -888,14 +904,18 @@ class Master:
             if group is None or child.stopping:
                 continue
             spec = group.spec
-            if child.state == STARTING and now - child.started > spec.startup_timeout:
+            if (
+                child.state == STARTING
+                and not child.timed_out
+                and now - child.started > spec.startup_timeout
+            ):
                 self.log.error(
                     f"daemon process {child.proc.pid} of group {spec.name!r} was not ready "
                     f"within startup-timeout ({spec.startup_timeout:g} s); killing it"
                 )
-                child.stopping = True
+                # Not "stopping": its exit is a failed start, which stops a roll.
+                child.timed_out = True
                 _kill(child.proc.pid, signal.SIGKILL)
-                self._daemon_back_off(group)
             elif (
                 child.state == DRAINING
                 and now - child.since > spec.graceful_timeout + spec.shutdown_timeout
@@ -970,6 +990,12 @@ class _Control:
 
 _CONTROL = _Control()
 _INOTIFY = _Control()
+
+
+def _start_failure(child: Child, code: int) -> str:
+    if child.timed_out:
+        return "a new process was not ready within startup-timeout"
+    return f"a new process {_how(code)} before it was ready"
 
 
 def _how(code: int) -> str:
