@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -206,3 +207,56 @@ def test_restart_adds_and_removes_groups(site: tuple) -> None:  # type: ignore[t
     assert result.returncode == 0, result.stderr
     wait_for(lambda: all_ready(status(conf), "gamma", 0), 30, "gamma started")
     assert {g["name"] for g in status(conf)["groups"]} == {"alpha", "gamma"}
+
+
+def test_a_new_process_not_ready_within_startup_timeout_stops_the_roll(tmp_path: Path) -> None:
+    script = tmp_path / "app.wsgi"
+    script.write_text(APP.format(version="v1"))
+    conf = tmp_path / "site.conf"
+    conf.write_text(
+        textwrap.dedent(
+            f"""\
+            Listen 127.0.0.1:{free_port()}
+            WSGIDaemonProcess slow processes=1 threads=2 startup-timeout=1
+            WSGIScriptAlias / {script} process-group=slow
+            """
+        )
+    )
+    server = ServerProcess(["serve", "--config", str(conf)])
+    try:
+        server.wait_listening()
+        wait_for(lambda: all_ready(status(conf), "slow", 0), 20, "ready")
+        # The new code hangs at import: it never says READY.
+        script.write_text("import time\ntime.sleep(60)\n" + APP.format(version="v2"))
+        wait_for(lambda: group(status(conf), "slow")["roll_stopped"], 30, "the roll to stop")
+        slow = group(status(conf), "slow")
+        assert "startup-timeout" in slow["last_error"]
+        assert [m["state"] for m in slow["members"] if m["generation"] == 0] == ["ready"]
+    finally:
+        server.close()
+
+
+def test_restart_that_cannot_open_a_new_group_changes_nothing(
+    site: tuple,  # type: ignore[type-arg]
+) -> None:
+    server, conf, script = site
+    wait_for(lambda: all_ready(status(conf), "alpha", 0), 20, "alpha ready")
+    good = conf.read_text()
+    # A socket path longer than a UNIX socket allows: the group cannot be opened.
+    long_prefix = "/tmp/" + "x" * 120 + "/wsgi"
+    conf.write_text(
+        f"WSGISocketPrefix {long_prefix}\n"
+        + good
+        + f"WSGIDaemonProcess delta processes=1 threads=1\n"
+        f"WSGIScriptAlias /d {script} process-group=delta\n"
+    )
+    result = wsgihost("restart", "--config", str(conf))
+    assert result.returncode == 1, result.stdout
+    assert "delta" in result.stderr
+    state = status(conf)
+    assert {g["name"] for g in state["groups"]} == {"alpha", "beta"}
+    # A later SIGHUP with the same file is refused the same way, and the master lives on.
+    server.signal(signal.SIGHUP)
+    wait_for(lambda: server.stderr().count("delta") >= 2, 10, "the second refusal")
+    assert server.proc.poll() is None
+    assert all_ready(status(conf), "alpha", 0)

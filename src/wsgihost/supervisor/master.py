@@ -220,9 +220,14 @@ class Master:
             raise StartupError(str(e)) from None
         self._watch_for(self.server)
 
-    def _open_group(self, spec: DaemonGroup) -> None:
-        """Create a group's socket (and, the first time, the daemons' library)."""
-        directory = groupsmod.runtime_dir(self.server)
+    def _open_group(self, spec: DaemonGroup, server: Server | None = None) -> None:
+        """Create a group's socket (and, the first time, the daemons' library).
+
+        ``server`` is the configuration the group comes from (a restart's new
+        one): its WSGISocketPrefix decides where the socket goes.
+        """
+        server = server or self.server
+        directory = groupsmod.runtime_dir(server)
         if self.library is None:
             self.library = groupsmod.install_library(directory)
         limit = groupsmod.somaxconn()
@@ -232,7 +237,7 @@ class Master:
                 f"{spec.listen_backlog} is cut to the kernel's somaxconn ({limit})"
             )
         where = [bound.url() for bound in self.listeners]
-        sock = groupsmod.open_group_socket(self.server, spec, directory, where)
+        sock = groupsmod.open_group_socket(server, spec, directory, where)
         self.groups[spec.name] = Group(spec, sock, [])
 
     def _watch_for(self, server: Server) -> None:
@@ -294,7 +299,7 @@ class Master:
             if spec.name in self.groups:
                 continue
             try:
-                self._open_group(spec)
+                self._open_group(spec, new)
                 opened.append(spec.name)
             except (GroupError, OSError) as e:
                 for name in opened:
