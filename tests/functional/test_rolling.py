@@ -244,3 +244,28 @@ def test_sigint_self_restarts_during_a_roll_lose_nothing(tmp_path: Path) -> None
     assert load.failures == 0
     assert restarts.failures == 0
     assert len({pid for _, pid in restarts.answers}) > 2  # processes really restarted
+
+
+def test_a_roll_completes_even_if_the_app_took_sigint_for_itself(tmp_path: Path) -> None:
+    script = tmp_path / "app.wsgi"
+    stubborn = (
+        "import signal\nsignal.signal(signal.SIGINT, lambda *a: None)  # the app's own handler\n"
+    )
+    script.write_text(stubborn + APP.format(version="v1"))
+    conf = tmp_path / "site.conf"
+    conf.write_text(
+        f"Listen 127.0.0.1:{free_port()}\n"
+        "WSGIDaemonProcess g processes=1 threads=2\n"
+        f"WSGIProcessGroup g\nWSGIScriptAlias / {script}\n"
+    )
+    server = ServerProcess(["serve", "--config", str(conf)])
+    try:
+        server.wait_listening()
+        wait_for(lambda: (a := ask(server)) and a[0] == "v1", 20, "v1")
+        old_pid = ask(server)[1]  # type: ignore[index]
+        script.write_text(stubborn + APP.format(version="v2"))
+        # SIGINT is ignored by the old process: the master escalates to SIGTERM.
+        wait_for(lambda: (a := ask(server)) and a[0] == "v2", 20, "v2")
+        wait_for(lambda: not Path(f"/proc/{old_pid}").exists(), 30, "the old process to go")
+    finally:
+        server.close()

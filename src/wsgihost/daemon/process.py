@@ -245,7 +245,13 @@ class Daemon:
                 data = b""
             if not data:
                 self.retire("the master went away")
-                return
+                # No master to enforce the limits now: do it ourselves.
+                limit = float(self.settings.get("graceful_timeout", 15.0)) + float(
+                    self.settings.get("shutdown_timeout", 5.0)
+                )
+                time.sleep(limit)
+                self.log.warn(f"requests still running {limit:g} s after the master went away")
+                os._exit(EXIT_OK)
 
     def _thread_main(self) -> None:
         listener = self.listener

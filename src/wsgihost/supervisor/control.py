@@ -18,6 +18,7 @@ import os
 import socket
 import stat
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ class ControlServer:
         self.sock.listen(16)
         self.sock.setblocking(False)
         self.pending: dict[socket.socket, bytes] = {}
+        self.opened: dict[socket.socket, float] = {}
 
     def accept(self) -> socket.socket | None:
         try:
@@ -84,6 +86,7 @@ class ControlServer:
             return None
         conn.setblocking(False)
         self.pending[conn] = b""
+        self.opened[conn] = time.monotonic()
         return conn
 
     def readable(self, conn: socket.socket) -> bool:
@@ -120,7 +123,13 @@ class ControlServer:
 
     def drop(self, conn: socket.socket) -> None:
         self.pending.pop(conn, None)
+        self.opened.pop(conn, None)
         conn.close()
+
+    def stale(self, limit: float = 10.0) -> list[socket.socket]:
+        """Connections that have not sent a whole request in ``limit`` seconds."""
+        now = time.monotonic()
+        return [conn for conn, since in self.opened.items() if now - since > limit]
 
     def close(self) -> None:
         for conn in list(self.pending):

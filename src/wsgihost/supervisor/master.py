@@ -46,6 +46,7 @@ QUICK_EXIT = 2.0
 CHILD_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1}
 MAX_BACKOFF = 10.0
 POLL_INTERVAL = 0.25  # how often WSGI scripts are stat()ed for changes
+RETIRE_GRACE = 5.0  # a daemon asked to retire that has not begun to by then gets SIGTERM
 DAEMON_MAX_BACKOFF = 30.0
 
 # A child's state.
@@ -73,6 +74,8 @@ class Child:
     recycle: bool = False  # to be retired once a successor is ready (maximum-requests, rolls)
     generation: int = 0  # a daemon's: the group's code version it was started for
     timed_out: bool = False  # killed for not being ready within startup-timeout
+    retire_sent: float = 0.0  # when we asked it to retire (SIGINT), to escalate if ignored
+    term_sent: bool = False
     served: int = 0  # requests served, as the daemon last reported
     busy: int = 0  # threads running a request, as last reported
     since: float = 0.0  # when the current state began
@@ -497,8 +500,14 @@ class Master:
                 self._set_status(group)
                 # A successor is ready: one process waiting for it may go now.
                 for old in self.children.values():
-                    if old.group == child.group and old.recycle and old.state == READY:
+                    if (
+                        old.group == child.group
+                        and old.recycle
+                        and old.state == READY
+                        and not old.retire_sent
+                    ):
                         _kill(old.proc.pid, signal.SIGINT)
+                        old.retire_sent = time.monotonic()
                         break
             self.log.info(f"{child.name} {child.proc.pid} is ready")
         elif isinstance(message.get("stats"), dict):
@@ -691,6 +700,8 @@ class Master:
             "maximum_requests": spec.maximum_requests,
             "socket_timeout": spec.socket_timeout,
             "queue_timeout": spec.queue_timeout,
+            "graceful_timeout": spec.graceful_timeout,
+            "shutdown_timeout": spec.shutdown_timeout,
             "python_path": [*spec.python_path, *self.server.python_path],
             "home": spec.home,
             "lang": spec.lang,
@@ -904,6 +915,10 @@ class Master:
     def _enforce_timeouts(self) -> None:
         """startup-timeout for READY; graceful- then shutdown-timeout for a retiring process."""
         now = time.monotonic()
+        if self.control is not None:
+            for conn in self.control.stale():
+                self.selector.unregister(conn)
+                self.control.drop(conn)
         for child in self.children.values():
             group = self.groups.get(child.group)
             if group is None or child.stopping:
@@ -921,6 +936,20 @@ class Master:
                 # Not "stopping": its exit is a failed start, which stops a roll.
                 child.timed_out = True
                 _kill(child.proc.pid, signal.SIGKILL)
+            elif child.state == READY and child.retire_sent:
+                # Asked to retire, and not even started to: the app may have
+                # taken SIGINT for itself. SIGTERM after a moment, then SIGKILL.
+                waited = now - child.retire_sent
+                if waited > spec.graceful_timeout + spec.shutdown_timeout:
+                    self.log.warn(f"daemon process {child.proc.pid} ignores SIGTERM; killing it")
+                    child.stopping = True
+                    _kill(child.proc.pid, signal.SIGKILL)
+                elif waited > RETIRE_GRACE and not child.term_sent:
+                    self.log.warn(
+                        f"daemon process {child.proc.pid} ignored SIGINT; sending SIGTERM"
+                    )
+                    child.term_sent = True
+                    _kill(child.proc.pid, signal.SIGTERM)
             elif (
                 child.state == DRAINING
                 and now - child.since > spec.graceful_timeout + spec.shutdown_timeout
