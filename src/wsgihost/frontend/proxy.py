@@ -118,21 +118,45 @@ async def connect(path: str, until: float) -> socket.socket:
 class DaemonExchange:
     """The loop side of one connection to a daemon: frames out, events in.
 
-    Plain socket operations rather than a transport: a write that fails
-    because the daemon stopped reading (it answered without reading the
-    whole body) must not throw away the response waiting to be read.
+    A reader callback moves every byte the daemon sends into the channel as
+    soon as it arrives, whoever is waiting: nothing read can be lost to a
+    timeout or a cancellation (a lost ACCEPT would make us retry a request
+    the app is already running). Writes are plain socket operations, so a
+    write that fails because the daemon stopped reading (it answered without
+    reading the whole body) never costs us the response waiting to be read.
     """
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+        self.fd = sock.fileno()
         self.channel = Channel("front")
         self.loop = asyncio.get_running_loop()
         self.write_failed = False
-        # One read in flight at a time, never cancelled while it may hold
-        # bytes: asyncio.wait_for (3.12+) can drop a result that completes as
-        # its timeout fires, and a dropped ACCEPT would make us retry a
-        # request the app is already running.
-        self._recv: asyncio.Future[bytes] | None = None
+        self.reading = True
+        self._waiter: asyncio.Future[bool] | None = None
+        self.loop.add_reader(self.fd, self._on_readable)
+
+    def _on_readable(self) -> None:
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""  # a reset: the same as an EOF here
+        if not data:
+            self._stop_reading()
+        self.channel.receive_data(data)
+        self._wake(True)
+
+    def _stop_reading(self) -> None:
+        if self.reading:
+            self.reading = False
+            self.loop.remove_reader(self.fd)
+
+    def _wake(self, value: bool) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(value)
 
     async def next_event(self, until: float) -> Event:
         """The next event from the daemon; ProtocolError on a broken connection."""
@@ -145,21 +169,15 @@ class DaemonExchange:
             timeout = until - time.monotonic()
             if timeout <= 0:
                 raise TimeoutError
-            if self._recv is None:
-                self._recv = asyncio.ensure_future(self.loop.sock_recv(self.sock, READ_SIZE))
-            done, _ = await asyncio.wait({self._recv}, timeout=timeout)
-            if not done:
-                raise TimeoutError  # the read stays pending, its bytes safe
-            self.channel.receive_data(self._take())
-
-    def _take(self) -> bytes:
-        """The bytes of the finished read (b"" for an EOF or a reset)."""
-        fut, self._recv = self._recv, None
-        assert fut is not None
-        try:
-            return fut.result()
-        except OSError:
-            return b""  # a reset: the same as an EOF here
+            self._waiter = self.loop.create_future()
+            timer = self.loop.call_later(timeout, self._wake, False)
+            try:
+                got_data = await self._waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+            if not got_data:
+                raise TimeoutError
 
     def available(self) -> Event | None:
         """An event already received, without waiting."""
@@ -189,13 +207,7 @@ class DaemonExchange:
             self.sock.shutdown(socket.SHUT_RD)
         except OSError:
             pass
-        if self._recv is not None:
-            if self._recv.done():
-                self.channel.receive_data(self._take())
-            else:
-                self._recv.cancel()  # not done: it holds no bytes
-                self._recv = None
-        while True:
+        while self.reading:
             try:
                 data = self.sock.recv(READ_SIZE)
             except OSError:
@@ -203,6 +215,7 @@ class DaemonExchange:
             if not data:
                 break
             self.channel.receive_data(data)
+        self._stop_reading()
         try:
             self.channel.next_event()
         except ProtocolError:
@@ -210,9 +223,8 @@ class DaemonExchange:
         return self.channel.accepted
 
     def close(self) -> None:
-        if self._recv is not None:
-            self._recv.cancel()
-            self._recv = None
+        self._stop_reading()
+        self._wake(False)
         self.sock.close()
 
 
