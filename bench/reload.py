@@ -26,27 +26,24 @@ import asyncio
 import http.client
 import importlib
 import itertools
-import json
 import math
 import os
 import shutil
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-# bench/run.py, the throughput benchmark: process handling, Apache discovery, host facts.
-import run
+# What bench/run.py uses too: server processes, Apache, host facts, the report's plumbing.
+import servers
+from servers import HOST
 
-HOST = run.HOST
 BIN_SECONDS = 0.1  # the timeline's resolution (JSON and plot)
 CONNECT_RETRY_PAUSE = 0.01  # after a failed connect, so a server that is down is not hammered
 QUIET_TAIL = 2.0  # no change in the last seconds of a run: its version must have time to show
@@ -104,7 +101,7 @@ class Settings:
 class Plan:
     """How to run one server for one run: its launch, the file to rewrite, how to reload."""
 
-    launch: run.Launch
+    launch: servers.Launch
     script: Path
     reload_signal: signal.Signals | None = None  # sent to the main process after each rewrite
 
@@ -215,8 +212,8 @@ def base_env() -> dict[str, str]:
 
 
 def plan_wsgihost(settings: Settings, work: Path) -> Plan:
-    if not (run.REPO_DIR / "src" / "wsgihost").is_dir():
-        raise run.Unavailable(f"no wsgihost package under {run.REPO_DIR / 'src'}")
+    if not (servers.REPO_DIR / "src" / "wsgihost").is_dir():
+        raise servers.Unavailable(f"no wsgihost package under {servers.REPO_DIR / 'src'}")
     script = work / "app.wsgi"
     write_app(script, version_name(0), settings.import_seconds)
     config = work / "site.conf"
@@ -231,12 +228,12 @@ WSGIScriptAlias / {script}
 """
     )
     env = base_env()
-    env["PORT"] = str(run.free_port())
-    env["PYTHONPATH"] = run.prepend_path(str(run.REPO_DIR / "src"), env.get("PYTHONPATH"))
+    env["PORT"] = str(servers.free_port())
+    env["PYTHONPATH"] = servers.prepend_path(str(servers.REPO_DIR / "src"), env.get("PYTHONPATH"))
     argv = [
         str(settings.python),
         "-c",
-        run.WSGIHOST_BOOTSTRAP,
+        servers.WSGIHOST_BOOTSTRAP,
         "serve",
         "--config",
         str(config),
@@ -245,63 +242,29 @@ WSGIScriptAlias / {script}
         f"daemon group: {settings.processes} processes x {settings.threads} threads; "
         "its default front-end workers"
     )
-    launcher = f"{settings.python} (wsgihost from {run.REPO_DIR / 'src'})"
+    launcher = f"{settings.python} (wsgihost from {servers.REPO_DIR / 'src'})"
     # port None: wait for its "listening on http://HOST:PORT" line, as for run.py.
-    return Plan(run.Launch(argv, env, work, None, budget, launcher), script)
+    return Plan(servers.Launch(argv, env, work, None, budget, launcher), script)
 
 
 def plan_apache(settings: Settings, work: Path) -> Plan:
-    binary = run.find_apache()
+    binary = servers.find_apache()
     script = work / "app.wsgi"
     write_app(script, version_name(0), settings.import_seconds)
-    port = run.free_port()
+    port = servers.free_port()
     config = work / "httpd.conf"
     config.write_text(apache_config(settings, work, script, port))
-    env = base_env()
-    for variable in ("APACHE_RUN_DIR", "APACHE_LOCK_DIR", "APACHE_LOG_DIR"):
-        env[variable] = str(work)
-    env["APACHE_PID_FILE"] = str(work / "apache2.pid")
-    env["APACHE_RUN_USER"] = env["APACHE_RUN_GROUP"] = "www-data"
-    env["LANG"] = "C"
-    argv = [str(binary), "-f", str(config), "-DFOREGROUND"]
+    argv, env = servers.apache_command(binary, config, work, base_env())
     budget = (
         f"mpm_event: {settings.processes} children x {settings.threads} threads; "
         f"mod_wsgi daemon group: {settings.processes} processes x {settings.threads} threads"
     )
-    return Plan(run.Launch(argv, env, work, port, budget, f"{binary} + mod_wsgi"), script)
+    return Plan(servers.Launch(argv, env, work, port, budget, f"{binary} + mod_wsgi"), script)
 
 
 def apache_config(settings: Settings, work: Path, script: Path, port: int) -> str:
     """httpd.conf for mod_wsgi's daemon mode, with run.py's mpm_event budget."""
-    total = settings.processes * settings.threads
-    identity = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
-    return f"""\
-# Written by bench/reload.py for one run; deleted afterwards.
-ServerRoot "{work}"
-DefaultRuntimeDir "{work}"
-PidFile "{work}/apache2.pid"
-ErrorLog "{work}/error.log"
-LogLevel warn
-ServerName {HOST}
-Listen {HOST}:{port}
-{identity}
-LoadModule mpm_event_module {run.APACHE_MODULES}/mod_mpm_event.so
-LoadModule authz_core_module {run.APACHE_MODULES}/mod_authz_core.so
-LoadModule wsgi_module {run.APACHE_MODULES}/mod_wsgi.so
-
-StartServers {settings.processes}
-ServerLimit {settings.processes}
-ThreadLimit {settings.threads}
-ThreadsPerChild {settings.threads}
-MaxRequestWorkers {total}
-MinSpareThreads {settings.threads}
-MaxSpareThreads {total}
-MaxConnectionsPerChild 0
-
-KeepAlive On
-MaxKeepAliveRequests 0
-KeepAliveTimeout 5
-
+    wsgi = f"""\
 # Daemon mode; a changed script restarts the daemon processes (WSGIScriptReloading).
 WSGISocketPrefix "{work}/wsgi"
 WSGIDaemonProcess bench processes={settings.processes} threads={settings.threads}
@@ -309,43 +272,34 @@ WSGIProcessGroup bench
 WSGIApplicationGroup %{{GLOBAL}}
 WSGIScriptReloading On
 WSGIScriptAlias / "{script}"
-
-<Directory "{work}">
-    Require all granted
-</Directory>
 """
+    return servers.apache_config(
+        "bench/reload.py for one run", work, port, settings.processes, settings.threads, wsgi, work
+    )
 
 
 def plan_gunicorn(settings: Settings, work: Path) -> Plan:
-    if not run.python_can_import(settings.python, "gunicorn"):
-        raise run.Unavailable(
+    if not servers.python_can_import(settings.python, "gunicorn"):
+        raise servers.Unavailable(
             f"gunicorn is not installed for {settings.python} "
             "(python bench/run.py --install-peers, or pip install gunicorn there)"
         )
     module = "bench_reload_app"  # gunicorn imports modules: the script as a .py file
     script = work / f"{module}.py"
     write_app(script, version_name(0), settings.import_seconds)
-    port = run.free_port()
-    argv = [
-        str(settings.python),
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"{HOST}:{port}",
-        "--workers",
-        str(settings.processes),
-        "--worker-class",
+    port = servers.free_port()
+    # No --preload: each new worker imports the module afresh.
+    argv = servers.gunicorn_argv(
+        settings.python,
+        port,
+        settings.processes,
         "gthread",
-        "--threads",
-        str(settings.threads),
-        "--log-level",
-        "warning",
-        "--chdir",
-        str(work),
-        f"{module}:application",  # no --preload: each new worker imports the module afresh
-    ]
+        settings.threads,
+        work,
+        f"{module}:application",
+    )
     budget = f"gthread: {settings.processes} workers x {settings.threads} threads"
-    launch = run.Launch(argv, base_env(), work, port, budget, str(settings.python))
+    launch = servers.Launch(argv, base_env(), work, port, budget, str(settings.python))
     return Plan(launch, script, signal.SIGHUP)
 
 
@@ -353,7 +307,7 @@ def find_uwsgi(python: Path) -> Path:
     beside = python.parent / "uwsgi"  # pip install uwsgi into the --python venv
     found = str(beside) if os.access(beside, os.X_OK) else shutil.which("uwsgi")
     if not found:
-        raise run.Unavailable(
+        raise servers.Unavailable(
             f"uWSGI is not installed (no uwsgi beside {python} or on PATH; "
             "pip install uwsgi there, or apt-get install uwsgi-core uwsgi-plugin-python3)"
         )
@@ -364,7 +318,7 @@ def plan_uwsgi(settings: Settings, work: Path) -> Plan:
     binary = find_uwsgi(settings.python)
     script = work / "app.wsgi"
     write_app(script, version_name(0), settings.import_seconds)
-    port = run.free_port()
+    port = servers.free_port()
     # Debian's uwsgi-core has no Python built in; its plugin package provides it.
     plugin = ["--plugin", "python3"] if UWSGI_PYTHON_PLUGIN.exists() else []
     argv = [
@@ -389,7 +343,7 @@ def plan_uwsgi(settings: Settings, work: Path) -> Plan:
         str(work),
     ]
     budget = f"{settings.processes} workers x {settings.threads} threads, lazy-apps"
-    return Plan(run.Launch(argv, base_env(), work, port, budget, str(binary)), script)
+    return Plan(servers.Launch(argv, base_env(), work, port, budget, str(binary)), script)
 
 
 SERVER_SPECS = (
@@ -400,16 +354,13 @@ SERVER_SPECS = (
 )
 
 
-def _not_planned(settings: run.Settings, work: Path) -> run.Launch:
-    raise AssertionError("reload.py plans its servers itself")
+class VersionedServer(servers.RunningServer):
+    """A server process (own process group, stopped by pid) that answers a version."""
 
-
-class VersionedServer(run.RunningServer):
-    """run.py's server process (own process group, stopped by pid) that answers a version."""
-
-    def __init__(self, spec: ServerSpec, launch: run.Launch, log_path: Path, expect: str) -> None:
-        kind = run.ServerKind(spec.name, spec.title, run.DAEMON, _not_planned)
-        super().__init__(kind, launch, log_path)
+    def __init__(
+        self, spec: ServerSpec, launch: servers.Launch, log_path: Path, expect: str
+    ) -> None:
+        super().__init__(spec.name, launch, log_path)
         self.expect = expect
 
     def _check_hello(self, deadline: float) -> None:
@@ -418,7 +369,7 @@ class VersionedServer(run.RunningServer):
         last = ""
         while True:
             try:
-                status, body = run.http_get(self.port, "/")
+                status, body = servers.http_get(self.port, "/")
             except (OSError, http.client.HTTPException) as exc:
                 last = f"error {exc}"
             else:
@@ -937,15 +888,7 @@ def markdown(result: dict[str, Any], records: dict[str, ServerRecord]) -> str:
                 f"| {ms(entry['new_code_median_ms'])} / {ms(entry['new_code_max_ms'])} "
                 f"| {ms(max(old)) if old else '-'} |"
             )
-    others = [record for record in records.values() if record.status != "ran"]
-    if others:
-        lines += ["", "### Not measured", ""]
-        for record in others:
-            line = f"- {record.title}: **{record.status}**: {record.reason}"
-            last = record.log_tail.splitlines()[-1:] if record.log_tail else []
-            if record.status == "failed" and last:
-                line += f"; its last output: `{last[0].strip()}`"
-            lines.append(line)
+    lines += servers.not_measured(records.values())
     return "\n".join(lines) + "\n"
 
 
@@ -1004,30 +947,32 @@ def measure(
     run_dir.chmod(0o755)  # www-data (Apache's daemons) must get through
     try:
         plan = spec.plan(settings, run_dir)
-    except run.Unavailable as exc:
+    except servers.Unavailable as exc:
         record.status, record.reason = "skipped", str(exc)
-        run.say(f"{spec.name}: skipped: {exc}")
+        servers.say(f"{spec.name}: skipped: {exc}")
         return None
     launch = plan.launch
     record.budget, record.launcher, record.command = launch.budget, launch.launcher, launch.argv
     server = VersionedServer(spec, launch, run_dir / "server.log", version_name(0))
     try:
-        run.say(f"[run {run_no}/{settings.runs}] {spec.name}: starting: {' '.join(launch.argv)}")
+        servers.say(
+            f"[run {run_no}/{settings.runs}] {spec.name}: starting: {' '.join(launch.argv)}"
+        )
         try:
             server.start(settings.startup_timeout)
-        except (run.ServerFailed, OSError) as exc:
-            fail(record, server, str(exc))
+        except (servers.ServerFailed, OSError) as exc:
+            servers.fail(record, server, str(exc))
             return None
         load, t0, t_end = asyncio.run(drive(server, plan, settings))
         if not server.alive():
-            fail(record, server, "died during the run")
+            servers.fail(record, server, "died during the run")
             return None
     finally:
         server.stop()
     record.status = "ran"
-    record.log_tail = run.tail(server.log_path)
+    record.log_tail = servers.tail(server.log_path)
     result = analyse(spec.name, run_no, load, t0, t_end, settings)
-    run.say(
+    servers.say(
         f"[run {run_no}/{settings.runs}] {spec.name}: {result.requests:,} answers, "
         f"{result.non_2xx} non-2xx, {result.connection_errors} connection errors, "
         f"versions {len(result.versions_seen)}/{len(result.versions_written)}, "
@@ -1036,15 +981,6 @@ def measure(
         f"{ms(result.new_code_max_ms)} ms"
     )
     return result
-
-
-def fail(record: ServerRecord, server: VersionedServer, reason: str) -> None:
-    server.stop()
-    record.status, record.reason = "failed", reason
-    record.log_tail = run.tail(server.log_path)
-    run.say(f"  {record.name} FAILED: {reason}")
-    if record.log_tail:
-        run.say("  last lines of its output:\n    " + record.log_tail.replace("\n", "\n    "))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -1079,15 +1015,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--python",
         type=Path,
         help="interpreter for wsgihost, gunicorn (and uWSGI's lookup) "
-        f"(default: {run.VENV_DIR.relative_to(run.REPO_DIR)}/bin/python if it exists)",
+        f"(default: {servers.VENV_DIR.relative_to(servers.REPO_DIR)}/bin/python if it exists)",
     )
     add("--startup-timeout", type=float, default=30.0, help="seconds to come up (%(default)s)")
-    add("--output-dir", type=Path, default=run.RESULTS_DIR, help="JSON and plot (%(default)s)")
+    add("--output-dir", type=Path, default=servers.RESULTS_DIR, help="JSON and plot (%(default)s)")
     add("--no-plot", action="store_true", help="do not draw reload.png even with matplotlib")
     args = parser.parse_args(argv)
-    unknown = set(args.servers.split(",")) - set(names)
-    if unknown:
-        parser.error(f"unknown server(s): {', '.join(sorted(unknown))}")
+    servers.check_servers(parser, args.servers, names)
     for option in ("runs", "clients", "processes", "threads"):
         if getattr(args, option) < 1:
             parser.error(f"--{option} must be at least 1")
@@ -1101,17 +1035,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    for signum in (signal.SIGTERM, signal.SIGHUP):  # so that the clean-up runs for these too
-        signal.signal(signum, _interrupt)
-    python = Path(os.path.abspath(args.python)) if args.python else run.default_python()
-    if not os.access(python, os.X_OK):
-        run.say(f"--python {python}: no such interpreter")
+    servers.stop_on_signals()
+    python = servers.chosen_python(args.python)
+    if python is None:
         return 2
     settings = Settings(
         duration=args.duration,
@@ -1133,7 +1061,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     records = {s.name: ServerRecord(s.name, s.title, s.reload_by) for s in specs}
     started = datetime.now(UTC)
     per_run = settings.warmup + settings.duration + settings.pause
-    run.say(
+    servers.say(
         f"Reload under load: {', '.join(s.name for s in specs)}; "
         f"about {len(specs) * settings.runs * per_run / 60:.1f} min of load, plus start-ups"
     )
@@ -1158,37 +1086,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     result: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "host": run.host_facts(),
-        "settings": {
-            key: str(value) if isinstance(value, Path) else value
-            for key, value in asdict(settings).items()
-        },
+        "host": servers.host_facts(),
+        "settings": servers.settings_json(settings),
         "change_times_s": change_times(settings),
         "cold_import_ms": cold_ms,
         "servers": {name: asdict(record) for name, record in records.items()},
         "summary": summary,
         "runs": [asdict(r) for r in results],
     }
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    out = args.output_dir / f"reload-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(markdown(result, records))
-    run.say(f"Results written to {out}")
+    servers.publish(args.output_dir, "reload", started, result, markdown(result, records))
     if not args.no_plot and results:
         picture = args.output_dir / "reload.png"
         if plot(result, records, picture):
-            run.say(f"Plot written to {picture}")
+            servers.say(f"Plot written to {picture}")
         else:
-            run.say("No plot: matplotlib is not importable here")
-    failed = [record.name for record in records.values() if record.status == "failed"]
-    if failed:
-        run.say(f"FAILED: {', '.join(failed)} (see 'Not measured' above)")
+            servers.say("No plot: matplotlib is not importable here")
+    failed = servers.report_failed(records.values())
     return 1 if failed or not results else 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        run.say("Interrupted; every server started was stopped.")
-        sys.exit(130)
+    servers.entry_point(main, "Interrupted; every server started was stopped.")
