@@ -325,7 +325,15 @@ class Master:
             previous = old_specs.get(spec.name)
             if previous is None:
                 continue
-            if previous != spec:
+            # Server-wide settings a daemon is started with count as the
+            # group's own: a new WSGIPythonPath must reach its processes.
+            shared_changed = (
+                old.python_path != new.python_path
+                or old.python_home != new.python_home
+                or old.logging != new.logging
+                or old.main.error_log != new.main.error_log
+            )
+            if previous != spec or shared_changed:
                 self.groups[spec.name].spec = spec
                 self.roll(spec.name, why)
                 rolled.append(spec.name)
