@@ -57,18 +57,6 @@ def strict_shared() -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
-def log(shared: ServerProcess) -> Iterator[LogWatch]:
-    watch = LogWatch(shared)
-    yield watch
-    watch.check()
-
-
-@pytest.fixture
-def server(shared: ServerProcess, log: LogWatch) -> ServerProcess:
-    return shared
-
-
-@pytest.fixture
 def strict(strict_shared: ServerProcess) -> Iterator[ServerProcess]:
     watch = LogWatch(strict_shared)
     yield strict_shared

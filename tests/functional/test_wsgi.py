@@ -42,18 +42,6 @@ def shared() -> Iterator[ServerProcess]:
         yield server
 
 
-@pytest.fixture
-def log(shared: ServerProcess) -> Iterator[LogWatch]:
-    watch = LogWatch(shared)
-    yield watch
-    watch.check()
-
-
-@pytest.fixture
-def server(shared: ServerProcess, log: LogWatch) -> ServerProcess:
-    return shared
-
-
 # -- wsgi.input ------------------------------------------------------------------
 
 SMALL = b"first line\nsecond line\n\n\nlast line, no newline"
