@@ -135,3 +135,89 @@ def test_garbage_payloads_are_protocol_errors() -> None:
     other.receive_data(bytes([99]) + (0).to_bytes(4, "big"))
     with pytest.raises(ProtocolError, match="unknown frame type"):
         other.next_event()
+
+
+def test_the_daemon_end_says_whether_the_connection_stays_open() -> None:
+    front, daemon = Channel("front"), Channel("daemon")
+    deliver(front, daemon, Request({}))
+    deliver(front, daemon, End())
+    deliver(daemon, front, Accept())
+    deliver(daemon, front, Response("200 OK", []))
+    assert deliver(daemon, front, End(keep=True)) == [End(keep=True)]
+    assert End(keep=True) != End()
+
+
+def test_several_exchanges_on_one_connection() -> None:
+    front, daemon = Channel("front"), Channel("daemon")
+    for n in range(3):
+        assert deliver(front, daemon, Request({"n": n})) == [Request({"n": n})]
+        deliver(front, daemon, End())
+        deliver(daemon, front, Accept())
+        assert front.accepted
+        deliver(daemon, front, Response("200 OK", []))
+        assert deliver(daemon, front, End(keep=True)) == [End(keep=True)]
+        front.start_next()
+        daemon.start_next()
+        assert not front.accepted and not daemon.accepted
+    # Between exchanges, either side may close: a clean end, not an error.
+    front.receive_data(b"")
+    assert front.next_event() is CLOSED
+    daemon.receive_data(b"")
+    assert daemon.next_event() is CLOSED
+
+
+def test_the_next_exchange_waits_for_both_ends() -> None:
+    front, daemon = Channel("front"), Channel("daemon")
+    deliver(front, daemon, Request({}))
+    deliver(front, daemon, End())
+    deliver(daemon, front, Accept())
+    deliver(daemon, front, Response("200 OK", []))
+    with pytest.raises(ProtocolError, match="next exchange"):
+        front.start_next()  # the daemon's body has not ended
+    deliver(daemon, front, End(keep=True))
+    front.start_next()
+    with pytest.raises(ProtocolError, match="cannot send DATA"):
+        front.send(Data(b"x"))  # a new exchange starts with REQUEST
+
+
+def test_a_reject_then_a_new_request_on_the_same_connection() -> None:
+    front, daemon = Channel("front"), Channel("daemon")
+    deliver(front, daemon, Request({}))
+    deliver(front, daemon, End())
+    deliver(daemon, front, Reject(DRAINING))
+    front.start_next()
+    daemon.start_next()
+    assert deliver(front, daemon, Request({"again": True})) == [Request({"again": True})]
+
+
+def test_heads_keep_any_text_and_types() -> None:
+    front, daemon = Channel("front"), Channel("daemon")
+    environ = {
+        "PATH_INFO": "/caf\u00e9/\udcff",
+        "HTTP_X": "",
+        "": "empty name",
+        "QUERY_STRING": "a=1",
+    }
+    head = {"environ": environ, "deadline": 1.5, "reloading": True, "script": "/s.wsgi"}
+    assert deliver(front, daemon, Request(head)) == [Request(head)]
+    deliver(front, daemon, End())
+    deliver(daemon, front, Accept())
+    response = Response("404 Not Found", [("Set-Cookie", "a=1"), ("Set-Cookie", "b=\u00ff")])
+    assert deliver(daemon, front, response) == [response]
+    empty = Response("204 No Content", [])
+    other, peer = Channel("front"), Channel("daemon")
+    deliver(other, peer, Request({"environ": {}}))
+    assert peer.their_state == "body"
+    deliver(peer, other, Accept())
+    assert deliver(peer, other, empty) == [empty]
+
+
+def test_a_response_head_missing_a_value_is_refused() -> None:
+    front = Channel("front")
+    front.send(Request({}))
+    front.receive_data(bytes([2]) + (0).to_bytes(4, "big"))  # ACCEPT
+    front.next_event()
+    front.receive_data(bytes([7]) + (5).to_bytes(4, "big") + b"200\0a")
+    front.receive_data(b"")
+    with pytest.raises(ProtocolError, match="bad RESPONSE frame"):
+        front.next_event()

@@ -1,20 +1,26 @@
 """Pass a request to a daemon process group, on the worker's event loop.
 
-One UNIX connection per request (DESIGN.md, "From front-end to daemon"):
+Connections to a group's socket are kept open between requests (the daemon's
+END says whether it keeps its end; DESIGN.md, "From front-end to daemon"):
 
-* connect with a plain non-blocking ``connect`` retried with back-off, since
-  a full backlog answers EAGAIN (asyncio's own connect can report success
-  against it), for at most ``connect-timeout``;
-* send the head with its deadline and wait for ACCEPT or REJECT. Until
-  ACCEPT the app has not seen the request: after a reset, an EOF or a
-  ``draining`` REJECT it is sent again on a new connection, even a POST,
-  until the deadline (plus a grace) has passed; a ``deadline`` or
-  ``queue-timeout`` REJECT is a 503 and is never retried;
+* a request goes on an idle pooled connection if there is one, else on a new
+  one: a plain non-blocking ``connect`` retried with back-off, since a full
+  backlog answers EAGAIN (asyncio's own connect can report success against
+  it), for at most ``connect-timeout``;
+* the head goes with its deadline (and, for a request without a body, its
+  END, in the same write), then we wait for ACCEPT or REJECT. Until ACCEPT
+  the app has not seen the request: after a reset, an EOF or a ``draining``
+  REJECT it is sent again on a new connection, even a POST, until the
+  deadline (plus a grace) has passed; a pooled connection that the daemon
+  had closed is simply replaced at once. A ``deadline`` or ``queue-timeout``
+  REJECT is a 503 and is never retried;
 * after ACCEPT nothing is retried: no response head is a 502, a body cut
   short aborts the client connection rather than ending it cleanly;
 * the body flows with flow control both ways: at most about 64 KiB of it
   waits here before ACCEPT (the client is paused), and afterwards the
-  daemon socket's buffer and the client's pace the copy.
+  daemon socket's buffer and the client's pace the copy;
+* a connection goes back to the pool only after a whole exchange: both ENDs
+  passed, every write succeeded, and the daemon asked to keep it.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from wsgihost.daemon.protocol import (
     Response,
 )
 from wsgihost.routing import WSGITarget
-from wsgihost.wsgi.environ import MOD_WSGI_VERSION, Mount, build_environ
+from wsgihost.wsgi.environ import Mount, build_environ
 
 if TYPE_CHECKING:
     from wsgihost.frontend.connection import Connection
@@ -83,7 +89,6 @@ def request_head(
         target.path_info,
     )
     strings = {k: v for k, v in environ.items() if isinstance(v, str)}
-    strings["mod_wsgi.version"] = list(MOD_WSGI_VERSION)  # type: ignore[assignment]
     settings = target.settings
     return {
         "environ": strings,
@@ -115,6 +120,45 @@ async def connect(path: str, until: float) -> socket.socket:
         delay = min(delay * 2, 0.1)
 
 
+class Pool:
+    """Idle connections to each group socket, most recently used first.
+
+    One per front-end process (a worker has one event loop); only touched
+    from the loop.
+    """
+
+    def __init__(self) -> None:
+        self.idle: dict[str, list[DaemonExchange]] = {}
+
+    def take(self, path: str) -> DaemonExchange | None:
+        stack = self.idle.get(path)
+        while stack:
+            exchange = stack.pop()
+            exchange.parked_in = None
+            if exchange.reading and not exchange.write_failed:
+                return exchange
+            exchange.close()
+        return None
+
+    def give(self, path: str, exchange: DaemonExchange, limit: int) -> None:
+        stack = self.idle.setdefault(path, [])
+        if len(stack) >= limit or not exchange.reading:
+            exchange.close()
+            return
+        exchange.parked_in = stack
+        stack.append(exchange)
+
+    def close_all(self) -> None:
+        for stack in self.idle.values():
+            for exchange in stack:
+                exchange.parked_in = None
+                exchange.close()
+            stack.clear()
+
+
+POOL = Pool()
+
+
 class DaemonExchange:
     """The loop side of one connection to a daemon: frames out, events in.
 
@@ -134,6 +178,7 @@ class DaemonExchange:
         self.write_failed = False
         self.reading = True
         self._waiter: asyncio.Future[bool] | None = None
+        self.parked_in: list[DaemonExchange] | None = None  # the pool's list while idle
         self.loop.add_reader(self.fd, self._on_readable)
 
     def _on_readable(self) -> None:
@@ -143,6 +188,13 @@ class DaemonExchange:
             return
         except OSError:
             data = b""  # a reset: the same as an EOF here
+        if self.parked_in is not None:
+            # An idle connection has nothing to say: the daemon closed it
+            # (it is retiring), or broke the protocol. Either way it is done.
+            self.parked_in.remove(self)
+            self.parked_in = None
+            self.close()
+            return
         if not data:
             self._stop_reading()
         self.channel.receive_data(data)
@@ -188,12 +240,21 @@ class DaemonExchange:
         """Write frames, waiting while the daemon's socket is full; False once writes fail."""
         if self.write_failed:
             return False
+        if isinstance(data, list):
+            data = b"".join(data)
         try:
-            await self.loop.sock_sendall(
-                self.sock, b"".join(data) if isinstance(data, list) else data
-            )
+            # Most writes fit the socket buffer: skip the loop's machinery.
+            sent = self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
         except OSError:
             self.write_failed = True
+            return False
+        if sent < len(data):
+            try:
+                await self.loop.sock_sendall(self.sock, data[sent:])
+            except OSError:
+                self.write_failed = True
         return not self.write_failed
 
     def withdraw(self) -> bool:
@@ -240,13 +301,20 @@ async def serve(
     try:
         delay = 0.005
         while True:
-            try:
-                sock = await connect(path, min(deadline, start + group.connect_timeout))
-            except Unavailable:
-                conn.answer_unavailable(req, f"daemon group {group.name!r} did not answer")
-                return
-            exchange = DaemonExchange(sock)
-            await exchange.send(exchange.channel.send(Request(head)))
+            exchange = POOL.take(path)
+            reused = exchange is not None
+            if exchange is None:
+                try:
+                    sock = await connect(path, min(deadline, start + group.connect_timeout))
+                except Unavailable:
+                    conn.answer_unavailable(req, f"daemon group {group.name!r} did not answer")
+                    return
+                exchange = DaemonExchange(sock)
+            channel = exchange.channel
+            frames = channel.send(Request(head))
+            if not req.has_body:
+                frames += channel.send(End())
+            await exchange.send(frames)
             try:
                 event = await _answer(conn, req, exchange, group, deadline + GRACE)
             except TimeoutError:
@@ -258,7 +326,7 @@ async def serve(
                     conn.answer_unavailable(req, f"daemon group {group.name!r} is busy")
                 return
             except ProtocolError:
-                if exchange.channel.accepted:
+                if channel.accepted:
                     # Broken after ACCEPT: the app has the request; never again.
                     exchange.close()
                     conn.answer(req, 502)
@@ -276,11 +344,14 @@ async def serve(
             if isinstance(event, Accept):
                 break
             exchange.close()
+            exchange = None
             if isinstance(event, Reject) and event.reason != DRAINING:
                 conn.answer_unavailable(req, f"daemon refused the request ({event.reason})")
                 return
             if req.dropped:
                 return
+            if reused and event is None:
+                continue  # a pooled connection the daemon had closed: no reason to wait
             if time.monotonic() + delay > deadline + GRACE:
                 conn.answer_unavailable(req, f"daemon group {group.name!r} kept refusing")
                 return
@@ -290,11 +361,17 @@ async def serve(
         if req.expect_continue and not req.continue_sent:
             req.continue_sent = True
             conn.send_continue(req)
-        sender = loop.create_task(_send_body(conn, req, exchange))
+        sender = loop.create_task(_send_body(conn, req, exchange)) if req.has_body else None
         try:
-            await _relay_response(conn, req, exchange, group)
+            keep = await _relay_response(conn, req, exchange, group)
         finally:
-            sender.cancel()
+            if sender is not None:
+                sender.cancel()
+        channel = exchange.channel
+        if keep and channel.my_state == "done" and not exchange.write_failed:
+            channel.start_next()
+            POOL.give(path, exchange, group.processes * group.threads)
+            exchange = None
     except Exception as e:  # a bug here must not leave the client hanging
         conn.worker.log.error(f"internal error while passing a request to a daemon: {e!r}")
         if not req.head_sent:
@@ -354,8 +431,11 @@ async def _send_body(conn: Connection, req: HttpRequest, exchange: DaemonExchang
 
 async def _relay_response(
     conn: Connection, req: HttpRequest, exchange: DaemonExchange, group: DaemonGroup
-) -> None:
-    """Copy the daemon's response to the client, paced by the client."""
+) -> bool:
+    """Copy the daemon's response to the client, paced by the client.
+
+    True when the whole response passed and the daemon keeps the connection.
+    """
     timeout = group.response_socket_timeout or group.socket_timeout or 60.0
     try:
         event = await exchange.next_event(time.monotonic() + timeout)
@@ -364,7 +444,7 @@ async def _relay_response(
     if isinstance(event, Abort) or not isinstance(event, Response):
         # The app never gave a response head (the process died, or timed out).
         conn.answer(req, 502)
-        return
+        return False
     head = (event.status, event.headers)
     # The whole response is often here already: send it in one write.
     parts: list[bytes] = []
@@ -374,23 +454,24 @@ async def _relay_response(
             continue
         if isinstance(ready, End):
             conn.app_send(req, head, b"".join(parts), True)
-            return
+            return ready.keep
         conn.app_send(req, head, b"".join(parts), False)
         conn.app_abort(req)
-        return
+        return False
     conn.app_send(req, head, b"".join(parts), False)
     while not req.dropped:
         try:
             event = await exchange.next_event(time.monotonic() + timeout)
         except (ProtocolError, TimeoutError):
             conn.app_abort(req)  # cut short: never pretend the response was complete
-            return
+            return False
         if isinstance(event, Data):
             await conn.wait_writable()
             conn.app_send(req, None, event.data, False)
         elif isinstance(event, End):
             conn.app_send(req, None, b"", True)
-            return
+            return event.keep
         else:
             conn.app_abort(req)
-            return
+            return False
+    return False
