@@ -126,11 +126,17 @@ def test_an_oversized_frame_header_is_refused() -> None:
         daemon.next_event()
 
 
-def test_garbage_payloads_are_protocol_errors() -> None:
+@pytest.mark.parametrize(
+    "payload", [b"[1]", b"", b"2\0a\0s1", b"1\0a\0x1", b"1e\0a\0s\0k", b"0\0x"]
+)
+def test_garbage_payloads_are_protocol_errors(payload: bytes) -> None:
     daemon = Channel("daemon")
-    daemon.receive_data(bytes([1]) + (3).to_bytes(4, "big") + b"[1]")
+    daemon.receive_data(bytes([1]) + len(payload).to_bytes(4, "big") + payload)
     with pytest.raises(ProtocolError, match="bad REQUEST frame"):
         daemon.next_event()
+
+
+def test_garbage_frame_types_are_protocol_errors() -> None:
     other = Channel("daemon")
     other.receive_data(bytes([99]) + (0).to_bytes(4, "big"))
     with pytest.raises(ProtocolError, match="unknown frame type"):
@@ -198,7 +204,15 @@ def test_heads_keep_any_text_and_types() -> None:
         "": "empty name",
         "QUERY_STRING": "a=1",
     }
-    head = {"environ": environ, "deadline": 1.5, "reloading": True, "script": "/s.wsgi"}
+    head = {
+        "environ": environ,
+        "deadline": 1.5,
+        "reloading": True,
+        "off": False,
+        "count": 7,
+        "script": "/s.wsgi",
+        "version": [4, 9, 4],
+    }
     assert deliver(front, daemon, Request(head)) == [Request(head)]
     deliver(front, daemon, End())
     deliver(daemon, front, Accept())

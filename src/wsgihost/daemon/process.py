@@ -7,17 +7,26 @@ only. Its life:
 1. read its settings from the master (one JSON line on the channel);
 2. import the group's WSGI scripts, then say READY: liveness is not
    readiness, and the master counts a process only once its app imported;
-3. serve: each of ``threads`` threads waits for a connection only while it
-   is idle, so a busy process never hoards requests that another could
-   serve; a request is ACCEPTed (or REJECTed) before the app sees it;
+3. serve: each of ``threads`` threads waits for work only while it is
+   idle, so a busy process never hoards requests that another could serve;
+   a request is ACCEPTed (or REJECTed) before the app sees it. Front ends
+   keep connections open between requests: a connection whose exchange
+   ended is parked in the process's epoll set (one-shot), and whichever idle
+   thread is woken serves its next request. The daemon keeps a connection
+   only while another of its threads is idle, so connections do not pile up
+   on a saturated process (the front end connects afresh, through the
+   shared backlog, to whichever process has a free thread);
 4. retire on SIGINT (mod_wsgi's self-restart idiom), SIGTERM, after
    ``maximum-requests``, or when the master goes away: say RETIRING (so the
    master starts the successor at once), stop taking connections, finish
    every request accepted, exit. An idle process exits at once.
 
 Python cannot interrupt a thread blocked in ``accept()`` with a signal, so
-the threads wait in ``select`` on the listener *and* a wake-up pipe, and
-take connections with a non-blocking ``accept``.
+the threads wait in ``epoll`` on the listener, the parked connections *and*
+a wake-up pipe, and take connections with a non-blocking ``accept``. Every
+descriptor but the wake-up pipe is armed one-shot, so one event wakes one
+thread (``select`` on a shared listener woke every idle thread for each
+connection).
 """
 
 from __future__ import annotations
@@ -27,10 +36,11 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from wsgihost.daemon.protocol import (
     DEADLINE,
@@ -47,9 +57,11 @@ from wsgihost.daemon.protocol import (
     Request,
     Response,
 )
+from wsgihost.daemon.watchdog import ANSWERED, CUT, FINISHED, Watchdog, apply_limits
 from wsgihost.logs import ErrorLog, LogFile
 from wsgihost.proctitle import set_name
 from wsgihost.wsgi import runner
+from wsgihost.wsgi.environ import MOD_WSGI_VERSION
 from wsgihost.wsgi.loader import ScriptLoader
 from wsgihost.wsgi.streams import ErrorStream, FileWrapper, InputStream
 
@@ -58,6 +70,27 @@ EXIT_OK = 0
 EXIT_STARTUP_FAILED = 3  # the app could not be imported: back off before the next try
 
 DISCARD_LIMIT = 1024 * 1024  # unread request body read and dropped after a response
+_ARMED = select.EPOLLIN | select.EPOLLONESHOT
+
+
+class _Conn:
+    """A connection from a front end, with its channel: served by one thread at a time."""
+
+    __slots__ = ("channel", "fd", "registered", "sock")
+
+    def __init__(self, sock: socket.socket, timeout: Optional[float]) -> None:
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.channel = Channel("daemon")
+        self.registered = False
+        sock.setblocking(True)
+        if timeout:
+            # socket-timeout held by the kernel: a Python socket timeout would
+            # cost a poll() before every recv and send, and a GIL handoff with it.
+            whole = int(timeout)
+            value = struct.pack("ll", whole, int((timeout - whole) * 1_000_000))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 class Channel2Master:
@@ -92,12 +125,22 @@ class Channel2Master:
 class FrameSink(runner.ResponseSink):
     """The runner's response sink: RESPONSE, DATA and END frames on the connection."""
 
-    def __init__(self, conn: socket.socket, channel: Channel) -> None:
+    def __init__(
+        self, conn: socket.socket, channel: Channel, keep: Callable[[], bool] = lambda: False
+    ) -> None:
         self.conn = conn
         self.channel = channel
         self.closed = False
+        self._keep = keep  # asked once, at END: may the front end reuse the connection?
+        self.kept = False
+        # Held for every write: the watchdog may answer in the app's place.
+        self.lock = threading.Lock()
 
     def send(self, head: Optional[runner.Head], data: bytes, end: bool) -> None:
+        with self.lock:
+            self._send(head, data, end)
+
+    def _send(self, head: Optional[runner.Head], data: bytes, end: bool) -> None:
         if self.closed:
             return
         buffers: List[bytes] = []
@@ -106,16 +149,56 @@ class FrameSink(runner.ResponseSink):
         if data:
             buffers.extend(self.channel.send_data(data))
         if end:
-            buffers.append(self.channel.send(End()))
+            self.kept = self._keep()
+            buffers.append(self.channel.send(End(self.kept)))
         self._write(buffers)
 
     def abort(self) -> None:
+        with self.lock:
+            self._abort()
+
+    def _abort(self) -> None:
         if not self.closed:
             try:
                 self._write([self.channel.send(Abort())])
             except ProtocolError:
                 pass
             self.closed = True
+
+    def interrupt(self, status: str, headers: List[Tuple[str, str]], body: bytes) -> str:
+        """Answer for an app that ran past request-timeout; called by the watchdog's thread.
+
+        Returns ANSWERED (no response head had gone out: the client gets
+        ``status``), CUT (one had: the front end cuts the client's connection)
+        or FINISHED (the response was complete, or the front end gone). The
+        connection is shut down in every case: it is never reused, and a
+        thread blocked reading the body wakes up.
+        """
+        outcome = CUT
+        # A write blocked on a full socket holds the lock, and no frame can go
+        # in the middle of another: then the shutdown alone cuts the response.
+        if self.lock.acquire(timeout=1.0):
+            try:
+                state = self.channel.my_state
+                if self.closed or state == "done":
+                    outcome = FINISHED
+                elif state == "accepted":
+                    frames = [self.channel.send(Response(status, headers))]
+                    frames += self.channel.send_data(body)
+                    frames.append(self.channel.send(End()))
+                    self._write(frames)
+                    outcome = FINISHED if self.closed else ANSWERED
+                else:
+                    self._abort()
+                self.closed = True
+            finally:
+                self.lock.release()
+        self.closed = True
+        try:
+            self.conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        return outcome
 
     def _write(self, buffers: List[bytes]) -> None:
         try:
@@ -156,10 +239,19 @@ class Daemon:
         self.retire_why = ""
         self._retiring = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
+        self._poll = select.epoll()
+        # Parked connections, by descriptor; taking one out is what gives a
+        # thread the right to serve it.
+        self._parked: Dict[int, _Conn] = {}
+        self._parked_lock = threading.Lock()
+        self._parking_closed = False
         self._count_lock = threading.Lock()
         self.served = 0
         self.busy = 0
         self.idle_since = time.monotonic()
+        self.watchdog = Watchdog(
+            settings, self.log, master.tell, lambda: (self.draining, self.busy), self.retire
+        )
 
     # -- scripts --------------------------------------------------------------
 
@@ -211,6 +303,9 @@ class Daemon:
     # -- serving --------------------------------------------------------------
 
     def serve(self) -> None:
+        self._poll.register(self.listener.fileno(), _ARMED)
+        # Level-triggered and never read: once retiring, every thread sees it.
+        self._poll.register(self._wake_r, select.EPOLLIN)
         threads = [
             threading.Thread(target=self._thread_main, name=f"wsgi-{i}", daemon=True)
             for i in range(self.threads)
@@ -257,49 +352,110 @@ class Daemon:
         listener = self.listener
         listen_fd = listener.fileno()
         wake = self._wake_r
-        while not self.draining:
-            try:
-                readable, _, _ = select.select([listen_fd, wake], [], [])
-            except InterruptedError:
+        poll = self._poll
+        while True:
+            events = poll.poll(-1, 1)
+            if not events:
                 continue
-            if self.draining or wake in readable:
-                break
-            try:
-                conn, _ = listener.accept()
-            except (BlockingIOError, InterruptedError):
-                continue  # another thread or process took it
-            except OSError as e:
-                self.log.error(f"accept on the group socket failed: {e}")
-                time.sleep(0.1)
-                continue
-            with self._count_lock:
-                self.busy += 1
-            try:
-                self._handle(conn)
-            finally:
-                conn.close()
-                with self._count_lock:
-                    self.busy -= 1
-                    self.served += 1
-                    served = self.served
-                if self.maximum_requests and served == self.maximum_requests:
-                    # Ask to be replaced: the master starts the successor and
-                    # retires us once it is ready, so capacity never drops.
-                    self.master.tell(
-                        recycle=True, why=f"maximum-requests ({self.maximum_requests}) reached"
-                    )
+            fd = events[0][0]
+            if fd == wake or (fd == listen_fd and self.draining):
+                self._close_parked()
+                return
+            if fd == listen_fd:
+                try:
+                    sock, _ = listener.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue  # another thread or process took it
+                except OSError as e:
+                    self.log.error(f"accept on the group socket failed: {e}")
+                    time.sleep(0.1)
+                    continue
+                finally:
+                    if not self.draining:
+                        poll.modify(listen_fd, _ARMED)
+                conn = _Conn(sock, self.socket_timeout)
+            else:
+                with self._parked_lock:
+                    found = self._parked.pop(fd, None)
+                if found is None:
+                    continue  # closed while we were being woken
+                conn = found
+            self._serve(conn)
 
-    def _handle(self, conn: socket.socket) -> None:
-        conn.setblocking(True)
-        conn.settimeout(self.socket_timeout)
-        channel = Channel("daemon")
+    def _serve(self, conn: _Conn) -> None:
+        """One exchange on ``conn``, then park the connection or close it."""
+        with self._count_lock:
+            self.busy += 1
+        keep = False
         try:
-            event = self._next(conn, channel)
+            keep = self._handle(conn)
+        finally:
+            with self._count_lock:
+                self.busy -= 1
+                self.served += 1
+                served = self.served
+            if self.maximum_requests and served == self.maximum_requests:
+                # Ask to be replaced: the master starts the successor and
+                # retires us once it is ready, so capacity never drops.
+                self.master.tell(
+                    recycle=True, why=f"maximum-requests ({self.maximum_requests}) reached"
+                )
+            if not (keep and self._park(conn)):
+                conn.sock.close()
+
+    def _park(self, conn: _Conn) -> bool:
+        """Wait for the connection's next request in the epoll set; False if we may not."""
+        try:
+            conn.channel.start_next()
+        except ProtocolError:
+            return False
+        with self._parked_lock:
+            if self._parking_closed or self.draining:
+                return False
+            self._parked[conn.fd] = conn
+        # Last: from here on another thread may own the connection.
+        try:
+            if conn.registered:
+                self._poll.modify(conn.fd, _ARMED)
+            else:
+                conn.registered = True
+                self._poll.register(conn.fd, _ARMED)
+        except OSError:
+            with self._parked_lock:
+                self._parked.pop(conn.fd, None)
+            return False
+        return True
+
+    def _close_parked(self) -> None:
+        """Retiring: close the idle connections, so front ends stop sending on them."""
+        with self._parked_lock:
+            self._parking_closed = True
+            parked = list(self._parked.values())
+            self._parked.clear()
+        for conn in parked:
+            conn.sock.close()
+
+    def _may_keep(self) -> bool:
+        """Keep a connection only while another thread is free to serve it next time."""
+        return not self.draining and self.busy - 1 < max(1, self.threads - 1)
+
+    def _handle(self, conn: _Conn) -> bool:
+        """Serve one request on ``conn``; True if the connection may carry another."""
+        sock, channel = conn.sock, conn.channel
+        try:
+            event = self._next(sock, channel)
         except (OSError, ProtocolError, EOFError):
-            return  # the front end went away before sending a whole request
+            return False  # the front end went away before sending a whole request
         if not isinstance(event, Request):
-            return
+            return False
         head = event.head
+        # A request without a body comes with its END in the same write.
+        try:
+            early = channel.next_event()
+        except ProtocolError:
+            return False
+        if isinstance(early, Abort):
+            return False
         # The rules of the protocol: answer before the app runs.
         now = time.monotonic()
         reason = None
@@ -311,12 +467,12 @@ class Daemon:
             reason = QUEUE_TIMEOUT
         try:
             if reason is not None:
-                conn.sendall(channel.send(Reject(reason)))
-                return
-            conn.sendall(channel.send(Accept()))
+                sock.sendall(channel.send(Reject(reason)))
+                return False
+            sock.sendall(channel.send(Accept()))
         except OSError:
-            return
-        self._run(conn, channel, head)
+            return False
+        return self._run(sock, channel, head, early)
 
     def _queue_timeout_passed(self, head: Dict[str, Any], now: float) -> bool:
         limit = float(self.settings.get("queue_timeout", 0) or 0)
@@ -328,7 +484,7 @@ class Daemon:
             event = channel.next_event()
             if event is not NEED_DATA:
                 return event
-            data = conn.recv(262144)
+            data = conn.recv(65536)
             channel.receive_data(data)
             if not data:
                 event = channel.next_event()
@@ -336,7 +492,8 @@ class Daemon:
                     raise EOFError
                 return event
 
-    def _run(self, conn: socket.socket, channel: Channel, head: Dict[str, Any]) -> None:
+    def _run(self, conn: socket.socket, channel: Channel, head: Dict[str, Any], early: Any) -> bool:
+        """Run the app; True if the connection may carry another request."""
         environ: Dict[str, Any] = dict(head["environ"])
         client = f"{environ.get('REMOTE_ADDR', '-')}:{environ.get('REMOTE_PORT', '-')}"
         log = self.log
@@ -344,14 +501,15 @@ class Daemon:
         def log_error(message: str) -> None:
             log.error(message, client)
 
-        body_done = [False]
+        body_done = [isinstance(early, End)]
+        pending = [early] if isinstance(early, Data) else []
 
         def recv(size: int) -> bytes:
             if body_done[0]:
                 return b""
             while True:
                 try:
-                    event = self._next(conn, channel)
+                    event = pending.pop() if pending else self._next(conn, channel)
                 except (OSError, EOFError, ProtocolError) as e:
                     raise OSError(f"request body not received: {e}") from None
                 if isinstance(event, Data):
@@ -371,7 +529,7 @@ class Daemon:
         environ["wsgi.multithread"] = self.multithread
         environ["wsgi.multiprocess"] = self.multiprocess
         environ["wsgi.input_terminated"] = True
-        environ["mod_wsgi.version"] = tuple(environ.get("mod_wsgi.version", (4, 9, 4)))
+        environ["mod_wsgi.version"] = MOD_WSGI_VERSION
         environ["mod_wsgi.process_group"] = self.group
         loader = self.loader(
             str(head["script"]),
@@ -380,10 +538,15 @@ class Daemon:
             # it changes (a rolling restart), so it never reloads in place.
             False,
         )
-        sink = FrameSink(conn, channel)
-        runner.run(loader.get, environ, sink, log_error)
+        sink = FrameSink(conn, channel, lambda: body_done[0] and self._may_keep())
+        running = self.watchdog.begin(environ, sink)
+        try:
+            runner.run(loader.get, environ, sink, log_error)
+        finally:
+            self.watchdog.end(running)
         if not body_done[0] and not sink.closed:
             self._discard_body(conn, channel)
+        return sink.kept and not sink.closed
 
     def _discard_body(self, conn: socket.socket, channel: Channel) -> None:
         """Read what is left of a body the app did not read, so closing sends no reset.
@@ -436,6 +599,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     signal.signal(signal.SIGINT, lambda s, f: daemon.retire("SIGINT"))
     signal.signal(signal.SIGTERM, lambda s, f: daemon.retire("SIGTERM"))
     signal.signal(signal.SIGUSR1, lambda s, f: daemon.log.dest.reopen())
+    # cpu-time-limit: the watchdog retires the process; SIGXCPU must not kill it first.
+    signal.signal(signal.SIGXCPU, lambda s, f: daemon.retire("cpu-time-limit reached"))
+    for problem in apply_limits(settings):  # before the app is imported, so it counts too
+        daemon.log.warn(problem)
     # The master blocked these while starting us; our handlers are in place now.
     signal.pthread_sigmask(
         signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGQUIT}
@@ -445,6 +612,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     master.tell(ready=True, pid=os.getpid())
     if settings.get("report_modules"):
         master.tell(modules=_app_modules())
+    if daemon.watchdog.needed:
+        daemon.watchdog.start()
     daemon.serve()
     sys.stdout.flush()
     sys.stderr.flush()

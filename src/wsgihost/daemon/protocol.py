@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any, Tuple
+from itertools import chain
+from typing import Any, Callable, Tuple
 
 _HEADER = struct.Struct("!BI")
 MAX_FRAME = 16 * 1024 * 1024
@@ -165,9 +166,17 @@ _DAEMON_MOVES = {
 # Heads are strings that can hold no NUL (the HTTP parser refuses NUL in a
 # request, the runner in a response), so they travel as NUL-separated lists:
 # several times cheaper than JSON at both ends, which matters on every
-# request. The few typed values of a REQUEST (deadline, flags) stay JSON,
-# which never holds a raw NUL, ahead of the first one.
+# request. A REQUEST is: the number of typed values (with "e" when an
+# environ follows), the typed values as name and tagged text, then the
+# environ's names and values.
 _SEP = "\0"
+_DECODE_TYPED: dict[str, Callable[[str], Any]] = {
+    "s": str,
+    "f": float,
+    "i": int,
+    "b": lambda text: text == "1",
+    "j": json.loads,
+}
 
 
 def _pack(strings: list[str]) -> bytes:
@@ -178,36 +187,72 @@ def _unpack(raw: bytes) -> list[str]:
     return raw.decode("utf-8", "surrogatepass").split(_SEP)
 
 
+def _tagged(value: Any) -> str:
+    if value is True or value is False:
+        return "b1" if value else "b0"
+    if isinstance(value, str):
+        return "s" + value
+    if isinstance(value, float):
+        return "f" + repr(value)
+    if isinstance(value, int):
+        return "i" + str(value)
+    return "j" + json.dumps(value, separators=(",", ":"))  # JSON escapes NUL
+
+
+def _encode_request(head: dict[str, Any]) -> bytes:
+    items = [""]
+    environ = None
+    for name, value in head.items():
+        if name == "environ":
+            environ = value
+        else:
+            items.append(name)
+            items.append(_tagged(value))
+    count = (len(items) - 1) // 2
+    if environ is None:
+        items[0] = str(count)
+    else:
+        items[0] = f"{count}e"
+        items.extend(chain.from_iterable(environ.items()))
+    return _pack(items)
+
+
 def _encode_payload(event: Event) -> bytes:
     if isinstance(event, Data):
         return event.data
     if isinstance(event, Request):
-        head = event.head
-        rest = {k: v for k, v in head.items() if k != "environ"}
-        typed = json.dumps(rest, separators=(",", ":")).encode()
-        environ = head.get("environ")
-        if environ is None:
-            return typed
-        return typed + b"\0" + _pack([s for pair in environ.items() for s in pair])
+        return _encode_request(event.head)
     if isinstance(event, Reject):
         return event.reason.encode()
     if isinstance(event, End):
         return b"k" if event.keep else b""
     if isinstance(event, Response):
-        return _pack([event.status] + [s for pair in event.headers for s in pair])
+        return _pack([event.status, *chain.from_iterable(event.headers)])
     return b""
 
 
 def _decode_request(payload: bytes) -> dict[str, Any]:
-    typed, sep, packed = payload.partition(b"\0")
-    head = json.loads(typed)
-    if not isinstance(head, dict):
-        raise ValueError("REQUEST payload is not an object")
-    if sep:
-        items = _unpack(packed) if packed else []
-        if len(items) % 2:
+    items = _unpack(payload)
+    first = items[0]
+    has_environ = first.endswith("e")
+    count = int(first[:-1] if has_environ else first)
+    end = 1 + 2 * count
+    if count < 0 or len(items) < end:
+        raise ValueError("REQUEST is shorter than its count of values")
+    head: dict[str, Any] = {}
+    for i in range(1, end, 2):
+        text = items[i + 1]
+        decode = _DECODE_TYPED.get(text[:1])
+        if decode is None:
+            raise ValueError(f"REQUEST value {items[i]!r} has no known type")
+        head[items[i]] = decode(text[1:])
+    if has_environ:
+        if (len(items) - end) % 2:
             raise ValueError("REQUEST environ has a name without a value")
-        head["environ"] = {items[i]: items[i + 1] for i in range(0, len(items), 2)}
+        pairs = iter(items[end:])
+        head["environ"] = dict(zip(pairs, pairs))  # noqa: B905 (strict= is Python 3.10+)
+    elif len(items) != end:
+        raise ValueError("REQUEST has more values than its count")
     return head
 
 
@@ -215,7 +260,8 @@ def _decode_response(payload: bytes) -> Response:
     items = _unpack(payload)
     if len(items) % 2 != 1:
         raise ValueError("RESPONSE header without a value")
-    return Response(items[0], [(items[i], items[i + 1]) for i in range(1, len(items), 2)])
+    pairs = iter(items[1:])
+    return Response(items[0], list(zip(pairs, pairs)))  # noqa: B905 (Python 3.9 has no strict=)
 
 
 def _decode(kind: int, payload: bytes) -> Event:
