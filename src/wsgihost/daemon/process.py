@@ -71,6 +71,8 @@ EXIT_STARTUP_FAILED = 3  # the app could not be imported: back off before the ne
 
 DISCARD_LIMIT = 1024 * 1024  # unread request body read and dropped after a response
 _ARMED = select.EPOLLIN | select.EPOLLONESHOT
+_IOV_MAX = 1024  # buffers per sendmsg() (Linux's UIO_MAXIOV)
+STREAM_FRAME = 256 * 1024  # DATA frames of a response: the front end streams each on
 
 
 class _Conn:
@@ -143,11 +145,11 @@ class FrameSink(runner.ResponseSink):
     def _send(self, head: Optional[runner.Head], data: bytes, end: bool) -> None:
         if self.closed:
             return
-        buffers: List[bytes] = []
+        buffers: List[Any] = []
         if head is not None:
             buffers.append(self.channel.send(Response(head[0], head[1])))
         if data:
-            buffers.extend(self.channel.send_data(data))
+            buffers.extend(self.channel.send_data(data, STREAM_FRAME))
         if end:
             self.kept = self._keep()
             buffers.append(self.channel.send(End(self.kept)))
@@ -183,7 +185,7 @@ class FrameSink(runner.ResponseSink):
                 if self.closed or state == "done":
                     outcome = FINISHED
                 elif state == "accepted":
-                    frames = [self.channel.send(Response(status, headers))]
+                    frames: List[Any] = [self.channel.send(Response(status, headers))]
                     frames += self.channel.send_data(body)
                     frames.append(self.channel.send(End()))
                     self._write(frames)
@@ -200,17 +202,29 @@ class FrameSink(runner.ResponseSink):
             pass
         return outcome
 
-    def _write(self, buffers: List[bytes]) -> None:
+    def _write(self, buffers: List[Any]) -> None:
         try:
             if len(buffers) == 1:
                 self.conn.sendall(buffers[0])
-            elif sum(len(b) for b in buffers) <= 65536:
-                self.conn.sendall(b"".join(buffers))  # one write for a small response
             else:
-                for buf in buffers:
-                    self.conn.sendall(buf)
+                sendall_vector(self.conn, buffers)
         except OSError:
             self.closed = True  # the front end (so the client) went away
+
+
+def sendall_vector(sock: socket.socket, buffers: List[Any]) -> None:
+    """Write every buffer, in order, with as few system calls as the socket allows."""
+    views = [memoryview(b).cast("B") for b in buffers]
+    while views:
+        sent = sock.sendmsg(views[:_IOV_MAX])
+        while sent and views:
+            first = views[0]
+            if sent >= len(first):
+                sent -= len(first)
+                del views[0]
+            else:
+                views[0] = first[sent:]
+                sent = 0
 
 
 class Daemon:

@@ -316,13 +316,18 @@ class Channel:
             raise ProtocolError(f"{NAMES[event.kind]} frame of {len(payload)} bytes is too large")
         return _HEADER.pack(event.kind, len(payload)) + payload
 
-    def send_data(self, data: bytes) -> list[bytes]:
-        """DATA frames for ``data`` of any size (split at MAX_FRAME), as buffers to write."""
-        out: list[bytes] = []
-        view = memoryview(data)
+    def send_data(self, data: bytes, limit: int = MAX_FRAME) -> list[bytes | memoryview]:
+        """DATA frames for ``data`` of any size, as buffers to write (without copying it).
+
+        Frames hold at most ``limit`` bytes: smaller frames let the peer pass
+        the first part on before the rest has arrived.
+        """
+        limit = min(limit, MAX_FRAME)
+        out: list[bytes | memoryview] = []
+        view = memoryview(data).cast("B")
         while view:
-            piece = bytes(view[:MAX_FRAME])
-            view = view[MAX_FRAME:]
+            piece = view[:limit]
+            view = view[limit:]
             self.my_state = self._move(self._my_moves, self.my_state, DATA, "send")
             out.append(_HEADER.pack(DATA, len(piece)))
             out.append(piece)

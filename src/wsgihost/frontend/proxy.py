@@ -236,7 +236,7 @@ class DaemonExchange:
         event = self.channel.next_event()
         return event if isinstance(event, Event) else None
 
-    async def send(self, data: bytes | list[bytes]) -> bool:
+    async def send(self, data: bytes | list[bytes | memoryview]) -> bool:
         """Write frames, waiting while the daemon's socket is full; False once writes fail."""
         if self.write_failed:
             return False
