@@ -9,12 +9,13 @@ One command runs it::
 Each server runs a WSGI script that answers with the version it loaded ("v3 <pid>"),
 with 2 processes x 15 threads. 16 keep-alive HTTP/1.1 clients (asyncio, standard library
 only, in this process) ask for it in a loop on 127.0.0.1 while, every 3 s, the script is
-rewritten with a new version and its mtime set; gunicorn additionally gets the SIGHUP that
-reloads it. Every answer and every failure is recorded, and the report says, per server:
-requests, non-2xx answers, connection errors, whether every version was seen, the longest
-time with no completed answer, the steady-state p99 and the worst latency, and how soon
-after each change the new code answered. Medians over the runs go to stdout as markdown,
-everything to bench/results/reload-*.json. bench/README.md describes the method.
+rewritten with a new version and its mtime set; gunicorn and granian additionally get the
+SIGHUP that reloads them. Every answer and every failure is recorded, and the report says,
+per server: requests, non-2xx answers, connection errors, whether every version was seen,
+the longest time with no completed answer, the steady-state p99 and the worst latency, and
+how soon after each change the new code answered. Medians over the runs go to stdout as
+markdown, everything to bench/results/reload-*.json (and .md), and plot_reload.py draws
+bench/results/reload.png from it. bench/README.md describes the method.
 
 Progress goes to stderr, so ``python bench/reload.py > table.md`` keeps only the report.
 """
@@ -24,11 +25,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
-import importlib
 import itertools
 import math
 import os
-import shutil
 import signal
 import statistics
 import subprocess
@@ -41,13 +40,17 @@ from pathlib import Path
 from typing import Any
 
 # What bench/run.py uses too: server processes, Apache, host facts, the report's plumbing.
+import plot_reload
 import servers
 from servers import HOST
 
 BIN_SECONDS = 0.1  # the timeline's resolution (JSON and plot)
 CONNECT_RETRY_PAUSE = 0.01  # after a failed connect, so a server that is down is not hammered
 QUIET_TAIL = 2.0  # no change in the last seconds of a run: its version must have time to show
-UWSGI_PYTHON_PLUGIN = Path("/usr/lib/uwsgi/plugins/python3_plugin.so")
+# granian has no readiness signal: on SIGHUP it starts a new worker, waits this long,
+# stops an old one, and so on. Its default, 3.5 s, would not let two workers roll
+# between two changes 3 s apart.
+GRANIAN_RESPAWN_INTERVAL = 1.0
 
 # Issue 5's acceptance bar, checked against each server's medians (errors: over all runs).
 BAR_GAP_MS = 50.0
@@ -303,54 +306,57 @@ def plan_gunicorn(settings: Settings, work: Path) -> Plan:
     return Plan(launch, script, signal.SIGHUP)
 
 
-def find_uwsgi(python: Path) -> Path:
-    beside = python.parent / "uwsgi"  # pip install uwsgi into the --python venv
-    found = str(beside) if os.access(beside, os.X_OK) else shutil.which("uwsgi")
-    if not found:
-        raise servers.Unavailable(
-            f"uWSGI is not installed (no uwsgi beside {python} or on PATH; "
-            "pip install uwsgi there, or apt-get install uwsgi-core uwsgi-plugin-python3)"
-        )
-    return Path(found)
-
-
 def plan_uwsgi(settings: Settings, work: Path) -> Plan:
-    binary = find_uwsgi(settings.python)
+    binary = servers.find_uwsgi(settings.python)
     script = work / "app.wsgi"
     write_app(script, version_name(0), settings.import_seconds)
     port = servers.free_port()
-    # Debian's uwsgi-core has no Python built in; its plugin package provides it.
-    plugin = ["--plugin", "python3"] if UWSGI_PYTHON_PLUGIN.exists() else []
     argv = [
-        str(binary),
-        *plugin,
-        "--master",
-        "--http11-socket",  # HTTP/1.1 with keep-alive straight into the workers
-        f"{HOST}:{port}",
-        "--wsgi-file",
-        str(script),
-        "--processes",
-        str(settings.processes),
-        "--threads",
-        str(settings.threads),
+        *servers.uwsgi_argv(binary, port, settings.processes, settings.threads, work, script),
         "--lazy-apps",  # each worker imports the app itself, so a reload loads new code
         "--touch-chain-reload",  # a touch replaces the workers one after the other
         str(script),
-        "--need-app",
-        "--die-on-term",  # SIGTERM stops uWSGI (older versions reload on it)
-        "--disable-logging",
-        "--chdir",
-        str(work),
     ]
-    budget = f"{settings.processes} workers x {settings.threads} threads, lazy-apps"
+    budget = (
+        f"{settings.processes} workers x {settings.threads} threads, lazy-apps; "
+        f"{settings.processes} HTTP router processes"
+    )
     return Plan(servers.Launch(argv, base_env(), work, port, budget, str(binary)), script)
+
+
+def plan_granian(settings: Settings, work: Path) -> Plan:
+    if not servers.python_can_import(settings.python, "granian"):
+        raise servers.Unavailable(
+            f"granian is not installed for {settings.python} "
+            "(python bench/run.py --install-peers, or pip install granian there)"
+        )
+    module = "bench_reload_app"  # granian imports modules: the script as a .py file
+    script = work / f"{module}.py"
+    write_app(script, version_name(0), settings.import_seconds)
+    port = servers.free_port()
+    argv = servers.granian_argv(
+        settings.python,
+        port,
+        settings.processes,
+        settings.threads,
+        work,
+        f"{module}:application",
+        extra=("--respawn-interval", str(GRANIAN_RESPAWN_INTERVAL)),
+    )
+    budget = (
+        f"{settings.processes} workers x {settings.threads} blocking threads, "
+        f"--respawn-interval {GRANIAN_RESPAWN_INTERVAL:g}"
+    )
+    launch = servers.Launch(argv, base_env(), work, port, budget, str(settings.python))
+    return Plan(launch, script, signal.SIGHUP)
 
 
 SERVER_SPECS = (
     ServerSpec("wsgihost", "wsgihost (daemon group)", "touch", plan_wsgihost),
     ServerSpec("apache-mod_wsgi", "Apache + mod_wsgi (daemon mode)", "touch", plan_apache),
     ServerSpec("gunicorn", "gunicorn gthread", "rewrite + `kill -HUP`", plan_gunicorn),
-    ServerSpec("uwsgi", "uWSGI (lazy-apps)", "touch-chain-reload", plan_uwsgi),
+    ServerSpec("uwsgi", "uWSGI (HTTP router, lazy-apps)", "touch-chain-reload", plan_uwsgi),
+    ServerSpec("granian", "granian (WSGI)", "rewrite + `kill -HUP`", plan_granian),
 )
 
 
@@ -731,24 +737,28 @@ def analyse(
 
 
 def timeline(record: LoadRecord, t0: float, t_end: float) -> dict[str, Any]:
-    """Per BIN_SECONDS of the window: answers completed, their worst latency, errors."""
+    """Per BIN_SECONDS of the window: answers completed, their p99 and worst latency, errors.
+
+    An answer counts in the bin in which it completed; a bin with no answer has a
+    latency of 0 (the plot leaves it out).
+    """
     bins = max(1, math.ceil((t_end - t0) / BIN_SECONDS))
-    completed = [0] * bins
-    worst_ms = [0.0] * bins
+    latencies: list[list[float]] = [[] for _ in range(bins)]
     errors = [0] * bins
     for start, end, status, _ in record.answers:
         index = int((end - t0) / BIN_SECONDS)
         if 0 <= index < bins and 200 <= status < 300:
-            completed[index] += 1
-            worst_ms[index] = max(worst_ms[index], round((end - start) * 1000, 2))
+            latencies[index].append((end - start) * 1000)
     for _, end, _ in record.errors:
         index = int((end - t0) / BIN_SECONDS)
         if 0 <= index < bins:
             errors[index] += 1
+    ordered = [sorted(values) for values in latencies]
     return {
         "bin_s": BIN_SECONDS,
-        "completed": completed,
-        "worst_ms": worst_ms,
+        "completed": [len(values) for values in ordered],
+        "p99_ms": [round(percentile(values, 0.99), 2) for values in ordered],
+        "worst_ms": [round(values[-1], 2) if values else 0.0 for values in ordered],
         "errors": errors,
         "changes_s": [round(at - t0, 4) for at, _ in record.changes],
     }
@@ -892,43 +902,29 @@ def markdown(result: dict[str, Any], records: dict[str, ServerRecord]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(result: dict[str, Any], records: dict[str, ServerRecord], out: Path) -> bool:
-    """Throughput and worst latency over time, changes marked; False without matplotlib."""
+def plot(result_path: Path, result: dict[str, Any], out: Path, python: Path) -> str:
+    """Draw out with plot_reload.py; what became of it, in words.
+
+    In this process when it can import matplotlib, else with the first of --python and
+    the bench's venv that can (matplotlib is in the bench extra, not a dependency).
+    """
     try:
-        matplotlib = importlib.import_module("matplotlib")
-        matplotlib.use("Agg")
-        pyplot = importlib.import_module("matplotlib.pyplot")
+        plot_reload.draw(result, out)
     except ImportError:
-        return False
-    last_run: dict[str, dict[str, Any]] = {}
-    for entry in result["runs"]:
-        last_run[entry["server"]] = entry  # each server's last run
-    if not last_run:
-        return False
-    figure, (rate_axis, latency_axis) = pyplot.subplots(2, 1, figsize=(11, 7), sharex=True)
-    for name, entry in last_run.items():
-        line = entry["timeline"]
-        width = line["bin_s"]
-        times = [i * width for i in range(len(line["completed"]))]
-        label = records[name].title
-        rate_axis.plot(times, [n / width for n in line["completed"]], label=label, lw=1)
-        # A bin with no answer has no latency: a break in the line, under the stall's peak.
-        pairs = zip(line["worst_ms"], line["completed"], strict=True)
-        worst = [value if answered else math.nan for value, answered in pairs]
-        latency_axis.plot(times, worst, label=label, lw=1)
-    for at in result["change_times_s"]:
-        for axis in (rate_axis, latency_axis):
-            axis.axvline(at, color="grey", ls=":", lw=1)
-    rate_axis.set_ylabel(f"answers/s (per {BIN_SECONDS * 1000:.0f} ms)")
-    rate_axis.legend(loc="lower left", fontsize="small")
-    rate_axis.set_title("Reload under load: the script changes at the dotted lines")
-    latency_axis.set_ylabel(f"worst latency per {BIN_SECONDS * 1000:.0f} ms (ms)")
-    latency_axis.set_yscale("log")
-    latency_axis.set_xlabel("seconds into the measured window (each server's last run)")
-    figure.tight_layout()
-    figure.savefig(out, dpi=110)
-    pyplot.close(figure)
-    return True
+        pass
+    except ValueError as exc:
+        return f"No plot: {exc}"
+    else:
+        return f"Plot written to {out}"
+    for candidate in dict.fromkeys([python, servers.VENV_DIR / "bin" / "python"]):
+        if os.access(candidate, os.X_OK) and servers.python_can_import(candidate, "matplotlib"):
+            script = servers.BENCH_DIR / "plot_reload.py"
+            argv = [str(candidate), str(script), str(result_path), "--output", str(out)]
+            done = subprocess.run(argv, capture_output=True, text=True, check=False)
+            if done.returncode == 0:
+                return f"Plot written to {out} (by {candidate})"
+            return f"No plot: {candidate} {script.name} failed: {done.stderr.strip()[-300:]}"
+    return "No plot: matplotlib is importable neither here nor by --python (the bench extra)"
 
 
 # --------------------------------------------------------------------------- running
@@ -985,7 +981,7 @@ def measure(
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Reload under load: wsgihost vs Apache + mod_wsgi vs gunicorn vs uWSGI.",
+        description="Reload under load: wsgihost vs Apache + mod_wsgi, gunicorn, uWSGI, granian.",
     )
     names = [spec.name for spec in SERVER_SPECS]
     add = parser.add_argument
@@ -1035,12 +1031,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    servers.stop_on_signals()
-    python = servers.chosen_python(args.python)
-    if python is None:
-        return 2
+@dataclass
+class Outcome:
+    """What a reload benchmark came to: exit status, results, report, where they went."""
+
+    code: int
+    result: dict[str, Any]
+    report: str
+    path: Path | None
+
+
+def execute(args: argparse.Namespace, python: Path, echo: bool = True) -> Outcome:
+    """Run the benchmark as args say; write JSON, markdown and plot; the report to stdout
+    with echo (bench/run.py prints it itself)."""
     settings = Settings(
         duration=args.duration,
         interval=args.interval,
@@ -1087,6 +1090,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result: dict[str, Any] = {
         "started": started.strftime("%Y-%m-%d %H:%M UTC"),
         "host": servers.host_facts(),
+        "versions": servers.software_versions(settings.python),
         "settings": servers.settings_json(settings),
         "change_times_s": change_times(settings),
         "cold_import_ms": cold_ms,
@@ -1094,15 +1098,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         "summary": summary,
         "runs": [asdict(r) for r in results],
     }
-    servers.publish(args.output_dir, "reload", started, result, markdown(result, records))
+    report = markdown(result, records)
+    path = servers.publish(args.output_dir, "reload", started, result, report, echo=False)
     if not args.no_plot and results:
         picture = args.output_dir / "reload.png"
-        if plot(result, records, picture):
-            servers.say(f"Plot written to {picture}")
-        else:
-            servers.say("No plot: matplotlib is not importable here")
+        said = plot(path, result, picture, settings.python)
+        servers.say(said)
+        if said.startswith("Plot written"):
+            report += f"\n![Reload under load, each server's last run]({picture.name})\n"
+            path.with_suffix(".md").write_text(report)
+    if echo:
+        print(report)
     failed = servers.report_failed(records.values())
-    return 1 if failed or not results else 0
+    return Outcome(1 if failed or not results else 0, result, report, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    servers.stop_on_signals()
+    python = servers.chosen_python(args.python)
+    if python is None:
+        return 2
+    return execute(args, python).code
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -34,9 +35,12 @@ VENV_DIR = BENCH_DIR / ".peers" / "venv"
 RESULTS_DIR = BENCH_DIR / "results"
 
 APACHE_MODULES = Path("/usr/lib/apache2/modules")
+UWSGI_PYTHON_PLUGIN = Path("/usr/lib/uwsgi/plugins/python3_plugin.so")
+MB = 1_000_000  # memory and MB/s are in MB of 10^6 bytes
 HOST = "127.0.0.1"
 HELLO_BODY = b"Hello, World!\n"
 INTERPRETER_PATH = "/__interpreter__"
+IDLE_CONNECTIONS_ROOM = 1200  # connections every server can take at once (run.py's idle)
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 LISTENING_RE = re.compile(r"listening on http://(?:\[[^\]]*\]|[^\s:/]+):(?P<port>\d+)")
 
@@ -169,6 +173,7 @@ def gunicorn_argv(
     threads: int | None,
     chdir: Path,
     app: str,
+    keepalive: int | None = None,
 ) -> list[str]:
     """gunicorn on HOST:port from python; threads None: no --threads (sync workers)."""
     argv = [
@@ -188,8 +193,109 @@ def gunicorn_argv(
     ]
     if threads is not None:
         argv += ["--threads", str(threads)]
+    if keepalive is not None:
+        argv += ["--keep-alive", str(keepalive)]
     argv.append(app)
     return argv
+
+
+def find_uwsgi(python: Path) -> Path:
+    beside = python.parent / "uwsgi"  # pip install uwsgi into the --python venv
+    found = str(beside) if os.access(beside, os.X_OK) else shutil.which("uwsgi")
+    if not found:
+        raise Unavailable(
+            f"uWSGI is not installed (no uwsgi beside {python} or on PATH; run "
+            "python bench/run.py --install-peers, which builds it with pip and needs a C "
+            "compiler and Python's headers, or apt-get install uwsgi-core uwsgi-plugin-python3)"
+        )
+    return Path(found)
+
+
+def uwsgi_argv(
+    binary: Path, port: int, processes: int, threads: int, chdir: Path, script: Path
+) -> list[str]:
+    """uWSGI behind its HTTP router: one router process per app process, keep-alive on.
+
+    The router (``--http``) speaks HTTP to clients and passes each request to the
+    workers over a UNIX socket of uWSGI's own protocol: the same shape as Apache's
+    children in front of mod_wsgi's daemon processes, or wsgihost's daemon mode.
+    """
+    # Debian's uwsgi-core has no Python built in; its plugin package provides it.
+    plugin = (
+        ["--plugin", "python3"] if UWSGI_PYTHON_PLUGIN.exists() and "/usr/" in str(binary) else []
+    )
+    return [
+        str(binary),
+        *plugin,
+        "--master",
+        "--http",
+        f"{HOST}:{port}",
+        "--http-processes",
+        str(processes),
+        "--http-keepalive",
+        "--wsgi-file",
+        str(script),
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+        "--need-app",
+        "--die-on-term",  # SIGTERM stops uWSGI (older versions reload on it)
+        "--disable-logging",
+        "--auto-procname",  # "uWSGI master", "uWSGI worker 1", "uWSGI http 1": roles in ps
+        "--chdir",
+        str(chdir),
+    ]
+
+
+def granian_argv(
+    python: Path,
+    port: int,
+    workers: int,
+    threads: int,
+    chdir: Path,
+    app: str,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """granian's WSGI interface: workers processes, each with threads blocking threads."""
+    return [
+        str(python),
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        # The Python threads that run the app in each worker; granian warns above
+        # 2 x CPUs + 1 but allows it, so every server gets the same 15.
+        "--blocking-threads",
+        str(threads),
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "--working-dir",
+        str(chdir),
+        *extra,
+        app,
+    ]
+
+
+def waitress_argv(python: Path, port: int, threads: int, app: str) -> list[str]:
+    """waitress: one process (it has no others) with threads threads."""
+    return [
+        str(python),
+        "-m",
+        "waitress",
+        f"--listen={HOST}:{port}",
+        f"--threads={threads}",
+        # Its default of 100 connections would shut out wrk behind 1,000 idle ones.
+        f"--connection-limit={IDLE_CONNECTIONS_ROOM}",
+        app,
+    ]
 
 
 # --------------------------------------------------------------------------- Apache
@@ -199,7 +305,13 @@ def find_apache() -> Path:
     found = shutil.which("apache2") or shutil.which("apache2", path="/usr/sbin:/usr/local/sbin")
     if not found:
         raise Unavailable("apache2 is not installed (run with --install-peers)")
-    needed = ("mod_mpm_event.so", "mod_authz_core.so", "mod_wsgi.so")
+    needed = (
+        "mod_mpm_event.so",
+        "mod_authz_core.so",
+        "mod_alias.so",
+        "mod_mime.so",
+        "mod_wsgi.so",
+    )
     missing = [name for name in needed if not (APACHE_MODULES / name).exists()]
     if missing:
         raise Unavailable(
@@ -228,6 +340,7 @@ def apache_config(
 ) -> str:
     """A self-contained httpd.conf: mpm_event with the budget, mod_wsgi as wsgi says."""
     total = processes * threads
+    async_factor = max(2, -(-IDLE_CONNECTIONS_ROOM // total))
     # Root may not serve requests with Debian's Apache; the children (and mod_wsgi's
     # daemon processes) switch to www-data, which can read the world-readable copy of
     # the app. A non-root Apache stays as is.
@@ -244,7 +357,10 @@ Listen {HOST}:{port}
 {identity}
 LoadModule mpm_event_module {APACHE_MODULES}/mod_mpm_event.so
 LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so
+LoadModule alias_module {APACHE_MODULES}/mod_alias.so
+LoadModule mime_module {APACHE_MODULES}/mod_mime.so
 LoadModule wsgi_module {APACHE_MODULES}/mod_wsgi.so
+TypesConfig /etc/mime.types
 
 # The budget: exactly {processes} child processes of {threads} request
 # threads, in both modes. MinSpareThreads/MaxSpareThreads keep both children alive when idle.
@@ -256,6 +372,10 @@ MaxRequestWorkers {total}
 MinSpareThreads {threads}
 MaxSpareThreads {total}
 MaxConnectionsPerChild 0
+# How many connections a child takes is ThreadsPerChild plus this factor times its
+# idle threads: raised from 2, so that 1,000 idle keep-alive connections fit in as
+# they do for the other servers (no effect when every connection is busy).
+AsyncRequestWorkerFactor {async_factor}
 
 # Like the Python servers: no cap on requests per connection, no access log.
 KeepAlive On
@@ -429,6 +549,141 @@ def group_exists(group: int) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- memory
+
+
+def proc_text(pid: int, name: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def rss_mb(pid: int) -> float | None:
+    """A process's resident memory (VmRSS) in MB, or None when it is gone."""
+    for line in proc_text(pid, "status").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024 / MB
+    return None
+
+
+def process_title(pid: int) -> str:
+    """What ps shows: the command line (which some servers rewrite), else the short name."""
+    title = proc_text(pid, "cmdline").replace("\0", " ").strip()
+    return title or proc_text(pid, "comm").strip()
+
+
+def process_role(family: str, pid: int, main_pid: int) -> str:
+    """The part a process plays in its server, from its name (each server names its own)."""
+    comm = proc_text(pid, "comm").strip()
+    title = process_title(pid)
+    if family == "wsgihost":
+        if comm == "wsgihost:master" or pid == main_pid:
+            return "master"
+        if comm == "wsgihost:front" or "front-end worker" in title:
+            return "front-end worker"
+        if "wsgihost: daemon" in title:
+            return "daemon process"
+        return "other"
+    if family == "apache":
+        if pid == main_pid:
+            return "parent"
+        # display-name=%{GROUP} names mod_wsgi's daemon processes "(wsgi:GROUP)".
+        return "mod_wsgi daemon process" if title.startswith("(wsgi:") else "child (mpm_event)"
+    if family == "uwsgi":
+        for prefix, role in (
+            ("uWSGI master", "master"),
+            ("uWSGI http", "http router"),
+            ("uWSGI worker", "worker"),
+        ):
+            if title.startswith(prefix):
+                return role
+        return "master" if pid == main_pid else "other"
+    if family == "waitress":
+        return "server" if pid == main_pid else "other"
+    return ("main" if family == "granian" else "master") if pid == main_pid else "worker"
+
+
+def memory_snapshot(family: str, main_pid: int) -> list[dict[str, Any]]:
+    """[{pid, role, rss_mb, title}] for the server's main process and all its descendants."""
+    snapshot = []
+    for pid in [main_pid, *sorted(descendants(main_pid))]:
+        rss = rss_mb(pid)
+        if rss is not None:
+            snapshot.append(
+                {
+                    "pid": pid,
+                    "role": process_role(family, pid, main_pid),
+                    "rss_mb": round(rss, 2),
+                    "title": process_title(pid)[:120],
+                }
+            )
+    return snapshot
+
+
+def python_rss_with_app(python: Path, script: Path) -> float | None:
+    """RSS in MB of a bare python that has loaded script: the app's own share of a process."""
+    code = (
+        "import runpy, sys; runpy.run_path(sys.argv[1]); "
+        "print([l for l in open('/proc/self/status') if l.startswith('VmRSS:')][0].split()[1])"
+    )
+    line = command_output([str(python), "-c", code, str(script)])
+    return int(line) * 1024 / MB if line.isdigit() else None
+
+
+# --------------------------------------------------------------------------- versions
+
+
+PACKAGE_VERSIONS = (
+    "import importlib.metadata as m, json, platform\n"
+    "found = {'python': platform.python_version()}\n"
+    "for name in ('gunicorn', 'uWSGI', 'granian', 'waitress', 'uvloop', 'httptools', "
+    "'matplotlib'):\n"
+    "    try:\n"
+    "        found[name.lower()] = m.version(name)\n"
+    "    except m.PackageNotFoundError:\n"
+    "        pass\n"
+    "print(json.dumps(found))"
+)
+
+
+def software_versions(python: Path) -> dict[str, str]:
+    """Versions of everything measured: the interpreters, Apache, mod_wsgi, the peers, wrk."""
+    versions: dict[str, str] = {}
+    with contextlib.suppress(ValueError):
+        found = json.loads(command_output([str(python), "-c", PACKAGE_VERSIONS]) or "{}")
+        versions.update({key: str(value) for key, value in found.items()})
+    versions["python"] = f"{versions.get('python', '?')} ({python})"
+    versions["python_mod_wsgi"] = command_output(
+        ["/usr/bin/python3", "-c", "import sys; print(sys.version.split()[0])"]
+    )
+    with contextlib.suppress(Unavailable):
+        versions["apache"] = command_output([str(find_apache()), "-v"]).removeprefix(
+            "Server version: "
+        )
+    versions["mod_wsgi"] = command_output(
+        ["dpkg-query", "-W", "-f=${Version}", "libapache2-mod-wsgi-py3"]
+    )
+    with contextlib.suppress(Unavailable):
+        versions["uwsgi"] = command_output([str(find_uwsgi(python)), "--version"])
+    src = str(REPO_DIR / "src")
+    code = f"import sys; sys.path.insert(0, {src!r}); import wsgihost; print(wsgihost.__version__)"
+    versions["wsgihost"] = command_output([str(python), "-c", code])
+    versions["wrk"] = command_output(["wrk", "--version"]).split(" Copyright")[0]
+    return {key: value for key, value in versions.items() if value}
+
+
+def raise_open_files(wanted: int) -> None:
+    """Raise this process's soft RLIMIT_NOFILE to wanted (the servers started inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return
+    limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    if limit < wanted:
+        say(f"open files limited to {limit} (hard limit); wanted {wanted}")
+
+
 def fail(record: Record, server: RunningServer, reason: str) -> None:
     server.stop()
     record.status = "failed"
@@ -502,14 +757,24 @@ def not_measured(records: Iterable[Record]) -> list[str]:
 
 
 def publish(
-    output_dir: Path, prefix: str, started: datetime, result: dict[str, Any], report: str
+    output_dir: Path,
+    prefix: str,
+    started: datetime,
+    result: dict[str, Any],
+    report: str,
+    echo: bool = True,
 ) -> Path:
-    """The JSON to output_dir/prefix-TIME.json, the markdown report to stdout."""
+    """The JSON and the markdown report to output_dir/prefix-TIME.json and .md.
+
+    With echo, the report also goes to stdout.
+    """
     output_dir.mkdir(parents=True, exist_ok=True)
     out = output_dir / f"{prefix}-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(report)
-    say(f"Results written to {out}")
+    out.with_suffix(".md").write_text(report)
+    if echo:
+        print(report)
+    say(f"Results written to {out} and {out.with_suffix('.md').name}")
     return out
 
 

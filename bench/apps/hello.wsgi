@@ -1,12 +1,20 @@
-"""Hello-world WSGI application for the throughput benchmark.
+"""The WSGI application of the throughput benchmark.
 
-Every server in bench/run.py loads this same file (gunicorn loads a copy of it
-named bench_hello.py, since it can only import modules). "/" is the measured
-path. "/__interpreter__" describes the Python interpreter the application is
-really running on, because interpreter builds differ in speed and the servers
-do not all run on the same one (mod_wsgi embeds the Python it was built for).
+Every server in bench/run.py loads this same file (gunicorn, granian and waitress
+load a copy of it named bench_hello.py, since they can only import modules):
 
-Kept to Python 3.9 syntax so that any server's interpreter can load it.
+- ``GET /``: ``Hello, World!`` (the hello scenarios);
+- ``GET /response/100k`` and ``GET /response/1m``: 102,400 and 1,048,576 bytes,
+  made once at import and returned as one block;
+- ``POST /upload``: reads the whole body in 64 KiB reads and answers how many bytes
+  it read;
+- ``GET /__interpreter__``: the Python interpreter the application really runs on,
+  because interpreter builds differ in speed and the servers do not all run on the
+  same one (mod_wsgi embeds the Python it was built for).
+
+``/`` is tested first, so the hello scenarios pay for one comparison more than a
+bare hello-world app would. Kept to Python 3.9 syntax so that any server's
+interpreter can load it.
 """
 
 import json
@@ -18,19 +26,56 @@ import sysconfig
 BODY = b"Hello, World!\n"
 CONTENT_LENGTH = str(len(BODY))
 
+RESPONSES = {
+    "/response/100k": b"x" * (100 * 1024),
+    "/response/1m": b"x" * (1024 * 1024),
+}
+READ_SIZE = 64 * 1024
+
 # configure flags that change how fast the interpreter runs. Distribution builds
 # (Debian's included) may optimise outside configure, so their absence proves nothing.
 SPEED_FLAGS = ("--enable-optimizations", "--with-lto", "--enable-shared")
 
 
 def application(environ, start_response):
-    if environ.get("PATH_INFO") == "/__interpreter__":
+    path = environ.get("PATH_INFO")
+    if path == "/":
+        start_response(
+            "200 OK",
+            [("Content-Type", "text/plain"), ("Content-Length", CONTENT_LENGTH)],
+        )
+        return [BODY]
+    if path in RESPONSES:
+        body = RESPONSES[path]
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/octet-stream"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+    if path == "/upload":
+        return _upload(environ, start_response)
+    if path == "/__interpreter__":
         return _interpreter(environ, start_response)
-    start_response(
-        "200 OK",
-        [("Content-Type", "text/plain"), ("Content-Length", CONTENT_LENGTH)],
-    )
-    return [BODY]
+    start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "10")])
+    return [b"not found\n"]
+
+
+def _upload(environ, start_response):
+    stream = environ["wsgi.input"]
+    try:
+        remaining = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        remaining = 0
+    received = 0
+    while remaining > 0:
+        chunk = stream.read(min(READ_SIZE, remaining))
+        if not chunk:
+            break
+        received += len(chunk)
+        remaining -= len(chunk)
+    body = str(received).encode("ascii")
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _interpreter(environ, start_response):
