@@ -211,6 +211,7 @@ def plan_wsgihost(settings: Settings, work: Path, mode: str) -> Launch:
         str(settings.processes),
         "--threads",
         str(settings.threads),
+        "--no-access-log",  # as the other servers run here
         # The static files, as Apache's Alias; the app takes every other URL.
         "--url-alias",
         "/static/",

@@ -335,8 +335,8 @@ class Channel:
 
     # -- receiving ------------------------------------------------------------
 
-    def receive_data(self, data: bytes) -> None:
-        """Bytes from the peer; ``b""`` means it closed the connection."""
+    def receive_data(self, data: bytes | memoryview) -> None:
+        """Bytes from the peer (copied: a buffer may be reused); ``b""`` means it closed."""
         if not data:
             self._eof = True
         else:

@@ -54,6 +54,17 @@ if TYPE_CHECKING:
 
 GRACE = 1.0  # how long past its deadline we still wait for a daemon's answer
 READ_SIZE = 256 * 1024
+# Every read goes into this one buffer and is copied once, into the channel:
+# a fresh 256 KiB bytes object per read would cost glibc an mmap, an mremap
+# and a munmap each time (it is above malloc's mmap threshold). One worker
+# process, one loop thread: nothing else touches it.
+_READ_BUFFER = memoryview(bytearray(READ_SIZE))
+
+
+def _recv(sock: socket.socket) -> memoryview:
+    """What the socket has (at most READ_SIZE bytes), valid until the next call."""
+    n = sock.recv_into(_READ_BUFFER)
+    return _READ_BUFFER[:n]
 
 
 class Unavailable(Exception):
@@ -182,8 +193,9 @@ class DaemonExchange:
         self.loop.add_reader(self.fd, self._on_readable)
 
     def _on_readable(self) -> None:
+        data: bytes | memoryview
         try:
-            data = self.sock.recv(READ_SIZE)
+            data = _recv(self.sock)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -270,7 +282,7 @@ class DaemonExchange:
             pass
         while self.reading:
             try:
-                data = self.sock.recv(READ_SIZE)
+                data = _recv(self.sock)
             except OSError:
                 break
             if not data:
@@ -437,8 +449,11 @@ async def _relay_response(
     True when the whole response passed and the daemon keeps the connection.
     """
     timeout = group.response_socket_timeout or group.socket_timeout or 60.0
+    # An app past request-timeout is answered (504) by its daemon, which
+    # also logs where it was stuck: give it the time to, before our own 502.
+    first = max(timeout, group.request_timeout + 5.0) if group.request_timeout else timeout
     try:
-        event = await exchange.next_event(time.monotonic() + timeout)
+        event = await exchange.next_event(time.monotonic() + first)
     except (ProtocolError, TimeoutError):
         event = None
     if isinstance(event, Abort) or not isinstance(event, Response):
