@@ -10,6 +10,11 @@ trailer fields.
 Strict where smuggling lives: the size is 1 to 16 hex digits and nothing
 else; every line ends in CRLF, with no bare CR or LF anywhere; chunk data is
 followed by exactly CRLF.
+
+Bounded where memory lives: a chunk whose announced size takes the body past
+``limit`` (LimitRequestBody) is refused as soon as its size line is read, not
+after the bytes have come, and the trailer section is at most
+``MAX_TRAILERS`` bytes however it arrives.
 """
 
 from __future__ import annotations
@@ -28,17 +33,36 @@ SIZE, DATA, DATA_END, TRAILERS, DONE = range(5)
 
 
 class ChunkError(ValueError):
-    """The chunked body is malformed."""
+    """The chunked body is malformed; ``status`` is the answer it deserves."""
+
+    status = 400
+
+
+class BodyTooLarge(ChunkError):
+    """The chunks announced so far add up to more than the body limit."""
+
+    status = 413
+
+
+class TrailersTooLarge(ChunkError):
+    """The trailer section is larger than MAX_TRAILERS."""
+
+    status = 431
 
 
 class ChunkedDecoder:
-    """Turns received bytes into bytes for llhttp; knows where the body ends."""
+    """Turns received bytes into bytes for llhttp; knows where the body ends.
 
-    __slots__ = ("left", "state")
+    ``limit`` is the largest body allowed (0: no limit).
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("announced", "left", "limit", "state")
+
+    def __init__(self, limit: int = 0) -> None:
         self.state = SIZE
         self.left = 0
+        self.limit = limit
+        self.announced = 0  # the sizes of the chunks begun so far, added up
 
     @property
     def done(self) -> bool:
@@ -69,6 +93,9 @@ class ChunkedDecoder:
                 if m is None:
                     raise ChunkError(f"invalid chunk size line {line[:40]!r}")
                 size = int(m.group(1), 16)
+                self.announced += size
+                if self.limit and self.announced > self.limit:
+                    raise BodyTooLarge("request body larger than LimitRequestBody")
                 pos = end + 2
                 if size == 0:
                     self.state = TRAILERS
@@ -102,9 +129,9 @@ class ChunkedDecoder:
                 if n - pos < 2 and buf[pos : pos + 1] == b"\r":
                     break
                 end = buf.find(b"\r\n\r\n", pos)
+                if (n if end == -1 else end) - pos > MAX_TRAILERS:
+                    raise TrailersTooLarge("trailer section too large")
                 if end == -1:
-                    if n - pos > MAX_TRAILERS:
-                        raise ChunkError("trailer section too large")
                     break
                 out.append(b"0\r\n")
                 out.append(buf[pos : end + 4])

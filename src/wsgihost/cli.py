@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from wsgihost import __version__
+from wsgihost import __version__, privileges
 from wsgihost.config.model import (
     Alias,
     DaemonGroup,
@@ -31,6 +31,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
     return value
 
 
@@ -140,7 +147,50 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=20.0,
         metavar="SECONDS",
-        help="deadline for receiving a request head; 408 after it (20)",
+        help="deadline for receiving a request head; 408 after it, 0 for none but Timeout (20)",
+    )
+    serve.add_argument(
+        "--header-max-timeout",
+        type=_seconds,
+        default=Server.header_max_timeout,
+        metavar="SECONDS",
+        help="the most --header-min-rate can extend the head deadline to; 0: no maximum (0)",
+    )
+    serve.add_argument(
+        "--header-min-rate",
+        type=_count,
+        default=Server.header_min_rate,
+        metavar="BYTES",
+        help="bytes per second of head that earn one more second; 0: a fixed deadline (0)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=_seconds,
+        default=Server.body_timeout,
+        metavar="SECONDS",
+        help="time a request body starts with (RequestReadTimeout body=); 0 for no deadline (20)",
+    )
+    serve.add_argument(
+        "--body-min-rate",
+        type=_count,
+        default=Server.body_min_rate,
+        metavar="BYTES",
+        help="bytes per second that earn a body one more second (MinRate=); 0: fixed (500)",
+    )
+    serve.add_argument(
+        "--body-max-timeout",
+        type=_seconds,
+        default=Server.body_max_timeout,
+        metavar="SECONDS",
+        help="the most --body-min-rate can extend the body deadline to; 0: no maximum (0)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_count,
+        default=Server.max_connections,
+        metavar="N",
+        help="client connections open at once (MaxRequestWorkers); beyond: idle keep-alive "
+        "ones closed, then 503; 0: what the open-file limit allows (0)",
     )
     serve.add_argument(
         "--limit-request-body",
@@ -159,7 +209,20 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not reload the script when it changes (WSGIScriptReloading Off)",
     )
+    serve.add_argument(
+        "--user",
+        type=_existing("user"),
+        help="started as root: run the workers and the app as this user (as mod_wsgi-express)",
+    )
+    serve.add_argument(
+        "--group",
+        type=_existing("group"),
+        help="started as root: run them with this group (the user's own by default)",
+    )
     serve.add_argument("--access-log", metavar="FILE", help="access log file (standard output)")
+    serve.add_argument(
+        "--no-access-log", action="store_true", help="keep no access log (errors are still logged)"
+    )
     serve.add_argument("--error-log", metavar="FILE", help="error log file (standard error)")
     serve.add_argument(
         "--access-log-format",
@@ -362,6 +425,8 @@ def serve_model(args: argparse.Namespace) -> Server:
             processes=args.processes or 2,
             threads=args.threads,
             multiprocess=True,
+            user=args.user,
+            group=args.group,
         )
         groups = (group,)
         app = replace(app, settings=replace(app.settings, process_group=group.name))
@@ -373,7 +438,9 @@ def serve_model(args: argparse.Namespace) -> Server:
             document_root=args.document_root and os.path.abspath(args.document_root),
             error_log=args.error_log and os.path.abspath(args.error_log),
             # "-": standard output, where mod_wsgi-express logs in the foreground too.
-            access_logs=(
+            access_logs=()
+            if args.no_access_log
+            else (
                 LogSpec(
                     os.path.abspath(args.access_log) if args.access_log else "-",
                     args.access_log_format,
@@ -386,7 +453,15 @@ def serve_model(args: argparse.Namespace) -> Server:
         threads=args.threads,
         keepalive_timeout=args.keepalive_timeout,
         header_timeout=args.header_timeout,
+        header_max_timeout=args.header_max_timeout,
+        header_min_rate=args.header_min_rate,
+        body_timeout=args.body_timeout,
+        body_max_timeout=args.body_max_timeout,
+        body_min_rate=args.body_min_rate,
+        max_connections=args.max_connections,
         graceful_timeout=args.graceful_timeout,
+        user=args.user,
+        group=args.group,
         limits=Limits(body=args.limit_request_body),
         logging=Logging(
             error_log=args.error_log and os.path.abspath(args.error_log),
@@ -395,6 +470,15 @@ def serve_model(args: argparse.Namespace) -> Server:
             level=args.log_level,
         ),
     )
+
+
+def _existing(kind: str) -> Callable[[str], str]:
+    def check(name: str) -> str:
+        if not privileges.exists(kind, name):
+            raise argparse.ArgumentTypeError(f"no {kind} {name!r} on this machine")
+        return name
+
+    return check
 
 
 def control_path(config: str) -> str:

@@ -8,8 +8,10 @@ headers, ``Date``, and the canned error responses.
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
 import time
+from collections.abc import Iterable
 from email.utils import formatdate
 
 SERVER = b"wsgihost"
@@ -52,14 +54,71 @@ HOP_BY_HOP = frozenset(
     }
 )
 
-# RFC 3986 reg-name / IPv4address / IP-literal, then an optional port.
-_HOST = re.compile(
-    rb"(?:\[[0-9A-Fa-f:.]+(?:%25[A-Za-z0-9\-._~%]+)?\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?\Z"
-)
+# A host name: RFC 3986's reg-name (unreserved and sub-delims) in dot-separated
+# labels, with an optional final dot, but without an empty label (Apache
+# refuses "..") and without two of its characters that no client sends and
+# that parsers downstream read differently: ',' (two Host fields merged into
+# one, which Apache's strict mode refuses) and '%' (an encoded byte, even a
+# NUL; RFC 3986 3.2.2 asks for DNS names, non-ASCII ones in punycode).
+_LABEL = rb"[A-Za-z0-9\-_~!$&'()*+;=]+"
+_NAME = re.compile(rb"%s(?:\.%s)*\.?\Z" % (_LABEL, _LABEL))
+_PORT = re.compile(rb"[0-9]{0,5}\Z")
+# RFC 3986 3.2.1, without the '@' that ends it.
+_USERINFO = re.compile(rb"[A-Za-z0-9\-._~!$&'()*+,;=:%]*\Z")
+# scheme "://" authority, up to the path, query or fragment (RFC 3986 3).
+_ABSOLUTE = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)")
+
+
+def split_host(value: bytes) -> tuple[bytes, bytes] | None:
+    """A ``Host`` value or an authority's host[:port] as (host, port); None if invalid.
+
+    The host is a name (see ``_NAME``), an IPv4 address or a bracketed IPv6
+    address (RFC 3986 3.2.2); the port, when there is one, is at most 65535.
+    """
+    if value.startswith(b"["):
+        end = value.find(b"]")
+        if end == -1:
+            return None
+        literal = value[1:end].replace(b"%25", b"%", 1)
+        try:
+            ipaddress.IPv6Address(literal.decode("ascii"))
+        except (ValueError, UnicodeDecodeError):
+            return None
+        host, rest = value[: end + 1], value[end + 1 :]
+    else:
+        host, colon, port = value.partition(b":")
+        rest = colon + port
+        if not _NAME.match(host):
+            return None
+    if rest:
+        port = rest[1:]
+        if rest[:1] != b":" or not _PORT.match(port) or (port and int(port) > 65535):
+            return None
+        return host, port
+    return host, b""
 
 
 def valid_host(value: bytes) -> bool:
-    return _HOST.match(value) is not None
+    """RFC 9112 3.2: a ``Host`` value is the target's authority, without userinfo.
+
+    An empty value is valid (a target without an authority).
+    """
+    return not value or split_host(value) is not None
+
+
+def absolute_authority(target: bytes) -> bytes | None:
+    """The host[:port] of an absolute-form target (RFC 9112 3.2.2); None if it has none.
+
+    Raises ValueError when the authority is there but invalid. Userinfo is
+    allowed, as in the request corpus's decision, and left out.
+    """
+    m = _ABSOLUTE.match(target)
+    if m is None:
+        return None
+    userinfo, at, hostport = m.group(1).rpartition(b"@")
+    if (at and not _USERINFO.match(userinfo)) or split_host(hostport) is None:
+        raise ValueError(f"invalid authority {m.group(1)[:100]!r}")
+    return hostport
 
 
 _date_cache: tuple[int, bytes] = (-1, b"")
@@ -82,6 +141,28 @@ class Framing:
     LENGTH = 1  # Content-Length
     CHUNKED = 2  # Transfer-Encoding: chunked
     CLOSE = 3  # until the connection closes (HTTP/1.0 with an unknown length)
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_STATUS_LINE = re.compile(r"[1-9][0-9][0-9](?: [^\x00-\x08\x0a-\x1f\x7f]*)?\Z")
+
+
+def head_problem(status: str, headers: list[tuple[str, str]]) -> str | None:
+    """Why a response head must not be written as it is; None if it may.
+
+    The last check before the socket (the WSGI runner checks the app's head
+    first, in both modes): a CR, LF or NUL in the status line, a header name
+    or a header value would let the app, or whoever feeds it, write headers
+    or a whole response of their own (RFC 9110 5.5).
+    """
+    if not _STATUS_LINE.match(status):
+        return f"invalid status line {status[:100]!r}"
+    for name, value in headers:
+        if not _TOKEN.match(name):
+            return f"invalid header name {name[:100]!r}"
+        if "\r" in value or "\n" in value or "\0" in value:
+            return f"header {name!r} has a CR, LF or NUL in its value {value[:100]!r}"
+    return None
 
 
 def build_head(
@@ -157,7 +238,9 @@ def error_body(code: int, extra: str = "") -> bytes:
     ).encode()
 
 
-def error_response(code: int, *, close: bool = True, extra: str = "") -> bytes:
+def error_response(
+    code: int, *, close: bool = True, extra: str = "", headers: Iterable[tuple[str, str]] = ()
+) -> bytes:
     """A small complete error response for problems found before any app ran."""
     reason = REASONS.get(code, "Error")
     body = error_body(code, extra)
@@ -165,7 +248,8 @@ def error_response(code: int, *, close: bool = True, extra: str = "") -> bytes:
         (
             f"HTTP/1.1 {code} {reason}\r\nContent-Type: text/html; charset=utf-8\r\n"
             f"Content-Length: {len(body)}\r\n"
-        ).encode()
+            + "".join(f"{name}: {value}\r\n" for name, value in headers)
+        ).encode("latin-1")
         + b"Date: "
         + http_date()
         + b"\r\nServer: "

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from wsgihost.chunked import ChunkedDecoder, ChunkError
+from wsgihost.chunked import (
+    MAX_TRAILERS,
+    BodyTooLarge,
+    ChunkedDecoder,
+    ChunkError,
+    TrailersTooLarge,
+)
 
 
 def decode(data: bytes, step: int | None = None) -> tuple[bytes, int]:
@@ -97,3 +103,60 @@ def test_stops_at_the_end_of_the_body() -> None:
     used, _ = decoder.feed(b"0\r\n\r\nGET / HTTP/1.1\r\n")
     assert decoder.done
     assert used == 5
+
+
+# -- limits ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", [None, 1, 5])
+def test_a_chunk_announced_past_the_limit_is_refused_before_its_data(step: int | None) -> None:
+    # 0x400 + 0x401 = 2049 > 2048: refused at the second size line, with 413.
+    data = b"400\r\n" + b"a" * 0x400 + b"\r\n401\r\n"
+    decoder = ChunkedDecoder(limit=2048)
+    pieces = [data] if step is None else [data[i : i + step] for i in range(0, len(data), step)]
+    pending = b""
+    with pytest.raises(BodyTooLarge) as caught:
+        for piece in pieces:
+            buf = pending + piece
+            used, _ = decoder.feed(buf)
+            pending = buf[used:]
+    assert caught.value.status == 413
+    assert decoder.announced == 0x801
+
+
+def test_the_largest_chunk_size_is_refused_at_once() -> None:
+    with pytest.raises(BodyTooLarge):
+        ChunkedDecoder(limit=1 << 30).feed(b"ffffffffffffffff\r\nabc")
+
+
+def test_a_body_of_exactly_the_limit_is_accepted() -> None:
+    decoder = ChunkedDecoder(limit=10)
+    _, out = decoder.feed(b"5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n")
+    assert decoder.done and body_of(out) == b"helloworld"
+
+
+def test_no_limit_means_none() -> None:
+    decoder = ChunkedDecoder()
+    decoder.feed(b"ffffffffffffffff\r\nabc")
+    assert decoder.announced == 0xFFFFFFFFFFFFFFFF
+
+
+@pytest.mark.parametrize("step", [None, 1000])
+def test_a_trailer_section_past_its_limit_is_refused_however_it_arrives(step: int | None) -> None:
+    trailers = b"X-T: " + b"t" * (MAX_TRAILERS + 10) + b"\r\n\r\n"
+    data = b"0\r\n" + trailers
+    decoder = ChunkedDecoder()
+    pieces = [data] if step is None else [data[i : i + step] for i in range(0, len(data), step)]
+    pending = b""
+    with pytest.raises(TrailersTooLarge) as caught:
+        for piece in pieces:
+            buf = pending + piece
+            used, _ = decoder.feed(buf)
+            pending = buf[used:]
+    assert caught.value.status == 431
+
+
+def test_malformed_framing_is_a_400() -> None:
+    with pytest.raises(ChunkError) as caught:
+        ChunkedDecoder().feed(b"zz\r\n")
+    assert caught.value.status == 400

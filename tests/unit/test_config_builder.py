@@ -252,6 +252,22 @@ def test_socket_timeout_defaults_to_timeout_wherever_it_is_written(tmp_path: Pat
     assert [g.socket_timeout for g in server.groups] == [33.0, 7.0]
 
 
+def test_request_and_queue_timeouts_are_on_by_default(tmp_path: Path) -> None:
+    # mod_wsgi-express's values; the queue-timeout is cut to a shorter Timeout unless given.
+    default = ok(tmp_path, "Listen 80\nWSGIDaemonProcess a\n").groups[0]
+    assert (default.request_timeout, default.queue_timeout) == (60.0, 45.0)
+    server = ok(
+        tmp_path,
+        "Listen 80\nTimeout 10\nWSGIDaemonProcess a\nWSGIDaemonProcess b queue-timeout=50\n"
+        "WSGIDaemonProcess c request-timeout=0 queue-timeout=0\n",
+    )
+    assert [(g.request_timeout, g.queue_timeout) for g in server.groups] == [
+        (60.0, 10.0),
+        (60.0, 50.0),
+        (0.0, 0.0),
+    ]
+
+
 def test_a_duplicate_option_warns_and_the_last_counts(tmp_path: Path) -> None:
     server, problems = build(tmp_path, "Listen 80\nWSGIDaemonProcess g threads=2 threads=3\n")
     assert server is not None and server.groups[0].threads == 3

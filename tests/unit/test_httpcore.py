@@ -6,7 +6,16 @@ import re
 
 import pytest
 
-from wsgihost.httpcore import Framing, build_head, error_response, http_date, valid_host
+from wsgihost.httpcore import (
+    Framing,
+    absolute_authority,
+    build_head,
+    error_response,
+    head_problem,
+    http_date,
+    split_host,
+    valid_host,
+)
 
 IMF_FIXDATE = re.compile(
     rb"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
@@ -72,6 +81,10 @@ def head(
         b"under_score.example",
         b"",
         b"example.com:",
+        b"example.com.",
+        b"0.0.0.0=5000",  # an RFC 3986 reg-name (sub-delims), in gunicorn's corpus
+        b"[::1]:65535",
+        b"example.com:0",
     ],
 )
 def test_valid_hosts(value: bytes) -> None:
@@ -97,10 +110,96 @@ def test_valid_hosts(value: bytes) -> None:
         b"example.com?q",
         b"example.com#f",
         b"\xc3\xa9.example",
+        b"example.com:65536",
+        b"example.com:184467440737095516160",
+        b"example.com:-1",
+        b"example.com::80",
+        b":80",
+        b".",
+        b"example..com",
+        b"example.com,evil.test",
+        b"exa%00mple.com",
+        b"example.com\\evil",
+        b"evil\\@example.com",
+        b"2001:db8::1:8080",
+        b"[::g]",
+        b"[1:2:3:4:5:6:7:8:9]",
+        b"[v1.future]",
+        b"[::1]:99999",
     ],
 )
 def test_invalid_hosts(value: bytes) -> None:
     assert not valid_host(value)
+
+
+def test_split_host_gives_the_host_and_the_port() -> None:
+    assert split_host(b"Example.com:8080") == (b"Example.com", b"8080")
+    assert split_host(b"[::1]:80") == (b"[::1]", b"80")
+    assert split_host(b"[::1]") == (b"[::1]", b"")
+    assert split_host(b"example.com:") == (b"example.com", b"")
+    assert split_host(b"") is None  # an empty Host is valid, but names no host
+
+
+@pytest.mark.parametrize(
+    ("target", "authority"),
+    [
+        (b"http://example.com/x?q", b"example.com"),
+        (b"https://example.com:8443", b"example.com:8443"),
+        (b"http://user:pw@example.com:8080/x", b"example.com:8080"),
+        (b"http://[::1]:8080/", b"[::1]:8080"),
+        (b"/origin/form", None),
+        (b"http:example.com/x", None),  # no '//': no authority
+    ],
+)
+def test_absolute_authority(target: bytes, authority: bytes | None) -> None:
+    assert absolute_authority(target) == authority
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        b"http:///x",
+        b"http://example.com:99999/",
+        b"http://example.com::80/",
+        b"http://::1/",
+        b"http://[::1/",
+        b"http://example.com\\@evil.test/",
+        b"http://us\\er@example.com/",
+    ],
+)
+def test_invalid_absolute_authorities(target: bytes) -> None:
+    with pytest.raises(ValueError):
+        absolute_authority(target)
+
+
+# -- response heads -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "problem"),
+    [
+        ("200 OK\r\nX-Injected: 1", [], "status line"),
+        ("200 OK\x00", [], "status line"),
+        ("20 OK", [], "status line"),
+        ("200 OK", [("X-A\r\nX-B", "v")], "header name"),
+        ("200 OK", [("X A", "v")], "header name"),
+        ("200 OK", [("", "v")], "header name"),
+        ("200 OK", [("X-A", "v\r\nSet-Cookie: a=1")], "CR, LF or NUL"),
+        ("200 OK", [("X-A", "v\n")], "CR, LF or NUL"),
+        ("200 OK", [("X-A", "v\rw")], "CR, LF or NUL"),
+        ("200 OK", [("X-A", "v\x00")], "CR, LF or NUL"),
+    ],
+)
+def test_a_head_that_could_split_a_response_is_refused(
+    status: str, headers: list[tuple[str, str]], problem: str
+) -> None:
+    found = head_problem(status, headers)
+    assert found is not None and problem in found
+
+
+def test_an_ordinary_head_passes() -> None:
+    assert head_problem("200 OK", [("Content-Type", "text/plain"), ("X-Tab", "a\tb")]) is None
+    assert head_problem("404 Not Found", []) is None
 
 
 # -- framing ----------------------------------------------------------------------------
@@ -311,3 +410,11 @@ def test_error_response_can_keep_the_connection_and_say_more() -> None:
     assert values(headers, "connection") == []
     assert b"<p>No app is mounted here.</p>" in body
     assert values(headers, "content-length") == [str(len(body))]
+
+
+def test_error_response_with_more_headers() -> None:
+    raw = error_response(503, headers=[("Retry-After", "5")])
+    status, headers = parse(raw.partition(b"\r\n\r\n")[0] + b"\r\n\r\n")
+    assert status == b"HTTP/1.1 503 Service Unavailable"
+    assert values(headers, "retry-after") == ["5"]
+    assert values(headers, "connection") == ["close"]

@@ -215,8 +215,13 @@ def _groups(server: ServerDraft, parsed: Parsed, problems: Problems) -> tuple[Da
         changes: dict[str, Any] = {}
         if not host.main:
             changes["server_name"] = host.server_name or server.main.server_name
-        if "socket-timeout" not in host.group_options.get(group.name, frozenset()):
+        given = host.group_options.get(group.name, frozenset())
+        if "socket-timeout" not in given:
             changes["socket_timeout"] = server.model.timeout  # mod_wsgi: Apache's Timeout
+        if "queue-timeout" not in given and 0 < server.model.timeout < group.queue_timeout:
+            # A request never waits in the backlog longer than Timeout allows
+            # (the front end's deadline), so a shorter Timeout is the limit.
+            changes["queue_timeout"] = server.model.timeout
         result.append(replace(group, **changes))
 
     for ref in server.group_refs:

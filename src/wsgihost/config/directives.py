@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
+from wsgihost import privileges
 from wsgihost.config.draft import (
     AccessLogDraft,
     Context,
@@ -438,25 +439,35 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "restart-interval",
         _SECONDS,
-        "Restart each process after this many seconds (0: never).",
+        "Replace each process once it has run this many seconds (0: never). As for every "
+        "replacement below, its successor starts first and the old process retires once the "
+        "new one is ready, one process of a group at a time.",
         _opt_seconds,
     ),
     DaemonOption(
         "maximum-requests",
         "nnn",
-        "Restart a process after it has served this many requests (0: never).",
+        "Replace a process after it has served this many requests (0: never).",
         _opt_int(0),
     ),
     DaemonOption(
         "inactivity-timeout",
         _SECONDS,
-        "Restart a process that has been idle this long (0: never).",
+        "Replace a process that has had no request for this long, so the memory its app "
+        "collected goes back (0: never). As in mod_wsgi, except that a process that has "
+        "served nothing since it started is left alone, and a request that hangs is "
+        "`request-timeout`'s business.",
         _opt_seconds,
     ),
     DaemonOption(
         "request-timeout",
         _SECONDS,
-        "Restart a process whose requests have run this long (0: never).",
+        "A request that runs longer than this gets a 504 (or, if its response had begun, "
+        "a cut connection), its thread's Python stack goes to the error log, and the process "
+        "is replaced: Python cannot stop the thread (0: never). On by default, with "
+        "mod_wsgi-express's value; mod_wsgi's own default is off, and it averages over the "
+        "threads of a process where wsgihost times each request. Raise it for long "
+        "downloads, uploads or streamed responses.",
         _opt_seconds,
     ),
     DaemonOption(
@@ -468,14 +479,15 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "startup-timeout",
         _SECONDS,
-        "How long a new process may take to load the WSGI script before it is replaced.",
+        "How long a new process may take to load the WSGI scripts and say it is ready before "
+        "it is killed (which stops a roll).",
         _opt_seconds,
     ),
     DaemonOption(
         "graceful-timeout",
         _SECONDS,
-        "When a process is due for a restart, how long it may go on serving to reach "
-        "an idle moment.",
+        "How long a retiring process may take to finish the requests it accepted; then "
+        "`shutdown-timeout` more before it is killed.",
         _opt_seconds,
     ),
     DaemonOption(
@@ -487,7 +499,8 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "shutdown-timeout",
         _SECONDS,
-        "How long a stopping process may take before it is killed.",
+        "How long a stopping process may take before it is killed. A process replaced for "
+        "`request-timeout` exits this long after only requests past their time are left.",
         _opt_seconds,
     ),
     DaemonOption(
@@ -506,9 +519,11 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "queue-timeout",
         _SECONDS,
-        "A request that waited longer than this for a daemon thread gets 503 "
-        "instead of running (0: no limit).",
+        "A request that waited longer than this for a daemon thread gets 503 before the app "
+        "sees it (0: no limit but `Timeout`). On by default, with mod_wsgi-express's value "
+        "(mod_wsgi's is off).",
         _opt_seconds,
+        default="45, or Timeout if that is shorter",
     ),
     DaemonOption("listen-backlog", "nnn", "The depth of the group's socket queue.", _opt_int(0)),
     DaemonOption(
@@ -520,7 +535,9 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "cpu-time-limit",
         _SECONDS,
-        "Restart a process once it has used this much CPU time (0: no limit).",
+        "A process that has used this much CPU time retires (the kernel's SIGXCPU) and is "
+        "replaced; one that computes on for `shutdown-timeout` CPU seconds more is killed "
+        "(RLIMIT_CPU; 0: no limit).",
         _opt_int(0),
     ),
     DaemonOption(
@@ -532,13 +549,16 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "memory-limit",
         "num",
-        "The most memory a process may use, in bytes (setrlimit; 0: no limit).",
+        "A hard limit on the memory a process may allocate, in bytes (RLIMIT_DATA, as in "
+        "mod_wsgi; 0: no limit): past it allocations fail with MemoryError, so requests "
+        "fail. To replace a growing process gracefully instead, use `rss-limit`.",
         _opt_int(0),
     ),
     DaemonOption(
         "virtual-memory-limit",
         "num",
-        "The most virtual memory a process may use, in bytes (0: no limit).",
+        "A hard limit on a process's address space, in bytes (RLIMIT_AS, as in mod_wsgi; "
+        "0: no limit). Each thread's stack counts in full.",
         _opt_int(0),
     ),
     DaemonOption(
@@ -581,8 +601,10 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "rss-limit",
         "SIZE",
-        "wsgihost's own: replace a process (gracefully) whose resident memory grows past "
-        "this, such as `512M` (K, M or G; 0: no limit).",
+        "wsgihost's own: a process whose resident memory (RSS) grows past this, such as "
+        "`512M` (K, M or G; 0: no limit), is replaced gracefully; checked every second. "
+        "Unlike `memory-limit`, no allocation ever fails. A process already past it before "
+        "serving a request is left alone, with a warning.",
         _opt_size,
     ),
 )
@@ -899,6 +921,18 @@ def _server_setting(field_name: str, parse: Callable[[Context, str], object]) ->
     return apply
 
 
+def _run_as(field_name: str) -> Apply:
+    """User or Group: a name (or #id) that must exist on this machine."""
+
+    def apply(ctx: Context, args: list[str]) -> None:
+        if not privileges.exists(field_name, args[0]):
+            ctx.error(f"{field_name} {args[0]!r} does not exist on this machine")
+            return
+        ctx.server.set(**{field_name: args[0]})
+
+    return apply
+
+
 def _path_value(ctx: Context, value: str) -> str:
     return ctx.path(value).rstrip("/") or "/"
 
@@ -1076,24 +1110,53 @@ def _limit(field_name: str, minimum: int) -> Apply:
     return apply
 
 
+def _read_stage(ctx: Context, stage: str, value: str) -> tuple[float, float, int] | None:
+    """``timeout[-maxtimeout][,MinRate=rate]`` as mod_reqtimeout reads it."""
+    spec, comma, rate_part = value.partition(",")
+    first, dash, last = spec.partition("-")
+    timeout = _duration(ctx, first)
+    if timeout is None:
+        return None
+    max_timeout = _duration(ctx, last) if dash else 0.0
+    if max_timeout is None:
+        return None
+    rate = 0
+    if comma:
+        key, eq, number = rate_part.partition("=")
+        if key.lower() != "minrate" or not eq:
+            ctx.error(f"{stage}=: expected MinRate=bytes-per-second after ',', not '{rate_part}'")
+            return None
+        parsed = _int(ctx, number, 1)
+        if parsed is None:
+            return None
+        rate = parsed
+    if dash and not rate:
+        ctx.error(f"{stage}=: a timeout range needs MinRate= (as in mod_reqtimeout)")
+        return None
+    if dash and max_timeout <= timeout:
+        ctx.error(f"{stage}=: the maximum timeout must be larger than the initial one")
+        return None
+    return timeout, max_timeout, rate
+
+
 def _request_read_timeout(ctx: Context, args: list[str]) -> None:
-    header: float | None = None
+    changes: dict[str, float] = {}
     for word in args:
         stage, eq, value = word.partition("=")
         stage = stage.lower()
         if not eq or stage not in ("handshake", "header", "body"):
             ctx.error(f"expected handshake=, header= or body=, not '{word}'")
             return
-        first = value.split(",", 1)[0].split("-", 1)[0]
-        seconds = _duration(ctx, first)
-        if seconds is None:
+        parsed = _read_stage(ctx, stage, value)
+        if parsed is None:
             return
-        if stage == "header":
-            header = seconds
-        else:
-            ctx.warn(f"{stage}= is not provided by wsgihost; ignored (header= is)")
-    if header is not None and _server_wide(ctx):
-        ctx.server.set(header_timeout=header)
+        if stage == "handshake":
+            ctx.warn("handshake= is for TLS, which wsgihost does not speak; ignored")
+            continue
+        changes[f"{stage}_timeout"], changes[f"{stage}_max_timeout"] = parsed[:2]
+        changes[f"{stage}_min_rate"] = parsed[2]
+    if changes and _server_wide(ctx):
+        ctx.server.set(**changes)
 
 
 # -- logs --------------------------------------------------------------------------
@@ -1733,12 +1796,23 @@ SUPPORTED: tuple[Directive, ...] = (
     ),
     _d(
         "RequestReadTimeout",
-        "RequestReadTimeout [header=timeout[-maxtimeout][,MinRate=rate]] [body=...]",
+        "RequestReadTimeout [header=timeout[-maxtimeout][,MinRate=rate]] "
+        "[body=timeout[-maxtimeout][,MinRate=rate]]",
         TOP,
         (1, None),
-        "header=" + _model_default(Server, "header_timeout"),
-        "`header=` is the deadline for receiving a request head (408 after it); the first "
-        "number is used. `body=` and `handshake=` are not provided (a warning). Server-wide.",
+        f"header={_model_default(Server, 'header_timeout')} "
+        f"body={_model_default(Server, 'body_timeout')},"
+        f"MinRate={_model_default(Server, 'body_min_rate')}",
+        "Deadlines for receiving a request, as mod_reqtimeout's: `header=` for its head, "
+        "`body=` for its body, each answered with 408 and a close when missed. "
+        "`timeout-maxtimeout,MinRate=rate` starts with `timeout` seconds and adds one for "
+        "every `rate` bytes received, up to `maxtimeout` seconds in all (with no maximum, "
+        "for as long as the client keeps up): a client must keep sending at that rate. The "
+        "body's clock stops while wsgihost holds the client back (the app reads slowly, or "
+        "has not asked for an "
+        "`Expect: 100-continue` body yet), and `Timeout` still bounds each wait. `0` turns "
+        "a stage's deadline off (a head then still has `Timeout`). `handshake=` is for TLS "
+        "(a warning). Server-wide.",
         _request_read_timeout,
         module="mod_reqtimeout",
     ),
@@ -1797,6 +1871,32 @@ SUPPORTED: tuple[Directive, ...] = (
         _model_default(Server, "threads"),
         "How many threads each front-end worker runs embedded-mode apps in.",
         _server_setting("threads", lambda ctx, v: _int(ctx, v, 1)),
+        module="mpm_event",
+    ),
+    _d(
+        "MaxRequestWorkers",
+        "MaxRequestWorkers number",
+        GLOBAL,
+        _ONE,
+        _model_default(Server, "max_connections"),
+        "The most client connections open at once, server-wide; each of the StartServers "
+        "front-end workers takes an equal share. Past its share a worker first closes its "
+        "longest-idle keep-alive connections, then answers new connections with `503` "
+        "(`Retry-After`, `Connection: close`) and a warning in the error log. (Apache counts "
+        "busy threads; connections are what an event loop runs short of.) 0: as many as each "
+        "worker's open-file limit allows, which still turns running out of descriptors into "
+        "503s.",
+        _server_setting("max_connections", lambda ctx, v: _int(ctx, v, 0)),
+        module="mpm_event",
+    ),
+    _d(
+        "MaxClients",
+        "MaxClients number",
+        GLOBAL,
+        _ONE,
+        _model_default(Server, "max_connections"),
+        "The Apache 2.2 name of `MaxRequestWorkers`, which it sets.",
+        _server_setting("max_connections", lambda ctx, v: _int(ctx, v, 0)),
         module="mpm_event",
     ),
     _d(
@@ -2132,7 +2232,7 @@ IGNORED: tuple[Directive, ...] = tuple(
     )
     + _not_ours("LimitXMLRequestBody", "WebDAV is not provided")
     + _not_ours(
-        "ServerLimit MaxRequestWorkers MaxClients MinSpareServers MaxSpareServers "
+        "ServerLimit MinSpareServers MaxSpareServers "
         "MinSpareThreads MaxSpareThreads ThreadLimit ThreadStackSize MaxConnectionsPerChild "
         "MaxRequestsPerChild MaxMemFree AsyncRequestWorkerFactor",
         "wsgihost runs a fixed number of front-end processes (StartServers) of "
@@ -2145,12 +2245,32 @@ IGNORED: tuple[Directive, ...] = tuple(
         "SendBufferSize ReceiveBufferSize RLimitCPU RLimitMEM RLimitNPROC",
         "Apache's process management is not wsgihost's",
     )
-    + _not_ours(
-        "User Group",
-        "wsgihost runs as the user that starts it (daemon process groups take user= and group=)",
-        GLOBAL,
-        module="mod_unixd",
-    )
+    + [
+        _d(
+            "User",
+            "User unix-userid",
+            GLOBAL,
+            _ONE,
+            "the user that starts wsgihost",
+            "The user the front-end workers (and embedded-mode apps) run as, when "
+            "wsgihost is started as root: the master keeps root to bind ports, open "
+            "logs and create the daemon sockets, which only this user may connect to. "
+            "A name or `#uid`. Daemon process groups take `user=` instead.",
+            _run_as("user"),
+            module="mod_unixd",
+        ),
+        _d(
+            "Group",
+            "Group unix-group",
+            GLOBAL,
+            _ONE,
+            "the user's own group",
+            "The group the front-end workers run as, when wsgihost is started as root. "
+            "A name or `#gid`.",
+            _run_as("group"),
+            module="mod_unixd",
+        ),
+    ]
     + _not_ours("LoadModule", "modules are not loaded", GLOBAL, module="mod_so", apply=_load_module)
     + _not_ours("LoadFile", "shared objects are not loaded", GLOBAL, module="mod_so")
     + _not_ours(

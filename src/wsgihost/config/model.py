@@ -188,13 +188,15 @@ class DaemonGroup:
     locale: str | None = None
     maximum_requests: int = 0
     inactivity_timeout: float = 0.0
-    request_timeout: float = 0.0
+    # Safe defaults where mod_wsgi has none, as mod_wsgi-express chose them:
+    # a stuck request costs one thread for a minute, not forever.
+    request_timeout: float = 60.0
     graceful_timeout: float = 15.0
     shutdown_timeout: float = 5.0
     startup_timeout: float = 15.0
     connect_timeout: float = 15.0
     socket_timeout: float = 60.0
-    queue_timeout: float = 0.0
+    queue_timeout: float = 45.0  # cut to the Timeout directive's value where that is shorter
     listen_backlog: int = 100
     restart_interval: float = 0.0
     rss_limit: int = 0
@@ -258,13 +260,28 @@ class Server:
     keepalive: bool = True
     keepalive_timeout: float = 5.0
     max_keepalive_requests: int = 100  # Apache's default; 0 = unlimited
-    header_timeout: float = 20.0  # deadline for a request head (mod_reqtimeout's header=20)
+    # RequestReadTimeout (mod_reqtimeout): a stage (the request head, the body)
+    # must arrive within its timeout; with a min rate, each rate bytes received
+    # give one more second, up to the max timeout (0: no maximum). A timeout of
+    # 0 turns the stage's deadline off (the head then has Timeout).
+    header_timeout: float = 20.0
+    header_max_timeout: float = 0.0
+    header_min_rate: int = 0
+    body_timeout: float = 20.0
+    body_max_timeout: float = 0.0
+    body_min_rate: int = 500  # Apache's default: body=20,MinRate=500
     timeout: float = 60.0  # Timeout: the most a read or write may wait
+    # MaxRequestWorkers: client connections open at once, server-wide; each
+    # front-end worker takes its share. 0: as many as its open-file limit allows.
+    max_connections: int = 0
     graceful_timeout: float = 30.0
     listen_backlog: int = 511  # ListenBacklog, as in Apache
     limits: Limits = field(default_factory=Limits)
     logging: Logging = field(default_factory=Logging)
     pid_file: str | None = None
+    # User and Group: who the front-end workers run as, when started as root.
+    user: str | None = None
+    group: str | None = None
     types_config: str | None = None  # TypesConfig: a mime.types file
     python_path: tuple[str, ...] = ()  # WSGIPythonPath
     python_home: str | None = None  # WSGIPythonHome

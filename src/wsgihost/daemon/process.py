@@ -42,6 +42,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from wsgihost import privileges
 from wsgihost.daemon.protocol import (
     DEADLINE,
     DRAINING,
@@ -71,6 +72,7 @@ EXIT_STARTUP_FAILED = 3  # the app could not be imported: back off before the ne
 
 DISCARD_LIMIT = 1024 * 1024  # unread request body read and dropped after a response
 _ARMED = select.EPOLLIN | select.EPOLLONESHOT
+_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 _IOV_MAX = 1024  # buffers per sendmsg() (Linux's UIO_MAXIOV)
 STREAM_FRAME = 256 * 1024  # DATA frames of a response: the front end streams each on
 
@@ -248,6 +250,10 @@ class Daemon:
         self.loaders: Dict[Tuple[str, str], ScriptLoader] = {}
         self._loaders_lock = threading.Lock()
         self.multiprocess = bool(settings.get("multiprocess", False))
+        # Who may send us requests: the front end's user (SO_PEERCRED). The
+        # socket's mode keeps others out already; this holds even if it did not.
+        self.peer_uids = set(settings.get("peer_uids") or [os.getuid()])
+        self.script_owner = _script_owner(settings)
         self.multithread = self.threads > 1
         self.draining = False
         self.retire_why = ""
@@ -286,6 +292,10 @@ class Daemon:
             script, callable_name = item[0], item[1]
             if not os.path.exists(script):
                 continue  # deployed later: a 404 until then, as in Apache
+            refused = self._script_refused(script)
+            if refused:
+                self.log.error(refused)
+                continue  # each request for it gets a 403
             try:
                 self.loader(script, callable_name, False).get()
             except BaseException:
@@ -387,6 +397,9 @@ class Daemon:
                 finally:
                     if not self.draining:
                         poll.modify(listen_fd, _ARMED)
+                if not self._peer_allowed(sock):
+                    sock.close()
+                    continue
                 conn = _Conn(sock, self.socket_timeout)
             else:
                 with self._parked_lock:
@@ -400,6 +413,13 @@ class Daemon:
         """One exchange on ``conn``, then park the connection or close it."""
         with self._count_lock:
             self.busy += 1
+            saturated = self.busy >= self.threads
+        if saturated and self._parked:
+            # Every thread is taken: a request sent on a parked connection now
+            # would wait here while another process may have a thread free.
+            # Closed, they send the front ends through the shared backlog
+            # (a request already written on one is retried: never ACCEPTed).
+            self._close_parked(for_good=False)
         keep = False
         try:
             keep = self._handle(conn)
@@ -416,6 +436,33 @@ class Daemon:
                 )
             if not (keep and self._park(conn)):
                 conn.sock.close()
+
+    def _peer_allowed(self, sock: socket.socket) -> bool:
+        try:
+            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+        except OSError:
+            return False
+        pid, uid, _gid = _UCRED.unpack(creds)
+        if uid in self.peer_uids:
+            return True
+        self.log.warn(
+            f"refused a connection to daemon group {self.group!r} from process {pid} "
+            f"(uid {uid}): only the front end's user may connect"
+        )
+        return False
+
+    def _script_refused(self, script: str) -> Optional[str]:
+        """Why ``script`` may not run here (script-user / script-group), or None."""
+        if self.script_owner is None:
+            return None
+        kind, name, wanted = self.script_owner
+        try:
+            st = os.stat(script)
+        except OSError:
+            return None  # missing: the loader reports it
+        if (st.st_uid if kind == "user" else st.st_gid) == wanted:
+            return None
+        return f"WSGI script {script!r} is not owned by {kind} {name!r} (script-{kind})"
 
     def _park(self, conn: _Conn) -> bool:
         """Wait for the connection's next request in the epoll set; False if we may not."""
@@ -440,18 +487,26 @@ class Daemon:
             return False
         return True
 
-    def _close_parked(self) -> None:
-        """Retiring: close the idle connections, so front ends stop sending on them."""
+    def _close_parked(self, for_good: bool = True) -> None:
+        """Close the idle connections, so front ends stop sending on them.
+
+        For good when retiring; for now when every thread is busy.
+        """
         with self._parked_lock:
-            self._parking_closed = True
+            if for_good:
+                self._parking_closed = True
             parked = list(self._parked.values())
             self._parked.clear()
         for conn in parked:
             conn.sock.close()
 
     def _may_keep(self) -> bool:
-        """Keep a connection only while another thread is free to serve it next time."""
-        return not self.draining and self.busy - 1 < max(1, self.threads - 1)
+        """Keep a connection only while another thread is free to serve it next time.
+
+        (So a single-threaded process never keeps one: its next request
+        could have to wait for whatever that one thread is doing then.)
+        """
+        return not self.draining and self.busy < self.threads
 
     def _handle(self, conn: _Conn) -> bool:
         """Serve one request on ``conn``; True if the connection may carry another."""
@@ -475,10 +530,10 @@ class Daemon:
         reason = None
         if self.draining:
             reason = DRAINING
+        elif self._queue_timeout_passed(head, now):
+            reason = QUEUE_TIMEOUT  # first: the deadline is often queue-timeout's too
         elif head.get("deadline") and now > float(head["deadline"]):
             reason = DEADLINE
-        elif self._queue_timeout_passed(head, now):
-            reason = QUEUE_TIMEOUT
         try:
             if reason is not None:
                 sock.sendall(channel.send(Reject(reason)))
@@ -545,6 +600,11 @@ class Daemon:
         environ["wsgi.input_terminated"] = True
         environ["mod_wsgi.version"] = MOD_WSGI_VERSION
         environ["mod_wsgi.process_group"] = self.group
+        refused = self._script_refused(str(head["script"]))
+        if refused:
+            log_error(refused)
+            self._answer_now(conn, channel, "403 Forbidden", b"Forbidden\n")
+            return False
         loader = self.loader(
             str(head["script"]),
             str(head.get("callable", "application")),
@@ -561,6 +621,17 @@ class Daemon:
         if not body_done[0] and not sink.closed:
             self._discard_body(conn, channel)
         return sink.kept and not sink.closed
+
+    def _answer_now(self, conn: socket.socket, channel: Channel, status: str, body: bytes) -> None:
+        """A response of our own instead of the app's."""
+        headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+        frames: List[Any] = [channel.send(Response(status, headers))]
+        frames += channel.send_data(body)
+        frames.append(channel.send(End()))
+        try:
+            sendall_vector(conn, frames)
+        except OSError:
+            pass
 
     def _discard_body(self, conn: socket.socket, channel: Channel) -> None:
         """Read what is left of a body the app did not read, so closing sends no reset.
@@ -634,6 +705,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     os._exit(EXIT_OK)
 
 
+def _script_owner(settings: Dict[str, Any]) -> Optional[Tuple[str, str, int]]:
+    """("user" or "group", its name, its id) from script-user or script-group."""
+    import grp
+    import pwd
+
+    if settings.get("script_user"):
+        name = str(settings["script_user"])
+        return ("user", name, pwd.getpwnam(name).pw_uid)
+    if settings.get("script_group"):
+        name = str(settings["script_group"])
+        return ("group", name, grp.getgrnam(name).gr_gid)
+    return None
+
+
 def _app_modules() -> List[str]:
     """The source files of the modules the app imported, outside Python's own trees."""
     skip = tuple({os.path.join(p, "") for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
@@ -677,25 +762,8 @@ def _apply_environment(settings: Dict[str, Any]) -> None:
 
 
 def _drop_privileges(settings: Dict[str, Any]) -> None:
-    """``user=`` and ``group=`` (with supplementary groups), when started as root."""
-    user = settings.get("user")
-    group = settings.get("unix_group")
-    if os.getuid() != 0 or not (user or group):
-        return
-    import grp
-    import pwd
-
-    entry = pwd.getpwnam(user) if user else None
-    gid = grp.getgrnam(group).gr_gid if group else (entry.pw_gid if entry else os.getgid())
-    if entry is not None:
-        os.initgroups(entry.pw_name, gid)
-    else:
-        os.setgroups([gid])
-    os.setgid(gid)
-    if entry is not None:
-        os.setuid(entry.pw_uid)
-        os.environ["HOME"] = entry.pw_dir
-        os.environ["USER"] = os.environ["LOGNAME"] = entry.pw_name
+    """``user=`` and ``group=`` (with the user's supplementary groups), when started as root."""
+    privileges.drop(privileges.resolve(settings.get("user"), settings.get("unix_group")))
 
 
 if __name__ == "__main__":

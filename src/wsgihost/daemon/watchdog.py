@@ -130,7 +130,7 @@ class Watchdog:
         self._served = False  # inactivity counts only once a request has come and gone
         self._asked: Set[str] = set()  # the replacements asked for: once each is enough
         self._only_lost_since = 0.0  # retiring with nothing left but requests given up on
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # never set: its wait() paces the loop
 
     # -- called by the request threads -------------------------------------------
 
@@ -158,9 +158,6 @@ class Watchdog:
     def start(self) -> None:
         thread = threading.Thread(target=self._main, name="watchdog", daemon=True)
         thread.start()
-
-    def stop(self) -> None:
-        self._wake.set()
 
     def _main(self) -> None:
         wait = TICK

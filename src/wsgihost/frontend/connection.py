@@ -13,12 +13,20 @@ under the connection's condition variable:
 
 httptools (llhttp) parses the bytes; it does not enforce sizes, does not
 check ``Host``, may hand over the URL in pieces, and stops at every
-``Connection: Upgrade``. Those checks live here.
+``Connection: Upgrade``. Those checks live here, with the ones llhttp is
+lenient about (runs of spaces in the request line, a head with bare LF line
+ends, absolute-form authorities).
+
+A slow client costs a few hundred bytes, never a thread: the worker's sweeper
+calls ``check_timer`` twice a second, which answers 408 to a head or a body
+past its deadline (RequestReadTimeout's ``header=`` and ``body=``, whose
+MinRate moves the deadline on as bytes come, and Timeout for any one wait).
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import threading
 import time
@@ -199,7 +207,18 @@ class Connection(asyncio.Protocol):
         self.active: Request | None = None  # the request being served (queue[0])
         self.state = IDLE
         self.deadline = 0.0
+        self.head_start = 0.0  # when the current head's clock started
+        self.head_bytes = 0  # head bytes received since then (for header= MinRate)
         self.body_deadline = 0.0  # Timeout: the next piece of a body must come by then
+        # RequestReadTimeout body=: the body must have come by rate_deadline,
+        # which each body byte moves on (MinRate) up to rate_cap. The clock
+        # starts with the body (after 100 Continue, if the client waits for
+        # it) and stops while we hold the client back (body_stopped_at).
+        self.body_started = False
+        self.body_stopped_at = 0.0
+        self.rate_deadline = math.inf
+        self.rate_cap = math.inf
+        self.counted = False  # counted in the worker's share of MaxRequestWorkers
         self.lost = False
         self.closing = False  # answer what is queued, then close (graceful stop)
         self.reading_done = False  # a request said Connection: close; ignore the rest
@@ -218,6 +237,8 @@ class Connection(asyncio.Protocol):
         self.body_mode = NO_BODY
         self.head_fed_crlf = False  # the head bytes fed so far end in CRLF
         self.head_seen = 0  # bytes of the current head fed so far
+        self.request_line_done = False  # a CRLF of the current head has been fed
+        self.line_start = b""  # the request line fed so far, while it is incomplete
         self.body_left = 0
         self.decoder: ChunkedDecoder | None = None
         self.in_head = False
@@ -247,15 +268,22 @@ class Connection(asyncio.Protocol):
         if isinstance(local, tuple):
             self.local = (local[0], local[1])
         tr.set_write_buffer_limits(high=64 * 1024)
-        self.worker.connections.add(self)
+        worker = self.worker
+        worker.connections.add(self)
         self.state = IDLE
-        self.deadline = self.loop.time() + self.worker.server.header_timeout
-        if self.worker.stopping:
+        # A new connection's first head is due a header timeout after the
+        # accept, however late its first byte comes.
+        self._start_head(self.loop.time())
+        if not worker.admit(self):
+            self.refuse()
+            return
+        if worker.stopping:
             self.closing = True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         self.worker.connections.discard(self)
+        self.worker.release(self)
         with self.cond:
             for req in self.queue:
                 req.dropped = True
@@ -304,7 +332,12 @@ class Connection(asyncio.Protocol):
             return
         if self.state == IDLE:
             self.state = HEAD
-            self.deadline = self.loop.time() + self.worker.server.header_timeout
+            if self.served:
+                # A keep-alive connection's next head: its clock starts now.
+                self.worker.idle.pop(self, None)
+                self._start_head(self.loop.time())
+        if self.state == HEAD:
+            self._head_progress(len(data))
         buf = self.pending + data if self.pending else data
         self.pending = b""
         self.framing = True
@@ -343,6 +376,14 @@ class Connection(asyncio.Protocol):
                 self._update_reading()
                 return
             if mode == NO_BODY:
+                if self.head_seen == 0 and buf.startswith(b"\r\n"):
+                    # RFC 9112 2.2: empty lines before a request line are
+                    # ignored (some clients send one after a body).
+                    skip = 2
+                    while buf.startswith(b"\r\n", skip):
+                        skip += 2
+                    buf = buf[skip:]
+                    continue
                 if self.head_fed_crlf and buf.startswith(b"\r\n"):
                     head_end = 2  # the blank line, split across two reads
                 else:
@@ -350,17 +391,37 @@ class Connection(asyncio.Protocol):
                     head_end = end + 4 if end != -1 else -1
                 if head_end == -1:
                     # Not the whole head yet: hand llhttp the complete lines,
-                    # so a bad request line is refused at once, and keep the rest.
-                    self._check_head_size(buf)
-                    cut = buf.rfind(b"\r\n") + 2
-                    if cut >= 2:
+                    # and the request line as it comes, so that a bad one is
+                    # refused at once; keep the rest.
+                    line_end = buf.rfind(b"\r\n")
+                    cut = line_end + 2 if line_end != -1 else 0
+                    tail = buf[cut:]
+                    self._check_partial_head(buf, tail, cut)
+                    if cut:
+                        if not self.request_line_done:
+                            self._check_request_line(buf)
                         parser.feed_data(buf[:cut])
                         self.head_fed_crlf = True
                         self.head_seen += cut
-                    self.pending = buf[cut:] if cut >= 2 else buf
+                        self.request_line_done = True
+                    elif not self.request_line_done:
+                        # Holds no CR or LF (checked above), save perhaps a
+                        # last CR, which waits: it cannot end anything.
+                        part = tail[:-1] if tail.endswith(b"\r") else tail
+                        if part:
+                            parser.feed_data(part)
+                            self.line_start += part
+                            self.head_fed_crlf = False
+                            self.head_seen += len(part)
+                            tail = tail[len(part) :]
+                    self.pending = tail
                     return
+                if not self.request_line_done:
+                    self._check_request_line(buf)
                 self.head_fed_crlf = False
                 self.head_seen = 0
+                self.request_line_done = False
+                self.line_start = b""
                 try:
                     parser.feed_data(buf if head_end == len(buf) else buf[:head_end])
                 except httptools.HttpParserUpgrade:
@@ -389,7 +450,7 @@ class Connection(asyncio.Protocol):
                 try:
                     used, out = decoder.feed(buf)
                 except ChunkError as e:
-                    raise Reject(400, str(e)) from None
+                    raise Reject(e.status, str(e)) from None
                 if decoder.done:
                     self.body_mode = NO_BODY
                     self.decoder = None
@@ -400,11 +461,35 @@ class Connection(asyncio.Protocol):
                     return
                 buf = buf[used:]
 
-    def _check_head_size(self, buf: bytes) -> None:
+    def _check_request_line(self, buf: bytes) -> None:
+        """The request line, now complete, is ``METHOD SP TARGET SP VERSION``.
+
+        llhttp lets runs of spaces pass (RFC 9112 3 allows a recipient to);
+        we refuse them, as Apache's strict mode does: a proxy before us that
+        splits the line differently would see another target.
+        """
+        line = self.line_start + buf[: buf.find(b"\r\n")]
+        parts = line.split(b" ")
+        if len(parts) != 3 or not all(parts):
+            raise Reject(400, "malformed request line")
+
+    def _check_partial_head(self, buf: bytes, tail: bytes, cut: int) -> None:
+        """Limits on a head still arriving; ``tail`` is its unfinished last line.
+
+        A line that is still growing is measured before llhttp sees it, so a
+        client cannot make us buffer more than one line's limit; a head that
+        will never end (bare LF or CR line ends) is refused now, not at the
+        head deadline.
+        """
+        if b"\n" in tail:
+            raise Reject(400, "bare LF in the request head")
+        if b"\r" in tail[:-1]:
+            raise Reject(400, "bare CR in the request head")
         limits = self.worker.server.limits
-        if self.head_seen == 0 and b"\r\n" not in buf and len(buf) > limits.request_line:
-            raise Reject(414, "request line too long")
-        if b"\r\n" not in buf and len(buf) > limits.field_size + 2:
+        if not self.request_line_done and not cut:
+            if self.head_seen + len(tail) > limits.request_line:
+                raise Reject(414, "request line too long")
+        elif len(tail) > limits.field_size + 2:
             raise Reject(431, "header field too long")
         total = self.head_seen + len(buf)
         if total > limits.request_line + limits.fields * (limits.field_size + 2) + 4:
@@ -424,7 +509,7 @@ class Connection(asyncio.Protocol):
         self.chunked = False
         if self.state == IDLE:
             self.state = HEAD
-            self.deadline = self.loop.time() + self.worker.server.header_timeout
+            self._start_head(self.loop.time())
 
     def on_url(self, part: bytes) -> None:
         self.url_parts.append(part)
@@ -464,6 +549,10 @@ class Connection(asyncio.Protocol):
         url = b"".join(self.url_parts)
         if len(method) + len(url) + 10 > server.limits.request_line:
             raise Reject(414, "request line too long")
+        if version == "0.9":
+            # A request line without a version, as Apache's default
+            # HttpProtocolOptions Require1.0 refuses it.
+            raise Reject(400, "HTTP/0.9 requests are not served")
         if version not in ("1.1", "1.0"):
             raise Reject(505, f"HTTP version {version} not supported")
         # RFC 9112 3.2: exactly one Host in HTTP/1.1, a valid one in any version.
@@ -473,6 +562,7 @@ class Connection(asyncio.Protocol):
             raise Reject(400, "invalid Host header")
         if method == "CONNECT":
             raise Reject(405, "CONNECT is not supported")
+        authority: bytes | None = None
         if url == b"*":
             if method != "OPTIONS":
                 raise Reject(400, "'*' is only a target for OPTIONS")
@@ -482,11 +572,8 @@ class Connection(asyncio.Protocol):
                 parsed = httptools.parse_url(url)
             except httptools.HttpParserInvalidURLError:
                 raise Reject(400, "invalid request target") from None
-            # Absolute form (RFC 9112 3.2.2): the authority must be valid too.
-            if parsed.schema is not None and (
-                parsed.schema.lower() not in (b"http", b"https") or not parsed.host
-            ):
-                raise Reject(400, "invalid absolute request target")
+            if parsed.schema is not None:
+                authority = self._absolute_authority(url, parsed.schema)
             path = parsed.path or b"/"
             query = parsed.query or b""
             if not path.startswith(b"/"):
@@ -496,7 +583,7 @@ class Connection(asyncio.Protocol):
             raise Reject(400, "a request with both Upgrade and a body is not supported")
         if self.chunked:
             self.body_mode = CHUNKED_BODY
-            self.decoder = ChunkedDecoder()
+            self.decoder = ChunkedDecoder(server.limits.body)
         elif self.content_length > 0:
             self.body_mode = LENGTH_BODY
             self.body_left = self.content_length
@@ -529,24 +616,60 @@ class Connection(asyncio.Protocol):
             keep_alive = False  # RFC 9112 6.1: Transfer-Encoding in 1.0 is suspect framing
         req = Request(self, head, keep_alive, has_body)
         req.expect_continue = expect_continue
-        if self.hosts:
+        if authority is not None:
+            req.host = authority  # RFC 9112 3.2.2: the target's authority, not Host
+        elif self.hosts:
             req.host = self.host
         self.queue.append(req)
         self.parsing = req if has_body else None
-        if has_body:
-            self.body_deadline = self.loop.time() + server.timeout
+        self.body_started = False
+        if has_body and not expect_continue:
+            self._start_body_clock(self.loop.time())
         self.last = req
         # The app runs only once llhttp has accepted the whole head (it may
         # still refuse it after this callback, e.g. for a bad Transfer-Encoding).
         self.start_pending = self.active is None
 
+    def _absolute_authority(self, url: bytes, scheme: bytes) -> bytes:
+        """The host[:port] of an absolute-form target (RFC 9112 3.2.2), checked.
+
+        It must be valid as a ``Host`` value is. It then stands for ``Host``
+        everywhere: the virtual host is chosen by it, and a ``Host`` field
+        that says otherwise is replaced by it, as Apache does, so that the
+        app cannot be told one host while it is served as another.
+        """
+        if scheme.lower() not in (b"http", b"https"):
+            raise Reject(400, "invalid absolute request target")
+        try:
+            authority = httpcore.absolute_authority(url)
+        except ValueError:
+            authority = None
+        if authority is None:
+            raise Reject(400, "invalid absolute request target")
+        if self.hosts and self.host != authority:
+            self.headers = [
+                (name, authority if name.lower() == b"host" else value)
+                for name, value in self.headers
+            ]
+            self.host = authority
+        return authority
+
     def on_body(self, data: bytes) -> None:
         req = self.parsing
         if req is None:
             return
-        self.body_deadline = self.loop.time() + self.worker.server.timeout
+        server = self.worker.server
+        now = self.loop.time()
+        if not self.body_started:
+            # Sent without waiting for 100 Continue, which the client may do.
+            self._start_body_clock(now)
+        self.body_deadline = now + server.timeout
+        if server.body_min_rate:
+            self.rate_deadline = min(
+                self.rate_deadline + len(data) / server.body_min_rate, self.rate_cap
+            )
         req.body_received += len(data)
-        limit = self.worker.server.limits.body
+        limit = server.limits.body
         if limit and req.body_received > limit:
             # A chunked body can only be measured as it arrives.
             raise Reject(413, "request body larger than LimitRequestBody")
@@ -563,6 +686,7 @@ class Connection(asyncio.Protocol):
                 self.body_paused = req
         self._wake_body()
         if pause:
+            self.body_stopped_at = now  # we hold the client back: its clock stops
             self._update_reading()
 
     def on_message_complete(self) -> None:
@@ -732,11 +856,54 @@ class Connection(asyncio.Protocol):
     def send_continue(self, req: Request) -> None:
         if req is self.active and not req.head_sent and not self.lost and self.transport:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if req is self.parsing and not self.body_started:
+                self._start_body_clock(self.loop.time())
 
     def resume_for_body(self) -> None:
-        # Our pause, not the client's slowness: the body deadline starts again.
-        self.body_deadline = self.loop.time() + self.worker.server.timeout
+        # Our pause, not the client's slowness: the wait for the next piece
+        # starts again, and the time we held the client back is given back.
+        now = self.loop.time()
+        self.body_deadline = now + self.worker.server.timeout
+        if self.body_stopped_at:
+            held = now - self.body_stopped_at
+            self.rate_deadline += held
+            self.rate_cap += held
+            self.body_stopped_at = 0.0
         self._update_reading()
+
+    # -- clocks (RequestReadTimeout) ---------------------------------------------
+
+    def _start_head(self, now: float) -> None:
+        """A request head begins: header= (or, if it is 0, Timeout) from now."""
+        server = self.worker.server
+        self.head_start = now
+        self.head_bytes = 0
+        self.deadline = now + (server.header_timeout or server.timeout)
+
+    def _head_progress(self, size: int) -> None:
+        """header=T-M,MinRate=R: every R bytes of head earn a second, up to M in all."""
+        server = self.worker.server
+        rate = server.header_min_rate
+        if not (rate and server.header_timeout):
+            return
+        self.head_bytes += size
+        deadline = self.head_start + server.header_timeout + self.head_bytes / rate
+        if server.header_max_timeout:
+            longest = max(server.header_max_timeout, server.header_timeout)
+            deadline = min(deadline, self.head_start + longest)
+        self.deadline = deadline
+
+    def _start_body_clock(self, now: float) -> None:
+        server = self.worker.server
+        self.body_started = True
+        self.body_stopped_at = 0.0
+        self.body_deadline = now + server.timeout
+        if server.body_timeout:
+            self.rate_deadline = now + server.body_timeout
+            limit = server.body_max_timeout if server.body_min_rate else 0.0
+            self.rate_cap = now + max(limit, server.body_timeout) if limit else math.inf
+        else:
+            self.rate_deadline = self.rate_cap = math.inf
 
     def _update_reading(self) -> None:
         """Pause reading the client while any reason holds, resume when none does.
@@ -774,6 +941,10 @@ class Connection(asyncio.Protocol):
         size = len(data)  # what the app's thread counted as in flight
         if head is not None:
             status, headers = head
+            problem = httpcore.head_problem(status, headers)
+            if problem is not None:
+                self._replace_with_500(req, problem, size, end)
+                return
             req.status = int(status[:3])
             req.response_headers = headers
             keep_alive = req.keep_alive and not self.closing
@@ -821,6 +992,25 @@ class Connection(asyncio.Protocol):
                 self.cond.notify_all()
             return
         self.finish(req)
+
+    def _replace_with_500(self, req: Request, problem: str, size: int, end: bool) -> None:
+        """A response head that must never be written: a 500 goes out instead.
+
+        Whatever else the response brings is dropped, and the connection
+        ends with the 500.
+        """
+        log = self.worker.logs.error_log(req.vhost or self.worker.server.main)
+        log.error(f"response refused, a 500 sent instead: {problem}", self.client())
+        if not end:
+            with self.cond:
+                req.unsent -= size
+        req.keep_alive = False
+        body = httpcore.error_body(500)
+        head = ("500 Internal Server Error", [("Content-Type", "text/html; charset=utf-8")])
+        self._app_send(req, head, body, True)
+        with self.cond:
+            req.dropped = True
+            self.cond.notify_all()
 
     def app_abort(self, req: Request) -> None:
         """The response cannot be completed: close, so the client sees it cut short."""
@@ -875,10 +1065,14 @@ class Connection(asyncio.Protocol):
             return
         if self.pending:
             self.state = HEAD
-            self.deadline = self.loop.time() + self.worker.server.header_timeout
+            self._start_head(self.loop.time())
+            self._head_progress(len(self.pending))
         else:
             self.state = IDLE
             self.deadline = self.loop.time() + self.worker.server.keepalive_timeout
+            # The longest idle are the first closed when the worker runs short.
+            self.worker.idle.pop(self, None)
+            self.worker.idle[self] = None
         if self.pipeline_paused:
             self.pipeline_paused = False
             self._update_reading()
@@ -934,6 +1128,22 @@ class Connection(asyncio.Protocol):
         self.transport.write(response)
         self.close(linger=True)
 
+    def refuse(self) -> None:
+        """Over the worker's share of MaxRequestWorkers: 503 at once, before any request.
+
+        Closed like a refused request (see ``close``), so the client reads
+        the answer even if it is still sending.
+        """
+        assert self.transport is not None
+        self.transport.write(
+            httpcore.error_response(
+                503,
+                extra="The server has too many connections open; try again shortly.",
+                headers=[("Retry-After", "5")],
+            )
+        )
+        self.close(linger=True)
+
     def client(self) -> str:
         return f"{self.peer[0]}:{self.peer[1]}"
 
@@ -987,12 +1197,24 @@ class Connection(asyncio.Protocol):
             return
         if (
             self.parsing is not None
-            and self.body_paused is None  # while we hold the client back, it is not late
-            and now > self.body_deadline
+            and self.body_started
+            and not self.body_stopped_at  # while we hold the client back, it is not late
             and not self.reading_done
         ):
-            self.reject(408, "request body not received in time")
-            return
+            late = now > self.body_deadline or now > self.rate_deadline
+            if late and self.parsing.head_sent:
+                # Answered already (the app did not read all of its body, and
+                # the rest is being read and dropped): a 408 now would pass
+                # for the answer to the next request. Just close.
+                self.worker.log.info("request body too slow after the response; closing")
+                self.close()
+                return
+            if now > self.body_deadline:
+                self.reject(408, "request body not received in time (Timeout)")
+                return
+            if now > self.rate_deadline:
+                self.reject(408, "request body too slow (RequestReadTimeout body=)")
+                return
         if self.write_paused and now > self.write_deadline:
             # Timeout for writes: a client that stopped reading frees its thread.
             self.worker.log.info("client stopped reading the response; closing", self.client())

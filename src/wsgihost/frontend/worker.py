@@ -5,6 +5,11 @@ FD,...``. Everything here runs in the worker process. It learns its
 configuration from the channel (a socketpair with the master), which also
 tells it when the master has died: the read end sees EOF, and the worker
 stops gracefully instead of living on holding ports.
+
+It serves at most its share of MaxRequestWorkers connections at once (see
+``admit``): running short, it closes idle keep-alive connections first, and
+only then answers new ones with 503, so that a flood of connections meets a
+clear answer rather than a failing ``accept()``.
 """
 
 from __future__ import annotations
@@ -15,16 +20,18 @@ import itertools
 import json
 import os
 import pickle
+import resource
 import signal
 import socket
 import struct
 import sys
 import time
 
-from wsgihost import static
+from wsgihost import privileges, static
 from wsgihost.config.model import Host, Server
 from wsgihost.frontend.connection import Connection
 from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
+from wsgihost.frontend.memory import release_free_memory
 from wsgihost.logs import AccessLog, ErrorLog, LogFile
 from wsgihost.proctitle import set_name
 from wsgihost.routing import Router
@@ -54,6 +61,14 @@ class Worker:
         self.logs = HostLogs(server)
         self.log = self.logs.error_log(server.main)
         self.connections: set[Connection] = set()
+        # This worker's share of MaxRequestWorkers, the connections counted
+        # against it, and the idle keep-alive ones among them, longest idle
+        # first: they are closed to make room before a new one is refused.
+        self.max_connections = connection_share(server)
+        self.open_connections = 0
+        self.idle: dict[Connection, None] = {}
+        self._evicted = 0  # since the last report
+        self._refused = 0
         self.pool = ThreadPool(server.threads)
         self.router = Router(server)
         self.apps = EmbeddedApps(server.processes, server.threads, self.logs)
@@ -90,7 +105,10 @@ class Worker:
         self.channel.setblocking(False)
         loop.add_reader(self.channel.fileno(), self._on_channel)
         sweeper = loop.create_task(self._sweep())
-        self.log.debug(f"front-end worker ready, {self.server.threads} threads")
+        self.log.debug(
+            f"front-end worker ready, {self.server.threads} threads, "
+            f"at most {self.max_connections} client connections"
+        )
         await self._stopped.wait()
         sweeper.cancel()
 
@@ -117,11 +135,59 @@ class Worker:
                 self.log.info(f"daemon groups now: {self.group_status}")
 
     async def _sweep(self) -> None:
-        while True:
+        for tick in itertools.count(1):
             await asyncio.sleep(0.5)
             now = self.loop.time()
             for conn in list(self.connections):
                 conn.check_timer(now)
+            self._report_pressure()
+            if tick % 20 == 0:
+                release_free_memory()  # every 10 s: cheap when there is nothing to give back
+
+    # -- the connection cap (MaxRequestWorkers) ---------------------------------
+
+    def admit(self, conn: Connection) -> bool:
+        """May a new connection be served? Makes room by closing idle ones if need be.
+
+        An idle keep-alive connection costs its client nothing to lose (RFC
+        9112 9.5 lets either side close it at any time; clients retry on a
+        new one), while a refused connection costs a request: the longest
+        idle go first.
+        """
+        while self.open_connections >= self.max_connections and self.idle:
+            victim = next(iter(self.idle))
+            self.release(victim)
+            if victim.transport is not None and not victim.lost:
+                victim.transport.close()
+                self._evicted += 1
+        if self.open_connections >= self.max_connections:
+            self._refused += 1  # reported by the sweeper: one line, not one per connection
+            return False
+        conn.counted = True
+        self.open_connections += 1
+        return True
+
+    def release(self, conn: Connection) -> None:
+        """``conn`` no longer counts against the cap (closed, or being closed)."""
+        self.idle.pop(conn, None)
+        if conn.counted:
+            conn.counted = False
+            self.open_connections -= 1
+
+    def _report_pressure(self) -> None:
+        """Say what the cap did since the last report (at most one line of each kind)."""
+        if self._evicted:
+            self.log.info(
+                f"{self._evicted} idle keep-alive connections closed to make room: this worker "
+                f"is at its {self.max_connections} connections (MaxRequestWorkers)"
+            )
+            self._evicted = 0
+        if self._refused:
+            self.log.warn(
+                f"{self._refused} new connections refused with 503: this worker is at its "
+                f"{self.max_connections} connections (MaxRequestWorkers) and none is idle"
+            )
+            self._refused = 0
 
     def stop(self, why: str) -> None:
         """Stop accepting, finish the requests in flight, then exit."""
@@ -163,6 +229,22 @@ class Worker:
 
     def reopen_logs(self) -> None:
         self.logs.reopen()
+
+
+def connection_share(server: Server) -> int:
+    """This worker's share of MaxRequestWorkers (every worker takes an equal one).
+
+    With no MaxRequestWorkers, what the open-file limit allows: a connection
+    may hold a second descriptor at times (its daemon socket, a file being
+    sent, a duplicate for sendfile), and logs, listeners and the app need a
+    few more. Refusing with 503 then beats failing in accept() or open().
+    """
+    if server.max_connections:
+        return max(1, -(-server.max_connections // max(1, server.processes)))
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    return max(16, (soft - 64) // 2)
 
 
 def load_mime_types(server: Server, log: ErrorLog) -> dict[str, str]:
@@ -267,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     worker = Worker(server, listen_fds, channel, loop, group_sockets, group_status)
+    # Logs are open and listeners inherited: from here on, User and Group
+    # (when started as root), before any request or app code runs.
+    privileges.drop(privileges.resolve(server.user, server.group))
     try:
         loop.run_until_complete(worker.run())
     finally:

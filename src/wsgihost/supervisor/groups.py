@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import wsgihost
+from wsgihost import privileges
 from wsgihost.config.model import DaemonGroup, Server
 
 
@@ -71,6 +72,22 @@ class GroupSocket:
     path: str
     sock: socket.socket
     lock_fd: int
+    inode: int = 0  # of the socket file we bound: a file put in its place is not ours
+
+    def present(self) -> bool:
+        """Whether our socket file is still where front ends look for it."""
+        try:
+            return os.lstat(self.path).st_ino == self.inode
+        except OSError:
+            return False
+
+    def abandon(self) -> None:
+        """Close our copies, leaving the path alone (it names a new socket now).
+
+        The daemon processes still hold the listener; it goes when they do.
+        """
+        self.sock.close()
+        os.close(self.lock_fd)
 
     def close(self) -> None:
         """Only when the group is removed or the server stops: queued clients are reset."""
@@ -83,8 +100,19 @@ class GroupSocket:
 
 
 def open_group_socket(
-    server: Server, group: DaemonGroup, directory: Path, where: list[str]
+    server: Server,
+    group: DaemonGroup,
+    directory: Path,
+    where: list[str],
+    front_end: privileges.Identity | None = None,
 ) -> GroupSocket:
+    """The group's listening socket, which only the front end's user may connect to.
+
+    ``front_end`` is who the front-end workers run as when that is not us
+    (started as root with ``User``): the socket becomes theirs, still 0600,
+    and the directory lets them (and everyone) pass through to a name they
+    know, but not list it.
+    """
     name = socket_name(server, group, where)
     path = str(directory / (name + ".sock"))
     if len(path.encode()) > 107:
@@ -111,9 +139,12 @@ def open_group_socket(
         sock.bind(path)
     finally:
         os.umask(old)
+    if front_end is not None and front_end.uid != os.getuid():
+        os.chown(path, front_end.uid, front_end.gid)
+        os.chmod(directory, 0o711)
     sock.listen(group.listen_backlog)
     sock.setblocking(False)
-    return GroupSocket(group, path, sock, lock_fd)
+    return GroupSocket(group, path, sock, lock_fd, os.lstat(path).st_ino)
 
 
 def somaxconn() -> int | None:
@@ -123,14 +154,20 @@ def somaxconn() -> int | None:
         return None
 
 
-def install_library(directory: Path) -> Path:
-    """Copy the standard-library-only modules for daemon processes; return the path root."""
+def library_files() -> list[str]:
+    """The modules a daemon process imports, relative to the package: standard library only."""
     package = Path(wsgihost.__file__).parent
-    files = ["__init__.py", "logs.py", "proctitle.py"] + [
+    return ["__init__.py", "logs.py", "privileges.py", "proctitle.py"] + [
         f"{sub}/{p.name}"
         for sub in ("wsgi", "daemon")
         for p in sorted((package / sub).glob("*.py"))
     ]
+
+
+def install_library(directory: Path) -> Path:
+    """Copy the standard-library-only modules for daemon processes; return the path root."""
+    package = Path(wsgihost.__file__).parent
+    files = library_files()
     digest = hashlib.sha1()
     for name in files:
         digest.update(name.encode())

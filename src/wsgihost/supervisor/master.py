@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import wsgihost
+from wsgihost import privileges
 from wsgihost.config.model import DaemonGroup, Listener, Server
 from wsgihost.logs import ErrorLog
 from wsgihost.proctitle import set_name
@@ -48,6 +49,10 @@ MAX_BACKOFF = 10.0
 POLL_INTERVAL = 0.25  # how often WSGI scripts are stat()ed for changes
 RETIRE_GRACE = 5.0  # a daemon asked to retire that has not begun to by then gets SIGTERM
 DAEMON_MAX_BACKOFF = 30.0
+LIMITS_INTERVAL = 1.0  # how often restart-interval and rss-limit are checked
+# Which replacement goes first when several processes of a group are due:
+# a lost thread (request-timeout), then memory, then the routine ones.
+RECYCLE_ORDER = {"request-timeout": 0, "rss-limit": 1}
 
 # A child's state.
 STARTING = "starting"  # started, not READY yet
@@ -72,6 +77,11 @@ class Child:
     state: str = STARTING
     stopping: bool = False  # asked to finish and exit
     recycle: bool = False  # to be retired once a successor is ready (maximum-requests, rolls)
+    # Due for replacement (maximum-requests, request-timeout, rss-limit, ...),
+    # waiting for its turn: one process of a group at a time.
+    recycle_why: str = ""
+    recycle_reason: str = ""
+    recycle_asked: float = 0.0
     generation: int = 0  # a daemon's: the group's code version it was started for
     timed_out: bool = False  # killed for not being ready within startup-timeout
     retire_sent: float = 0.0  # when we asked it to retire (SIGINT), to escalate if ignored
@@ -170,12 +180,21 @@ class Master:
         self.stop_deadline = 0.0
         self.failures = 0
         self.next_start = 0.0
+        self.next_limits = 0.0
+        self.next_socket_check = 0.0
+        self.rss_warned: set[str] = set()  # groups told their rss-limit is below a fresh process
         self._wake_r: socket.socket | None = None
         self._wake_w: socket.socket | None = None
+        # User/Group, when started as root: front-end workers drop to it, and
+        # only it may connect to the daemon sockets.
+        self.front_end = privileges.resolve(server.user, server.group) if os.getuid() == 0 else None
+        self.front_end_uid = self.front_end.uid if self.front_end else os.getuid()
 
     # -- life cycle -----------------------------------------------------------
 
     def run(self) -> int:
+        soft, _hard = privileges.raise_open_files_limit()
+        self.log.info(f"open files limit: {soft}")
         try:
             for spec in self.server.listeners:
                 self.listeners.append(bind(spec, self.server.listen_backlog))
@@ -240,7 +259,7 @@ class Master:
                 f"{spec.listen_backlog} is cut to the kernel's somaxconn ({limit})"
             )
         where = [bound.url() for bound in self.listeners]
-        sock = groupsmod.open_group_socket(server, spec, directory, where)
+        sock = groupsmod.open_group_socket(server, spec, directory, where, self.front_end)
         self.groups[spec.name] = Group(spec, sock, [])
 
     def _watch_for(self, server: Server) -> None:
@@ -539,12 +558,9 @@ class Master:
                         self.selector.register(self.inotify.fd, selectors.EVENT_READ, _INOTIFY)
                 if self.inotify is not None:
                     self.inotify.watch(fresh)
-        elif message.get("recycle") and child.state == READY and not child.recycle:
-            child.recycle = True
-            self.log.info(
-                f"{child.name} {child.proc.pid} will be replaced ({message.get('why')}); "
-                "starting its successor first"
-            )
+        elif message.get("recycle"):
+            reason = str(message.get("reason") or "maximum-requests")
+            self._ask_recycle(child, reason, str(message.get("why") or reason))
         elif message.get("retiring") and child.kind == "worker":
             # An embedded-mode worker drains (SIGINT from its app): its
             # replacement starts now, not after it has finished.
@@ -595,6 +611,7 @@ class Master:
             self._spawn_worker()
             running += 1
         for group in self.groups.values():
+            self._recycle_step(group)
             self._roll_step(group)
             active = sum(
                 1
@@ -708,6 +725,11 @@ class Master:
             "maximum_requests": spec.maximum_requests,
             "socket_timeout": spec.socket_timeout,
             "queue_timeout": spec.queue_timeout,
+            "request_timeout": spec.request_timeout,
+            "inactivity_timeout": spec.inactivity_timeout,
+            "memory_limit": spec.memory_limit,
+            "virtual_memory_limit": spec.virtual_memory_limit,
+            "cpu_time_limit": spec.cpu_time_limit,
             "graceful_timeout": spec.graceful_timeout,
             "shutdown_timeout": spec.shutdown_timeout,
             "python_path": [*spec.python_path, *self.server.python_path],
@@ -717,6 +739,9 @@ class Master:
             "umask": spec.umask,
             "user": spec.user,
             "unix_group": spec.group,
+            "peer_uids": [self.front_end_uid],
+            "script_user": spec.script_user,
+            "script_group": spec.script_group,
             "scripts": group.scripts,
             "error_log": self.server.main.error_log or self.server.logging.error_log,
             "log_level": self.server.logging.level,
@@ -777,16 +802,29 @@ class Master:
             c.group == group.spec.name and c.state == READY for c in self.children.values()
         ):
             # New code that does not start: the old processes keep serving.
-            group.stalled = group.generation
+            rolling = any(
+                c.group == group.spec.name and c.state == READY and c.generation < group.generation
+                for c in self.children.values()
+            )
             group.last_error = _start_failure(child, code)
             for other in self.children.values():
                 if other.group == group.spec.name:
                     other.recycle = False
-            self.log.error(
-                f"daemon process {pid} of group {child.group!r} {_how(code)} before it was "
-                "ready (see the traceback above); the roll stops and the running processes "
-                "keep serving the previous code until the script changes again"
-            )
+            if rolling:
+                group.stalled = group.generation
+                self.log.error(
+                    f"daemon process {pid} of group {child.group!r} {_how(code)} before it was "
+                    "ready (see the traceback above); the roll stops and the running processes "
+                    "keep serving the previous code until the script changes again"
+                )
+            else:
+                # A successor for a replacement (maximum-requests, request-timeout,
+                # ...): the process it was to replace serves on, and is due still.
+                self.log.error(
+                    f"daemon process {pid} of group {child.group!r} {_how(code)} before it was "
+                    "ready (see the traceback above); the running processes keep serving, "
+                    "and a new one is tried again after a pause"
+                )
             self._daemon_back_off(group)
         elif child.state == STARTING:
             group.last_error = _start_failure(child, code)
@@ -844,6 +882,117 @@ class Master:
         old = [c for c in mine if c.state == READY and c.generation < group.generation]
         if old:
             old[0].recycle = True
+
+    # -- replacing one process: maximum-requests, request-timeout, limits -----------
+
+    def _ask_recycle(self, child: Child, reason: str, why: str) -> None:
+        """Note that ``child`` is due for replacement; _recycle_step decides when."""
+        if child.state != READY or child.stopping or child.recycle:
+            return  # already on its way out
+        rank = RECYCLE_ORDER.get(reason, 9)
+        if child.recycle_why and rank >= RECYCLE_ORDER.get(child.recycle_reason, 9):
+            return  # waiting already, for as good a reason
+        child.recycle_why = why
+        child.recycle_reason = reason
+        child.recycle_asked = time.monotonic()
+        self.log.info(f"{child.name} {child.proc.pid} is due for replacement ({why})")
+
+    def _recycle_step(self, group: Group) -> None:
+        """Start replacing the next process that is due, if none of the group is being replaced.
+
+        The successor starts first (_top_up sees one process fewer than
+        wanted); the old one retires once it is READY. Only then is the next
+        one's turn, so a group never loses more than one process's capacity,
+        even when all of them are due at once (started together with
+        restart-interval, or a leak that grows them alike).
+        """
+        mine = [c for c in self.children.values() if c.group == group.spec.name and not c.stopping]
+        if any((c.recycle and c.state == READY) or c.state == STARTING for c in mine):
+            return
+        due = [c for c in mine if c.state == READY and c.recycle_why]
+        if not due:
+            return
+        child = min(due, key=lambda c: (RECYCLE_ORDER.get(c.recycle_reason, 9), c.recycle_asked))
+        child.recycle = True
+        self.log.info(
+            f"replacing {child.name} {child.proc.pid} ({child.recycle_why}); "
+            "its successor starts first"
+        )
+
+    def _check_sockets(self, now: float) -> None:
+        """About once a second: make again a group socket whose file was removed.
+
+        Someone cleaned the runtime directory (a tmp cleaner, a careless
+        rm): front ends can no longer connect by its path. A new socket at
+        the same path (with the directory and the daemons' library, if they
+        went too) and a roll onto it bring the group back; the old processes
+        serve what they hold until their successors are ready.
+        """
+        if now < self.next_socket_check:
+            return
+        self.next_socket_check = now + LIMITS_INTERVAL
+        for group in self.groups.values():
+            if not group.socket.present():
+                self._replace_socket(group)
+
+    def _replace_socket(self, group: Group) -> None:
+        spec = group.spec
+        old = group.socket
+        self.log.error(
+            f"the socket of daemon group {spec.name!r} ({old.path}) was removed: "
+            "making it again and replacing the group's processes"
+        )
+        try:
+            directory = groupsmod.runtime_dir(self.server)
+            self.library = groupsmod.install_library(directory)
+            where = [bound.url() for bound in self.listeners]
+            new = groupsmod.open_group_socket(self.server, spec, directory, where, self.front_end)
+        except (GroupError, OSError) as e:
+            self.log.error(f"cannot make the socket of daemon group {spec.name!r} again: {e}")
+            return  # tried again at the next check
+        old.abandon()  # the same path (same configuration): the front ends find the new one
+        group.socket = new
+        self.roll(spec.name, "its socket was removed")
+
+    def _check_limits(self, now: float) -> None:
+        """About once a second: restart-interval and rss-limit of every ready daemon process."""
+        if now < self.next_limits:
+            return
+        self.next_limits = now + LIMITS_INTERVAL
+        for child in self.children.values():
+            group = self.groups.get(child.group)
+            if group is None or child.state != READY or child.stopping:
+                continue
+            if child.recycle or child.recycle_why:
+                continue
+            spec = group.spec
+            if spec.restart_interval and now - child.started >= spec.restart_interval:
+                self._ask_recycle(
+                    child, "restart-interval", f"restart-interval ({spec.restart_interval:g} s)"
+                )
+                continue
+            if not spec.rss_limit:
+                continue
+            rss = _rss(child.proc.pid)
+            if rss is None or rss <= spec.rss_limit:
+                continue
+            if child.served == 0:
+                # Past the limit before any request: replacing it would only
+                # start another like it, again and again.
+                if spec.name not in self.rss_warned:
+                    self.rss_warned.add(spec.name)
+                    self.log.warn(
+                        f"{spec.where}: daemon group {spec.name!r}: a process that has served "
+                        f"no request yet uses {_size(rss)}, more than rss-limit "
+                        f"({_size(spec.rss_limit)}); processes are not replaced for memory "
+                        "until they have served a request"
+                    )
+                continue
+            self.log.warn(
+                f"{child.name} {child.proc.pid} uses {_size(rss)} of memory, more than "
+                f"rss-limit ({_size(spec.rss_limit)}); it will be replaced"
+            )
+            self._ask_recycle(child, "rss-limit", f"rss-limit ({_size(spec.rss_limit)})")
 
     # -- control commands ---------------------------------------------------------
 
@@ -923,6 +1072,9 @@ class Master:
     def _enforce_timeouts(self) -> None:
         """startup-timeout for READY; graceful- then shutdown-timeout for a retiring process."""
         now = time.monotonic()
+        if not self.stopping:
+            self._check_limits(now)
+            self._check_sockets(now)
         if self.control is not None:
             for conn in self.control.stale():
                 self.selector.unregister(conn)
@@ -1038,6 +1190,25 @@ def _start_failure(child: Child, code: int) -> str:
     if child.timed_out:
         return "a new process was not ready within startup-timeout"
     return f"a new process {_how(code)} before it was ready"
+
+
+def _rss(pid: int) -> int | None:
+    """A process's resident memory in bytes, from /proc; None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _size(n: int) -> str:
+    for unit, shift in (("G", 30), ("M", 20), ("K", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f}{unit}".replace(".0" + unit, unit)
+    return f"{n} bytes"
 
 
 def _how(code: int) -> str:
