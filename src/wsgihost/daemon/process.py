@@ -214,6 +214,23 @@ class FrameSink(runner.ResponseSink):
             self.closed = True  # the front end (so the client) went away
 
 
+_READ_SIZE = 256 * 1024  # a body arrives in few reads, each one GIL hand-over fewer
+_buffers = threading.local()
+
+
+def _recv(sock: socket.socket) -> memoryview:
+    """What the socket has, read into this thread's buffer: valid until its next read.
+
+    A fresh bytes object of _READ_SIZE per read would be above malloc's mmap
+    threshold: a map and an unmap for every read.
+    """
+    buffer = getattr(_buffers, "view", None)
+    if buffer is None:
+        buffer = _buffers.view = memoryview(bytearray(_READ_SIZE))
+    n = sock.recv_into(buffer)
+    return buffer[:n]
+
+
 def sendall_vector(sock: socket.socket, buffers: List[Any]) -> None:
     """Write every buffer, in order, with as few system calls as the socket allows."""
     views = [memoryview(b).cast("B") for b in buffers]
@@ -553,7 +570,7 @@ class Daemon:
             event = channel.next_event()
             if event is not NEED_DATA:
                 return event
-            data = conn.recv(65536)
+            data = _recv(conn)
             channel.receive_data(data)
             if not data:
                 event = channel.next_event()

@@ -3,7 +3,7 @@
 Relaying big responses and uploads leaves the worker's C heap holding
 buffers it no longer uses (glibc keeps freed blocks for reuse, and a few
 live ones can pin a whole region). ``malloc_trim`` returns those pages; run
-now and then from the worker's sweep, it keeps an idle worker's RSS near
+every 2 s from the worker's sweep, it keeps an idle worker's RSS near
 what it was at start. Without glibc it does nothing.
 """
 

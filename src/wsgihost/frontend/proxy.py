@@ -16,7 +16,7 @@ END says whether it keeps its end; DESIGN.md, "From front-end to daemon"):
   REJECT is a 503 and is never retried;
 * after ACCEPT nothing is retried: no response head is a 502, a body cut
   short aborts the client connection rather than ending it cleanly;
-* the body flows with flow control both ways: at most about 64 KiB of it
+* the body flows with flow control both ways: at most about 256 KiB of it
   waits here before ACCEPT (the client is paused), and afterwards the
   daemon socket's buffer and the client's pace the copy;
 * a connection goes back to the pool only after a whole exchange: both ENDs
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 GRACE = 1.0  # how long past its deadline we still wait for a daemon's answer
 READ_SIZE = 256 * 1024
+SEND_BATCH = 256 * 1024  # request body gathered into one DATA frame, at most
 # Every read goes into this one buffer and is copied once, into the channel:
 # a fresh 256 KiB bytes object per read would cost glibc an mmap, an mremap
 # and a munmap each time (it is above malloc's mmap threshold). One worker
@@ -429,7 +430,19 @@ async def _send_body(conn: Connection, req: HttpRequest, exchange: DaemonExchang
     while True:
         chunk = conn.take_body(req)
         if chunk:
-            if not await exchange.send(channel.send_data(chunk)):
+            # What has arrived goes as one frame in one write: fewer, larger
+            # reads for the daemon, whose every read is a GIL hand-over there.
+            parts = [chunk]
+            size = len(chunk)
+            while size < SEND_BATCH and (more := conn.take_body(req)):
+                parts.append(more)
+                size += len(more)
+            frames = channel.send_data(parts[0] if len(parts) == 1 else b"".join(parts))
+            if req.body_done and not req.body:
+                frames.append(channel.send(End()))  # the last of it: END in the same write
+                await exchange.send(frames)
+                return
+            if not await exchange.send(frames):
                 return  # the daemon stopped reading: its response tells the rest
             continue
         if req.failed or req.dropped:

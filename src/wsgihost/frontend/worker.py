@@ -141,8 +141,8 @@ class Worker:
             for conn in list(self.connections):
                 conn.check_timer(now)
             self._report_pressure()
-            if tick % 20 == 0:
-                release_free_memory()  # every 10 s: cheap when there is nothing to give back
+            if tick % 4 == 0:
+                release_free_memory()  # every 2 s: cheap when there is nothing to give back
 
     # -- the connection cap (MaxRequestWorkers) ---------------------------------
 
