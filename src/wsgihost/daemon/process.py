@@ -60,6 +60,7 @@ from wsgihost.daemon.protocol import (
 )
 from wsgihost.daemon.watchdog import ANSWERED, CUT, FINISHED, Watchdog, apply_limits
 from wsgihost.logs import ErrorLog, LogFile
+from wsgihost.memory import release_free_memory
 from wsgihost.proctitle import set_name
 from wsgihost.wsgi import runner
 from wsgihost.wsgi.environ import MOD_WSGI_VERSION
@@ -364,11 +365,17 @@ class Daemon:
     def _report(self) -> None:
         """Tell the master that we retire, and about once a second what ``status`` shows."""
         last = None
+        trimmed_at = 0
         while not self._retiring.wait(1.0):
             now = (self.served, self.busy)
             if now != last:
                 self.master.tell(stats={"served": now[0], "busy": now[1]})
                 last = now
+            if self.served != trimmed_at and not self.busy:
+                # Quiet after work: what the requests' buffers left in the
+                # threads' heaps goes back to the system.
+                release_free_memory()
+                trimmed_at = self.served
         why = self.retire_why
         self.log.info(f"daemon process {os.getpid()} of group {self.group!r} retiring: {why}")
         self.master.tell(retiring=True, why=why)

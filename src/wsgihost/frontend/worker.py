@@ -31,8 +31,8 @@ from wsgihost import privileges, static
 from wsgihost.config.model import Host, Server
 from wsgihost.frontend.connection import Connection
 from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
-from wsgihost.frontend.memory import release_free_memory
 from wsgihost.logs import AccessLog, ErrorLog, LogFile
+from wsgihost.memory import release_free_memory
 from wsgihost.proctitle import set_name
 from wsgihost.routing import Router
 

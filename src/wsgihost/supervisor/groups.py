@@ -157,7 +157,7 @@ def somaxconn() -> int | None:
 def library_files() -> list[str]:
     """The modules a daemon process imports, relative to the package: standard library only."""
     package = Path(wsgihost.__file__).parent
-    return ["__init__.py", "logs.py", "privileges.py", "proctitle.py"] + [
+    return ["__init__.py", "logs.py", "memory.py", "privileges.py", "proctitle.py"] + [
         f"{sub}/{p.name}"
         for sub in ("wsgi", "daemon")
         for p in sorted((package / sub).glob("*.py"))
