@@ -294,6 +294,8 @@ def waitress_argv(python: Path, port: int, threads: int, app: str) -> list[str]:
         f"--threads={threads}",
         # Its default of 100 connections would shut out wrk behind 1,000 idle ones.
         f"--connection-limit={IDLE_CONNECTIONS_ROOM}",
+        # select() (its default) fails on descriptors past 1024: poll() does not.
+        "--asyncore-use-poll",
         app,
     ]
 
