@@ -169,6 +169,24 @@ def children(pid: int) -> set[int]:
     return found
 
 
+def role(pid: int) -> str | None:
+    """ "front" for a front-end worker, "daemon" for a daemon process (from its title)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    if b"front-end worker" in cmdline:
+        return "front"
+    if b"wsgihost: daemon" in cmdline:
+        return "daemon"
+    return None
+
+
+def members(master: int) -> dict[int, str]:
+    """The master's front-end workers and daemon processes, with their role."""
+    return {pid: kind for pid in children(master) if (kind := role(pid)) is not None}
+
+
 def alive(pid: int) -> bool:
     """A process that exists and is not a zombie (an exited child not yet reaped)."""
     fields = _stat(pid)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import alive, children, wait_for
+from tests.functional.helpers import alive, children, members, wait_for
 from tests.functional.server import Reader, ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -72,27 +72,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def role(pid: int) -> str | None:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    if b"front-end worker" in cmdline:
-        return "front"
-    if b"wsgihost: daemon" in cmdline:
-        return "daemon"
-    return None
-
-
-def members(master: int) -> dict[int, str]:
-    found = {}
-    for pid in children(master):
-        kind = role(pid)
-        if kind is not None:
-            found[pid] = kind
-    return found
 
 
 def open_fds(pid: int) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import alive, children, get, wait_for
+from tests.functional.helpers import alive, get, members, wait_for
 from tests.functional.server import APPS, Reader, ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -46,22 +46,6 @@ def free_port() -> int:
 
 def start(conf: Path) -> ServerProcess:
     return ServerProcess(["serve", "--config", str(conf)]).wait_listening()
-
-
-def role(pid: int) -> str | None:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    if b"front-end worker" in cmdline:
-        return "front"
-    if b"wsgihost: daemon" in cmdline:
-        return "daemon"
-    return None
-
-
-def members(master: int) -> dict[int, str]:
-    return {pid: kind for pid in children(master) if (kind := role(pid)) is not None}
 
 
 def body(server: ServerProcess, path: str = "/") -> str:
