@@ -1,8 +1,8 @@
 """Replay gunicorn's HTTP/1.x request corpus against the real server, over real sockets.
 
-The corpus (``shared/corpora/gunicorn-requests`` beside the repo, or wherever
-``WSGIHOST_CORPUS`` points) holds gunicorn's ``tests/requests`` ``.http`` files
-and ``cases.json``, which gives each case its expected parse (valid cases) or
+The corpus (``tests/corpora/gunicorn-requests``, MIT-licensed: its NOTICE and
+LICENSE are beside it; ``WSGIHOST_CORPUS`` may point elsewhere) holds
+gunicorn's ``tests/requests`` ``.http`` files and ``cases.json``, which gives each case its expected parse (valid cases) or
 says it must be refused (invalid cases), and a tier; its NOTICE describes both.
 Every case is sent to one ``wsgihost serve`` (two workers, four threads, running
 ``tests/apps/corpus_echo.wsgi``, with ``--pass-authorization``) twice: in one
@@ -72,7 +72,7 @@ def corpus_dir() -> Path:
     override = os.environ.get(CORPUS_ENV)
     if override:
         return Path(override)
-    return REPO.parent / "shared" / "corpora" / "gunicorn-requests"
+    return REPO / "tests" / "corpora" / "gunicorn-requests"
 
 
 def load_cases() -> list[dict[str, Any]]:
@@ -91,9 +91,8 @@ MISSING = "corpus-missing"
 def require_case(case_id: str) -> dict[str, Any]:
     if case_id == MISSING or not CASES:
         pytest.fail(
-            f"the request corpus is missing: no cases.json in {corpus_dir()}. CI copies "
-            "shared/ beside the repo (../shared/corpora/gunicorn-requests); elsewhere set "
-            f"{CORPUS_ENV} to the corpus folder."
+            f"the request corpus is missing: no cases.json in {corpus_dir()} "
+            f"(it ships in tests/corpora/; {CORPUS_ENV} overrides the folder)."
         )
     return BY_ID[case_id]
 
