@@ -119,6 +119,24 @@ def test_large_data_is_split_into_frames() -> None:
     assert got == big
 
 
+def test_buffered_counts_what_is_received_and_not_yet_taken() -> None:
+    # The front end's flow control stops reading a daemon by this count.
+    front, daemon = Channel("front"), Channel("daemon")
+    deliver(front, daemon, Request({}))
+    deliver(daemon, front, Accept())
+    deliver(daemon, front, Response("200 OK", []))
+    frames = b"".join(bytes(b) for b in daemon.send_data(b"y" * 1000, limit=400))
+    front.receive_data(frames[:700])
+    assert front.buffered == 700
+    assert front.next_event() == Data(b"y" * 400)
+    assert front.buffered == 700 - 405
+    assert front.next_event() is NEED_DATA
+    front.receive_data(frames[700:])
+    while front.next_event() is not NEED_DATA:
+        pass
+    assert front.buffered == 0
+
+
 def test_an_oversized_frame_header_is_refused() -> None:
     daemon = Channel("daemon")
     daemon.receive_data(bytes([1]) + (MAX_FRAME + 1).to_bytes(4, "big"))

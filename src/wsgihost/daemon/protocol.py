@@ -342,6 +342,11 @@ class Channel:
         else:
             self._buf += data
 
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet taken as events: what flow control counts."""
+        return len(self._buf)
+
     def next_event(self) -> Event | _NeedData | _Closed:
         """The next complete event, NEED_DATA, or CLOSED after a clean end.
 

@@ -16,9 +16,12 @@ END says whether it keeps its end; DESIGN.md, "From front-end to daemon"):
   REJECT is a 503 and is never retried;
 * after ACCEPT nothing is retried: no response head is a 502, a body cut
   short aborts the client connection rather than ending it cleanly;
-* the body flows with flow control both ways: at most about 256 KiB of it
-  waits here before ACCEPT (the client is paused), and afterwards the
-  daemon socket's buffer and the client's pace the copy;
+* bodies flow with flow control both ways. A request body: at most about
+  256 KiB of it waits here before ACCEPT (the client is paused), and
+  afterwards the daemon socket's buffer and the client's pace the copy. A
+  response: we stop reading the daemon's socket while :data:`WINDOW` bytes
+  of it wait here for a slow client, so the daemon's writes block and the
+  app's thread waits, as it would writing to the client itself;
 * a connection goes back to the pool only after a whole exchange: both ENDs
   passed, every write succeeded, and the daemon asked to keep it.
 """
@@ -55,6 +58,12 @@ if TYPE_CHECKING:
 GRACE = 1.0  # how long past its deadline we still wait for a daemon's answer
 READ_SIZE = 256 * 1024
 SEND_BATCH = 256 * 1024  # request body gathered into one DATA frame, at most
+# Response bytes of one request read from its daemon and not yet written to
+# the client, past which we stop reading the daemon. With the transport's own
+# high-water mark and one frame in hand, a slow reader costs us about 1.3 MiB,
+# whatever the size of the response (mod_wsgi's Apache child holds a few
+# socket buffers; a larger window keeps a fast client's pipe full).
+WINDOW = 1024 * 1024
 # Every read goes into this one buffer and is copied once, into the channel:
 # a fresh 256 KiB bytes object per read would cost glibc an mmap, an mremap
 # and a munmap each time (it is above malloc's mmap threshold). One worker
@@ -188,7 +197,8 @@ class DaemonExchange:
         self.channel = Channel("front")
         self.loop = asyncio.get_running_loop()
         self.write_failed = False
-        self.reading = True
+        self.reading = True  # until the daemon's EOF, or we close
+        self.paused = False  # reading stopped for flow control: WINDOW bytes wait here
         self._waiter: asyncio.Future[bool] | None = None
         self.parked_in: list[DaemonExchange] | None = None  # the pool's list while idle
         self.loop.add_reader(self.fd, self._on_readable)
@@ -211,12 +221,23 @@ class DaemonExchange:
         if not data:
             self._stop_reading()
         self.channel.receive_data(data)
+        if self.reading and self.channel.buffered >= WINDOW:
+            # The client is slower than the app: leave the rest in the
+            # daemon's socket until next_event() has passed this much on.
+            self.paused = True
+            self.loop.remove_reader(self.fd)
         self._wake(True)
 
     def _stop_reading(self) -> None:
         if self.reading:
             self.reading = False
+            self.paused = False
             self.loop.remove_reader(self.fd)
+
+    def _resume(self) -> None:
+        if self.paused:
+            self.paused = False
+            self.loop.add_reader(self.fd, self._on_readable)
 
     def _wake(self, value: bool) -> None:
         waiter = self._waiter
@@ -231,6 +252,7 @@ class DaemonExchange:
                 if not isinstance(event, Event):
                     raise ProtocolError("the daemon closed the connection")
                 return event
+            self._resume()
             timeout = until - time.monotonic()
             if timeout <= 0:
                 raise TimeoutError

@@ -1,0 +1,54 @@
+"""A stream that counts what it has produced, for the flow-control tests.
+
+  /stream?id=X&size=B     B bytes in 64 KiB blocks (block i starts with its
+                          number), no Content-Length; X-Pid header
+  /produced?id=X          how many bytes stream X has handed to the server
+                          so far, as text (same process: run one process)
+"""
+
+import os
+import threading
+from urllib.parse import parse_qs
+
+BLOCK = 65536
+_produced = {}
+_lock = threading.Lock()
+
+
+def block(i):
+    head = b"block %08d|" % i
+    return (head + b"x" * BLOCK)[:BLOCK]
+
+
+def application(environ, start_response):
+    query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    path = environ.get("PATH_INFO", "")
+    if path == "/produced":
+        with _lock:
+            body = str(_produced.get(query["id"], -1)).encode()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return [body]
+    if path == "/stream":
+        stream = query["id"]
+        size = int(query["size"])
+        with _lock:
+            _produced[stream] = 0
+        start_response(
+            "200 OK", [("Content-Type", "application/octet-stream"), ("X-Pid", str(os.getpid()))]
+        )
+
+        def blocks():
+            sent = 0
+            i = 0
+            while sent < size:
+                data = block(i)[: size - sent]
+                # Counted before the server takes it: "produced" is an upper bound.
+                with _lock:
+                    _produced[stream] = sent + len(data)
+                yield data
+                sent += len(data)
+                i += 1
+
+        return blocks()
+    start_response("404 Not Found", [("Content-Type", "text/plain")])
+    return [b"not found\n"]

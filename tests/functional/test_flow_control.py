@@ -1,0 +1,127 @@
+"""Back-pressure from a slow client to the app, in both modes.
+
+A client that reads a large stream slowly must hold the app back: the
+server may buffer a bounded window of the response, never the response. In
+daemon mode the front end stops reading the daemon's socket while its
+window (``proxy.WINDOW``) waits for the client, so the daemon's writes
+block and the app's generator is not advanced; in embedded mode the app's
+thread waits on the transport's high-water mark. ``tests/apps/flow.wsgi``
+counts what it has handed to the server, and a second request reads the
+count while the first client is stalled.
+
+What may sit between the app and the client besides our buffers is the
+kernel's: the client's receive buffer, the server's TCP send buffer (up to
+``tcp_wmem``'s maximum) and, in daemon mode, the UNIX socket between daemon
+and front end. The bound below adds those, read from this machine, to what
+wsgihost itself may hold; the stream is several times larger, so a server
+that buffers the response (as wsgihost did before) fails by tens of MB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.functional.helpers import get, members, proc_kb, wait_for
+from tests.functional.server import APPS, serve
+
+pytestmark = pytest.mark.slow
+
+FLOW_APP = APPS / "flow.wsgi"
+MB = 1 << 20
+BLOCK = 65536
+SIZE = 64 * MB
+OURS = 2 * MB  # proxy.WINDOW (1 MiB) + a 256 KiB frame in hand + the transport's share
+
+
+def _sysctl(path: str, field: int = 0, default: int = 4 * MB) -> int:
+    try:
+        return int(Path(path).read_text().split()[field])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def _kernel_slack(client: socket.socket) -> int:
+    tcp_send_max = _sysctl("/proc/sys/net/ipv4/tcp_wmem", 2)
+    unix_buffers = 2 * _sysctl("/proc/sys/net/core/wmem_default", 0, 256 * 1024)
+    receive = client.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    return tcp_send_max + unix_buffers + receive
+
+
+def _expected_digest(size: int) -> str:
+    digest = hashlib.sha256()
+    for i in range(size // BLOCK):
+        digest.update((b"block %08d|" % i + b"x" * BLOCK)[:BLOCK])
+    return digest.hexdigest()
+
+
+def _read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        part = sock.recv(65536)
+        assert part, "closed before the response head"
+        data += part
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
+
+
+@pytest.mark.parametrize("mode", ["daemon", "embedded"])
+def test_a_slow_reader_holds_the_app_back(mode: str) -> None:
+    # One process, so /produced is asked of the process running the stream.
+    server = serve(FLOW_APP, processes=1, threads=4, mode=mode)
+    try:
+        fronts = wait_for(
+            lambda: [p for p, kind in members(server.proc.pid).items() if kind == "front"],
+            10,
+            "the front-end workers",
+        )
+        # A first, small stream warms up every code path before the baseline.
+        assert get(server, "/stream?id=warm&size=%d" % (4 * MB)).status == 200
+        peak0 = {pid: proc_kb(pid, "VmHWM") or 0 for pid in fronts}
+        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+        client.settimeout(30)
+        client.connect((server.host, server.port))
+        with client:
+            # HTTP/1.0: the body runs to the close, so every byte read is body.
+            client.sendall(b"GET /stream?id=slow&size=%d HTTP/1.0\r\n\r\n" % SIZE)
+            head, body = _read_head(client)
+            assert head.startswith(b"HTTP/1.1 200 "), head
+            digest = hashlib.sha256(body)
+            received = len(body)
+            # About 1.5 MB/s for two seconds: far slower than the app.
+            until = time.monotonic() + 2.0
+            while time.monotonic() < until:
+                part = client.recv(16 * 1024)
+                assert part, f"closed after {received} bytes"
+                digest.update(part)
+                received += len(part)
+                time.sleep(0.01)
+            time.sleep(0.5)  # whatever can still flow towards us, flows now
+            produced = int(get(server, "/produced?id=slow").body)
+            bound = received + OURS + _kernel_slack(client)
+            assert produced <= bound, (
+                f"{mode}: the app produced {produced} bytes while the client had read "
+                f"{received}: more than the window and the kernel's buffers ({bound})"
+            )
+            assert produced < SIZE
+            # Then the client reads at full speed, and gets every byte in order.
+            while True:
+                part = client.recv(256 * 1024)
+                if not part:
+                    break
+                digest.update(part)
+                received += len(part)
+        assert received == SIZE
+        assert digest.hexdigest() == _expected_digest(SIZE)
+        assert int(get(server, "/produced?id=slow").body) == SIZE
+        if mode == "daemon":
+            # The front end kept a window, not the stream (it once grew by the whole of it).
+            growth = max((proc_kb(pid, "VmHWM") or 0) - kb for pid, kb in peak0.items())
+            assert growth < 16 * 1024, f"a front-end worker's peak memory grew by {growth} kB"
+    finally:
+        server.close()
