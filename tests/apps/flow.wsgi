@@ -1,13 +1,20 @@
 """A stream that counts what it has produced, for the flow-control tests.
 
-  /stream?id=X&size=B     B bytes in 64 KiB blocks (block i starts with its
-                          number), no Content-Length; X-Pid header
-  /produced?id=X          how many bytes stream X has handed to the server
-                          so far, as text (same process: run one process)
+/stream?id=X&size=B     B bytes in 64 KiB blocks (block i starts with its
+                        number), no Content-Length; X-Pid header
+/produced?id=X          how many bytes stream X has handed to the server
+                        so far, as text (same process: run one process)
+/upload?id=X&slow=B     reads the body in 64 KiB pieces, pausing 20 ms
+                        after each while fewer than B bytes are read;
+                        answers the length and SHA-256 of the body
+/consumed?id=X          how many bytes upload X has read so far
 """
 
+import hashlib
+import json
 import os
 import threading
+import time
 from urllib.parse import parse_qs
 
 BLOCK = 65536
@@ -23,10 +30,12 @@ def block(i):
 def application(environ, start_response):
     query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
     path = environ.get("PATH_INFO", "")
-    if path == "/produced":
+    if path in ("/produced", "/consumed"):
         with _lock:
             body = str(_produced.get(query["id"], -1)).encode()
-        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        start_response(
+            "200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+        )
         return [body]
     if path == "/stream":
         stream = query["id"]
@@ -50,5 +59,26 @@ def application(environ, start_response):
                 i += 1
 
         return blocks()
+    if path == "/upload":
+        upload = query["id"]
+        slow = int(query.get("slow", "0"))
+        stream = environ["wsgi.input"]
+        digest = hashlib.sha256()
+        total = 0
+        while True:
+            data = stream.read(BLOCK)
+            if not data:
+                break
+            digest.update(data)
+            total += len(data)
+            with _lock:
+                _produced[upload] = total
+            if total < slow:
+                time.sleep(0.02)
+        body = json.dumps({"length": total, "sha256": digest.hexdigest()}).encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        )
+        return [body]
     start_response("404 Not Found", [("Content-Type", "text/plain")])
     return [b"not found\n"]

@@ -1,6 +1,6 @@
 """Back-pressure from a slow client to the app, in both modes.
 
-A client that reads a large stream slowly must hold the app back: the
+Downloads: a client that reads a large stream slowly must hold the app back: the
 server may buffer a bounded window of the response, never the response. In
 daemon mode the front end stops reading the daemon's socket while its
 window (``proxy.WINDOW``) waits for the client, so the daemon's writes
@@ -8,6 +8,11 @@ block and the app's generator is not advanced; in embedded mode the app's
 thread waits on the transport's high-water mark. ``tests/apps/flow.wsgi``
 counts what it has handed to the server, and a second request reads the
 count while the first client is stalled.
+
+Uploads, the other way: an app that reads a large body slowly must hold the
+client back, so the server never holds more of the body than a window. What
+the kernel holds there is measured, not bounded: /proc/net/tcp has both
+sockets' queues (the server's receive buffer may grow to 32 MB on Linux).
 
 What may sit between the app and the client besides our buffers is the
 kernel's: the client's receive buffer, the server's TCP send buffer (up to
@@ -20,6 +25,7 @@ that buffers the response (as wsgihost did before) fails by tens of MB.
 from __future__ import annotations
 
 import hashlib
+import json
 import socket
 import time
 from pathlib import Path
@@ -46,10 +52,33 @@ def _sysctl(path: str, field: int = 0, default: int = 4 * MB) -> int:
 
 
 def _kernel_slack(client: socket.socket) -> int:
-    tcp_send_max = _sysctl("/proc/sys/net/ipv4/tcp_wmem", 2)
+    """What the kernel may hold between the app and a downloading client, on this machine."""
     unix_buffers = 2 * _sysctl("/proc/sys/net/core/wmem_default", 0, 256 * 1024)
+    tcp_send_max = _sysctl("/proc/sys/net/ipv4/tcp_wmem", 2)
     receive = client.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     return tcp_send_max + unix_buffers + receive
+
+
+def _in_flight(client: socket.socket) -> int:
+    """Bytes the client has sent that the server process has not read yet.
+
+    From /proc/net/tcp: the client socket's send queue (not yet acknowledged)
+    plus the server socket's receive queue (acknowledged, not yet read).
+    """
+
+    def endpoint(addr: tuple[str, int]) -> str:
+        return "%08X:%04X" % (int.from_bytes(socket.inet_aton(addr[0]), "little"), addr[1])
+
+    mine, theirs = endpoint(client.getsockname()), endpoint(client.getpeername())
+    total = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        tx, rx = (int(x, 16) for x in fields[4].split(":"))
+        if (fields[1], fields[2]) == (mine, theirs):
+            total += tx
+        elif (fields[1], fields[2]) == (theirs, mine):
+            total += rx
+    return total
 
 
 def _expected_digest(size: int) -> str:
@@ -123,5 +152,53 @@ def test_a_slow_reader_holds_the_app_back(mode: str) -> None:
             # The front end kept a window, not the stream (it once grew by the whole of it).
             growth = max((proc_kb(pid, "VmHWM") or 0) - kb for pid, kb in peak0.items())
             assert growth < 16 * 1024, f"a front-end worker's peak memory grew by {growth} kB"
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("mode", ["daemon", "embedded"])
+def test_a_slow_reading_app_holds_the_client_back(mode: str) -> None:
+    size, slow = 48 * MB, 6 * MB  # the app reads about 3 MB/s until it has 6 MB
+    block = bytes(range(256)) * (BLOCK // 256)
+    server = serve(FLOW_APP, processes=1, threads=4, mode=mode)
+    try:
+        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+        client.connect((server.host, server.port))
+        with client:
+            client.sendall(
+                b"POST /upload?id=up&slow=%d HTTP/1.0\r\nContent-Length: %d\r\n\r\n" % (slow, size)
+            )
+            # As fast as the server takes it, for one second. The body is
+            # `block` over and over; `sent % BLOCK` is where the next send starts.
+            client.setblocking(False)
+            sent = 0
+            until = time.monotonic() + 1.0
+            while time.monotonic() < until:
+                try:
+                    sent += client.send(block[sent % BLOCK :])
+                except BlockingIOError:
+                    time.sleep(0.005)
+            consumed = int(get(server, "/consumed?id=up").body)
+            taken = sent - _in_flight(client)  # what the server's processes read
+            unix_buffers = 2 * _sysctl("/proc/sys/net/core/wmem_default", 0, 256 * 1024)
+            assert taken - consumed <= OURS + unix_buffers, (
+                f"{mode}: the server read {taken} bytes of the body while the app had read "
+                f"{consumed}: it holds more than a window"
+            )
+            assert consumed < slow, "the app read faster than it should: the check proves nothing"
+            client.setblocking(True)
+            client.settimeout(60)
+            while sent < size:
+                piece = block[sent % BLOCK :][: size - sent]
+                client.sendall(piece)
+                sent += len(piece)
+            head, body = _read_head(client)
+            while part := client.recv(65536):
+                body += part
+        assert head.startswith(b"HTTP/1.1 200 "), head
+        expected = hashlib.sha256(block * (size // BLOCK)).hexdigest()
+        answer = json.loads(body)
+        assert answer == {"length": size, "sha256": expected}
     finally:
         server.close()
