@@ -26,14 +26,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import signal
 import socket
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.functional.helpers import get, members, proc_kb, wait_for
-from tests.functional.server import APPS, serve
+from tests.functional.server import APPS, ServerProcess, serve
 
 pytestmark = pytest.mark.slow
 
@@ -202,3 +207,64 @@ def test_a_slow_reading_app_holds_the_client_back(mode: str) -> None:
         assert answer == {"length": size, "sha256": expected}
     finally:
         server.close()
+
+
+def _slow_download(
+    server: ServerProcess, size: int, rate: float, during: Callable[[], None]
+) -> str:
+    """Read a /stream of ``size`` bytes at about ``rate`` bytes/s, calling ``during`` after
+    the first second; the SHA-256 of what arrived."""
+    with socket.create_connection((server.host, server.port), timeout=30) as client:
+        client.sendall(b"GET /stream?id=long&size=%d HTTP/1.0\r\n\r\n" % size)
+        head, body = _read_head(client)
+        assert head.startswith(b"HTTP/1.1 200 "), head
+        digest = hashlib.sha256(body)
+        received = len(body)
+        started = time.monotonic()
+        called = False
+        while True:
+            part = client.recv(64 * 1024)
+            if not part:
+                break
+            digest.update(part)
+            received += len(part)
+            if not called and time.monotonic() - started > 1.0:
+                called = True
+                during()
+            time.sleep(max(0.0, started + received / rate - time.monotonic()))
+    assert received == size, f"the download was cut after {received} of {size} bytes"
+    return digest.hexdigest()
+
+
+def test_a_slow_download_survives_a_roll_and_a_graceful_stop() -> None:
+    # The app's folder must be readable by whoever the daemon runs as.
+    work = Path(tempfile.mkdtemp(prefix="wsgihost-flow-"))
+    work.chmod(0o755)
+    script = work / "flow.wsgi"
+    shutil.copyfile(FLOW_APP, script)
+    script.chmod(0o644)
+    size = 12 * MB
+    server = serve(script, "--graceful-timeout", "20", processes=1, threads=4, mode="daemon")
+    try:
+
+        def touch() -> None:
+            os.utime(script)
+
+        # A roll while the stream flows: the old process finishes it, then goes.
+        old = wait_for(lambda: daemon_pids(server), 10, "the daemon process")
+        assert _slow_download(server, size, 3 * MB, touch) == _expected_digest(size)
+        wait_for(lambda: daemon_pids(server) and not (daemon_pids(server) & old), 30, "the roll")
+
+        # A graceful stop while the stream flows: the download still ends whole.
+        def stop() -> None:
+            server.signal(signal.SIGTERM)
+
+        assert _slow_download(server, size, 3 * MB, stop) == _expected_digest(size)
+        assert server.wait(30) == 0
+    finally:
+        server.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def daemon_pids(server: ServerProcess) -> set[int]:
+    return {p for p, kind in members(server.proc.pid).items() if kind == "daemon"}
