@@ -476,9 +476,65 @@ def _existing(kind: str) -> Callable[[str], str]:
     def check(name: str) -> str:
         if not privileges.exists(kind, name):
             raise argparse.ArgumentTypeError(f"no {kind} {name!r} on this machine")
+        if kind == "user" and privileges.is_root(name):
+            raise argparse.ArgumentTypeError(
+                f"{name!r} is root: the workers and apps never run as root (as Apache "
+                "refuses User root); name an unprivileged user such as www-data"
+            )
         return name
 
     return check
+
+
+class RunAsError(Exception):
+    """Started as root, there is no user to run the workers and apps as."""
+
+
+# Set to 1: started as root with no User (nor --user), the children keep root
+# as before there was a default. For test machines whose Python only root can
+# read; like Apache's BIG_SECURITY_HOLE, never for a server people can reach.
+KEEP_ROOT = "WSGIHOST_KEEP_ROOT"
+
+
+def run_as(
+    server: Server, user: str | None, group: str | None, root: bool, keep_root: bool = False
+) -> tuple[Server, str | None]:
+    """The model with the User/Group the children run as; a warning to log once, or None.
+
+    ``--user``/``--group`` override the configuration's ``User``/``Group``
+    (a user alone brings its own group), as mod_wsgi-express's options do;
+    daemon groups without ``user=``/``group=`` follow (``groups.daemon_user``).
+    Started as root with no ``User``, the children run as the distribution's
+    web user rather than root, and the warning says so. Not root, nobody
+    changes user, whatever the model says.
+    """
+    if user or group:
+        server = replace(
+            server, user=user or server.user, group=group or (None if user else server.group)
+        )
+    if not root:
+        return server, None
+    if keep_root and not server.user:
+        return server, (
+            f"{KEEP_ROOT}=1: started as root with no User, the front-end workers and "
+            "daemon processes without user= run as root"
+        )
+    warning = None
+    if not server.user:
+        name = privileges.web_user()
+        if name is None:
+            raise RunAsError(
+                "started as root with no User, and none of "
+                f"{', '.join(privileges.WEB_USERS)} exists: name a user with User or --user"
+            )
+        server = replace(server, user=name)
+        warning = (
+            f"started as root with no User: the front-end workers and daemon processes run "
+            f"as {name!r}; choose another user with User (or serve --user)"
+        )
+    if not server.group:
+        server = replace(server, group=privileges.primary_group(server.user or ""))
+    return server, warning
 
 
 def control_path(config: str) -> str:
@@ -516,6 +572,7 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
     if (args.script is None) == (args.config is None):
         print("wsgihost: error: serve takes a WSGI SCRIPT or --config FILE", file=sys.stderr)
         return 2
+    keep_root = os.environ.get(KEEP_ROOT) == "1"
     if args.config is not None:
         loaded = load_config(args.config, _defines(args.defines))
         if loaded is None:
@@ -531,6 +588,11 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
             print(f"wsgihost: error: --access-log-format: {e}", file=sys.stderr)
             return 2
         server = serve_model(args)
+    try:
+        server, warning = run_as(server, args.user, args.group, os.getuid() == 0, keep_root)
+    except RunAsError as e:
+        print(f"wsgihost: error: {e}", file=sys.stderr)
+        return 1
     problems = check_log_files(server)
     if problems:
         for problem in problems:
@@ -539,6 +601,8 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
     main_error = server.main.error_log or server.logging.error_log
     dest = LogFile(path=main_error) if main_error else LogFile(fd=2)
     log = ErrorLog(dest, server.logging.level, module="wsgihost")
+    if warning:
+        log.warn(warning)
     try:
         control = reread = None
         if args.config is not None:
@@ -549,6 +613,11 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
                 from wsgihost.config import load
 
                 new, problems = load(args.config, defines, os.environ)
+                if new is not None:  # the same users again; the warning was given once
+                    try:
+                        new = run_as(new, args.user, args.group, os.getuid() == 0, keep_root)[0]
+                    except RunAsError as e:
+                        return None, [str(e)]
                 return new, [str(p) for p in problems]
 
         return Master(server, log, announce, control, reread).run()

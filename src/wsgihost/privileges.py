@@ -3,8 +3,10 @@
 Started as root, the master keeps root (it binds ports, opens the logs and
 creates the daemon sockets) and its children drop to the users the
 configuration names: front-end workers to ``User``/``Group``, each daemon
-group to its ``user=``/``group=``. Started as anyone else, nobody changes
-user, as with Apache.
+group to its ``user=``/``group=`` (``User``/``Group`` when it names none, as
+mod_wsgi does). With no ``User`` at all they run as the distribution's web
+user (``web_user``), never as root: Apache refuses ``User root`` and mod_wsgi
+``user=root``. Started as anyone else, nobody changes user, as with Apache.
 
 Standard library only, Python 3.9 syntax: daemon processes import it from
 the copy the master makes for them.
@@ -16,6 +18,7 @@ import grp
 import os
 import pwd
 import resource
+import stat
 from typing import NamedTuple, Optional, Tuple
 
 
@@ -70,6 +73,62 @@ def exists(kind: str, name: str) -> bool:
     except (KeyError, ValueError):
         return False
     return True
+
+
+# The distributions' web server users, first found wins: Debian and Ubuntu,
+# then RHEL and Fedora, then the account every Unix has.
+WEB_USERS = ("www-data", "apache", "nobody")
+
+
+def web_user() -> Optional[str]:
+    """The user a server started as root runs its children as when told no other."""
+    for name in WEB_USERS:
+        if exists("user", name):
+            return name
+    return None
+
+
+def primary_group(user: str) -> str:
+    """The name (or ``#gid``) of the primary group of ``user`` (a name or ``#uid``)."""
+    gid = _user(user).pw_gid
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return "#%d" % gid
+
+
+def is_root(user: str) -> bool:
+    """Whether ``user`` (a name or ``#uid``) is uid 0, whatever its name."""
+    try:
+        return _user(user).pw_uid == 0
+    except (KeyError, ValueError):
+        return False
+
+
+def blocked_at(identity: Identity, path: str) -> Optional[str]:
+    """The first folder on the way to ``path`` (itself included) ``identity`` may not pass.
+
+    None when it may reach ``path``: it needs the search (x) bit of every
+    folder from ``/`` down, by owner, group or other as the kernel picks.
+    """
+    if identity.uid == 0:
+        return None
+    groups = {identity.gid}
+    if identity.name is not None:
+        groups.update(os.getgrouplist(identity.name, identity.gid))
+    parts = os.path.abspath(path).split(os.sep)
+    for i in range(1, len(parts) + 1):
+        folder = os.sep.join(parts[:i]) or os.sep
+        st = os.stat(folder)
+        if st.st_uid == identity.uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return folder
+    return None
 
 
 def drop(identity: Optional[Identity]) -> bool:

@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.functional.helpers import LogWatch
 from tests.functional.server import APPS, ServerProcess, serve
+
+# Started as root, a server runs its workers and apps as www-data unless told
+# otherwise; the apps these tests write in private temporary folders, and
+# this machine's Python under /root, are for root only. test_privileges
+# clears it to test the real default.
+os.environ.setdefault("WSGIHOST_KEEP_ROOT", "1")
 
 
 @pytest.fixture

@@ -2,10 +2,14 @@
 
 The master keeps root (ports, logs, daemon sockets, the open-files limit);
 the front-end workers drop to ``User``/``Group``, each daemon group to its
-``user=``/``group=``. Only the front end's user may connect to a daemon
+``user=``/``group=`` (``User``/``Group`` when it names none, as mod_wsgi);
+with no ``User`` they all run as the distribution's web user, with a
+warning; ``serve --user/--group`` override ``User``/``Group``. Nothing but
+the master runs as root. Only the front end's user may connect to a daemon
 socket: the socket's owner and mode say so, and each daemon checks its
 peer's credentials (SO_PEERCRED) before it reads a request. ``script-user``
-refuses scripts owned by someone else with a 403.
+refuses scripts owned by someone else with a 403. A start that fails
+changes the mode of no directory, and the next one works.
 
 The root-only tests use accounts every Debian system has (www-data, nobody,
 daemon, games) and skip, saying why, when not run as root.
@@ -31,13 +35,15 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.functional.helpers import children, get, wait_for
+from tests.functional.helpers import children, get, members, wait_for
 from tests.functional.server import ServerProcess
 
 pytestmark = pytest.mark.slow
 
 ROOT = os.getuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="only a server started as root changes user")
+# conftest.py keeps other tests' children root; these test the real default.
+REAL_DEFAULT = {"WSGIHOST_KEEP_ROOT": ""}
 
 # Reports who it runs as, and what happens when it connects to the socket paths it is given.
 WHOAMI = textwrap.dedent(
@@ -118,8 +124,7 @@ def write_site(site: Path, port: int, front: str, alpha: str, beta: str) -> Path
         script = site / f"{name}.wsgi"
         script.write_text(WHOAMI)
         script.chmod(0o644)
-    run = site / "run"
-    run.mkdir(mode=0o700)
+    run = site / "run"  # made by the master, 0711: the users below pass through it
     config = site / "site.conf"
     config.write_text(
         textwrap.dedent(
@@ -150,7 +155,7 @@ def free_port() -> int:
 def two_users(site: Path) -> Iterator[tuple[ServerProcess, Path]]:
     account("www-data"), account("nobody"), account("daemon")
     config = write_site(site, free_port(), "www-data", "nobody", "daemon")
-    server = ServerProcess(["serve", "--config", str(config)]).wait_listening()
+    server = ServerProcess(["serve", "--config", str(config)], REAL_DEFAULT).wait_listening()
     try:
         # Both groups ready: each has answered once.
         for path in ("/alpha", "/beta"):

@@ -1,10 +1,10 @@
 """The control socket: how ``wsgihost status|reload|stop --config FILE`` reach a master.
 
-One UNIX socket per configuration file, in the user's private runtime
-directory (mode 0700, the socket 0600: only the owner may use it), named
-after a hash of the file's absolute path so the CLI finds it from the same
-``--config`` it started with. A request is one JSON line; the answer is one
-JSON line; then the connection closes.
+One UNIX socket per configuration file, in the user's private control
+directory (``rundir.control_dir``, mode 0700; the socket 0600: only the
+owner may use it), named after a hash of the file's absolute path so the
+CLI finds it from the same ``--config`` it started with. A request is one
+JSON line; the answer is one JSON line; then the connection closes.
 
 The master side is non-blocking and driven by the master's selector, so a
 slow or silent client never stalls supervision.
@@ -16,12 +16,11 @@ import hashlib
 import json
 import os
 import socket
-import stat
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
+
+from wsgihost.supervisor import rundir
 
 MAX_REQUEST = 64 * 1024
 
@@ -30,21 +29,18 @@ class ControlError(Exception):
     """No server answers for this configuration, or it answered an error."""
 
 
-def default_runtime_dir() -> Path:
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    return Path(base) / f"wsgihost-{os.getuid()}"
+def _name(config_file: str) -> str:
+    digest = hashlib.sha1(os.path.abspath(config_file).encode()).hexdigest()[:12]
+    return f"ctl.{digest}.sock"
 
 
 def control_path(config_file: str) -> str:
-    digest = hashlib.sha1(os.path.abspath(config_file).encode()).hexdigest()[:12]
-    return str(default_runtime_dir() / f"ctl.{digest}.sock")
+    return str(rundir.control_path() / _name(config_file))
 
 
-def ensure_private_dir(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    st = path.stat()
-    if st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o077:
-        raise ControlError(f"{path} must belong to us and be private (mode 0700)")
+def legacy_path(config_file: str) -> str:
+    """Where masters of earlier versions put it: in the runtime directory itself."""
+    return str(rundir.runtime_path() / _name(config_file))
 
 
 class ControlServer:
@@ -53,7 +49,10 @@ class ControlServer:
     def __init__(self, path: str, handle: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         self.path = path
         self.handle = handle
-        ensure_private_dir(Path(path).parent)
+        try:
+            rundir.control_dir()
+        except rundir.RunDirError as e:
+            raise ControlError(str(e)) from None
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             probe.connect(path)
@@ -144,6 +143,8 @@ class ControlServer:
 def call(config_file: str, request: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
     """The CLI's end: send ``request`` to the master running ``config_file``."""
     path = control_path(config_file)
+    if not os.path.exists(path) and os.path.exists(legacy_path(config_file)):
+        path = legacy_path(config_file)  # a master of an earlier version, still running
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:

@@ -2,8 +2,9 @@
 
 Runs in the master. Each group gets one UNIX listening socket, created here
 and held by the master for its whole life (daemon processes inherit it), in
-a runtime directory only our user can enter; the file name is a short hash,
-since a socket path is limited to 107 bytes. A lock file next to it, held
+the daemon directory (``rundir.daemon_dir``: only we may write there, and
+only the users our children run as may pass through); the file name is a
+short hash, since a socket path is limited to 107 bytes. A lock file next to it, held
 with ``flock`` while the master lives, stops a second server from taking
 the socket over.
 
@@ -29,6 +30,7 @@ from pathlib import Path
 import wsgihost
 from wsgihost import privileges
 from wsgihost.config.model import DaemonGroup, Server
+from wsgihost.supervisor import rundir
 
 
 class GroupError(Exception):
@@ -37,22 +39,36 @@ class GroupError(Exception):
 
 def runtime_dir(server: Server) -> Path:
     """Where sockets, locks and the daemon library live (``WSGISocketPrefix``'s folder)."""
-    if server.socket_prefix:
-        path = Path(server.socket_prefix).parent
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    else:
-        base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-        path = Path(base) / f"wsgihost-{os.getuid()}"
-        path.mkdir(mode=0o700, exist_ok=True)
-    # Daemon code is imported from here: nobody else may be able to write in
-    # it, and it must be a real directory, not a link someone could swap.
-    st = path.lstat()
-    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or stat.S_IMODE(st.st_mode) & 0o022:
-        raise GroupError(
-            f"{path} must be a directory of ours that no one else can write to "
-            "(WSGISocketPrefix names a file in it)"
-        )
-    return path
+    prefix_dir = str(Path(server.socket_prefix).parent) if server.socket_prefix else None
+    try:
+        return rundir.daemon_dir(prefix_dir, strangers(server))
+    except rundir.RunDirError as e:
+        raise GroupError(str(e)) from None
+
+
+def daemon_user(server: Server, group: DaemonGroup) -> tuple[str | None, str | None]:
+    """The user and group a group's processes run as, when started as root.
+
+    mod_wsgi's defaults: ``User``/``Group`` for what ``user=``/``group=``
+    leave out (``user=`` alone keeps ``Group``).
+    """
+    return group.user or server.user, group.group or server.group
+
+
+def strangers(server: Server) -> list[privileges.Identity]:
+    """The users other than ours that our children run as (none unless we are root)."""
+    if os.getuid() != 0:
+        return []
+    wanted = [(server.user, server.group)] + [daemon_user(server, g) for g in server.groups]
+    found = []
+    for user, group in wanted:
+        try:
+            identity = privileges.resolve(user, group)
+        except (KeyError, ValueError):
+            continue  # the process itself will say so when it cannot drop to it
+        if identity is not None and identity.uid != os.getuid() and identity not in found:
+            found.append(identity)
+    return found
 
 
 def socket_name(server: Server, group: DaemonGroup, where: list[str]) -> str:
@@ -109,9 +125,8 @@ def open_group_socket(
     """The group's listening socket, which only the front end's user may connect to.
 
     ``front_end`` is who the front-end workers run as when that is not us
-    (started as root with ``User``): the socket becomes theirs, still 0600,
-    and the directory lets them (and everyone) pass through to a name they
-    know, but not list it.
+    (started as root): the socket becomes theirs, still 0600. ``directory``
+    (from ``runtime_dir``) already lets them pass through to it.
     """
     name = socket_name(server, group, where)
     path = str(directory / (name + ".sock"))
@@ -141,7 +156,6 @@ def open_group_socket(
         os.umask(old)
     if front_end is not None and front_end.uid != os.getuid():
         os.chown(path, front_end.uid, front_end.gid)
-        os.chmod(directory, 0o711)
     sock.listen(group.listen_backlog)
     sock.setblocking(False)
     return GroupSocket(group, path, sock, lock_fd, os.lstat(path).st_ino)

@@ -737,8 +737,9 @@ class Master:
             "lang": spec.lang,
             "locale": spec.locale,
             "umask": spec.umask,
-            "user": spec.user,
-            "unix_group": spec.group,
+            # user=/group= or else User/Group, as mod_wsgi (root only acts on them).
+            "user": groupsmod.daemon_user(self.server, spec)[0],
+            "unix_group": groupsmod.daemon_user(self.server, spec)[1],
             "peer_uids": [self.front_end_uid],
             "script_user": spec.script_user,
             "script_group": spec.script_group,
