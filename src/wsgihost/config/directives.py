@@ -308,7 +308,8 @@ def _opt_text(ctx: Context, value: str) -> str:
 
 
 def _opt_user(ctx: Context, value: str) -> str:
-    if value in ("root", "#0"):
+    # mod_wsgi: "WSGI process blocked from running as root.", for any name of uid 0.
+    if value in ("root", "#0") or privileges.is_root(value):
         raise ValueError("daemon processes may not run as root (as in mod_wsgi)")
     return value
 
@@ -389,10 +390,16 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "user",
         "name | #uid",
-        "The user the processes run as (when wsgihost is started as root); never root.",
+        "The user the processes run as when wsgihost is started as root (`User` if not "
+        "given); never root.",
         _opt_user,
     ),
-    DaemonOption("group", "name | #gid", "The primary group the processes run as.", _opt_text),
+    DaemonOption(
+        "group",
+        "name | #gid",
+        "The primary group the processes run as (`Group` if not given, even with `user=`).",
+        _opt_text,
+    ),
     DaemonOption(
         "supplementary-groups",
         "group1,group2",
@@ -927,6 +934,14 @@ def _run_as(field_name: str) -> Apply:
     def apply(ctx: Context, args: list[str]) -> None:
         if not privileges.exists(field_name, args[0]):
             ctx.error(f"{field_name} {args[0]!r} does not exist on this machine")
+            return
+        if field_name == "user" and privileges.is_root(args[0]):
+            # As Apache (mod_unixd), which is built to refuse it: requests are
+            # never served as root. The master keeps root for what needs it.
+            ctx.error(
+                f"{args[0]!r} is root: the front-end workers and apps never run as root "
+                "(Apache refuses User root too); name an unprivileged user such as www-data"
+            )
             return
         ctx.server.set(**{field_name: args[0]})
 
@@ -2119,6 +2134,36 @@ SUPPORTED: tuple[Directive, ...] = (
         _wsgi_import_script,
         module="mod_wsgi",
     ),
+    _d(
+        "User",
+        "User unix-userid",
+        GLOBAL,
+        _ONE,
+        "started as root: www-data (else apache, else nobody)",
+        "The user the front-end workers (and embedded-mode apps) run as, when "
+        "wsgihost is started as root: the master keeps root to bind ports, open "
+        "logs and create the daemon sockets, which only this user may connect to. "
+        "Daemon process groups run as it too unless they name their own `user=`, "
+        "as in mod_wsgi. A name or `#uid`, never root (refused, as by Apache). "
+        "Started as root without it, they all run as the distribution's web user "
+        "and a warning says so; `serve --user` overrides it. Started as any other "
+        "user, it is ignored and nobody changes user.",
+        _run_as("user"),
+        module="mod_unixd",
+    ),
+    _d(
+        "Group",
+        "Group unix-group",
+        GLOBAL,
+        _ONE,
+        "the user's own group",
+        "The group the front-end workers run as, when wsgihost is started as root, "
+        "and daemon process groups that name no `group=` (even with `user=`, as in "
+        "mod_wsgi). A name or `#gid`; `serve --group` overrides it.",
+        _run_as("group"),
+        module="mod_unixd",
+    ),
+
 )
 
 
@@ -2245,32 +2290,6 @@ IGNORED: tuple[Directive, ...] = tuple(
         "SendBufferSize ReceiveBufferSize RLimitCPU RLimitMEM RLimitNPROC",
         "Apache's process management is not wsgihost's",
     )
-    + [
-        _d(
-            "User",
-            "User unix-userid",
-            GLOBAL,
-            _ONE,
-            "the user that starts wsgihost",
-            "The user the front-end workers (and embedded-mode apps) run as, when "
-            "wsgihost is started as root: the master keeps root to bind ports, open "
-            "logs and create the daemon sockets, which only this user may connect to. "
-            "A name or `#uid`. Daemon process groups take `user=` instead.",
-            _run_as("user"),
-            module="mod_unixd",
-        ),
-        _d(
-            "Group",
-            "Group unix-group",
-            GLOBAL,
-            _ONE,
-            "the user's own group",
-            "The group the front-end workers run as, when wsgihost is started as root. "
-            "A name or `#gid`.",
-            _run_as("group"),
-            module="mod_unixd",
-        ),
-    ]
     + _not_ours("LoadModule", "modules are not loaded", GLOBAL, module="mod_so", apply=_load_module)
     + _not_ours("LoadFile", "shared objects are not loaded", GLOBAL, module="mod_so")
     + _not_ours(
