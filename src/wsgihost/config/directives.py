@@ -2163,7 +2163,6 @@ SUPPORTED: tuple[Directive, ...] = (
         _run_as("group"),
         module="mod_unixd",
     ),
-
 )
 
 
