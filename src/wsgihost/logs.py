@@ -5,15 +5,33 @@ Every line (or every group of lines, such as a traceback) is a single
 share one log file without their lines interleaving. Files are reopened by
 path on request (SIGUSR1), so logrotate can move them away.
 
+An error-log line has Apache 2.4's default error-log format, as mod_wsgi
+writes it: ``[time] [wsgi:error] [pid N:tid T] [client A:P] message``.
+Front-end workers (embedded mode) name the peer ``client``; daemon processes
+name it ``remote``, as mod_wsgi's daemon processes do (their request record
+has a connection of its own, so Apache labels the address it was given).
+
+The app's ``sys.stdout`` and ``sys.stderr`` (:class:`StdStream`) write such
+lines too: the request's, while a request runs on the thread (:func:`bound`),
+else the process's.
+
 Standard library only: daemon processes use this module too.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TypeVar
+
+from wsgihost.wsgi.streams import ErrorStream
+
+T = TypeVar("T")
 
 LEVELS = ("emerg", "alert", "crit", "error", "warn", "notice", "info", "debug")
 LEVEL_RANK = {name: rank for rank, name in enumerate(LEVELS)}
@@ -32,6 +50,7 @@ class LogFile:
             raise ValueError("give a path or a descriptor")
         self.path = path
         self.fd = fd if fd is not None else self._open(path)  # type: ignore[arg-type]
+        self._mirrors: list[int] = []
 
     @staticmethod
     def _open(path: str) -> int:
@@ -49,6 +68,20 @@ class LogFile:
             # A full disk or a closed terminal must not take a request down.
             pass
 
+    @property
+    def is_file(self) -> bool:
+        """True for a file opened by path (not a descriptor such as the terminal's)."""
+        return self.path is not None
+
+    def mirror(self, fd: int) -> None:
+        """Make ``fd`` (1 or 2) another way into this file, now and after every reopen.
+
+        For output that bypasses Python's ``sys.stdout``/``sys.stderr`` (C
+        extensions, child programs): it lands here, unprefixed, as in Apache.
+        """
+        self._mirrors.append(fd)
+        os.dup2(self.fd, fd)  # inheritable: child programs write to it too
+
     def reopen(self) -> None:
         if self.path is None:
             return
@@ -59,7 +92,23 @@ class LogFile:
         # dup2 swaps the file under the same number: a thread writing at this
         # moment never writes to a descriptor that was closed and reused.
         os.dup2(new, self.fd, inheritable=False)
+        for fd in self._mirrors:
+            os.dup2(new, fd)
         os.close(new)
+
+
+def open_log(path: str | None) -> LogFile:
+    """The log file for an ``ErrorLog``/``CustomLog`` path, as Apache reads it.
+
+    None (no ``ErrorLog``) and ``/dev/stderr`` are standard error; ``-`` and
+    ``/dev/stdout`` are standard output. Raises OSError if a file cannot be
+    opened.
+    """
+    if path is None or path == "/dev/stderr":
+        return LogFile(fd=2)
+    if path in ("-", "/dev/stdout"):
+        return LogFile(fd=1)
+    return LogFile(path=path)
 
 
 def escape(text: str) -> str:
@@ -81,12 +130,19 @@ def escape(text: str) -> str:
 
 
 class ErrorLog:
-    """The error log: ``[time] [module:level] [pid N:tid T] [client A:P] message``."""
+    """The error log: ``[time] [module:level] [pid N:tid T] [client A:P] message``.
 
-    def __init__(self, dest: LogFile, level: str = "warn", module: str = "wsgi") -> None:
+    ``peer`` is the word before a client's address: ``client`` in front-end
+    workers, ``remote`` in daemon processes (what mod_wsgi 4.9 writes there).
+    """
+
+    def __init__(
+        self, dest: LogFile, level: str = "warn", module: str = "wsgi", peer: str = "client"
+    ) -> None:
         self.dest = dest
         self.threshold = LEVEL_RANK[level]
         self.module = module
+        self.peer = peer
         self.pid = os.getpid()
 
     def enabled(self, level: str) -> bool:
@@ -100,11 +156,12 @@ class ErrorLog:
         stamp = (
             time.strftime("%a %b %d %H:%M:%S", lt) + ".%06d " % ((now % 1) * 1e6) + str(lt.tm_year)
         )
-        prefix = (
-            f"[{stamp}] [{self.module}:{level}] [pid {os.getpid()}:tid {threading.get_ident()}] "
-        )
+        # The kernel's thread id, as Apache 2.4 shows it on Linux (and as top
+        # and /proc/PID/task show it), not Python's pthread_t.
+        tid = threading.get_native_id()
+        prefix = f"[{stamp}] [{self.module}:{level}] [pid {os.getpid()}:tid {tid}] "
         if client:
-            prefix += f"[client {client}] "
+            prefix += f"[{self.peer} {client}] "
         lines = message.rstrip("\n").split("\n")
         self.dest.write("".join(prefix + line + "\n" for line in lines).encode("utf-8", "replace"))
 
@@ -310,3 +367,115 @@ class AccessLog:
 
     def log(self, record: AccessRecord) -> None:
         self.dest.write((self.render(record) + "\n").encode("utf-8", "replace"))
+
+
+# -- the app's sys.stdout and sys.stderr ----------------------------------------------
+
+_bound = threading.local()
+
+
+@contextmanager
+def bound(stream: ErrorStream) -> Iterator[None]:
+    """While a request runs on this thread, ``sys.stdout`` and ``sys.stderr`` write to ``stream``.
+
+    So the app's ``print()`` and ``logging`` output lands in the request's
+    virtual host's error log with the client's address, as mod_wsgi does
+    (its ``thread_info->log_buffer``). At the end, a pending partial line is
+    flushed, still as the request's.
+    """
+    previous = getattr(_bound, "stream", None)
+    _bound.stream = stream
+    try:
+        yield
+    finally:
+        _bound.stream = previous
+        stream.flush()
+
+
+def as_process(fn: Callable[[], T]) -> T:
+    """``fn()``, with what it writes to ``sys.stdout``/``sys.stderr`` the process's.
+
+    For a script's import: mod_wsgi logs what it prints as the process's,
+    with no client address, even when a request caused the import.
+    """
+    previous = getattr(_bound, "stream", None)
+    _bound.stream = None
+    try:
+        return fn()
+    finally:
+        _bound.stream = previous
+
+
+class _StdBuffer:
+    """``sys.stdout.buffer``: bytes written there are decoded and logged the same way."""
+
+    def __init__(self, owner: StdStream) -> None:
+        self._owner = owner
+
+    def write(self, data: bytes) -> int:
+        self._owner.write(bytes(data).decode("utf-8", "replace"))
+        return len(data)
+
+    def flush(self) -> None:
+        self._owner.flush()
+
+
+class StdStream(io.TextIOBase):
+    """The process's ``sys.stdout`` or ``sys.stderr``: lines into the error log.
+
+    Inside a request (see :func:`bound`) writes go to the request's
+    ``wsgi.errors``; elsewhere (an import, a thread of the app's own) to
+    the process's log, with no client address. The level is ``error`` for
+    both streams, as in mod_wsgi, so ``LogLevel crit`` hides them too.
+    """
+
+    def __init__(self, name: str, fd: int, log: Callable[[str], None]) -> None:
+        super().__init__()
+        self._name = name
+        self._fd = fd
+        self._own = ErrorStream(log)
+        self._lock = threading.Lock()  # the process's own partial line is shared by threads
+        self.buffer = _StdBuffer(self)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    encoding = "utf-8"
+    errors = "replace"
+    line_buffering = True
+
+    def write(self, text: str) -> int:
+        stream = getattr(_bound, "stream", None)
+        if stream is not None:
+            return int(stream.write(text))
+        with self._lock:
+            return self._own.write(text)
+
+    def flush(self) -> None:
+        stream = getattr(_bound, "stream", None)
+        if stream is not None:
+            stream.flush()
+            return
+        with self._lock:
+            self._own.flush()
+
+    def fileno(self) -> int:
+        # The descriptor leads to the same error log (see logs.LogFile.mirror),
+        # so faulthandler and friends can write there.
+        return self._fd
+
+    def writable(self) -> bool:  # io.TextIOBase answers the rest (not readable, ...)
+        return True
+
+    def close(self) -> None:
+        # Closing sys.stdout must not stop the logging of later output.
+        self.flush()
+
+
+def install_std_streams(log: Callable[[str], None]) -> None:
+    """Replace ``sys.stdout`` and ``sys.stderr`` of this process with :class:`StdStream` objects."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    sys.stdout = StdStream("<stdout>", 1, log)
+    sys.stderr = StdStream("<stderr>", 2, log)

@@ -217,7 +217,7 @@ def test_error_log_line_format(tmp_path: Path) -> None:
     log.error("something failed", client="192.0.2.1:50000")
     log.warn("no client here")
     lines = read(path).splitlines(keepends=True)
-    ids = rf"\[pid {os.getpid()}:tid {threading.get_ident()}\]"
+    ids = rf"\[pid {os.getpid()}:tid {threading.get_native_id()}\]"
     assert re.fullmatch(
         rf"{STAMP} \[wsgi:error\] {ids} \[client 192\.0\.2\.1:50000\] something failed\n",
         lines[0],

@@ -215,6 +215,9 @@ def _groups(server: ServerDraft, parsed: Parsed, problems: Problems) -> tuple[Da
         changes: dict[str, Any] = {}
         if not host.main:
             changes["server_name"] = host.server_name or server.main.server_name
+        changes["error_log"] = host.error_log or server.main.error_log
+        changes["log_level"] = host.log_level or server.main.log_level
+        changes["request_error_logs"] = _request_error_logs(host, server)
         given = host.group_options.get(group.name, frozenset())
         if "socket-timeout" not in given:
             changes["socket_timeout"] = server.model.timeout  # mod_wsgi: Apache's Timeout
@@ -246,6 +249,21 @@ def _groups(server: ServerDraft, parsed: Parsed, problems: Problems) -> tuple[Da
                 "ServerName may use it",
             )
     return tuple(result)
+
+
+def _request_error_logs(owner: HostDraft, server: ServerDraft) -> tuple[str, ...]:
+    """The error logs of the hosts that may use a group defined in ``owner``.
+
+    A group defined in a virtual host serves only hosts with its ServerName
+    (checked in _groups); one defined in the main server, any host.
+    """
+    name = _effective_name(owner, server.main)
+    paths = [
+        host.error_log or server.main.error_log
+        for host in (server.main, *server.vhosts)
+        if owner.main or _effective_name(host, server.main) == name
+    ]
+    return tuple(dict.fromkeys(path for path in paths if path))
 
 
 def _log_specs(host: HostDraft, main: HostDraft, problems: Problems) -> tuple[LogSpec, ...]:

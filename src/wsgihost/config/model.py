@@ -223,6 +223,13 @@ class DaemonGroup:
     server_metrics: bool = False
     options: tuple[tuple[str, str], ...] = ()  # every option as written, for status
     server_name: str | None = None  # the vhost's ServerName when defined in one
+    # The ErrorLog and LogLevel of the host that defines the group (None: the
+    # main server's): its processes' stdout and stderr go there, as in mod_wsgi.
+    error_log: str | None = None
+    log_level: str | None = None
+    # The ErrorLog of every host that may send the group requests, so its
+    # processes open them (before dropping privileges) for wsgi.errors.
+    request_error_logs: tuple[str, ...] = ()
     where: Where = field(default_factory=Where, compare=False)
 
 

@@ -43,6 +43,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from wsgihost import privileges
+from wsgihost.daemon.errorlogs import DaemonLogs
 from wsgihost.daemon.protocol import (
     DEADLINE,
     DRAINING,
@@ -59,7 +60,7 @@ from wsgihost.daemon.protocol import (
     Response,
 )
 from wsgihost.daemon.watchdog import ANSWERED, CUT, FINISHED, Watchdog, apply_limits
-from wsgihost.logs import ErrorLog, LogFile
+from wsgihost.logs import as_process, bound
 from wsgihost.memory import release_free_memory
 from wsgihost.proctitle import set_name
 from wsgihost.wsgi import runner
@@ -255,7 +256,7 @@ class Daemon:
         settings: Dict[str, Any],
         listener: socket.socket,
         master: Channel2Master,
-        log_file: LogFile,
+        logs: DaemonLogs,
     ):
         self.settings = settings
         self.group = str(settings["group"])
@@ -264,7 +265,8 @@ class Daemon:
         self.socket_timeout = float(settings.get("socket_timeout", 60.0)) or None
         self.listener = listener
         self.master = master
-        self.log = ErrorLog(log_file, str(settings.get("log_level", "warn")), module="wsgi")
+        self.logs = logs
+        self.log = logs.own  # the process's own messages: the group's host's log
         self.loaders: Dict[Tuple[str, str], ScriptLoader] = {}
         self._loaders_lock = threading.Lock()
         self.multiprocess = bool(settings.get("multiprocess", False))
@@ -589,7 +591,7 @@ class Daemon:
         """Run the app; True if the connection may carry another request."""
         environ: Dict[str, Any] = dict(head["environ"])
         client = f"{environ.get('REMOTE_ADDR', '-')}:{environ.get('REMOTE_PORT', '-')}"
-        log = self.log
+        log = self.logs.for_request(head)  # the request's host's error log
 
         def log_error(message: str) -> None:
             log.error(message, client)
@@ -615,7 +617,7 @@ class Daemon:
                 raise OSError("the client went away before the end of the body")
 
         environ["wsgi.input"] = InputStream(recv)
-        environ["wsgi.errors"] = ErrorStream(log_error)
+        errors = environ["wsgi.errors"] = ErrorStream(log_error)
         environ["wsgi.file_wrapper"] = FileWrapper
         environ["wsgi.version"] = (1, 0)
         environ["wsgi.run_once"] = False
@@ -639,7 +641,10 @@ class Daemon:
         sink = FrameSink(conn, channel, lambda: body_done[0] and self._may_keep())
         running = self.watchdog.begin(environ, sink)
         try:
-            runner.run(loader.get, environ, sink, log_error)
+            # The app's print() and sys.stderr go with wsgi.errors meanwhile;
+            # what a first import prints is the process's (as in mod_wsgi).
+            with bound(errors):
+                runner.run(lambda: as_process(loader.get), environ, sink, log_error)
         finally:
             self.watchdog.end(running)
         if not body_done[0] and not sink.closed:
@@ -690,12 +695,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         settings = master.read_settings()
     except (EOFError, ValueError, OSError):
         return EXIT_STARTUP_FAILED
-    # Opened before user= and group= take effect: the log belongs to the server.
-    error_log = settings.get("error_log")
-    try:
-        log_file = LogFile(path=error_log) if error_log else LogFile(fd=2)
-    except OSError:
-        log_file = LogFile(fd=2)
+    # Opened before user= and group= take effect: the logs belong to the server.
+    logs = DaemonLogs(settings)
+    logs.install()
     _apply_environment(settings)
     if "--" in args and args.index("--") + 1 < len(args):
         set_name(args[args.index("--") + 1].removeprefix("wsgihost: daemon "))
@@ -704,10 +706,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.set_inheritable(listen_fd, False)
     os.set_inheritable(channel_fd, False)
     listener.setblocking(False)
-    daemon = Daemon(settings, listener, master, log_file)
+    daemon = Daemon(settings, listener, master, logs)
     signal.signal(signal.SIGINT, lambda s, f: daemon.retire("SIGINT"))
     signal.signal(signal.SIGTERM, lambda s, f: daemon.retire("SIGTERM"))
-    signal.signal(signal.SIGUSR1, lambda s, f: daemon.log.dest.reopen())
+    signal.signal(signal.SIGUSR1, lambda s, f: logs.reopen())
     # cpu-time-limit: the watchdog retires the process; SIGXCPU must not kill it first.
     signal.signal(signal.SIGXCPU, lambda s, f: daemon.retire("cpu-time-limit reached"))
     for problem in apply_limits(settings):  # before the app is imported, so it counts too

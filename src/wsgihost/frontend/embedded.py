@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from wsgihost.config.model import DirSettings, Host
 from wsgihost.httpcore import error_body
-from wsgihost.logs import ErrorLog
+from wsgihost.logs import ErrorLog, as_process, bound
 
 if TYPE_CHECKING:
     from wsgihost.frontend.worker import HostLogs
@@ -105,17 +105,22 @@ class EmbeddedApp:
             request.send(("404 Not Found", [("Content-Length", str(len(body)))]), body, True)
             return
 
+        errors = ErrorStream(log_error)
         environ = build_environ(
             request.head,
             self.mount,
             InputStream(request.recv),
-            ErrorStream(log_error),
+            errors,
             FileWrapper,
             script_name,
             path_info,
         )
+        load = self.loader.get
         try:
-            runner.run(self.loader.get, environ, request, log_error)
+            # The app's print() and sys.stderr go with wsgi.errors meanwhile;
+            # what a first import prints is the process's (as in mod_wsgi).
+            with bound(errors):
+                runner.run(lambda: as_process(load), environ, request, log_error)
         except BaseException as e:  # the runner never raises; this is the last guard
             log.error(f"internal error in the WSGI runner: {e!r}", client)
             request.abort()

@@ -111,7 +111,7 @@ def request_head(
     )
     strings = {k: v for k, v in environ.items() if isinstance(v, str)}
     settings = target.settings
-    return {
+    head: dict[str, Any] = {
         "environ": strings,
         "script": target.script,
         "callable": settings.callable_object or "application",
@@ -119,6 +119,13 @@ def request_head(
         "queued": start,
         "deadline": deadline,
     }
+    # wsgi.errors goes to the request's virtual host's log (the daemon falls
+    # back to the main server's when these are absent).
+    if target.host.error_log:
+        head["error_log"] = target.host.error_log
+    if target.host.log_level:
+        head["log_level"] = target.host.log_level
+    return head
 
 
 async def connect(path: str, until: float) -> socket.socket:

@@ -31,7 +31,7 @@ from wsgihost import privileges, static
 from wsgihost.config.model import Host, Server
 from wsgihost.frontend.connection import Connection
 from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
-from wsgihost.logs import AccessLog, ErrorLog, LogFile
+from wsgihost.logs import AccessLog, ErrorLog, LogFile, install_std_streams, open_log
 from wsgihost.memory import release_free_memory
 from wsgihost.proctitle import set_name
 from wsgihost.routing import Router
@@ -264,7 +264,9 @@ class HostLogs:
 
     As in Apache, a virtual host without its own ``ErrorLog`` or
     ``CustomLog`` uses the main server's. ``-`` and ``/dev/stdout`` mean
-    standard output; no ``ErrorLog`` at all means standard error.
+    standard output; no ``ErrorLog`` at all means standard error. Every file
+    is opened here, in the worker before it drops privileges (User/Group):
+    the logs belong to the server, and the worker's user may not open them.
     """
 
     def __init__(self, server: Server) -> None:
@@ -272,19 +274,29 @@ class HostLogs:
         self._files: dict[str, LogFile] = {}
         self._errors: dict[int, ErrorLog] = {}
         self._access: dict[int, list[AccessLog]] = {}
+        for host in (server.main, *server.vhosts):
+            self.error_log(host)
+            self.access_logs(host)
 
     def _file(self, path: str | None) -> LogFile:
         key = path or "/dev/stderr"
         found = self._files.get(key)
         if found is None:
-            if key in ("-", "/dev/stdout"):
-                found = LogFile(fd=1)
-            elif key == "/dev/stderr":
-                found = LogFile(fd=2)
-            else:
-                found = LogFile(path=key)
-            self._files[key] = found
+            found = self._files[key] = open_log(key)
         return found
+
+    def install(self) -> None:
+        """Send this process's own output to the main server's error log, as Apache does.
+
+        ``sys.stdout`` and ``sys.stderr`` (an app's import, the app's own
+        threads; a request's output goes to its host's log, see
+        :mod:`wsgihost.frontend.embedded`) and descriptor 2 (C extensions,
+        child programs). Descriptor 1 stays: the access log may be there.
+        """
+        main = self.error_log(self.server.main)
+        if main.dest.is_file:
+            main.dest.mirror(2)
+        install_std_streams(lambda line: main.log("error", line))
 
     def error_log(self, host: Host) -> ErrorLog:
         log = self._errors.get(id(host))
@@ -349,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     worker = Worker(server, listen_fds, channel, loop, group_sockets, group_status)
+    worker.logs.install()
     # Logs are open and listeners inherited: from here on, User and Group
     # (when started as root), before any request or app code runs.
     privileges.drop(privileges.resolve(server.user, server.group))

@@ -718,6 +718,7 @@ class Master:
             self._daemon_back_off(group)
             return False
         child.generation = group.generation
+        main_log = self.server.main.error_log or self.server.logging.error_log
         settings = {
             "group": spec.name,
             "threads": spec.threads,
@@ -744,8 +745,14 @@ class Master:
             "script_user": spec.script_user,
             "script_group": spec.script_group,
             "scripts": group.scripts,
-            "error_log": self.server.main.error_log or self.server.logging.error_log,
-            "log_level": self.server.logging.level,
+            # The processes' own output goes to the log of the host that
+            # defines the group; wsgi.errors to the log of the request's host
+            # (the front end names it), opened among request_error_logs.
+            "error_log": spec.error_log or main_log,
+            "log_level": spec.log_level or self.server.logging.level,
+            "main_error_log": main_log,
+            "main_log_level": self.server.logging.level,
+            "request_error_logs": list(spec.request_error_logs),
             "report_modules": self.server.reload_on_changes,
         }
         try:

@@ -2,13 +2,14 @@
 
 Each mode supplies only a primitive: a ``recv(max_bytes)`` that returns the
 next piece of the request body (``b""`` at its end) for the input stream, and a
-``log(line)`` for the error stream. Buffering, ``readline`` and iteration are
-written once, here.
+``log(line)`` for the error stream. Buffering, ``readline``, iteration and the
+line rules of the error stream (which ``sys.stdout`` and ``sys.stderr`` share,
+see :mod:`wsgihost.logs`) are written once, here.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Any, Callable, Iterable, Iterator, List, Optional
 
 RecvFn = Callable[[int], bytes]
 
@@ -107,23 +108,45 @@ class InputStream:
 
 
 class ErrorStream:
-    """``wsgi.errors``: text written by the app, logged a whole line at a time."""
+    """``wsgi.errors``: text written by the app, logged a line at a time.
+
+    It behaves as mod_wsgi 4.9's does (an ``io.TextIOWrapper`` with
+    ``line_buffering`` and ``write_through`` over its ``Log`` object, see
+    ``newLogWrapperObject`` in mod_wsgi's ``wsgi_logger.c``): each complete
+    line is logged; text without a newline waits; a write that contains a
+    newline also flushes what follows its last newline. So ``print("a\nb")``
+    logs ``a``, ``b`` and an empty line, exactly as Apache's error log shows
+    it. :meth:`flush` logs a pending partial line, and the end of a request
+    flushes it (:func:`wsgihost.logs.bound`).
+    """
 
     __slots__ = ("_log", "_pending")
+
+    encoding = "utf-8"
+    errors = "replace"
+    line_buffering = True
+    closed = False
 
     def __init__(self, log: Callable[[str], None]) -> None:
         self._log = log
         self._pending = ""
 
-    def write(self, text: str) -> None:
+    def write(self, text: str) -> int:
         if not isinstance(text, str):
-            raise TypeError(f"wsgi.errors.write() takes str, not {type(text).__name__}")
-        text = self._pending + text
-        *lines, self._pending = text.split("\n")
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if "\n" not in text:
+            self._pending += text
+            return len(text)
+        *lines, rest = (self._pending + text).split("\n")
+        self._pending = ""
+        log = self._log
         for line in lines:
-            self._log(line)
+            log(line)
+        if rest:
+            log(rest)  # line buffering flushes the text after the last newline too
+        return len(text)
 
-    def writelines(self, seq: Any) -> None:
+    def writelines(self, seq: Iterable[str]) -> None:
         for text in seq:
             self.write(text)
 
@@ -131,6 +154,18 @@ class ErrorStream:
         if self._pending:
             line, self._pending = self._pending, ""
             self._log(line)
+
+    def isatty(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
 
 
 class FileWrapper:

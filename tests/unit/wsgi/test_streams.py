@@ -209,15 +209,24 @@ def test_an_error_from_recv_reaches_the_app() -> None:
 # -- wsgi.errors ------------------------------------------------------------------
 
 
-def test_error_stream_logs_whole_lines_only() -> None:
+def test_error_stream_logs_lines_and_flushes_at_each_newline_like_mod_wsgi() -> None:
+    # mod_wsgi's wsgi.errors is a line-buffered, write-through TextIOWrapper:
+    # text without a newline waits; a write with one flushes all it holds.
     logged: list[str] = []
     errors = ErrorStream(logged.append)
     errors.write("partial")
     assert logged == []
     errors.write(" line\nsecond\nthi")
-    assert logged == ["partial line", "second"]
+    assert logged == ["partial line", "second", "thi"]
     errors.write("rd\n")
-    assert logged == ["partial line", "second", "third"]
+    assert logged == ["partial line", "second", "thi", "rd"]
+
+
+def test_print_of_a_multi_line_string_ends_with_an_empty_line_as_in_apache() -> None:
+    # Apache + mod_wsgi 4.9 log print("PM1\nPM2") as "PM1", "PM2" and "".
+    logged: list[str] = []
+    print("PM1\nPM2", file=ErrorStream(logged.append))  # type: ignore[arg-type]
+    assert logged == ["PM1", "PM2", ""]
 
 
 def test_error_stream_flush_logs_the_pending_text() -> None:
@@ -249,7 +258,7 @@ def test_error_stream_works_with_print_and_writelines() -> None:
 
 def test_error_stream_rejects_bytes() -> None:
     errors = ErrorStream(lambda line: None)
-    with pytest.raises(TypeError, match="takes str"):
+    with pytest.raises(TypeError, match="must be str, not bytes"):
         errors.write(b"bytes")  # type: ignore[arg-type]
 
 
