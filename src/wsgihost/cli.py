@@ -205,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="pass the Authorization header to the app (WSGIPassAuthorization On)",
     )
     serve.add_argument(
+        "--chunked-request",
+        action="store_true",
+        help="accept request bodies sent with Transfer-Encoding: chunked (WSGIChunkedRequest "
+        "On); without it they are answered 411",
+    )
+    serve.add_argument(
         "--no-reload",
         action="store_true",
         help="do not reload the script when it changes (WSGIScriptReloading Off)",
@@ -407,6 +413,7 @@ def serve_model(args: argparse.Namespace) -> Server:
             callable_object=args.callable,
             pass_authorization=args.pass_authorization,
             script_reloading=not args.no_reload,
+            chunked_request=args.chunked_request,
         ),
     )
     aliases = tuple(

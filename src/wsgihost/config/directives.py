@@ -2082,6 +2082,21 @@ SUPPORTED: tuple[Directive, ...] = (
         module="mod_wsgi",
     ),
     _d(
+        "WSGIChunkedRequest",
+        "WSGIChunkedRequest On|Off",
+        ANY,
+        _ONE,
+        "Off",
+        "Whether a request body sent with `Transfer-Encoding: chunked` reaches the app. "
+        "Off: such a request is answered 411 Length Required before the app runs, as "
+        "mod_wsgi does. On: the app reads the body to its end (`wsgi.input.read()`, or "
+        '`read(n)` until it returns `b""`); it has no `CONTENT_LENGTH`, and '
+        '`mod_wsgi.input_chunked` is `"1"`. Set it in a `<Location>` or `<Directory>` '
+        "to accept chunked bodies for part of a site only.",
+        _dir_setting("chunked_request", _flag),
+        module="mod_wsgi",
+    ),
+    _d(
         "WSGIPythonPath",
         "WSGIPythonPath directory[:directory ...]",
         GLOBAL,
@@ -2311,7 +2326,7 @@ IGNORED: tuple[Directive, ...] = tuple(
     + _not_ours(
         "WSGIPythonOptimize WSGIPythonWarnings WSGIPythonEggs WSGIPythonHashSeed "
         "WSGILazyInitialization WSGIRestrictStdin WSGIRestrictStdout WSGIRestrictSignal "
-        "WSGIRestrictProcess WSGIAcceptMutex WSGIChunkedRequest WSGIMapHEADToGET "
+        "WSGIRestrictProcess WSGIAcceptMutex WSGIMapHEADToGET "
         "WSGIErrorOverride WSGIVerboseDebugging WSGITrustedProxyHeaders WSGITrustedProxies "
         "WSGIDestroyInterpreter WSGIDontWriteBytecode WSGICaseSensitivity WSGIEnableSendfile "
         "WSGISocketRotation WSGIServerMetrics WSGISwitchInterval WSGIIgnoreActivity "

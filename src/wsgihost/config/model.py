@@ -62,6 +62,7 @@ class DirSettings:
     callable_object: str | None = None  # WSGICallableObject
     pass_authorization: bool | None = None  # WSGIPassAuthorization
     script_reloading: bool | None = None  # WSGIScriptReloading
+    chunked_request: bool | None = None  # WSGIChunkedRequest
     add_types: tuple[tuple[str, str], ...] = ()  # AddType: (".ext", "mime/type")
 
     def merge(self, over: DirSettings) -> DirSettings:
@@ -96,6 +97,9 @@ class DirSettings:
                 if over.script_reloading is not None
                 else self.script_reloading
             ),
+            chunked_request=(
+                over.chunked_request if over.chunked_request is not None else self.chunked_request
+            ),
             add_types=self.add_types + over.add_types,
         )
 
@@ -111,6 +115,7 @@ DEFAULT_SETTINGS = DirSettings(
     callable_object="application",
     pass_authorization=False,
     script_reloading=True,
+    chunked_request=False,
 )
 
 
