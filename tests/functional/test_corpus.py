@@ -505,6 +505,9 @@ def server(request: pytest.FixtureRequest) -> Iterator[CorpusServer]:
     process = serve(
         APPS / "corpus_echo.wsgi",
         "--pass-authorization",
+        # The corpus is about framing: chunked bodies must reach the app (the
+        # 411 they get by default is checked at the end of this module).
+        "--chunked-request",
         "--graceful-timeout",
         "3",
         processes=2,
@@ -690,3 +693,51 @@ def test_decision_tables_match_the_corpus() -> None:
     assert set(INCOMPLETE) <= {i for i, t in tiers.items() if t == "core"}
     for case_id in STRICT_ACCEPTED:
         assert DECISIONS[case_id][0] == ACCEPT
+
+
+# -- WSGIChunkedRequest Off, the default -------------------------------------------
+
+
+def _first_chunked(case: dict[str, Any]) -> int | None:
+    """The index of an accepted case's first request with a chunked body, if any."""
+    if case["tier"] not in ("core", "optional") or case["expect"] != "accept":
+        return None
+    if DECISIONS.get(case["id"], (ACCEPT, ""))[0] != ACCEPT:
+        return None
+    for i, req in enumerate(case["requests"]):
+        for name, value in req["headers"]:
+            if name == "TRANSFER-ENCODING" and value.split(",")[-1].strip().lower() == "chunked":
+                return i
+    return None
+
+
+CHUNKED_IDS = [case["id"] for case in CASES if _first_chunked(case) is not None] or [MISSING]
+
+
+@pytest.fixture(scope="module", params=["embedded", "daemon"])
+def default_server(request: pytest.FixtureRequest) -> Iterator[CorpusServer]:
+    """The same app without ``--chunked-request``: WSGIChunkedRequest Off."""
+    mode = request.param
+    process = serve(APPS / "corpus_echo.wsgi", processes=1, threads=2, mode=mode)
+    try:
+        expected = 1 if mode == "embedded" else min(2, os.cpu_count() or 1) + 1
+        deadline = time.monotonic() + 20
+        while len(child_pids(process.proc.pid)) < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield CorpusServer(process, child_pids(process.proc.pid))
+    finally:
+        process.close()
+
+
+@pytest.mark.parametrize("case_id", CHUNKED_IDS)
+def test_chunked_bodies_get_411_by_default(default_server: CorpusServer, case_id: str) -> None:
+    """As mod_wsgi: the requests before the chunked one are served, it gets 411, then a close."""
+    case = require_case(case_id)
+    first = _first_chunked(case)
+    assert first is not None
+    data, _ = with_host(case, raw_bytes(case))
+    out = exchange(default_server, data, "whole", half_close=False)
+    statuses = [r.status for r in out.responses]
+    assert statuses == [200] * first + [411], out.describe()
+    assert out.responses[-1].headers.get("connection") == "close", out.describe()
+    assert out.closed and not out.leftover, out.describe()

@@ -163,7 +163,10 @@ class HostileServer:
 @pytest.fixture(scope="module", params=["embedded", "daemon"])
 def server(request: pytest.FixtureRequest) -> Iterator[HostileServer]:
     mode = request.param
-    process = serve(APPS / "corpus_echo.wsgi", processes=2, threads=4, mode=mode)
+    # --chunked-request: chunked framing is judged on its own, not refused with 411.
+    process = serve(
+        APPS / "corpus_echo.wsgi", "--chunked-request", processes=2, threads=4, mode=mode
+    )
     expected = 2 if mode == "embedded" else 4  # daemon: 2 front ends + 2 daemon processes
     workers: set[int] = set()
     try:

@@ -38,7 +38,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def shared() -> Iterator[ServerProcess]:
-    with running(APP, processes=2, threads=4) as server:
+    # --chunked-request: wsgi.input is read from chunked bodies too.
+    with running(APP, "--chunked-request", processes=2, threads=4) as server:
         yield server
 
 

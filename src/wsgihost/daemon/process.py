@@ -65,6 +65,7 @@ from wsgihost.memory import release_free_memory
 from wsgihost.proctitle import set_name
 from wsgihost.wsgi import runner
 from wsgihost.wsgi.environ import MOD_WSGI_VERSION
+from wsgihost.wsgi.input_error import InputError
 from wsgihost.wsgi.loader import ScriptLoader
 from wsgihost.wsgi.streams import ErrorStream, FileWrapper, InputStream
 
@@ -606,7 +607,7 @@ class Daemon:
                 try:
                     event = pending.pop() if pending else self._next(conn, channel)
                 except (OSError, EOFError, ProtocolError) as e:
-                    raise OSError(f"request body not received: {e}") from None
+                    raise InputError(f"the front end's connection failed: {e}") from None
                 if isinstance(event, Data):
                     if event.data:
                         return event.data
@@ -614,7 +615,12 @@ class Daemon:
                 if isinstance(event, End):
                     body_done[0] = True
                     return b""
-                raise OSError("the client went away before the end of the body")
+                # ABORT carries no reason: the front end logs it and answers
+                # its client.
+                raise InputError(
+                    "the request body was cut short (malformed, too large or too slow, "
+                    "or the client went away)"
+                )
 
         environ["wsgi.input"] = InputStream(recv)
         errors = environ["wsgi.errors"] = ErrorStream(log_error)

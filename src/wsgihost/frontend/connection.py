@@ -44,6 +44,7 @@ from wsgihost.httpcore import Framing
 from wsgihost.logs import AccessRecord
 from wsgihost.routing import FileTarget, Refusal, WSGITarget
 from wsgihost.wsgi.environ import RequestHead
+from wsgihost.wsgi.input_error import InputError
 
 if TYPE_CHECKING:
     from wsgihost.frontend.worker import Worker
@@ -143,7 +144,7 @@ class Request:
         with conn.cond:
             while not self.body:
                 if self.failed:
-                    raise OSError(self.failed)
+                    raise InputError(self.failed)
                 if self.body_done:
                     return b""
                 if self.expect_continue and not self.continue_sent:
@@ -243,6 +244,10 @@ class Connection(asyncio.Protocol):
         self.decoder: ChunkedDecoder | None = None
         self.in_head = False
         self.start_pending = False
+        # A chunked request's app starts only after the body bytes that came
+        # with its head are framed: a malformed body already here is refused
+        # with 400 before any app sees the request.
+        self.start_deferred = False
         self.framing = False  # inside _frame: do not re-enter it
         self.url_parts: list[bytes] = []
         self.url_len = 0
@@ -343,6 +348,9 @@ class Connection(asyncio.Protocol):
         self.framing = True
         try:
             self._frame(buf)
+            if self.start_deferred:
+                self.start_deferred = False
+                self.start_next()
         except httptools.HttpParserCallbackError as e:
             cause = e.__context__
             if isinstance(cause, Reject):
@@ -369,6 +377,11 @@ class Connection(asyncio.Protocol):
         parser = self.parser
         while buf and not self.reading_done:
             mode = self.body_mode
+            if mode == NO_BODY and self.start_deferred:
+                # The chunked body before this is whole and well formed.
+                self.start_deferred = False
+                self.start_next()
+                continue  # (answered at once, it may have ended the connection)
             if mode == NO_BODY and len(self.queue) >= PIPELINE_MAX:
                 # Enough requests wait their turn: keep the rest unparsed.
                 self.pending = buf
@@ -430,10 +443,13 @@ class Connection(asyncio.Protocol):
                     # on_headers_complete, so the rest is the next request.
                     parser = self.parser = httptools.HttpRequestParser(self)
                     self.body_mode = NO_BODY
+                buf = buf[head_end:]
                 if self.start_pending:
                     self.start_pending = False
-                    self.start_next()
-                buf = buf[head_end:]
+                    if self.body_mode == CHUNKED_BODY and buf:
+                        self.start_deferred = True
+                    else:
+                        self.start_next()
             elif mode == LENGTH_BODY:
                 take = min(self.body_left, len(buf))
                 self.body_left -= take
@@ -720,6 +736,9 @@ class Connection(asyncio.Protocol):
         if not isinstance(target, Refusal):
             req.vhost = target.host
         if isinstance(target, WSGITarget):
+            if head.chunked and not target.settings.chunked_request:
+                self.length_required(req, target)
+                return
             group_name = target.settings.process_group
             if group_name:
                 self.to_daemon(req, target, group_name)
@@ -738,6 +757,26 @@ class Connection(asyncio.Protocol):
             serve_file(self, req, target)
         else:
             self.answer(req, target.status)
+
+    def length_required(self, req: Request, target: WSGITarget) -> None:
+        """A chunked body for an app without WSGIChunkedRequest On: 411, before the app.
+
+        As mod_wsgi's handler does in both modes (PEP 3333 has the app read
+        at most CONTENT_LENGTH bytes, and a chunked body has none). Apache
+        closes the connection after a 411 rather than read the body.
+        """
+        self.worker.logs.error_log(target.host).error(
+            "request with a chunked body refused (411): WSGIChunkedRequest is Off for "
+            f"{target.script}",
+            self.client(),
+        )
+        req.keep_alive = False
+        method = req.head.method
+        body = httpcore.error_body(
+            411, f"A request of the requested method {method} requires a valid Content-Length."
+        )
+        head = ("411 Length Required", [("Content-Type", "text/html; charset=utf-8")])
+        self.app_send(req, head, body, True)
 
     def to_daemon(self, req: Request, target: WSGITarget, name: str) -> None:
         """Pass the request to daemon group ``name``, or answer 503 if it has no process."""
@@ -1083,7 +1122,18 @@ class Connection(asyncio.Protocol):
     def reject(self, status: int, reason: str) -> None:
         """Refuse the request being parsed: answer ``status`` and close."""
         self.reading_done = True
+        self.start_deferred = False  # (its body was refused before its app started)
         if self.transport is None or self.lost:
+            return
+        parsing = self.parsing
+        if parsing is not None and parsing.head_sent and parsing is not self.active:
+            # Answered already (the app did not read its whole body, whose
+            # rest turned out malformed while we read and dropped it): an
+            # error response now would pass for the next request's. Just close.
+            self.worker.log.info(
+                f"request body refused after the response: {reason}", self.client()
+            )
+            self.close()
             return
         active = self.active
         if active is not None and active is self.parsing:

@@ -9,6 +9,7 @@ and friends) are filled in the way mod_wsgi fills them.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import unquote_to_bytes
 
@@ -17,24 +18,29 @@ MOD_WSGI_VERSION = (4, 9, 4)
 
 # Header names whose environ key is not HTTP_*, and headers never passed on.
 _SPECIAL = {"CONTENT_TYPE": "CONTENT_TYPE", "CONTENT_LENGTH": "CONTENT_LENGTH"}
+# As Apache's ap_add_common_vars (server/util_script.c) withholds them:
 # httpoxy (CVE-2016-5385): a "Proxy" request header would become HTTP_PROXY,
-# which many HTTP client libraries read as their proxy setting.
-_DROPPED = {"HTTP_PROXY"}
+# which many HTTP client libraries read as their proxy setting; and
+# Proxy-Authorization, credentials meant for a proxy, which mod_wsgi never
+# passes (WSGIPassAuthorization is about Authorization only).
+_DROPPED = {"HTTP_PROXY", "HTTP_PROXY_AUTHORIZATION"}
+_ENV_NAME = re.compile(r"[A-Za-z0-9-]+\Z")
 _key_cache: Dict[bytes, Optional[str]] = {}
 
 
 def header_key(name: bytes) -> Optional[str]:
     """The environ key for a header name, or None if it must not be passed.
 
-    A name containing ``_`` is dropped: otherwise ``X_Forwarded_For`` and
+    A name with a character other than a letter, a digit or ``-`` is dropped,
+    as Apache 2.4's ``http2env`` drops it: otherwise ``X_Forwarded_For`` and
     ``X-Forwarded-For`` would both become ``HTTP_X_FORWARDED_FOR`` and a client
-    could spoof a header a proxy in front of us sets (Apache 2.4 drops them too).
+    could spoof a header a proxy in front of us sets.
     """
     key = _key_cache.get(name)
     if key is not None or name in _key_cache:
         return key
     text = name.decode("latin-1")
-    if "_" in text:
+    if not _ENV_NAME.match(text):
         result: Optional[str] = None
     else:
         upper = text.upper().replace("-", "_")

@@ -24,6 +24,8 @@ import sys
 import traceback
 from typing import Any, Callable, Iterable, List, Optional, Tuple
 
+from wsgihost.wsgi.input_error import InputError
+
 Headers = List[Tuple[str, str]]
 Head = Tuple[str, Headers]
 
@@ -246,7 +248,12 @@ def _format(exc_info: Any) -> str:
 
 
 def _fail(response: _Response, log: Callable[[str], None], exc_info: Any) -> None:
-    log("exception while serving the request:\n" + _format(exc_info))
+    if isinstance(exc_info[1], InputError):
+        # Not a bug in the app: the body could not be had (the front end
+        # answers the client and logs why). One line, no traceback.
+        log(f"the request failed: {exc_info[1]}")
+    else:
+        log("exception while serving the request:\n" + _format(exc_info))
     if response.head_sent:
         response.sink.abort()
         return

@@ -199,6 +199,25 @@ def test_authorization_is_passed_only_when_configured(pass_authorization: bool) 
         assert "Basic dXNlcjpwYXNz" not in env.values()
 
 
+@pytest.mark.parametrize("pass_authorization", [False, True])
+@pytest.mark.parametrize("name", [b"Proxy-Authorization", b"proxy-authorization"])
+def test_proxy_authorization_is_never_passed(pass_authorization: bool, name: bytes) -> None:
+    # Apache's ap_add_common_vars withholds it; WSGIPassAuthorization is about
+    # Authorization only.
+    mount = Mount("", "/srv/app.wsgi", pass_authorization=pass_authorization)
+    env = environ_for(headers=[(b"Host", b"h"), (name, b"Basic cHJveHk6cHc=")], mount=mount)
+    assert "HTTP_PROXY_AUTHORIZATION" not in env
+    assert "Basic cHJveHk6cHc=" not in env.values()
+
+
+@pytest.mark.parametrize("name", [b"X.Dotted", b"X~Tilde", b"X!Bang", b"X+Plus", b"X'Quote"])
+def test_header_names_apache_cannot_export_are_dropped(name: bytes) -> None:
+    # llhttp accepts any token; Apache's http2env exports letters, digits and '-' only.
+    env = environ_for(headers=[(b"Host", b"h"), (name, b"v"), (b"X-Kept-9", b"k")])
+    assert "v" not in env.values()
+    assert env["HTTP_X_KEPT_9"] == "k"
+
+
 def test_repeated_headers_are_joined_with_commas() -> None:
     env = environ_for(
         headers=[
