@@ -23,10 +23,12 @@ import os
 import pwd
 import resource
 import shutil
+import signal
 import socket
 import stat
 import struct
 import subprocess
+import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator
@@ -294,5 +296,273 @@ def test_script_user_refuses_a_script_owned_by_someone_else(site: Path) -> None:
         log = (site / "error.log").read_text()
         assert f"is not owned by user {other!r} (script-user)" in log
         assert get(server, "/mine").status == 200
+    finally:
+        server.close()
+
+
+# -- who each process runs as, by default and when told ---------------------------------
+
+
+def gid_of(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Gid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Gid: line for {pid}")
+
+
+def identities(server: ServerProcess, groups: list[str]) -> dict[str, set[tuple[int, int]]]:
+    """(uid, gid) of the processes of each role: "front", or a daemon group's name."""
+    found: dict[str, set[tuple[int, int]]] = {}
+    for pid, kind in members(server.proc.pid).items():
+        name = next((g for g in groups if f"wsgihost: daemon {g}" in title(pid)), kind)
+        try:
+            found.setdefault(name, set()).add((uid_of(pid), gid_of(pid)))
+        except (OSError, AssertionError):
+            pass  # it exited meanwhile
+    return found
+
+
+def ids(user: str, group: str | None = None) -> tuple[int, int]:
+    entry = account(user)
+    return entry.pw_uid, grp.getgrnam(group).gr_gid if group else entry.pw_gid
+
+
+def wait_identities(
+    server: ServerProcess, wanted: dict[str, set[tuple[int, int]]], processes: int
+) -> None:
+    """Every process of every role as ``wanted`` (workers drop once their logs are open)."""
+
+    def settled() -> bool:
+        if len(members(server.proc.pid)) < processes:
+            return False
+        return identities(server, [k for k in wanted if k != "front"]) == wanted
+
+    try:
+        wait_for(settled, 20, f"the processes to run as {wanted}")
+    except AssertionError:
+        raise AssertionError(f"{identities(server, list(wanted))} != {wanted}") from None
+    # Nothing but the master runs as root.
+    assert uid_of(server.proc.pid) == 0
+    assert all(uid_of(p) != 0 for p in members(server.proc.pid))
+
+
+def isolated(site: Path) -> dict[str, str]:
+    """The environment of a server with a runtime directory of its own, and the real default."""
+    xdg = site / "xdg"
+    xdg.mkdir(mode=0o755, exist_ok=True)
+    return {**REAL_DEFAULT, "XDG_RUNTIME_DIR": str(xdg)}
+
+
+def three_roles(site: Path, head: str) -> Path:
+    """A site with an embedded app, a group with user=nobody and one with no user=."""
+    script = site / "who.wsgi"
+    script.write_text(WHOAMI)
+    script.chmod(0o644)
+    config = site / "site.conf"
+    config.write_text(
+        f"Listen 127.0.0.1:{free_port()}\nServerName localhost\nErrorLog {site}/error.log\n"
+        + textwrap.dedent(head)
+        + textwrap.dedent(
+            f"""
+            StartServers 2
+            WSGIDaemonProcess own user=nobody processes=1 threads=2
+            WSGIDaemonProcess follows processes=2 threads=2
+            WSGIScriptAlias /front {script}
+            WSGIScriptAlias /own {script} process-group=own
+            WSGIScriptAlias /follows {script} process-group=follows
+            """
+        )
+    )
+    return config
+
+
+def serving(server: ServerProcess) -> None:
+    for path in ("/front", "/own", "/follows"):
+        wait_for(lambda p=path: get(server, p).status == 200, 20, f"{path} to answer")
+
+
+@needs_root
+def test_groups_without_user_run_as_user_and_group_as_in_mod_wsgi(site: Path) -> None:
+    config = three_roles(site, "User www-data\nGroup www-data\n")
+    server = ServerProcess(["serve", "--config", str(config)], isolated(site)).wait_listening()
+    try:
+        serving(server)
+        www = ids("www-data", "www-data")
+        # user= alone keeps Group, as mod_wsgi (its gid defaults to Apache's Group).
+        own = ids("nobody", "www-data")
+        assert (whoami(server, "/front")["uid"], whoami(server, "/front")["gid"]) == www
+        assert (whoami(server, "/own")["uid"], whoami(server, "/own")["gid"]) == own
+        assert (whoami(server, "/follows")["uid"], whoami(server, "/follows")["gid"]) == www
+        wait_identities(server, {"front": {www}, "own": {own}, "follows": {www}}, 5)
+        assert "started as root with no User" not in (site / "error.log").read_text()
+    finally:
+        server.close()
+
+
+@needs_root
+def test_started_as_root_with_no_user_everything_runs_as_the_web_user(site: Path) -> None:
+    config = three_roles(site, "")
+    server = ServerProcess(["serve", "--config", str(config)], isolated(site)).wait_listening()
+    try:
+        serving(server)
+        www = ids("www-data")
+        wait_identities(
+            server, {"front": {www}, "own": {ids("nobody", "www-data")}, "follows": {www}}, 5
+        )
+        log = site / "error.log"
+        assert log.read_text().count("started as root with no User") == 1
+        warning = next(line for line in log.read_text().splitlines() if "no User" in line)
+        assert "[wsgihost:warn]" in warning and "'www-data'" in warning and "--user" in warning
+
+        # A restart reads the configuration again: the same users, no second warning.
+        def fronts() -> set[int]:
+            return {p for p, kind in members(server.proc.pid).items() if kind == "front"}
+
+        old = fronts()
+        server.signal(signal.SIGHUP)
+        wait_for(lambda: not old & fronts(), 20, "the front-end workers replaced by the restart")
+        serving(server)
+        wait_identities(
+            server, {"front": {www}, "own": {ids("nobody", "www-data")}, "follows": {www}}, 5
+        )
+        assert log.read_text().count("started as root with no User") == 1
+    finally:
+        server.close()
+
+
+@needs_root
+def test_user_and_group_options_override_the_configuration(site: Path) -> None:
+    config = three_roles(site, "User nobody\nGroup nogroup\n")
+    args = ["serve", "--config", str(config), "--user", "daemon"]
+    server = ServerProcess(args, isolated(site)).wait_listening()
+    try:
+        serving(server)
+        # --user alone brings its own group; user=nobody keeps its user, with that group.
+        daemon = ids("daemon")
+        wait_identities(
+            server,
+            {
+                "front": {daemon},
+                "own": {(account("nobody").pw_uid, daemon[1])},
+                "follows": {daemon},
+            },
+            5,
+        )
+    finally:
+        server.close()
+    server = ServerProcess([*args, "--group", "www-data"], isolated(site)).wait_listening()
+    try:
+        serving(server)
+        daemon = ids("daemon", "www-data")
+        wait_identities(
+            server, {"front": {daemon}, "own": {ids("nobody", "www-data")}, "follows": {daemon}}, 5
+        )
+    finally:
+        server.close()
+
+
+def test_root_is_refused_for_user_and_for_user_option(site: Path) -> None:
+    script = site / "who.wsgi"
+    script.write_text(WHOAMI)
+    for user in ("root", "#0"):
+        refused = subprocess.run(
+            [sys.executable, "-m", "wsgihost", "serve", str(script), "--port", "0", "--user", user],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 2, refused.stderr
+        assert f"argument --user: {user!r} is root" in refused.stderr
+    config = site / "site.conf"
+    config.write_text(
+        "Listen 127.0.0.1:0\n"
+        "WSGIDaemonProcess g user=root\n"
+        f"WSGIScriptAlias / {script} process-group=g\n"
+    )
+    refused = subprocess.run(
+        [sys.executable, "-m", "wsgihost", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1
+    assert (
+        f"{config}:2: WSGIDaemonProcess: user=root: daemon processes may not run as root"
+        in refused.stderr
+    )
+
+
+# -- runtime directories: made once with their modes, never changed --------------------
+
+
+def modes(*roots: Path) -> dict[str, int]:
+    """The mode of every directory under ``roots`` (and of the roots)."""
+    found = {}
+    for root in roots:
+        for folder in [root, *(p for p in root.rglob("*") if p.is_dir() and not p.is_symlink())]:
+            found[str(folder)] = stat.S_IMODE(folder.lstat().st_mode)
+    return found
+
+
+@needs_root
+@pytest.mark.parametrize("left_by_older_version", [0o711, 0o700, None])
+@pytest.mark.parametrize("failure", ["PidFile", "Listen"])
+def test_a_failed_start_changes_no_mode_and_the_next_start_works(
+    site: Path, failure: str, left_by_older_version: int | None
+) -> None:
+    env = isolated(site)
+    runtime = Path(env["XDG_RUNTIME_DIR"]) / "wsgihost-0"
+    if left_by_older_version is not None:
+        runtime.mkdir(mode=left_by_older_version)
+        runtime.chmod(left_by_older_version)
+    good = three_roles(site, "User www-data\n")
+    text = good.read_text()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        if failure == "PidFile":  # fails after the sockets and their folders are made
+            bad = text + f"PidFile {site}/missing/wsgihost.pid\n"
+        else:  # the second listener is taken
+            bad = text + f"Listen 127.0.0.1:{port}\n"
+        # A first, good start makes the folders; the failed one must leave them alone.
+        server = ServerProcess(["serve", "--config", str(good)], env).wait_listening()
+        serving(server)
+        server.close()
+        before = modes(site, Path(tempfile.gettempdir()) / "wsgihost-0-daemons")
+        good.write_text(bad)
+        failed = ServerProcess(["serve", "--config", str(good)], env)
+        assert failed.wait(30) == 1
+        assert (
+            f"{site}/missing" if failure == "PidFile" else f"127.0.0.1:{port}"
+        ) in failed.stderr()
+        after = modes(site, Path(tempfile.gettempdir()) / "wsgihost-0-daemons")
+        assert {k: after.get(k) for k in before} == before
+    good.write_text(text)
+    server = ServerProcess(["serve", "--config", str(good)], env).wait_listening()
+    try:
+        serving(server)
+        wait_identities(
+            server,
+            {
+                "front": {ids("www-data")},
+                "own": {ids("nobody", "www-data")},
+                "follows": {ids("www-data")},
+            },
+            5,
+        )
+        status = subprocess.run(
+            [sys.executable, "-m", "wsgihost", "status", "--config", str(good)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **env},
+        )
+        assert status.returncode == 0, status.stderr
+        if left_by_older_version is not None:
+            assert stat.S_IMODE(runtime.stat().st_mode) == left_by_older_version
+        control = runtime / "control"
+        assert stat.S_IMODE(control.stat().st_mode) == 0o700
+        assert [p.name[:4] for p in control.iterdir()] == ["ctl."]
     finally:
         server.close()
