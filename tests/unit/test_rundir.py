@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wsgihost.privileges import Identity
+from tests.unit.test_privileges import stranger
 from wsgihost.supervisor import rundir
 
 
@@ -32,12 +32,6 @@ def base(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setattr(tempfile, "tempdir", str(path / "tmp"))
     yield path
     shutil.rmtree(path)
-
-
-def stranger() -> Identity:
-    ours = {os.getgid(), *os.getgroups()}
-    gid = next(g for g in range(60000, 65000) if g not in ours)
-    return Identity(os.getuid() + 4321, gid, None, None)
 
 
 def runtime(base: Path) -> Path:
