@@ -25,8 +25,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from wsgihost.wsgi.streams import ErrorStream
@@ -374,22 +373,29 @@ class AccessLog:
 _bound = threading.local()
 
 
-@contextmanager
-def bound(stream: ErrorStream) -> Iterator[None]:
+class bound:  # lower case: used as a function, ``with bound(stream):``
     """While a request runs on this thread, ``sys.stdout`` and ``sys.stderr`` write to ``stream``.
 
     So the app's ``print()`` and ``logging`` output lands in the request's
     virtual host's error log with the client's address, as mod_wsgi does
     (its ``thread_info->log_buffer``). At the end, a pending partial line is
-    flushed, still as the request's.
+    flushed, still as the request's. (A class, not a generator-based context
+    manager: this runs for every request.)
     """
-    previous = getattr(_bound, "stream", None)
-    _bound.stream = stream
-    try:
-        yield
-    finally:
-        _bound.stream = previous
-        stream.flush()
+
+    __slots__ = ("_previous", "_stream")
+
+    def __init__(self, stream: ErrorStream) -> None:
+        self._stream = stream
+        self._previous: ErrorStream | None = None
+
+    def __enter__(self) -> None:
+        self._previous = getattr(_bound, "stream", None)
+        _bound.stream = self._stream
+
+    def __exit__(self, *exc_info: object) -> None:
+        _bound.stream = self._previous
+        self._stream.flush()
 
 
 def as_process(fn: Callable[[], T]) -> T:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,15 @@ from wsgihost.logs import (
     ErrorLog,
     LogFile,
     LogFormatError,
+    as_process,
+    bound,
     clf_time,
     compile_format,
     escape,
+    install_std_streams,
+    open_log,
 )
+from wsgihost.wsgi.streams import ErrorStream
 
 # clf_time caches one second's text; every test here uses its own second.
 T_FORMAT = 1_614_816_009  # 2021-03-04 00:00:09 UTC
@@ -373,3 +379,132 @@ def test_a_failing_write_does_not_raise(tmp_path: Path) -> None:
 def test_log_file_needs_exactly_one_of_path_and_fd(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         LogFile(**kwargs)
+
+
+# -- open_log, mirror, the peer's label --------------------------------------------
+
+
+@pytest.mark.parametrize("path, fd", [(None, 2), ("/dev/stderr", 2), ("-", 1), ("/dev/stdout", 1)])
+def test_open_log_maps_apaches_names_for_the_standard_streams(path: str | None, fd: int) -> None:
+    f = open_log(path)
+    assert f.fd == fd and not f.is_file
+
+
+def test_open_log_opens_a_path(tmp_path: Path) -> None:
+    f = open_log(str(tmp_path / "error.log"))
+    assert f.is_file
+    f.write(b"x\n")
+    assert (tmp_path / "error.log").read_bytes() == b"x\n"
+
+
+def test_a_mirror_descriptor_follows_its_file_through_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "error.log"
+    spare = os.open(os.devnull, os.O_WRONLY)  # a descriptor number to stand for 2
+    try:
+        f = LogFile(str(path))
+        f.mirror(spare)
+        os.write(spare, b"raw before\n")
+        os.rename(path, tmp_path / "error.log.1")
+        f.reopen()
+        os.write(spare, b"raw after\n")
+        assert (tmp_path / "error.log.1").read_bytes() == b"raw before\n"
+        assert path.read_bytes() == b"raw after\n"
+        assert os.get_inheritable(spare)  # child programs write there too
+    finally:
+        os.close(spare)
+
+
+def test_the_peer_is_named_as_the_process_kind_says(tmp_path: Path) -> None:
+    path = tmp_path / "error.log"
+    ErrorLog(LogFile(str(path)), peer="remote").error("from a daemon", client="127.0.0.1:5")
+    ErrorLog(LogFile(str(path))).error("from a front end", client="127.0.0.1:6")
+    lines = read(path).splitlines()
+    assert lines[0].endswith("] [remote 127.0.0.1:5] from a daemon")
+    assert lines[1].endswith("] [client 127.0.0.1:6] from a front end")
+
+
+# -- sys.stdout and sys.stderr -------------------------------------------------------
+
+
+@pytest.fixture
+def install(monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[str]]:
+    """Installs sys.stdout and sys.stderr as a process's, logging to a list; restored after.
+
+    Called in the test itself: pytest sets its own capture again between
+    a fixture's setup and the test.
+    """
+    monkeypatch.setattr(sys, "stdout", sys.stdout)
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+
+    def installed() -> list[str]:
+        logged: list[str] = []
+        install_std_streams(lambda line: logged.append("process: " + line))
+        return logged
+
+    return installed
+
+
+def test_std_streams_log_lines_as_the_process_outside_a_request(
+    install: Callable[[], list[str]],
+) -> None:
+    std = install()
+    print("hello")
+    sys.stderr.write("partial")
+    assert std == ["process: hello"]
+    sys.stderr.write(" line\n")
+    sys.stdout.buffer.write("bytes \xe9\n".encode())
+    assert std == ["process: hello", "process: partial line", "process: bytes \xe9"]
+    assert sys.stdout.fileno() == 1 and sys.stderr.fileno() == 2
+    assert sys.stdout.encoding == "utf-8" and not sys.stdout.isatty()
+
+
+def test_inside_a_request_std_streams_share_its_wsgi_errors(
+    install: Callable[[], list[str]],
+) -> None:
+    std = install()
+    request: list[str] = []
+    errors = ErrorStream(lambda line: request.append("request: " + line))
+    with bound(errors):
+        print("one")
+        sys.stderr.write("two, partial")
+        errors.write(" and more")
+        # What an import prints is the process's, even when a request caused it.
+        as_process(lambda: print("imported"))
+    # The end of the request flushes what it left pending, as the request's.
+    assert request == ["request: one", "request: two, partial and more"]
+    assert std == ["process: imported"]
+    print("after")
+    assert std == ["process: imported", "process: after"]
+
+
+def test_another_threads_output_during_a_request_is_the_processs(
+    install: Callable[[], list[str]],
+) -> None:
+    std = install()
+    request: list[str] = []
+    with bound(ErrorStream(request.append)):
+        thread = threading.Thread(target=print, args=("from a thread",))
+        thread.start()
+        thread.join()
+        print("from the request")
+    assert request == ["from the request"]
+    assert std == ["process: from a thread"]
+
+
+def test_logging_to_stderr_follows_the_request(install: Callable[[], list[str]]) -> None:
+    std = install()
+    import logging
+
+    handler = logging.StreamHandler()  # sys.stderr, as logging.basicConfig() makes
+    logger = logging.getLogger("wsgihost-test-logs")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        request: list[str] = []
+        with bound(ErrorStream(request.append)):
+            logger.error("in the request")
+        logger.error("outside")
+    finally:
+        logger.removeHandler(handler)
+    assert request == ["in the request"]
+    assert std == ["process: outside"]
