@@ -37,6 +37,8 @@ from tests.functional.server import APPS, Reader, ServerProcess, serve
 pytestmark = pytest.mark.slow
 
 APP = APPS / "output.wsgi"
+# Where output.wsgi raises, for the traceback's frame.
+RAISE_LINE = APP.read_text().splitlines().index('        raise RuntimeError("BOOM %s" % tag)') + 1
 STAMP = r"\[\w{3} \w{3} \d\d \d\d:\d\d:\d\d\.\d{6} \d{4}\]"
 
 
@@ -191,8 +193,16 @@ def test_a_failed_requests_traceback_lands_in_the_hosts_log(site: Site, mode: Mo
     wait_for(lambda: f"{tag}RuntimeError: BOOM" in site.log(mode.log), 10, "the traceback")
     lines = [line for line in site.log(mode.log).splitlines() if tag in line]
     messages = [assert_prefixed(line, site, mode, mode.peer) for line in lines]
-    assert "Traceback (most recent call last):" in messages
-    assert messages[-1] == f"RuntimeError: BOOM {mode.tag}"
+    pid = re.search(r"\[pid (\d+):", lines[0])
+    assert pid
+    # Apache's five lines: mod_wsgi's header, then the app's frames only.
+    assert messages == [
+        f"mod_wsgi (pid={pid[1]}): Exception occurred processing WSGI script '{APP}'.",
+        "Traceback (most recent call last):",
+        f'  File "{APP}", line {RAISE_LINE}, in application',
+        '    raise RuntimeError("BOOM %s" % tag)',
+        f"RuntimeError: BOOM {mode.tag}",
+    ]
     assert f"BOOM {mode.tag}" not in site.log("main_error.log")
 
 

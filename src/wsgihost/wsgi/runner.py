@@ -19,6 +19,7 @@ carries the response out differs. The rules kept here:
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import traceback
@@ -232,7 +233,7 @@ def run(
     except BaseException as e:
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             log(f"the app raised {type(e).__name__}; the request failed")
-        _fail(response, log, sys.exc_info())
+        _fail(response, log, sys.exc_info(), str(environ.get("SCRIPT_FILENAME", "")))
     finally:
         close = getattr(result, "close", None)
         if close is not None:
@@ -244,16 +245,24 @@ def run(
 
 
 def _format(exc_info: Any) -> str:
-    return "".join(traceback.format_exception(*exc_info)).rstrip("\n")
+    kind, value, tb = exc_info
+    # The app's frames, as mod_wsgi shows them: not the runner's own call.
+    while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(kind, value, tb)).rstrip("\n")
 
 
-def _fail(response: _Response, log: Callable[[str], None], exc_info: Any) -> None:
+def _fail(response: _Response, log: Callable[[str], None], exc_info: Any, script: str) -> None:
     if isinstance(exc_info[1], InputError):
         # Not a bug in the app: the body could not be had (the front end
         # answers the client and logs why). One line, no traceback.
         log(f"the request failed: {exc_info[1]}")
     else:
-        log("exception while serving the request:\n" + _format(exc_info))
+        # mod_wsgi 4.9's words (wsgi_log_python_error), then the traceback.
+        log(
+            f"mod_wsgi (pid={os.getpid()}): Exception occurred processing WSGI script "
+            f"'{script}'.\n" + _format(exc_info)
+        )
     if response.head_sent:
         response.sink.abort()
         return
