@@ -115,6 +115,22 @@ def test_a_chunked_body_gets_411_before_the_app(default_server: ServerProcess, c
     log.check()
 
 
+@pytest.mark.parametrize("case", ["bad size", "no CRLF after data"])
+def test_a_malformed_chunked_body_is_411_too(
+    default_server: ServerProcess, calls: Path, case: str
+) -> None:
+    # mod_wsgi refuses by the headers before it reads the body, so what the
+    # body turns out to be does not matter.
+    data = build("POST", target(calls, "bad"), TE) + MALFORMED[case]
+    with default_server.connect() as sock:
+        sock.sendall(data)
+        reader = Reader(sock)
+        response = next_response(reader)
+        assert closed_by_peer(sock, reader)
+    assert response.status == 411
+    assert recorded(calls) == []
+
+
 def test_the_411_comes_at_once_without_100_continue(
     default_server: ServerProcess, calls: Path
 ) -> None:

@@ -1122,10 +1122,13 @@ class Connection(asyncio.Protocol):
     def reject(self, status: int, reason: str) -> None:
         """Refuse the request being parsed: answer ``status`` and close."""
         self.reading_done = True
-        self.start_deferred = False  # (its body was refused before its app started)
+        unstarted = self.start_deferred  # its body was refused before its app started
+        self.start_deferred = False
         if self.transport is None or self.lost:
             return
         parsing = self.parsing
+        if unstarted and parsing is not None and self._length_required_first(parsing):
+            return
         if parsing is not None and parsing.head_sent and parsing is not self.active:
             # Answered already (the app did not read its whole body, whose
             # rest turned out malformed while we read and dropped it): an
@@ -1173,10 +1176,40 @@ class Connection(asyncio.Protocol):
         record.request_headers = self.headers
         response = httpcore.error_response(status)
         record.bytes_sent = len(httpcore.error_body(status))
-        for log in self.worker.logs.access_logs(self.worker.server.main):
+        # In the access log of the request's virtual host once its head is
+        # known (a bad body), as Apache logs it; else the main server's.
+        for log in self.worker.logs.access_logs(self._host_of(parsing)):
             log.log(record)
         self.transport.write(response)
         self.close(linger=True)
+
+    def _host_of(self, req: Request | None) -> Host:
+        """The virtual host a request is for (the main server if none takes it)."""
+        if req is not None and req.vhost is None:
+            head = req.head
+            target = self.worker.router.route(
+                head.server_addr, head.server_port, req.host, head.path
+            )
+            if not isinstance(target, Refusal):
+                req.vhost = target.host
+        return (req and req.vhost) or self.worker.server.main
+
+    def _length_required_first(self, req: Request) -> bool:
+        """A chunked request refused for its body before its app started: 411 if due.
+
+        mod_wsgi refuses a chunked body by the request's headers, before it
+        reads any of it: for an app without WSGIChunkedRequest On its 411
+        wins over what the body turned out to be. True if it was answered.
+        """
+        head = req.head
+        target = self.worker.router.route(head.server_addr, head.server_port, req.host, head.path)
+        if not isinstance(target, WSGITarget) or target.settings.chunked_request:
+            return False
+        req.vhost = target.host
+        self.active = req
+        self.state = BUSY
+        self.length_required(req, target)
+        return True
 
     def refuse(self) -> None:
         """Over the worker's share of MaxRequestWorkers: 503 at once, before any request.
