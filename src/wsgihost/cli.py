@@ -574,6 +574,7 @@ def check_log_files(server: Server) -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print) -> int:
+    from wsgihost.supervisor.groups import unreadable
     from wsgihost.supervisor.master import Master, StartupError
 
     if (args.script is None) == (args.config is None):
@@ -610,6 +611,8 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
     log = ErrorLog(dest, server.logging.level, module="wsgihost")
     if warning:
         log.warn(warning)
+    for problem in unreadable(server):  # a warning each: requests would fail, or an import
+        log.warn(problem)
     try:
         control = reread = None
         if args.config is not None:

@@ -113,22 +113,46 @@ def blocked_at(identity: Identity, path: str) -> Optional[str]:
     """
     if identity.uid == 0:
         return None
-    groups = {identity.gid}
-    if identity.name is not None:
-        groups.update(os.getgrouplist(identity.name, identity.gid))
+    groups = _groups(identity)
     parts = os.path.abspath(path).split(os.sep)
     for i in range(1, len(parts) + 1):
         folder = os.sep.join(parts[:i]) or os.sep
-        st = os.stat(folder)
-        if st.st_uid == identity.uid:
-            bit = stat.S_IXUSR
-        elif st.st_gid in groups:
-            bit = stat.S_IXGRP
-        else:
-            bit = stat.S_IXOTH
-        if not st.st_mode & bit:
+        if not _may(identity, groups, os.stat(folder), 1):
             return folder
     return None
+
+
+def unreadable(identity: Identity, path: str) -> Optional[str]:
+    """Why ``identity`` cannot read the file or list the folder ``path``; None if it can."""
+    if identity.uid == 0:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return e.strerror
+    folder = path if stat.S_ISDIR(st.st_mode) else os.path.dirname(os.path.abspath(path))
+    blocked = blocked_at(identity, folder)
+    if blocked is not None:
+        return f"it may not pass through {blocked}"
+    if not _may(identity, _groups(identity), st, 4):
+        return f"its mode ({stat.S_IMODE(st.st_mode):o}) does not let it read it"
+    return None
+
+
+def _groups(identity: Identity) -> set[int]:
+    groups = {identity.gid}
+    if identity.name is not None:
+        groups.update(os.getgrouplist(identity.name, identity.gid))
+    return groups
+
+
+def _may(identity: Identity, groups: set[int], st: os.stat_result, bit: int) -> bool:
+    """The permission ``bit`` (4 read, 1 search) by owner, group or other, as the kernel picks."""
+    if st.st_uid == identity.uid:
+        return bool(st.st_mode >> 6 & bit)
+    if st.st_gid in groups:
+        return bool(st.st_mode >> 3 & bit)
+    return bool(st.st_mode & bit)
 
 
 def drop(identity: Optional[Identity]) -> bool:

@@ -475,7 +475,7 @@ def test_root_is_refused_for_user_and_for_user_option(site: Path) -> None:
         assert f"argument --user: {user!r} is root" in refused.stderr
     config = site / "site.conf"
     config.write_text(
-        "Listen 127.0.0.1:0\n"
+        "Listen 127.0.0.1:8000\n"  # never bound: the configuration is refused
         "WSGIDaemonProcess g user=root\n"
         f"WSGIScriptAlias / {script} process-group=g\n"
     )
@@ -564,5 +564,29 @@ def test_a_failed_start_changes_no_mode_and_the_next_start_works(
         control = runtime / "control"
         assert stat.S_IMODE(control.stat().st_mode) == 0o700
         assert [p.name[:4] for p in control.iterdir()] == ["ctl."]
+    finally:
+        server.close()
+
+
+@needs_root
+def test_a_script_its_user_cannot_read_is_named_at_start(site: Path) -> None:
+    private = site / "private"
+    private.mkdir(mode=0o700)
+    config = three_roles(site, "User www-data\n")
+    config.write_text(config.read_text().replace(f"{site}/who.wsgi", f"{private}/who.wsgi"))
+    (site / "who.wsgi").rename(private / "who.wsgi")
+    server = ServerProcess(["serve", "--config", str(config)], isolated(site)).wait_listening()
+    try:
+        log = site / "error.log"
+        for who, user in [
+            ("the front-end workers", "www-data"),
+            ("daemon group 'own'", "nobody"),
+            ("daemon group 'follows'", "www-data"),
+        ]:
+            assert (
+                f"{who} run as {user} but cannot read the WSGI script {private}/who.wsgi: "
+                f"it may not pass through {private}"
+            ) in log.read_text()
+        assert get(server, "/front").status >= 400  # as the warning said (404: it sees no file)
     finally:
         server.close()

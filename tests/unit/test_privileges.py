@@ -92,3 +92,18 @@ def test_the_owner_bit_counts_for_the_owner(base: Path) -> None:
     me = Identity(os.getuid(), os.getgid(), None, None)
     assert privileges.blocked_at(me, str(folder)) is None
     assert privileges.blocked_at(stranger(), str(folder)) == str(folder)
+
+
+def test_unreadable_says_why(base: Path) -> None:
+    them = stranger()
+    script = base / "app.wsgi"
+    script.write_text("")
+    script.chmod(0o600)
+    assert privileges.unreadable(them, str(script)) == "its mode (600) does not let it read it"
+    script.chmod(0o644)
+    assert privileges.unreadable(them, str(script)) is None
+    base.chmod(0o700)
+    assert privileges.unreadable(them, str(script)) == f"it may not pass through {base}"
+    assert privileges.unreadable(them, str(base / "missing")) == "No such file or directory"
+    base.chmod(0o711)  # a folder they may pass through but not list: imports find nothing
+    assert privileges.unreadable(them, str(base)) == "its mode (711) does not let it read it"

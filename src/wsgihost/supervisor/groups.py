@@ -30,6 +30,7 @@ from pathlib import Path
 import wsgihost
 from wsgihost import privileges
 from wsgihost.config.model import DaemonGroup, Server
+from wsgihost.routing import Router
 from wsgihost.supervisor import rundir
 
 
@@ -69,6 +70,54 @@ def strangers(server: Server) -> list[privileges.Identity]:
         if identity is not None and identity.uid != os.getuid() and identity not in found:
             found.append(identity)
     return found
+
+
+def unreadable(server: Server) -> list[str]:
+    """What the children will need but cannot read, as the users they run as (root only).
+
+    Checked once at start, for a warning each: the standard library (modules
+    imported after the switch of user come from it), each group's
+    python-home, and the WSGI scripts each process loads. Apache leaves this
+    to the administrator too, but then nothing is said until a request fails.
+    """
+    if os.getuid() != 0:
+        return []
+    router = Router(server)
+    stdlib = ("the Python standard library", os.path.dirname(os.__file__))
+    embedded = {
+        alias.path
+        for host in (router.main, *router.vhosts)
+        for alias in host.script_aliases
+        if not alias.regex
+        and not host.settings_for(alias.path, alias.url, alias.settings).process_group
+    }
+    wanted = [
+        (
+            (server.user, server.group),
+            "the front-end workers",
+            [stdlib, *(("the WSGI script", path) for path in sorted(embedded))],
+        )
+    ]
+    scripts = router.scripts_by_group()
+    for group in server.groups:
+        home = group.python_home or server.python_home
+        needs = [("python-home", home) if home else stdlib]
+        needs += [("the WSGI script", path) for path, _ in sorted(scripts.get(group.name, ()))]
+        wanted.append((daemon_user(server, group), f"daemon group {group.name!r}", needs))
+    problems = []
+    for (user, unix_group), who, needs in wanted:
+        try:
+            identity = privileges.resolve(user, unix_group)
+        except (KeyError, ValueError):
+            continue
+        if identity is None or identity.uid == 0:
+            continue
+        for what, path in needs:
+            why = privileges.unreadable(identity, path)
+            if why:
+                name = identity.name or f"#{identity.uid}"
+                problems.append(f"{who} run as {name} but cannot read {what} {path}: {why}")
+    return problems
 
 
 def socket_name(server: Server, group: DaemonGroup, where: list[str]) -> str:
