@@ -699,6 +699,38 @@ def fail(record: Record, server: RunningServer, reason: str) -> None:
 # --------------------------------------------------------------------------- command line
 
 
+def add_server_options(
+    parser: argparse.ArgumentParser, names: Sequence[str], default: Sequence[str], python_runs: str
+) -> None:
+    """The options a one-purpose benchmark shares with the others.
+
+    --servers (a subset of names, default default), the budget (--processes,
+    --threads), --python (python_runs says what it runs), --startup-timeout and
+    --output-dir. check_servers checks --servers once parsed.
+    """
+    add = parser.add_argument
+    add(
+        "--servers",
+        default=",".join(default),
+        help=f"comma-separated subset of: {', '.join(names)} (default: %(default)s)",
+    )
+    add("--processes", type=int, default=2, help="processes per server (%(default)s)")
+    add("--threads", type=int, default=15, help="threads per process (%(default)s)")
+    add(
+        "--python",
+        type=Path,
+        help=f"interpreter for {python_runs} "
+        f"(default: {VENV_DIR.relative_to(REPO_DIR)}/bin/python if it exists, else this one)",
+    )
+    add("--startup-timeout", type=float, default=30.0, help="seconds to come up (%(default)s)")
+    add(
+        "--output-dir",
+        type=Path,
+        default=RESULTS_DIR,
+        help="where the JSON and the markdown go (default: %(default)s)",
+    )
+
+
 def check_servers(parser: argparse.ArgumentParser, servers: str, names: Sequence[str]) -> None:
     unknown = set(servers.split(",")) - set(names)
     if unknown:

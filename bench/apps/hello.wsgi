@@ -8,6 +8,12 @@ load a copy of it named bench_hello.py, since they can only import modules):
   made once at import and returned as one block;
 - ``POST /upload``: reads the whole body in 64 KiB reads and answers how many bytes
   it read;
+- ``GET /stream?size=N``: N bytes, yielded by a generator in 64 KiB blocks with
+  no Content-Length (so chunked under HTTP/1.1), for bench/slowreader.py. Each
+  block starts with ``STREAM_HEADER``: its offset in the stream, the
+  ``time.monotonic()`` at which the app yielded it (one clock for every process
+  of the machine) and the app's pid; the rest of it is ``STREAM_FILLER``'s bytes
+  at the same places, so a reader can check every byte;
 - ``GET /__interpreter__``: the Python interpreter the application really runs on,
   because interpreter builds differ in speed and the servers do not all run on the
   same one (mod_wsgi embeds the Python it was built for).
@@ -20,8 +26,10 @@ interpreter can load it.
 import json
 import os
 import platform
+import struct
 import sys
 import sysconfig
+import time
 
 BODY = b"Hello, World!\n"
 CONTENT_LENGTH = str(len(BODY))
@@ -31,6 +39,10 @@ RESPONSES = {
     "/response/1m": b"x" * (1024 * 1024),
 }
 READ_SIZE = 64 * 1024
+STREAM_BLOCK = 64 * 1024
+STREAM_HEADER = struct.Struct("!QdQ")  # offset, time.monotonic() when yielded, pid
+# A period of 251 (a prime): a block shifted by any offset would not match.
+STREAM_FILLER = (bytes(range(251)) * (STREAM_BLOCK // 251 + 1))[:STREAM_BLOCK]
 
 # configure flags that change how fast the interpreter runs. Distribution builds
 # (Debian's included) may optimise outside configure, so their absence proves nothing.
@@ -56,6 +68,8 @@ def application(environ, start_response):
         return _upload(environ, start_response)
     if path == "/__interpreter__":
         return _interpreter(environ, start_response)
+    if path == "/stream":
+        return _stream(environ, start_response)
     start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "10")])
     return [b"not found\n"]
 
@@ -76,6 +90,28 @@ def _upload(environ, start_response):
     body = str(received).encode("ascii")
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _stream(environ, start_response):
+    # Only ?size=N is asked for: parsed by hand, so no module is imported for it.
+    query = dict(part.partition("=")[::2] for part in environ.get("QUERY_STRING", "").split("&"))
+    try:
+        size = int(query.get("size") or 0)
+    except ValueError:
+        size = -1
+    if size < 0:
+        start_response("400 Bad Request", [("Content-Type", "text/plain")])
+        return [b"size must be a whole number of bytes\n"]
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return _blocks(size)
+
+
+def _blocks(size):
+    pid = os.getpid()
+    filler = STREAM_FILLER[STREAM_HEADER.size :]
+    for offset in range(0, size, STREAM_BLOCK):
+        head = STREAM_HEADER.pack(offset, time.monotonic(), pid)
+        yield (head + filler)[: size - offset]
 
 
 def _interpreter(environ, start_response):
