@@ -31,6 +31,7 @@ import pytest
 
 from tests.functional.helpers import (
     LogWatch,
+    Response,
     build,
     chunked,
     closed_by_peer,
@@ -90,18 +91,24 @@ def target(calls: Path, marker: str, read: str = "all") -> str:
     return f"/upload?record={calls}&m={marker}&read={read}"
 
 
+def answer_then_close(server: ServerProcess, data: bytes) -> Response:
+    """Send ``data`` on a new connection: one response must come, then the server closes."""
+    with server.connect() as sock:
+        sock.sendall(data)
+        reader = Reader(sock)
+        response = next_response(reader)
+        assert closed_by_peer(sock, reader), f"the connection stayed open after {response}"
+    return response
+
+
 # -- WSGIChunkedRequest Off: 411 before the app ----------------------------------
 
 
 def test_a_chunked_body_gets_411_before_the_app(default_server: ServerProcess, calls: Path) -> None:
     log = LogWatch(default_server)
     request = build("POST", target(calls, "refused"), TE, chunked(*PIECES))
-    with default_server.connect() as sock:
-        # A second request in the same packet: after a 411 it is never read.
-        sock.sendall(request + build("GET", target(calls, "after")))
-        reader = Reader(sock)
-        response = next_response(reader)
-        assert closed_by_peer(sock, reader), "the connection stayed open after the 411"
+    # A second request in the same packet: after a 411 it is never read.
+    response = answer_then_close(default_server, request + build("GET", target(calls, "after")))
     assert response.status == 411
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["connection"] == "close"
@@ -122,11 +129,7 @@ def test_a_malformed_chunked_body_is_411_too(
     # mod_wsgi refuses by the headers before it reads the body, so what the
     # body turns out to be does not matter.
     data = build("POST", target(calls, "bad"), TE) + MALFORMED[case]
-    with default_server.connect() as sock:
-        sock.sendall(data)
-        reader = Reader(sock)
-        response = next_response(reader)
-        assert closed_by_peer(sock, reader)
+    response = answer_then_close(default_server, data)
     assert response.status == 411
     assert recorded(calls) == []
 
@@ -135,11 +138,8 @@ def test_the_411_comes_at_once_without_100_continue(
     default_server: ServerProcess, calls: Path
 ) -> None:
     head = build("POST", target(calls, "expect"), [*TE, ("Expect", "100-continue")])
-    with default_server.connect() as sock:
-        sock.sendall(head)  # the client waits for our word before it sends the body
-        reader = Reader(sock)
-        response = next_response(reader)
-        assert closed_by_peer(sock, reader)
+    # The client waits for our word before it sends the body.
+    response = answer_then_close(default_server, head)
     assert response.status == 411, "100 Continue was sent for a body that is refused"
     assert recorded(calls) == []
 
@@ -250,11 +250,7 @@ def test_a_malformed_body_that_has_arrived_is_400_and_never_reaches_the_app(
 ) -> None:
     log = LogWatch(on_server)
     data = build("POST", target(calls, "malformed"), TE) + MALFORMED[case]
-    with on_server.connect() as sock:
-        sock.sendall(data)
-        reader = Reader(sock)
-        response = next_response(reader)
-        assert closed_by_peer(sock, reader)
+    response = answer_then_close(on_server, data)
     assert response.status == 400
     assert response.headers["connection"] == "close"
     assert recorded(calls) == [], "the app was called for a body already known to be bad"
