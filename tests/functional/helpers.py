@@ -146,6 +146,13 @@ def quiet_for(sock: socket.socket, seconds: float) -> bool:
     return not readable
 
 
+def free_port() -> int:
+    """A loopback port free now, for a config file's ``Listen`` (which takes no 0)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 # -- processes ---------------------------------------------------------------
 
 

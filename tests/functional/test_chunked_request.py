@@ -36,6 +36,7 @@ from tests.functional.helpers import (
     chunked,
     closed_by_peer,
     exchange,
+    free_port,
     next_response,
     read_to_eof,
     wait_for,
@@ -153,6 +154,48 @@ def test_a_body_with_a_content_length_is_still_served(
     assert seen["body"].encode("latin-1") == BODY
     assert seen["content_length"] == str(len(BODY))
     assert seen["input_chunked"] == "0"
+
+
+# -- WSGIChunkedRequest for part of a site ---------------------------------------
+
+
+def test_a_location_turns_chunked_bodies_on_for_part_of_a_site(tmp_path: Path, calls: Path) -> None:
+    """mod_wsgi reads the setting for the request's own directory and location."""
+    conf = tmp_path / "site.conf"
+    conf.write_text(
+        f"""
+Listen 127.0.0.1:{free_port()}
+StartServers 1
+WSGIDaemonProcess chunked processes=1 threads=2
+WSGIScriptAlias /embedded {SCRIPT}
+WSGIScriptAlias /daemon {SCRIPT} process-group=chunked
+<Location /embedded/on>
+    WSGIChunkedRequest On
+</Location>
+<Location /daemon/on>
+    WSGIChunkedRequest On
+</Location>
+<Location /daemon/on/off>
+    WSGIChunkedRequest Off
+</Location>
+"""
+    )
+    server = ServerProcess(["serve", "--config", str(conf)])
+    try:
+        server.wait_listening()
+
+        def status(path: str) -> int:
+            query = f"?record={calls}&m={path}"
+            return exchange(server, build("POST", path + query, TE, chunked(b"part"))).status
+
+        assert status("/embedded/on/x") == 200
+        assert status("/embedded/x") == 411
+        assert status("/daemon/on") == 200
+        assert status("/daemon/x") == 411
+        assert status("/daemon/on/off/x") == 411  # the closer <Location> wins
+    finally:
+        server.close()
+    assert sorted(line.split()[0] for line in recorded(calls)) == ["/daemon/on", "/embedded/on/x"]
 
 
 # -- WSGIChunkedRequest On: the whole body ----------------------------------------
