@@ -32,8 +32,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
+import os
 import runpy
 import socket
+import stat
 import statistics
 import struct
 import tempfile
@@ -118,6 +120,21 @@ def run_settings(settings: Settings) -> run.Settings:
         ]
     )
     return run.settings_from(args, settings.python)
+
+
+def closed_to_others(python: Path) -> str:
+    """A directory on python's way that other users cannot enter, or "".
+
+    Started as root, wsgihost runs its front ends and daemon processes as the web user
+    (www-data), as Apache runs its children: they must be able to run python, and a
+    venv of a pyenv build under /root (mode 0700) is out of their reach.
+    """
+    for path in (Path(os.path.abspath(python)), Path(os.path.realpath(python))):
+        for directory in reversed(path.parents):
+            with contextlib.suppress(OSError):
+                if not os.stat(directory).st_mode & stat.S_IXOTH:
+                    return str(directory)
+    return ""
 
 
 # --------------------------------------------------------------------------- the reader
@@ -739,6 +756,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if python is None:
         return 2
     chosen = args.servers.split(",")
+    closed = closed_to_others(python) if os.geteuid() == 0 else ""
+    if closed and any(name.startswith("wsgihost") for name in chosen):
+        say(
+            f"warning: {closed} is closed to other users, and wsgihost started as root runs "
+            f"its children as the web user: they cannot run {python}. Give --python a venv "
+            "they can reach, e.g. python3 -m venv /tmp/venv (Debian's /usr/bin/python3) "
+            "with wsgihost's dependencies."
+        )
     settings = Settings(
         servers=tuple(name for name in NAMES if name in chosen),
         size=int(args.size * MB),
