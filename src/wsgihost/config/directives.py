@@ -595,7 +595,9 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "response-buffer-size",
         "nnn",
-        "How much of a response the front end buffers: 0 (65536) or at least 65536.",
+        "How much of a response the front end holds for a slow client before it stops "
+        "reading from the daemon, which then waits: 0 (1 MiB; mod_wsgi's default is 65536) "
+        "or at least 65536.",
         _opt_int(0, floor=65536),
     ),
     DaemonOption(

@@ -59,7 +59,8 @@ GRACE = 1.0  # how long past its deadline we still wait for a daemon's answer
 READ_SIZE = 256 * 1024
 SEND_BATCH = 256 * 1024  # request body gathered into one DATA frame, at most
 # Response bytes of one request read from its daemon and not yet written to
-# the client, past which we stop reading the daemon. With the transport's own
+# the client, past which we stop reading the daemon (a group's
+# response-buffer-size, when given, instead). With the transport's own
 # high-water mark and one frame in hand, a slow reader costs us about 1.3 MiB,
 # whatever the size of the response (mod_wsgi's Apache child holds a few
 # socket buffers; a larger window keeps a fast client's pipe full).
@@ -198,8 +199,9 @@ class DaemonExchange:
     reading the whole body) never costs us the response waiting to be read.
     """
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, window: int = WINDOW) -> None:
         self.sock = sock
+        self.window = window  # response bytes held for the client before we stop reading
         self.fd = sock.fileno()
         self.channel = Channel("front")
         self.loop = asyncio.get_running_loop()
@@ -228,7 +230,7 @@ class DaemonExchange:
         if not data:
             self._stop_reading()
         self.channel.receive_data(data)
-        if self.reading and self.channel.buffered >= WINDOW:
+        if self.reading and self.channel.buffered >= self.window:
             # The client is slower than the app: leave the rest in the
             # daemon's socket until next_event() has passed this much on.
             self.paused = True
@@ -351,7 +353,7 @@ async def serve(
                 except Unavailable:
                     conn.answer_unavailable(req, f"daemon group {group.name!r} did not answer")
                     return
-                exchange = DaemonExchange(sock)
+                exchange = DaemonExchange(sock, group.response_buffer_size or WINDOW)
             channel = exchange.channel
             frames = channel.send(Request(head))
             if not req.has_body:
