@@ -128,11 +128,49 @@ def escape(text: str) -> str:
     return "".join(out)
 
 
+_ERROR_ESCAPES = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0B: "\\v", 0x0D: "\\r", 0x5C: "\\\\"}
+
+
+def escape_error_bytes(data: bytes) -> str:
+    """Bytes as Apache 2.4 writes them in its error log (``ap_escape_errorlog_item``).
+
+    Printable ASCII stays (``"`` too); a backslash and the usual control
+    characters get C escapes; every other byte, UTF-8 ones included, is
+    ``\\xhh``. So a log line is one line of ASCII whatever the app wrote.
+    """
+    return "".join(
+        chr(b) if 0x20 <= b < 0x7F and b != 0x5C else _ERROR_ESCAPES.get(b, "\\x%02x" % b)
+        for b in data
+    )
+
+
+def escape_error(text: str) -> str:
+    """One line of an error-log message, escaped as Apache does (see escape_error_bytes)."""
+    if text.isascii() and text.isprintable() and "\\" not in text:
+        return text  # the common case, at no cost
+    try:
+        data = text.encode("utf-8", "surrogateescape")  # bytes decoded that way come back
+    except UnicodeEncodeError:  # a lone surrogate of another kind: that one becomes "?"
+        data = b"".join(_encode_char(ch) for ch in text)
+    return escape_error_bytes(data)
+
+
+def _encode_char(ch: str) -> bytes:
+    try:
+        return ch.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return b"?"
+
+
 class ErrorLog:
     """The error log: ``[time] [module:level] [pid N:tid T] [client A:P] message``.
 
     ``peer`` is the word before a client's address: ``client`` in front-end
     workers, ``remote`` in daemon processes (what mod_wsgi 4.9 writes there).
+    Each line of a message is escaped as Apache escapes it, and gets the
+    request's ``Referer`` header (its bytes) after it when one is given
+    (``, referer: URL``, as Apache writes lines about a request it received
+    itself: in embedded mode, not in mod_wsgi's daemon processes).
     """
 
     def __init__(
@@ -147,7 +185,9 @@ class ErrorLog:
     def enabled(self, level: str) -> bool:
         return LEVEL_RANK[level] <= self.threshold
 
-    def log(self, level: str, message: str, client: str | None = None) -> None:
+    def log(
+        self, level: str, message: str, client: str | None = None, referer: bytes | None = None
+    ) -> None:
         if LEVEL_RANK[level] > self.threshold:
             return
         now = time.time()
@@ -161,11 +201,12 @@ class ErrorLog:
         prefix = f"[{stamp}] [{self.module}:{level}] [pid {os.getpid()}:tid {tid}] "
         if client:
             prefix += f"[{self.peer} {client}] "
+        end = f", referer: {escape_error_bytes(referer)}\n" if referer else "\n"
         lines = message.rstrip("\n").split("\n")
-        self.dest.write("".join(prefix + line + "\n" for line in lines).encode("utf-8", "replace"))
+        self.dest.write("".join(prefix + escape_error(line) + end for line in lines).encode())
 
-    def error(self, message: str, client: str | None = None) -> None:
-        self.log("error", message, client)
+    def error(self, message: str, client: str | None = None, referer: bytes | None = None) -> None:
+        self.log("error", message, client, referer)
 
     def warn(self, message: str, client: str | None = None) -> None:
         self.log("warn", message, client)

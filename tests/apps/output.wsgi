@@ -12,6 +12,7 @@ The tag is the daemon group's name, or "embedded". Paths:
   /raise           an uncaught exception (a 500 and a traceback)
   /fd2             os.write(2, ...): below Python, as a C extension writes
   /thread          print() from a thread of the app's own, outside the request
+  /escape          print() of text Apache escapes (non-ASCII, a tab, a backslash, \x01)
   /pid             the process id
 At import it prints a line, and writes one to sys.stderr.
 """
@@ -52,6 +53,8 @@ def application(environ, start_response):
         raise RuntimeError("BOOM %s" % tag)
     elif path == "/fd2":
         os.write(2, ("FD2 %s\n" % tag).encode())
+    elif path == "/escape":
+        print('caf\u00e9\ttab \\ back "q" \x01 end %s' % tag)
     elif path == "/thread":
         t = threading.Thread(target=print, args=("THREAD %s" % tag,))
         t.start()

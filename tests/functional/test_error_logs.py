@@ -128,11 +128,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             assert marker not in text, text
 
 
-def call(site: Site, host: str, path: str, port: int | None = None) -> tuple[Response, int]:
+def call(
+    site: Site,
+    host: str,
+    path: str,
+    port: int | None = None,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> tuple[Response, int]:
     """One request; the response and the client's port (which the log lines name)."""
     with socket.create_connection(("127.0.0.1", port or site.port), timeout=30) as sock:
         client_port = sock.getsockname()[1]
-        sock.sendall(build("GET", path, host=host))
+        sock.sendall(build("GET", path, headers, host=host))
         return next_response(Reader(sock)), client_port
 
 
@@ -183,6 +189,22 @@ def test_request_output_lands_in_the_hosts_log_with_the_client(
     other = "b_error.log" if mode is DAEMON else "a_error.log"
     assert f":{client_port}]" not in site.log(other)
     assert f":{client_port}]" not in site.log("main_error.log")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_lines_are_escaped_and_embedded_ones_name_the_referer_as_in_apache(
+    site: Site, mode: Mode
+) -> None:
+    # What Apache wrote for the same print() and Referer (UTF-8 bytes, sent raw).
+    referer = 'http://ref.test/\xc3\xa9"x'  # latin-1 text of the bytes of http://ref.test/é"x
+    response, client_port = call(site, mode.host, "/escape", headers=(("Referer", referer),))
+    assert response.status == 200
+    (line,) = request_lines(site, mode.log, mode.peer, client_port, 1)
+    message = f'caf\\xc3\\xa9\\ttab \\\\ back "q" \\x01 end {mode.tag}'
+    # mod_wsgi's daemon processes do not have the request's headers for the log.
+    if mode is EMBEDDED:
+        message += ', referer: http://ref.test/\\xc3\\xa9"x'
+    assert assert_prefixed(line, site, mode, mode.peer) == message
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -247,8 +247,9 @@ def test_error_log_prefixes_every_line_of_a_traceback(tmp_path: Path) -> None:
 
 def test_error_log_writes_non_utf8_safely(tmp_path: Path) -> None:
     path = tmp_path / "error.log"
-    ErrorLog(LogFile(str(path))).error("bad \udcff surrogate")
-    assert b"bad ? surrogate" in path.read_bytes()
+    ErrorLog(LogFile(str(path))).error("bad \udcff surrogate, lone \ud800")
+    # The byte that was not UTF-8 comes back, escaped as Apache escapes bytes.
+    assert b"bad \\xff surrogate, lone ?" in path.read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -508,3 +509,32 @@ def test_logging_to_stderr_follows_the_request(install: Callable[[], list[str]])
         logger.removeHandler(handler)
     assert request == ["in the request"]
     assert std == ["process: outside"]
+
+
+@pytest.mark.parametrize(
+    "text, logged",
+    [
+        ('plain ascii, "quoted"', 'plain ascii, "quoted"'),
+        # What Apache + mod_wsgi 4.9 wrote for print("café\ttab \\ back \"q\" \x01 end").
+        ('caf\u00e9\ttab \\ back "q" \x01 end', 'caf\\xc3\\xa9\\ttab \\\\ back "q" \\x01 end'),
+        ("\b\v\r\x7f", "\\b\\v\\r\\x7f"),
+    ],
+)
+def test_error_log_lines_are_escaped_as_apache_escapes_them(
+    tmp_path: Path, text: str, logged: str
+) -> None:
+    path = tmp_path / "error.log"
+    ErrorLog(LogFile(str(path))).error(text, client="c:1")
+    assert read(path).endswith(f"[client c:1] {logged}\n")
+
+
+def test_a_referer_follows_each_line_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "error.log"
+    log = ErrorLog(LogFile(str(path)))
+    log.error("one\ntwo", client="c:1", referer='http://ref.test/\xc3\xa9"x'.encode("latin-1"))
+    log.error("none", client="c:1", referer=None)
+    lines = read(path).splitlines()
+    # As Apache wrote it for a Referer of http://ref.test/é"x (UTF-8 bytes).
+    assert lines[0].endswith('] one, referer: http://ref.test/\\xc3\\xa9"x')
+    assert lines[1].endswith('] two, referer: http://ref.test/\\xc3\\xa9"x')
+    assert lines[2].endswith("] none")

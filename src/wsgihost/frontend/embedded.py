@@ -93,10 +93,11 @@ class EmbeddedApp:
     def serve(self, request: Any, script_name: str, path_info: str) -> None:
         """Run on a pool thread: call the app for one request."""
         client = f"{request.head.client_addr}:{request.head.client_port}"
+        referer = request.head.header(b"referer")
         log = self.log
 
         def log_error(message: str) -> None:
-            log.error(message, client)
+            log.error(message, client, referer)
 
         if not os.path.isfile(self.loader.path):
             # As Apache does for a WSGIScriptAlias whose script is not there (yet).
