@@ -122,10 +122,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         yield Site(server, root, port, other)
     finally:
         server.close()
-    # Nothing of the app's went to the master's terminal, in any test.
+    # Nothing of the app's went to the master's terminal, in any test, nor to
+    # another host's log.
     for text in (server.stdout(), server.stderr()):
         for marker in ("PRINT", "STDERR", "LOGGING", "ERRORS", "BOOM", "IMPORT", "FD2", "THREAD"):
             assert marker not in text, text
+    a_log, b_log = (root / "a_error.log").read_text(), (root / "b_error.log").read_text()
+    assert "embedded" not in a_log and "grpc" not in a_log
+    assert "grpa" not in b_log and "grpc" not in b_log and "IMPORT" not in b_log
 
 
 def call(
@@ -286,6 +290,7 @@ def test_log_level_crit_hides_the_apps_output_in_both_modes(site: Site) -> None:
     # Written before the answers, so they would be there by now.
     text = site.log("c_error.log")
     assert "grpc" not in text and "embedded" not in text and "Traceback" not in text
+    assert "IMPORT" not in text  # the group's own output: its host's LogLevel too
     assert "grpc" not in site.log("main_error.log")
 
 
