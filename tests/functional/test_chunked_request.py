@@ -3,6 +3,8 @@
 Both modes, real servers on loopback. What Apache does, observed on this
 machine (Apache/2.4 + mod_wsgi 4.9.4), and what we keep of it:
 
+* ``Transfer-Encoding`` other than ``chunked`` itself (``gzip, chunked``) is
+  answered ``501 Not Implemented`` before the app runs, On or Off;
 * a chunked body for an app without ``WSGIChunkedRequest On`` is answered
   ``411 Length Required`` (HTML, ``Connection: close``) before the app runs,
   without ``100 Continue``, and the connection is closed;
@@ -237,6 +239,23 @@ def test_a_chunked_body_arriving_slowly_is_read_whole(
         response = next_response(Reader(sock))
     assert response.status == 200
     assert response.json()["body"].encode("latin-1") == BODY
+
+
+@pytest.mark.parametrize(
+    "codings", [["gzip, chunked"], ["identity, chunked"], ["gzip", "chunked"]], ids=str
+)
+def test_a_coding_besides_chunked_is_501_before_the_app(
+    on_server: ServerProcess, calls: Path, codings: list[str]
+) -> None:
+    # HTTP allows it (the final coding is chunked), but mod_wsgi's handler
+    # takes "chunked" only, with WSGIChunkedRequest On as well as Off.
+    headers = [("Transfer-Encoding", coding) for coding in codings]
+    response = answer_then_close(
+        on_server, build("POST", target(calls, "gzip"), headers, chunked(b"\x1f\x8b"))
+    )
+    assert response.status == 501
+    assert b"POST not supported for current URL." in response.body
+    assert recorded(calls) == []
 
 
 # -- Proxy-Authorization -----------------------------------------------------------

@@ -2094,7 +2094,8 @@ SUPPORTED: tuple[Directive, ...] = (
         "mod_wsgi does. On: the app reads the body to its end (`wsgi.input.read()`, or "
         '`read(n)` until it returns `b""`); it has no `CONTENT_LENGTH`, and '
         '`mod_wsgi.input_chunked` is `"1"`. Set it in a `<Location>` or `<Directory>` '
-        "to accept chunked bodies for part of a site only.",
+        "to accept chunked bodies for part of a site only. A `Transfer-Encoding` other than "
+        "`chunked` itself (`gzip, chunked`) is answered 501 either way, as mod_wsgi does.",
         _dir_setting("chunked_request", _flag),
         module="mod_wsgi",
     ),

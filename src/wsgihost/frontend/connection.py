@@ -736,8 +736,7 @@ class Connection(asyncio.Protocol):
         if not isinstance(target, Refusal):
             req.vhost = target.host
         if isinstance(target, WSGITarget):
-            if head.chunked and not target.settings.chunked_request:
-                self.length_required(req, target)
+            if head.chunked and self.refuse_chunked(req, target):
                 return
             group_name = target.settings.process_group
             if group_name:
@@ -758,25 +757,36 @@ class Connection(asyncio.Protocol):
         else:
             self.answer(req, target.status)
 
-    def length_required(self, req: Request, target: WSGITarget) -> None:
-        """A chunked body for an app without WSGIChunkedRequest On: 411, before the app.
+    def refuse_chunked(self, req: Request, target: WSGITarget) -> bool:
+        """mod_wsgi's checks of a chunked request, before the app; True if it was refused.
 
-        As mod_wsgi's handler does in both modes (PEP 3333 has the app read
-        at most CONTENT_LENGTH bytes, and a chunked body has none). Apache
-        closes the connection after a 411 rather than read the body.
+        As its handler does in both modes: ``Transfer-Encoding`` must be
+        ``chunked`` itself, anything else (``gzip, chunked`` included, which
+        HTTP allows) is 501; and a chunked body is for apps with
+        WSGIChunkedRequest On only, else 411 (PEP 3333 has the app read at
+        most CONTENT_LENGTH bytes, and a chunked body has none). Apache
+        closes the connection after either rather than read the body.
         """
+        method = req.head.method
+        coding = b", ".join(v for n, v in req.head.headers if n.lower() == b"transfer-encoding")
+        if coding.lower() != b"chunked":
+            status = 501
+            why = f"Transfer-Encoding {coding.decode('latin-1')!r} is not 'chunked'"
+            text = f"{method} not supported for current URL."
+        elif not target.settings.chunked_request:
+            status = 411
+            why = "a chunked body, and WSGIChunkedRequest is Off"
+            text = f"A request of the requested method {method} requires a valid Content-Length."
+        else:
+            return False
         self.worker.logs.error_log(target.host).error(
-            "request with a chunked body refused (411): WSGIChunkedRequest is Off for "
-            f"{target.script}",
-            self.client(),
+            f"request refused ({status}): {why}, for {target.script}", self.client()
         )
         req.keep_alive = False
-        method = req.head.method
-        body = httpcore.error_body(
-            411, f"A request of the requested method {method} requires a valid Content-Length."
-        )
-        head = ("411 Length Required", [("Content-Type", "text/html; charset=utf-8")])
-        self.app_send(req, head, body, True)
+        reason = httpcore.REASONS[status]
+        head = (f"{status} {reason}", [("Content-Type", "text/html; charset=utf-8")])
+        self.app_send(req, head, httpcore.error_body(status, text), True)
+        return True
 
     def to_daemon(self, req: Request, target: WSGITarget, name: str) -> None:
         """Pass the request to daemon group ``name``, or answer 503 if it has no process."""
@@ -1127,7 +1137,7 @@ class Connection(asyncio.Protocol):
         if self.transport is None or self.lost:
             return
         parsing = self.parsing
-        if unstarted and parsing is not None and self._length_required_first(parsing):
+        if unstarted and parsing is not None and self._refused_by_headers_first(parsing):
             return
         if parsing is not None and parsing.head_sent and parsing is not self.active:
             # Answered already (the app did not read its whole body, whose
@@ -1194,22 +1204,24 @@ class Connection(asyncio.Protocol):
                 req.vhost = target.host
         return (req and req.vhost) or self.worker.server.main
 
-    def _length_required_first(self, req: Request) -> bool:
-        """A chunked request refused for its body before its app started: 411 if due.
+    def _refused_by_headers_first(self, req: Request) -> bool:
+        """A chunked request refused for its body before its app started: 411 or 501 if due.
 
-        mod_wsgi refuses a chunked body by the request's headers, before it
-        reads any of it: for an app without WSGIChunkedRequest On its 411
-        wins over what the body turned out to be. True if it was answered.
+        mod_wsgi refuses a chunked request by its headers, before it reads
+        any of the body (see ``refuse_chunked``): its answer wins over what
+        the body turned out to be. True if it was answered.
         """
         head = req.head
         target = self.worker.router.route(head.server_addr, head.server_port, req.host, head.path)
-        if not isinstance(target, WSGITarget) or target.settings.chunked_request:
+        if not isinstance(target, WSGITarget):
             return False
         req.vhost = target.host
         self.active = req
         self.state = BUSY
-        self.length_required(req, target)
-        return True
+        if self.refuse_chunked(req, target):
+            return True
+        self.active = None
+        return False
 
     def refuse(self) -> None:
         """Over the worker's share of MaxRequestWorkers: 503 at once, before any request.
