@@ -458,9 +458,8 @@ def rss_figures(
     warm_down = [s for s in samples if s["phase"] == "warm-down"]
 
     def role_total(sample: dict[str, Any], role: str) -> float:
-        return sum(
-            mb for pid, mb in sample["rss_mb"].items() if processes[int(pid)]["role"] == role
-        )
+        rss: dict[str, float] = sample["rss_mb"]
+        return sum(mb for pid, mb in rss.items() if processes[int(pid)]["role"] == role)
 
     def pid_mb(sample: dict[str, Any], pid: int) -> float:
         value: float = sample["rss_mb"].get(str(pid), 0.0)
@@ -478,7 +477,7 @@ def rss_figures(
             "peak_mb": round(role_peak, 2),
             "growth_mb": round(role_peak - role_base, 2),
         }
-    pids = []
+    pids: list[dict[str, Any]] = []
     for pid, info in processes.items():
         pid_base = statistics.median(pid_mb(s, pid) for s in settle)
         pid_peak = max(pid_mb(s, pid) for s in reading)
