@@ -624,9 +624,10 @@ def ratio_to_apache(
     if apache is record:
         return 1.0, "1.00x"
     growth, theirs = record.rss["growth_mb"], apache.rss["growth_mb"]
-    # Within a sample's noise of nothing, a ratio says nothing: the difference does.
+    # Within a sample's noise of nothing (or below it), a ratio says nothing: the
+    # difference does.
     versus = f"{growth - theirs:+,.1f} MB beside {apache.title}'s {theirs:+,.1f} MB"
-    if theirs < 0.1:
+    if theirs < 0.1 or growth < 0:
         return None, f"n/a: {versus}"
     return growth / theirs, f"{growth / theirs:,.1f}x: {versus}"
 
