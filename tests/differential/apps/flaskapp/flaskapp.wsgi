@@ -1,0 +1,3 @@
+"""The WSGI script Flask's documentation writes for mod_wsgi."""
+
+from flaskapp import app as application

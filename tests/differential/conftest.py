@@ -1,0 +1,79 @@
+"""Session fixtures: the site tree, Apache + mod_wsgi (when installed) and wsgihost,
+each started once and shared by every differential case."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.differential.compare import RECORDED, RECORDING, Differential
+from tests.differential.servers import (
+    Server,
+    Tree,
+    apache_available,
+    start_apache,
+    start_wsgihost,
+)
+
+_used: list[str] = []
+
+
+def _how() -> str:
+    if apache_available():
+        how = "wsgihost compared with the live Apache + mod_wsgi (/usr/sbin/apache2)"
+        return how + (f"; recording its answers into {RECORDED}" if RECORDING else "")
+    return (
+        "Apache + mod_wsgi are not installed: wsgihost compared with the answers "
+        f"recorded from Apache in {RECORDED}"
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return "differential suite: " + _how()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _used:
+        terminalreporter.write_line("differential suite: " + _how())
+
+
+@pytest.fixture(scope="session")
+def tree() -> Iterator[Tree]:
+    built = Tree.build()
+    try:
+        yield built
+    finally:
+        if os.environ.get("WSGIHOST_DIFF_KEEP"):
+            print(f"\ndifferential suite: kept {built.root}")
+        else:
+            built.remove()
+
+
+@pytest.fixture(scope="session")
+def apache(tree: Tree) -> Iterator[Server | None]:
+    if not apache_available():
+        if RECORDING:
+            raise pytest.UsageError("WSGIHOST_RECORD=1 needs Apache + mod_wsgi installed")
+        yield None
+        return
+    yield from _running(start_apache(tree))
+
+
+@pytest.fixture(scope="session")
+def wsgihost(tree: Tree) -> Iterator[Server]:
+    yield from _running(start_wsgihost(tree))
+
+
+def _running(server: Server) -> Iterator[Server]:
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def diff(tree: Tree, apache: Server | None, wsgihost: Server) -> Differential:
+    _used.append("yes")
+    return Differential(tree, apache, wsgihost)

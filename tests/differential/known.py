@@ -1,0 +1,275 @@
+"""The known differences between wsgihost and Apache + mod_wsgi, as data.
+
+Each entry names the cases it applies to (a glob over case names), a place in
+the observation (a path of keys), what Apache shows there and what wsgihost
+shows, and why: either the issue that will fix it or why it is deliberate.
+``docs/differences.md`` lists the same entries for users. An entry whose
+difference is no longer seen fails the case, so the table never outlives
+the difference it describes.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+from dataclasses import dataclass
+from typing import Any
+
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+ABSENT: Any = _Marker("ABSENT")  # the key is not there
+ANY: Any = _Marker("ANY")  # any value, as long as the key is there
+
+
+@dataclass(frozen=True)
+class Known:
+    cases: str
+    path: tuple[str, ...]
+    apache: Any
+    wsgihost: Any
+    why: str  # "to fix (issue N): ..." or "deliberate: ..."
+    # Only where Apache's observation has this value at this path (see apply_known).
+    when: tuple[tuple[str, ...], Any] | None = None
+
+
+def _env(key: str, apache: Any, wsgihost: Any, why: str, cases: str = "*environ*") -> Known:
+    return Known(cases, ("environ", key), apache, wsgihost, why)
+
+
+_ISSUE13_KEY = "to fix (issue 13): mod_wsgi sets this environ key, wsgihost does not yet"
+_APACHE_DOCROOT = (
+    "to fix (issue 13): Apache sets the document-root keys (its compiled-in "
+    "/var/www/html when the site names no DocumentRoot); wsgihost sets none"
+)
+
+APACHE_PAGE_TYPE = "text/html; charset=iso-8859-1"
+_ERROR_PAGES = (
+    "to fix (issue 12): the error pages the server writes itself (400, 404, 411, 500, ...) "
+    "are wsgihost's own short HTML5 pages in UTF-8; Apache's are HTML 4.01 in ISO-8859-1 "
+    "with its standard wording"
+)
+
+
+_ONE_PIECE = (
+    "to fix (issue 12): a response the app gives as one piece (a one-item list) with "
+    "no Content-Length gets one from wsgihost; Apache sends it chunked under HTTP/1.1"
+)
+
+
+def _apache_page(body: Any) -> bool:
+    return isinstance(body, str) and body.startswith('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML')
+
+
+def _our_page(body: Any) -> bool:
+    return isinstance(body, str) and body.startswith("<!DOCTYPE html>\n<html><head><title>")
+
+
+KNOWN: tuple[Known, ...] = (
+    # -- answers the server makes itself ---------------------------------------
+    Known(
+        "*",
+        ("*", "headers", "content-type"),
+        APACHE_PAGE_TYPE,
+        "text/html; charset=utf-8",
+        _ERROR_PAGES,
+        when=(("body",), _apache_page),
+    ),
+    Known("*", ("*", "body"), _apache_page, _our_page, _ERROR_PAGES),
+    Known(
+        "*",
+        ("*", "headers", "content-length"),
+        ANY,
+        ANY,
+        _ERROR_PAGES,
+        when=(("headers", "content-type"), APACHE_PAGE_TYPE),
+    ),
+    # -- framing -----------------------------------------------------------------
+    *(
+        known
+        for cases in ("logs-*-output", "django-append-slash")
+        for known in (
+            Known(cases, ("*", "headers", "transfer-encoding"), "chunked", ABSENT, _ONE_PIECE),
+            Known(cases, ("*", "headers", "content-length"), ABSENT, ANY, _ONE_PIECE),
+        )
+    ),
+    # -- a malformed chunked body under WSGIChunkedRequest On (case 6) -----------
+    Known(
+        "chunked-daemon-on-malformed",
+        ("app called",),
+        True,
+        False,
+        "deliberate: a chunked body that arrived whole is checked before the app is "
+        "called, so the app never sees a broken request; mod_wsgi calls the app, whose "
+        "wsgi.input.read() raises OSError, then sends Apache's 400 page followed by its "
+        "500 page in one close-delimited body and logs the request as a 500",
+    ),
+    Known(
+        "chunked-daemon-on-malformed",
+        ("answer", "headers", "content-length"),
+        ABSENT,
+        ANY,
+        "deliberate: wsgihost's 400 has a Content-Length; Apache's (above) ends with the "
+        "connection",
+    ),
+    Known(
+        "chunked-daemon-on-malformed",
+        ("access logs", "daemon-access.log"),
+        lambda lines: '" 500 ' in lines[0],
+        lambda lines: '" 400 ' in lines[0],
+        "deliberate: wsgihost logs the 400 it sent; Apache logs 500 (see above)",
+    ),
+    # -- the environ -----------------------------------------------------------
+    _env(
+        "SERVER_SOFTWARE",
+        ANY,
+        "wsgihost",
+        "deliberate: the server says which server it is "
+        "(Apache's is 'Apache/2.4.x (Debian) mod_wsgi/4.9.x Python/3.x')",
+    ),
+    _env(
+        "wsgi.multiprocess",
+        True,
+        False,
+        "deliberate: wsgihost runs exactly StartServers front-end processes, so with "
+        "StartServers 1 embedded apps run in one process; Apache may start more "
+        "(up to MaxRequestWorkers / ThreadsPerChild) and says True",
+        cases="environ-embedded",
+    ),
+    _env("CONTEXT_DOCUMENT_ROOT", ANY, ABSENT, _APACHE_DOCROOT),
+    _env("CONTEXT_PREFIX", ANY, ABSENT, _APACHE_DOCROOT),
+    _env("DOCUMENT_ROOT", ANY, ABSENT, _APACHE_DOCROOT),
+    _env("PATH_TRANSLATED", ANY, ABSENT, _APACHE_DOCROOT),
+    _env(
+        "SERVER_ADMIN",
+        "[no address given]",
+        ABSENT,
+        "to fix (issue 13): Apache passes ServerAdmin (or '[no address given]')",
+    ),
+    _env(
+        "SERVER_SIGNATURE",
+        "",
+        ABSENT,
+        "to fix (issue 13): Apache passes its (empty, ServerSignature Off) signature",
+    ),
+    *(
+        _env(key, ANY, ABSENT, _ISSUE13_KEY)
+        for key in (
+            "mod_wsgi.enable_sendfile",
+            "mod_wsgi.handler_script",
+            "mod_wsgi.ignore_activity",
+            "mod_wsgi.path_info",
+            "mod_wsgi.script_start",
+            "mod_wsgi.thread_id",
+            "mod_wsgi.thread_requests",
+            "mod_wsgi.total_requests",
+        )
+    ),
+    *(
+        _env(key, ANY, ABSENT, _ISSUE13_KEY + " (daemon mode only)")
+        for key in (
+            "mod_wsgi.daemon_connects",
+            "mod_wsgi.daemon_restarts",
+            "mod_wsgi.daemon_start",
+            "mod_wsgi.queue_start",
+        )
+    ),
+    _env(
+        "mod_wsgi.input_chunked",
+        ABSENT,
+        "0",
+        "to fix (issue 13): mod_wsgi sets input_chunked only for a chunked request body; "
+        "wsgihost sets '0' on every request",
+    ),
+)
+
+
+def _get(tree: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(tree, dict) or key not in tree:
+            return ABSENT
+        tree = tree[key]
+    return tree
+
+
+def _drop(tree: Any, path: tuple[str, ...]) -> None:
+    for key in path[:-1]:
+        if not isinstance(tree, dict) or key not in tree:
+            return
+        tree = tree[key]
+    if isinstance(tree, dict):
+        tree.pop(path[-1], None)
+
+
+def _places(apache: Any, wsgihost: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The full paths ``path`` names: itself, or with a leading ``*`` every place in
+    either tree whose path ends with the rest."""
+    if not path or path[0] != "*":
+        return [path]
+    tail = path[1:]
+    found: set[tuple[str, ...]] = set()
+
+    def walk(tree: Any, at: tuple[str, ...]) -> None:
+        if not isinstance(tree, dict):
+            return
+        for key, value in tree.items():
+            here = (*at, key)
+            if here[-len(tail) :] == tail:
+                found.add(here)
+            walk(value, here)
+
+    walk(apache, ())
+    walk(wsgihost, ())
+    return sorted(found)
+
+
+def _matches(value: Any, pattern: Any) -> bool:
+    if pattern is ANY:
+        return value is not ABSENT
+    if pattern is ABSENT:
+        return value is ABSENT
+    if callable(pattern):
+        return value is not ABSENT and bool(pattern(value))
+    return bool(value == pattern)
+
+
+def apply_known(case: str, apache: Any, wsgihost: Any) -> tuple[Any, Any, list[str]]:
+    """Copies of both observations with the known differences of ``case`` set aside,
+    and a note for each. Fails on an entry whose difference is gone."""
+    drops: list[tuple[str, ...]] = []
+    notes = []
+    for known in KNOWN:
+        if not fnmatch.fnmatchcase(case, known.cases):
+            continue
+        for path in _places(apache, wsgihost, known.path):
+            parent = path[:-1]
+            if _get(apache, parent) is ABSENT or _get(wsgihost, parent) is ABSENT:
+                continue  # one server gave nothing to compare here (an error, say)
+            if known.when:
+                # Relative to where a ``*`` path's named part begins (the answer, say).
+                root = path[: len(path) - len(known.path) + 1] if known.path[0] == "*" else ()
+                if not _matches(_get(apache, root + known.when[0]), known.when[1]):
+                    continue
+            theirs, ours = _get(apache, path), _get(wsgihost, path)
+            if not _matches(theirs, known.apache):
+                continue  # not this case's difference: Apache shows something else here
+            where = "/".join(path)
+            assert ours != theirs, (
+                f"known difference at {where} in {case!r} is no longer seen (both give "
+                f"{ours!r}): remove it from tests/differential/known.py and docs/differences.md"
+            )
+            if not _matches(ours, known.wsgihost):
+                continue  # a difference, but not the known one: let the comparison show it
+            drops.append(path)
+            notes.append(f"{where}: {known.why}")
+    apache, wsgihost = copy.deepcopy(apache), copy.deepcopy(wsgihost)
+    for path in drops:
+        _drop(apache, path)
+        _drop(wsgihost, path)
+    return apache, wsgihost, notes
