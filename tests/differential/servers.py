@@ -73,29 +73,23 @@ class Tree:
 
     @classmethod
     def build(cls) -> Tree:
-        root = Path(tempfile.mkdtemp(prefix="wsgihost-diff-"))
-        root.chmod(0o755)
-        tree = cls(root)
-        tree.site.mkdir(mode=0o755)
-        shutil.copy(HERE / "site.conf", tree.site / "site.conf")
-        shutil.copytree(HERE / "apps", tree.site / "apps", ignore=_NO_CACHE)
-        pylib = tree.site / "pylib"
-        pylib.mkdir()
-        for name in FRAMEWORK_PACKAGES:
-            spec = importlib.util.find_spec(name)
-            assert spec is not None and spec.submodule_search_locations, name
-            source = Path(next(iter(spec.submodule_search_locations)))
-            shutil.copytree(source, pylib / name, ignore=_NO_CACHE)
-        # wsgihost itself and its two dependencies, for SYSTEM_PYTHON (see start_wsgihost).
-        serverlib = tree.root / "serverlib"
-        serverlib.mkdir()
-        for name in ("wsgihost", "uvloop", "httptools"):
-            spec = importlib.util.find_spec(name)
-            assert spec is not None and spec.submodule_search_locations, name
-            source = Path(next(iter(spec.submodule_search_locations)))
-            shutil.copytree(source, serverlib / name, ignore=_NO_CACHE)
-        subprocess.run(["chmod", "-R", "a+rX", str(tree.site), str(serverlib)], check=True)
+        tree = cls(Path(tempfile.mkdtemp(prefix="wsgihost-diff-")))
+        try:
+            tree._fill()
+        except BaseException:
+            tree.remove()
+            raise
         return tree
+
+    def _fill(self) -> None:
+        self.root.chmod(0o755)
+        self.site.mkdir(mode=0o755)
+        shutil.copy(HERE / "site.conf", self.site / "site.conf")
+        shutil.copytree(HERE / "apps", self.site / "apps", ignore=_NO_CACHE)
+        _copy_packages(FRAMEWORK_PACKAGES, self.site / "pylib")
+        # wsgihost itself and its two dependencies, for SYSTEM_PYTHON (see start_wsgihost).
+        _copy_packages(("wsgihost", "uvloop", "httptools"), self.root / "serverlib")
+        subprocess.run(["chmod", "-R", "a+rX", str(self.root)], check=True)
 
     def server_root(self, name: str) -> Path:
         path = self.root / name
@@ -109,6 +103,16 @@ class Tree:
 
 
 _NO_CACHE = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+def _copy_packages(names: tuple[str, ...], into: Path) -> None:
+    """Copy the installed packages ``names`` (as this interpreter finds them) into a folder."""
+    into.mkdir()
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.submodule_search_locations, name
+        source = Path(next(iter(spec.submodule_search_locations)))
+        shutil.copytree(source, into / name, ignore=_NO_CACHE)
 
 
 @dataclass
