@@ -51,6 +51,8 @@ PID_TID = re.compile(r"\[pid \d+(:tid \d+)?\]")
 PEER = re.compile(r"\[(client|remote) 127\.0\.0\.1:\d+\]")
 PID_EQ = re.compile(r"\(pid=\d+\)")
 COOKIE_VALUE = re.compile(r"^([^=;]+)=[^;]*")
+# Apache's SERVER_SOFTWARE: the distribution's versions are not what a case is about.
+VERSIONS = re.compile(r"\b(Apache|mod_wsgi|Python)/[0-9][0-9.]*")
 
 
 class Masker:
@@ -66,7 +68,7 @@ class Masker:
     def text(self, value: str) -> str:
         for old, new in self.pairs:
             value = value.replace(old, new)
-        return value
+        return VERSIONS.sub(r"\1/<VERSION>", value)
 
     def deep(self, value: Any) -> Any:
         if isinstance(value, str):
