@@ -508,8 +508,8 @@ class StdStream(io.TextIOBase):
             self._own.flush()
 
     def fileno(self) -> int:
-        # The descriptor leads to the same error log (see logs.LogFile.mirror),
-        # so faulthandler and friends can write there.
+        # Descriptor 2 leads to the same error log (LogFile.mirror), so
+        # faulthandler and friends can write there (mod_wsgi's has none).
         return self._fd
 
     def writable(self) -> bool:  # io.TextIOBase answers the rest (not readable, ...)
@@ -522,7 +522,8 @@ class StdStream(io.TextIOBase):
 
 def install_std_streams(log: Callable[[str], None]) -> None:
     """Replace ``sys.stdout`` and ``sys.stderr`` of this process with :class:`StdStream` objects."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:  # what is pending goes out before the switch
+            stream.flush()
     sys.stdout = StdStream("<stdout>", 1, log)
     sys.stderr = StdStream("<stderr>", 2, log)
