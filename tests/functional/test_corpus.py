@@ -2,8 +2,9 @@
 
 The corpus (``tests/corpora/gunicorn-requests``, MIT-licensed: its NOTICE and
 LICENSE are beside it; ``WSGIHOST_CORPUS`` may point elsewhere) holds
-gunicorn's ``tests/requests`` ``.http`` files and ``cases.json``, which gives each case its expected parse (valid cases) or
-says it must be refused (invalid cases), and a tier; its NOTICE describes both.
+gunicorn's ``tests/requests`` ``.http`` files and ``cases.json``, which gives
+each case its expected parse (valid cases) or says it must be refused (invalid
+cases), and a tier; its NOTICE describes both.
 Every case is sent to one ``wsgihost serve`` (two workers, four threads, running
 ``tests/apps/corpus_echo.wsgi``, with ``--pass-authorization``) twice: in one
 ``sendall`` and one byte per ``send`` with TCP_NODELAY. How each tier is judged:

@@ -106,6 +106,13 @@ def test_abort_after_response_head() -> None:
     assert deliver(daemon, front, Abort()) == [Abort()]
 
 
+def test_abort_from_the_front_end_carries_its_reason() -> None:
+    front, daemon = Channel("front"), Channel("daemon")
+    deliver(front, daemon, Request({}))
+    deliver(daemon, front, Accept())
+    assert deliver(front, daemon, Abort("invalid chunk size")) == [Abort("invalid chunk size")]
+
+
 def test_large_data_is_split_into_frames() -> None:
     front, daemon = Channel("front"), Channel("daemon")
     deliver(front, daemon, Request({}))

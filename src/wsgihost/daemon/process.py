@@ -615,11 +615,9 @@ class Daemon:
                 if isinstance(event, End):
                     body_done[0] = True
                     return b""
-                # ABORT carries no reason: the front end logs it and answers
-                # its client.
+                # ABORT says why; the front end answers its client.
                 raise InputError(
-                    "the request body was cut short (malformed, too large or too slow, "
-                    "or the client went away)"
+                    getattr(event, "reason", "") or "the front end cut the request body short"
                 )
 
         environ["wsgi.input"] = InputStream(recv)

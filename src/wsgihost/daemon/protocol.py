@@ -119,8 +119,13 @@ class End(Event):
 
 
 class Abort(Event):
-    __slots__ = ()
+    """A body cut short; from the front end, ``reason`` says why (malformed, too slow...)."""
+
+    __slots__ = ("reason",)
     kind = ABORT
+
+    def __init__(self, reason: str = "") -> None:
+        self.reason = reason
 
 
 class Response(Event):
@@ -222,7 +227,7 @@ def _encode_payload(event: Event) -> bytes:
         return event.data
     if isinstance(event, Request):
         return _encode_request(event.head)
-    if isinstance(event, Reject):
+    if isinstance(event, (Reject, Abort)):
         return event.reason.encode()
     if isinstance(event, End):
         return b"k" if event.keep else b""
@@ -277,7 +282,7 @@ def _decode(kind: int, payload: bytes) -> Event:
         if kind == END:
             return End(payload == b"k")
         if kind == ABORT:
-            return Abort()
+            return Abort(payload.decode())
         if kind == RESPONSE:
             return _decode_response(payload)
     except (ValueError, TypeError, UnicodeDecodeError) as e:

@@ -477,7 +477,9 @@ async def _send_body(conn: Connection, req: HttpRequest, exchange: DaemonExchang
                 return  # the daemon stopped reading: its response tells the rest
             continue
         if req.failed or req.dropped:
-            await exchange.send(channel.send(Abort()))
+            # The reason reaches the app, in the error its read of wsgi.input raises.
+            reason = req.failed or "the client went away before the end of the body"
+            await exchange.send(channel.send(Abort(reason)))
             return
         if req.body_done:
             await exchange.send(channel.send(End()))
