@@ -4,10 +4,13 @@ each started once and shared by every differential case."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
 
+from tests.differential.cases import call
+from tests.differential.client import Answer
 from tests.differential.compare import RECORDED, RECORDING, Differential
 from tests.differential.servers import (
     Server,
@@ -73,7 +76,33 @@ def _running(server: Server) -> Iterator[Server]:
         server.stop()
 
 
+# One request to each app, so the cases do not wait for a daemon's first import
+# (mod_wsgi imports on the first request; Django takes a while without bytecode).
+WARM_UP = [
+    ("embedded.test:{port}", "/echo/"),
+    ("daemon.test:{port}", "/echo/"),
+    ("daemon.test:{port}", "/homed/"),
+    ("django.test:{port}", "/"),
+    ("flask.test:{port}", "/json"),
+]
+
+
+def warm_up(server: Server, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    for host, target in WARM_UP:
+        while True:
+            answer = call(server, "GET", target, host)
+            if isinstance(answer, Answer) and answer.status == 200:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{server.name}: {host} {target} gave {answer}:\n{server.say()}")
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def diff(tree: Tree, apache: Server | None, wsgihost: Server) -> Differential:
     _used.append("yes")
+    for server in (apache, wsgihost):
+        if server is not None:
+            warm_up(server)
     return Differential(tree, apache, wsgihost)
