@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import alive, children, members, wait_for
+from tests.functional.helpers import alive, children, free_port, members, wait_for
 from tests.functional.server import Reader, ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -66,12 +66,6 @@ class Kill:
     gone: float  # the process seen gone: until then it may still have taken a request
     pid: int
     role: str  # "daemon" or "front"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def open_fds(pid: int) -> int:

@@ -15,16 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import Response, build, next_response, problems, wait_for
+from tests.functional.helpers import Response, build, free_port, next_response, problems, wait_for
 from tests.functional.server import APPS, Reader, ServerProcess
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import wait_for
+from tests.functional.helpers import free_port, wait_for
 from tests.functional.server import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -33,12 +33,6 @@ def wsgihost(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "wsgihost", *args], capture_output=True, text=True, timeout=60
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from tests.functional.helpers import (
     build,
     children,
     download_block,
+    free_port,
     next_response,
     problems,
     proc_kb,
@@ -51,12 +52,6 @@ MB = 1024 * 1024
 
 
 # -- processes -----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cmdline(pid: int) -> list[str]:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import Response, build, members, next_response, wait_for
+from tests.functional.helpers import Response, build, free_port, members, next_response, wait_for
 from tests.functional.server import APPS, Reader, ServerProcess, serve
 
 pytestmark = pytest.mark.slow
@@ -40,12 +40,6 @@ APP = APPS / "output.wsgi"
 # Where output.wsgi raises, for the traceback's frame.
 RAISE_LINE = APP.read_text().splitlines().index('        raise RuntimeError("BOOM %s" % tag)') + 1
 STAMP = r"\[\w{3} \w{3} \d\d \d\d:\d\d:\d\d\.\d{6} \d{4}\]"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import textwrap
 import threading
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import alive, get, members, wait_for
+from tests.functional.helpers import alive, free_port, get, members, wait_for
 from tests.functional.server import APPS, Reader, ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -36,12 +35,6 @@ def application(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [body]
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start(site: Path, directives: str) -> ServerProcess:

@@ -33,6 +33,7 @@ from tests.functional.helpers import (
     Response,
     alive,
     build,
+    free_port,
     next_response,
     problems,
     read_to_eof,
@@ -50,12 +51,6 @@ pytestmark = pytest.mark.slow
 LIMITS_APP = APPS / "limits.wsgi"
 # "Within a few seconds" of request-timeout, on a loaded machine.
 FEW_SECONDS = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

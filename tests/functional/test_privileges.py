@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.functional.helpers import children, get, members, wait_for
+from tests.functional.helpers import children, free_port, get, members, wait_for
 from tests.functional.server import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -145,12 +145,6 @@ def write_site(site: Path, port: int, front: str, alpha: str, beta: str) -> Path
         )
     )
     return config
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

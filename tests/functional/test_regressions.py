@@ -29,6 +29,7 @@ from tests.functional.helpers import (
     build,
     children,
     exchange,
+    free_port,
     get,
     kill_all,
     next_response,
@@ -49,12 +50,6 @@ ESTABLISHED = "01"
 
 
 # -- servers -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

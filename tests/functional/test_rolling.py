@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import build, children, next_response, wait_for
+from tests.functional.helpers import build, children, free_port, next_response, wait_for
 from tests.functional.server import Reader, ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -36,12 +36,6 @@ def application(environ, start_response):
                               ("Content-Length", str(len(body)))])
     return [body]
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_app(path: Path, version: str, mtime_ns: int | None = None) -> None:
