@@ -220,6 +220,16 @@ def start_apache(tree: Tree) -> Server:
     return start("apache", [str(APACHE), "-f", str(MAIN_CONF), "-DFOREGROUND"], tree)
 
 
+def _same_python(python: Path) -> bool:
+    """Whether ``python`` exists and is this interpreter's version (the copied
+    uvloop and httptools are built for it)."""
+    if not python.exists():
+        return False
+    ask = [str(python), "-c", "import sys; print(sys.version_info[:2])"]
+    said = subprocess.run(ask, capture_output=True, text=True, check=False).stdout.strip()
+    return said == str(sys.version_info[:2])
+
+
 def start_wsgihost(tree: Tree) -> Server:
     """wsgihost on the same main configuration Apache reads: it accepts every line
     of it (LoadModule and DefaultRuntimeDir with a warning), so no wrapper is needed.
@@ -229,6 +239,6 @@ def start_wsgihost(tree: Tree) -> Server:
     the test's own interpreter may live where www-data cannot read (pyenv under
     /root, 0700), so a daemon's first ``import logging`` would fail.
     """
-    python = str(SYSTEM_PYTHON) if SYSTEM_PYTHON.exists() else sys.executable
+    python = str(SYSTEM_PYTHON) if _same_python(SYSTEM_PYTHON) else sys.executable
     argv = [python, "-m", "wsgihost", "serve", "--config", str(MAIN_CONF)]
     return start("wsgihost", argv, tree, {"PYTHONPATH": str(tree.root / "serverlib")})
