@@ -128,6 +128,22 @@ KNOWN: tuple[Known, ...] = (
         lambda lines: '" 400 ' in lines[0],
         "deliberate: wsgihost logs the 400 it sent; Apache logs 500 (see above)",
     ),
+    # -- requests ----------------------------------------------------------------
+    Known(
+        "request-trace",
+        ("status",),
+        200,
+        ABSENT,
+        "deliberate (docs/directives.md, TraceEnable): wsgihost has no TRACE handler of "
+        "its own, so the app gets TRACE like any other method; Apache (TraceEnable On, "
+        "its default) echoes the request as message/http without calling the app, and "
+        "with TraceEnable Off answers 405",
+    ),
+    *(
+        Known("request-trace", (key,), ANY, ABSENT, "deliberate: see TRACE above")
+        for key in ("headers", "body")
+    ),
+    Known("request-trace", ("app saw",), ABSENT, ANY, "deliberate: see TRACE above"),
     # -- the environ -----------------------------------------------------------
     _env(
         "SERVER_SOFTWARE",
