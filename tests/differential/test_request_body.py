@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.differential.cases import call, log_lines, mentions, parse_json, view
+from tests.differential.client import Conn, request
 from tests.differential.compare import Differential, LogMark
 from tests.differential.servers import Server
 
@@ -54,3 +55,32 @@ def body_view(
 def test_chunked_request_bodies_as_mod_wsgi(diff: Differential, case: str) -> None:
     host, path, body = CASES[case]
     diff.check(case, lambda server: body_view(diff, server, case, host, path, body))
+
+
+def test_expect_100_continue(diff: Differential) -> None:
+    """The client waits for ``100 Continue`` before it sends its body; it comes once
+    the app reads (mod_wsgi sends it when the app first reads wsgi.input)."""
+
+    def flow(server: Server) -> Any:
+        body = b"x" * 1000
+        head = request(
+            server,
+            "POST",
+            "/echo/body?expect",
+            "daemon.test:{port}",
+            [("Expect", "100-continue"), ("Content-Length", str(len(body)))],
+        )
+        with Conn(server, timeout=10) as conn:
+            conn.send(head)
+            try:
+                interim = conn.answer()
+                conn.send(body)
+                final = conn.answer() if interim.status == 100 else interim
+            except OSError as e:
+                return {"no answer": type(e).__name__}
+        out: dict[str, Any] = {"first status": interim.status, "status": final.status}
+        if final.status == 200:
+            out["app read"] = parse_json(final.body)["body"]
+        return out
+
+    diff.check("expect-100-continue", flow)

@@ -49,6 +49,13 @@ RAW = {
     "request-http2-version": "GET /echo/x HTTP/2.0\r\n" + H + "\r\n",
     "request-http09-style": "GET /echo/x\r\n\r\n",
     "request-space-before-colon": "GET /echo/x HTTP/1.1\r\n" + H + "X-Bad : 1\r\n\r\n",
+    # Apache's limits: LimitRequestLine, LimitRequestFieldSize (8190), LimitRequestFields (100).
+    "request-line-too-long": "GET /echo/" + "a" * 8200 + " HTTP/1.1\r\n" + H + "\r\n",
+    "request-field-too-long": "GET /echo/x HTTP/1.1\r\n" + H + "X-Long: " + "a" * 8200 + "\r\n\r\n",
+    "request-too-many-fields": "GET /echo/x HTTP/1.1\r\n"
+    + H
+    + "".join(f"X-F{i}: {i}\r\n" for i in range(101))
+    + "\r\n",
 }
 
 
