@@ -65,6 +65,12 @@ _ONE_PIECE = (
 )
 
 
+_RANGE_416 = (
+    "deliberate: a 416 carries Content-Range: bytes */SIZE, as RFC 9110 15.5.17 asks, "
+    "and a Content-Length; Apache's 416 page has neither and is chunked"
+)
+
+
 def _apache_page(body: Any) -> bool:
     return isinstance(body, str) and body.startswith('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML')
 
@@ -127,6 +133,28 @@ KNOWN: tuple[Known, ...] = (
         lambda lines: '" 500 ' in lines[0],
         lambda lines: '" 400 ' in lines[0],
         "deliberate: wsgihost logs the 400 it sent; Apache logs 500 (see above)",
+    ),
+    # -- a range past the end of a static file ----------------------------------
+    Known(
+        "django-static",
+        ("range past the end", "headers", "content-range"),
+        ABSENT,
+        "bytes */67",
+        _RANGE_416,
+    ),
+    Known(
+        "django-static",
+        ("range past the end", "headers", "transfer-encoding"),
+        "chunked",
+        ABSENT,
+        _RANGE_416,
+    ),
+    Known(
+        "django-static",
+        ("range past the end", "headers", "content-length"),
+        ABSENT,
+        ANY,
+        _RANGE_416,
     ),
     # -- requests ----------------------------------------------------------------
     Known(

@@ -102,6 +102,10 @@ def test_upload(diff: Differential) -> None:
         ("django-append-slash", "/form"),
         ("django-404", "/nothing/"),
         ("django-static-missing", "/static/site/none.css"),
+        ("django-static-directory", "/static/site/"),
+        ("django-static-directory-no-slash", "/static/site"),
+        ("django-static-prefix-no-slash", "/static"),
+        ("django-static-outside", "/static/../djsite/settings.py"),
     ],
 )
 def test_redirects_and_not_found(diff: Differential, case: str, target: str) -> None:
@@ -141,6 +145,8 @@ def test_static_file_validators_and_304(diff: Differential) -> None:
                 get(server, target, [("If-Modified-Since", modified)]), masker
             ),
             "stale if-none-match": view(get(server, target, [("If-None-Match", '"x"')]), masker),
+            "range": view(get(server, target, [("Range", "bytes=5-14")]), masker),
+            "range past the end": view(get(server, target, [("Range", "bytes=500-")]), masker),
         }
 
     diff.check("django-static", flow)
