@@ -13,6 +13,7 @@ from tests.differential.servers import Server
 @dataclass
 class Answer:
     status: int
+    reason: str
     headers: list[tuple[str, str]]  # names in lower case, in the order sent
     body: bytes
     framing: str  # "length", "chunked", "close" (read to EOF) or "none" (no body allowed)
@@ -80,14 +81,16 @@ class Conn:
                 raise ConnectionError(f"closed before a response head: {self.buf[:200]!r}")
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
+        _version, _, rest = lines[0].partition(" ")
+        code, _, reason = rest.partition(" ")
+        status = int(code)
         headers = []
         for line in lines[1:]:
             name, _, value = line.partition(":")
             headers.append((name.strip().lower(), value.strip()))
         names = {n for n, _ in headers}
         if head_only or status < 200 or status in (204, 304):
-            return Answer(status, headers, b"", "none")
+            return Answer(status, reason, headers, b"", "none")
         if "transfer-encoding" in names:
             body = bytearray()
             while True:
@@ -96,15 +99,15 @@ class Conn:
                 if size == 0:
                     while self._line():  # trailer section, up to its empty line
                         pass
-                    return Answer(status, headers, bytes(body), "chunked")
+                    return Answer(status, reason, headers, bytes(body), "chunked")
                 self._need(2)
         if "content-length" in names:
             length = int(dict(headers)["content-length"])
-            return Answer(status, headers, self._need(length), "length")
+            return Answer(status, reason, headers, self._need(length), "length")
         while self._more("body"):
             pass
         body, self.buf = self.buf, b""
-        return Answer(status, headers, body, "close")
+        return Answer(status, reason, headers, body, "close")
 
 
 def request(

@@ -45,6 +45,7 @@ COMPARED_HEADERS = (
     # Beyond the list the suite started from: static files answer ranges too.
     "accept-ranges",
     "content-range",
+    "x-differential",  # a header the headers app sets with ISO-8859-1 letters in it
 )
 
 HTTP_DATE = re.compile(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT")
@@ -121,6 +122,7 @@ def answer_view(
             headers[name] = values[0] if len(values) == 1 else values
     return {
         "status": answer.status,
+        "reason": answer.reason,
         "headers": headers,
         "body": masker.deep(body_view(answer.body, body_masks)),
     }

@@ -43,12 +43,6 @@ def _env(key: str, apache: Any, wsgihost: Any, why: str, cases: str = "*environ*
     return Known(cases, ("environ", key), apache, wsgihost, why)
 
 
-_ISSUE13_KEY = "to fix (issue 13): mod_wsgi sets this environ key, wsgihost does not yet"
-_APACHE_DOCROOT = (
-    "to fix (issue 13): Apache sets the document-root keys (its compiled-in "
-    "/var/www/html when the site names no DocumentRoot); wsgihost sets none"
-)
-
 APACHE_PAGE_TYPE = "text/html; charset=iso-8859-1"
 _ERROR_PAGES = (
     "to fix (issue 12): the error pages the server writes itself (400, 404, 411, 500, ...) "
@@ -156,22 +150,6 @@ KNOWN: tuple[Known, ...] = (
         ANY,
         _RANGE_416,
     ),
-    # -- requests ----------------------------------------------------------------
-    Known(
-        "request-trace",
-        ("status",),
-        200,
-        ABSENT,
-        "deliberate (docs/directives.md, TraceEnable): wsgihost has no TRACE handler of "
-        "its own, so the app gets TRACE like any other method; Apache (TraceEnable On, "
-        "its default) echoes the request as message/http without calling the app, and "
-        "with TraceEnable Off answers 405",
-    ),
-    *(
-        Known("request-trace", (key,), ANY, ABSENT, "deliberate: see TRACE above")
-        for key in ("headers", "body")
-    ),
-    Known("request-trace", ("app saw",), ABSENT, ANY, "deliberate: see TRACE above"),
     # -- the environ -----------------------------------------------------------
     _env(
         "SERVER_SOFTWARE",
@@ -188,51 +166,6 @@ KNOWN: tuple[Known, ...] = (
         "StartServers 1 embedded apps run in one process; Apache may start more "
         "(up to MaxRequestWorkers / ThreadsPerChild) and says True",
         cases="environ-embedded",
-    ),
-    _env("CONTEXT_DOCUMENT_ROOT", ANY, ABSENT, _APACHE_DOCROOT),
-    _env("CONTEXT_PREFIX", ANY, ABSENT, _APACHE_DOCROOT),
-    _env("DOCUMENT_ROOT", ANY, ABSENT, _APACHE_DOCROOT),
-    _env("PATH_TRANSLATED", ANY, ABSENT, _APACHE_DOCROOT),
-    _env(
-        "SERVER_ADMIN",
-        "[no address given]",
-        ABSENT,
-        "to fix (issue 13): Apache passes ServerAdmin (or '[no address given]')",
-    ),
-    _env(
-        "SERVER_SIGNATURE",
-        "",
-        ABSENT,
-        "to fix (issue 13): Apache passes its (empty, ServerSignature Off) signature",
-    ),
-    *(
-        _env(key, ANY, ABSENT, _ISSUE13_KEY)
-        for key in (
-            "mod_wsgi.enable_sendfile",
-            "mod_wsgi.handler_script",
-            "mod_wsgi.ignore_activity",
-            "mod_wsgi.path_info",
-            "mod_wsgi.script_start",
-            "mod_wsgi.thread_id",
-            "mod_wsgi.thread_requests",
-            "mod_wsgi.total_requests",
-        )
-    ),
-    *(
-        _env(key, ANY, ABSENT, _ISSUE13_KEY + " (daemon mode only)")
-        for key in (
-            "mod_wsgi.daemon_connects",
-            "mod_wsgi.daemon_restarts",
-            "mod_wsgi.daemon_start",
-            "mod_wsgi.queue_start",
-        )
-    ),
-    _env(
-        "mod_wsgi.input_chunked",
-        ABSENT,
-        "0",
-        "to fix (issue 13): mod_wsgi sets input_chunked only for a chunked request body; "
-        "wsgihost sets '0' on every request",
     ),
 )
 

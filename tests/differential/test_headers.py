@@ -37,6 +37,11 @@ REQUESTS: dict[str, tuple[str, str, list[tuple[str, str]], str]] = {
     "no-length-head": ("HEAD", "/no-length", [], "HTTP/1.1"),
     "empty": ("GET", "/empty", [], "HTTP/1.1"),
     "allow": ("POST", "/allow", [], "HTTP/1.1"),
+    "file-wrapper": ("GET", "/file", [], "HTTP/1.1"),
+    "file-wrapper-http10": ("GET", "/file", [], "HTTP/1.0"),
+    "file-wrapper-length": ("GET", "/file-length", [], "HTTP/1.1"),
+    "latin1-header": ("GET", "/latin1", [], "HTTP/1.1"),
+    "custom-reason": ("GET", "/custom-reason", [], "HTTP/1.1"),
 }
 CASES = {
     f"headers-{mode}-{name}": (host, spec)

@@ -4,7 +4,9 @@
 server may answer a conditional request itself); ``/cookies``: two
 Set-Cookie; ``/challenge``: 401 with WWW-Authenticate; ``/no-type``: no
 Content-Type; ``/no-length``: a body in pieces with no Content-Length;
-``/empty``: 204; ``/allow``: 405 with Allow.
+``/empty``: 204; ``/allow``: 405 with Allow; ``/file`` and ``/file-length``:
+``wsgi.file_wrapper`` without and with a Content-Length; ``/latin1``: a header
+value with ISO-8859-1 letters; ``/custom-reason``: status ``299 Quite Unusual``.
 """
 
 
@@ -41,13 +43,29 @@ def application(environ, start_response):
         headers = []
         body = []
         status = "204 No Content"
+    elif what in ("file", "file-length"):
+        # wsgi.file_wrapper, which mod_wsgi sends from the file (sendfile when enabled).
+        path = environ["SCRIPT_FILENAME"]
+        headers = [("Content-Type", "text/x-python")]
+        if what == "file-length":
+            import os
+
+            headers.append(("Content-Length", str(os.path.getsize(path))))
+        start_response("200 OK", headers)
+        return environ["wsgi.file_wrapper"](open(path, "rb"), 4096)
+    elif what == "latin1":
+        headers = [("Content-Type", "text/plain"), ("X-Differential", "caf\xe9 na\xefve")]
+        status = "200 OK"
+    elif what == "custom-reason":
+        headers = [("Content-Type", "text/plain")]
+        status = "299 Quite Unusual"
     elif what == "allow":
         headers = [("Content-Type", "text/plain"), ("Allow", "GET, HEAD")]
         status = "405 Method Not Allowed"
     else:
         headers = [("Content-Type", "text/plain")]
         status = "404 Not Found"
-    if what != "no-length" and body:
+    if what != "no-length" and body:  # (the file answers returned above)
         headers.append(("Content-Length", str(sum(len(b) for b in body))))
     start_response(status, headers)
     return body
