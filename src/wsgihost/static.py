@@ -1,15 +1,19 @@
 """Decide the response for a static file (pure, given a file system view).
 
-What Apache's default handler with mod_dir, mod_mime and mod_autoindex does,
-minus the parts nobody should rely on: ``Require all denied`` gives 403; a
-directory without a trailing slash is redirected (301) to one with it; a
-directory is served through ``DirectoryIndex`` or, with ``Options Indexes``,
-a listing, else 403; a file gets its MIME type (``AddType``, then
-``TypesConfig``, then a table shipped here so answers do not depend on the
-machine), ``Last-Modified`` and an ``ETag``; ``If-None-Match`` and
-``If-Modified-Since`` give 304 (RFC 9110 13.2.2 order); one ``Range`` gives 206
-or 416 (several ranges are answered with the whole file, which RFC 9110 14.2
-allows).
+What Apache's ``default_handler`` (``server/core.c``) with mod_dir, mod_mime
+and mod_autoindex does: ``Require all denied`` gives 403; a directory
+without a trailing slash is redirected (301, to an absolute URL, for any
+method) to one with it; a directory is served through ``DirectoryIndex`` or,
+with ``Options Indexes``, a listing, else 403. GET, HEAD and POST get the
+file (a POST's body is read and dropped by the front end); OPTIONS gets
+``Allow``; the other methods HTTP or WebDAV define get 405, and a method
+Apache does not know (``PURGE``, ``get``) 501, which ends the connection.
+A file gets its type from mod_mime's reading of its extensions
+(:mod:`wsgihost.mime`, none when unknown), ``Last-Modified`` and Apache's
+``ETag``; the validators are checked as Apache checks them
+(:mod:`wsgihost.conditional`: 304 or 412), and ``Range`` is answered as
+Apache's byterange filter answers it (:mod:`wsgihost.byteranges`: 206, one
+range or ``multipart/byteranges``, or 416).
 
 Containment: the router has already removed dot segments, so the path is
 lexically under its root. With ``FollowSymLinks`` off, the real path must
@@ -23,98 +27,37 @@ import os
 import stat as statmod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from urllib.parse import quote
 
+from wsgihost import byteranges, conditional
+from wsgihost.byteranges import UNSATISFIABLE, Limits, Multipart
+from wsgihost.config.model import DirSettings, Host
+from wsgihost.mime import MIME_TYPES, content_type, parse_mime_types
 from wsgihost.routing import FileTarget
 
-# The types a site most often serves; TypesConfig replaces the table.
-MIME_TYPES: dict[str, str] = {
-    ".html": "text/html",
-    ".htm": "text/html",
-    ".css": "text/css",
-    ".js": "text/javascript",
-    ".mjs": "text/javascript",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".txt": "text/plain",
-    ".csv": "text/csv",
-    ".xml": "application/xml",
-    ".rss": "application/rss+xml",
-    ".atom": "application/atom+xml",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".ico": "image/vnd.microsoft.icon",
-    ".bmp": "image/bmp",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".ttf": "font/ttf",
-    ".otf": "font/otf",
-    ".eot": "application/vnd.ms-fontobject",
-    ".pdf": "application/pdf",
-    ".zip": "application/zip",
-    ".gz": "application/gzip",
-    ".tgz": "application/gzip",
-    ".bz2": "application/x-bzip2",
-    ".xz": "application/x-xz",
-    ".tar": "application/x-tar",
-    ".7z": "application/x-7z-compressed",
-    ".wasm": "application/wasm",
-    ".mp3": "audio/mpeg",
-    ".ogg": "audio/ogg",
-    ".oga": "audio/ogg",
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-    ".m4a": "audio/mp4",
-    ".mp4": "video/mp4",
-    ".m4v": "video/mp4",
-    ".webm": "video/webm",
-    ".ogv": "video/ogg",
-    ".mov": "video/quicktime",
-    ".avi": "video/x-msvideo",
-    ".md": "text/markdown",
-    ".rst": "text/x-rst",
-    ".yaml": "application/yaml",
-    ".yml": "application/yaml",
-    ".toml": "application/toml",
-    ".doc": "application/msword",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".xls": "application/vnd.ms-excel",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".ppt": "application/vnd.ms-powerpoint",
-    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    ".odt": "application/vnd.oasis.opendocument.text",
-    ".epub": "application/epub+zip",
-    ".apk": "application/vnd.android.package-archive",
-    ".swf": "application/x-shockwave-flash",
-}
-TEXT_CHARSET = ("text/", "application/javascript", "application/json", "application/xml")
-DEFAULT_TYPE = "application/octet-stream"
+__all__ = ["MIME_TYPES", "FileResponse", "FileSystem", "decide", "etag_for", "parse_mime_types"]
 
-
-def parse_mime_types(text: str) -> dict[str, str]:
-    """Read a ``mime.types`` file: ``type ext ext ...`` per line, ``#`` comments."""
-    table: dict[str, str] = {}
-    for line in text.splitlines():
-        words = line.split("#", 1)[0].split()
-        if len(words) < 2:
-            continue
-        for ext in words[1:]:
-            table["." + ext.lower().lstrip(".")] = words[0]
-    return table
+# The methods Apache knows (http_protocol.c's lookup_builtin_method): a file
+# refuses those it does not serve with 405, and any other with 501.
+KNOWN_METHODS = frozenset(
+    {
+        *("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"),
+        *("PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "MERGE"),
+        *("VERSION-CONTROL", "CHECKOUT", "UNCHECKOUT", "CHECKIN", "UPDATE", "LABEL"),
+        *("REPORT", "MKWORKSPACE", "MKACTIVITY", "BASELINE-CONTROL"),
+    }
+)
+SERVED_METHODS = ("GET", "HEAD", "POST")
+# What the default handler allows, in the order Apache lists it (make_allow).
+ALLOW = "GET,POST,OPTIONS,HEAD,TRACE"
+# The type mod_mime gives a directory; Apache shows it on OPTIONS.
+DIRECTORY_TYPE = "httpd/unix-directory"
 
 
 @dataclass
 class FileResponse:
-    """What to send: a status, headers, and either ``body`` or a file slice."""
+    """What to send: a status, headers, and ``body``, a file slice or a multipart body."""
 
     status: int
     headers: list[tuple[str, str]]
@@ -122,6 +65,8 @@ class FileResponse:
     path: str | None = None  # send bytes [offset, offset+length) of this file
     offset: int = 0
     length: int = 0
+    multipart: Multipart | None = None  # or these parts of it (``path``)
+    close: bool = False  # end the connection after this answer
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -141,15 +86,23 @@ _REASONS = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    412: "Precondition Failed",
     416: "Range Not Satisfiable",
+    501: "Not Implemented",
 }
+_DENIED = "You don't have permission to access this resource."
+
+
+def reason(status: int) -> str:
+    """The reason phrase of a status this module answers with."""
+    return _REASONS.get(status, "Error")
 
 
 def _page(status: int, message: str = "") -> FileResponse:
-    reason = _REASONS.get(status, "Error")
+    title = reason(status)
     body = (
-        f"<!DOCTYPE html>\n<html><head><title>{status} {reason}</title></head>\n"
-        f"<body><h1>{reason}</h1>{('<p>' + message + '</p>') if message else ''}</body></html>\n"
+        f"<!DOCTYPE html>\n<html><head><title>{status} {title}</title></head>\n"
+        f"<body><h1>{title}</h1>{('<p>' + message + '</p>') if message else ''}</body></html>\n"
     ).encode()
     return FileResponse(
         status,
@@ -158,17 +111,14 @@ def _page(status: int, message: str = "") -> FileResponse:
     )
 
 
-def etag_for(st: os.stat_result) -> str:
-    """Apache's default ``FileETag MTime Size``: size and mtime in microseconds, hex."""
-    return '"%x-%x"' % (st.st_size, st.st_mtime_ns // 1000)
+def etag_for(st: os.stat_result, now: float | None = None) -> str:
+    """Apache's default ``FileETag MTime Size``: size and mtime in microseconds, hex.
 
-
-def content_type(path: str, add_types: Mapping[str, str], table: Mapping[str, str]) -> str:
-    ext = os.path.splitext(path)[1].lower()
-    mime = add_types.get(ext) or table.get(ext) or DEFAULT_TYPE
-    if mime.startswith(TEXT_CHARSET) and "charset" not in mime:
-        mime += "; charset=utf-8"
-    return mime
+    Weak (``W/``) when the file changed less than a second before ``now``: it
+    may change again within the same second (http_etag.c).
+    """
+    tag = '"%x-%x"' % (st.st_size, st.st_mtime_ns // 1000)
+    return "W/" + tag if now is not None and now - st.st_mtime < 1 else tag
 
 
 def _inside(path: str, root: str) -> bool:
@@ -176,40 +126,79 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root + "/") or root == "/"
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    """Weak comparison (RFC 9110 8.8.3.2), as If-None-Match uses."""
-    if header.strip() == "*":
-        return True
-    bare = etag.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == bare for tag in header.split(","))
+def _media(path: str, settings: DirSettings, table: Mapping[str, str]) -> str | None:
+    return content_type(
+        path, settings.add_types, table, settings.add_charsets, settings.default_charset or ""
+    )
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
-    """One ``bytes=`` range -> (start, length); None: ignore the header; False: 416."""
-    unit, _, spec = header.partition("=")
-    if unit.strip().lower() != "bytes" or "," in spec:
-        return None
-    first, dash, last = spec.strip().partition("-")
-    if not dash:
-        return None
-    try:
-        if not first:
-            n = int(last)
-            if n <= 0:
-                return False
-            start = max(0, size - n)
-            end = size - 1
-        else:
-            start = int(first)
-            end = int(last) if last else size - 1
-            if last and end < start:
-                return None
-    except ValueError:
-        return None
-    if start >= size:
-        return False
-    end = min(end, size - 1)
-    return start, end - start + 1
+def _range_limits(settings: DirSettings) -> Limits:
+    defaults = Limits()
+    return Limits(
+        ranges=defaults.ranges if settings.max_ranges is None else settings.max_ranges,
+        overlaps=(
+            defaults.overlaps
+            if settings.max_range_overlaps is None
+            else settings.max_range_overlaps
+        ),
+        reversals=(
+            defaults.reversals
+            if settings.max_range_reversals is None
+            else settings.max_range_reversals
+        ),
+    )
+
+
+def _split_host(value: str) -> tuple[str, int | None]:
+    """A Host header as Apache keeps it: lower case, no final dot, the port apart."""
+    value = value.strip().lower()
+    port = ""
+    if value.startswith("["):
+        name, _, rest = value[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif value.count(":") == 1:
+        name, _, port = value.partition(":")
+    else:
+        name = value
+    return name.rstrip("."), int(port) if port.isdigit() else None
+
+
+def absolute_url(path: str, host: Host, request_header: Callable[[str], str | None]) -> str:
+    """``path`` as an absolute URL, as Apache's ap_construct_url makes it with
+    ``UseCanonicalName Off``: the name from the request's ``Host`` (else the
+    ServerName), the port from ``Host`` (else ServerName's, else the scheme's),
+    left out when it is the scheme's default."""
+    scheme = "http"
+    canonical = host.server_name or "localhost"
+    if "://" in canonical:
+        scheme, _, canonical = canonical.partition("://")
+        scheme = scheme.lower()
+    default_port = 443 if scheme == "https" else 80
+    server_name, server_port = _split_host(canonical)
+    given = request_header("host")
+    name, port = _split_host(given) if given else (server_name, None)
+    if port is None:
+        port = server_port or default_port
+    shown = f"[{name}]" if ":" in name else name
+    if port != default_port:
+        shown += f":{port}"
+    return f"{scheme}://{shown}{path}"
+
+
+def _other_method(method: str, media: str | None) -> FileResponse:
+    """OPTIONS, and the methods a file does not serve (405, or 501 if Apache does not know them)."""
+    if method == "OPTIONS":
+        headers = [("Allow", ALLOW), ("Content-Length", "0")]
+        if media:
+            headers.append(("Content-Type", media))
+        return FileResponse(200, headers)
+    if method in KNOWN_METHODS:
+        response = _page(405, f"The requested method {html.escape(method)} is not allowed.")
+    else:
+        response = _page(501, f"{html.escape(method)} not supported for current URL.")
+        response.close = True  # as Apache: a 501 ends the connection
+    response.headers.append(("Allow", ALLOW))
+    return response
 
 
 def decide(
@@ -219,43 +208,31 @@ def decide(
     request_header: Callable[[str], str | None],
     mime_table: Mapping[str, str] = MIME_TYPES,
     fs: FileSystem = REAL_FS,
+    *,
+    now: float | None = None,
+    boundary: str = "wsgihost",
 ) -> FileResponse:
-    """The response for a static file request."""
+    """The response for a static file request.
+
+    ``now`` is the request's time (None: long after the file last changed);
+    ``boundary`` separates the parts of a multipart/byteranges body.
+    """
     settings = target.settings
     if settings.require == "denied":
-        return _page(403, "You don't have permission to access this resource.")
-    if method == "OPTIONS":
-        return FileResponse(200, [("Allow", "GET, HEAD, OPTIONS"), ("Content-Length", "0")])
-    if method not in ("GET", "HEAD"):
-        response = _page(405)
-        response.headers.append(("Allow", "GET, HEAD, OPTIONS"))
-        return response
+        return _page(403, _DENIED)
     path = target.path
-    if not _inside(os.path.normpath(path), os.path.normpath(target.root)):
-        return _page(404)
-    try:
-        st = fs.stat(path)
-    except FileNotFoundError:
-        return _page(404)
-    except NotADirectoryError:
-        return _page(404)
-    except PermissionError:
-        return _page(403, "You don't have permission to access this resource.")
-    except OSError:
-        return _page(404)
-    if settings.follow_symlinks is False:
-        real = fs.realpath(path)
-        real_root = fs.realpath(target.root)
-        if not _inside(real, real_root):
-            return _page(403, "Symbolic link not allowed or link target not accessible.")
-    if statmod.S_ISDIR(st.st_mode):
+    found = _stat(target, fs)
+    if isinstance(found, os.stat_result) and statmod.S_ISDIR(found.st_mode):
         if not target.url_path.endswith("/"):
+            # mod_dir's fixup, before any handler: so for every method.
             # The URL path is bytes as latin-1 (PEP 3333 style): quote those bytes.
             location = quote(target.url_path.encode("latin-1"), safe="/:@!$&'()*+,;=~-._") + "/"
             if query:
                 location += "?" + query
             response = _page(301)
-            response.headers.append(("Location", location))
+            response.headers.append(
+                ("Location", absolute_url(location, target.host, request_header))
+            )
             return response
         for index in settings.directory_index or ():
             candidate = os.path.join(path, index)
@@ -267,55 +244,108 @@ def decide(
                 sub = FileTarget(
                     target.host, candidate, target.root, target.url_path + index, settings
                 )
-                return decide(sub, method, query, request_header, mime_table, fs)
-        if settings.indexes:
+                return decide(
+                    sub, method, query, request_header, mime_table, fs, now=now, boundary=boundary
+                )
+    if method not in SERVED_METHODS:
+        is_dir = isinstance(found, os.stat_result) and statmod.S_ISDIR(found.st_mode)
+        if isinstance(found, int) and found == 403:
+            return _page(403, _DENIED)
+        return _other_method(
+            method, DIRECTORY_TYPE if is_dir else _media(path, settings, mime_table)
+        )
+    if isinstance(found, FileResponse):
+        return found
+    if isinstance(found, int):
+        return _page(found, _DENIED if found == 403 else "")
+    if statmod.S_ISDIR(found.st_mode):
+        if settings.indexes and method != "POST":
             return _listing(path, target.url_path, fs)
-        return _page(403, "You don't have permission to access this resource.")
-    if not statmod.S_ISREG(st.st_mode):
+        return _page(403, _DENIED)
+    if not statmod.S_ISREG(found.st_mode):
         return _page(403)
     if path.endswith("/"):
         return _page(404)  # a file named as a directory
-    etag = etag_for(st)
-    last_modified = formatdate(st.st_mtime, usegmt=True)
+    return _file(target, method, request_header, mime_table, found, now, boundary)
+
+
+def _stat(target: FileTarget, fs: FileSystem) -> os.stat_result | int | FileResponse:
+    """The file's stat, or the status that answers a request for it."""
+    path = target.path
+    if not _inside(os.path.normpath(path), os.path.normpath(target.root)):
+        return 404
+    try:
+        st = fs.stat(path)
+    except PermissionError:
+        return 403
+    except OSError:
+        return 404
+    if target.settings.follow_symlinks is False:
+        real = fs.realpath(path)
+        real_root = fs.realpath(target.root)
+        if not _inside(real, real_root):
+            return _page(403, "Symbolic link not allowed or link target not accessible.")
+    return st
+
+
+def _file(
+    target: FileTarget,
+    method: str,
+    request_header: Callable[[str], str | None],
+    mime_table: Mapping[str, str],
+    st: os.stat_result,
+    now: float | None,
+    boundary: str,
+) -> FileResponse:
+    """GET, HEAD or POST of a regular file: 200, 206, 304, 412 or 416."""
+    settings = target.settings
+    path = target.path
+    if now is None:
+        now = st.st_mtime + 86400.0
+    # Apache never dates a file later than the request (ap_rationalize_mtime).
+    mtime = min(st.st_mtime, now)
+    etag = etag_for(st, now)
+    last_modified = formatdate(mtime, usegmt=True)
+    limits = _range_limits(settings)
     headers = [
-        ("Content-Type", content_type(path, dict(settings.add_types), mime_table)),
         ("Last-Modified", last_modified),
         ("ETag", etag),
-        ("Accept-Ranges", "bytes"),
+        ("Accept-Ranges", "none" if limits.ranges == 0 else "bytes"),
     ]
-    none_match = request_header("if-none-match")
-    if none_match is not None:
-        if _etag_matches(none_match, etag):
-            return FileResponse(304, [("Last-Modified", last_modified), ("ETag", etag)])
-    else:
-        since = request_header("if-modified-since")
-        if since:
-            try:
-                parsed = parsedate_to_datetime(since)
-                if parsed.tzinfo is None:  # the asctime form; HTTP dates are UTC
-                    parsed = parsed.replace(tzinfo=UTC)
-                when = parsed.timestamp()
-            except (TypeError, ValueError, IndexError, OverflowError):
-                when = None
-            if when is not None and int(st.st_mtime) <= when:
-                return FileResponse(304, [("Last-Modified", last_modified), ("ETag", etag)])
+    verdict = conditional.meets_conditions(method, request_header, etag, int(mtime), int(now))
+    if verdict == 304:
+        return FileResponse(304, headers)
+    media = _media(path, settings, mime_table)
+    if verdict is not None:
+        # Apache's handler sets the status and sends the file's headers with no body.
+        if media:
+            headers.append(("Content-Type", media))
+        headers.append(("Content-Length", "0"))
+        return FileResponse(verdict, headers)
     size = st.st_size
-    range_header = request_header("range")
-    if range_header is not None:
-        if_range = request_header("if-range")
-        if if_range is not None and if_range.strip() not in (etag, last_modified):
-            range_header = None
-    if range_header is not None:
-        found = _parse_range(range_header, size)
-        if found is False:
-            response = _page(416)
-            response.headers.append(("Content-Range", f"bytes */{size}"))
-            return response
-        if isinstance(found, tuple):
-            start, length = found
-            headers.append(("Content-Range", f"bytes {start}-{start + length - 1}/{size}"))
-            headers.append(("Content-Length", str(length)))
-            return FileResponse(206, headers, path=path, offset=start, length=length)
+    ranges: list[tuple[int, int]] | byteranges.Unsatisfiable | None = None
+    value = request_header("range")
+    if_range = conditional.if_range(request_header, etag, int(mtime), int(now))
+    if value is not None and if_range != conditional.NOMATCH:
+        ranges = byteranges.parse(value, size, limits)
+    if ranges is UNSATISFIABLE:
+        response = _page(416)
+        response.headers.append(("Content-Range", f"bytes */{size}"))
+        return response
+    if isinstance(ranges, list) and len(ranges) > 1:
+        body = byteranges.multipart(ranges, size, media, boundary)
+        headers.append(("Content-Type", body.content_type))
+        if body.known_length:
+            headers.append(("Content-Length", str(body.length)))
+        return FileResponse(206, headers, path=path, length=body.length, multipart=body)
+    if media:
+        headers.append(("Content-Type", media))
+    if isinstance(ranges, list):
+        start, end = ranges[0]
+        length = end - start + 1
+        headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
+        headers.append(("Content-Length", str(length)))
+        return FileResponse(206, headers, path=path, offset=start, length=length)
     headers.append(("Content-Length", str(size)))
     return FileResponse(200, headers, path=path, offset=0, length=size)
 

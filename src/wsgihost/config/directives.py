@@ -34,6 +34,12 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
 from wsgihost import privileges
+from wsgihost.byteranges import (
+    DEFAULT_MAX_OVERLAPS,
+    DEFAULT_MAX_RANGES,
+    DEFAULT_MAX_REVERSALS,
+    UNLIMITED,
+)
 from wsgihost.config.draft import (
     AccessLogDraft,
     Context,
@@ -52,6 +58,7 @@ from wsgihost.config.model import (
     Server,
 )
 from wsgihost.logs import LEVELS, LogFormatError, compile_format
+from wsgihost.mime import DEFAULT_CHARSET_NAME
 
 SERVER = "server config"
 VHOST = "virtual host"
@@ -1070,8 +1077,38 @@ def _add_type(ctx: Context, args: list[str]) -> None:
     if "/" not in media.split(";", 1)[0]:
         ctx.error(f"'{media}' is not a media type such as text/html")
         return
-    added = tuple(("." + ext.lstrip(".").lower(), media) for ext in extensions)
+    # mod_mime lower-cases the type as it stores it (add_extension_info).
+    added = tuple(("." + ext.lstrip(".").lower(), media.lower()) for ext in extensions)
     ctx.dir.settings = replace(ctx.dir.settings, add_types=ctx.dir.settings.add_types + added)
+
+
+def _add_charset(ctx: Context, args: list[str]) -> None:
+    charset, extensions = args[0], args[1:]
+    added = tuple(("." + ext.lstrip(".").lower(), charset.lower()) for ext in extensions)
+    settings = ctx.dir.settings
+    ctx.dir.settings = replace(settings, add_charsets=settings.add_charsets + added)
+
+
+def _add_default_charset(ctx: Context, args: list[str]) -> None:
+    word = args[0].lower()
+    # As core.c's set_add_default_charset: On names iso-8859-1, any other word is a name.
+    name = "" if word == "off" else DEFAULT_CHARSET_NAME if word == "on" else args[0]
+    ctx.dir.settings = replace(ctx.dir.settings, default_charset=name)
+
+
+def _range_limit(default: int) -> Callable[[Context, str], int | None]:
+    """MaxRanges, MaxRangeOverlaps, MaxRangeReversals: none, default, unlimited or a count."""
+
+    def parse(ctx: Context, value: str) -> int | None:
+        words = {"none": 0, "default": default, "unlimited": UNLIMITED}
+        if value.lower() in words:
+            return words[value.lower()]
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+        ctx.error(f"'{value}' is not none, default, unlimited or a positive number")
+        return None
+
+    return parse
 
 
 def _types_config(ctx: Context, args: list[str]) -> None:
@@ -1751,6 +1788,61 @@ SUPPORTED: tuple[Directive, ...] = (
         module="mod_mime",
     ),
     _d(
+        "AddCharset",
+        "AddCharset charset extension [extension] ...",
+        ANY,
+        (2, None),
+        "",
+        "Names the charset of static files with these extensions: it is added to their "
+        "Content-Type (whatever the type), as mod_mime adds it.",
+        _add_charset,
+        module="mod_mime",
+    ),
+    _d(
+        "AddDefaultCharset",
+        "AddDefaultCharset On|Off|charset",
+        ANY,
+        _ONE,
+        "Off",
+        "A charset added to a static file's `text/plain` or `text/html` Content-Type "
+        "that names none (`On` means iso-8859-1). Off: the type is sent as it is, and "
+        "the client decides how to read the file.",
+        _add_default_charset,
+    ),
+    *(
+        _d(
+            name,
+            f"{name} default|unlimited|none|number",
+            ANY,
+            _ONE,
+            str(default),
+            f"{what}: past it, a static file's Range header is ignored and the whole file "
+            "is sent. `none` turns ranges off"
+            + (" (Accept-Ranges: none)." if name == "MaxRanges" else "."),
+            _dir_setting(field_name, _range_limit(default)),
+        )
+        for name, field_name, default, what in (
+            (
+                "MaxRanges",
+                "max_ranges",
+                DEFAULT_MAX_RANGES,
+                "The most ranges (once merged) one request may ask for",
+            ),
+            (
+                "MaxRangeOverlaps",
+                "max_range_overlaps",
+                DEFAULT_MAX_OVERLAPS,
+                "The most overlapping ranges one request may ask for",
+            ),
+            (
+                "MaxRangeReversals",
+                "max_range_reversals",
+                DEFAULT_MAX_REVERSALS,
+                "The most ranges one request may ask for out of order",
+            ),
+        )
+    ),
+    _d(
         "Alias",
         "Alias URL-path file-path|directory-path",
         TOP,
@@ -2245,9 +2337,9 @@ IGNORED: tuple[Directive, ...] = tuple(
         "wsgihost does not read .htaccess files",
     )
     + _not_ours(
-        "AddDefaultCharset AddCharset AddLanguage AddEncoding DefaultLanguage "
+        "AddLanguage AddEncoding DefaultLanguage "
         "LanguagePriority ForceLanguagePriority RemoveType RemoveHandler",
-        "content negotiation and charset or encoding tagging are not provided",
+        "content negotiation and language or encoding tagging are not provided",
         module="mod_mime",
     )
     + _not_ours(
@@ -2287,7 +2379,7 @@ IGNORED: tuple[Directive, ...] = tuple(
     )
     + _not_ours("DefaultType NameVirtualHost", "it has had no effect since Apache 2.4")
     + _not_ours(
-        "EnableMMAP EnableSendfile FileETag MaxRanges ContentDigest AcceptPathInfo "
+        "EnableMMAP EnableSendfile FileETag ContentDigest AcceptPathInfo "
         "AllowEncodedSlashes AcceptFilter",
         "wsgihost decides this itself (files are sent with sendfile; encoded slashes "
         "are refused, as with AllowEncodedSlashes Off)",

@@ -64,6 +64,12 @@ class DirSettings:
     script_reloading: bool | None = None  # WSGIScriptReloading
     chunked_request: bool | None = None  # WSGIChunkedRequest
     add_types: tuple[tuple[str, str], ...] = ()  # AddType: (".ext", "mime/type")
+    add_charsets: tuple[tuple[str, str], ...] = ()  # AddCharset: (".ext", "charset")
+    default_charset: str | None = None  # AddDefaultCharset: a name, "" for Off
+    # MaxRanges, MaxRangeOverlaps, MaxRangeReversals: a count, 0 (none), -1 (unlimited).
+    max_ranges: int | None = None
+    max_range_overlaps: int | None = None
+    max_range_reversals: int | None = None
 
     def merge(self, over: DirSettings) -> DirSettings:
         """These settings with ``over``'s set values on top (Apache's merge)."""
@@ -101,6 +107,21 @@ class DirSettings:
                 over.chunked_request if over.chunked_request is not None else self.chunked_request
             ),
             add_types=self.add_types + over.add_types,
+            add_charsets=self.add_charsets + over.add_charsets,
+            default_charset=(
+                over.default_charset if over.default_charset is not None else self.default_charset
+            ),
+            max_ranges=over.max_ranges if over.max_ranges is not None else self.max_ranges,
+            max_range_overlaps=(
+                over.max_range_overlaps
+                if over.max_range_overlaps is not None
+                else self.max_range_overlaps
+            ),
+            max_range_reversals=(
+                over.max_range_reversals
+                if over.max_range_reversals is not None
+                else self.max_range_reversals
+            ),
         )
 
 
@@ -116,6 +137,10 @@ DEFAULT_SETTINGS = DirSettings(
     pass_authorization=False,
     script_reloading=True,
     chunked_request=False,
+    default_charset="",
+    max_ranges=200,
+    max_range_overlaps=20,
+    max_range_reversals=20,
 )
 
 

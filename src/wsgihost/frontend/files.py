@@ -6,16 +6,21 @@ cache; a thread hand-over would cost more than the read). A larger one is
 sent by a pool thread: with ``os.sendfile`` on the connection's socket once
 the transport's buffer has drained (uvloop has no ``loop.sendfile``), else by
 reading and writing blocks through the same flow-controlled path apps use.
+A multipart/byteranges body (several ranges) always takes that last path,
+its parts' heads between the slices. A POST's body is left unread: the
+connection reads and drops it after the answer, as Apache's handler does.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import select
 import time
 from typing import TYPE_CHECKING
 
 from wsgihost import static
+from wsgihost.byteranges import Multipart
 from wsgihost.httpcore import REASONS, error_body
 from wsgihost.routing import FileTarget
 
@@ -24,6 +29,9 @@ if TYPE_CHECKING:
 
 SMALL = 64 * 1024
 BLOCK = 256 * 1024
+# One boundary for every multipart/byteranges body this process sends, random
+# as Apache's (chosen once at start, 64 bits in hex).
+BOUNDARY = "%x" % secrets.randbits(64)
 
 
 def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
@@ -38,10 +46,23 @@ def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
                 return v.decode("latin-1")
         return None
 
-    resp = static.decide(target, head.method, head.query, header, conn.worker.mime_types)
-    status = f"{resp.status} {REASONS.get(resp.status, 'Error')}"
+    resp = static.decide(
+        target,
+        head.method,
+        head.query,
+        header,
+        conn.worker.mime_types,
+        now=time.time(),
+        boundary=BOUNDARY,
+    )
+    status = f"{resp.status} {REASONS.get(resp.status) or static.reason(resp.status)}"
+    if resp.close:
+        req.keep_alive = False
     if resp.path is None or req.is_head:
         conn.app_send(req, (status, resp.headers), resp.body, True)
+        return
+    if resp.multipart is not None:
+        conn.worker.pool.submit(_send_large, conn, req, status, resp)
         return
     if resp.length <= SMALL:
         try:
@@ -81,6 +102,9 @@ def _send_large_file(
         return
     try:
         req.send((status, resp.headers), b"", False)
+        if resp.multipart is not None:
+            _send_parts(fd, req, resp.multipart)
+            return
         sock = conn.borrow_socket(req)
         if sock is not None:
             try:
@@ -95,17 +119,35 @@ def _send_large_file(
                 return
             req.send(None, b"", True)
             return
-        offset, left = resp.offset, resp.length
-        while left > 0 and not req.dropped:
-            data = os.pread(fd, min(BLOCK, left), offset)
-            if not data:
-                req.abort()  # the file shrank under us
-                return
-            offset += len(data)
-            left -= len(data)
-            req.send(None, data, left == 0)
+        _copy(fd, req, resp.offset, resp.length, True)
     finally:
         os.close(fd)
+
+
+def _send_parts(fd: int, req: Request, body: Multipart) -> None:
+    """Thread side: a multipart/byteranges body, each part's head then its slice."""
+    for part in body.parts:
+        req.send(None, part.head, False)
+        if not _copy(fd, req, part.offset, part.length, False):
+            return
+    req.send(None, body.tail, True)
+
+
+def _copy(fd: int, req: Request, offset: int, length: int, last: bool) -> bool:
+    """Thread side: send ``length`` bytes of the file from ``offset`` in blocks
+    (``last``: they end the response); False if the response was cut short."""
+    left = length
+    while left > 0:
+        if req.dropped:
+            return False
+        data = os.pread(fd, min(BLOCK, left), offset)
+        if not data:
+            req.abort()  # the file shrank under us
+            return False
+        offset += len(data)
+        left -= len(data)
+        req.send(None, data, last and left == 0)
+    return True
 
 
 def _sendfile(sock: int, fd: int, offset: int, count: int, req: Request, timeout: float) -> int:
