@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.differential.cases import call, log_lines, mentions, view
-from tests.differential.compare import Differential, LogMark
+from tests.differential.compare import Differential, LogMark, mask_log_line
 from tests.differential.servers import Server
 
 pytestmark = pytest.mark.slow
@@ -55,3 +55,19 @@ def logs_view(diff: Differential, server: Server, case: str, host: str, path: st
 def test_the_apps_output_lands_where_mod_wsgi_puts_it(diff: Differential, case: str) -> None:
     host, path = CASES[case]
     diff.check(case, lambda server: logs_view(diff, server, case, host, path))
+
+
+def test_import_time_output_of_a_daemon_lands_in_its_vhosts_log(diff: Differential) -> None:
+    """What a script prints while it is imported (before any request) goes to the
+    error log of the virtual host the daemon group was defined in."""
+
+    def flow(server: Server) -> Any:
+        call(server, "GET", "/imported", "daemon.test:{port}")
+        found = {}
+        for name, text in {**server.all_logs(), "<standard output>": server.say()}.items():
+            lines = [mask_log_line(x) for x in text.splitlines() if "import-time" in x]
+            if lines:
+                found[name] = lines
+        return diff.masker(server).deep(found)
+
+    diff.check("logs-daemon-import-time", flow)
