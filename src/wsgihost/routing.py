@@ -36,6 +36,7 @@ from wsgihost.config.model import (
     Section,
     Server,
 )
+from wsgihost.wsgi.environ import APACHE_DOCUMENT_ROOT
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class WSGITarget:
     script_name: str
     path_info: str
     settings: DirSettings
+    # The host's DocumentRoot (the main server's if it has none; None: neither),
+    # and where path_info leads as a URL of its own: the app's DOCUMENT_ROOT
+    # and PATH_TRANSLATED, as Apache sets them.
+    document_root: str | None = None
+    path_translated: str | None = None
 
 
 @dataclass(frozen=True)
@@ -350,6 +356,10 @@ class Router:
         url = normalize_path(raw_path)
         if url is None:
             return Refusal(404 if b"%2f" in raw_path.lower() else 400, "invalid path")
+        return self._route_in(host, url)
+
+    def _route_in(self, host: _CompiledHost, url: str, translate: bool = True) -> Target:
+        """The target of a normalised URL on one host (``translate``: with PATH_TRANSLATED)."""
         for alias in host.aliases:
             if alias.regex:
                 m = host.regexes[id(alias)].match(url)
@@ -378,11 +388,24 @@ class Router:
                 script_name = alias.url.rstrip("/")
                 path_info = url[len(script_name) :]
             settings = host.settings_for(script, url, alias.settings)
-            return WSGITarget(host.host, script, script_name, path_info, settings)
+            translated = self._translate(host, path_info) if translate and path_info else None
+            return WSGITarget(
+                host.host, script, script_name, path_info, settings, host.document_root, translated
+            )
         root = host.document_root
         if root is None:
             return Refusal(404, "no DocumentRoot and no alias for this URL")
         return self._file(host, root.rstrip("/") + _fs(url), root, url)
+
+    def _translate(self, host: _CompiledHost, path_info: str) -> str:
+        """PATH_TRANSLATED: the file ``path_info`` names when asked for as a URL of its
+        own, as Apache's sub-request finds it (a script's path_info follows its file)."""
+        target = self._route_in(host, path_info, translate=False)
+        if isinstance(target, WSGITarget):
+            return target.script + target.path_info
+        if isinstance(target, FileTarget):
+            return target.path
+        return APACHE_DOCUMENT_ROOT + path_info  # no DocumentRoot: Apache's own
 
     def _file(self, host: _CompiledHost, fs_path: str, root: str, url: str) -> FileTarget:
         fs_path = os.path.normpath(fs_path) + ("/" if fs_path.endswith("/") else "")

@@ -203,7 +203,9 @@ def test_chunked_request_body(server: ServerProcess) -> None:
     seen = response.json()
     assert seen["body"] == "hello chunked world"
     assert "CONTENT_LENGTH" not in seen["environ"]
-    assert seen["environ"]["mod_wsgi.input_chunked"] == "1"
+    # mod_wsgi 4.9 names no chunked body in the environ: only the header says so.
+    assert "mod_wsgi.input_chunked" not in seen["environ"]
+    assert seen["environ"]["HTTP_TRANSFER_ENCODING"] == "chunked"
     assert after.status == 200 and after.body == b"hello, world\n"
 
 

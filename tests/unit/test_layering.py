@@ -49,7 +49,7 @@ FORBIDDEN = {
     "wsgihost.supervisor",
 }
 # A lock and the thread id are all these need threading for.
-THREADING_ALLOWED = {"wsgi/loader.py", "logs.py"}
+THREADING_ALLOWED = {"wsgi/loader.py", "wsgi/counters.py", "logs.py"}
 PORTABLE_OWN = (
     "wsgihost.wsgi",
     "wsgihost.daemon",

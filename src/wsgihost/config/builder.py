@@ -312,6 +312,7 @@ def _host(host: HostDraft, main: HostDraft, problems: Problems) -> Host:
         server_name=host.server_name,
         server_aliases=tuple(host.server_aliases),
         document_root=host.document_root,
+        server_admin=host.server_admin or main.server_admin,  # Apache's inheritance
         aliases=tuple(host.aliases),
         settings=host.dir.freeze(),
         sections=_sections(host),

@@ -772,6 +772,12 @@ def _document_root(ctx: Context, args: list[str]) -> None:
         ctx.host.document_root = path
 
 
+def _server_admin(ctx: Context, args: list[str]) -> None:
+    # Not shown on wsgihost's own pages (hence the warning); the app sees it, as in Apache.
+    ctx.host.server_admin = args[0]
+    ctx.warn("wsgihost's error pages name no administrator; ignored")
+
+
 def _no_op(ctx: Context, args: list[str]) -> None:
     """Acted on by the parser while reading; the builder only checks where it is."""
 
@@ -902,6 +908,30 @@ def _wsgi_python_home(ctx: Context, args: list[str]) -> None:
     if not os.path.isdir(path):
         ctx.warn(f"directory '{path}' does not exist")
     ctx.server.set(python_home=path)
+
+
+def _wsgi_python_optimize(ctx: Context, args: list[str]) -> None:
+    level = _int(ctx, args[0], 0, 2)
+    if level is not None:
+        ctx.server.set(python_optimize=level)
+
+
+def _wsgi_python_warnings(ctx: Context, args: list[str]) -> None:
+    ctx.server.set(python_warnings=(*ctx.server.model.python_warnings, args[0]))
+
+
+def _wsgi_python_hash_seed(ctx: Context, args: list[str]) -> None:
+    seed = args[0].lower()
+    if seed != "random" and (not seed.isdigit() or int(seed) > 4294967295):
+        ctx.error(f"expected 'random' or a number from 0 to 4294967295, not '{args[0]}'")
+        return
+    ctx.server.set(python_hash_seed=seed if seed == "random" else str(int(seed)))
+
+
+def _wsgi_dont_write_bytecode(ctx: Context, args: list[str]) -> None:
+    flag = _flag(ctx, args[0])
+    if flag is not None:
+        ctx.server.set(dont_write_bytecode=flag)
 
 
 def _wsgi_import_script(ctx: Context, args: list[str]) -> None:
@@ -2184,8 +2214,8 @@ SUPPORTED: tuple[Directive, ...] = (
         "Whether a request body sent with `Transfer-Encoding: chunked` reaches the app. "
         "Off: such a request is answered 411 Length Required before the app runs, as "
         "mod_wsgi does. On: the app reads the body to its end (`wsgi.input.read()`, or "
-        '`read(n)` until it returns `b""`); it has no `CONTENT_LENGTH`, and '
-        '`mod_wsgi.input_chunked` is `"1"`. Set it in a `<Location>` or `<Directory>` '
+        '`read(n)` until it returns `b""`); it has no `CONTENT_LENGTH` (its '
+        "`HTTP_TRANSFER_ENCODING` says `chunked`). Set it in a `<Location>` or `<Directory>` "
         "to accept chunked bodies for part of a site only. A `Transfer-Encoding` other than "
         "`chunked` itself (`gzip, chunked`) is answered 501 either way, as mod_wsgi does.",
         _dir_setting("chunked_request", _flag),
@@ -2211,6 +2241,51 @@ SUPPORTED: tuple[Directive, ...] = (
         "The Python virtual environment for embedded-mode apps (daemon groups take "
         "`python-home=`). A missing directory is a warning.",
         _wsgi_python_home,
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIPythonOptimize",
+        "WSGIPythonOptimize 0|1|2",
+        GLOBAL,
+        _ONE,
+        "0",
+        "Python's optimisation level (`-O`, `-OO`) for the daemon processes' interpreters "
+        "and the front-end workers' (embedded mode), as mod_wsgi sets it for its own.",
+        _wsgi_python_optimize,
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIPythonWarnings",
+        "WSGIPythonWarnings action:message:category:module:line",
+        GLOBAL,
+        _ONE,
+        "none",
+        "A warnings filter (Python's `-W`) for the daemon processes' and front-end workers' "
+        "interpreters; repeat the directive for more.",
+        _wsgi_python_warnings,
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIPythonHashSeed",
+        "WSGIPythonHashSeed random|number",
+        GLOBAL,
+        _ONE,
+        "random",
+        "The hash seed (`PYTHONHASHSEED`) of the daemon processes' and front-end workers' "
+        "interpreters. As in mod_wsgi, it is taken out of `os.environ` once the interpreter "
+        "has started, so the app's own child processes do not inherit it.",
+        _wsgi_python_hash_seed,
+        module="mod_wsgi",
+    ),
+    _d(
+        "WSGIDontWriteBytecode",
+        "WSGIDontWriteBytecode On|Off",
+        GLOBAL,
+        _ONE,
+        "Off",
+        "On: imported modules leave no `.pyc` files (Python's `-B`), in the daemon "
+        "processes and the front-end workers.",
+        _wsgi_dont_write_bytecode,
         module="mod_wsgi",
     ),
     _d(
@@ -2321,7 +2396,10 @@ def _refused(names: str, why: str, module: str = "core", section: bool = False) 
 
 
 IGNORED: tuple[Directive, ...] = tuple(
-    _not_ours("ServerAdmin", "wsgihost's error pages name no administrator", TOP)
+    # Its address still reaches the app as SERVER_ADMIN, as Apache passes it.
+    _not_ours(
+        "ServerAdmin", "wsgihost's error pages name no administrator", TOP, apply=_server_admin
+    )
     + _not_ours("ServerSignature", "wsgihost's error pages carry no server signature")
     + _not_ours("ServerTokens", "wsgihost sends its own Server header", GLOBAL)
     + _not_ours(
@@ -2419,11 +2497,10 @@ IGNORED: tuple[Directive, ...] = tuple(
     )
     + _not_ours("Protocols ProtocolsHonorOrder", "wsgihost speaks HTTP/1.1 (and 1.0) only", TOP)
     + _not_ours(
-        "WSGIPythonOptimize WSGIPythonWarnings WSGIPythonEggs WSGIPythonHashSeed "
-        "WSGILazyInitialization WSGIRestrictStdin WSGIRestrictStdout WSGIRestrictSignal "
-        "WSGIRestrictProcess WSGIAcceptMutex WSGIMapHEADToGET "
+        "WSGIPythonEggs WSGILazyInitialization WSGIRestrictStdin WSGIRestrictStdout "
+        "WSGIRestrictSignal WSGIRestrictProcess WSGIAcceptMutex WSGIMapHEADToGET "
         "WSGIErrorOverride WSGIVerboseDebugging WSGITrustedProxyHeaders WSGITrustedProxies "
-        "WSGIDestroyInterpreter WSGIDontWriteBytecode WSGICaseSensitivity WSGIEnableSendfile "
+        "WSGIDestroyInterpreter WSGICaseSensitivity WSGIEnableSendfile "
         "WSGISocketRotation WSGIServerMetrics WSGISwitchInterval WSGIIgnoreActivity "
         "WSGIPassApacheRequest",
         "this mod_wsgi tuning is not provided by wsgihost",

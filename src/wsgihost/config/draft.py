@@ -97,6 +97,7 @@ class HostDraft:
     server_name: str | None = None
     server_aliases: list[str] = field(default_factory=list)
     document_root: str | None = None
+    server_admin: str | None = None
     aliases: list[Alias] = field(default_factory=list)
     dir: DirDraft = field(default_factory=DirDraft)
     sections: list[SectionDraft] = field(default_factory=list)

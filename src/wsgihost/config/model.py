@@ -191,6 +191,7 @@ class Host:
     server_name: str | None = None
     server_aliases: tuple[str, ...] = ()
     document_root: str | None = None
+    server_admin: str | None = None  # ServerAdmin: the app's SERVER_ADMIN
     aliases: tuple[Alias, ...] = ()
     settings: DirSettings = field(default_factory=DirSettings)
     sections: tuple[Section, ...] = ()
@@ -322,6 +323,11 @@ class Server:
     types_config: str | None = None  # TypesConfig: a mime.types file
     python_path: tuple[str, ...] = ()  # WSGIPythonPath
     python_home: str | None = None  # WSGIPythonHome
+    # The Python interpreters' start-up options, as mod_wsgi applies them:
+    python_optimize: int = 0  # WSGIPythonOptimize: -O, -OO
+    python_warnings: tuple[str, ...] = ()  # WSGIPythonWarnings: -W, each
+    python_hash_seed: str | None = None  # WSGIPythonHashSeed: random or a number
+    dont_write_bytecode: bool = False  # WSGIDontWriteBytecode: -B
     restrict_embedded: bool = False  # WSGIRestrictEmbedded
     socket_prefix: str | None = None  # WSGISocketPrefix
     import_scripts: tuple[tuple[str, str, str], ...] = ()  # WSGIImportScript: path, group, app

@@ -64,6 +64,7 @@ from wsgihost.logs import as_process, bound
 from wsgihost.memory import release_free_memory
 from wsgihost.proctitle import set_name
 from wsgihost.wsgi import runner
+from wsgihost.wsgi.counters import RequestCounters
 from wsgihost.wsgi.environ import MOD_WSGI_VERSION
 from wsgihost.wsgi.input_error import InputError
 from wsgihost.wsgi.loader import ScriptLoader
@@ -288,6 +289,7 @@ class Daemon:
         self._parking_closed = False
         self._count_lock = threading.Lock()
         self.served = 0
+        self.counters = RequestCounters()  # mod_wsgi.thread_id and friends
         self.busy = 0
         self.idle_since = time.monotonic()
         self.watchdog = Watchdog(
@@ -591,6 +593,7 @@ class Daemon:
     def _run(self, conn: socket.socket, channel: Channel, head: Dict[str, Any], early: Any) -> bool:
         """Run the app; True if the connection may carry another request."""
         environ: Dict[str, Any] = dict(head["environ"])
+        _daemon_times(environ, head)
         client = f"{environ.get('REMOTE_ADDR', '-')}:{environ.get('REMOTE_PORT', '-')}"
         log = self.logs.for_request(head)  # the request's host's error log
 
@@ -648,9 +651,11 @@ class Daemon:
             # The app's print() and sys.stderr go with wsgi.errors meanwhile;
             # what a first import prints is the process's (as in mod_wsgi).
             with bound(errors):
-                runner.run(lambda: as_process(loader.get), environ, sink, log_error)
+                load = self.counters.loader(lambda: as_process(loader.get), environ)
+                runner.run(load, environ, sink, log_error)
         finally:
             self.watchdog.end(running)
+            self.counters.done()
         if not body_done[0] and not sink.closed:
             self._discard_body(conn, channel)
         return sink.kept and not sink.closed
@@ -702,7 +707,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     # Opened before user= and group= take effect: the logs belong to the server.
     logs = DaemonLogs(settings)
     logs.install()
-    _apply_environment(settings)
+    try:
+        _apply_environment(settings)
+    except OSError as e:
+        logs.own.error(f"daemon process of group {settings.get('group')!r}: {e}")
+        return EXIT_STARTUP_FAILED
     if "--" in args and args.index("--") + 1 < len(args):
         set_name(args[args.index("--") + 1].removeprefix("wsgihost: daemon "))
     listener = socket.socket(fileno=listen_fd)
@@ -733,6 +742,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(EXIT_OK)
+
+
+def _daemon_times(environ: Dict[str, Any], head: Dict[str, Any]) -> None:
+    """mod_wsgi's daemon-mode times, in microseconds since the epoch: when the front
+    end began to pass the request on (``queued`` is its monotonic clock, which is
+    system-wide on Linux), and now, as this process takes the request up."""
+    now = time.time_ns() // 1000
+    queued = head.get("queued")
+    if queued is not None:
+        waited = max(0.0, time.monotonic() - float(queued))
+        environ["mod_wsgi.queue_start"] = str(now - int(waited * 1_000_000))
+    environ["mod_wsgi.daemon_start"] = str(now)
 
 
 def _script_owner(settings: Dict[str, Any]) -> Optional[Tuple[str, str, int]]:
@@ -766,13 +787,15 @@ def _app_modules() -> List[str]:
 
 
 def _apply_environment(settings: Dict[str, Any]) -> None:
-    """What WSGIDaemonProcess asks of the process itself: paths, directory, locale."""
-    for path in reversed(settings.get("python_path", [])):
-        if path not in sys.path:
-            sys.path.insert(0, path)
-    home = settings.get("home")
-    if home:
-        os.chdir(home)
+    """What WSGIDaemonProcess asks of the process itself: paths, user, directory, locale.
+
+    Raises OSError when the working directory cannot be entered.
+    """
+    _add_python_path(settings.get("python_path", []))
+    if settings.get("hash_seed_set"):
+        # Given by WSGIPythonHashSeed for this interpreter alone: as mod_wsgi, the
+        # app's own child processes do not inherit it.
+        os.environ.pop("PYTHONHASHSEED", None)
     lang = settings.get("lang")
     if lang:
         os.environ["LANG"] = lang
@@ -789,6 +812,38 @@ def _apply_environment(settings: Dict[str, Any]) -> None:
     if umask is not None:
         os.umask(int(umask))
     _drop_privileges(settings)
+    _enter_working_directory(settings.get("cwd"))
+
+
+def _add_python_path(paths: List[str]) -> None:
+    """python-path= and WSGIPythonPath, as mod_wsgi adds them: with ``site.addsitedir``
+    (so their ``.pth`` files count), then moved to the front of ``sys.path`` in order."""
+    import site
+
+    before = list(sys.path)
+    for path in paths:
+        site.addsitedir(path)
+    added = [p for p in sys.path if p not in before]
+    sys.path[:] = added + [p for p in sys.path if p not in added]
+
+
+def _enter_working_directory(cwd: Optional[str]) -> None:
+    """As mod_wsgi 4.9 does once it has changed user: the working directory the master
+    chose (``home=``, or the group user's home when it is not ``User``'s; None: stay in
+    the server's), and ``HOME`` for the user the process now runs as."""
+    import pwd
+
+    if cwd:
+        try:
+            os.chdir(cwd)
+        except OSError as e:
+            raise OSError(
+                f"cannot enter working directory {cwd!r} as uid {os.geteuid()}: {e}"
+            ) from None
+    try:
+        os.environ["HOME"] = pwd.getpwuid(os.geteuid()).pw_dir
+    except KeyError:
+        pass  # a uid with no passwd entry keeps the HOME it was given
 
 
 def _drop_privileges(settings: Dict[str, Any]) -> None:

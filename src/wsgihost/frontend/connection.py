@@ -750,8 +750,8 @@ class Connection(asyncio.Protocol):
                 )
                 self.answer(req, 500)
                 return
-            app = worker.apps.get(target.script, target.settings, target.host)
-            worker.pool.submit(app.serve, req, target.script_name, target.path_info)
+            app = worker.apps.get(target)
+            worker.pool.submit(app.serve, req, target)
         elif isinstance(target, FileTarget):
             serve_file(self, req, target)
         else:

@@ -15,13 +15,15 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from wsgihost.config.model import DirSettings, Host
+from wsgihost.config.model import DirSettings
 from wsgihost.httpcore import error_body
 from wsgihost.logs import ErrorLog, as_process, bound
 
 if TYPE_CHECKING:
     from wsgihost.frontend.worker import HostLogs
+    from wsgihost.routing import WSGITarget
 from wsgihost.wsgi import runner
+from wsgihost.wsgi.counters import RequestCounters
 from wsgihost.wsgi.environ import Mount, build_environ
 from wsgihost.wsgi.loader import ScriptLoader
 from wsgihost.wsgi.streams import ErrorStream, FileWrapper, InputStream
@@ -71,12 +73,14 @@ class EmbeddedApp:
     def __init__(
         self,
         loader: ScriptLoader,
-        settings: DirSettings,
+        target: WSGITarget,
         processes: int,
         threads: int,
         log: ErrorLog,
+        counters: RequestCounters,
     ) -> None:
         self.loader = loader
+        settings = target.settings
         self.mount = Mount(
             "",
             loader.path,
@@ -87,10 +91,13 @@ class EmbeddedApp:
             script_reloading=loader.reloading,
             multiprocess=processes > 1,
             multithread=threads > 1,
+            document_root=target.document_root,
+            server_admin=target.host.server_admin,
         )
         self.log = log
+        self.counters = counters
 
-    def serve(self, request: Any, script_name: str, path_info: str) -> None:
+    def serve(self, request: Any, target: WSGITarget) -> None:
         """Run on a pool thread: call the app for one request."""
         client = f"{request.head.client_addr}:{request.head.client_port}"
         referer = request.head.header(b"referer")
@@ -113,18 +120,23 @@ class EmbeddedApp:
             InputStream(request.recv),
             errors,
             FileWrapper,
-            script_name,
-            path_info,
+            target.script_name,
+            target.path_info,
+            target.path_translated,
         )
         load = self.loader.get
+        counters = self.counters
         try:
             # The app's print() and sys.stderr go with wsgi.errors meanwhile;
             # what a first import prints is the process's (as in mod_wsgi).
             with bound(errors):
-                runner.run(lambda: as_process(load), environ, request, log_error)
+                loaded = counters.loader(lambda: as_process(load), environ)
+                runner.run(loaded, environ, request, log_error)
         except BaseException as e:  # the runner never raises; this is the last guard
             log.error(f"internal error in the WSGI runner: {e!r}", client)
             request.abort()
+        finally:
+            counters.done()
 
 
 class EmbeddedApps:
@@ -141,9 +153,13 @@ class EmbeddedApps:
         self.logs = logs
         self._loaders: dict[tuple[str, str], ScriptLoader] = {}
         self._apps: dict[tuple[str, DirSettings, int], EmbeddedApp] = {}
+        self.counters = RequestCounters()
+        # What mod_wsgi gives an embedded interpreter: the app is no command.
+        sys.argv[:] = ["mod_wsgi"]
 
-    def get(self, script: str, settings: DirSettings, host: Host) -> EmbeddedApp:
+    def get(self, target: WSGITarget) -> EmbeddedApp:
         """The app for a script as configured for one virtual host (whose log it uses)."""
+        script, settings, host = target.script, target.settings, target.host
         key = (script, settings, id(host))
         app = self._apps.get(key)
         if app is None:
@@ -158,6 +174,6 @@ class EmbeddedApps:
                 )
                 self._loaders[(script, callable_name)] = loader
             log = self.logs.error_log(host)
-            app = EmbeddedApp(loader, settings, self.processes, self.threads, log)
+            app = EmbeddedApp(loader, target, self.processes, self.threads, log, self.counters)
             self._apps[key] = app
         return app

@@ -94,6 +94,8 @@ def mount_for(target: WSGITarget, group: DaemonGroup) -> Mount:
         script_reloading=settings.script_reloading is not False,
         multiprocess=group.multiprocess or group.processes > 1,
         multithread=group.threads > 1,
+        document_root=target.document_root,
+        server_admin=target.host.server_admin,
     )
 
 
@@ -109,6 +111,7 @@ def request_head(
         None,
         target.script_name,
         target.path_info,
+        target.path_translated,
     )
     strings = {k: v for k, v in environ.items() if isinstance(v, str)}
     settings = target.settings
@@ -342,9 +345,15 @@ async def serve(
     deadline = start + (group.queue_timeout or conn.worker.server.timeout)
     head = request_head(req, target, group, start, deadline)
     exchange: DaemonExchange | None = None
+    # mod_wsgi.daemon_connects and daemon_restarts: the tries this request took
+    # (each try one connection), and how many found the daemon going away.
+    tries = restarts = 0
     try:
         delay = 0.005
         while True:
+            tries += 1
+            head["environ"]["mod_wsgi.daemon_connects"] = str(tries)
+            head["environ"]["mod_wsgi.daemon_restarts"] = str(restarts)
             exchange = POOL.take(path)
             reused = exchange is not None
             if exchange is None:
@@ -396,6 +405,7 @@ async def serve(
                 return
             if reused and event is None:
                 continue  # a pooled connection the daemon had closed: no reason to wait
+            restarts += 1
             if time.monotonic() + delay > deadline + GRACE:
                 conn.answer_unavailable(req, f"daemon group {group.name!r} kept refusing")
                 return

@@ -11,7 +11,15 @@ the socket over.
 Daemon processes may run under another interpreter (``python-home``), so
 they must not import the server's installed packages: the master copies the
 standard-library-only part of wsgihost (``wsgi``, ``daemon``, ``logs``)
-into the runtime directory, and the bootstrap puts only that on ``sys.path``.
+into the runtime directory, and the bootstrap imports from that copy only,
+then takes it off ``sys.path`` before the app is imported.
+
+The interpreter is started as mod_wsgi starts its own: it honours the
+``PYTHON*`` variables of the server's environment (wsgihost's own folder is
+taken out of ``PYTHONPATH``), and ``WSGIPythonOptimize``,
+``WSGIPythonWarnings``, ``WSGIDontWriteBytecode`` and ``WSGIPythonHashSeed``
+become its options. Its working directory follows mod_wsgi 4.9's rule
+(:func:`working_directory`).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import pwd
 import shutil
 import socket
 import stat
@@ -278,11 +287,110 @@ def interpreter(server: Server, group: DaemonGroup) -> str:
     return sys.executable
 
 
-def command(python: str, lib: Path, listen_fd: int, channel_fd: int, title: str) -> list[str]:
+def python_options(server: Server) -> list[str]:
+    """The interpreter options for WSGIPythonOptimize, WSGIDontWriteBytecode and
+    WSGIPythonWarnings, as mod_wsgi sets them before it starts Python."""
+    options = ["-" + "O" * server.python_optimize] if server.python_optimize else []
+    if server.dont_write_bytecode:
+        options.append("-B")
+    for warning in server.python_warnings:
+        options += ["-W", warning]
+    return options
+
+
+def environment(server: Server, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a group's interpreter starts with: the server's, as mod_wsgi's
+    interpreter has it, without wsgihost's own folder in ``PYTHONPATH`` (the
+    server may need it there to run; the app would see it on ``sys.path``), and
+    with ``PYTHONHASHSEED`` when WSGIPythonHashSeed gives one."""
+    env = dict(os.environ if base is None else base)
+    own = os.path.dirname(os.path.dirname(os.path.abspath(wsgihost.__file__)))
+    if "PYTHONPATH" in env:
+        kept = [
+            p
+            for p in env["PYTHONPATH"].split(os.pathsep)
+            if p and os.path.abspath(p) not in (own, os.path.realpath(own))
+        ]
+        if kept:
+            env["PYTHONPATH"] = os.pathsep.join(kept)
+        else:
+            del env["PYTHONPATH"]
+    if server.python_hash_seed is not None:
+        env["PYTHONHASHSEED"] = (
+            "random" if server.python_hash_seed == "random" else str(server.python_hash_seed)
+        )
+    return env
+
+
+def _uid_of(user: str | None, group: str | None) -> int:
+    """Who a child runs as: ``user`` when started as root, else whoever we are."""
+    if os.getuid() != 0:
+        return os.getuid()
+    try:
+        identity = privileges.resolve(user, group)
+    except (KeyError, ValueError):
+        return os.getuid()  # the process itself says so when it cannot drop to it
+    return os.getuid() if identity is None else identity.uid
+
+
+def _user_uid(server: Server) -> int:
+    """Whose user ``User`` names (the front ends' when started as root); without
+    one, ours, as the front ends then run as we do."""
+    try:
+        identity = privileges.resolve(server.user, None) if server.user else None
+    except (KeyError, ValueError):
+        identity = None
+    return os.getuid() if identity is None else identity.uid
+
+
+NO_HOME = "~"  # working_directory's answer for a user with no passwd entry
+
+
+def working_directory(server: Server, group: DaemonGroup) -> str | None:
+    """Where a group's processes start, by mod_wsgi 4.9's rule; None: the server's own.
+
+    ``home=`` if given; else, when the group runs as another user than
+    ``User`` names (``user=``; or, not started as root, a ``User`` that is not
+    us), that user's home directory; else the server's working directory, the
+    one the front-end workers have too (Apache's is ``/`` when it is started
+    as a service). ``NO_HOME`` when that user has no passwd entry.
+    """
+    if group.home:
+        return group.home
+    runs_as = _uid_of(*daemon_user(server, group))
+    if runs_as == _user_uid(server):
+        return None
+    try:
+        return pwd.getpwuid(runs_as).pw_dir
+    except KeyError:
+        return NO_HOME
+
+
+def working_directory_problem(server: Server, group: DaemonGroup) -> str | None:
+    """Why a group's processes could not enter their working directory, or None."""
+    path = working_directory(server, group)
+    if path is None or (path != NO_HOME and os.path.isdir(path)):
+        return None
+    if path == NO_HOME:
+        what = "its user has no home directory (no passwd entry)"
+    else:
+        why = "home=" if group.home else "the home directory of its user, who is not User"
+        what = f"its working directory {path} ({why}, as mod_wsgi chooses it) does not exist"
+    return f"daemon group {group.name!r} cannot start: {what}; tried again when it does"
+
+
+def command(
+    python: str,
+    lib: Path,
+    listen_fd: int,
+    channel_fd: int,
+    title: str,
+    options: list[str] | None = None,
+) -> list[str]:
     """The daemon's command line: the title is an argument, so ``ps`` shows it."""
     return [
         python,
-        "-I",  # ignore PYTHON* variables, the user's site, the current directory
+        *(options or []),
         str(lib / "wsgihost" / "daemon" / "bootstrap.py"),
         "--listen",
         str(listen_fd),

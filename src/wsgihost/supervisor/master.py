@@ -670,6 +670,7 @@ class Master:
         fds = [b.sock.fileno() for b in self.listeners]
         cmd = [
             sys.executable,
+            *groupsmod.python_options(self.server),  # embedded mode's interpreter
             "-m",
             "wsgihost.frontend",
             "--channel",
@@ -683,7 +684,7 @@ class Master:
         # tree, a zipapp), not only from an installed copy.
         package_root = os.path.dirname(os.path.dirname(os.path.abspath(wsgihost.__file__)))
         paths = [package_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        env = {**groupsmod.environment(self.server), "PYTHONPATH": os.pathsep.join(paths)}
         child = self._start("front-end worker", cmd, fds, child_end, parent, env=env)
         if child is None:
             self._back_off()
@@ -706,13 +707,33 @@ class Master:
             self.log.error(str(e))
             self._daemon_back_off(group)
             return False
+        problem = groupsmod.working_directory_problem(self.server, spec)
+        if problem:
+            # Said once while it lasts, not at every try (mod_wsgi says it every 20 s).
+            if problem != group.last_error:
+                self.log.error(problem)
+            group.last_error = problem
+            self._daemon_back_off(group)
+            self._set_status(group)
+            return False
         parent, child_end = socket.socketpair()
         fd = group.socket.sock.fileno()
         cmd = groupsmod.command(
-            python, self.library, fd, child_end.fileno(), groupsmod.title_for(spec)
+            python,
+            self.library,
+            fd,
+            child_end.fileno(),
+            groupsmod.title_for(spec),
+            groupsmod.python_options(self.server),
         )
         child = self._start(
-            f"daemon process ({spec.name})", cmd, [fd], child_end, parent, group=spec.name
+            f"daemon process ({spec.name})",
+            cmd,
+            [fd],
+            child_end,
+            parent,
+            group=spec.name,
+            env=groupsmod.environment(self.server),
         )
         if child is None:
             self._daemon_back_off(group)
@@ -734,7 +755,8 @@ class Master:
             "graceful_timeout": spec.graceful_timeout,
             "shutdown_timeout": spec.shutdown_timeout,
             "python_path": [*spec.python_path, *self.server.python_path],
-            "home": spec.home,
+            "cwd": groupsmod.working_directory(self.server, spec),
+            "hash_seed_set": self.server.python_hash_seed is not None,
             "lang": spec.lang,
             "locale": spec.locale,
             "umask": spec.umask,

@@ -15,6 +15,11 @@ from urllib.parse import unquote_to_bytes
 
 # mod_wsgi's version as apps see it: we implement its 4.9 behaviour.
 MOD_WSGI_VERSION = (4, 9, 4)
+# What Apache reports where a site names no DocumentRoot: Debian's compiled-in
+# one (DOCUMENT_ROOT, CONTEXT_DOCUMENT_ROOT and PATH_TRANSLATED start with it).
+APACHE_DOCUMENT_ROOT = "/var/www/html"
+# SERVER_ADMIN where no ServerAdmin is given, as Apache's core says it.
+NO_SERVER_ADMIN = "[no address given]"
 
 # Header names whose environ key is not HTTP_*, and headers never passed on.
 _SPECIAL = {"CONTENT_TYPE": "CONTENT_TYPE", "CONTENT_LENGTH": "CONTENT_LENGTH"}
@@ -146,6 +151,7 @@ class Mount:
     __slots__ = (
         "application_group",
         "callable_object",
+        "document_root",
         "multiprocess",
         "multithread",
         "pass_authorization",
@@ -153,6 +159,7 @@ class Mount:
         "script_filename",
         "script_name",
         "script_reloading",
+        "server_admin",
     )
 
     def __init__(
@@ -166,6 +173,8 @@ class Mount:
         script_reloading: bool = True,
         multiprocess: bool = True,
         multithread: bool = True,
+        document_root: Optional[str] = None,
+        server_admin: Optional[str] = None,
     ) -> None:
         self.script_name = script_name.rstrip("/")
         self.script_filename = script_filename
@@ -176,6 +185,9 @@ class Mount:
         self.script_reloading = script_reloading
         self.multiprocess = multiprocess
         self.multithread = multithread
+        # The virtual host's DocumentRoot and ServerAdmin (None: not given).
+        self.document_root = document_root or APACHE_DOCUMENT_ROOT
+        self.server_admin = server_admin or NO_SERVER_ADMIN
 
 
 def build_environ(
@@ -186,11 +198,17 @@ def build_environ(
     file_wrapper: Any,
     script_name: Optional[str] = None,
     path_info: Optional[str] = None,
+    path_translated: Optional[str] = None,
 ) -> Dict[str, Any]:
     """The environ for one request to the app at ``mount``.
 
     ``script_name`` and ``path_info`` are the router's split of the
     normalised path; without them the raw path is split at the mount point.
+    ``path_translated`` is where the router maps ``path_info`` as a URL of its
+    own (Apache's sub-request for PATH_TRANSLATED); without it, the document
+    root followed by ``path_info``. The keys that depend on the process that
+    runs the app (``mod_wsgi.thread_id`` and friends) are added there, by
+    :mod:`wsgihost.wsgi.counters`; the daemon-mode ones by the daemon process.
     """
     if script_name is None:
         script_name = mount.script_name
@@ -212,6 +230,13 @@ def build_environ(
         "GATEWAY_INTERFACE": "CGI/1.1",
         "SERVER_SOFTWARE": "wsgihost",
         "REQUEST_SCHEME": head.scheme,
+        # Apache's ap_add_common_vars: a WSGIScriptAlias sets no context of its
+        # own (mod_alias's Alias would), so the context is the document root.
+        "DOCUMENT_ROOT": mount.document_root,
+        "CONTEXT_PREFIX": "",
+        "CONTEXT_DOCUMENT_ROOT": mount.document_root,
+        "SERVER_ADMIN": mount.server_admin,
+        "SERVER_SIGNATURE": "",  # ServerSignature Off: wsgihost's pages carry none
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": head.scheme,
         "wsgi.input": wsgi_input,
@@ -221,18 +246,29 @@ def build_environ(
         "wsgi.multiprocess": mount.multiprocess,
         "wsgi.run_once": False,
         "wsgi.file_wrapper": file_wrapper,
+        # As mod_wsgi 4.9's wsgi_build_environment spells them: strings, times
+        # in microseconds since the epoch. (4.9 has no mod_wsgi.input_chunked.)
         "mod_wsgi.process_group": mount.process_group,
         "mod_wsgi.script_name": script_name,
+        "mod_wsgi.path_info": path_info,
         "mod_wsgi.callable_object": mount.callable_object,
         "mod_wsgi.request_handler": "wsgi-script",
+        "mod_wsgi.handler_script": "",  # WSGIHandlerScript is not provided
         "mod_wsgi.script_reloading": "1" if mount.script_reloading else "0",
-        "mod_wsgi.input_chunked": "1" if head.chunked else "0",
+        # WSGIEnableSendfile and WSGIIgnoreActivity are not provided: their Off.
+        "mod_wsgi.enable_sendfile": "0",
+        "mod_wsgi.ignore_activity": "0",
         "mod_wsgi.request_id": head.request_id,
         "mod_wsgi.request_start": str(int(head.start_time * 1_000_000)),
         "mod_wsgi.version": MOD_WSGI_VERSION,
         "mod_wsgi.listener_host": head.server_addr,
         "mod_wsgi.listener_port": str(head.server_port),
     }
+    if path_info:
+        # Apache sets PATH_TRANSLATED only where there is a PATH_INFO.
+        if path_translated is None:
+            path_translated = mount.document_root.rstrip("/") + path_info
+        environ["PATH_TRANSLATED"] = path_translated
     pass_auth = mount.pass_authorization
     for field_name, value in head.headers:
         key = header_key(field_name)

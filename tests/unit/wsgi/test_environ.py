@@ -361,7 +361,9 @@ def test_mod_wsgi_keys() -> None:
     assert env["mod_wsgi.callable_object"] == "make_app"
     assert env["mod_wsgi.request_handler"] == "wsgi-script"
     assert env["mod_wsgi.script_reloading"] == "0"
-    assert env["mod_wsgi.input_chunked"] == "1"
+    assert env["mod_wsgi.path_info"] == "/x"
+    # mod_wsgi 4.9 has no input_chunked key, chunked body or not.
+    assert "mod_wsgi.input_chunked" not in env
     assert env["mod_wsgi.request_id"] == "req-42"
     assert env["mod_wsgi.request_start"] == "1700000000250000"
     assert env["mod_wsgi.version"] == MOD_WSGI_VERSION
@@ -374,8 +376,46 @@ def test_mod_wsgi_defaults() -> None:
     assert env["mod_wsgi.process_group"] == ""
     assert env["mod_wsgi.callable_object"] == "application"
     assert env["mod_wsgi.script_reloading"] == "1"
-    assert env["mod_wsgi.input_chunked"] == "0"
+    assert "mod_wsgi.input_chunked" not in env
     assert isinstance(env["mod_wsgi.version"], tuple)
+    # What mod_wsgi 4.9 says of the directives wsgihost does not provide: their Off.
+    assert env["mod_wsgi.handler_script"] == ""
+    assert env["mod_wsgi.enable_sendfile"] == "0"
+    assert env["mod_wsgi.ignore_activity"] == "0"
+
+
+def test_apache_common_variables_without_a_document_root() -> None:
+    env = environ_for(b"/a/b", mount=Mount("/a", "/srv/app.wsgi"))
+    # Debian's compiled-in DocumentRoot, as Apache reports it for a site without one.
+    assert env["DOCUMENT_ROOT"] == env["CONTEXT_DOCUMENT_ROOT"] == "/var/www/html"
+    assert env["CONTEXT_PREFIX"] == ""
+    assert env["PATH_TRANSLATED"] == "/var/www/html/b"
+    assert env["SERVER_ADMIN"] == "[no address given]"
+    assert env["SERVER_SIGNATURE"] == ""
+
+
+def test_apache_common_variables_from_the_host() -> None:
+    mount = Mount("/a", "/srv/app.wsgi", document_root="/srv/www", server_admin="ops@example.com")
+    env = build_environ(
+        make_head(b"/a/b/c"),
+        mount,
+        InputStream(lambda n: b""),
+        ErrorStream(lambda line: None),
+        FileWrapper,
+        "/a",
+        "/b/c",
+        "/srv/other.wsgi/c",
+    )
+    assert env["DOCUMENT_ROOT"] == env["CONTEXT_DOCUMENT_ROOT"] == "/srv/www"
+    assert env["PATH_TRANSLATED"] == "/srv/other.wsgi/c"  # the router's translation
+    assert env["SERVER_ADMIN"] == "ops@example.com"
+
+
+def test_no_path_translated_without_path_info() -> None:
+    # As Apache: PATH_TRANSLATED only where there is a PATH_INFO.
+    env = environ_for(b"/a", mount=Mount("/a", "/srv/app.wsgi"))
+    assert env["PATH_INFO"] == "" and env["mod_wsgi.path_info"] == ""
+    assert "PATH_TRANSLATED" not in env
 
 
 @pytest.mark.parametrize(
