@@ -121,6 +121,52 @@ def absolute_authority(target: bytes) -> bytes | None:
     return hostport
 
 
+def split_target(target: bytes) -> tuple[bytes | None, bytes, bytes]:
+    """A request target's (authority, path, query); raises ValueError if unusable.
+
+    The origin form (``/path?query``), the absolute form
+    (``http://host:port/path?query``, whose authority stands for ``Host``,
+    RFC 9112 3.2.2) and ``*`` (path ``*``). As Apache's strict mode does, a
+    fragment (RFC 9112 3.2: never sent) or userinfo in an absolute target
+    is refused, and so is any other form (``echo``, ``mailto:x``).
+    """
+    if b"#" in target:
+        raise ValueError("a fragment in the request target")
+    if target[:1] == b"/" or target == b"*":
+        path, _, query = target.partition(b"?")
+        return None, path, query
+    m = _ABSOLUTE.match(target)
+    if m is None or target.partition(b":")[0].lower() not in (b"http", b"https"):
+        raise ValueError("invalid request target")
+    authority = m.group(1)
+    if b"@" in authority:
+        raise ValueError("userinfo in the request target")
+    if split_host(authority) is None:
+        raise ValueError(f"invalid authority {authority[:100]!r}")
+    path, _, query = target[m.end() :].partition(b"?")
+    return authority, path or b"/", query
+
+
+def trace_echo(request_line: str, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> bytes:
+    """The body of the answer to TRACE (RFC 9110 9.3.8), as Apache's core writes it.
+
+    The request line (rebuilt, one space between its parts), the header
+    fields in the order they came, a repeated field once with its values
+    joined by ", " (Apache merges them as it reads the head), a blank line,
+    then the body when TraceEnable extended lets one in.
+    """
+    merged: dict[bytes, tuple[bytes, list[bytes]]] = {}
+    for name, value in headers:
+        found = merged.get(name.lower())
+        if found is None:
+            merged[name.lower()] = (name, [value])
+        else:
+            found[1].append(value)
+    lines = [request_line.encode("latin-1")]
+    lines += [name + b": " + b", ".join(values) for name, values in merged.values()]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
 _date_cache: tuple[int, bytes] = (-1, b"")
 
 
@@ -144,6 +190,7 @@ class Framing:
 
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # RFC 9110 5.5: HTAB only
 _STATUS_LINE = re.compile(r"[1-9][0-9][0-9](?: [^\x00-\x08\x0a-\x1f\x7f]*)?\Z")
 
 
@@ -151,17 +198,21 @@ def head_problem(status: str, headers: list[tuple[str, str]]) -> str | None:
     """Why a response head must not be written as it is; None if it may.
 
     The last check before the socket (the WSGI runner checks the app's head
-    first, in both modes): a CR, LF or NUL in the status line, a header name
-    or a header value would let the app, or whoever feeds it, write headers
-    or a whole response of their own (RFC 9110 5.5).
+    first, in both modes): a CR, LF or NUL in the status line or a header
+    name, or a control byte other than HTAB in a header value, would let the
+    app, or whoever feeds it, write headers or a whole response of their own
+    (RFC 9110 5.5).
     """
     if not _STATUS_LINE.match(status):
         return f"invalid status line {status[:100]!r}"
     for name, value in headers:
         if not _TOKEN.match(name):
             return f"invalid header name {name[:100]!r}"
-        if "\r" in value or "\n" in value or "\0" in value:
-            return f"header {name!r} has a CR, LF or NUL in its value {value[:100]!r}"
+        if _BAD_VALUE.search(value):
+            return (
+                f"header {name!r} has a CR, LF or NUL or other control character "
+                f"in its value {value[:100]!r}"
+            )
     return None
 
 

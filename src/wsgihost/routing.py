@@ -15,7 +15,8 @@
 
 The path is percent-decoded and normalised first (dot segments removed,
 repeated slashes merged), as Apache does before any of this; a path that
-climbs above the root, holds a NUL, or an encoded slash is refused.
+climbs above the root, holds a NUL, an encoded slash or a bad ``%`` escape
+is refused.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ class Refusal:
 Target = WSGITarget | FileTarget | Refusal
 
 
+_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+
+
 def normalize_path(raw: bytes) -> str | None:
     """Percent-decode and normalise a URL path; None when it must be refused.
 
@@ -86,6 +90,8 @@ def normalize_path(raw: bytes) -> str | None:
     """
     lowered = raw.lower()
     if b"%2f" in lowered or b"%00" in lowered or b"\x00" in raw:
+        return None
+    if b"%" in raw and _BAD_ESCAPE.search(raw):
         return None
     decoded = unquote_to_bytes(raw) if b"%" in raw else raw
     text = decoded.decode("latin-1")
@@ -106,6 +112,21 @@ def normalize_path(raw: bytes) -> str | None:
     if trailing and path != "/":
         path += "/"
     return path
+
+
+def path_refusal(raw: bytes) -> int:
+    """The status for a path ``normalize_path`` refused, as Apache's core answers it.
+
+    ``ap_unescape_url`` answers 400 to a ``%`` without two hex digits and 404
+    to an encoded ``/`` or NUL (AllowEncodedSlashes Off); a path that climbs
+    above the root is a 400.
+    """
+    if _BAD_ESCAPE.search(raw):
+        return 400
+    lowered = raw.lower()
+    if b"%2f" in lowered or b"%00" in lowered:
+        return 404
+    return 400
 
 
 def prefix_match(url: str, prefix: str) -> int:
@@ -349,13 +370,17 @@ class Router:
                         return vhost
         return candidates[0]
 
+    def host(self, local_addr: str, local_port: int, host_header: bytes | None) -> Host:
+        """The virtual host a request is for, whatever its path (the main server if none)."""
+        return self._select(local_addr, local_port, host_header).host
+
     def route(
         self, local_addr: str, local_port: int, host_header: bytes | None, raw_path: bytes
     ) -> Target:
         host = self._select(local_addr, local_port, host_header)
         url = normalize_path(raw_path)
         if url is None:
-            return Refusal(404 if b"%2f" in raw_path.lower() else 400, "invalid path")
+            return Refusal(path_refusal(raw_path), "invalid path")
         return self._route_in(host, url)
 
     def _route_in(self, host: _CompiledHost, url: str, translate: bool = True) -> Target:
@@ -404,8 +429,15 @@ class Router:
         if isinstance(target, WSGITarget):
             return target.script + target.path_info
         if isinstance(target, FileTarget):
-            return target.path
-        return APACHE_DOCUMENT_ROOT + path_info  # no DocumentRoot: Apache's own
+            path, index = target.path, target.settings.directory_index
+        else:  # no DocumentRoot: Apache's own
+            path, index = APACHE_DOCUMENT_ROOT + path_info, DEFAULT_SETTINGS.directory_index
+        if path.endswith("/") and os.path.isdir(path):
+            # The sub-request goes through mod_dir too: a directory's index file.
+            for name in index or ():
+                if os.path.isfile(path + name):
+                    return path + name
+        return path
 
     def _file(self, host: _CompiledHost, fs_path: str, root: str, url: str) -> FileTarget:
         fs_path = os.path.normpath(fs_path) + ("/" if fs_path.endswith("/") else "")

@@ -320,6 +320,7 @@ def _host(host: HostDraft, main: HostDraft, problems: Problems) -> Host:
         access_logs=_log_specs(host, main, problems),
         where=host.where,
         log_level=host.log_level,
+        trace_enable=host.trace_enable or main.trace_enable or "on",
     )
 
 

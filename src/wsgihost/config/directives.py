@@ -1167,6 +1167,14 @@ def _keepalive(ctx: Context, args: list[str]) -> None:
         ctx.server.set(keepalive=value)
 
 
+def _trace_enable(ctx: Context, args: list[str]) -> None:
+    value = args[0].lower()
+    if value not in ("on", "off", "extended"):
+        ctx.error(f"expected On, Off or extended, not '{args[0]}'")
+        return
+    ctx.host.trace_enable = value
+
+
 def _server_duration(field_name: str) -> Apply:
     def apply(ctx: Context, args: list[str]) -> None:
         value = _duration(ctx, args[0])
@@ -1894,6 +1902,18 @@ SUPPORTED: tuple[Directive, ...] = (
         _alias(True),
         module="mod_alias",
     ),
+    _d(
+        "TraceEnable",
+        "TraceEnable On|Off|extended",
+        TOP,
+        _ONE,
+        "On",
+        "How TRACE requests are answered, by the server itself before any app or file: "
+        "On echoes the request line and headers back as `message/http` (a request body "
+        "is refused with 413), `extended` echoes a body of up to 64 KiB too, Off answers "
+        "405. A virtual host without it has the main server's.",
+        _trace_enable,
+    ),
     # Connections, limits, processes.
     _d(
         "KeepAlive",
@@ -2450,11 +2470,6 @@ IGNORED: tuple[Directive, ...] = tuple(
         apply=_handler,
     )
     + _not_ours("ErrorDocument", "error pages are wsgihost's own")
-    + _not_ours(
-        "TraceEnable",
-        "wsgihost has no TRACE handler of its own: a TRACE request is served like any other",
-        TOP,
-    )
     + _not_ours("DefaultType NameVirtualHost", "it has had no effect since Apache 2.4")
     + _not_ours(
         "EnableMMAP EnableSendfile FileETag ContentDigest AcceptPathInfo "

@@ -106,6 +106,7 @@ class HostDraft:
     log_formats: dict[str, str] = field(default_factory=dict)  # LogFormat nicknames
     default_format: str | None = None  # LogFormat without a nickname (TransferLog)
     log_level: str | None = None
+    trace_enable: str | None = None
     groups: list[DaemonGroup] = field(default_factory=list)
     group_options: dict[str, frozenset[str]] = field(default_factory=dict)  # given, by group
 

@@ -199,6 +199,7 @@ class Host:
     access_logs: tuple[LogSpec, ...] = ()
     where: Where = field(default_factory=Where, compare=False)
     log_level: str | None = None  # LogLevel given in this virtual host
+    trace_enable: str = "on"  # TraceEnable: on, off or extended (a vhost inherits the main's)
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,20 @@
-"""One client connection in a front-end worker: HTTP/1.1 on an asyncio transport.
+"""One client connection in a front-end worker: HTTP/1.1 framing on an asyncio transport.
 
-Runs on the worker's event loop, except the methods of :class:`Request`
-marked "thread side", which the app's pool thread calls. The two sides meet
-under the connection's condition variable:
+Runs on the worker's event loop. It reads requests and writes responses;
+what a request then becomes (TRACE, a file, an app, a daemon's answer) is
+:mod:`.dispatch`'s, and the :class:`~.exchange.Request` object is where the
+app's thread and the loop meet.
 
-* the request body flows loop -> thread through ``Request.body``; the loop
-  stops reading the socket while more than ``BODY_HIGH`` bytes wait, so a big
-  upload never sits whole in memory;
-* the response flows thread -> loop through ``call_soon_threadsafe``; the
-  thread blocks while the transport is over its high-water mark, so a slow
-  reader of a big response slows the app down instead of filling memory.
+Who parses what:
 
-httptools (llhttp) parses the bytes; it does not enforce sizes, does not
-check ``Host``, may hand over the URL in pieces, and stops at every
-``Connection: Upgrade``. Those checks live here, with the ones llhttp is
-lenient about (runs of spaces in the request line, a head with bare LF line
-ends, absolute-form authorities).
+* the request line: :mod:`wsgihost.requestline`, by Apache's rules (llhttp
+  has a fixed method table and refuses raw bytes over 0x7F in the target,
+  which Apache accepts); llhttp is then given a request line of our making;
+* the header block and body framing: llhttp (httptools), one head at a time.
+  It does not enforce sizes, does not check ``Host``, and stops at every
+  ``Connection: Upgrade``: those checks live here, with the ones it is
+  lenient about (a head with bare LF line ends, absolute-form authorities);
+* chunked bodies: :class:`wsgihost.chunked.ChunkedDecoder`.
 
 A slow client costs a few hundred bytes, never a thread: the worker's sweeper
 calls ``check_timer`` twice a second, which answers 408 to a head or a body
@@ -31,39 +30,46 @@ import os
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httptools
 
-from wsgihost import httpcore
+from wsgihost import httpcore, requestline
 from wsgihost.chunked import ChunkedDecoder, ChunkError
-from wsgihost.config.model import Host
-from wsgihost.frontend import proxy
-from wsgihost.frontend.files import serve_file
+from wsgihost.frontend import dispatch
+from wsgihost.frontend.exchange import BODY_HIGH, BODY_LOW, Request, Site
 from wsgihost.httpcore import Framing
 from wsgihost.logs import AccessRecord
-from wsgihost.routing import FileTarget, Refusal, WSGITarget
+from wsgihost.routing import WSGITarget
 from wsgihost.wsgi.environ import RequestHead
-from wsgihost.wsgi.input_error import InputError
-
-if TYPE_CHECKING:
-    from wsgihost.frontend.worker import Worker
 
 # How the bytes after a head are framed.
 NO_BODY = 0  # the next bytes start a request head
 LENGTH_BODY = 1  # body_left more bytes of a Content-Length body
 CHUNKED_BODY = 2  # a chunked body, read by the decoder
 
-BODY_HIGH = 64 * 1024  # request body bytes buffered before we stop reading the socket
-BODY_LOW = 16 * 1024
-RESPONSE_HIGH = 256 * 1024  # response bytes queued before the app's thread waits
 PIPELINE_MAX = 8  # requests queued on one connection before we stop reading
+# What llhttp is given in place of the request line (see Connection._request_line).
+_LLHTTP_LINE_11 = b"GET / HTTP/1.1\r\n"
+_LLHTTP_LINE_10 = b"GET / HTTP/1.0\r\n"
 
 # Connection states, for the timers.
 IDLE = 0  # waiting for the first byte of a request (keep-alive or new connection)
 HEAD = 1  # part of a request head has arrived
 BUSY = 2  # a request is being served
 LINGER = 3  # our side is done writing; reading and discarding what the client still sends
+
+
+class Home(Site, Protocol):
+    """The worker process, as its connections see it (the worker implements it)."""
+
+    loop: asyncio.AbstractEventLoop
+    connections: set[Connection]
+    idle: dict[Connection, None]  # idle keep-alive connections, longest idle first
+    stopping: bool
+
+    def admit(self, conn: Connection) -> bool: ...
+    def release(self, conn: Connection) -> None: ...
 
 
 class Reject(Exception):
@@ -75,128 +81,10 @@ class Reject(Exception):
         self.reason = reason
 
 
-class Request:
-    """One request on a connection: parsed on the loop, served on a thread."""
-
-    __slots__ = (
-        "body",
-        "body_done",
-        "body_received",
-        "buffered",
-        "bytes_sent",
-        "complete",
-        "conn",
-        "continue_sent",
-        "discard",
-        "dropped",
-        "expect_continue",
-        "failed",
-        "framing",
-        "has_body",
-        "head",
-        "head_sent",
-        "host",
-        "http11",
-        "is_head",
-        "keep_alive",
-        "record",
-        "response_headers",
-        "status",
-        "unsent",
-        "vhost",
-    )
-
-    def __init__(
-        self, conn: Connection, head: RequestHead, keep_alive: bool, has_body: bool
-    ) -> None:
-        self.conn = conn
-        self.head = head
-        self.keep_alive = keep_alive
-        self.http11 = head.version == "HTTP/1.1"
-        self.is_head = head.method == "HEAD"
-        self.has_body = has_body
-        self.body: deque[bytes] = deque()
-        self.body_done = not has_body
-        self.body_received = 0
-        self.buffered = 0
-        self.complete = False  # parsed to its end (head and body) without error
-        self.failed: str | None = None
-        self.discard = False
-        self.expect_continue = False
-        self.continue_sent = False
-        self.dropped = False  # the client is gone or the response was taken over
-        self.head_sent = False
-        self.framing = Framing.NONE
-        self.status = 0
-        self.bytes_sent = 0
-        self.unsent = 0
-        self.response_headers: list[tuple[str, str]] = []
-        self.host: bytes | None = None
-        self.vhost: Host | None = None  # the virtual host that served it, for its logs
-
-    # -- thread side: the app's body source -----------------------------------
-
-    def recv(self, size: int) -> bytes:
-        """Block until some body is here; return at most ``size`` bytes, b"" at the end."""
-        if self.body_done and not self.body:
-            return b""
-        conn = self.conn
-        with conn.cond:
-            while not self.body:
-                if self.failed:
-                    raise InputError(self.failed)
-                if self.body_done:
-                    return b""
-                if self.expect_continue and not self.continue_sent:
-                    # RFC 9110 10.1.1: "100 Continue" once the app asks for the body.
-                    self.continue_sent = True
-                    conn.loop.call_soon_threadsafe(conn.send_continue, self)
-                if conn.body_paused is self:
-                    conn.body_paused = None
-                    conn.loop.call_soon_threadsafe(conn.resume_for_body)
-                conn.cond.wait()
-            chunk = self.body[0]
-            if len(chunk) <= size:
-                self.body.popleft()
-            else:
-                self.body[0] = chunk[size:]
-                chunk = chunk[:size]
-            self.buffered -= len(chunk)
-            if conn.body_paused is self and self.buffered < BODY_LOW:
-                conn.body_paused = None
-                conn.loop.call_soon_threadsafe(conn.resume_for_body)
-        return chunk
-
-    # -- thread side: the app's response sink ---------------------------------
-
-    @property
-    def closed(self) -> bool:
-        return self.dropped
-
-    def send(self, head: Any, data: bytes, end: bool) -> None:
-        if self.dropped:
-            return
-        conn = self.conn
-        if end:
-            conn.loop.call_soon_threadsafe(conn.app_send, self, head, data, True)
-            return
-        with conn.cond:
-            self.unsent += len(data)
-        conn.loop.call_soon_threadsafe(conn.app_send, self, head, data, False)
-        if self.unsent > RESPONSE_HIGH or conn.write_paused:
-            with conn.cond:
-                while (self.unsent > RESPONSE_HIGH or conn.write_paused) and not self.dropped:
-                    conn.cond.wait()
-
-    def abort(self) -> None:
-        if not self.dropped:
-            self.conn.loop.call_soon_threadsafe(self.conn.app_abort, self)
-
-
 class Connection(asyncio.Protocol):
     """The loop side of one client connection."""
 
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: Home) -> None:
         self.worker = worker
         self.loop = worker.loop
         self.cond = threading.Condition()
@@ -238,8 +126,9 @@ class Connection(asyncio.Protocol):
         self.body_mode = NO_BODY
         self.head_fed_crlf = False  # the head bytes fed so far end in CRLF
         self.head_seen = 0  # bytes of the current head fed so far
-        self.request_line_done = False  # a CRLF of the current head has been fed
-        self.line_start = b""  # the request line fed so far, while it is incomplete
+        self.request_line_done = False  # the current request's line has been read
+        self.line: requestline.RequestLine | None = None  # ... and what it said
+        self.logged_line = ""  # a line that did not parse, as the access log shows it
         self.body_left = 0
         self.decoder: ChunkedDecoder | None = None
         self.in_head = False
@@ -249,8 +138,6 @@ class Connection(asyncio.Protocol):
         # with 400 before any app sees the request.
         self.start_deferred = False
         self.framing = False  # inside _frame: do not re-enter it
-        self.url_parts: list[bytes] = []
-        self.url_len = 0
         self.headers: list[tuple[bytes, bytes]] = []
         self.hosts = 0
         self.host = b""
@@ -388,8 +275,8 @@ class Connection(asyncio.Protocol):
                 self.pipeline_paused = True
                 self._update_reading()
                 return
-            if mode == NO_BODY:
-                if self.head_seen == 0 and buf.startswith(b"\r\n"):
+            if mode == NO_BODY and not self.request_line_done:
+                if buf.startswith(b"\r\n"):
                     # RFC 9112 2.2: empty lines before a request line are
                     # ignored (some clients send one after a body).
                     skip = 2
@@ -397,44 +284,38 @@ class Connection(asyncio.Protocol):
                         skip += 2
                     buf = buf[skip:]
                     continue
+                end = buf.find(b"\r\n")
+                if end == -1:
+                    # Not the whole line yet: refuse now what can never
+                    # become one, and keep the rest.
+                    self._check_partial_line(buf)
+                    self.pending = buf
+                    return
+                self._request_line(buf[:end])
+                buf = buf[end + 2 :]
+                continue
+            if mode == NO_BODY:
                 if self.head_fed_crlf and buf.startswith(b"\r\n"):
                     head_end = 2  # the blank line, split across two reads
                 else:
                     end = buf.find(b"\r\n\r\n")
                     head_end = end + 4 if end != -1 else -1
                 if head_end == -1:
-                    # Not the whole head yet: hand llhttp the complete lines,
-                    # and the request line as it comes, so that a bad one is
-                    # refused at once; keep the rest.
+                    # Not the whole head yet: hand llhttp the complete lines
+                    # and keep the rest.
                     line_end = buf.rfind(b"\r\n")
                     cut = line_end + 2 if line_end != -1 else 0
                     tail = buf[cut:]
-                    self._check_partial_head(buf, tail, cut)
+                    self._check_partial_head(buf, tail)
                     if cut:
-                        if not self.request_line_done:
-                            self._check_request_line(buf)
                         parser.feed_data(buf[:cut])
                         self.head_fed_crlf = True
                         self.head_seen += cut
-                        self.request_line_done = True
-                    elif not self.request_line_done:
-                        # Holds no CR or LF (checked above), save perhaps a
-                        # last CR, which waits: it cannot end anything.
-                        part = tail[:-1] if tail.endswith(b"\r") else tail
-                        if part:
-                            parser.feed_data(part)
-                            self.line_start += part
-                            self.head_fed_crlf = False
-                            self.head_seen += len(part)
-                            tail = tail[len(part) :]
                     self.pending = tail
                     return
-                if not self.request_line_done:
-                    self._check_request_line(buf)
                 self.head_fed_crlf = False
                 self.head_seen = 0
                 self.request_line_done = False
-                self.line_start = b""
                 try:
                     parser.feed_data(buf if head_end == len(buf) else buf[:head_end])
                 except httptools.HttpParserUpgrade:
@@ -443,6 +324,7 @@ class Connection(asyncio.Protocol):
                     # on_headers_complete, so the rest is the next request.
                     parser = self.parser = httptools.HttpRequestParser(self)
                     self.body_mode = NO_BODY
+                self.line = None
                 buf = buf[head_end:]
                 if self.start_pending:
                     self.start_pending = False
@@ -477,19 +359,53 @@ class Connection(asyncio.Protocol):
                     return
                 buf = buf[used:]
 
-    def _check_request_line(self, buf: bytes) -> None:
-        """The request line, now complete, is ``METHOD SP TARGET SP VERSION``.
+    def _request_line(self, line: bytes) -> None:
+        """The request line is here: read it by Apache's rules, then let llhttp
+        read the head that follows.
 
-        llhttp lets runs of spaces pass (RFC 9112 3 allows a recipient to);
-        we refuse them, as Apache's strict mode does: a proxy before us that
-        splits the line differently would see another target.
+        llhttp is given a request line of its own making, with the version
+        that decides its framing and keep-alive defaults (HTTP/1.1 for 1.1
+        and later versions, HTTP/1.0 for 1.0 and 0.9), since it would refuse
+        the methods and targets Apache accepts. An HTTP/0.9 request has no
+        head: llhttp is given an empty one, and nothing after the line is read.
         """
-        line = self.line_start + buf[: buf.find(b"\r\n")]
-        parts = line.split(b" ")
-        if len(parts) != 3 or not all(parts):
-            raise Reject(400, "malformed request line")
+        if len(line) > self.worker.server.limits.request_line + 1:
+            raise Reject(414, "request line too long")
+        self.logged_line = ""
+        try:
+            parsed = requestline.parse(line)
+        except requestline.BadRequestLine as e:
+            self.logged_line = e.logged
+            raise Reject(400, f"malformed request line: {e.reason}") from None
+        self.line = parsed
+        self.request_line_done = True
+        self.head_fed_crlf = True
+        self.head_seen = len(line) + 2
+        if parsed.version >= requestline.HTTP11:
+            self.parser.feed_data(_LLHTTP_LINE_11)
+        elif parsed.version == requestline.HTTP10:
+            self.parser.feed_data(_LLHTTP_LINE_10)
+        else:
+            self.parser.feed_data(_LLHTTP_LINE_10 + b"\r\n")
+            self.request_line_done = False
+            self.head_fed_crlf = False
+            self.head_seen = 0
+            if self.start_pending:
+                self.start_pending = False
+                self.start_next()
 
-    def _check_partial_head(self, buf: bytes, tail: bytes, cut: int) -> None:
+    def _check_partial_line(self, buf: bytes) -> None:
+        """A request line still arriving: over LimitRequestLine is a 414 now
+        (so a client cannot make us buffer more), a bare LF or CR a 400 (a
+        line that would never end)."""
+        if b"\n" in buf:
+            raise Reject(400, "bare LF in the request line")
+        if b"\r" in buf[:-1]:
+            raise Reject(400, "bare CR in the request line")
+        if len(buf) > self.worker.server.limits.request_line + 2:
+            raise Reject(414, "request line too long")
+
+    def _check_partial_head(self, buf: bytes, tail: bytes) -> None:
         """Limits on a head still arriving; ``tail`` is its unfinished last line.
 
         A line that is still growing is measured before llhttp sees it, so a
@@ -502,21 +418,16 @@ class Connection(asyncio.Protocol):
         if b"\r" in tail[:-1]:
             raise Reject(400, "bare CR in the request head")
         limits = self.worker.server.limits
-        if not self.request_line_done and not cut:
-            if self.head_seen + len(tail) > limits.request_line:
-                raise Reject(414, "request line too long")
-        elif len(tail) > limits.field_size + 2:
-            raise Reject(431, "header field too long")
+        if len(tail) > limits.field_size + 2:
+            raise Reject(400, "header field longer than LimitRequestFieldSize")
         total = self.head_seen + len(buf)
         if total > limits.request_line + limits.fields * (limits.field_size + 2) + 4:
-            raise Reject(431, "request head too large")
+            raise Reject(400, "request head larger than the limits allow")
 
     # -- parser callbacks ----------------------------------------------------
 
     def on_message_begin(self) -> None:
         self.in_head = True
-        self.url_parts = []
-        self.url_len = 0
         self.headers = []
         self.hosts = 0
         self.host = b""
@@ -527,12 +438,6 @@ class Connection(asyncio.Protocol):
             self.state = HEAD
             self._start_head(self.loop.time())
 
-    def on_url(self, part: bytes) -> None:
-        self.url_parts.append(part)
-        self.url_len += len(part)
-        if self.url_len > self.worker.server.limits.request_line:
-            raise Reject(414, "request line too long")
-
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.in_head:
             return  # a trailer field: never merged into the request's headers
@@ -540,10 +445,12 @@ class Connection(asyncio.Protocol):
         # of the value.
         value = value.rstrip(b" \t")
         limits = self.worker.server.limits
+        # Apache answers 400 to both (and allows a field line one byte over
+        # LimitRequestFieldSize: its line buffer holds the limit plus CRLF).
         if len(self.headers) >= limits.fields:
-            raise Reject(431, "too many header fields")
-        if len(name) + len(value) + 2 > limits.field_size:
-            raise Reject(431, "header field too long")
+            raise Reject(400, "more header fields than LimitRequestFields")
+        if len(name) + len(value) + 2 > limits.field_size + 1:
+            raise Reject(400, "header field longer than LimitRequestFieldSize")
         self.headers.append((name, value))
         lname = name.lower()
         if lname == b"host":
@@ -560,40 +467,27 @@ class Connection(asyncio.Protocol):
         self.in_head = False
         server = self.worker.server
         parser = self.parser
-        version = parser.get_http_version()
-        method = parser.get_method().decode("latin-1")
-        url = b"".join(self.url_parts)
-        if len(method) + len(url) + 10 > server.limits.request_line:
-            raise Reject(414, "request line too long")
-        if version == "0.9":
-            # A request line without a version, as Apache's default
-            # HttpProtocolOptions Require1.0 refuses it.
-            raise Reject(400, "HTTP/0.9 requests are not served")
-        if version not in ("1.1", "1.0"):
-            raise Reject(505, f"HTTP version {version} not supported")
+        line = self.line
+        assert line is not None
+        version = line.version
+        method = line.method
+        url = line.target
+        http11 = version >= requestline.HTTP11
         # RFC 9112 3.2: exactly one Host in HTTP/1.1, a valid one in any version.
-        if self.hosts > 1 or (self.hosts == 0 and version == "1.1"):
+        if self.hosts > 1 or (self.hosts == 0 and http11):
             raise Reject(400, "missing or repeated Host header")
         if self.hosts and not httpcore.valid_host(self.host):
             raise Reject(400, "invalid Host header")
         if method == "CONNECT":
             raise Reject(405, "CONNECT is not supported")
-        authority: bytes | None = None
-        if url == b"*":
-            if method != "OPTIONS":
-                raise Reject(400, "'*' is only a target for OPTIONS")
-            path, query = b"*", b""
-        else:
-            try:
-                parsed = httptools.parse_url(url)
-            except httptools.HttpParserInvalidURLError:
-                raise Reject(400, "invalid request target") from None
-            if parsed.schema is not None:
-                authority = self._absolute_authority(url, parsed.schema)
-            path = parsed.path or b"/"
-            query = parsed.query or b""
-            if not path.startswith(b"/"):
-                raise Reject(400, "invalid request target")
+        try:
+            authority, path, query = httpcore.split_target(url)
+        except ValueError as e:
+            raise Reject(400, str(e)) from None
+        if path == b"*" and method != "OPTIONS":
+            raise Reject(400, "'*' is only a target for OPTIONS")
+        if authority is not None:
+            self._absolute_authority(authority)
         has_body = self.chunked or self.content_length > 0
         if has_body and parser.should_upgrade():
             raise Reject(400, "a request with both Upgrade and a body is not supported")
@@ -607,7 +501,7 @@ class Connection(asyncio.Protocol):
         if limit and self.content_length > limit:
             raise Reject(413, "request body larger than LimitRequestBody")
         expect_continue = False
-        if self.expect is not None and version == "1.1":
+        if self.expect is not None and http11:
             if self.expect.lower() != b"100-continue":
                 raise Reject(417, "unsupported Expect")
             expect_continue = has_body
@@ -617,7 +511,7 @@ class Connection(asyncio.Protocol):
             url.decode("latin-1"),
             path,
             query.decode("latin-1"),
-            "HTTP/" + version,
+            line.protocol,
             self.headers,
             self.peer[0],
             self.peer[1],
@@ -628,9 +522,11 @@ class Connection(asyncio.Protocol):
             start_time=time.time(),
         )
         keep_alive = parser.should_keep_alive() and server.keepalive and not self.closing
-        if self.chunked and version == "1.0":
+        if self.chunked and not http11:
             keep_alive = False  # RFC 9112 6.1: Transfer-Encoding in 1.0 is suspect framing
         req = Request(self, head, keep_alive, has_body)
+        req.http11 = http11
+        req.http09 = version == requestline.HTTP09
         req.expect_continue = expect_continue
         if authority is not None:
             req.host = authority  # RFC 9112 3.2.2: the target's authority, not Host
@@ -646,29 +542,19 @@ class Connection(asyncio.Protocol):
         # still refuse it after this callback, e.g. for a bad Transfer-Encoding).
         self.start_pending = self.active is None
 
-    def _absolute_authority(self, url: bytes, scheme: bytes) -> bytes:
-        """The host[:port] of an absolute-form target (RFC 9112 3.2.2), checked.
+    def _absolute_authority(self, authority: bytes) -> None:
+        """An absolute-form target's host[:port] (RFC 9112 3.2.2) stands for ``Host``.
 
-        It must be valid as a ``Host`` value is. It then stands for ``Host``
-        everywhere: the virtual host is chosen by it, and a ``Host`` field
-        that says otherwise is replaced by it, as Apache does, so that the
-        app cannot be told one host while it is served as another.
+        The virtual host is chosen by it, and a ``Host`` field that says
+        otherwise is replaced by it, as Apache does, so that the app cannot be
+        told one host while it is served as another.
         """
-        if scheme.lower() not in (b"http", b"https"):
-            raise Reject(400, "invalid absolute request target")
-        try:
-            authority = httpcore.absolute_authority(url)
-        except ValueError:
-            authority = None
-        if authority is None:
-            raise Reject(400, "invalid absolute request target")
         if self.hosts and self.host != authority:
             self.headers = [
                 (name, authority if name.lower() == b"host" else value)
                 for name, value in self.headers
             ]
             self.host = authority
-        return authority
 
     def on_body(self, data: bytes) -> None:
         req = self.parsing
@@ -723,88 +609,11 @@ class Connection(asyncio.Protocol):
     # -- serving ---------------------------------------------------------------
 
     def start_next(self) -> None:
+        """Serve the request at the head of the queue (its turn has come)."""
         req = self.queue[0]
         self.active = req
         self.state = BUSY
-        worker = self.worker
-        head = req.head
-        if head.target == "*":
-            # OPTIONS * asks about the server itself (RFC 9110 9.3.7).
-            self.app_send(req, ("200 OK", [("Allow", "GET, HEAD, POST, OPTIONS")]), b"", True)
-            return
-        target = worker.router.route(head.server_addr, head.server_port, req.host, head.path)
-        if not isinstance(target, Refusal):
-            req.vhost = target.host
-        if isinstance(target, WSGITarget):
-            if head.chunked and self.refuse_chunked(req, target):
-                return
-            group_name = target.settings.process_group
-            if group_name:
-                self.to_daemon(req, target, group_name)
-                return
-            if worker.server.restrict_embedded:
-                worker.logs.error_log(target.host).error(
-                    f"WSGIRestrictEmbedded On: refusing to run {target.script} in embedded "
-                    "mode; set WSGIProcessGroup for it",
-                    self.client(),
-                )
-                self.answer(req, 500)
-                return
-            app = worker.apps.get(target)
-            worker.pool.submit(app.serve, req, target)
-        elif isinstance(target, FileTarget):
-            serve_file(self, req, target)
-        else:
-            self.answer(req, target.status)
-
-    def refuse_chunked(self, req: Request, target: WSGITarget) -> bool:
-        """mod_wsgi's checks of a chunked request, before the app; True if it was refused.
-
-        As its handler does in both modes: ``Transfer-Encoding`` must be
-        ``chunked`` itself, anything else (``gzip, chunked`` included, which
-        HTTP allows) is 501; and a chunked body is for apps with
-        WSGIChunkedRequest On only, else 411 (PEP 3333 has the app read at
-        most CONTENT_LENGTH bytes, and a chunked body has none). Apache
-        closes the connection after either rather than read the body.
-        """
-        method = req.head.method
-        coding = b", ".join(v for n, v in req.head.headers if n.lower() == b"transfer-encoding")
-        if coding.lower() != b"chunked":
-            status = 501
-            why = f"Transfer-Encoding {coding.decode('latin-1')!r} is not 'chunked'"
-            text = f"{method} not supported for current URL."
-        elif not target.settings.chunked_request:
-            status = 411
-            why = "a chunked body, and WSGIChunkedRequest is Off"
-            text = f"A request of the requested method {method} requires a valid Content-Length."
-        else:
-            return False
-        self.worker.logs.error_log(target.host).error(
-            f"request refused ({status}): {why}, for {target.script}", self.client()
-        )
-        req.keep_alive = False
-        reason = httpcore.REASONS[status]
-        head = (f"{status} {reason}", [("Content-Type", "text/html; charset=utf-8")])
-        self.app_send(req, head, httpcore.error_body(status, text), True)
-        return True
-
-    def to_daemon(self, req: Request, target: WSGITarget, name: str) -> None:
-        """Pass the request to daemon group ``name``, or answer 503 if it has no process."""
-        worker = self.worker
-        group = worker.groups.get(name)
-        path = worker.group_sockets.get(name)
-        if group is None or path is None:
-            worker.logs.error_log(target.host).error(
-                f"WSGIProcessGroup {name!r} names no WSGIDaemonProcess", self.client()
-            )
-            self.answer(req, 500)
-            return
-        if worker.group_status.get(name) == "failed":
-            self.answer_unavailable(
-                req, f"daemon group {name!r} has no process ready: its app does not start"
-            )
-            return
-        self.loop.create_task(proxy.serve(self, req, target, group, path))
+        dispatch.start(self, req)
 
     def answer_unavailable(self, req: Request, why: str) -> None:
         """503 with Retry-After, and the reason in the error log."""
@@ -1012,6 +821,9 @@ class Connection(asyncio.Protocol):
                 keep_alive=keep_alive,
                 body_length=len(data) if end else None,
             )
+            if req.http09:
+                # An HTTP/0.9 answer is the body alone, ended by closing.
+                raw, req.framing, req.keep_alive = b"", Framing.CLOSE, False
             req.head_sent = True
             if req.framing == Framing.NONE or not data:
                 transport.write(raw)
@@ -1069,7 +881,7 @@ class Connection(asyncio.Protocol):
         req.keep_alive = False
         if req.status == 0:
             req.status = 500
-        self.log_access(req)
+        dispatch.log_access(self, req)
         self.close()
 
     def finish(self, req: Request) -> None:
@@ -1077,7 +889,7 @@ class Connection(asyncio.Protocol):
         self.served += 1
         self.queue.popleft()
         self.active = None
-        self.log_access(req)
+        dispatch.log_access(self, req)
         if not req.body_done:
             if req.keep_alive:
                 # The app did not read the whole body: read and drop the rest,
@@ -1175,34 +987,25 @@ class Connection(asyncio.Protocol):
         record.client_addr = self.peer[0]
         record.start = time.time()
         record.status = status
-        method = version = ""
-        try:
-            method = self.parser.get_method().decode("latin-1")
-            version = "HTTP/" + self.parser.get_http_version()
-        except Exception:
-            pass  # the request line itself was bad: log what we have
-        url = b"".join(self.url_parts).decode("latin-1")
-        record.request_line = " ".join(part for part in (method, url, version) if part)
+        # The line as Apache logs it (``%r``): rebuilt from its parts.
+        line = self.line
+        if self.logged_line:
+            record.request_line = self.logged_line
+        elif parsing is not None:
+            record.request_line = dispatch.request_line_of(parsing)
+        elif line is not None:
+            record.request_line = requestline.logged_line(
+                b"%s %s %s" % (line.method.encode("latin-1"), line.target, line.protocol.encode())
+            )
         record.request_headers = self.headers
         response = httpcore.error_response(status)
         record.bytes_sent = len(httpcore.error_body(status))
         # In the access log of the request's virtual host once its head is
         # known (a bad body), as Apache logs it; else the main server's.
-        for log in self.worker.logs.access_logs(self._host_of(parsing)):
+        for log in self.worker.logs.access_logs(dispatch.host_of(self, parsing)):
             log.log(record)
         self.transport.write(response)
         self.close(linger=True)
-
-    def _host_of(self, req: Request | None) -> Host:
-        """The virtual host a request is for (the main server if none takes it)."""
-        if req is not None and req.vhost is None:
-            head = req.head
-            target = self.worker.router.route(
-                head.server_addr, head.server_port, req.host, head.path
-            )
-            if not isinstance(target, Refusal):
-                req.vhost = target.host
-        return (req and req.vhost) or self.worker.server.main
 
     def _refused_by_headers_first(self, req: Request) -> bool:
         """A chunked request refused for its body before its app started: 411 or 501 if due.
@@ -1218,7 +1021,7 @@ class Connection(asyncio.Protocol):
         req.vhost = target.host
         self.active = req
         self.state = BUSY
-        if self.refuse_chunked(req, target):
+        if dispatch.refuse_chunked(self, req, target):
             return True
         self.active = None
         return False
@@ -1241,27 +1044,6 @@ class Connection(asyncio.Protocol):
 
     def client(self) -> str:
         return f"{self.peer[0]}:{self.peer[1]}"
-
-    def log_access(self, req: Request) -> None:
-        head = req.head
-        record = AccessRecord()
-        record.client_addr = head.client_addr
-        record.client_port = head.client_port
-        record.method = head.method
-        record.target = head.target
-        record.version = head.version
-        record.request_line = f"{head.method} {head.target} {head.version}"
-        record.status = req.status
-        record.bytes_sent = req.bytes_sent
-        record.start = head.start_time
-        record.duration = time.time() - head.start_time
-        record.request_headers = head.headers
-        record.response_headers = req.response_headers
-        record.server_port = head.server_port
-        host = req.vhost or self.worker.server.main
-        record.server_name = host.server_name or ""
-        for log in self.worker.logs.access_logs(host):
-            log.log(record)
 
     # -- closing -----------------------------------------------------------------
 

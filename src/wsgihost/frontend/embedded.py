@@ -20,7 +20,7 @@ from wsgihost.httpcore import error_body
 from wsgihost.logs import ErrorLog, as_process, bound
 
 if TYPE_CHECKING:
-    from wsgihost.frontend.worker import HostLogs
+    from wsgihost.frontend.hostlogs import HostLogs
     from wsgihost.routing import WSGITarget
 from wsgihost.wsgi import runner
 from wsgihost.wsgi.counters import RequestCounters

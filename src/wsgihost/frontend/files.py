@@ -25,7 +25,8 @@ from wsgihost.httpcore import REASONS, error_body
 from wsgihost.routing import FileTarget
 
 if TYPE_CHECKING:
-    from wsgihost.frontend.connection import Connection, Request
+    from wsgihost.frontend.exchange import Exchange as Connection
+    from wsgihost.frontend.exchange import Request
 
 SMALL = 64 * 1024
 BLOCK = 256 * 1024

@@ -52,8 +52,8 @@ from wsgihost.routing import WSGITarget
 from wsgihost.wsgi.environ import Mount, build_environ
 
 if TYPE_CHECKING:
-    from wsgihost.frontend.connection import Connection
-    from wsgihost.frontend.connection import Request as HttpRequest
+    from wsgihost.frontend.exchange import Exchange as Connection
+    from wsgihost.frontend.exchange import Request as HttpRequest
 
 GRACE = 1.0  # how long past its deadline we still wait for a daemon's answer
 READ_SIZE = 256 * 1024

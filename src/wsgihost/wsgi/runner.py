@@ -5,7 +5,7 @@ process's thread) both call :func:`run`; only the :class:`ResponseSink` that
 carries the response out differs. The rules kept here:
 
 * ``start_response`` validates the status line and every header (names are
-  tokens, values hold no CR, LF or NUL: RFC 9110 5.5) so a bad header becomes
+  tokens, values hold no control byte but HTAB: RFC 9110 5.5) so a bad header becomes
   a 500 instead of a response splitting bug;
 * a second ``start_response`` needs ``exc_info``, and re-raises it once the
   head is out (PEP 3333);
@@ -32,7 +32,9 @@ Head = Tuple[str, Headers]
 
 _STATUS = re.compile(r"[1-9][0-9][0-9]( [^\x00-\x08\x0a-\x1f\x7f]*)?\Z")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_BAD_VALUE = re.compile(r"[\x00\r\n]")
+# RFC 9110 5.5 field-content: no control byte but HTAB (Apache 2.4 answers 500
+# to a response whose header value holds one, HttpProtocolOptions Strict).
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 ERROR_500 = (
     b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>\n"
@@ -91,7 +93,10 @@ def validate_headers(headers: Any) -> Tuple[Headers, Optional[int]]:
         if not _TOKEN.match(name):
             raise ResponseError(f"invalid header name {name!r}")
         if _BAD_VALUE.search(value):
-            raise ResponseError(f"header {name!r} has a CR, LF or NUL in its value {value!r}")
+            raise ResponseError(
+                f"header {name!r} has a CR, LF or NUL or other control character "
+                f"in its value {value!r}"
+            )
         if len(name) == 14 and name.lower() == "content-length":
             text = value.strip()
             if not (text.isascii() and text.isdigit()):

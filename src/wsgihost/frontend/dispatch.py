@@ -1,0 +1,154 @@
+"""The life of a request in a front-end worker, once its head is read (loop side).
+
+:func:`start` routes it (:mod:`wsgihost.routing`) and hands it to what
+serves it: TRACE (:mod:`.trace`), a static file (:mod:`.files`), an app in
+this worker's threads (:mod:`.embedded`) or a daemon process group
+(:mod:`.proxy`); :func:`log_access` writes its access-log line when it is
+done. The connection (:mod:`.connection`) reads requests and writes
+responses; everything here reaches it through :class:`.exchange.Exchange`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from wsgihost import httpcore
+from wsgihost.config.model import Host
+from wsgihost.frontend import proxy, trace
+from wsgihost.frontend.exchange import Exchange, Request
+from wsgihost.frontend.files import serve_file
+from wsgihost.logs import AccessRecord
+from wsgihost.routing import FileTarget, Refusal, WSGITarget
+
+
+def start(conn: Exchange, req: Request) -> None:
+    """Serve ``req`` (on the loop): TRACE, a file, an embedded app or a daemon."""
+    worker = conn.worker
+    head = req.head
+    if head.target == "*":
+        # OPTIONS * asks about the server itself (RFC 9110 9.3.7).
+        conn.app_send(req, ("200 OK", [("Allow", "GET, HEAD, POST, OPTIONS")]), b"", True)
+        return
+    target = worker.router.route(head.server_addr, head.server_port, req.host, head.path)
+    if head.method == "TRACE" and not (
+        isinstance(target, Refusal) and target.reason == "invalid path"
+    ):
+        host = worker.router.host(head.server_addr, head.server_port, req.host)
+        req.vhost = host
+        trace.answer(conn, req, host)
+        return
+    if not isinstance(target, Refusal):
+        req.vhost = target.host
+    if isinstance(target, WSGITarget):
+        if head.chunked and refuse_chunked(conn, req, target):
+            return
+        group_name = target.settings.process_group
+        if group_name:
+            to_daemon(conn, req, target, group_name)
+            return
+        if worker.server.restrict_embedded:
+            worker.logs.error_log(target.host).error(
+                f"WSGIRestrictEmbedded On: refusing to run {target.script} in embedded "
+                "mode; set WSGIProcessGroup for it",
+                conn.client(),
+            )
+            conn.answer(req, 500)
+            return
+        app = worker.apps.get(target)
+        worker.pool.submit(app.serve, req, target)
+    elif isinstance(target, FileTarget):
+        serve_file(conn, req, target)
+    else:
+        conn.answer(req, target.status)
+
+
+def refuse_chunked(conn: Exchange, req: Request, target: WSGITarget) -> bool:
+    """mod_wsgi's checks of a chunked request, before the app; True if it was refused.
+
+    As its handler does in both modes: ``Transfer-Encoding`` must be
+    ``chunked`` itself, anything else (``gzip, chunked`` included, which
+    HTTP allows) is 501; and a chunked body is for apps with
+    WSGIChunkedRequest On only, else 411 (PEP 3333 has the app read at
+    most CONTENT_LENGTH bytes, and a chunked body has none). Apache
+    closes the connection after either rather than read the body.
+    """
+    method = req.head.method
+    coding = b", ".join(v for n, v in req.head.headers if n.lower() == b"transfer-encoding")
+    if coding.lower() != b"chunked":
+        status = 501
+        why = f"Transfer-Encoding {coding.decode('latin-1')!r} is not 'chunked'"
+        text = f"{method} not supported for current URL."
+    elif not target.settings.chunked_request:
+        status = 411
+        why = "a chunked body, and WSGIChunkedRequest is Off"
+        text = f"A request of the requested method {method} requires a valid Content-Length."
+    else:
+        return False
+    conn.worker.logs.error_log(target.host).error(
+        f"request refused ({status}): {why}, for {target.script}", conn.client()
+    )
+    req.keep_alive = False
+    reason = httpcore.REASONS[status]
+    head = (f"{status} {reason}", [("Content-Type", "text/html; charset=utf-8")])
+    conn.app_send(req, head, httpcore.error_body(status, text), True)
+    return True
+
+
+def to_daemon(conn: Exchange, req: Request, target: WSGITarget, name: str) -> None:
+    """Pass the request to daemon group ``name``, or answer 503 if it has no process."""
+    worker = conn.worker
+    group = worker.groups.get(name)
+    path = worker.group_sockets.get(name)
+    if group is None or path is None:
+        worker.logs.error_log(target.host).error(
+            f"WSGIProcessGroup {name!r} names no WSGIDaemonProcess", conn.client()
+        )
+        conn.answer(req, 500)
+        return
+    if worker.group_status.get(name) == "failed":
+        conn.answer_unavailable(
+            req, f"daemon group {name!r} has no process ready: its app does not start"
+        )
+        return
+    conn.loop.create_task(proxy.serve(conn, req, target, group, path))
+
+
+def host_of(conn: Exchange, req: Request | None) -> Host:
+    """The virtual host a request is for (the main server if none takes it)."""
+    if req is not None and req.vhost is None:
+        head = req.head
+        target = conn.worker.router.route(head.server_addr, head.server_port, req.host, head.path)
+        if not isinstance(target, Refusal):
+            req.vhost = target.host
+    return (req and req.vhost) or conn.worker.server.main
+
+
+def log_access(conn: Exchange, req: Request) -> None:
+    """The access-log line of a request answered (or cut short)."""
+    head = req.head
+    record = AccessRecord()
+    record.client_addr = head.client_addr
+    record.client_port = head.client_port
+    record.method = head.method
+    record.target = head.target
+    record.version = head.version
+    record.request_line = request_line_of(req)
+    record.status = req.status
+    record.bytes_sent = req.bytes_sent
+    record.start = head.start_time
+    record.duration = time.time() - head.start_time
+    record.request_headers = head.headers
+    record.response_headers = req.response_headers
+    record.server_port = head.server_port
+    host = req.vhost or conn.worker.server.main
+    record.server_name = host.server_name or ""
+    for log in conn.worker.logs.access_logs(host):
+        log.log(record)
+
+
+def request_line_of(req: Request) -> str:
+    """A served request's line for the access log, as Apache rebuilds it."""
+    head = req.head
+    if req.http09:
+        return f"{head.method} {head.target}"  # the line had no protocol
+    return f"{head.method} {head.target} {head.version}"

@@ -1,0 +1,207 @@
+"""A request between the two sides of a front-end worker, and what each side offers.
+
+:class:`Request` is the one object both sides of a request hold: the event
+loop parses it and writes its response, a pool thread runs the app (the
+methods marked "thread side"). They meet under the connection's condition
+variable:
+
+* the request body flows loop -> thread through ``Request.body``; the loop
+  stops reading the socket while more than ``BODY_HIGH`` bytes wait, so a big
+  upload never sits whole in memory;
+* the response flows thread -> loop through ``call_soon_threadsafe``; the
+  thread blocks while the transport is over its high-water mark, so a slow
+  reader of a big response slows the app down instead of filling memory.
+
+:class:`Exchange` is what the request path (routing, static files, embedded
+apps, the daemon proxy, TRACE) may ask of the connection that carries a
+request, and :class:`Site` what it may ask of the worker process. They are
+protocols, so that those modules depend on this one, never on the
+connection or the worker (:mod:`wsgihost.frontend.connection` and
+:mod:`wsgihost.frontend.worker` implement them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any, Protocol
+
+from wsgihost.config.model import DaemonGroup, Host, Server
+from wsgihost.httpcore import Framing
+from wsgihost.wsgi.environ import RequestHead
+from wsgihost.wsgi.input_error import InputError
+
+if TYPE_CHECKING:
+    from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
+    from wsgihost.frontend.hostlogs import HostLogs
+    from wsgihost.logs import ErrorLog
+    from wsgihost.routing import Router
+
+BODY_HIGH = 64 * 1024  # request body bytes buffered before we stop reading the socket
+BODY_LOW = 16 * 1024
+RESPONSE_HIGH = 256 * 1024  # response bytes queued before the app's thread waits
+
+
+class Site(Protocol):
+    """The worker process, as the request path sees it (loop side)."""
+
+    server: Server
+    log: ErrorLog
+    logs: HostLogs
+    pool: ThreadPool
+    router: Router
+    apps: EmbeddedApps
+    groups: dict[str, DaemonGroup]
+    group_sockets: dict[str, str]
+    group_status: dict[str, str]  # starting | ready | failed, as the master last said
+    mime_types: dict[str, str]
+
+    def next_request_id(self) -> str: ...
+
+
+class Exchange(Protocol):
+    """A client connection, as a request on it sees it.
+
+    ``app_send`` and ``app_abort`` run on the loop (``Request.send`` and
+    ``abort`` carry the thread's calls there); the rest are loop side too,
+    except ``borrow_socket``, which a pool thread calls.
+    """
+
+    @property
+    def worker(self) -> Site: ...
+
+    loop: asyncio.AbstractEventLoop
+    cond: threading.Condition
+    body_paused: Request | None  # the request whose unread body stopped our reading
+    write_paused: bool  # the client's transport is over its high-water mark
+
+    def client(self) -> str: ...
+    def app_send(self, req: Request, head: Any, data: bytes, end: bool) -> None: ...
+    def app_abort(self, req: Request) -> None: ...
+    def answer(self, req: Request, status: int) -> None: ...
+    def answer_unavailable(self, req: Request, why: str) -> None: ...
+    def send_continue(self, req: Request) -> None: ...
+    def resume_for_body(self) -> None: ...
+    def take_body(self, req: Request) -> bytes | None: ...
+    async def wait_body(self, req: Request) -> None: ...
+    async def wait_writable(self) -> None: ...
+    def borrow_socket(self, req: Request) -> int | None: ...
+
+
+class Request:
+    """One request on a connection: parsed on the loop, served on a thread."""
+
+    __slots__ = (
+        "body",
+        "body_done",
+        "body_received",
+        "buffered",
+        "bytes_sent",
+        "complete",
+        "conn",
+        "continue_sent",
+        "discard",
+        "dropped",
+        "expect_continue",
+        "failed",
+        "framing",
+        "has_body",
+        "head",
+        "head_sent",
+        "host",
+        "http09",
+        "http11",
+        "is_head",
+        "keep_alive",
+        "record",
+        "response_headers",
+        "status",
+        "unsent",
+        "vhost",
+    )
+
+    def __init__(self, conn: Exchange, head: RequestHead, keep_alive: bool, has_body: bool) -> None:
+        self.conn = conn
+        self.head = head
+        self.keep_alive = keep_alive
+        self.http11 = head.version == "HTTP/1.1"  # or a later 1.x or 2.x, see Connection
+        self.http09 = False  # no status line, no headers: the body alone
+        self.is_head = head.method == "HEAD"
+        self.has_body = has_body
+        self.body: deque[bytes] = deque()
+        self.body_done = not has_body
+        self.body_received = 0
+        self.buffered = 0
+        self.complete = False  # parsed to its end (head and body) without error
+        self.failed: str | None = None
+        self.discard = False
+        self.expect_continue = False
+        self.continue_sent = False
+        self.dropped = False  # the client is gone or the response was taken over
+        self.head_sent = False
+        self.framing = Framing.NONE
+        self.status = 0
+        self.bytes_sent = 0
+        self.unsent = 0
+        self.response_headers: list[tuple[str, str]] = []
+        self.host: bytes | None = None
+        self.vhost: Host | None = None  # the virtual host that served it, for its logs
+
+    # -- thread side: the app's body source -----------------------------------
+
+    def recv(self, size: int) -> bytes:
+        """Block until some body is here; return at most ``size`` bytes, b"" at the end."""
+        if self.body_done and not self.body:
+            return b""
+        conn = self.conn
+        with conn.cond:
+            while not self.body:
+                if self.failed:
+                    raise InputError(self.failed)
+                if self.body_done:
+                    return b""
+                if self.expect_continue and not self.continue_sent:
+                    # RFC 9110 10.1.1: "100 Continue" once the app asks for the body.
+                    self.continue_sent = True
+                    conn.loop.call_soon_threadsafe(conn.send_continue, self)
+                if conn.body_paused is self:
+                    conn.body_paused = None
+                    conn.loop.call_soon_threadsafe(conn.resume_for_body)
+                conn.cond.wait()
+            chunk = self.body[0]
+            if len(chunk) <= size:
+                self.body.popleft()
+            else:
+                self.body[0] = chunk[size:]
+                chunk = chunk[:size]
+            self.buffered -= len(chunk)
+            if conn.body_paused is self and self.buffered < BODY_LOW:
+                conn.body_paused = None
+                conn.loop.call_soon_threadsafe(conn.resume_for_body)
+        return chunk
+
+    # -- thread side: the app's response sink ---------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self.dropped
+
+    def send(self, head: Any, data: bytes, end: bool) -> None:
+        if self.dropped:
+            return
+        conn = self.conn
+        if end:
+            conn.loop.call_soon_threadsafe(conn.app_send, self, head, data, True)
+            return
+        with conn.cond:
+            self.unsent += len(data)
+        conn.loop.call_soon_threadsafe(conn.app_send, self, head, data, False)
+        if self.unsent > RESPONSE_HIGH or conn.write_paused:
+            with conn.cond:
+                while (self.unsent > RESPONSE_HIGH or conn.write_paused) and not self.dropped:
+                    conn.cond.wait()
+
+    def abort(self) -> None:
+        if not self.dropped:
+            self.conn.loop.call_soon_threadsafe(self.conn.app_abort, self)

@@ -1,0 +1,109 @@
+"""The request line, read as Apache 2.4 reads it; pure, runs in a front-end worker.
+
+Apache's defaults are ``HttpProtocolOptions Strict LenientMethods Allow0.9``
+(httpd ``server/protocol.c``, ``ap_parse_request_line``), which come to:
+
+* the line is ``METHOD SP TARGET SP PROTOCOL``, or ``METHOD SP TARGET`` for
+  HTTP/0.9, separated by exactly one space each: a run of spaces, a tab or
+  any other white space, before, between or after the parts, is a 400
+  (Strict refuses what RFC 9112 3 lets a lenient recipient accept);
+* the method is any token (RFC 9110 5.6.2): an extension method (``PURGE``)
+  or a lower-case one (``get``) is passed on as it is, and a WSGI app sees
+  it (LenientMethods). llhttp knows a fixed table of methods, in upper case
+  only: that is why this module exists;
+* the target may hold any byte but a control byte, DEL or white space:
+  raw UTF-8 (bytes over 0x7F), as curl sends a path typed with accents, is
+  accepted, where llhttp refuses it;
+* the protocol is ``HTTP/`` digit ``.`` digit, in upper case, the major
+  version not 0: ``HTTP/1.2`` or ``HTTP/2.0`` are read (and answered) as
+  HTTP/1.1, with the client's string in ``SERVER_PROTOCOL``; ``http/1.1``,
+  ``HTTP/01.1`` or ``HTTP/0.9`` are a 400;
+* no protocol is HTTP/0.9, for ``GET`` only (Strict; ``HEAD`` is a 400).
+
+What the target says (its form, a fragment, userinfo, ``%`` escapes) is
+checked later, where it is used: the connection reads the form, routing
+decodes the path.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Methods clients send, already decoded: the common case costs one dict lookup.
+_KNOWN = {
+    m.encode("ascii"): m
+    for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT")
+}
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Apache's ap_scan_vchar_obstext: a target stops at anything but VCHAR and obs-text.
+_NOT_TARGET = re.compile(rb"[\x00-\x20\x7f]")
+_PROTOCOL = re.compile(rb"HTTP/([1-9])\.([0-9])")
+
+HTTP11 = (1, 1)
+HTTP10 = (1, 0)
+HTTP09 = (0, 9)
+
+
+class BadRequestLine(Exception):
+    """The line cannot be served: a 400 (its reason for the error log)."""
+
+    def __init__(self, reason: str, line: bytes) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.logged = logged_line(line)
+
+
+class RequestLine:
+    """A request line that parsed: what the rest of the request is read by."""
+
+    __slots__ = ("method", "protocol", "target", "version")
+
+    def __init__(self, method: str, target: bytes, protocol: str, version: tuple[int, int]):
+        self.method = method
+        self.target = target
+        self.protocol = protocol  # as the client sent it ("HTTP/1.2"), or "HTTP/0.9"
+        self.version = version  # (major, minor); HTTP/0.9 is (0, 9)
+
+    def __repr__(self) -> str:
+        return f"RequestLine({self.method!r}, {self.target!r}, {self.protocol!r})"
+
+
+def parse(line: bytes) -> RequestLine:
+    """The request line without its CRLF; raises BadRequestLine."""
+    parts = line.split(b" ")
+    if len(parts) == 3:
+        raw_method, target, raw_protocol = parts
+        if raw_protocol == b"HTTP/1.1":
+            protocol, version = "HTTP/1.1", HTTP11
+        elif raw_protocol == b"HTTP/1.0":
+            protocol, version = "HTTP/1.0", HTTP10
+        else:
+            m = _PROTOCOL.fullmatch(raw_protocol)
+            if m is None:
+                raise BadRequestLine(f"unrecognized protocol {raw_protocol[:80]!r}", line)
+            protocol = raw_protocol.decode("ascii")
+            version = (int(m.group(1)), int(m.group(2)))
+    elif len(parts) == 2:
+        raw_method, target = parts
+        protocol, version = "HTTP/0.9", HTTP09
+    else:
+        raise BadRequestLine("malformed request line (white space)", line)
+    method = _KNOWN.get(raw_method)
+    if method is None:
+        if not _TOKEN.fullmatch(raw_method):
+            raise BadRequestLine(f"invalid method token {raw_method[:80]!r}", line)
+        method = raw_method.decode("ascii")
+    if not target or _NOT_TARGET.search(target):
+        raise BadRequestLine("missing or incorrectly encoded request target", line)
+    if version == HTTP09 and method != "GET":
+        raise BadRequestLine("only GET is allowed for HTTP/0.9 requests", line)
+    return RequestLine(method, target, protocol, version)
+
+
+def logged_line(line: bytes) -> str:
+    """The request line as Apache writes it in the access log (``%r``).
+
+    Apache rebuilds the line from its parts, one space between each, so a
+    line that did not parse is logged as received save for its white space.
+    """
+    return " ".join(part.decode("latin-1") for part in line.split())
