@@ -59,3 +59,13 @@ def test_a_virtual_host_inherits_the_main_server_s_document_root() -> None:
     found = target(router, b"/app/x")
     assert found.document_root == "/srv/main"
     assert found.path_translated == "/srv/main/x"
+
+
+def test_a_directory_s_index_file_as_mod_dir_finds_it(tmp_path: Any) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "index.html").write_text("hi")
+    router = site(APP, document_root=str(tmp_path))
+    assert target(router, b"/app/docs/").path_translated == f"{tmp_path}/docs/index.html"
+    # A directory without one, and one that does not exist, stay as they are.
+    assert target(router, b"/app/").path_translated == f"{tmp_path}/"
+    assert target(router, b"/app/none/").path_translated == f"{tmp_path}/none/"
