@@ -150,6 +150,15 @@ KNOWN: tuple[Known, ...] = (
         ANY,
         _RANGE_416,
     ),
+    *(
+        Known("static-range-unsatisfiable", ("answer", *path), apache, wsgihost, _RANGE_416)
+        for path, apache, wsgihost in (
+            (("headers", "content-range"), ABSENT, "bytes */1000"),
+            (("headers", "transfer-encoding"), "chunked", ABSENT),
+            (("headers", "content-length"), ABSENT, ANY),
+            (("framing",), "chunked", "length"),
+        )
+    ),
     # -- the environ -----------------------------------------------------------
     _env(
         "SERVER_SOFTWARE",
