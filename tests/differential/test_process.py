@@ -48,6 +48,8 @@ def process_view(diff: Differential, server: Server, host: str, target: str) -> 
         "status": answer.status,
         **ids_of(info["pid"]),
         "cwd": masker.text(info["cwd"]),
+        "sys.argv": info["argv"],
+        "sys.path": masker.deep(info["path"]),
         "app runs in the process holding the connection": info["pid"] in holders,
         "app process is the server's main process": info["pid"] == server.proc.pid,
     }

@@ -792,6 +792,9 @@ def _apply_environment(settings: Dict[str, Any]) -> None:
     Raises OSError when the working directory cannot be entered.
     """
     _add_python_path(settings.get("python_path", []))
+    if settings.get("home"):
+        # mod_wsgi puts home= first on sys.path, as python puts a script's folder.
+        sys.path.insert(0, str(settings["home"]))
     if settings.get("hash_seed_set"):
         # Given by WSGIPythonHashSeed for this interpreter alone: as mod_wsgi, the
         # app's own child processes do not inherit it.

@@ -755,6 +755,7 @@ class Master:
             "graceful_timeout": spec.graceful_timeout,
             "shutdown_timeout": spec.shutdown_timeout,
             "python_path": [*spec.python_path, *self.server.python_path],
+            "home": spec.home,
             "cwd": groupsmod.working_directory(self.server, spec),
             "hash_seed_set": self.server.python_hash_seed is not None,
             "lang": spec.lang,

@@ -6,6 +6,7 @@ returns its length and its first bytes, so a test sees what the app received.
 
 import json
 import os
+import sys
 
 
 def application(environ, start_response):
@@ -25,6 +26,8 @@ def application(environ, start_response):
         "gid": os.getgid(),
         "euid": os.geteuid(),
         "cwd": os.getcwd(),
+        "argv": sys.argv,
+        "path": sys.path,
         "pid": os.getpid(),
         "ppid": os.getppid(),
     }
