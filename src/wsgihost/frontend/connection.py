@@ -129,6 +129,7 @@ class Connection(asyncio.Protocol):
         self.request_line_done = False  # the current request's line has been read
         self.line: requestline.RequestLine | None = None  # ... and what it said
         self.logged_line = ""  # a line that did not parse, as the access log shows it
+        self.llhttp_line = b""  # the request line llhttp is to be given, before the head
         self.body_left = 0
         self.decoder: ChunkedDecoder | None = None
         self.in_head = False
@@ -308,7 +309,8 @@ class Connection(asyncio.Protocol):
                     tail = buf[cut:]
                     self._check_partial_head(buf, tail)
                     if cut:
-                        parser.feed_data(buf[:cut])
+                        line, self.llhttp_line = self.llhttp_line, b""
+                        parser.feed_data(line + buf[:cut])
                         self.head_fed_crlf = True
                         self.head_seen += cut
                     self.pending = tail
@@ -317,7 +319,10 @@ class Connection(asyncio.Protocol):
                 self.head_seen = 0
                 self.request_line_done = False
                 try:
-                    parser.feed_data(buf if head_end == len(buf) else buf[:head_end])
+                    head = buf if head_end == len(buf) else buf[:head_end]
+                    # One call for the line we made and the head: most heads come whole.
+                    line, self.llhttp_line = self.llhttp_line, b""
+                    parser.feed_data(line + head)
                 except httptools.HttpParserUpgrade:
                     # llhttp stops at Connection: Upgrade; RFC 9110 7.8 lets us
                     # ignore it. A request with a body was refused in
@@ -381,10 +386,11 @@ class Connection(asyncio.Protocol):
         self.request_line_done = True
         self.head_fed_crlf = True
         self.head_seen = len(line) + 2
-        if parsed.version >= requestline.HTTP11:
-            self.parser.feed_data(_LLHTTP_LINE_11)
-        elif parsed.version == requestline.HTTP10:
-            self.parser.feed_data(_LLHTTP_LINE_10)
+        version = parsed[3]
+        if version >= requestline.HTTP11:
+            self.llhttp_line = _LLHTTP_LINE_11  # fed with the head that follows
+        elif version == requestline.HTTP10:
+            self.llhttp_line = _LLHTTP_LINE_10
         else:
             self.parser.feed_data(_LLHTTP_LINE_10 + b"\r\n")
             self.request_line_done = False
@@ -469,9 +475,7 @@ class Connection(asyncio.Protocol):
         parser = self.parser
         line = self.line
         assert line is not None
-        version = line.version
-        method = line.method
-        url = line.target
+        method, url, protocol, version = line
         http11 = version >= requestline.HTTP11
         # RFC 9112 3.2: exactly one Host in HTTP/1.1, a valid one in any version.
         if self.hosts > 1 or (self.hosts == 0 and http11):
@@ -511,7 +515,7 @@ class Connection(asyncio.Protocol):
             url.decode("latin-1"),
             path,
             query.decode("latin-1"),
-            line.protocol,
+            protocol,
             self.headers,
             self.peer[0],
             self.peer[1],
@@ -994,8 +998,9 @@ class Connection(asyncio.Protocol):
         elif parsing is not None:
             record.request_line = dispatch.request_line_of(parsing)
         elif line is not None:
+            method, target, protocol, _ = line
             record.request_line = requestline.logged_line(
-                b"%s %s %s" % (line.method.encode("latin-1"), line.target, line.protocol.encode())
+                b"%s %s %s" % (method.encode("latin-1"), target, protocol.encode())
             )
         record.request_headers = self.headers
         response = httpcore.error_response(status)
