@@ -678,3 +678,91 @@ def test_options_answers_allow_and_the_type_without_a_body(root: Path) -> None:
         assert header(resp, "Content-Length") == "0"
         assert header(resp, "Content-Type") == media
         assert resp.path is None and resp.body == b""
+
+
+# -- Apache's answers: the redirect's URL, several ranges, charsets, validators ------
+
+
+@pytest.mark.parametrize(
+    ("host_header", "server_name", "location"),
+    [
+        ("example.com", None, "http://example.com/docs/"),
+        ("example.com:8080", None, "http://example.com:8080/docs/"),
+        ("Example.COM.:80", None, "http://example.com/docs/"),  # lower case, no final dot
+        ("example.com:443", None, "http://example.com:443/docs/"),
+        ("[::1]:8080", None, "http://[::1]:8080/docs/"),
+        (None, "site.test", "http://site.test/docs/"),  # HTTP/1.0 without Host
+        (None, "site.test:8001", "http://site.test:8001/docs/"),
+        ("site.test", "https://site.test", "https://site.test/docs/"),
+        ("site.test:443", "https://site.test", "https://site.test/docs/"),
+    ],
+)
+def test_the_redirect_location_is_absolute_as_apache_makes_it(
+    root: Path, host_header: str | None, server_name: str | None, location: str
+) -> None:
+    (root / "docs").mkdir()
+    settings = DEFAULT_SETTINGS
+    t = FileTarget(Host(server_name=server_name), str(root / "docs"), str(root), "/docs", settings)
+    given = {} if host_header is None else {"host": host_header}
+    assert header(decide(t, "GET", "", hdrs(**given)), "Location") == location
+
+
+def test_several_ranges_give_a_multipart_body(root: Path) -> None:
+    resp = decide(target(root, "notes.txt"), "GET", "", hdrs(range="bytes=0-0,2-3"), boundary="b")
+    assert resp.status == 206
+    assert header(resp, "Content-Type") == "multipart/byteranges; boundary=b"
+    assert header(resp, "Content-Range") is None
+    assert resp.multipart is not None and resp.path == str(root / "notes.txt")
+    parts = resp.multipart.parts
+    assert [(p.offset, p.length) for p in parts] == [(0, 1), (2, 2)]
+    assert b"Content-type: text/plain\r\nContent-range: bytes 2-3/5\r\n" in parts[1].head
+    assert header(resp, "Content-Length") == str(resp.multipart.length)
+
+
+def test_more_than_32_parts_are_sent_without_a_length(root: Path) -> None:
+    spec = "bytes=" + ",".join(f"{2 * i}-{2 * i}" for i in range(33))
+    resp = run(target(root, "data.bin"), range=spec)
+    assert resp.status == 206 and resp.multipart is not None
+    assert header(resp, "Content-Length") is None
+
+
+def test_max_ranges_none_turns_ranges_off(root: Path) -> None:
+    resp = run(target(root, "data.bin", max_ranges=0), range="bytes=0-9")
+    assert resp.status == 200
+    assert header(resp, "Accept-Ranges") == "none"
+    assert run(target(root, "data.bin", max_ranges=1), range="bytes=0-1,5-6").status == 200
+
+
+def test_the_charset_settings_reach_the_content_type(root: Path) -> None:
+    t = target(root, "notes.txt", default_charset="iso-8859-1")
+    assert header(run(t), "Content-Type") == "text/plain; charset=iso-8859-1"
+    t = target(root, "notes.txt", add_charsets=((".txt", "utf-8"),))
+    assert header(run(t), "Content-Type") == "text/plain; charset=utf-8"
+    t = target(root, "style.css", default_charset="utf-8")  # text/css: not for it
+    assert header(run(t), "Content-Type") == "text/css"
+
+
+def test_the_etag_is_weak_within_a_second_of_the_change(root: Path) -> None:
+    st = os.stat(root / "data.bin")
+    t = target(root, "data.bin")
+    resp = decide(t, "GET", "", hdrs(), now=MTIME + 0.5)
+    assert header(resp, "ETag") == "W/" + etag_for(st)
+    assert header(decide(t, "GET", "", hdrs(), now=MTIME + 1.5), "ETag") == etag_for(st)
+
+
+def test_a_file_dated_after_the_request_is_dated_at_the_request(root: Path) -> None:
+    resp = decide(target(root, "data.bin"), "GET", "", hdrs(), now=MTIME - 100)
+    assert header(resp, "Last-Modified") == formatdate(MTIME - 100, usegmt=True)
+
+
+def test_a_failed_precondition_is_412_with_the_files_headers_and_no_body(
+    root: Path, etag: str
+) -> None:
+    for resp in (
+        run(target(root, "data.bin"), if_match='"other"'),
+        run(target(root, "data.bin"), "POST", if_none_match=etag),
+    ):
+        assert resp.status == 412
+        assert resp.path is None and resp.body == b""
+        assert header(resp, "Content-Length") == "0"
+        assert header(resp, "ETag") == etag
