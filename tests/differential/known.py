@@ -159,16 +159,6 @@ KNOWN: tuple[Known, ...] = (
             (("framing",), "chunked", "length"),
         )
     ),
-    # -- the app's process -------------------------------------------------------
-    Known(
-        "process-embedded",
-        ("sys.path",),
-        ANY,
-        lambda path: path[2:] and path[0] == "<TMP>/site" and path[1] == "<TMP>/serverlib",
-        "to fix (issue 13): an embedded app's sys.path starts with the front-end worker's "
-        "own entries (the folder it was started from, by python -m, and wsgihost's folder); "
-        "daemon mode has mod_wsgi's",
-    ),
     # -- the environ -----------------------------------------------------------
     _env(
         "SERVER_SOFTWARE",

@@ -107,6 +107,12 @@ def test_the_process_is_mod_wsgis(site: Path, started: list[ServerProcess], mode
     assert seen["argv"] == ["mod_wsgi"]
     # The server's working directory (this test's: where it was started).
     assert seen["cwd"] == os.getcwd()
+    # The interpreter's own path: no working directory (python -m puts it first),
+    # no wsgihost folder before the standard library (PYTHONPATH's place).
+    assert os.getcwd() not in seen["path"]
+    stdlib = os.path.dirname(os.__file__)
+    before = seen["path"][: seen["path"].index(stdlib)]
+    assert not [p for p in before if os.path.isdir(f"{p}/wsgihost/daemon")], seen["path"]
     if mode == "daemon":
         # wsgihost's own copy for the daemon is not on the app's path, nor is
         # the folder Python put first for the bootstrap.

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import wsgihost
 from wsgihost.config.model import DirSettings
 from wsgihost.httpcore import error_body
 from wsgihost.logs import ErrorLog, as_process, bound
@@ -27,6 +28,20 @@ from wsgihost.wsgi.counters import RequestCounters
 from wsgihost.wsgi.environ import Mount, build_environ
 from wsgihost.wsgi.loader import ScriptLoader
 from wsgihost.wsgi.streams import ErrorStream, FileWrapper, InputStream
+
+
+def _own_entries_off_sys_path() -> None:
+    """Take what starting this worker put on ``sys.path`` off it, in the worker, before
+    any app is imported: the working directory ``python -m`` puts first, and the
+    wsgihost folder the master adds to ``PYTHONPATH`` (a copy that ``site`` adds
+    later, as an installed package's, stays). What the worker imported is loaded
+    already, and its later imports of wsgihost's own modules go by the package."""
+    if not sys.flags.safe_path and sys.path and sys.path[0] == os.getcwd():
+        del sys.path[0]
+    own = os.path.dirname(os.path.dirname(os.path.abspath(wsgihost.__file__)))
+    stdlib = os.path.dirname(os.__file__)
+    end = sys.path.index(stdlib) if stdlib in sys.path else 0
+    sys.path[:] = [p for i, p in enumerate(sys.path) if i >= end or os.path.abspath(p) != own]
 
 
 class ThreadPool:
@@ -154,8 +169,10 @@ class EmbeddedApps:
         self._loaders: dict[tuple[str, str], ScriptLoader] = {}
         self._apps: dict[tuple[str, DirSettings, int], EmbeddedApp] = {}
         self.counters = RequestCounters()
-        # What mod_wsgi gives an embedded interpreter: the app is no command.
+        # What mod_wsgi gives an embedded interpreter: the app is no command,
+        # and its path is the interpreter's own.
         sys.argv[:] = ["mod_wsgi"]
+        _own_entries_off_sys_path()
 
     def get(self, target: WSGITarget) -> EmbeddedApp:
         """The app for a script as configured for one virtual host (whose log it uses)."""
