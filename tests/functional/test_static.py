@@ -1,10 +1,14 @@
-"""Static files end to end: ``serve --document-root --url-alias`` over real sockets.
+"""Static files end to end: ``serve --document-root --url-alias`` over real sockets,
+with the app at /app in embedded and in daemon mode (static files are the front
+end's either way).
 
 Small files are answered from the loop, large ones (over 64 KiB) by ``os.sendfile``
 on a pool thread; both are checked byte for byte, alone, with ranges, with HEAD,
-on a kept-alive connection and pipelined. Then path traversal: request targets
-sent as raw bytes (no client normalises them) must never reach a file outside
-the roots.
+on a kept-alive connection and pipelined. Several ranges come back as
+multipart/byteranges, read back part by part. Methods get Apache's answers (POST
+the file, PUT 405, an extension method 501 that ends the connection). Then path
+traversal: request targets sent as raw bytes (no client normalises them) must
+never reach a file outside the roots.
 """
 
 from __future__ import annotations
@@ -25,13 +29,13 @@ from tests.functional.helpers import (
     LogWatch,
     Response,
     build,
+    closed_by_peer,
     exchange,
     get,
     next_response,
     request,
-    running,
 )
-from tests.functional.server import Reader, ServerProcess
+from tests.functional.server import Reader, ServerProcess, serve
 
 pytestmark = pytest.mark.slow
 
@@ -40,6 +44,7 @@ MTIME = 1_700_000_000
 MARKER = b"wsgihost-traversal-marker-7f3c9a1e"
 BIG = random.Random(20240229).randbytes(MB)  # not a repeating pattern: an offset error shows
 SMALL_TEXT = b"a small file\n"
+LATIN1 = "café crème brûlée\n".encode("latin-1")
 
 
 @dataclass
@@ -50,8 +55,10 @@ class Site:
     files: Path  # --url-alias /static/
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@pytest.fixture(scope="module", params=["embedded", "daemon"])
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     base = tmp_path_factory.mktemp("static")
     (base / "secret.txt").write_bytes(MARKER + b"\n")
     root = base / "root"
@@ -65,6 +72,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     (files / "style.css").write_bytes(b"body { color: red }\n")
     (files / "sub" / "index.html").write_bytes(b"<p>sub index</p>\n")
     (files / "naïve.txt").write_bytes(b"accents\n")
+    (files / "latin1.txt").write_bytes(LATIN1)
+    (files / "data.unknownext").write_bytes(b"what is this?\n")
     for p in (files / "small.txt", files / "big.bin"):
         os.utime(p, (MTIME, MTIME))
     # No symbolic link to secret.txt here: the CLI leaves FollowSymLinks at Apache's
@@ -80,8 +89,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         "/static/",
         f"{files}/",
     ]
-    with running(APP, *args, processes=1, threads=4) as server:
+    server = serve(APP, *args, processes=1, threads=4, mode=request.param)
+    try:
         yield Site(server, base, root, files)
+    finally:
+        server.close()
 
 
 @pytest.fixture
@@ -95,14 +107,14 @@ def server(site: Site) -> Iterator[ServerProcess]:
 def assert_big(response: Response) -> None:
     assert response.status == 200, response
     assert response.headers["content-length"] == str(MB)
-    assert response.headers["content-type"] == "application/octet-stream"
+    assert "content-type" not in response.headers  # .bin: no known type, none sent
     assert len(response.body) == MB
     assert response.body == BIG
 
 
 def assert_small(response: Response) -> None:
     assert response.status == 200, response
-    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["content-type"] == "text/plain"  # no charset assumed
     assert response.body == SMALL_TEXT
 
 
@@ -116,7 +128,7 @@ def test_a_small_file_from_the_alias(server: ServerProcess) -> None:
     assert response.headers["last-modified"] == formatdate(MTIME, usegmt=True)
     assert response.headers["etag"].startswith('"')
     assert response.headers["accept-ranges"] == "bytes"
-    assert get(server, "/static/style.css").headers["content-type"] == "text/css; charset=utf-8"
+    assert get(server, "/static/style.css").headers["content-type"] == "text/css"
 
 
 def test_a_small_file_from_the_document_root(server: ServerProcess) -> None:
@@ -208,6 +220,60 @@ def test_a_small_range_gives_206(server: ServerProcess) -> None:
     assert response.body == SMALL_TEXT[2:7]
 
 
+def parts(response: Response) -> list[tuple[str, str, bytes]]:
+    """The parts of a multipart/byteranges body: (Content-type, Content-range, data)."""
+    kind, _, boundary = response.headers["content-type"].partition("; boundary=")
+    assert kind == "multipart/byteranges" and boundary, response.headers
+    body = response.body
+    assert body.endswith(b"\r\n--" + boundary.encode() + b"--\r\n")
+    found = []
+    for chunk in body.split(b"\r\n--" + boundary.encode())[1:-1]:
+        head, _, data = chunk.partition(b"\r\n\r\n")
+        fields = dict(line.split(": ", 1) for line in head.decode("latin-1").split("\r\n") if line)
+        found.append((fields.get("Content-type", ""), fields["Content-range"], data))
+    return found
+
+
+def test_several_ranges_of_a_large_file_give_multipart_byteranges(server: ServerProcess) -> None:
+    spec = "bytes=-1000,100-200099,900000-900009"
+    response = get(server, "/static/big.bin", headers=[("Range", spec)])
+    assert response.status == 206
+    assert response.headers["content-length"] == str(len(response.body))
+    assert parts(response) == [
+        ("", f"bytes {MB - 1000}-{MB - 1}/{MB}", BIG[-1000:]),
+        ("", f"bytes 100-200099/{MB}", BIG[100:200100]),
+        ("", f"bytes 900000-900009/{MB}", BIG[900000:900010]),
+    ]
+
+
+def test_several_ranges_of_a_small_file_name_its_type(server: ServerProcess) -> None:
+    response = get(server, "/static/small.txt", headers=[("Range", "bytes=0-0,2-6")])
+    assert response.status == 206
+    assert parts(response) == [
+        ("text/plain", f"bytes 0-0/{len(SMALL_TEXT)}", SMALL_TEXT[:1]),
+        ("text/plain", f"bytes 2-6/{len(SMALL_TEXT)}", SMALL_TEXT[2:7]),
+    ]
+    head = request(server, "HEAD", "/static/small.txt", headers=[("Range", "bytes=0-0,2-6")])
+    assert head.headers["content-length"] == response.headers["content-length"]
+
+
+def test_many_ranges_come_chunked_and_too_many_give_the_whole_file(server: ServerProcess) -> None:
+    many = "bytes=" + ",".join(f"{i * 1000}-{i * 1000 + 9}" for i in range(40))
+    response = get(server, "/static/big.bin", headers=[("Range", many)])
+    assert response.status == 206
+    assert response.headers["transfer-encoding"] == "chunked"  # past 32 parts, as Apache
+    assert [p[2] for p in parts(response)] == [BIG[i * 1000 : i * 1000 + 10] for i in range(40)]
+    too_many = "bytes=" + ",".join(f"{i * 10}-{i * 10}" for i in range(201))
+    assert_big(get(server, "/static/big.bin", headers=[("Range", too_many)]))
+
+
+def test_overlapping_ranges_are_merged(server: ServerProcess) -> None:
+    response = get(server, "/static/small.txt", headers=[("Range", "bytes=1-3,2-6")])
+    assert response.status == 206
+    assert response.headers["content-range"] == f"bytes 1-6/{len(SMALL_TEXT)}"
+    assert response.body == SMALL_TEXT[1:7]
+
+
 def test_an_unsatisfiable_range_gives_416(server: ServerProcess) -> None:
     response = get(server, "/static/small.txt", headers=[("Range", "bytes=500-600")])
     assert response.status == 416
@@ -229,10 +295,13 @@ def test_a_directory_without_an_index_is_403(server: ServerProcess, target: str)
 
 
 def test_a_directory_without_its_slash_is_redirected(server: ServerProcess) -> None:
+    # Absolute, from the request's Host, as mod_dir builds it (UseCanonicalName Off).
     response = get(server, "/static/dir?x=1&y=%20")
     assert response.status == 301
-    assert response.headers["location"] == "/static/dir/?x=1&y=%20"
-    assert get(server, "/docs").headers["location"] == "/docs/"
+    assert response.headers["location"] == "http://test.invalid/static/dir/?x=1&y=%20"
+    own = f"{server.host}:{server.port}"
+    assert get(server, "/docs", host=own).headers["location"] == f"http://{own}/docs/"
+    assert request(server, "FOO", "/docs").status == 301  # for any method
 
 
 def test_directory_index(server: ServerProcess) -> None:
@@ -240,10 +309,60 @@ def test_directory_index(server: ServerProcess) -> None:
     assert get(server, "/docs/").body == b"<h1>docs index</h1>\n"
 
 
-def test_post_to_a_file_is_405(server: ServerProcess) -> None:
-    response = request(server, "POST", "/static/small.txt", body=b"x=1")
+# -- methods -------------------------------------------------------------------------
+
+ALLOW = "GET,POST,OPTIONS,HEAD,TRACE"
+
+
+def test_post_gets_the_file_and_the_connection_lives_on(server: ServerProcess) -> None:
+    # Apache's default handler serves POST as GET and reads the body to drop it.
+    with server.connect() as sock:
+        reader = Reader(sock)
+        sock.sendall(build("POST", "/static/small.txt", body=b"x=1&y=2" * 1000))
+        assert_small(next_response(reader))
+        sock.sendall(build("POST", "/static/big.bin", body=b"z" * 300_000))
+        assert_big(next_response(reader))
+        sock.sendall(build("GET", "/static/small.txt"))
+        assert_small(next_response(reader))
+
+
+def test_put_is_405_and_options_says_what_is_allowed(server: ServerProcess) -> None:
+    response = request(server, "PUT", "/static/small.txt", body=b"new")
     assert response.status == 405
-    assert response.headers["allow"] == "GET, HEAD, OPTIONS"
+    assert response.headers["allow"] == ALLOW
+    options = request(server, "OPTIONS", "/static/small.txt")
+    assert (options.status, options.headers["allow"], options.body) == (200, ALLOW, b"")
+    assert options.headers["content-type"] == "text/plain"
+
+
+@pytest.mark.parametrize("method", ["PURGE", "FOO", "get"])
+def test_a_method_apache_does_not_know_is_501_and_ends_the_connection(
+    server: ServerProcess, method: str
+) -> None:
+    with server.connect() as sock:
+        reader = Reader(sock)
+        sock.sendall(build(method, "/static/small.txt") + build("GET", "/static/small.txt"))
+        response = next_response(reader)
+        assert response.status == 501
+        assert response.headers["allow"] == ALLOW
+        assert response.headers["connection"] == "close"
+        assert closed_by_peer(sock, reader)
+
+
+# -- types -----------------------------------------------------------------------------
+
+
+def test_a_latin1_text_file_is_sent_as_it_is_with_no_charset(server: ServerProcess) -> None:
+    response = get(server, "/static/latin1.txt")
+    assert response.headers["content-type"] == "text/plain"
+    assert response.body == LATIN1
+
+
+def test_a_file_of_no_known_type_has_no_content_type(server: ServerProcess) -> None:
+    response = get(server, "/static/data.unknownext")
+    assert response.status == 200
+    assert "content-type" not in response.headers
+    assert response.body == b"what is this?\n"
 
 
 # -- connections ----------------------------------------------------------------------
