@@ -7,11 +7,12 @@ wsgihost gives differently on purpose, or lacks today, is in known.py.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
-from tests.differential.cases import call, echo_env, parse_json, view
+from tests.differential.cases import VOLATILE, call, echo_env, parse_json, view
 from tests.differential.compare import Differential
 from tests.differential.servers import Server
 
@@ -45,7 +46,28 @@ def environ_view(
     if isinstance(answer, dict) or answer.status != 200:
         return view(answer, masker)
     info = parse_json(answer.body)
-    return {"environ": echo_env(info, masker), "wsgi.version": info["version"]}
+    shapes = {k: shape(v) for k, v in info["environ"].items() if k in VOLATILE}
+    return {
+        "environ": echo_env(info, masker),
+        "wsgi.version": info["version"],
+        "volatile values' shapes": shapes,
+    }
+
+
+def shape(value: Any) -> str:
+    """What a value that changes with every request looks like: its type, and a
+    string's form (mod_wsgi's times are microseconds since the epoch, its counts
+    ints, its request id Apache's 11-character log id)."""
+    if not isinstance(value, str):
+        return type(value).__name__
+    for form, pattern in (
+        ("microseconds", r"\d{16}"),
+        ("number", r"\d+"),
+        ("log id", r"[A-Za-z0-9+/]{11}"),
+    ):
+        if re.fullmatch(pattern, value):
+            return f"str: {form}"
+    return "str"
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

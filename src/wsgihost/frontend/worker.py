@@ -36,6 +36,7 @@ from wsgihost.logs import ErrorLog
 from wsgihost.memory import release_free_memory
 from wsgihost.proctitle import set_name
 from wsgihost.routing import Router
+from wsgihost.wsgi.environ import log_id
 
 
 class Worker:
@@ -78,10 +79,11 @@ class Worker:
         self._stopped = asyncio.Event()
         self._servers: list[asyncio.base_events.Server] = []
         self._ids = itertools.count(1)
-        self._id_prefix = "%x.%x." % (int(time.time()), os.getpid())
+        self._pid = os.getpid()
 
     def next_request_id(self) -> str:
-        return self._id_prefix + "%x" % next(self._ids)
+        # Apache's log id, which mod_wsgi passes as mod_wsgi.request_id.
+        return log_id(time.time(), self._pid, next(self._ids))
 
     async def run(self) -> None:
         loop = self.loop

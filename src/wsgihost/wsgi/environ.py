@@ -9,6 +9,7 @@ and friends) are filled in the way mod_wsgi fills them.
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import unquote_to_bytes
@@ -55,6 +56,17 @@ def header_key(name: bytes) -> Optional[str]:
     if len(_key_cache) < 1000:
         _key_cache[name] = result
     return result
+
+
+def log_id(request_time: float, pid: int, serial: int) -> str:
+    """A request's id as Apache's core makes it (``mod_wsgi.request_id``, ``%L``):
+    its time in microseconds mixed with the process id and, where Apache mixes
+    in its thread, the request's serial number in the process; the 8 bytes in
+    base64, without the final ``=`` (11 characters)."""
+    value = int(request_time * 1_000_000)
+    value ^= (pid << 40) ^ ((pid >> 24) << 56) ^ (serial << 32)
+    raw = (value & 0xFFFF_FFFF_FFFF_FFFF).to_bytes(8, "little")
+    return base64.b64encode(raw).decode("ascii")[:11]
 
 
 def unmap_ipv4(addr: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 from wsgiref.validate import validator
@@ -13,6 +14,7 @@ from wsgihost.wsgi.environ import (
     Mount,
     RequestHead,
     build_environ,
+    log_id,
 )
 from wsgihost.wsgi.streams import ErrorStream, FileWrapper, InputStream
 
@@ -537,3 +539,11 @@ def test_the_router_s_split_overrides_the_mount_point() -> None:
     assert env["mod_wsgi.application_group"] == "example.com|/svc/billing"
     assert env["REQUEST_URI"] == "/svc//billing/./x%20y"
     validate(env)
+
+
+def test_log_id_is_apaches_shape_and_differs_per_request() -> None:
+    ids = {log_id(1_700_000_000.123456, 4242, serial) for serial in range(1, 100)}
+    assert len(ids) == 99  # the same microsecond, still one id each
+    for value in ids:
+        # As Apache's core_generate_log_id: 8 bytes in base64, the final '=' dropped.
+        assert len(value) == 11 and re.fullmatch(r"[A-Za-z0-9+/]{11}", value)
