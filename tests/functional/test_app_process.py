@@ -12,6 +12,8 @@ import json
 import os
 import pwd
 import shutil
+import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -39,6 +41,7 @@ def application(environ, start_response):
         "cwd": os.getcwd(),
         "home": os.environ.get("HOME"),
         "hash_seed": os.environ.get("PYTHONHASHSEED"),
+        "hash": hash("wsgihost"),
         "optimize": sys.flags.optimize,
         "dont_write_bytecode": sys.flags.dont_write_bytecode,
         "warnoptions": sys.warnoptions,
@@ -159,13 +162,16 @@ def test_the_wsgi_python_directives(site: Path, started: list[ServerProcess]) ->
         {"PYTHONDONTWRITEBYTECODE": "", "PYTHONOPTIMIZE": ""},
     )
     started.append(server)
+    ask = [sys.executable, "-c", "print(hash('wsgihost'))"]
+    seeded = subprocess.run(ask, env={**os.environ, "PYTHONHASHSEED": "123"}, capture_output=True)
     for mode in ("daemon", "embedded"):
         seen = probe(server, f"/{mode}")
         assert seen["optimize"] == 2, mode
         assert seen["dont_write_bytecode"] == 1, mode
         assert "ignore::ResourceWarning" in seen["warnoptions"], mode
-    # As mod_wsgi, the seed is the interpreter's, not the app's child processes'.
-    assert probe(server, "/daemon")["hash_seed"] is None
+        assert seen["hash"] == int(seeded.stdout), mode
+        # As mod_wsgi, the seed is the interpreter's, not the app's child processes'.
+        assert seen["hash_seed"] is None, mode
     assert no_bytecode(site)
 
 

@@ -391,7 +391,10 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "home",
         "directory",
-        "The working directory of the daemon processes (an absolute path).",
+        "The working directory of the daemon processes (an absolute path), also put first "
+        "on their `sys.path`, as mod_wsgi does. Without it they start in the home directory "
+        "of the group's user when that user is not `User`'s, else in the server's working "
+        "directory.",
         _opt_absolute,
     ),
     DaemonOption(

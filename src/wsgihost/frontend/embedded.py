@@ -173,6 +173,10 @@ class EmbeddedApps:
         # and its path is the interpreter's own.
         sys.argv[:] = ["mod_wsgi"]
         _own_entries_off_sys_path()
+        if logs.server.python_hash_seed is not None:
+            # WSGIPythonHashSeed's is the interpreter's: as mod_wsgi, not the app's
+            # child processes'.
+            os.environ.pop("PYTHONHASHSEED", None)
 
     def get(self, target: WSGITarget) -> EmbeddedApp:
         """The app for a script as configured for one virtual host (whose log it uses)."""
