@@ -108,6 +108,7 @@ class EmbeddedApp:
             multithread=threads > 1,
             document_root=target.document_root,
             server_admin=target.host.server_admin,
+            server_name=target.host.server_name,
         )
         self.log = log
         self.counters = counters

@@ -96,6 +96,7 @@ def mount_for(target: WSGITarget, group: DaemonGroup) -> Mount:
         multithread=group.threads > 1,
         document_root=target.document_root,
         server_admin=target.host.server_admin,
+        server_name=target.host.server_name,
     )
 
 

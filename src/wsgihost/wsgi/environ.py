@@ -89,6 +89,13 @@ def split_host(host: str) -> Tuple[str, Optional[str]]:
     return host, None
 
 
+def _bare_name(server_name: str) -> str:
+    """``https://example.com:8443`` -> ``example.com`` (``[::1]:80`` -> ``[::1]``)."""
+    if "://" in server_name:
+        server_name = server_name.split("://", 1)[1]
+    return split_host(server_name)[0]
+
+
 def decode_path(raw_path: bytes) -> str:
     """Percent-decode a request path into a PEP 3333 string (bytes as latin-1)."""
     if b"%" in raw_path:
@@ -172,6 +179,7 @@ class Mount:
         "script_name",
         "script_reloading",
         "server_admin",
+        "server_name",
     )
 
     def __init__(
@@ -187,6 +195,7 @@ class Mount:
         multithread: bool = True,
         document_root: Optional[str] = None,
         server_admin: Optional[str] = None,
+        server_name: Optional[str] = None,
     ) -> None:
         self.script_name = script_name.rstrip("/")
         self.script_filename = script_filename
@@ -200,6 +209,9 @@ class Mount:
         # The virtual host's DocumentRoot and ServerAdmin (None: not given).
         self.document_root = document_root or APACHE_DOCUMENT_ROOT
         self.server_admin = server_admin or NO_SERVER_ADMIN
+        # The host's ServerName without scheme or port: SERVER_NAME for a request
+        # with no Host header, as Apache takes it from the chosen virtual host.
+        self.server_name = _bare_name(server_name) if server_name else None
 
 
 def build_environ(
@@ -299,6 +311,8 @@ def build_environ(
     name: str
     if host:
         name, port = split_host(host)
+    elif mount.server_name:
+        name = mount.server_name
     else:
         name = unmap_ipv4(head.server_addr)
         if ":" in name:

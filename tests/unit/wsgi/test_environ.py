@@ -547,3 +547,17 @@ def test_log_id_is_apaches_shape_and_differs_per_request() -> None:
     for value in ids:
         # As Apache's core_generate_log_id: 8 bytes in base64, the final '=' dropped.
         assert len(value) == 11 and re.fullmatch(r"[A-Za-z0-9+/]{11}", value)
+
+
+@pytest.mark.parametrize(
+    "server_name, expected",
+    [("site.test", "site.test"), ("https://site.test:8443", "site.test"), (None, "198.51.100.1")],
+)
+def test_without_a_host_header_server_name_is_the_virtual_host_s(
+    server_name: str | None, expected: str
+) -> None:
+    # As Apache: the chosen virtual host's ServerName (else the address it was reached on).
+    env = environ_for(headers=[], mount=Mount("", "/srv/app.wsgi", server_name=server_name))
+    assert env["SERVER_NAME"] == expected
+    with_host = environ_for(mount=Mount("", "/srv/app.wsgi", server_name=server_name))
+    assert with_host["SERVER_NAME"] == "example.com"  # a Host header wins (UseCanonicalName Off)
