@@ -1006,8 +1006,13 @@ class Connection(asyncio.Protocol):
         response = httpcore.error_response(status)
         record.bytes_sent = len(httpcore.error_body(status))
         # In the access log of the request's virtual host once its head is
-        # known (a bad body), as Apache logs it; else the main server's.
-        for log in self.worker.logs.access_logs(dispatch.host_of(self, parsing)):
+        # known (a bad body), as Apache logs it; else in the log of the
+        # connection's default virtual host (the first for its address).
+        if parsing is not None:
+            host = dispatch.host_of(self, parsing)
+        else:
+            host = self.worker.router.host(self.local[0], self.local[1], None)
+        for log in self.worker.logs.access_logs(host):
             log.log(record)
         self.transport.write(response)
         self.close(linger=True)

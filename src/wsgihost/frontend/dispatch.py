@@ -113,14 +113,14 @@ def to_daemon(conn: Exchange, req: Request, target: WSGITarget, name: str) -> No
     conn.loop.create_task(proxy.serve(conn, req, target, group, path))
 
 
-def host_of(conn: Exchange, req: Request | None) -> Host:
+def host_of(conn: Exchange, req: Request) -> Host:
     """The virtual host a request is for (the main server if none takes it)."""
-    if req is not None and req.vhost is None:
+    if req.vhost is None:
         head = req.head
         target = conn.worker.router.route(head.server_addr, head.server_port, req.host, head.path)
         if not isinstance(target, Refusal):
             req.vhost = target.host
-    return (req and req.vhost) or conn.worker.server.main
+    return req.vhost or conn.worker.server.main
 
 
 def log_access(conn: Exchange, req: Request) -> None:
