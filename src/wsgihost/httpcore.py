@@ -28,8 +28,8 @@ REASONS = {
     405: "Method Not Allowed",
     408: "Request Timeout",
     411: "Length Required",
-    413: "Content Too Large",
-    414: "URI Too Long",
+    413: "Request Entity Too Large",  # Apache's phrases, which clients show
+    414: "Request-URI Too Long",
     416: "Range Not Satisfiable",
     417: "Expectation Failed",
     431: "Request Header Fields Too Large",

@@ -26,8 +26,9 @@ def start(conn: Exchange, req: Request) -> None:
     worker = conn.worker
     head = req.head
     if head.target == "*":
-        # OPTIONS * asks about the server itself (RFC 9110 9.3.7).
-        conn.app_send(req, ("200 OK", [("Allow", "GET, HEAD, POST, OPTIONS")]), b"", True)
+        # OPTIONS * asks about the server itself (RFC 9110 9.3.7): Apache's
+        # core answers 200 with no body and no Allow.
+        conn.app_send(req, ("200 OK", []), b"", True)
         return
     target = worker.router.route(head.server_addr, head.server_port, req.host, head.path)
     if head.method == "TRACE" and not (

@@ -53,7 +53,7 @@ _HTML = ("Content-Type", "text/html; charset=utf-8")
 
 def _refuse_body(conn: Exchange, req: Request) -> None:
     req.keep_alive = False  # the body is never read
-    head = ("413 Request Entity Too Large", [_HTML])  # Apache's reason phrase
+    head = ("413 Request Entity Too Large", [_HTML])
     conn.app_send(req, head, httpcore.error_body(413, _BODY_REFUSED), True)
 
 
