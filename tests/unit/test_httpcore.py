@@ -385,7 +385,13 @@ def test_http_date_is_an_imf_fixdate() -> None:
 
 @pytest.mark.parametrize(
     "code, reason",
-    [(400, "Bad Request"), (413, "Request Entity Too Large"), (431, None), (503, None), (599, "Error")],
+    [
+        (400, "Bad Request"),
+        (413, "Request Entity Too Large"),
+        (431, None),
+        (503, None),
+        (599, "Error"),
+    ],
 )
 def test_error_response_is_complete_and_closes(code: int, reason: str | None) -> None:
     raw = error_response(code)
