@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -66,7 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve a WSGI script in the foreground",
-        description="Serve one WSGI script in the foreground, in embedded mode.",
+        description=(
+            "Serve one WSGI script in the foreground: in a daemon process group, as "
+            "mod_wsgi-express does (with --embedded, inside the front-end workers)."
+        ),
     )
     serve.add_argument(
         "script", metavar="SCRIPT", nargs="?", help="the WSGI script file (app.wsgi)"
@@ -573,6 +577,28 @@ def check_log_files(server: Server) -> list[str]:
     return problems
 
 
+def _reserve_port(host: str) -> socket.socket:
+    """A free port on ``host``, held by a bound socket that does not listen.
+
+    ``serve --port 0`` names its daemon group ``localhost:PORT`` after the
+    port it serves, as mod_wsgi-express does, so the port must be known
+    before the model is built; the master binds it again and listens (Linux
+    lets two SO_REUSEADDR sockets share a port while neither listens, and
+    nobody else may take it meanwhile).
+    """
+    family, type_, proto, _, addr = socket.getaddrinfo(
+        host or None, 0, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, type_, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print) -> int:
     from wsgihost.supervisor.groups import unreadable
     from wsgihost.supervisor.master import Master, StartupError
@@ -581,6 +607,7 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
         print("wsgihost: error: serve takes a WSGI SCRIPT or --config FILE", file=sys.stderr)
         return 2
     keep_root = os.environ.get(KEEP_ROOT) == "1"
+    reserved: socket.socket | None = None
     if args.config is not None:
         loaded = load_config(args.config, _defines(args.defines))
         if loaded is None:
@@ -595,6 +622,13 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
         except LogFormatError as e:
             print(f"wsgihost: error: --access-log-format: {e}", file=sys.stderr)
             return 2
+        if args.port == 0:
+            try:
+                reserved = _reserve_port(args.host)
+            except OSError as e:
+                print(f"wsgihost: error: cannot listen on {args.host}: {e}", file=sys.stderr)
+                return 1
+            args.port = reserved.getsockname()[1]
         server = serve_model(args)
     try:
         server, warning = run_as(server, args.user, args.group, os.getuid() == 0, keep_root)
@@ -634,6 +668,9 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
     except StartupError as e:
         print(f"wsgihost: error: {e}", file=sys.stderr)
         return 1
+    finally:
+        if reserved is not None:
+            reserved.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
