@@ -6,13 +6,13 @@ that records what it is asked to send. What the server answers itself (TRACE,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from wsgihost.config.model import Host, Listener, Server
 from wsgihost.frontend import dispatch
-from wsgihost.frontend.exchange import Request
+from wsgihost.frontend.exchange import Exchange, Request
 from wsgihost.routing import Router
 from wsgihost.wsgi.environ import RequestHead
 
@@ -47,6 +47,10 @@ class Wire:
         return status, headers, b"".join(data for _, data, _ in self.sent)
 
 
+def start(conn: Wire, req: Request) -> None:
+    dispatch.start(cast(Exchange, conn), req)
+
+
 def wire(trace: str = "on") -> Wire:
     main = Host(server_name="a.test", trace_enable=trace)
     server = Server(listeners=(Listener("127.0.0.1", 8000),), main=main)
@@ -74,7 +78,7 @@ def request(
         "127.0.0.1",
         8000,
     )
-    req = Request(conn, head, True, has_body)  # type: ignore[arg-type]
+    req = Request(cast(Exchange, conn), head, True, has_body)
     req.host = b"a.test"
     return req
 
@@ -82,7 +86,7 @@ def request(
 def test_trace_echoes_the_request_without_a_length() -> None:
     conn = wire()
     headers = [(b"Host", b"a.test"), (b"X-A", b"1"), (b"x-a", b"2")]
-    dispatch.start(conn, request(conn, "TRACE", b"/no/app/here?q", headers))  # type: ignore[arg-type]
+    start(conn, request(conn, "TRACE", b"/no/app/here?q", headers))
     status, sent_headers, body = conn.response()
     assert status == "200 OK"
     assert sent_headers == [("Content-Type", "message/http")]  # no Content-Length: chunked
@@ -92,7 +96,7 @@ def test_trace_echoes_the_request_without_a_length() -> None:
 
 def test_trace_enable_off_is_405_with_an_empty_allow() -> None:
     conn = wire("off")
-    dispatch.start(conn, request(conn, "TRACE", b"/"))  # type: ignore[arg-type]
+    start(conn, request(conn, "TRACE", b"/"))
     status, headers, _ = conn.response()
     assert status.startswith("405 ") and ("Allow", "") in headers
 
@@ -103,7 +107,7 @@ def test_trace_with_a_body_over_what_is_echoed_is_413(trace: str) -> None:
     length = b"3" if trace == "on" else b"70000"
     headers = [(b"Host", b"a.test"), (b"Content-Length", length)]
     req = request(conn, "TRACE", b"/", headers, has_body=True)
-    dispatch.start(conn, req)  # type: ignore[arg-type]
+    start(conn, req)
     status, _, _ = conn.response()
     assert status == "413 Request Entity Too Large"
     assert not req.keep_alive  # the body is never read: the connection ends
@@ -111,20 +115,20 @@ def test_trace_with_a_body_over_what_is_echoed_is_413(trace: str) -> None:
 
 def test_a_bad_escape_is_refused_before_trace() -> None:
     conn = wire()
-    dispatch.start(conn, request(conn, "TRACE", b"/a%ZZ"))  # type: ignore[arg-type]
+    start(conn, request(conn, "TRACE", b"/a%ZZ"))
     assert conn.answered == [400] and not conn.sent
 
 
 @pytest.mark.parametrize("path, status", [(b"/a%ZZ", 400), (b"/a%2fb", 404), (b"/a%00", 404)])
 def test_paths_apache_refuses(path: bytes, status: int) -> None:
     conn = wire()
-    dispatch.start(conn, request(conn, "GET", path))  # type: ignore[arg-type]
+    start(conn, request(conn, "GET", path))
     assert conn.answered == [status]
 
 
 def test_options_star_is_answered_by_the_server_with_no_allow() -> None:
     conn = wire()
-    dispatch.start(conn, request(conn, "OPTIONS", b"*"))  # type: ignore[arg-type]
+    start(conn, request(conn, "OPTIONS", b"*"))
     assert conn.response() == ("200 OK", [], b"")
 
 
