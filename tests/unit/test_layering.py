@@ -26,6 +26,7 @@ PURE = sorted(
         *SRC.glob("wsgi/*.py"),
         SRC / "httpcore.py",
         SRC / "routing.py",
+        SRC / "supervisor" / "plan.py",
         *SRC.glob("config/*.py"),
         SRC / "logs.py",
     ]

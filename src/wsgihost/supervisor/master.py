@@ -25,7 +25,7 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from wsgihost.proctitle import set_name
 from wsgihost.reload import ChangeMonitor
 from wsgihost.routing import Router
 from wsgihost.supervisor import groups as groupsmod
+from wsgihost.supervisor import plan
 from wsgihost.supervisor.control import ControlError, ControlServer
 from wsgihost.supervisor.groups import GroupError, GroupSocket
 from wsgihost.supervisor.inotify import Watcher, open_watcher
@@ -47,18 +48,10 @@ QUICK_EXIT = 2.0
 CHILD_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1}
 MAX_BACKOFF = 10.0
 POLL_INTERVAL = 0.25  # how often WSGI scripts are stat()ed for changes
-RETIRE_GRACE = 5.0  # a daemon asked to retire that has not begun to by then gets SIGTERM
 DAEMON_MAX_BACKOFF = 30.0
 LIMITS_INTERVAL = 1.0  # how often restart-interval and rss-limit are checked
-# Which replacement goes first when several processes of a group are due:
-# a lost thread (request-timeout), then memory, then the routine ones.
-RECYCLE_ORDER = {"request-timeout": 0, "rss-limit": 1}
 
-# A child's state.
-STARTING = "starting"  # started, not READY yet
-READY = "ready"
-DRAINING = "draining"  # finishing what it accepted, then exiting
-FAILED = "failed"  # (a group's status) no process is ready and the last start failed
+STARTING, READY, DRAINING = plan.STARTING, plan.READY, plan.DRAINING
 
 
 class StartupError(Exception):
@@ -95,6 +88,26 @@ class Child:
     def name(self) -> str:
         return "front-end worker" if self.kind == "worker" else f"daemon process ({self.group})"
 
+    def view(self) -> plan.Proc:
+        """This child as the planner sees it."""
+        return plan.Proc(
+            self.proc.pid,
+            self.group,
+            self.state,
+            self.stopping,
+            self.recycle,
+            self.recycle_why,
+            self.recycle_reason,
+            self.recycle_asked,
+            self.generation,
+            self.started,
+            self.since,
+            self.retire_sent,
+            self.term_sent,
+            self.timed_out,
+            self.served,
+        )
+
 
 @dataclass
 class Group:
@@ -112,6 +125,22 @@ class Group:
     generation: int = 0
     stalled: int = -1
     last_error: str = ""
+
+    def want(self) -> plan.Want:
+        """This group as the planner sees it."""
+        spec = self.spec
+        return plan.Want(
+            spec.name,
+            spec.processes,
+            self.generation,
+            self.stalled,
+            self.next_start,
+            spec.startup_timeout,
+            spec.graceful_timeout,
+            spec.shutdown_timeout,
+            spec.restart_interval,
+            spec.rss_limit,
+        )
 
 
 @dataclass
@@ -526,16 +555,9 @@ class Master:
                 group.failures = 0
                 self._set_status(group)
                 # A successor is ready: one process waiting for it may go now.
-                for old in self.children.values():
-                    if (
-                        old.group == child.group
-                        and old.recycle
-                        and old.state == READY
-                        and not old.retire_sent
-                    ):
-                        _kill(old.proc.pid, signal.SIGINT)
-                        old.retire_sent = time.monotonic()
-                        break
+                retire = plan.on_ready(child.view(), self._views())
+                if retire is not None:
+                    self._carry_out([retire])
             self.log.info(f"{child.name} {child.proc.pid} is ready")
         elif isinstance(message.get("stats"), dict):
             stats = message["stats"]
@@ -579,11 +601,7 @@ class Master:
     # -- group status for the front ends ------------------------------------
 
     def _set_status(self, group: Group) -> None:
-        ready = any(
-            c.group == group.spec.name and c.state in (READY, DRAINING) and not c.stopping
-            for c in self.children.values()
-        )
-        status = READY if ready else (FAILED if group.failures else STARTING)
+        status = plan.status(group.spec.name, group.failures, self._views())
         if status != group.status:
             group.status = status
             self._broadcast()
@@ -602,29 +620,83 @@ class Master:
 
     # -- children -------------------------------------------------------------
 
+    def _views(self) -> list[plan.Proc]:
+        return [c.view() for c in self.children.values()]
+
+    def _wants(self) -> dict[str, plan.Want]:
+        return {name: g.want() for name, g in self.groups.items()}
+
     def _top_up(self) -> None:
         if self.stopping:
             return
         now = time.monotonic()
-        running = sum(1 for c in self.children.values() if c.kind == "worker" and not c.stopping)
-        while running < self.server.processes and now >= self.next_start:
-            self._spawn_worker()
-            running += 1
-        for group in self.groups.values():
-            self._recycle_step(group)
-            self._roll_step(group)
-            active = sum(
-                1
-                for c in self.children.values()
-                if c.group == group.spec.name
-                and c.state != DRAINING
-                and not c.stopping
-                and not c.recycle
+        actions = plan.top_up(
+            now, self._views(), list(self._wants().values()), self.server.processes, self.next_start
+        )
+        self._carry_out(actions)
+
+    def _carry_out(self, actions: Sequence[plan.Action]) -> None:
+        """Do what the planner decided, in its order."""
+        failed: set[str] = set()  # sets whose start failed: no more starts this round
+        now = time.monotonic()
+        for action in actions:
+            if isinstance(action, plan.StartWorker):
+                if now >= self.next_start:  # not after a failed start
+                    self._spawn_worker()
+            elif isinstance(action, plan.StartDaemon):
+                group = self.groups[action.group]
+                if action.group not in failed and not self._spawn_daemon(group):
+                    failed.add(action.group)
+            elif isinstance(action, plan.Due):
+                self._note_due(self.children[action.pid], action.reason, action.why)
+            elif isinstance(action, plan.RssWarn):
+                self._rss_warn(action)
+            else:
+                self._carry_out_on(self.children[action.pid], action)
+
+    def _carry_out_on(self, child: Child, action: plan.Action) -> None:
+        """An action on one child: mark it, tell it to retire, or signal it."""
+        if isinstance(action, plan.Replace):
+            child.recycle = True
+            if action.why:
+                self.log.info(
+                    f"replacing {child.name} {child.proc.pid} ({action.why}); "
+                    "its successor starts first"
+                )
+        elif isinstance(action, plan.Retire):
+            _kill(child.proc.pid, signal.SIGINT)
+            if action.why == "successor":
+                child.retire_sent = time.monotonic()
+            else:  # beyond processes=: it drains now
+                child.state = DRAINING
+                child.since = time.monotonic()
+        elif isinstance(action, plan.Kill):
+            self._kill_for(child, action)
+
+    def _kill_for(self, child: Child, action: plan.Kill) -> None:
+        """Signal a child past one of its timeouts, saying why."""
+        pid = child.proc.pid
+        group = self.groups[child.group].spec
+        if action.reason == "startup-timeout":
+            self.log.error(
+                f"daemon process {pid} of group {group.name!r} was not ready "
+                f"within startup-timeout ({group.startup_timeout:g} s); killing it"
             )
-            while active < group.spec.processes and now >= group.next_start:
-                if not self._spawn_daemon(group):
-                    break
-                active += 1
+            # Not "stopping": its exit is a failed start, which stops a roll.
+            child.timed_out = True
+        elif action.reason == "ignores-sigint":
+            self.log.warn(f"daemon process {pid} ignored SIGINT; sending SIGTERM")
+            child.term_sent = True
+        elif action.reason == "ignores-sigterm":
+            self.log.warn(f"daemon process {pid} ignores SIGTERM; killing it")
+            child.stopping = True
+        else:
+            self.log.warn(
+                f"daemon process {pid} of group {group.name!r} still has requests "
+                f"after graceful-timeout and shutdown-timeout; killing it"
+            )
+            child.stopping = True
+        _kill(pid, signal.Signals[action.signal])
 
     def _start(
         self,
@@ -827,49 +899,39 @@ class Master:
         if group is None:  # its group was removed by a restart
             self.log.info(f"daemon process {pid} of removed group {child.group!r} exited")
             return
-        if self.stopping or child.stopping:
-            self.log.info(f"daemon process {pid} of group {child.group!r} exited")
-        elif child.state == STARTING and any(
-            c.group == group.spec.name and c.state == READY for c in self.children.values()
-        ):
-            # New code that does not start: the old processes keep serving.
-            rolling = any(
-                c.group == group.spec.name and c.state == READY and c.generation < group.generation
-                for c in self.children.values()
-            )
-            group.last_error = _start_failure(child, code)
+        outcome = plan.on_exit(child.view(), code, group.want(), self._views(), self.stopping)
+        if outcome.unmark:
             for other in self.children.values():
                 if other.group == group.spec.name:
                     other.recycle = False
-            if rolling:
-                group.stalled = group.generation
-                self.log.error(
-                    f"daemon process {pid} of group {child.group!r} {_how(code)} before it was "
-                    "ready (see the traceback above); the roll stops and the running processes "
-                    "keep serving the previous code until the script changes again"
-                )
-            else:
-                # A successor for a replacement (maximum-requests, request-timeout,
-                # ...): the process it was to replace serves on, and is due still.
-                self.log.error(
-                    f"daemon process {pid} of group {child.group!r} {_how(code)} before it was "
-                    "ready (see the traceback above); the running processes keep serving, "
-                    "and a new one is tried again after a pause"
-                )
-            self._daemon_back_off(group)
-        elif child.state == STARTING:
+        if outcome.stall:
+            group.stalled = group.generation
+        if outcome.kind in ("roll-stalled", "replacement-failed", "start-failed"):
             group.last_error = _start_failure(child, code)
+        before = f"daemon process {pid} of group {child.group!r} {_how(code)} before it was ready"
+        if outcome.kind == "stopped":
+            self.log.info(f"daemon process {pid} of group {child.group!r} exited")
+        elif outcome.kind == "roll-stalled":
             self.log.error(
-                f"daemon process {pid} of group {child.group!r} {_how(code)} before it was "
-                "ready (see the traceback above); trying again after a pause"
+                f"{before} (see the traceback above); the roll stops and the running processes "
+                "keep serving the previous code until the script changes again"
             )
-            self._daemon_back_off(group)
-        elif child.state == DRAINING and code == 0:
+        elif outcome.kind == "replacement-failed":
+            # The process it was to replace serves on, and is due still.
+            self.log.error(
+                f"{before} (see the traceback above); the running processes keep serving, "
+                "and a new one is tried again after a pause"
+            )
+        elif outcome.kind == "start-failed":
+            self.log.error(f"{before} (see the traceback above); trying again after a pause")
+        elif outcome.kind == "retired":
             self.log.info(f"daemon process {pid} of group {child.group!r} retired")
         else:
             self.log.error(
                 f"daemon process {pid} of group {child.group!r} {_how(code)}; replacing it"
             )
+        if outcome.back_off:
+            self._daemon_back_off(group)
         self._set_status(group)
 
     # -- rolling restarts -----------------------------------------------------
@@ -895,60 +957,18 @@ class Master:
         group.next_start = 0.0  # a new version gets a fresh start, whatever failed before
         self.log.notice(f"rolling daemon group {name!r} ({why})")
 
-    def _roll_step(self, group: Group) -> None:
-        """Mark the next old process for replacement when the previous one is done."""
-        if group.stalled == group.generation:
-            return
-        mine = [c for c in self.children.values() if c.group == group.spec.name and not c.stopping]
-        # Fewer processes wanted (a restart lowered processes=): retire the oldest.
-        serving = [c for c in mine if c.state in (READY, STARTING) and not c.recycle]
-        excess = len(serving) - group.spec.processes
-        for child in sorted(serving, key=lambda c: (c.state != READY, c.generation))[:excess]:
-            if child.state == READY:
-                _kill(child.proc.pid, signal.SIGINT)
-                child.state = DRAINING
-                child.since = time.monotonic()
-        if any((c.recycle and c.state == READY) or c.state == STARTING for c in mine):
-            return  # one replacement at a time (a retiring one no longer counts)
-        old = [c for c in mine if c.state == READY and c.generation < group.generation]
-        if old:
-            old[0].recycle = True
-
     # -- replacing one process: maximum-requests, request-timeout, limits -----------
 
     def _ask_recycle(self, child: Child, reason: str, why: str) -> None:
-        """Note that ``child`` is due for replacement; _recycle_step decides when."""
-        if child.state != READY or child.stopping or child.recycle:
-            return  # already on its way out
-        rank = RECYCLE_ORDER.get(reason, 9)
-        if child.recycle_why and rank >= RECYCLE_ORDER.get(child.recycle_reason, 9):
-            return  # waiting already, for as good a reason
+        """Note that ``child`` is due for replacement; the planner decides when."""
+        if plan.recycle_wanted(child.view(), reason):
+            self._note_due(child, reason, why)
+
+    def _note_due(self, child: Child, reason: str, why: str) -> None:
         child.recycle_why = why
         child.recycle_reason = reason
         child.recycle_asked = time.monotonic()
         self.log.info(f"{child.name} {child.proc.pid} is due for replacement ({why})")
-
-    def _recycle_step(self, group: Group) -> None:
-        """Start replacing the next process that is due, if none of the group is being replaced.
-
-        The successor starts first (_top_up sees one process fewer than
-        wanted); the old one retires once it is READY. Only then is the next
-        one's turn, so a group never loses more than one process's capacity,
-        even when all of them are due at once (started together with
-        restart-interval, or a leak that grows them alike).
-        """
-        mine = [c for c in self.children.values() if c.group == group.spec.name and not c.stopping]
-        if any((c.recycle and c.state == READY) or c.state == STARTING for c in mine):
-            return
-        due = [c for c in mine if c.state == READY and c.recycle_why]
-        if not due:
-            return
-        child = min(due, key=lambda c: (RECYCLE_ORDER.get(c.recycle_reason, 9), c.recycle_asked))
-        child.recycle = True
-        self.log.info(
-            f"replacing {child.name} {child.proc.pid} ({child.recycle_why}); "
-            "its successor starts first"
-        )
 
     def _check_sockets(self, now: float) -> None:
         """About once a second: make again a group socket whose file was removed.
@@ -990,40 +1010,34 @@ class Master:
         if now < self.next_limits:
             return
         self.next_limits = now + LIMITS_INTERVAL
-        for child in self.children.values():
-            group = self.groups.get(child.group)
-            if group is None or child.state != READY or child.stopping:
-                continue
-            if child.recycle or child.recycle_why:
-                continue
-            spec = group.spec
-            if spec.restart_interval and now - child.started >= spec.restart_interval:
-                self._ask_recycle(
-                    child, "restart-interval", f"restart-interval ({spec.restart_interval:g} s)"
+        measured = {
+            c.proc.pid: rss
+            for c in self.children.values()
+            if c.group in self.groups
+            and self.groups[c.group].spec.rss_limit
+            and c.state == READY
+            and (rss := _rss(c.proc.pid)) is not None
+        }
+        actions = plan.limits(now, self._views(), self._wants(), measured, self.rss_warned)
+        for action in actions:
+            if isinstance(action, plan.Due) and action.reason == "rss-limit":
+                child = self.children[action.pid]
+                limit = self.groups[child.group].spec.rss_limit
+                self.log.warn(
+                    f"{child.name} {child.proc.pid} uses {_size(measured[action.pid])} of memory, "
+                    f"more than rss-limit ({_size(limit)}); it will be replaced"
                 )
-                continue
-            if not spec.rss_limit:
-                continue
-            rss = _rss(child.proc.pid)
-            if rss is None or rss <= spec.rss_limit:
-                continue
-            if child.served == 0:
-                # Past the limit before any request: replacing it would only
-                # start another like it, again and again.
-                if spec.name not in self.rss_warned:
-                    self.rss_warned.add(spec.name)
-                    self.log.warn(
-                        f"{spec.where}: daemon group {spec.name!r}: a process that has served "
-                        f"no request yet uses {_size(rss)}, more than rss-limit "
-                        f"({_size(spec.rss_limit)}); processes are not replaced for memory "
-                        "until they have served a request"
-                    )
-                continue
-            self.log.warn(
-                f"{child.name} {child.proc.pid} uses {_size(rss)} of memory, more than "
-                f"rss-limit ({_size(spec.rss_limit)}); it will be replaced"
-            )
-            self._ask_recycle(child, "rss-limit", f"rss-limit ({_size(spec.rss_limit)})")
+        self._carry_out(actions)
+
+    def _rss_warn(self, action: plan.RssWarn) -> None:
+        spec = self.groups[action.group].spec
+        self.rss_warned.add(action.group)
+        self.log.warn(
+            f"{spec.where}: daemon group {spec.name!r}: a process that has served "
+            f"no request yet uses {_size(action.rss)}, more than rss-limit "
+            f"({_size(spec.rss_limit)}); processes are not replaced for memory "
+            "until they have served a request"
+        )
 
     # -- control commands ---------------------------------------------------------
 
@@ -1110,47 +1124,7 @@ class Master:
             for conn in self.control.stale():
                 self.selector.unregister(conn)
                 self.control.drop(conn)
-        for child in self.children.values():
-            group = self.groups.get(child.group)
-            if group is None or child.stopping:
-                continue
-            spec = group.spec
-            if (
-                child.state == STARTING
-                and not child.timed_out
-                and now - child.started > spec.startup_timeout
-            ):
-                self.log.error(
-                    f"daemon process {child.proc.pid} of group {spec.name!r} was not ready "
-                    f"within startup-timeout ({spec.startup_timeout:g} s); killing it"
-                )
-                # Not "stopping": its exit is a failed start, which stops a roll.
-                child.timed_out = True
-                _kill(child.proc.pid, signal.SIGKILL)
-            elif child.state == READY and child.retire_sent:
-                # Asked to retire, and not even started to: the app may have
-                # taken SIGINT for itself. SIGTERM after a moment, then SIGKILL.
-                waited = now - child.retire_sent
-                if waited > spec.graceful_timeout + spec.shutdown_timeout:
-                    self.log.warn(f"daemon process {child.proc.pid} ignores SIGTERM; killing it")
-                    child.stopping = True
-                    _kill(child.proc.pid, signal.SIGKILL)
-                elif waited > RETIRE_GRACE and not child.term_sent:
-                    self.log.warn(
-                        f"daemon process {child.proc.pid} ignored SIGINT; sending SIGTERM"
-                    )
-                    child.term_sent = True
-                    _kill(child.proc.pid, signal.SIGTERM)
-            elif (
-                child.state == DRAINING
-                and now - child.since > spec.graceful_timeout + spec.shutdown_timeout
-            ):
-                self.log.warn(
-                    f"daemon process {child.proc.pid} of group {spec.name!r} still has requests "
-                    f"after graceful-timeout and shutdown-timeout; killing it"
-                )
-                child.stopping = True
-                _kill(child.proc.pid, signal.SIGKILL)
+        self._carry_out(plan.timeouts(now, self._views(), self._wants()))
 
     def _back_off(self) -> None:
         self.failures += 1
@@ -1235,11 +1209,7 @@ def _rss(pid: int) -> int | None:
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _size(n: int) -> str:
-    for unit, shift in (("G", 30), ("M", 20), ("K", 10)):
-        if n >= 1 << shift:
-            return f"{n / (1 << shift):.1f}{unit}".replace(".0" + unit, unit)
-    return f"{n} bytes"
+_size = plan.size_text
 
 
 def _how(code: int) -> str:

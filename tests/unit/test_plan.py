@@ -1,0 +1,176 @@
+"""The supervisor's planner: rolls, recycles, limits, restarts and timeouts, without a process."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from wsgihost.supervisor import plan
+from wsgihost.supervisor.plan import (
+    DRAINING,
+    READY,
+    STARTING,
+    Due,
+    Kill,
+    Proc,
+    Replace,
+    Retire,
+    RssWarn,
+    StartDaemon,
+    StartWorker,
+    Want,
+)
+
+
+def ready(pid: int, group: str = "g", **kw: object) -> Proc:
+    return Proc(pid, group, READY, **kw)  # type: ignore[arg-type]
+
+
+def starts(actions: list[plan.Action], group: str = "g") -> int:
+    return sum(1 for a in actions if a == StartDaemon(group))
+
+
+# -- starting what is missing ----------------------------------------------------
+
+
+def test_an_empty_server_starts_its_workers_and_every_process_of_every_set() -> None:
+    actions = plan.top_up(0.0, [], [Want("a", 2), Want("b", 3)], workers=2, worker_next_start=0)
+    assert actions.count(StartWorker()) == 2
+    assert starts(actions, "a") == 2
+    assert starts(actions, "b") == 3
+
+
+def test_nothing_starts_during_a_back_off() -> None:
+    actions = plan.top_up(5.0, [], [Want("g", 2, next_start=6.0)], workers=1, worker_next_start=7)
+    assert actions == []
+
+
+def test_a_full_set_starts_nothing_and_a_crashed_process_is_replaced() -> None:
+    full = [ready(1), ready(2)]
+    assert plan.top_up(0, full, [Want("g", 2)], 0, 0) == []
+    assert plan.top_up(0, full[:1], [Want("g", 2)], 0, 0) == [StartDaemon("g")]
+
+
+def test_draining_and_stopping_processes_do_not_count_towards_processes() -> None:
+    procs = [ready(1), Proc(2, "g", DRAINING), ready(3, stopping=True)]
+    assert starts(plan.top_up(0, procs, [Want("g", 2)], 0, 0)) == 1
+
+
+# -- rolls ----------------------------------------------------------------------------
+
+
+def test_a_roll_replaces_one_old_process_at_a_time_new_before_old() -> None:
+    want = Want("g", 2, generation=1)
+    procs = [ready(1), ready(2)]
+    actions = plan.top_up(0, procs, [want], 0, 0)
+    # The first old process is marked; its successor starts; the other waits its turn.
+    assert actions == [Replace(1), StartDaemon("g")]
+    marked = [replace(procs[0], recycle=True), procs[1], Proc(3, "g", STARTING, generation=1)]
+    assert plan.top_up(0, marked, [want], 0, 0) == []
+    # The successor is ready: the marked process retires, and only then is the next one's turn.
+    now_ready = replace(marked[2], state=READY)
+    assert plan.on_ready(now_ready, marked) == Retire(1, "successor")
+    after = [replace(marked[0], state=DRAINING), marked[1], now_ready]
+    assert plan.top_up(0, after, [want], 0, 0) == [Replace(2), StartDaemon("g")]
+
+
+def test_a_stalled_roll_marks_nothing_until_the_next_generation() -> None:
+    procs = [ready(1), ready(2)]
+    assert plan.top_up(0, procs, [Want("g", 2, generation=3, stalled=3)], 0, 0) == []
+    assert plan.top_up(0, procs, [Want("g", 2, generation=4, stalled=3)], 0, 0)[0] == Replace(1)
+
+
+def test_lowering_processes_retires_the_oldest_ready_ones() -> None:
+    procs = [ready(1, generation=0), ready(2, generation=1), ready(3, generation=1)]
+    actions = plan.top_up(0, procs, [Want("g", 1, generation=1)], 0, 0)
+    assert Retire(1, "excess") in actions and Retire(2, "excess") in actions
+    assert Retire(3, "excess") not in actions
+    assert not [a for a in actions if isinstance(a, Replace | StartDaemon)]
+
+
+def test_a_new_start_failing_during_a_roll_stalls_it_and_the_old_ones_serve_on() -> None:
+    want = Want("g", 2, generation=1)
+    old = [ready(1, recycle=True), ready(2)]
+    successor = Proc(3, "g", STARTING, generation=1)
+    outcome = plan.on_exit(successor, 1, want, old, stopping=False)
+    assert outcome == plan.Exit("roll-stalled", back_off=True, unmark=True, stall=True)
+
+
+def test_a_failed_successor_outside_a_roll_leaves_the_process_due() -> None:
+    want = Want("g", 1, generation=0)
+    outcome = plan.on_exit(Proc(3, "g", STARTING), 1, want, [ready(1, recycle=True)], False)
+    assert outcome.kind == "replacement-failed" and outcome.unmark and not outcome.stall
+
+
+def test_exits_are_told_apart() -> None:
+    want = Want("g", 1)
+    assert plan.on_exit(Proc(1, "g", STARTING), 1, want, [], False).kind == "start-failed"
+    assert plan.on_exit(Proc(1, "g", DRAINING), 0, want, [], False).kind == "retired"
+    assert plan.on_exit(Proc(1, "g", DRAINING), -9, want, [], False).kind == "crashed"
+    assert plan.on_exit(ready(1), 1, want, [], False).kind == "crashed"
+    assert plan.on_exit(ready(1), 0, want, [], stopping=True).kind == "stopped"
+    assert plan.on_exit(ready(1, stopping=True), 0, want, [], False).kind == "stopped"
+
+
+# -- recycles: maximum-requests, request-timeout, rss-limit, restart-interval ------------
+
+
+def test_due_processes_are_replaced_one_at_a_time_most_urgent_first() -> None:
+    procs = [
+        ready(1, recycle_why="maximum-requests", recycle_reason="maximum-requests"),
+        ready(2, recycle_why="rss", recycle_reason="rss-limit", recycle_asked=5.0),
+        ready(3, recycle_why="lost", recycle_reason="request-timeout", recycle_asked=9.0),
+    ]
+    actions = plan.top_up(10, procs, [Want("g", 3)], 0, 0)
+    assert actions == [Replace(3, "lost"), StartDaemon("g")]
+
+
+def test_no_process_is_marked_while_a_successor_starts() -> None:
+    procs = [ready(1, recycle_why="m", recycle_reason="maximum-requests"), Proc(2, "g", STARTING)]
+    assert plan.top_up(0, procs, [Want("g", 2)], 0, 0) == []
+
+
+def test_a_new_reason_is_noted_only_when_more_urgent() -> None:
+    waiting = ready(1, recycle_why="m", recycle_reason="maximum-requests")
+    assert plan.recycle_wanted(waiting, "request-timeout")
+    assert not plan.recycle_wanted(waiting, "restart-interval")
+    assert not plan.recycle_wanted(ready(1, recycle=True), "request-timeout")
+    assert not plan.recycle_wanted(Proc(1, "g", STARTING), "maximum-requests")
+
+
+def test_restart_interval_and_rss_limit() -> None:
+    sets = {"g": Want("g", 3, restart_interval=60.0, rss_limit=100)}
+    procs = [ready(1, started=0.0), ready(2, started=50.0, served=4), ready(3, started=50.0)]
+    actions = plan.limits(70.0, procs, sets, {1: 10, 2: 200, 3: 200}, set())
+    assert actions == [
+        Due(1, "restart-interval", "restart-interval (60 s)"),
+        Due(2, "rss-limit", "rss-limit (100 bytes)"),
+        # A process over the limit before any request: said once, not replaced.
+        RssWarn("g", 200),
+    ]
+    assert plan.limits(70.0, procs[2:], sets, {3: 200}, {"g"}) == []
+
+
+# -- timeouts --------------------------------------------------------------------------
+
+
+def test_timeouts_escalate() -> None:
+    sets = {"g": Want("g", 1, startup_timeout=10, graceful_timeout=3, shutdown_timeout=4)}
+    assert plan.timeouts(11, [Proc(1, "g", STARTING)], sets) == [
+        Kill(1, "SIGKILL", "startup-timeout")
+    ]
+    assert plan.timeouts(11, [Proc(1, "g", STARTING, timed_out=True)], sets) == []
+    asked = ready(1, retire_sent=100.0)
+    assert plan.timeouts(104, [asked], sets) == []
+    assert plan.timeouts(106, [asked], sets) == [Kill(1, "SIGTERM", "ignores-sigint")]
+    assert plan.timeouts(106, [replace(asked, term_sent=True)], sets) == []
+    assert plan.timeouts(108, [asked], sets) == [Kill(1, "SIGKILL", "ignores-sigterm")]
+    assert plan.timeouts(108, [Proc(1, "g", DRAINING, since=100.0)], sets) == [
+        Kill(1, "SIGKILL", "draining-too-long")
+    ]
+
+
+def test_status() -> None:
+    assert plan.status("g", 0, [Proc(1, "g", STARTING)]) == STARTING
+    assert plan.status("g", 2, [Proc(1, "g", STARTING)]) == plan.FAILED
+    assert plan.status("g", 2, [Proc(1, "g", DRAINING)]) == READY
+    assert plan.status("g", 0, [ready(1, group="h")]) == STARTING
