@@ -30,7 +30,7 @@ REASONS = {
     411: "Length Required",
     413: "Request Entity Too Large",  # Apache's phrases, which clients show
     414: "Request-URI Too Long",
-    416: "Range Not Satisfiable",
+    416: "Requested Range Not Satisfiable",
     417: "Expectation Failed",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",
