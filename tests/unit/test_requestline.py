@@ -1,5 +1,5 @@
-"""The request line as Apache 2.4 reads it (HttpProtocolOptions Strict LenientMethods
-Allow0.9), and the pure helpers the front end uses with it."""
+"""The request line and head as Apache 2.4 reads them (HttpProtocolOptions Strict
+LenientMethods Allow0.9), and the pure helpers the front end uses with them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from wsgihost import httpcore, requestline
+from wsgihost.config.model import Limits
+from wsgihost.requesthead import Head, HeadReader, Reject
 from wsgihost.requestline import HTTP09, HTTP10, HTTP11, BadRequestLine, parse
 
 
@@ -132,3 +134,90 @@ def test_no_import_circle_in_the_front_end() -> None:
 
     circles = sorted(name for name in graph if reaches(name, name, {name}))
     assert not circles, f"modules on an import circle: {circles}"
+
+
+# -- the head after the line (wsgihost.requesthead) ---------------------------------
+
+
+def read_head(
+    line: bytes, sent: list[tuple[bytes, bytes]], upgrade: bool = False, **limits: int
+) -> Head:
+    reader = HeadReader(Limits(**limits))
+    reader.begin()
+    for name, value in sent:
+        reader.on_header(name, value)
+    return reader.finish(parse(line), upgrade)
+
+
+def refused(line: bytes, sent: list[tuple[bytes, bytes]], **limits: int) -> int:
+    with pytest.raises(Reject) as caught:
+        read_head(line, sent, **limits)
+    return caught.value.status
+
+
+HOST = [(b"Host", b"a.test")]
+
+
+def test_a_head_gives_what_serving_it_needs() -> None:
+    fields = [*HOST, (b"Content-Length", b"5"), (b"Expect", b"100-continue")]
+    head = read_head(b"POST /p?q=1 HTTP/1.2", fields)
+    assert (head.method, head.path, head.query, head.protocol) == (
+        "POST",
+        b"/p",
+        b"q=1",
+        "HTTP/1.2",
+    )
+    assert head.http11 and not head.http09
+    assert head.host == b"a.test" and head.has_body and head.expect_continue
+    assert head.content_length == 5 and not head.chunked
+
+
+@pytest.mark.parametrize(
+    "line, fields, status",
+    [
+        (b"GET / HTTP/1.1", [], 400),  # no Host in HTTP/1.1
+        (b"GET / HTTP/2.0", [], 400),  # nor in later versions
+        (b"GET / HTTP/1.1", [*HOST, *HOST], 400),
+        (b"GET / HTTP/1.1", [(b"Host", b"a..test")], 400),
+        (b"GET / HTTP/1.1", [(b"Host", b"a.test:99999")], 400),
+        (b"CONNECT a.test:443 HTTP/1.1", HOST, 405),
+        (b"GET * HTTP/1.1", HOST, 400),
+        (b"GET /a#b HTTP/1.1", HOST, 400),
+        (b"GET http://u@a.test/ HTTP/1.1", HOST, 400),
+        (b"GET / HTTP/1.1", [*HOST, (b"Expect", b"magic")], 417),
+        (b"POST / HTTP/1.1", [*HOST, (b"Content-Length", b"2000")], 413),
+    ],
+)
+def test_heads_apache_refuses(line: bytes, fields: list[tuple[bytes, bytes]], status: int) -> None:
+    assert refused(line, fields, body=1000) == status
+
+
+def test_http10_needs_no_host_and_underscores_are_a_name() -> None:
+    assert read_head(b"GET / HTTP/1.0", []).host is None
+    assert read_head(b"GET / HTTP/1.1", [(b"Host", b"my_host.test")]).host == b"my_host.test"
+
+
+def test_an_absolute_target_stands_for_host() -> None:
+    head = read_head(b"GET http://b.test:8080/x HTTP/1.1", HOST)
+    assert head.host == b"b.test:8080" and head.path == b"/x"
+    assert head.headers == [(b"Host", b"b.test:8080")]  # the app is told the same host
+
+
+def test_field_limits_as_apache_counts_them() -> None:
+    # "X-L: " + value is the field line; one byte over the limit still passes.
+    assert read_head(b"GET / HTTP/1.1", [*HOST, (b"X-L", b"v" * 96)], field_size=100)
+    assert refused(b"GET / HTTP/1.1", [*HOST, (b"X-L", b"v" * 97)], field_size=100) == 400
+    assert read_head(b"GET / HTTP/1.1", [*HOST, (b"X", b"1")], fields=2)
+    assert refused(b"GET / HTTP/1.1", [*HOST, (b"X", b"1"), (b"Y", b"2")], fields=2) == 400
+
+
+def test_a_body_with_an_upgrade_is_refused_and_trailers_are_not_kept() -> None:
+    fields = [*HOST, (b"Content-Length", b"3")]
+    with pytest.raises(Reject):
+        read_head(b"POST / HTTP/1.1", fields, upgrade=True)
+    reader = HeadReader(Limits())
+    reader.begin()
+    reader.on_header(b"Host", b"a.test")
+    reader.finish(parse(b"GET / HTTP/1.1"), False)
+    reader.on_header(b"X-Trailer", b"1")
+    assert reader.headers == HOST

@@ -40,6 +40,7 @@ from wsgihost.frontend import dispatch
 from wsgihost.frontend.exchange import BODY_HIGH, BODY_LOW, Request, Site
 from wsgihost.httpcore import Framing
 from wsgihost.logs import AccessRecord
+from wsgihost.requesthead import HeadReader, Reject
 from wsgihost.routing import WSGITarget
 from wsgihost.wsgi.environ import RequestHead
 
@@ -72,15 +73,6 @@ class Home(Site, Protocol):
     def release(self, conn: Connection) -> None: ...
 
 
-class Reject(Exception):
-    """A request we refuse before any app sees it."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
 class Connection(asyncio.Protocol):
     """The loop side of one client connection."""
 
@@ -89,6 +81,10 @@ class Connection(asyncio.Protocol):
         self.loop = worker.loop
         self.cond = threading.Condition()
         self.transport: asyncio.Transport | None = None
+        # llhttp takes its callbacks from the object it is given, once: the
+        # head reader's own on_header is put here first, with no call between.
+        self.head_reader = HeadReader(worker.server.limits)
+        self.on_header = self.head_reader.on_header
         self.parser = httptools.HttpRequestParser(self)
         self.queue: deque[Request] = deque()  # parsed requests not yet answered, in order
         self.parsing: Request | None = None  # the request whose body is arriving
@@ -132,19 +128,12 @@ class Connection(asyncio.Protocol):
         self.llhttp_line = b""  # the request line llhttp is to be given, before the head
         self.body_left = 0
         self.decoder: ChunkedDecoder | None = None
-        self.in_head = False
         self.start_pending = False
         # A chunked request's app starts only after the body bytes that came
         # with its head are framed: a malformed body already here is refused
         # with 400 before any app sees the request.
         self.start_deferred = False
         self.framing = False  # inside _frame: do not re-enter it
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.hosts = 0
-        self.host = b""
-        self.expect: bytes | None = None
-        self.content_length = -1
-        self.chunked = False
         self.peer = ("", 0)
         self.local = ("", 0)
 
@@ -433,109 +422,51 @@ class Connection(asyncio.Protocol):
     # -- parser callbacks ----------------------------------------------------
 
     def on_message_begin(self) -> None:
-        self.in_head = True
-        self.headers = []
-        self.hosts = 0
-        self.host = b""
-        self.expect = None
-        self.content_length = -1
-        self.chunked = False
+        self.head_reader.begin()
         if self.state == IDLE:
             self.state = HEAD
             self._start_head(self.loop.time())
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self.in_head:
-            return  # a trailer field: never merged into the request's headers
-        # llhttp strips leading white space only; RFC 9110 5.5: neither is part
-        # of the value.
-        value = value.rstrip(b" \t")
-        limits = self.worker.server.limits
-        # Apache answers 400 to both (and allows a field line one byte over
-        # LimitRequestFieldSize: its line buffer holds the limit plus CRLF).
-        if len(self.headers) >= limits.fields:
-            raise Reject(400, "more header fields than LimitRequestFields")
-        if len(name) + len(value) + 2 > limits.field_size + 1:
-            raise Reject(400, "header field longer than LimitRequestFieldSize")
-        self.headers.append((name, value))
-        lname = name.lower()
-        if lname == b"host":
-            self.hosts += 1
-            self.host = value
-        elif lname == b"content-length":
-            self.content_length = int(value)  # llhttp has checked it is a number
-        elif lname == b"transfer-encoding":
-            self.chunked = True
-        elif lname == b"expect":
-            self.expect = value
+    # (on_header is the head reader's own: see __init__)
 
     def on_headers_complete(self) -> None:
-        self.in_head = False
-        server = self.worker.server
-        parser = self.parser
         line = self.line
         assert line is not None
-        method, url, protocol, version = line
-        http11 = version >= requestline.HTTP11
-        # RFC 9112 3.2: exactly one Host in HTTP/1.1, a valid one in any version.
-        if self.hosts > 1 or (self.hosts == 0 and http11):
-            raise Reject(400, "missing or repeated Host header")
-        if self.hosts and not httpcore.valid_host(self.host):
-            raise Reject(400, "invalid Host header")
-        if method == "CONNECT":
-            raise Reject(405, "CONNECT is not supported")
-        try:
-            authority, path, query = httpcore.split_target(url)
-        except ValueError as e:
-            raise Reject(400, str(e)) from None
-        if path == b"*" and method != "OPTIONS":
-            raise Reject(400, "'*' is only a target for OPTIONS")
-        if authority is not None:
-            self._absolute_authority(authority)
-        has_body = self.chunked or self.content_length > 0
-        if has_body and parser.should_upgrade():
-            raise Reject(400, "a request with both Upgrade and a body is not supported")
-        if self.chunked:
+        parser = self.parser
+        head = self.head_reader.finish(line, parser.should_upgrade())
+        server = self.worker.server
+        has_body = head.has_body
+        if head.chunked:
             self.body_mode = CHUNKED_BODY
             self.decoder = ChunkedDecoder(server.limits.body)
-        elif self.content_length > 0:
+        elif has_body:
             self.body_mode = LENGTH_BODY
-            self.body_left = self.content_length
-        limit = server.limits.body
-        if limit and self.content_length > limit:
-            raise Reject(413, "request body larger than LimitRequestBody")
-        expect_continue = False
-        if self.expect is not None and http11:
-            if self.expect.lower() != b"100-continue":
-                raise Reject(417, "unsupported Expect")
-            expect_continue = has_body
+            self.body_left = head.content_length
+        http11 = head.http11
         worker = self.worker
-        head = RequestHead(
-            method,
-            url.decode("latin-1"),
-            path,
-            query.decode("latin-1"),
-            protocol,
-            self.headers,
+        request_head = RequestHead(
+            head.method,
+            head.target.decode("latin-1"),
+            head.path,
+            head.query.decode("latin-1"),
+            head.protocol,
+            head.headers,
             self.peer[0],
             self.peer[1],
             self.local[0],
             self.local[1],
-            chunked=self.chunked,
+            chunked=head.chunked,
             request_id=worker.next_request_id(),
             start_time=time.time(),
         )
         keep_alive = parser.should_keep_alive() and server.keepalive and not self.closing
-        if self.chunked and not http11:
+        if head.chunked and not http11:
             keep_alive = False  # RFC 9112 6.1: Transfer-Encoding in 1.0 is suspect framing
-        req = Request(self, head, keep_alive, has_body)
+        req = Request(self, request_head, keep_alive, has_body)
         req.http11 = http11
-        req.http09 = version == requestline.HTTP09
-        req.expect_continue = expect_continue
-        if authority is not None:
-            req.host = authority  # RFC 9112 3.2.2: the target's authority, not Host
-        elif self.hosts:
-            req.host = self.host
+        req.http09 = head.http09
+        req.expect_continue = expect_continue = head.expect_continue
+        req.host = head.host  # RFC 9112 3.2.2: an absolute target's authority, else Host
         self.queue.append(req)
         self.parsing = req if has_body else None
         self.body_started = False
@@ -545,20 +476,6 @@ class Connection(asyncio.Protocol):
         # The app runs only once llhttp has accepted the whole head (it may
         # still refuse it after this callback, e.g. for a bad Transfer-Encoding).
         self.start_pending = self.active is None
-
-    def _absolute_authority(self, authority: bytes) -> None:
-        """An absolute-form target's host[:port] (RFC 9112 3.2.2) stands for ``Host``.
-
-        The virtual host is chosen by it, and a ``Host`` field that says
-        otherwise is replaced by it, as Apache does, so that the app cannot be
-        told one host while it is served as another.
-        """
-        if self.hosts and self.host != authority:
-            self.headers = [
-                (name, authority if name.lower() == b"host" else value)
-                for name, value in self.headers
-            ]
-            self.host = authority
 
     def on_body(self, data: bytes) -> None:
         req = self.parsing
@@ -1002,7 +919,7 @@ class Connection(asyncio.Protocol):
             record.request_line = requestline.logged_line(
                 b"%s %s %s" % (method.encode("latin-1"), target, protocol.encode())
             )
-        record.request_headers = self.headers
+        record.request_headers = self.head_reader.headers
         response = httpcore.error_response(status)
         record.bytes_sent = len(httpcore.error_body(status))
         # In the access log of the request's virtual host once its head is
