@@ -2003,7 +2003,7 @@ SUPPORTED: tuple[Directive, ...] = (
         TOP,
         _ONE,
         _model_default(Limits, "field_size"),
-        "The longest request header field (431 beyond it). Server-wide.",
+        "The longest request header field line (400 beyond it, as Apache answers). Server-wide.",
         _limit("field_size", 1),
     ),
     _d(
@@ -2012,7 +2012,7 @@ SUPPORTED: tuple[Directive, ...] = (
         TOP,
         _ONE,
         _model_default(Limits, "fields"),
-        "The most request header fields (431 beyond it); 0 means no limit. Server-wide.",
+        "The most request header fields (400 beyond it); 0 means no limit. Server-wide.",
         _limit("fields", 0),
     ),
     _d(

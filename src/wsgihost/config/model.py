@@ -270,8 +270,8 @@ class Limits:
     """Request limits, with Apache's defaults and meanings."""
 
     request_line: int = 8190  # LimitRequestLine -> 414
-    field_size: int = 8190  # LimitRequestFieldSize -> 431
-    fields: int = 100  # LimitRequestFields -> 431
+    field_size: int = 8190  # LimitRequestFieldSize -> 400
+    fields: int = 100  # LimitRequestFields -> 400
     body: int = 1 << 30  # LimitRequestBody (Apache 2.4.54+: 1 GiB); 0 = unlimited -> 413
 
 
