@@ -221,3 +221,15 @@ def test_a_body_with_an_upgrade_is_refused_and_trailers_are_not_kept() -> None:
     reader.finish(parse(b"GET / HTTP/1.1"), False)
     reader.on_header(b"X-Trailer", b"1")
     assert reader.headers == HOST
+
+
+def test_a_host_is_checked_again_when_it_changes_on_the_connection() -> None:
+    reader = HeadReader(Limits())
+    for host, ok in [(b"a.test", True), (b"a.test", True), (b"a..test", False), (b"b.test", True)]:
+        reader.begin()
+        reader.on_header(b"Host", host)
+        if ok:
+            assert reader.finish(parse(b"GET / HTTP/1.1"), False).host == host
+        else:
+            with pytest.raises(Reject):
+                reader.finish(parse(b"GET / HTTP/1.1"), False)
