@@ -12,8 +12,9 @@ Who parses what:
   which Apache accepts); llhttp is then given a request line of our making;
 * the header block and body framing: llhttp (httptools), one head at a time.
   It does not enforce sizes, does not check ``Host``, and stops at every
-  ``Connection: Upgrade``: those checks live here, with the ones it is
-  lenient about (a head with bare LF line ends, absolute-form authorities);
+  ``Connection: Upgrade``: :mod:`wsgihost.requesthead` checks the head as
+  Apache's core does, and the framing here refuses what llhttp is lenient
+  about (a head with bare LF line ends) and measures lines as they grow;
 * chunked bodies: :class:`wsgihost.chunked.ChunkedDecoder`.
 
 A slow client costs a few hundred bytes, never a thread: the worker's sweeper
