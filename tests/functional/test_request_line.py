@@ -131,6 +131,9 @@ def test_http09_gets_the_body_alone(echo: ServerProcess) -> None:
     assert env["SERVER_PROTOCOL"] == "HTTP/0.9"
     assert env["QUERY_STRING"] == "a=1"
     assert status_of(echo, b"HEAD /x\r\n") == 400  # Strict: GET only
+    # Nothing after an HTTP/0.9 line is read: a request there is never served.
+    answer = send(echo, b"GET /first\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert json.loads(answer)["environ"]["PATH_INFO"] == "/first"
 
 
 def test_underscore_in_host_and_absolute_form(echo: ServerProcess) -> None:
