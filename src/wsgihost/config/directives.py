@@ -1398,7 +1398,7 @@ PROVIDED_MODULES: dict[str, str] = {
     "core": "the core directives (Listen, ServerName, DocumentRoot, Options, ...)",
     "http": "HTTP/1.1 itself",
     "alias": "Alias and AliasMatch (not Redirect or ScriptAlias)",
-    "mime": "TypesConfig and AddType",
+    "mime": "TypesConfig, AddType and AddCharset",
     "dir": "DirectoryIndex",
     "authz_core": "Require all granted|denied",
     "authz_host": "access by address is not enforced, so `Require ip` is refused",
