@@ -35,7 +35,7 @@ from tests.functional.helpers import (
     wait_for,
     worker_pids,
 )
-from tests.functional.server import Reader, ServerProcess
+from tests.functional.server import Reader, ServerProcess, serve
 
 pytestmark = pytest.mark.slow
 
@@ -230,6 +230,33 @@ def test_100_continue_is_sent_when_the_app_reads_the_body(
         final = next_response(reader)
     assert final.status == 200
     assert final.json()["body"] == "hello world"
+
+
+def test_100_continue_is_sent_on_hand_off_in_daemon_mode(tmp_path: Path) -> None:
+    """As mod_wsgi's daemon mode: the Apache child sends it when it passes the request
+    on, before the app has read anything (the README says so)."""
+    started, go = tmp_path / "started", tmp_path / "go"
+    head = build(
+        "POST",
+        f"/expect?started={started}&go={go}",
+        [("Expect", "100-continue"), ("Content-Length", "11")],
+    )
+    server = serve(APP, processes=1, threads=2, mode="daemon")
+    try:
+        with server.connect() as sock:
+            sock.sendall(head)
+            reader = Reader(sock)
+            interim = next_response(reader)  # while the app waits for "go", unread
+            assert interim.status == 100
+            assert not go.exists()
+            wait_for(started.exists, what="the app to start")
+            go.touch()
+            sock.sendall(b"hello world")
+            final = next_response(reader)
+        assert final.status == 200
+        assert final.json()["body"] == "hello world"
+    finally:
+        server.close()
 
 
 def test_no_100_continue_when_the_app_does_not_read_the_body(server: ServerProcess) -> None:
