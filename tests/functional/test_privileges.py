@@ -127,6 +127,8 @@ def write_site(site: Path, port: int, front: str, alpha: str, beta: str) -> Path
         script.write_text(WHOAMI)
         script.chmod(0o644)
     run = site / "run"  # made by the master, 0711: the users below pass through it
+    # home=: a group whose user is not User starts in that user's home, as under
+    # mod_wsgi, and nobody's (/nonexistent) does not exist.
     config = site / "site.conf"
     config.write_text(
         textwrap.dedent(
@@ -137,8 +139,8 @@ def write_site(site: Path, port: int, front: str, alpha: str, beta: str) -> Path
             Group {group_of(account(front))}
             ErrorLog {site}/error.log
             WSGISocketPrefix {run}/wsgi
-            WSGIDaemonProcess alpha user={alpha} group={group_of(account(alpha))} threads=2
-            WSGIDaemonProcess beta user={beta} group={group_of(account(beta))} threads=2
+            WSGIDaemonProcess alpha user={alpha} group={group_of(account(alpha))} threads=2 home={site}
+            WSGIDaemonProcess beta user={beta} group={group_of(account(beta))} threads=2 home={site}
             WSGIScriptAlias /alpha {site}/alpha.wsgi process-group=alpha
             WSGIScriptAlias /beta {site}/beta.wsgi process-group=beta
             """
@@ -359,7 +361,7 @@ def three_roles(site: Path, head: str) -> Path:
         + textwrap.dedent(
             f"""
             StartServers 2
-            WSGIDaemonProcess own user=nobody processes=1 threads=2
+            WSGIDaemonProcess own user=nobody processes=1 threads=2 home={site}
             WSGIDaemonProcess follows processes=2 threads=2
             WSGIScriptAlias /front {script}
             WSGIScriptAlias /own {script} process-group=own
