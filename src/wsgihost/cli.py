@@ -12,6 +12,7 @@ import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from wsgihost import __version__, privileges
 from wsgihost.config.model import (
@@ -340,27 +341,45 @@ def cmd_status(args: argparse.Namespace) -> int:
     for worker in answer["workers"]:  # type: ignore[attr-defined]
         _print(f"  front-end worker {worker['pid']}: {worker['state']}, up {worker['uptime']} s")
     for group in answer["groups"]:  # type: ignore[attr-defined]
-        state = group["status"]
-        if group["roll_stopped"]:
-            state += ", roll stopped: the new code does not start"
-        elif group["rolling"]:
-            state += ", rolling"
         _print(
-            f"group {group['name']}: {state} ({group['processes']} processes x "
+            f"group {group['name']}: {_set_state(group)} ({group['processes']} processes x "
             f"{group['threads']} threads, code version {group['generation']})"
         )
-        for m in group["members"]:
-            _print(
-                f"  daemon process {m['pid']}: {m['state']}, version {m['generation']}, "
-                f"up {m['uptime']} s, {m['served']} requests served, "
-                f"{m['busy_threads']} threads busy"
-            )
-        if group["last_error"]:
-            _print(f"  last error: {group['last_error']} (see the error log)")
+        sets = group.get("sets") or [{**group, "application_group": ""}]
+        for one in sets:
+            indent = "  "
+            if len(sets) > 1 or one["application_group"]:
+                # One set of processes per application group (mod_wsgi's interpreters).
+                indent = "    "
+                name = one["application_group"] or "%{GLOBAL}"
+                _print(f"  application group {name}: {_set_state(one)}")
+            for m in one["members"]:
+                _print(
+                    f"{indent}daemon process {m['pid']}: {m['state']}, version {m['generation']}, "
+                    f"up {m['uptime']} s, {m['served']} requests served, "
+                    f"{m['busy_threads']} threads busy"
+                )
+            if one["last_error"]:
+                _print(f"{indent}last error: {one['last_error']} (see the error log)")
     last = answer.get("last_reload")
     if isinstance(last, dict):
-        _print(f"last reload: group {last['group']} ({last['why']})")
+        which = (
+            f" (application group {last['application_group']})"
+            if last.get("application_group")
+            else ""
+        )
+        _print(f"last reload: group {last['group']}{which} ({last['why']})")
     return 0
+
+
+def _set_state(entry: dict[str, Any]) -> str:
+    """A daemon group's (or one of its sets') state, as status prints it."""
+    state = str(entry["status"])
+    if entry["roll_stopped"]:
+        state += ", roll stopped: the new code does not start"
+    elif entry["rolling"]:
+        state += ", rolling"
+    return state
 
 
 def cmd_reload(args: argparse.Namespace) -> int:
@@ -418,6 +437,8 @@ def serve_model(args: argparse.Namespace) -> Server:
             pass_authorization=args.pass_authorization,
             script_reloading=not args.no_reload,
             chunked_request=args.chunked_request,
+            # As mod_wsgi-express: the app in the main interpreter (one process set).
+            application_group="",
         ),
     )
     aliases = tuple(

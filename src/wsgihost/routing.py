@@ -32,6 +32,7 @@ from urllib.parse import unquote_to_bytes
 
 from wsgihost.config.model import (
     DEFAULT_SETTINGS,
+    Alias,
     DirSettings,
     Host,
     Section,
@@ -54,6 +55,10 @@ class WSGITarget:
     # and PATH_TRANSLATED, as Apache sets them.
     document_root: str | None = None
     path_translated: str | None = None
+    # mod_wsgi.application_group, resolved from the configuration alone
+    # (application_group_key); with the process group it names the daemon
+    # process set that serves the request.
+    application_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,46 @@ def host_name(header: bytes | None) -> str:
     return text.rsplit(":", 1)[0].rstrip(".") if ":" in text else text.rstrip(".")
 
 
+def application_group_key(setting: str | None, server_name: str, port: int, script: str) -> str:
+    """``mod_wsgi.application_group`` as mod_wsgi spells it, from the configuration.
+
+    ``setting`` is WSGIApplicationGroup's (None: the default, ``%{RESOURCE}``;
+    ``""``: ``%{GLOBAL}``). ``%{SERVER}`` is ``name[:port]`` and
+    ``%{RESOURCE}`` ``name[:port]|SCRIPT_NAME``, the port left out when it
+    is 80 or 443, as mod_wsgi writes them. Unlike mod_wsgi, which takes the
+    port from the request's Host header, ``port`` is the virtual host's
+    configured one: a client cannot make new application groups (each is a
+    set of daemon processes here) by sending new ports.
+    """
+    if setting is not None and setting not in ("%{SERVER}", "%{RESOURCE}"):
+        return setting  # a name, or "" (%{GLOBAL})
+    server = server_name if port in (80, 443) else f"{server_name}:{port}"
+    return server if setting == "%{SERVER}" else f"{server}|{script}"
+
+
+def set_key(group: str, application_group: str) -> str:
+    """The name of the daemon process set that runs ``application_group`` of ``group``.
+
+    The group's own name for ``%{GLOBAL}`` (one set, as before application
+    groups had processes of their own), else ``group|application group``.
+    """
+    return f"{group}|{application_group}" if application_group else group
+
+
+def _configured_name(name: str | None) -> str:
+    """A ServerName as mod_wsgi's application group shows it: no scheme, no port.
+
+    Apache falls back to the machine's name where no ServerName is set.
+    """
+    if not name:
+        return os.uname().nodename
+    if "://" in name:
+        name = name.split("://", 1)[1]
+    if name.startswith("["):
+        return name[: name.find("]") + 1] if "]" in name else name
+    return name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+
+
 def _addr_equal(a: str, b: str) -> bool:
     try:
         ia = ipaddress.ip_address(a)
@@ -216,8 +261,15 @@ class _CompiledSection:
 
 
 class _CompiledHost:
-    def __init__(self, host: Host, main: Host | None) -> None:
+    def __init__(self, host: Host, main: Host | None, port: int = 80) -> None:
         self.host = host
+        # The port of mod_wsgi's %{SERVER} and %{RESOURCE}: the one configured
+        # for this virtual host (its first address with a port, else the
+        # server's first Listen), never the one a client names.
+        ports = [a.port for a in host.addresses if a.port is not None]
+        self.port = ports[0] if ports else port
+        server_name = host.server_name or (main.server_name if main is not None else None)
+        self.server_name = _configured_name(server_name)
         names = [host.server_name] if host.server_name else []
         self.names = [_strip_port(n) for n in (*names, *host.server_aliases)]
         own = list(host.aliases)
@@ -241,6 +293,29 @@ class _CompiledHost:
         self.files = [c for c in compiled if c.kind == "files"]
         self.locations = [c for c in compiled if c.kind == "location"]
         self._cache: dict[tuple[str, str, DirSettings | None], DirSettings] = {}
+
+    def application_group(self, alias: Alias, settings: DirSettings) -> str:
+        """The application group of a request to ``alias`` with ``settings``.
+
+        SCRIPT_NAME comes from the alias: its URL, or for a ``...Match``
+        form its pattern as written, so that the sets are known from the
+        configuration.
+        """
+        script = alias.url if alias.regex else alias.url.rstrip("/")
+        return application_group_key(
+            settings.application_group, self.server_name, self.port, script
+        )
+
+    def alias_settings(self, alias: Alias) -> list[DirSettings]:
+        """The settings a request to ``alias`` may have: at the alias's URL,
+        and at each ``<Location>`` within it (which may name another group)."""
+        found = [self.settings_for(alias.path, alias.url, alias.settings)]
+        if not alias.regex:
+            for section in self.locations:
+                inside = section.regex is None and not section.glob
+                if inside and prefix_match(section.pattern, alias.url):
+                    found.append(self.settings_for(alias.path, section.pattern, alias.settings))
+        return found
 
     def settings_for(self, fs_path: str, url_path: str, over: DirSettings | None) -> DirSettings:
         # Merging is the same for every request to one script: remember it.
@@ -296,8 +371,9 @@ class Router:
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.main = _CompiledHost(server.main, None)
-        self.vhosts = [_CompiledHost(v, server.main) for v in server.vhosts]
+        port = server.listeners[0].port if server.listeners else 80
+        self.main = _CompiledHost(server.main, None, port)
+        self.vhosts = [_CompiledHost(v, server.main, port) for v in server.vhosts]
         self._by_listener: dict[tuple[str, int], list[_CompiledHost]] = {}
 
     def scripts_by_group(self) -> dict[str, set[tuple[str, str]]]:
@@ -320,6 +396,36 @@ class Router:
             if group:
                 found.setdefault(group, set()).add((path, "application"))
         return found
+
+    def process_sets(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
+        """Each daemon process set, (group, application group), with the
+        (script, callable) pairs it imports before READY.
+
+        One set per application group a request can reach, known from the
+        configuration alone (mod_wsgi makes an interpreter for each; we
+        make processes). A ``...Match`` target's scripts are loaded on their
+        first request.
+        """
+        found: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        for host in (self.main, *self.vhosts):
+            for alias in host.script_aliases:
+                for settings in host.alias_settings(alias):
+                    if not settings.process_group:
+                        continue
+                    key = (settings.process_group, host.application_group(alias, settings))
+                    scripts = found.setdefault(key, set())
+                    if not alias.regex:
+                        scripts.add((alias.path, settings.callable_object or "application"))
+        for path, group, app in self.server.import_scripts:
+            if group:
+                key = (group, self._import_group(app))
+                found.setdefault(key, set()).add((path, "application"))
+        return found
+
+    def _import_group(self, app: str) -> str:
+        """WSGIImportScript's application-group= ("" is %{GLOBAL}); no request, so
+        %{SERVER} and %{RESOURCE} are the main server's (with an empty SCRIPT_NAME)."""
+        return application_group_key(app, self.main.server_name, self.main.port, "")
 
     def reloading_scripts(self) -> dict[str, set[str]]:
         """For each script with ``WSGIScriptReloading On``, the daemon groups that run it."""
@@ -415,7 +521,14 @@ class Router:
             settings = host.settings_for(script, url, alias.settings)
             translated = self._translate(host, path_info) if translate and path_info else None
             return WSGITarget(
-                host.host, script, script_name, path_info, settings, host.document_root, translated
+                host.host,
+                script,
+                script_name,
+                path_info,
+                settings,
+                host.document_root,
+                translated,
+                host.application_group(alias, settings),
             )
         root = host.document_root
         if root is None:

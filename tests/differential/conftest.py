@@ -84,6 +84,8 @@ WARM_UP = [
     ("daemon.test:{port}", "/homed/"),
     ("django.test:{port}", "/"),
     ("flask.test:{port}", "/json"),
+    ("djangos.test:{port}", "/site/"),
+    ("djangos.test:{port}", "/blog/"),
 ]
 
 

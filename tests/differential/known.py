@@ -185,6 +185,15 @@ KNOWN: tuple[Known, ...] = (
         "(Apache's is 'Apache/2.4.x (Debian) mod_wsgi/4.9.x Python/3.x')",
     ),
     _env(
+        "mod_wsgi.application_group",
+        "daemon.test|/echo",
+        "daemon.test:<PORT>|/echo",
+        "deliberate: the port in the application group is the virtual host's configured "
+        "one; mod_wsgi takes it from the Host header, so a client could make new "
+        "application groups (here: sets of daemon processes) by naming new ports",
+        cases="environ-host-without-port",
+    ),
+    _env(
         "wsgi.multiprocess",
         True,
         False,

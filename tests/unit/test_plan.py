@@ -174,3 +174,42 @@ def test_status() -> None:
     assert plan.status("g", 2, [Proc(1, "g", STARTING)]) == plan.FAILED
     assert plan.status("g", 2, [Proc(1, "g", DRAINING)]) == READY
     assert plan.status("g", 0, [ready(1, group="h")]) == STARTING
+
+
+# -- application groups: one set of processes each ------------------------------------
+
+
+def key(group: str, app: str) -> str:
+    return f"{group}|{app}" if app else group
+
+
+def test_each_application_group_of_a_group_is_a_set_and_global_keeps_one() -> None:
+    reached = {
+        ("g", "site:8001|/one"): [("/srv/one.wsgi", "application")],
+        ("g", "site:8001|/two"): [("/srv/two.wsgi", "application")],
+        ("h", ""): [("/srv/a.wsgi", "application"), ("/srv/b.wsgi", "application")],
+    }
+    sets, problems = plan.process_sets(["g", "h", "idle"], reached, 16, key)
+    assert problems == []
+    assert sorted(sets) == ["g|site:8001|/one", "g|site:8001|/two", "h", "idle"]
+    assert sets["g|site:8001|/two"].scripts == (("/srv/two.wsgi", "application"),)
+    assert sets["h"].application_group == "" and len(sets["h"].scripts) == 2
+    # A group no request reaches still runs its one set, importing nothing.
+    assert sets["idle"] == plan.ProcessSet("idle", "idle", "", ())
+
+
+def test_a_group_over_the_limit_is_a_problem_and_gets_no_set() -> None:
+    reached = {("g", f"site|/app{i}"): [] for i in range(3)}
+    sets, problems = plan.process_sets(["g"], reached, 2, key)
+    assert sets == {}
+    assert "WSGIApplicationGroupLimit (2)" in problems[0] and "3 application groups" in problems[0]
+    assert plan.process_sets(["g"], reached, 0, key)[1] == []  # 0: no limit
+
+
+def test_sets_are_planned_apart_each_with_processes() -> None:
+    one, two = Want("g|a", 2), Want("g|b", 2, generation=1)
+    procs = [ready(1, group="g|a"), ready(2, group="g|a"), ready(3, group="g|b")]
+    actions = plan.top_up(0, procs, [one, two], 0, 0)
+    # The roll of one set leaves the other alone; a missing process is set b's.
+    assert actions == [Replace(3), StartDaemon("g|b"), StartDaemon("g|b")]
+    assert plan.on_ready(Proc(9, "g|b", READY), [*procs, ready(4, "g|a", recycle=True)]) is None

@@ -2322,6 +2322,21 @@ SUPPORTED: tuple[Directive, ...] = (
         module="mod_wsgi",
     ),
     _d(
+        "WSGIApplicationGroupLimit",
+        "WSGIApplicationGroupLimit number",
+        GLOBAL,
+        _ONE,
+        _model_default(Server, "application_group_limit"),
+        "wsgihost's own (mod_wsgi has none). Each application group of a daemon group runs "
+        "in daemon processes of its own (mod_wsgi's sub-interpreters), `processes=` x "
+        "`threads=` each; this is the most application groups one daemon group may have, "
+        "so a site file cannot start processes without end. The groups are known from the "
+        "configuration (never from a request); a daemon group with more is an error at "
+        "start. 0: no limit.",
+        _server_setting("application_group_limit", lambda ctx, v: _int(ctx, v, 0)),
+        module="mod_wsgi",
+    ),
+    _d(
         "WSGISocketPrefix",
         "WSGISocketPrefix prefix",
         GLOBAL,

@@ -330,6 +330,9 @@ class Server:
     python_hash_seed: str | None = None  # WSGIPythonHashSeed: random or a number
     dont_write_bytecode: bool = False  # WSGIDontWriteBytecode: -B
     restrict_embedded: bool = False  # WSGIRestrictEmbedded
+    # WSGIApplicationGroupLimit (ours): the most application groups, each a set
+    # of daemon processes, that one daemon group may run; 0: no limit.
+    application_group_limit: int = 16
     socket_prefix: str | None = None  # WSGISocketPrefix
     import_scripts: tuple[tuple[str, str, str], ...] = ()  # WSGIImportScript: path, group, app
     server_root: str = ""

@@ -18,7 +18,7 @@ from wsgihost.frontend import proxy, trace
 from wsgihost.frontend.exchange import Exchange, Request
 from wsgihost.frontend.files import serve_file
 from wsgihost.logs import AccessRecord
-from wsgihost.routing import FileTarget, Refusal, WSGITarget
+from wsgihost.routing import FileTarget, Refusal, WSGITarget, set_key
 
 
 def start(conn: Exchange, req: Request) -> None:
@@ -99,14 +99,20 @@ def to_daemon(conn: Exchange, req: Request, target: WSGITarget, name: str) -> No
     """Pass the request to daemon group ``name``, or answer 503 if it has no process."""
     worker = conn.worker
     group = worker.groups.get(name)
-    path = worker.group_sockets.get(name)
+    # Each application group of a daemon group has processes (and a socket) of its own.
+    key = set_key(name, target.application_group or "")
+    path = worker.group_sockets.get(key)
     if group is None or path is None:
-        worker.logs.error_log(target.host).error(
-            f"WSGIProcessGroup {name!r} names no WSGIDaemonProcess", conn.client()
-        )
+        why = f"WSGIProcessGroup {name!r} names no WSGIDaemonProcess"
+        if group is not None:
+            why = (
+                f"application group {target.application_group!r} of daemon group {name!r} "
+                "was not known when the configuration was read"
+            )
+        worker.logs.error_log(target.host).error(why, conn.client())
         conn.answer(req, 500)
         return
-    if worker.group_status.get(name) == "failed":
+    if worker.group_status.get(key) == "failed":
         conn.answer_unavailable(
             req, f"daemon group {name!r} has no process ready: its app does not start"
         )

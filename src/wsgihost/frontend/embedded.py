@@ -100,7 +100,7 @@ class EmbeddedApp:
             "",
             loader.path,
             callable_object=loader.callable_name,
-            application_group=settings.application_group,
+            application_group=target.application_group,
             process_group="",
             pass_authorization=bool(settings.pass_authorization),
             script_reloading=loader.reloading,

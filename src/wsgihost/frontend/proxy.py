@@ -48,7 +48,7 @@ from wsgihost.daemon.protocol import (
     Request,
     Response,
 )
-from wsgihost.routing import WSGITarget
+from wsgihost.routing import WSGITarget, set_key
 from wsgihost.wsgi.environ import Mount, build_environ
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def mount_for(target: WSGITarget, group: DaemonGroup) -> Mount:
         target.script_name,
         target.script,
         callable_object=settings.callable_object or "application",
-        application_group=settings.application_group,
+        application_group=target.application_group,
         process_group=group.name,
         pass_authorization=bool(settings.pass_authorization),
         script_reloading=settings.script_reloading is not False,
@@ -370,7 +370,7 @@ async def serve(
                 frames += channel.send(End())
             await exchange.send(frames)
             try:
-                event = await _answer(conn, req, exchange, group, deadline + GRACE)
+                event = await _answer(conn, req, exchange, group, deadline + GRACE, target)
             except TimeoutError:
                 accepted = exchange.withdraw()
                 exchange.close()
@@ -452,15 +452,20 @@ async def _answer(
     exchange: DaemonExchange,
     group: DaemonGroup,
     until: float,
+    target: WSGITarget,
 ) -> Event:
-    """Wait for ACCEPT or REJECT, but not for a group that failed or a client that left."""
+    """Wait for ACCEPT or REJECT, but not for a group that failed or a client that left.
+
+    (The master tells each of a group's sets apart: one per application group.)
+    """
+    key = set_key(group.name, target.application_group or "")
     while True:
         try:
             return await exchange.next_event(min(until, time.monotonic() + 0.25))
         except TimeoutError:
             if time.monotonic() >= until:
                 raise
-        failed = conn.worker.group_status.get(group.name) == "failed"
+        failed = conn.worker.group_status.get(key) == "failed"
         if failed or req.dropped:
             why = f"daemon group {group.name!r} has no process ready: its app does not start"
             raise Withdrawn(why if failed else "the client went away", exchange.withdraw())

@@ -129,13 +129,19 @@ def unreadable(server: Server) -> list[str]:
     return problems
 
 
-def socket_name(server: Server, group: DaemonGroup, where: list[str]) -> str:
-    """A short name, stable for one configuration and group.
+def socket_name(
+    server: Server, group: DaemonGroup, where: list[str], application_group: str = ""
+) -> str:
+    """A short name, stable for one configuration and daemon process set.
 
     ``where`` is the server's bound listening addresses: no two live servers
     share one, so two servers of the same script or file never collide.
+    Each application group of a group has a set of processes, and a socket,
+    of its own (``%{GLOBAL}``, the empty name, keeps the group's).
     """
     identity = f"{server.config_files[:1]}|{server.server_root}|{sorted(where)}|{group.name}"
+    if application_group:
+        identity += f"|{application_group}"
     prefix = Path(server.socket_prefix).name if server.socket_prefix else "wsgi"
     return f"{prefix}.{hashlib.sha1(identity.encode()).hexdigest()[:12]}"
 
@@ -179,6 +185,7 @@ def open_group_socket(
     directory: Path,
     where: list[str],
     front_end: privileges.Identity | None = None,
+    application_group: str = "",
 ) -> GroupSocket:
     """The group's listening socket, which only the front end's user may connect to.
 
@@ -186,7 +193,7 @@ def open_group_socket(
     (started as root): the socket becomes theirs, still 0600. ``directory``
     (from ``runtime_dir``) already lets them pass through to it.
     """
-    name = socket_name(server, group, where)
+    name = socket_name(server, group, where, application_group)
     path = str(directory / (name + ".sock"))
     if len(path.encode()) > 107:
         raise GroupError(f"socket path {path} is too long for a UNIX socket; set WSGISocketPrefix")

@@ -35,7 +35,7 @@ from wsgihost.config.model import DaemonGroup, Listener, Server
 from wsgihost.logs import ErrorLog
 from wsgihost.proctitle import set_name
 from wsgihost.reload import ChangeMonitor
-from wsgihost.routing import Router
+from wsgihost.routing import Router, set_key
 from wsgihost.supervisor import groups as groupsmod
 from wsgihost.supervisor import plan
 from wsgihost.supervisor.control import ControlError, ControlServer
@@ -66,7 +66,8 @@ class Child:
     proc: subprocess.Popen[bytes]
     channel: socket.socket
     started: float
-    group: str = ""  # a daemon's group
+    group: str = ""  # a daemon's process set (its group's name for %{GLOBAL})
+    label: str = ""  # a daemon's group, as the log names it
     state: str = STARTING
     stopping: bool = False  # asked to finish and exit
     recycle: bool = False  # to be retired once a successor is ready (maximum-requests, rolls)
@@ -86,7 +87,7 @@ class Child:
 
     @property
     def name(self) -> str:
-        return "front-end worker" if self.kind == "worker" else f"daemon process ({self.group})"
+        return "front-end worker" if self.kind == "worker" else f"daemon process ({self.label})"
 
     def view(self) -> plan.Proc:
         """This child as the planner sees it."""
@@ -111,7 +112,11 @@ class Child:
 
 @dataclass
 class Group:
-    """A daemon process group: its socket, the scripts it imports, its start-up health."""
+    """A daemon process set: one application group of a daemon process group.
+
+    Its socket, the scripts it imports, its start-up health. A group whose
+    apps all run in ``%{GLOBAL}`` has one set, named as the group.
+    """
 
     spec: DaemonGroup
     socket: GroupSocket
@@ -125,12 +130,14 @@ class Group:
     generation: int = 0
     stalled: int = -1
     last_error: str = ""
+    key: str = ""  # the set's name (routing.set_key); the group's own for %{GLOBAL}
+    application_group: str = ""
 
     def want(self) -> plan.Want:
-        """This group as the planner sees it."""
+        """This set as the planner sees it."""
         spec = self.spec
         return plan.Want(
-            spec.name,
+            self.key,
             spec.processes,
             self.generation,
             self.stalled,
@@ -196,7 +203,7 @@ class Master:
         self.log = log
         self.announce = announce
         self.listeners: list[BoundListener] = []
-        self.groups: dict[str, Group] = {}
+        self.groups: dict[str, Group] = {}  # the daemon process sets, by key
         self.library: Path | None = None
         self.children: dict[int, Child] = {}
         self.selector = selectors.DefaultSelector()
@@ -264,40 +271,61 @@ class Master:
     def _open_groups(self) -> None:
         if not self.server.groups:
             return
+        sets, problems = _process_sets(self.server)
+        if problems:
+            raise StartupError("\n".join(problems))
         try:
-            for spec in self.server.groups:
-                self._open_group(spec)
+            for wanted in sets.values():
+                self._open_set(wanted)
         except (GroupError, OSError) as e:
             raise StartupError(str(e)) from None
-        self._watch_for(self.server)
+        self._watch_for(self.server, sets)
 
-    def _open_group(self, spec: DaemonGroup, server: Server | None = None) -> None:
-        """Create a group's socket (and, the first time, the daemons' library).
+    def _open_set(self, wanted: plan.ProcessSet, server: Server | None = None) -> None:
+        """Create a set's socket (and, the first time, the daemons' library).
 
-        ``server`` is the configuration the group comes from (a restart's new
+        ``server`` is the configuration the set comes from (a restart's new
         one): its WSGISocketPrefix decides where the socket goes.
         """
         server = server or self.server
+        spec = next(g for g in server.groups if g.name == wanted.group)
         directory = groupsmod.runtime_dir(server)
         if self.library is None:
             self.library = groupsmod.install_library(directory)
         limit = groupsmod.somaxconn()
-        if limit is not None and spec.listen_backlog > limit:
+        first = not any(g.spec.name == spec.name for g in self.groups.values())
+        if limit is not None and spec.listen_backlog > limit and first:
             self.log.warn(
                 f"{spec.where}: WSGIDaemonProcess {spec.name}: listen-backlog="
                 f"{spec.listen_backlog} is cut to the kernel's somaxconn ({limit})"
             )
-        where = [bound.url() for bound in self.listeners]
-        sock = groupsmod.open_group_socket(server, spec, directory, where, self.front_end)
-        self.groups[spec.name] = Group(spec, sock, [])
+        sock = self._group_socket(server, spec, directory, wanted.application_group)
+        group = Group(spec, sock, list(wanted.scripts))
+        group.key, group.application_group = wanted.key, wanted.application_group
+        self.groups[wanted.key] = group
 
-    def _watch_for(self, server: Server) -> None:
-        """Which scripts each group imports, and which changes roll which groups."""
+    def _group_socket(
+        self, server: Server, spec: DaemonGroup, directory: Path, application_group: str
+    ) -> GroupSocket:
+        where = [bound.url() for bound in self.listeners]
+        return groupsmod.open_group_socket(
+            server, spec, directory, where, self.front_end, application_group
+        )
+
+    def _watch_for(self, server: Server, sets: dict[str, plan.ProcessSet]) -> None:
+        """Which scripts each set imports, and which changes roll which sets."""
         router = Router(server)
-        scripts = router.scripts_by_group()
-        for name, group in self.groups.items():
-            group.scripts = sorted(scripts.get(name, ()))
-        self.watched = router.reloading_scripts()
+        for key, group in self.groups.items():
+            if key in sets:
+                group.scripts = list(sets[key].scripts)
+        # A script rolls the sets that import it (all of its group's, for a
+        # ...Match target, whose scripts are known only from requests).
+        self.watched = {}
+        for path, names in router.reloading_scripts().items():
+            for name in names:
+                mine = [k for k, g in self.groups.items() if g.spec.name == name]
+                importing = [k for k in mine if any(p == path for p, _ in self.groups[k].scripts)]
+                self.watched.setdefault(path, set()).update(importing or mine)
         for path in self.monitor.paths:
             if path not in self.watched:
                 self.monitor.unwatch(path)
@@ -330,12 +358,18 @@ class Master:
             )
             return {"ok": False, "error": "the configuration has errors", "problems": problems}
         old = self.server
+        sets, problems = _process_sets(new)
+        if problems:
+            self.log.error(
+                f"{why}: still running the previous configuration:\n" + "\n".join(problems)
+            )
+            return {"ok": False, "error": problems[0], "problems": problems}
         # Listeners first: if a new one cannot be bound, nothing has changed yet.
         keep = {(b.spec.host, b.spec.port): b for b in self.listeners}
-        wanted = {(listener.host, listener.port): listener for listener in new.listeners}
+        wanted_listeners = {(ls.host, ls.port): ls for ls in new.listeners}
         added: list[BoundListener] = []
         try:
-            for key, listener in wanted.items():
+            for key, listener in wanted_listeners.items():
                 if key not in keep:
                     added.append(bind(listener, new.listen_backlog))
         except StartupError as e:
@@ -343,64 +377,90 @@ class Master:
                 bound.sock.close()
             self.log.error(f"{why}: {e}; still running the previous configuration")
             return {"ok": False, "error": str(e), "problems": [str(e)]}
-        # New groups' sockets next, still before anything is committed.
-        old_specs = {g.name: g for g in old.groups}
-        opened: list[str] = []
-        for spec in new.groups:
-            if spec.name in self.groups:
-                continue
-            try:
-                self._open_group(spec, new)
-                opened.append(spec.name)
-            except (GroupError, OSError) as e:
-                for name in opened:
-                    self.groups.pop(name).socket.close()
-                for bound in added:
-                    bound.sock.close()
-                message = f"{spec.where}: daemon group {spec.name!r}: {e}"
-                self.log.error(f"{why}: {message}; still running the previous configuration")
-                return {"ok": False, "error": message, "problems": [message]}
-        for key, bound in keep.items():
-            if key not in wanted:
+        # New sets' sockets next, still before anything is committed.
+        try:
+            opened = self._open_new_sets(new, sets)
+        except GroupError as e:
+            for bound in added:
                 bound.sock.close()
-        self.listeners = [b for k, b in keep.items() if k in wanted] + added
+            self.log.error(f"{why}: {e}; still running the previous configuration")
+            return {"ok": False, "error": str(e), "problems": [str(e)]}
+        for key, bound in keep.items():
+            if key not in wanted_listeners:
+                bound.sock.close()
+        self.listeners = [b for k, b in keep.items() if k in wanted_listeners] + added
         for bound in added:
             self.announce(f"listening on {bound.url()}")
             self.log.notice(f"listening on {bound.url()}")
         self.server = new
-        rolled, started, removed = [], list(opened), []
-        for spec in new.groups:
-            previous = old_specs.get(spec.name)
-            if previous is None:
-                continue
-            # Server-wide settings a daemon is started with count as the
-            # group's own: a new WSGIPythonPath must reach its processes.
-            shared_changed = (
-                old.python_path != new.python_path
-                or old.python_home != new.python_home
-                or old.logging != new.logging
-                or old.main.error_log != new.main.error_log
-            )
-            if previous != spec or shared_changed:
-                self.groups[spec.name].spec = spec
-                self.roll(spec.name, why)
-                rolled.append(spec.name)
-        for name in list(self.groups):
-            if name not in {g.name for g in new.groups}:
-                group = self.groups.pop(name)
-                for child in self.children.values():
-                    if child.group == name:
-                        child.stopping = True
-                        _kill(child.proc.pid, signal.SIGTERM)
-                group.socket.close()
-                removed.append(name)
-        self._watch_for(new)
+        # Server-wide settings a daemon is started with count as the group's
+        # own: a new WSGIPythonPath must reach its processes.
+        shared_changed = (
+            old.python_path != new.python_path
+            or old.python_home != new.python_home
+            or old.logging != new.logging
+            or old.main.error_log != new.main.error_log
+        )
+        rolled = self._roll_changed(new, sets, opened, shared_changed, why)
+        started = _unique([self.groups[name].spec.name for name in opened])
+        removed = self._remove_sets(sets)
+        self._watch_for(new, sets)
         self._replace_workers()
         self.log.notice(
             f"{why}: configuration read again (rolled: {rolled or 'none'}, "
             f"new: {started or 'none'}, removed: {removed or 'none'})"
         )
         return {"ok": True, "rolled": rolled, "started": started, "removed": removed}
+
+    def _open_new_sets(self, new: Server, sets: dict[str, plan.ProcessSet]) -> list[str]:
+        """Open the sockets of the sets ``new`` adds; all or none (GroupError)."""
+        opened: list[str] = []
+        for name, wanted in sets.items():
+            if name in self.groups:
+                continue
+            try:
+                self._open_set(wanted, new)
+                opened.append(name)
+            except (GroupError, OSError) as e:
+                for done in opened:
+                    self.groups.pop(done).socket.close()
+                spec = next(g for g in new.groups if g.name == wanted.group)
+                raise GroupError(f"{spec.where}: daemon group {spec.name!r}: {e}") from None
+        return opened
+
+    def _roll_changed(
+        self,
+        new: Server,
+        sets: dict[str, plan.ProcessSet],
+        opened: list[str],
+        shared_changed: bool,
+        why: str,
+    ) -> list[str]:
+        """Roll the sets whose group's settings changed; the names of their groups."""
+        specs = {g.name: g for g in new.groups}
+        rolled = []
+        for name, wanted in sets.items():
+            group = self.groups[name]
+            spec = specs[wanted.group]
+            if name not in opened and (group.spec != spec or shared_changed):
+                group.spec = spec
+                self.roll(name, why)
+                rolled.append(spec.name)
+        return _unique(rolled)
+
+    def _remove_sets(self, sets: dict[str, plan.ProcessSet]) -> list[str]:
+        """Stop the sets a new configuration no longer has; the names of their groups."""
+        removed = []
+        for name in list(self.groups):
+            if name not in sets:
+                group = self.groups.pop(name)
+                for child in self.children.values():
+                    if child.group == name:
+                        child.stopping = True
+                        _kill(child.proc.pid, signal.SIGTERM)
+                group.socket.close()
+                removed.append(group.spec.name)
+        return _unique(removed)
 
     def _close_sockets(self) -> None:
         if self.control is not None:
@@ -601,7 +661,7 @@ class Master:
     # -- group status for the front ends ------------------------------------
 
     def _set_status(self, group: Group) -> None:
-        status = plan.status(group.spec.name, group.failures, self._views())
+        status = plan.status(group.key, group.failures, self._views())
         if status != group.status:
             group.status = status
             self._broadcast()
@@ -804,13 +864,14 @@ class Master:
             [fd],
             child_end,
             parent,
-            group=spec.name,
+            group=group.key,
             env=groupsmod.environment(self.server),
         )
         if child is None:
             self._daemon_back_off(group)
             return False
         child.generation = group.generation
+        child.label = spec.name
         main_log = self.server.main.error_log or self.server.logging.error_log
         settings = {
             "group": spec.name,
@@ -856,7 +917,7 @@ class Master:
             # It exited at once (a broken interpreter): _reap sees it go.
             self.log.error(f"cannot hand its settings to daemon process {child.proc.pid}: {e}")
         self._register(child)
-        self.log.info(f"started daemon process {child.proc.pid} of group {spec.name!r}")
+        self.log.info(f"started daemon process {child.proc.pid} of group {_set_name(group)}")
         return True
 
     def _reap(self) -> None:
@@ -897,20 +958,20 @@ class Master:
         pid = child.proc.pid
         group = self.groups.get(child.group)
         if group is None:  # its group was removed by a restart
-            self.log.info(f"daemon process {pid} of removed group {child.group!r} exited")
+            self.log.info(f"daemon process {pid} of removed group {child.label!r} exited")
             return
         outcome = plan.on_exit(child.view(), code, group.want(), self._views(), self.stopping)
         if outcome.unmark:
             for other in self.children.values():
-                if other.group == group.spec.name:
+                if other.group == group.key:
                     other.recycle = False
         if outcome.stall:
             group.stalled = group.generation
         if outcome.kind in ("roll-stalled", "replacement-failed", "start-failed"):
             group.last_error = _start_failure(child, code)
-        before = f"daemon process {pid} of group {child.group!r} {_how(code)} before it was ready"
+        before = f"daemon process {pid} of group {child.label!r} {_how(code)} before it was ready"
         if outcome.kind == "stopped":
-            self.log.info(f"daemon process {pid} of group {child.group!r} exited")
+            self.log.info(f"daemon process {pid} of group {child.label!r} exited")
         elif outcome.kind == "roll-stalled":
             self.log.error(
                 f"{before} (see the traceback above); the roll stops and the running processes "
@@ -925,10 +986,10 @@ class Master:
         elif outcome.kind == "start-failed":
             self.log.error(f"{before} (see the traceback above); trying again after a pause")
         elif outcome.kind == "retired":
-            self.log.info(f"daemon process {pid} of group {child.group!r} retired")
+            self.log.info(f"daemon process {pid} of group {child.label!r} retired")
         else:
             self.log.error(
-                f"daemon process {pid} of group {child.group!r} {_how(code)}; replacing it"
+                f"daemon process {pid} of group {child.label!r} {_how(code)}; replacing it"
             )
         if outcome.back_off:
             self._daemon_back_off(group)
@@ -950,12 +1011,17 @@ class Master:
                 self.roll(name, f"{path} changed")
 
     def roll(self, name: str, why: str) -> None:
-        """Replace every process of group ``name``, one at a time, new before old."""
+        """Replace every process of set ``name``, one at a time, new before old."""
         group = self.groups[name]
         group.generation += 1
-        self.last_reload = {"group": name, "why": why, "at": time.time()}
+        self.last_reload = {
+            "group": group.spec.name,
+            "application_group": group.application_group,
+            "why": why,
+            "at": time.time(),
+        }
         group.next_start = 0.0  # a new version gets a fresh start, whatever failed before
-        self.log.notice(f"rolling daemon group {name!r} ({why})")
+        self.log.notice(f"rolling daemon group {_set_name(group)} ({why})")
 
     # -- replacing one process: maximum-requests, request-timeout, limits -----------
 
@@ -987,23 +1053,22 @@ class Master:
                 self._replace_socket(group)
 
     def _replace_socket(self, group: Group) -> None:
-        spec = group.spec
         old = group.socket
+        name = _set_name(group)
         self.log.error(
-            f"the socket of daemon group {spec.name!r} ({old.path}) was removed: "
+            f"the socket of daemon group {name} ({old.path}) was removed: "
             "making it again and replacing the group's processes"
         )
         try:
             directory = groupsmod.runtime_dir(self.server)
             self.library = groupsmod.install_library(directory)
-            where = [bound.url() for bound in self.listeners]
-            new = groupsmod.open_group_socket(self.server, spec, directory, where, self.front_end)
+            new = self._group_socket(self.server, group.spec, directory, group.application_group)
         except (GroupError, OSError) as e:
-            self.log.error(f"cannot make the socket of daemon group {spec.name!r} again: {e}")
+            self.log.error(f"cannot make the socket of daemon group {name} again: {e}")
             return  # tried again at the next check
         old.abandon()  # the same path (same configuration): the front ends find the new one
         group.socket = new
-        self.roll(spec.name, "its socket was removed")
+        self.roll(group.key, "its socket was removed")
 
     def _check_limits(self, now: float) -> None:
         """About once a second: restart-interval and rss-limit of every ready daemon process."""
@@ -1047,17 +1112,19 @@ class Master:
         if cmd == "status":
             return {"ok": True, **self.status()}
         if cmd == "reload":
-            wanted = request.get("groups") or list(self.groups)
+            names = _unique([g.spec.name for g in self.groups.values()])
+            wanted = request.get("groups") or names
             if not isinstance(wanted, list):
                 return {"ok": False, "error": "groups is a list of names"}
-            unknown = [str(n) for n in wanted if n not in self.groups]
+            unknown = [str(n) for n in wanted if n not in names]
             if unknown:
-                known = ", ".join(self.groups) or "none"
+                known = ", ".join(names) or "none"
                 return {"ok": False, "error": f"no daemon group {unknown[0]!r} (groups: {known})"}
             if self.stopping:
                 return {"ok": False, "error": "the server is stopping"}
-            for name in wanted:
-                self.roll(str(name), "wsgihost reload")
+            for key, group in list(self.groups.items()):
+                if group.spec.name in wanted:  # every application group's set
+                    self.roll(key, "wsgihost reload")
             return {"ok": True, "rolled": [str(n) for n in wanted]}
         if cmd == "restart":
             if self.stopping:
@@ -1083,25 +1150,43 @@ class Master:
                 "busy_threads": c.busy,
             }
 
+        def one_set(key: str, group: Group) -> dict[str, object]:
+            mine = [c for c in self.children.values() if c.group == key]
+            current = sum(1 for c in mine if c.generation == group.generation and c.state == READY)
+            stalled = group.stalled == group.generation
+            return {
+                "application_group": group.application_group,
+                "status": group.status,
+                "generation": group.generation,
+                "rolling": current < group.spec.processes and not stalled,
+                "roll_stopped": stalled,
+                "last_error": group.last_error,
+                "members": [member(c) for c in mine],
+            }
+
+        # One entry per daemon group, its sets (one per application group) inside;
+        # the group's own fields sum its sets up.
+        by_group: dict[str, list[dict[str, object]]] = {}
+        specs: dict[str, DaemonGroup] = {}
+        for key, group in self.groups.items():
+            by_group.setdefault(group.spec.name, []).append(one_set(key, group))
+            specs[group.spec.name] = group.spec
         groups = []
-        for name, group in self.groups.items():
-            members = [member(c) for c in self.children.values() if c.group == name]
-            current = sum(
-                1
-                for c in self.children.values()
-                if c.group == name and c.generation == group.generation and c.state == READY
-            )
+        for name, sets in by_group.items():
+            states = {str(s["status"]) for s in sets}
+            worst = next(st for st in (plan.FAILED, STARTING, READY, *states) if st in states)
             groups.append(
                 {
                     "name": name,
-                    "status": group.status,
-                    "processes": group.spec.processes,
-                    "threads": group.spec.threads,
-                    "generation": group.generation,
-                    "rolling": current < group.spec.processes and group.stalled != group.generation,
-                    "roll_stopped": group.stalled == group.generation,
-                    "last_error": group.last_error,
-                    "members": members,
+                    "status": worst,
+                    "processes": specs[name].processes,
+                    "threads": specs[name].threads,
+                    "generation": max(int(str(s["generation"])) for s in sets),
+                    "rolling": any(s["rolling"] for s in sets),
+                    "roll_stopped": any(s["roll_stopped"] for s in sets),
+                    "last_error": next((s["last_error"] for s in sets if s["last_error"]), ""),
+                    "members": [m for s in sets for m in s["members"]],  # type: ignore[attr-defined]
+                    "sets": sets,
                 }
             )
         return {
@@ -1189,6 +1274,24 @@ class _Control:
 
 _CONTROL = _Control()
 _INOTIFY = _Control()
+
+
+def _process_sets(server: Server) -> tuple[dict[str, plan.ProcessSet], list[str]]:
+    """The daemon process sets a configuration wants, and why it cannot have them."""
+    reached = Router(server).process_sets()
+    names = [g.name for g in server.groups]
+    return plan.process_sets(names, reached, server.application_group_limit, set_key)
+
+
+def _set_name(group: Group) -> str:
+    """A set as the log names it: 'name', or 'name' (application group 'app')."""
+    if group.key == group.spec.name:
+        return repr(group.spec.name)
+    return f"{group.spec.name!r} (application group {group.application_group!r})"
+
+
+def _unique(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
 
 
 def _start_failure(child: Child, code: int) -> str:

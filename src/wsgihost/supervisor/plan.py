@@ -24,7 +24,7 @@ The rules the functions keep:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 # A child's state.
@@ -155,6 +155,59 @@ def _members(procs: Iterable[Proc], name: str) -> list[Proc]:
 def _turn_taken(mine: Iterable[Proc]) -> bool:
     """A replacement is under way: a successor starting, or a process waiting for one."""
     return any((p.recycle and p.state == READY) or p.state == STARTING for p in mine)
+
+
+# -- what is wanted: the daemon process sets ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessSet:
+    """One set of daemon processes: a group's processes for one application group.
+
+    mod_wsgi runs each application group of a daemon process in its own
+    sub-interpreter; we run each in processes of its own (``processes=`` and
+    ``threads=`` of the group, each), so two apps of one group never share
+    modules.
+    """
+
+    key: str  # its name among the sets (routing.set_key)
+    group: str
+    application_group: str
+    scripts: tuple[tuple[str, str], ...]  # (script, callable) to import before READY
+
+
+def process_sets(
+    groups: Sequence[str],
+    reached: Mapping[tuple[str, str], Iterable[tuple[str, str]]],
+    limit: int,
+    key: Callable[[str, str], str],
+) -> tuple[dict[str, ProcessSet], list[str]]:
+    """The sets to run, from what the configuration routes to each group.
+
+    ``reached`` maps (group, application group) to the scripts requests
+    reach there; ``limit`` caps the sets of one group (0: no cap). A group
+    no request reaches still gets its one set (as mod_wsgi starts every
+    WSGIDaemonProcess). Returns the sets by key, and the groups over the cap
+    as problems.
+    """
+    found: dict[str, ProcessSet] = {}
+    problems: list[str] = []
+    for group in groups:
+        mine = sorted((app, scripts) for (g, app), scripts in reached.items() if g == group)
+        if not mine:
+            mine = [("", [])]
+        if limit and len(mine) > limit:
+            names = ", ".join(repr(app) for app, _ in mine)
+            problems.append(
+                f"daemon group {group!r} would run {len(mine)} application groups ({names}), "
+                f"more than WSGIApplicationGroupLimit ({limit}); raise it, or give the "
+                "apps one application group (WSGIApplicationGroup %{GLOBAL}, application-group=)"
+            )
+            continue
+        for app, scripts in mine:
+            name = key(group, app)
+            found[name] = ProcessSet(name, group, app, tuple(sorted(scripts)))
+    return found, problems
 
 
 # -- the main loop's step --------------------------------------------------------

@@ -11,7 +11,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # A fixed key: the suite compares answers, and signed values must verify on both servers.
 SECRET_KEY = "differential-suite-not-a-secret-" + "x" * 32
 DEBUG = False
-ALLOWED_HOSTS = ["django.test"]
+ALLOWED_HOSTS = ["django.test", "djangos.test"]
 
 INSTALLED_APPS: list[str] = []
 MIDDLEWARE = [
