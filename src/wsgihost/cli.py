@@ -622,7 +622,8 @@ def _reserve_port(host: str) -> socket.socket:
 
 def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print) -> int:
     from wsgihost.supervisor.groups import unreadable
-    from wsgihost.supervisor.master import Master, StartupError
+    from wsgihost.supervisor.listeners import StartupError
+    from wsgihost.supervisor.master import Master
 
     if (args.script is None) == (args.config is None):
         print("wsgihost: error: serve takes a WSGI SCRIPT or --config FILE", file=sys.stderr)

@@ -85,6 +85,14 @@ def ask(server: ServerProcess, target: str, host: str = "sites.test") -> dict[st
     return json.loads(response.body)  # type: ignore[no-any-return]
 
 
+def answer(server: ServerProcess, target: str, host: str) -> dict[str, object] | None:
+    """The app's answer, or None while the server does not route ``target`` to it yet."""
+    try:
+        return ask(server, target, host)
+    except AssertionError:
+        return None
+
+
 def daemons(server: ServerProcess) -> set[int]:
     return {pid for pid, kind in members(server.proc.pid).items() if kind == "daemon"}
 
@@ -110,18 +118,19 @@ def test_global_keeps_one_set(server: ServerProcess) -> None:
 
 def test_no_host_header_starts_a_process(server: ServerProcess) -> None:
     for target in ("/one/", "/two/", "/g1/"):
-        wait_for(lambda t=target: ask(server, t), 20, f"{target} to answer")
+        wait_for(lambda t=target: ask(server, t), 20, f"{target} to answer")  # type: ignore[misc]
     # Three sets of one process each: /one, /two and %{GLOBAL}.
-    before = wait_for(lambda: len(daemons(server)) == 3 and daemons(server), 20, "3 daemons")
+    wait_for(lambda: len(daemons(server)) == 3, 20, "3 daemons")
+    before = daemons(server)
     # Ports, upper case, a trailing dot, an IPv6 literal, an address: mod_wsgi
     # takes the port of each into the application group (a new interpreter).
     hosts = [f"sites.test:{10000 + i}" for i in range(30)]
     hosts += ["SITES.TEST:1", "sites.test.:2", "sites.test", "[::1]:8080", "127.0.0.1:9"]
     groups = set()
     for host in hosts:
-        answer = ask(server, "/one/x", host)
-        groups.add(answer["group"])
-        assert answer["pid"] in before
+        got = ask(server, "/one/x", host)
+        groups.add(got["group"])
+        assert got["pid"] in before
     assert groups == {f"sites.test:{server.port}|/one"}
     assert daemons(server) == before
 
@@ -165,3 +174,30 @@ def test_more_application_groups_than_the_limit_is_an_error(tmp_path: Path) -> N
         assert "more than WSGIApplicationGroupLimit (2)" in proc.stderr()
     finally:
         proc.close()
+
+
+def test_a_restart_starts_new_sets_and_stops_removed_ones(tmp_path: Path) -> None:
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "app.wsgi").write_text(APP)
+        (tmp_path / name / "siteconfig.py").write_text(f"NAME = {name!r}\n")
+    conf = tmp_path / "site.conf"
+    head = (
+        f"Listen 127.0.0.1:{free_port()}\nServerName restart.test\nStartServers 1\n"
+        "WSGIDaemonProcess g processes=1 threads=2\nWSGIProcessGroup g\n"
+    )
+    conf.write_text(head + f"WSGIScriptAlias /one {tmp_path}/one/app.wsgi\n")
+    server = ServerProcess(["serve", "--config", str(conf)])
+    try:
+        server.wait_listening()
+        first = wait_for(lambda: ask(server, "/one/", "restart.test"), 20, "/one to answer")
+        conf.write_text(head + f"WSGIScriptAlias /two {tmp_path}/two/app.wsgi\n")
+        result = wsgihost("restart", "--config", str(conf))
+        assert result.returncode == 0, result.stderr
+        two = wait_for(lambda: answer(server, "/two/", "restart.test"), 20, "/two to answer")
+        assert two is not None
+        assert two["site"] == "two" and two["pid"] != first["pid"]
+        # /one's set is gone with its alias, and its process with it.
+        wait_for(lambda: daemons(server) == {two["pid"]}, 20, "/one's process to stop")
+    finally:
+        server.close()

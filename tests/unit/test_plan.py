@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from wsgihost.supervisor import plan
+from wsgihost.supervisor import plan, report
 from wsgihost.supervisor.plan import (
     DRAINING,
     READY,
@@ -213,3 +213,20 @@ def test_sets_are_planned_apart_each_with_processes() -> None:
     # The roll of one set leaves the other alone; a missing process is set b's.
     assert actions == [Replace(3), StartDaemon("g|b"), StartDaemon("g|b")]
     assert plan.on_ready(Proc(9, "g|b", READY), [*procs, ready(4, "g|a", recycle=True)]) is None
+
+
+# -- what status shows -----------------------------------------------------------------
+
+
+def test_status_shows_a_group_once_with_its_sets() -> None:
+    def info(key: str, app: str, status: str, generation: int = 0) -> report.SetInfo:
+        return report.SetInfo(key, "g", app, status, 1, 2, generation, -1, "")
+
+    sets = [info("g|a", "a", READY), info("g|b", "b", STARTING, generation=1)]
+    procs = [ready(1, group="g|a"), Proc(2, "g|b", STARTING, generation=1), Proc(3)]
+    (group,) = report.groups(sets, procs, now=10.0)
+    assert group["name"] == "g" and group["status"] == STARTING and group["generation"] == 1
+    assert [s["application_group"] for s in group["sets"]] == ["a", "b"]  # type: ignore[attr-defined]
+    assert [m["pid"] for m in group["members"]] == [1, 2]  # type: ignore[attr-defined]
+    assert group["rolling"]  # set b has no process of its version ready yet
+    assert report.member(Proc(3, started=4.0), 10.0)["uptime"] == 6.0

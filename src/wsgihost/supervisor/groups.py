@@ -412,3 +412,52 @@ def title_for(group: DaemonGroup) -> str:
     if group.display_name:
         return group.display_name.replace("%{GROUP}", f"(wsgi:{group.name})")
     return f"wsgihost: daemon {group.name}"
+
+
+def daemon_settings(
+    server: Server, spec: DaemonGroup, scripts: list[tuple[str, str]], peer_uids: list[int]
+) -> dict[str, object]:
+    """What the master hands a new daemon process of ``spec`` (as JSON on its channel).
+
+    ``scripts`` are the (script, callable) pairs its set imports before READY;
+    ``peer_uids`` who may connect to it (the front end's user).
+    """
+    main_log = server.main.error_log or server.logging.error_log
+    return {
+        "group": spec.name,
+        "threads": spec.threads,
+        "multiprocess": spec.multiprocess or spec.processes > 1,
+        "maximum_requests": spec.maximum_requests,
+        "socket_timeout": spec.socket_timeout,
+        "queue_timeout": spec.queue_timeout,
+        "request_timeout": spec.request_timeout,
+        "inactivity_timeout": spec.inactivity_timeout,
+        "memory_limit": spec.memory_limit,
+        "virtual_memory_limit": spec.virtual_memory_limit,
+        "cpu_time_limit": spec.cpu_time_limit,
+        "graceful_timeout": spec.graceful_timeout,
+        "shutdown_timeout": spec.shutdown_timeout,
+        "python_path": [*spec.python_path, *server.python_path],
+        "home": spec.home,
+        "cwd": working_directory(server, spec),
+        "hash_seed_set": server.python_hash_seed is not None,
+        "lang": spec.lang,
+        "locale": spec.locale,
+        "umask": spec.umask,
+        # user=/group= or else User/Group, as mod_wsgi (root only acts on them).
+        "user": daemon_user(server, spec)[0],
+        "unix_group": daemon_user(server, spec)[1],
+        "peer_uids": peer_uids,
+        "script_user": spec.script_user,
+        "script_group": spec.script_group,
+        "scripts": scripts,
+        # The processes' own output goes to the log of the host that
+        # defines the group; wsgi.errors to the log of the request's host
+        # (the front end names it), opened among request_error_logs.
+        "error_log": spec.error_log or main_log,
+        "log_level": spec.log_level or server.logging.level,
+        "main_error_log": main_log,
+        "main_log_level": server.logging.level,
+        "request_error_logs": list(spec.request_error_logs),
+        "report_modules": server.reload_on_changes,
+    }

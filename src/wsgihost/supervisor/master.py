@@ -26,21 +26,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import wsgihost
 from wsgihost import privileges
-from wsgihost.config.model import DaemonGroup, Listener, Server
+from wsgihost.config.model import DaemonGroup, Server
 from wsgihost.logs import ErrorLog
 from wsgihost.proctitle import set_name
 from wsgihost.reload import ChangeMonitor
 from wsgihost.routing import Router, set_key
 from wsgihost.supervisor import groups as groupsmod
-from wsgihost.supervisor import plan
+from wsgihost.supervisor import plan, report
 from wsgihost.supervisor.control import ControlError, ControlServer
 from wsgihost.supervisor.groups import GroupError, GroupSocket
 from wsgihost.supervisor.inotify import Watcher, open_watcher
+from wsgihost.supervisor.listeners import BoundListener, StartupError, bind
 
 # A worker that exits this soon after starting counts as a failed start.
 QUICK_EXIT = 2.0
@@ -52,10 +53,6 @@ DAEMON_MAX_BACKOFF = 30.0
 LIMITS_INTERVAL = 1.0  # how often restart-interval and rss-limit are checked
 
 STARTING, READY, DRAINING = plan.STARTING, plan.READY, plan.DRAINING
-
-
-class StartupError(Exception):
-    """The server cannot start (a listener cannot be bound, ...)."""
 
 
 @dataclass
@@ -107,6 +104,7 @@ class Child:
             self.term_sent,
             self.timed_out,
             self.served,
+            self.busy,
         )
 
 
@@ -149,37 +147,20 @@ class Group:
             spec.rss_limit,
         )
 
-
-@dataclass
-class BoundListener:
-    spec: Listener
-    sock: socket.socket
-    port: int = field(default=0)
-
-    def url(self) -> str:
-        return self.spec.url(self.port)
-
-
-def bind(spec: Listener, backlog: int) -> BoundListener:
-    """Bind and listen on one TCP address."""
-    try:
-        infos = socket.getaddrinfo(
-            spec.host or None, spec.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    def info(self) -> report.SetInfo:
+        """This set as status shows it."""
+        spec = self.spec
+        return report.SetInfo(
+            self.key,
+            spec.name,
+            self.application_group,
+            self.status,
+            spec.processes,
+            spec.threads,
+            self.generation,
+            self.stalled,
+            self.last_error,
         )
-    except socket.gaierror as e:
-        raise StartupError(f"cannot resolve listen address {spec.host!r}: {e.strerror}") from None
-    family, type_, proto, _, addr = infos[0]
-    sock = socket.socket(family, type_, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(addr)
-        sock.listen(backlog)
-    except OSError as e:
-        sock.close()
-        where = spec.url().removeprefix("http://")
-        raise StartupError(f"cannot listen on {where}: {e.strerror}") from None
-    sock.setblocking(False)
-    return BoundListener(spec, sock, sock.getsockname()[1])
 
 
 class Master:
@@ -872,45 +853,7 @@ class Master:
             return False
         child.generation = group.generation
         child.label = spec.name
-        main_log = self.server.main.error_log or self.server.logging.error_log
-        settings = {
-            "group": spec.name,
-            "threads": spec.threads,
-            "multiprocess": spec.multiprocess or spec.processes > 1,
-            "maximum_requests": spec.maximum_requests,
-            "socket_timeout": spec.socket_timeout,
-            "queue_timeout": spec.queue_timeout,
-            "request_timeout": spec.request_timeout,
-            "inactivity_timeout": spec.inactivity_timeout,
-            "memory_limit": spec.memory_limit,
-            "virtual_memory_limit": spec.virtual_memory_limit,
-            "cpu_time_limit": spec.cpu_time_limit,
-            "graceful_timeout": spec.graceful_timeout,
-            "shutdown_timeout": spec.shutdown_timeout,
-            "python_path": [*spec.python_path, *self.server.python_path],
-            "home": spec.home,
-            "cwd": groupsmod.working_directory(self.server, spec),
-            "hash_seed_set": self.server.python_hash_seed is not None,
-            "lang": spec.lang,
-            "locale": spec.locale,
-            "umask": spec.umask,
-            # user=/group= or else User/Group, as mod_wsgi (root only acts on them).
-            "user": groupsmod.daemon_user(self.server, spec)[0],
-            "unix_group": groupsmod.daemon_user(self.server, spec)[1],
-            "peer_uids": [self.front_end_uid],
-            "script_user": spec.script_user,
-            "script_group": spec.script_group,
-            "scripts": group.scripts,
-            # The processes' own output goes to the log of the host that
-            # defines the group; wsgi.errors to the log of the request's host
-            # (the front end names it), opened among request_error_logs.
-            "error_log": spec.error_log or main_log,
-            "log_level": spec.log_level or self.server.logging.level,
-            "main_error_log": main_log,
-            "main_log_level": self.server.logging.level,
-            "request_error_logs": list(spec.request_error_logs),
-            "report_modules": self.server.reload_on_changes,
-        }
+        settings = groupsmod.daemon_settings(self.server, spec, group.scripts, [self.front_end_uid])
         try:
             parent.sendall(json.dumps(settings).encode() + b"\n")
         except OSError as e:
@@ -1138,64 +1081,14 @@ class Master:
 
     def status(self) -> dict[str, object]:
         now = time.monotonic()
-
-        def member(c: Child) -> dict[str, object]:
-            state = "retiring" if c.recycle and c.state == READY else c.state
-            return {
-                "pid": c.proc.pid,
-                "state": "stopping" if c.stopping else state,
-                "generation": c.generation,
-                "uptime": round(now - c.started, 1),
-                "served": c.served,
-                "busy_threads": c.busy,
-            }
-
-        def one_set(key: str, group: Group) -> dict[str, object]:
-            mine = [c for c in self.children.values() if c.group == key]
-            current = sum(1 for c in mine if c.generation == group.generation and c.state == READY)
-            stalled = group.stalled == group.generation
-            return {
-                "application_group": group.application_group,
-                "status": group.status,
-                "generation": group.generation,
-                "rolling": current < group.spec.processes and not stalled,
-                "roll_stopped": stalled,
-                "last_error": group.last_error,
-                "members": [member(c) for c in mine],
-            }
-
-        # One entry per daemon group, its sets (one per application group) inside;
-        # the group's own fields sum its sets up.
-        by_group: dict[str, list[dict[str, object]]] = {}
-        specs: dict[str, DaemonGroup] = {}
-        for key, group in self.groups.items():
-            by_group.setdefault(group.spec.name, []).append(one_set(key, group))
-            specs[group.spec.name] = group.spec
-        groups = []
-        for name, sets in by_group.items():
-            states = {str(s["status"]) for s in sets}
-            worst = next(st for st in (plan.FAILED, STARTING, READY, *states) if st in states)
-            groups.append(
-                {
-                    "name": name,
-                    "status": worst,
-                    "processes": specs[name].processes,
-                    "threads": specs[name].threads,
-                    "generation": max(int(str(s["generation"])) for s in sets),
-                    "rolling": any(s["rolling"] for s in sets),
-                    "roll_stopped": any(s["roll_stopped"] for s in sets),
-                    "last_error": next((s["last_error"] for s in sets if s["last_error"]), ""),
-                    "members": [m for s in sets for m in s["members"]],  # type: ignore[attr-defined]
-                    "sets": sets,
-                }
-            )
+        views = self._views()
         return {
             "pid": os.getpid(),
             "uptime": round(now - self.started, 1),
             "stopping": self.stopping,
             "listeners": [b.url() for b in self.listeners],
-            "workers": [member(c) for c in self.children.values() if c.kind == "worker"],
-            "groups": groups,
+            "workers": [report.member(p, now) for p in views if p.worker],
+            "groups": report.groups([g.info() for g in self.groups.values()], views, now),
             "last_reload": self.last_reload,
         }
 

@@ -59,6 +59,7 @@ class Proc:
     term_sent: bool = False
     timed_out: bool = False
     served: int = 0
+    busy: int = 0  # threads running a request, as last reported
 
     @property
     def worker(self) -> bool:
