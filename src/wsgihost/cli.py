@@ -422,6 +422,13 @@ def cmd_configtest(args: argparse.Namespace) -> int:
     server = load_config(args.config, _defines(args.defines))
     if server is None:
         return 1
+    from wsgihost.supervisor.groups import process_sets
+
+    _sets, problems = process_sets(server)  # what serve would refuse to start with
+    for problem in problems:
+        print(f"{args.config}: {problem}", file=sys.stderr)
+    if problems:
+        return 1
     _print("Syntax OK")
     return 0
 

@@ -168,12 +168,18 @@ def test_more_application_groups_than_the_limit_is_an_error(tmp_path: Path) -> N
         "WSGIDaemonProcess many processes=1 threads=1\nWSGIProcessGroup many\n"
         + "".join(f"WSGIScriptAlias /app{i} {script}\n" for i in range(3))
     )
+    checked = wsgihost("configtest", "--config", str(conf))
+    assert checked.returncode != 0
+    assert "daemon group 'many' would run 3 application groups" in checked.stderr
     proc = ServerProcess(["serve", "--config", str(conf)])
     try:
         assert proc.wait(30) != 0
         assert "more than WSGIApplicationGroupLimit (2)" in proc.stderr()
     finally:
         proc.close()
+    # Within the limit the configuration passes.
+    conf.write_text(conf.read_text().replace("Limit 2", "Limit 3"))
+    assert wsgihost("configtest", "--config", str(conf)).returncode == 0
 
 
 def test_a_restart_starts_new_sets_and_stops_removed_ones(tmp_path: Path) -> None:

@@ -39,8 +39,8 @@ from pathlib import Path
 import wsgihost
 from wsgihost import privileges
 from wsgihost.config.model import DaemonGroup, Server
-from wsgihost.routing import Router
-from wsgihost.supervisor import rundir
+from wsgihost.routing import Router, set_key
+from wsgihost.supervisor import plan, rundir
 
 
 class GroupError(Exception):
@@ -461,3 +461,11 @@ def daemon_settings(
         "request_error_logs": list(spec.request_error_logs),
         "report_modules": server.reload_on_changes,
     }
+
+
+def process_sets(server: Server) -> tuple[dict[str, plan.ProcessSet], list[str]]:
+    """The daemon process sets a configuration wants (one per daemon group and
+    application group), and why it cannot have them (WSGIApplicationGroupLimit)."""
+    reached = Router(server).process_sets()
+    names = [g.name for g in server.groups]
+    return plan.process_sets(names, reached, server.application_group_limit, set_key)

@@ -35,7 +35,7 @@ from wsgihost.config.model import DaemonGroup, Server
 from wsgihost.logs import ErrorLog
 from wsgihost.proctitle import set_name
 from wsgihost.reload import ChangeMonitor
-from wsgihost.routing import Router, set_key
+from wsgihost.routing import Router
 from wsgihost.supervisor import groups as groupsmod
 from wsgihost.supervisor import plan, report
 from wsgihost.supervisor.control import ControlError, ControlServer
@@ -252,7 +252,7 @@ class Master:
     def _open_groups(self) -> None:
         if not self.server.groups:
             return
-        sets, problems = _process_sets(self.server)
+        sets, problems = groupsmod.process_sets(self.server)
         if problems:
             raise StartupError("\n".join(problems))
         try:
@@ -339,7 +339,7 @@ class Master:
             )
             return {"ok": False, "error": "the configuration has errors", "problems": problems}
         old = self.server
-        sets, problems = _process_sets(new)
+        sets, problems = groupsmod.process_sets(new)
         if problems:
             self.log.error(
                 f"{why}: still running the previous configuration:\n" + "\n".join(problems)
@@ -1167,13 +1167,6 @@ class _Control:
 
 _CONTROL = _Control()
 _INOTIFY = _Control()
-
-
-def _process_sets(server: Server) -> tuple[dict[str, plan.ProcessSet], list[str]]:
-    """The daemon process sets a configuration wants, and why it cannot have them."""
-    reached = Router(server).process_sets()
-    names = [g.name for g in server.groups]
-    return plan.process_sets(names, reached, server.application_group_limit, set_key)
 
 
 def _set_name(group: Group) -> str:
