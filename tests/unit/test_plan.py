@@ -230,3 +230,20 @@ def test_status_shows_a_group_once_with_its_sets() -> None:
     assert [m["pid"] for m in group["members"]] == [1, 2]  # type: ignore[attr-defined]
     assert group["rolling"]  # set b has no process of its version ready yet
     assert report.member(Proc(3, started=4.0), 10.0)["uptime"] == 6.0
+
+
+# -- restarts: the configuration read again ---------------------------------------------
+
+
+def test_a_restart_starts_new_sets_rolls_changed_ones_and_stops_removed_ones() -> None:
+    def wanted(*keys: str) -> dict[str, plan.ProcessSet]:
+        return {k: plan.ProcessSet(k, k.split("|")[0], "", ()) for k in keys}
+
+    running: dict[str, object] = {"g|a": "g-settings", "g|b": "g-settings", "h": "h-old"}
+    changes = plan.reconfigure(
+        running, wanted("g|a", "g|c", "h"), {"g": "g-settings", "h": "h-new"}, False
+    )
+    assert changes == plan.Changes(start=("g|c",), roll=("h",), stop=("g|b",))
+    # A server-wide setting the daemons start with (WSGIPythonPath, ...) rolls every set that stays.
+    same = plan.reconfigure(running, wanted("g|a", "h"), {"g": "g-settings", "h": "h-old"}, True)
+    assert same == plan.Changes(start=(), roll=("g|a", "h"), stop=("g|b",))

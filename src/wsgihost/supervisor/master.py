@@ -345,6 +345,17 @@ class Master:
                 f"{why}: still running the previous configuration:\n" + "\n".join(problems)
             )
             return {"ok": False, "error": problems[0], "problems": problems}
+        # Server-wide settings a daemon is started with count as the group's
+        # own: a new WSGIPythonPath must reach its processes.
+        shared_changed = (
+            old.python_path != new.python_path
+            or old.python_home != new.python_home
+            or old.logging != new.logging
+            or old.main.error_log != new.main.error_log
+        )
+        running = {key: group.spec for key, group in self.groups.items()}
+        specs = {g.name: g for g in new.groups}
+        changes = plan.reconfigure(running, sets, specs, shared_changed)
         # Listeners first: if a new one cannot be bound, nothing has changed yet.
         keep = {(b.spec.host, b.spec.port): b for b in self.listeners}
         wanted_listeners = {(ls.host, ls.port): ls for ls in new.listeners}
@@ -360,7 +371,7 @@ class Master:
             return {"ok": False, "error": str(e), "problems": [str(e)]}
         # New sets' sockets next, still before anything is committed.
         try:
-            opened = self._open_new_sets(new, sets)
+            self._open_new_sets(new, [sets[name] for name in changes.start])
         except GroupError as e:
             for bound in added:
                 bound.sock.close()
@@ -374,17 +385,14 @@ class Master:
             self.announce(f"listening on {bound.url()}")
             self.log.notice(f"listening on {bound.url()}")
         self.server = new
-        # Server-wide settings a daemon is started with count as the group's
-        # own: a new WSGIPythonPath must reach its processes.
-        shared_changed = (
-            old.python_path != new.python_path
-            or old.python_home != new.python_home
-            or old.logging != new.logging
-            or old.main.error_log != new.main.error_log
-        )
-        rolled = self._roll_changed(new, sets, opened, shared_changed, why)
-        started = _unique([self.groups[name].spec.name for name in opened])
-        removed = self._remove_sets(sets)
+        removed = _unique([self.groups[name].spec.name for name in changes.stop])
+        for name in changes.roll:
+            self.groups[name].spec = specs[sets[name].group]
+            self.roll(name, why)
+        for name in changes.stop:
+            self._remove_set(name)
+        rolled = _unique([self.groups[name].spec.name for name in changes.roll])
+        started = _unique([self.groups[name].spec.name for name in changes.start])
         self._watch_for(new, sets)
         self._replace_workers()
         self.log.notice(
@@ -393,55 +401,27 @@ class Master:
         )
         return {"ok": True, "rolled": rolled, "started": started, "removed": removed}
 
-    def _open_new_sets(self, new: Server, sets: dict[str, plan.ProcessSet]) -> list[str]:
+    def _open_new_sets(self, new: Server, sets: list[plan.ProcessSet]) -> None:
         """Open the sockets of the sets ``new`` adds; all or none (GroupError)."""
         opened: list[str] = []
-        for name, wanted in sets.items():
-            if name in self.groups:
-                continue
+        for wanted in sets:
             try:
                 self._open_set(wanted, new)
-                opened.append(name)
+                opened.append(wanted.key)
             except (GroupError, OSError) as e:
                 for done in opened:
                     self.groups.pop(done).socket.close()
                 spec = next(g for g in new.groups if g.name == wanted.group)
                 raise GroupError(f"{spec.where}: daemon group {spec.name!r}: {e}") from None
-        return opened
 
-    def _roll_changed(
-        self,
-        new: Server,
-        sets: dict[str, plan.ProcessSet],
-        opened: list[str],
-        shared_changed: bool,
-        why: str,
-    ) -> list[str]:
-        """Roll the sets whose group's settings changed; the names of their groups."""
-        specs = {g.name: g for g in new.groups}
-        rolled = []
-        for name, wanted in sets.items():
-            group = self.groups[name]
-            spec = specs[wanted.group]
-            if name not in opened and (group.spec != spec or shared_changed):
-                group.spec = spec
-                self.roll(name, why)
-                rolled.append(spec.name)
-        return _unique(rolled)
-
-    def _remove_sets(self, sets: dict[str, plan.ProcessSet]) -> list[str]:
-        """Stop the sets a new configuration no longer has; the names of their groups."""
-        removed = []
-        for name in list(self.groups):
-            if name not in sets:
-                group = self.groups.pop(name)
-                for child in self.children.values():
-                    if child.group == name:
-                        child.stopping = True
-                        _kill(child.proc.pid, signal.SIGTERM)
-                group.socket.close()
-                removed.append(group.spec.name)
-        return _unique(removed)
+    def _remove_set(self, key: str) -> None:
+        """Stop a set a new configuration no longer has, and close its socket."""
+        group = self.groups.pop(key)
+        for child in self.children.values():
+            if child.group == key:
+                child.stopping = True
+                _kill(child.proc.pid, signal.SIGTERM)
+        group.socket.close()
 
     def _close_sockets(self) -> None:
         if self.control is not None:

@@ -421,3 +421,37 @@ def size_text(n: int) -> str:
         if n >= 1 << shift:
             return f"{n / (1 << shift):.1f}{unit}".replace(".0" + unit, unit)
     return f"{n} bytes"
+
+
+# -- a restart: the configuration read again ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a new configuration changes among the daemon process sets."""
+
+    start: tuple[str, ...]  # sets it adds
+    roll: tuple[str, ...]  # sets whose group's settings changed: new processes, one at a time
+    stop: tuple[str, ...]  # sets it no longer has
+
+
+def reconfigure(
+    running: Mapping[str, object],
+    wanted: Mapping[str, ProcessSet],
+    groups: Mapping[str, object],
+    shared_changed: bool,
+) -> Changes:
+    """Compare the running sets (key -> their group's settings) with the wanted ones.
+
+    ``groups`` are the new configuration's group settings by name;
+    ``shared_changed`` says server-wide settings a daemon starts with changed
+    (WSGIPythonPath, logging, ...), which roll every set that stays.
+    """
+    start = tuple(key for key in wanted if key not in running)
+    roll = tuple(
+        key
+        for key, found in wanted.items()
+        if key in running and (running[key] != groups[found.group] or shared_changed)
+    )
+    stop = tuple(key for key in running if key not in wanted)
+    return Changes(start, roll, stop)
