@@ -139,8 +139,10 @@ def write_site(site: Path, port: int, front: str, alpha: str, beta: str) -> Path
             Group {group_of(account(front))}
             ErrorLog {site}/error.log
             WSGISocketPrefix {run}/wsgi
-            WSGIDaemonProcess alpha user={alpha} group={group_of(account(alpha))} threads=2 home={site}
-            WSGIDaemonProcess beta user={beta} group={group_of(account(beta))} threads=2 home={site}
+            WSGIDaemonProcess alpha user={alpha} group={group_of(account(alpha))} \
+                threads=2 home={site}
+            WSGIDaemonProcess beta user={beta} group={group_of(account(beta))} \
+                threads=2 home={site}
             WSGIScriptAlias /alpha {site}/alpha.wsgi process-group=alpha
             WSGIScriptAlias /beta {site}/beta.wsgi process-group=beta
             """
