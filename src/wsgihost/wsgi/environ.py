@@ -318,7 +318,12 @@ def build_environ(
         if ":" in name:
             name = "[" + name + "]"
     environ["SERVER_NAME"] = name
-    environ["SERVER_PORT"] = port or str(head.server_port)
+    if not port:
+        # As Apache's ap_get_server_port (UseCanonicalName Off): a Host with no
+        # port means the scheme's default port; with no Host at all, the port
+        # the request came in on.
+        port = ("443" if head.scheme == "https" else "80") if host else str(head.server_port)
+    environ["SERVER_PORT"] = port
     group: Optional[str] = mount.application_group
     if group is None:
         # mod_wsgi's default application group, %{RESOURCE}: host[:port]|script_name.

@@ -254,11 +254,11 @@ def test_a_header_cannot_override_a_cgi_key() -> None:
 @pytest.mark.parametrize(
     "host, name, port",
     [
-        (b"example.com", "example.com", "8080"),
+        (b"example.com", "example.com", "80"),  # no port: the scheme's, as Apache
         (b"example.com:9000", "example.com", "9000"),
         (b"EXAMPLE.com:80", "EXAMPLE.com", "80"),
         (b"10.1.2.3:81", "10.1.2.3", "81"),
-        (b"[::1]", "[::1]", "8080"),
+        (b"[::1]", "[::1]", "80"),
         (b"[::1]:9000", "[::1]", "9000"),
         (b"[2001:db8::7]:443", "[2001:db8::7]", "443"),
     ],
@@ -296,7 +296,12 @@ def test_without_host_an_ipv4_mapped_listening_address_is_unmapped() -> None:
 def test_a_host_with_an_empty_port_gives_the_plain_name() -> None:
     env = environ_for(headers=[(b"Host", b"example.com:")])
     assert env["SERVER_NAME"] == "example.com"
-    assert env["SERVER_PORT"] == "8080"
+    assert env["SERVER_PORT"] == "80"
+
+
+def test_a_host_without_port_over_https_gives_443() -> None:
+    env = environ_for(headers=[(b"Host", b"example.com")], scheme="https")
+    assert env["SERVER_PORT"] == "443"
 
 
 @pytest.mark.parametrize(
@@ -423,7 +428,7 @@ def test_no_path_translated_without_path_info() -> None:
 @pytest.mark.parametrize(
     "host, mount, group",
     [
-        (b"example.com", "/app", "example.com:8080|/app"),
+        (b"example.com", "/app", "example.com|/app"),
         (b"example.com:80", "/app", "example.com|/app"),
         (b"example.com:443", "", "example.com|"),
         (b"example.com:9000", "/", "example.com:9000|"),
