@@ -15,7 +15,8 @@ def test_port_0_names_the_daemon_group_after_the_port_bound() -> None:
     server = serve(APPS / "echo.wsgi", processes=1, threads=2, mode="daemon")
     try:
         assert server.port != 0
-        seen = get(server, "/").json()["environ"]
+        # As a browser or curl asks: the Host header carries the port.
+        seen = get(server, "/", host=f"127.0.0.1:{server.port}").json()["environ"]
         assert seen["mod_wsgi.process_group"] == f"localhost:{server.port}"
         assert seen["SERVER_PORT"] == str(server.port)
     finally:
