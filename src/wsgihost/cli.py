@@ -141,6 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long a stop waits for requests in flight (30)",
     )
     serve.add_argument(
+        "--request-timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="serve SCRIPT in daemon mode: a request running longer gets a 504 and its "
+        "process is replaced; a long download or stream counts too (60; 0: off)",
+    )
+    serve.add_argument(
         "--keepalive-timeout",
         type=_seconds,
         default=5.0,
@@ -466,6 +474,7 @@ def serve_model(args: argparse.Namespace) -> Server:
             multiprocess=True,
             user=args.user,
             group=args.group,
+            request_timeout=args.request_timeout,
         )
         groups = (group,)
         app = replace(app, settings=replace(app.settings, process_group=group.name))

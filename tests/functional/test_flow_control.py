@@ -268,3 +268,20 @@ def test_a_slow_download_survives_a_roll_and_a_graceful_stop() -> None:
 
 def daemon_pids(server: ServerProcess) -> set[int]:
     return {p for p, kind in members(server.proc.pid).items() if kind == "daemon"}
+
+
+@pytest.mark.parametrize("limit", ["1", "0"])
+def test_request_timeout_counts_a_stream_and_serve_can_turn_it_off(limit: str) -> None:
+    # A download of about 4 s, whose app is held back by flow control for
+    # about 3 s (the kernel's buffers hold the rest): cut by a 1 s
+    # request-timeout, whole with none.
+    size = 32 * MB
+    server = serve(FLOW_APP, "--request-timeout", limit, processes=1, threads=4, mode="daemon")
+    try:
+        if limit == "0":
+            assert _slow_download(server, size, 8 * MB, lambda: None) == _expected_digest(size)
+        else:
+            with pytest.raises(AssertionError, match="the download was cut"):
+                _slow_download(server, size, 8 * MB, lambda: None)
+    finally:
+        server.close()
