@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 import traceback
 from typing import Any, Callable, Iterable, List, Optional, Tuple
 
 from wsgihost.wsgi.input_error import InputError
+from wsgihost.wsgi.streams import FileWrapper
 
 Headers = List[Tuple[str, str]]
 Head = Tuple[str, Headers]
@@ -183,6 +185,28 @@ class _Response:
             self.head_sent = True
             self.sink.send(self.head, data, end)
 
+    def length_from_file(self, wrapper: FileWrapper) -> None:
+        """A Content-Length for a ``wsgi.file_wrapper`` of a regular file that has none.
+
+        As mod_wsgi does: the rest of the file from where it stands is the
+        body, so the client gets a length instead of a chunked (or, under
+        HTTP/1.0, close-delimited) response.
+        """
+        code = self.status_code
+        if self.head is None or self.head_sent or code < 200 or code in (204, 304):
+            return
+        try:
+            fd = wrapper.filelike.fileno()
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                return
+            left = max(0, st.st_size - wrapper.filelike.tell())
+        except (AttributeError, OSError, ValueError):
+            return  # not a real file: its pieces go as they come
+        status, headers = self.head
+        self.head = (status, [*headers, ("Content-Length", str(left))])
+        self.declared = left
+
     @property
     def body_expected(self) -> bool:
         """False where HTTP sends no body, whatever Content-Length says (RFC 9110 8.6)."""
@@ -213,6 +237,8 @@ def run(
     try:
         app = load_app()
         result = app(environ, response.start_response)
+        if type(result) is FileWrapper and response.declared is None:
+            response.length_from_file(result)
         if type(result) is list or type(result) is tuple:
             # The common case: the whole body is known now, so the head and
             # body can travel together in one hand-over.

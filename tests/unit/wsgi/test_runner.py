@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from wsgihost.wsgi.runner import (
     validate_headers,
     validate_status,
 )
+from wsgihost.wsgi.streams import FileWrapper
 
 OK = ("200 OK", [("Content-Type", "text/plain")])
 
@@ -723,3 +726,45 @@ def test_system_exit_from_the_app_fails_the_request_not_the_worker(exc: BaseExce
     res = serve(app)
     assert_500(res)
     assert type(exc).__name__ in res.logtext
+
+
+# -- wsgi.file_wrapper ------------------------------------------------------------
+
+
+def test_a_file_wrapper_of_a_regular_file_gets_the_rest_of_the_file_as_its_length(
+    tmp_path: Path,
+) -> None:
+    # As mod_wsgi: the client gets a Content-Length, not a chunked body.
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"0123456789" * 1000)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response(*OK)
+        f = open(path, "rb")  # noqa: SIM115 (the wrapper closes it)
+        f.seek(10)
+        return FileWrapper(f, 4096)
+
+    res = serve(app)
+    assert ("Content-Length", "9990") in res.sink.headers
+    assert res.sink.body == path.read_bytes()[10:]
+    assert res.sink.ended and not res.sink.aborted
+
+
+def test_a_file_wrapper_of_something_else_or_with_a_length_is_left_alone(tmp_path: Path) -> None:
+    def stream_app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response(*OK)
+        return FileWrapper(io.BytesIO(b"abc"))
+
+    res = serve(stream_app)
+    assert not [h for h in res.sink.headers if h[0] == "Content-Length"]
+    assert res.sink.body == b"abc"
+
+    path = tmp_path / "data.bin"
+    path.write_bytes(b"x" * 100)
+
+    def declared_app(environ: dict[str, Any], start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Length", "100")])
+        return FileWrapper(open(path, "rb"))
+
+    res = serve(declared_app)
+    assert [h for h in res.sink.headers if h[0] == "Content-Length"] == [("Content-Length", "100")]
