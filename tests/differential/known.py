@@ -45,7 +45,8 @@ def _env(key: str, apache: Any, wsgihost: Any, why: str, cases: str = "*environ*
 
 APACHE_PAGE_TYPE = "text/html; charset=iso-8859-1"
 _ERROR_PAGES = (
-    "to fix (issue 12): the error pages the server writes itself (400, 404, 411, 500, ...) "
+    "to fix (issue 14, with ErrorDocument): the error pages the server writes itself "
+    "(400, 404, 411, 500, ...) "
     "are wsgihost's own short HTML5 pages in UTF-8; Apache's are HTML 4.01 in ISO-8859-1 "
     "with its standard wording"
 )
