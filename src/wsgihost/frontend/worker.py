@@ -205,11 +205,19 @@ class Worker:
             except OSError:
                 pass
         self.log.info(f"front-end worker stopping ({why})")
+        # The drain is scheduled first: it is what ends the process, so a
+        # connection whose stop() fails must not leave the worker running
+        # forever with no listener and no master.
+        self.loop.create_task(self._drain())
         for srv in self._servers:
             srv.close()  # closes only this process's copy of the listener
         for conn in list(self.connections):
-            conn.stop()
-        self.loop.create_task(self._drain())
+            try:
+                conn.stop()
+            except Exception as e:
+                self.log.error(f"internal error while stopping a connection: {e!r}")
+                if conn.transport is not None:
+                    conn.transport.abort()
 
     async def _drain(self) -> None:
         deadline = self.loop.time() + self.server.graceful_timeout
