@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from wsgihost.cli import main
+from wsgihost.config import daemon_options, load
 from wsgihost.config import directives as d
-from wsgihost.config import load
 from wsgihost.config.draft import DirDraft
 from wsgihost.config.model import DaemonGroup, DirSettings, Server
 from wsgihost.config.problems import Problem
+from wsgihost.config.values import suggest
 
 
 def build(
@@ -71,10 +72,10 @@ def test_every_directive_of_the_issue_is_supported(name: str) -> None:
 
 
 def test_every_mod_wsgi_daemon_option_is_checked() -> None:
-    assert sorted(d.DAEMON_OPTION_INDEX) == sorted([*MOD_WSGI_OPTIONS, "rss-limit"])
+    assert sorted(daemon_options.DAEMON_OPTION_INDEX) == sorted([*MOD_WSGI_OPTIONS, "rss-limit"])
     group_fields = {f.name for f in fields(DaemonGroup)}
-    assert all(option.field in group_fields for option in d.DAEMON_OPTIONS)
-    assert all(option.doc and option.value for option in d.DAEMON_OPTIONS)
+    assert all(option.field in group_fields for option in daemon_options.DAEMON_OPTIONS)
+    assert all(option.doc and option.value for option in daemon_options.DAEMON_OPTIONS)
 
 
 def test_table_records_are_complete() -> None:
@@ -112,9 +113,9 @@ def test_tls_directives_are_refused(name: str) -> None:
 
 
 def test_suggestions() -> None:
-    assert d.suggest("proceses", d.DAEMON_OPTION_INDEX) == " (did you mean 'processes'?)"
-    assert d.suggest("documentroot2", ["DocumentRoot"]) == " (did you mean 'DocumentRoot'?)"
-    assert d.suggest("zzz", ["DocumentRoot"]) == ""
+    assert suggest("proceses", daemon_options.DAEMON_OPTION_INDEX) == " (did you mean 'processes'?)"
+    assert suggest("documentroot2", ["DocumentRoot"]) == " (did you mean 'DocumentRoot'?)"
+    assert suggest("zzz", ["DocumentRoot"]) == ""
     assert d.unknown_message("SSLNew", False).startswith("SSLNew: TLS is terminated")
     assert d.unknown_message("Virtualhosts", True) == (
         "unknown section <Virtualhosts> (did you mean 'VirtualHost'?)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wsgihost.config import directives
+from wsgihost.config import daemon_options, directives
 from wsgihost.config.docs import COMMAND, render
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "directives.md"
@@ -19,7 +19,7 @@ def test_the_reference_covers_every_directive_and_option() -> None:
     for record in directives.TABLE:
         name = f"<{record.name}>" if record.section else record.name
         assert f"`{name}`" in text, name
-    for option in directives.DAEMON_OPTIONS:
+    for option in daemon_options.DAEMON_OPTIONS:
         assert f"`{option.name}=" in text, option.name
     for module in directives.PROVIDED_MODULES:
         assert module in text

@@ -7,7 +7,9 @@ exist). The pieces, in the order they run:
 
 - :mod:`~wsgihost.config.lexer`: logical lines, ``${VAR}``, arguments;
 - :mod:`~wsgihost.config.parser`: sections, ``Include``, ``Define``, ``<IfModule>``;
-- :mod:`~wsgihost.config.directives`: the one table of directives;
+- :mod:`~wsgihost.config.directives`: the one table of directives, with
+  :mod:`~wsgihost.config.daemon_options` (``WSGIDaemonProcess``'s options)
+  and :mod:`~wsgihost.config.values` (the argument parsers both use);
 - :mod:`~wsgihost.config.builder`: the table applied, the whole-server checks;
 - :mod:`~wsgihost.config.model`: the result the rest of the server runs on.
 

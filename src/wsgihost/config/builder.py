@@ -39,6 +39,7 @@ from wsgihost.config.model import (
 )
 from wsgihost.config.parser import Node, Parsed
 from wsgihost.config.problems import Problems
+from wsgihost.config.values import suggest
 from wsgihost.logs import COMMON
 
 PREDEFINED_FORMATS = {
@@ -234,7 +235,7 @@ def _groups(server: ServerDraft, parsed: Parsed, problems: Problems) -> tuple[Da
                 ref.where.file,
                 ref.where.line,
                 f"{ref.what}: no WSGIDaemonProcess defines group '{ref.name}'"
-                + directives.suggest(ref.name, owners),
+                + suggest(ref.name, owners),
             )
             continue
         group, host = owner
@@ -279,7 +280,7 @@ def _log_specs(host: HostDraft, main: HostDraft, problems: Problems) -> tuple[Lo
                     log.where.file,
                     log.where.line,
                     f"CustomLog: unknown log format nickname '{log.nickname}'"
-                    + directives.suggest(log.nickname, known),
+                    + suggest(log.nickname, known),
                 )
                 continue
             specs.append(LogSpec(log.path, fmt))

@@ -25,11 +25,10 @@ differs, the record's documentation says so.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from typing import Any, Literal
 
@@ -40,6 +39,7 @@ from wsgihost.byteranges import (
     DEFAULT_MAX_REVERSALS,
     UNLIMITED,
 )
+from wsgihost.config.daemon_options import daemon_process
 from wsgihost.config.draft import (
     AccessLogDraft,
     Context,
@@ -50,12 +50,20 @@ from wsgihost.config.draft import (
 from wsgihost.config.model import (
     Address,
     Alias,
-    DaemonGroup,
     DirSettings,
     Limits,
     Listener,
     Logging,
     Server,
+)
+from wsgihost.config.values import (
+    check_regex,
+    parse_duration,
+    parse_flag,
+    parse_int,
+    parse_pairs,
+    server_wide,
+    suggest,
 )
 from wsgihost.logs import LEVELS, LogFormatError, compile_format
 from wsgihost.mime import DEFAULT_CHARSET_NAME
@@ -98,83 +106,6 @@ class Directive:
     read_time: bool = False  # acted on by the parser as it reads (Include, Define, <IfModule>)
     module: str = "core"
     why: str = ""  # for ignored and refused ones: the reason given in the message
-
-
-# -- values ------------------------------------------------------------------
-
-
-def suggest(word: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'X'?)`` for the closest choice, compared case-insensitively."""
-    pool = {c.lower(): c for c in choices}
-    found = difflib.get_close_matches(word.lower(), list(pool), n=1, cutoff=0.7)
-    return f" (did you mean '{pool[found[0]]}'?)" if found else ""
-
-
-def _flag(ctx: Context, value: str) -> bool | None:
-    lowered = value.lower()
-    if lowered in ("on", "off"):
-        return lowered == "on"
-    ctx.error(f"expected On or Off, not '{value}'")
-    return None
-
-
-def _int(ctx: Context, value: str, minimum: int = 0, maximum: int | None = None) -> int | None:
-    try:
-        number = int(value, 10)
-    except ValueError:
-        number = None
-    if number is None or number < minimum or (maximum is not None and number > maximum):
-        limit = f"{minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
-        ctx.error(f"expected a whole number, {limit}, not '{value}'")
-        return None
-    return number
-
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|mi|h)?", re.IGNORECASE)
-_UNITS = {"ms": 0.001, "s": 1.0, "mi": 60.0, "h": 3600.0}
-
-
-def _duration(ctx: Context, value: str) -> float | None:
-    """Seconds, or a number with Apache's units: ``ms``, ``s``, ``mi``, ``h``."""
-    m = _DURATION.fullmatch(value)
-    if m is None:
-        ctx.error(f"expected a number of seconds (or with ms, mi or h), not '{value}'")
-        return None
-    return float(m.group(1)) * _UNITS[(m.group(2) or "s").lower()]
-
-
-def _regex(ctx: Context, pattern: str) -> bool:
-    try:
-        re.compile(pattern)
-    except re.error as e:
-        ctx.error(f"bad regular expression '{pattern}': {e}")
-        return False
-    return True
-
-
-def _server_wide(ctx: Context) -> bool:
-    """True in the main server config; elsewhere say the value is not used."""
-    if ctx.level == "server":
-        return True
-    ctx.warn(
-        "wsgihost applies this to the whole server only, so the value here is not used; "
-        "set it in the main server config"
-    )
-    return False
-
-
-def _pairs(ctx: Context, words: list[str]) -> list[tuple[str, str]] | None:
-    """``name=value`` words, as mod_wsgi's options are written."""
-    pairs: list[tuple[str, str]] = []
-    ok = True
-    for word in words:
-        name, eq, value = word.partition("=")
-        if not eq or not name:
-            ctx.error(f"expected an option written name=value, not '{word}'")
-            ok = False
-            continue
-        pairs.append((name, value))
-    return pairs if ok else None
 
 
 # -- mod_wsgi values -----------------------------------------------------------
@@ -227,7 +158,7 @@ _SCRIPT_OPTIONS = ("process-group", "application-group", "callable-object", "pas
 
 def _script_settings(ctx: Context, words: list[str]) -> DirSettings | None:
     """The options of a ``WSGIScriptAlias`` line, as per-directory settings."""
-    pairs = _pairs(ctx, words)
+    pairs = parse_pairs(ctx, words)
     if pairs is None:
         return None
     settings = DirSettings()
@@ -248,7 +179,7 @@ def _script_settings(ctx: Context, words: list[str]) -> DirSettings | None:
             ok = ok and obj is not None
             settings = replace(settings, callable_object=obj)
         elif name == "pass-authorization":
-            flag = _flag(ctx, value)
+            flag = parse_flag(ctx, value)
             ok = ok and flag is not None
             settings = replace(settings, pass_authorization=flag)
         else:
@@ -262,419 +193,6 @@ def _check_script(ctx: Context, path: str) -> None:
     exists = os.path.isdir(path) if path.endswith("/") else os.path.isfile(path)
     if not exists:
         ctx.warn(f"WSGI script '{path}' does not exist (requests for it get 404 until it does)")
-
-
-# -- WSGIDaemonProcess options ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DaemonOption:
-    """One ``name=value`` option of ``WSGIDaemonProcess``; ``parse`` raises ValueError."""
-
-    name: str
-    value: str
-    doc: str
-    parse: Callable[[Context, str], object]
-    default: str = ""  # shown in the docs when the model's own default would mislead
-
-    @property
-    def field(self) -> str:
-        return self.name.replace("-", "_")
-
-
-def _opt_int(minimum: int = 0, maximum: int | None = None, floor: int = 0) -> Callable[..., int]:
-    """A whole number in range; ``floor`` > 0 means "0, or at least floor"."""
-
-    def parse(ctx: Context, value: str) -> int:
-        try:
-            number = int(value, 10)
-        except ValueError:
-            raise ValueError("expected a whole number") from None
-        if number < minimum or (maximum is not None and number > maximum):
-            top = f" to {maximum}" if maximum is not None else " or more"
-            raise ValueError(f"expected {minimum}{top}")
-        if floor and number and number < floor:
-            raise ValueError(f"expected 0 (the default) or at least {floor}")
-        return number
-
-    return parse
-
-
-def _opt_seconds(ctx: Context, value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ValueError("expected a number of seconds") from None
-    if seconds < 0 or seconds != seconds or seconds == float("inf"):
-        raise ValueError("expected a number of seconds, 0 or more")
-    return seconds
-
-
-def _opt_text(ctx: Context, value: str) -> str:
-    return value
-
-
-def _opt_user(ctx: Context, value: str) -> str:
-    # mod_wsgi: "WSGI process blocked from running as root.", for any name of uid 0.
-    if value in ("root", "#0") or privileges.is_root(value):
-        raise ValueError("daemon processes may not run as root (as in mod_wsgi)")
-    return value
-
-
-def _opt_absolute(ctx: Context, value: str) -> str:
-    if not value.startswith("/"):
-        raise ValueError("expected an absolute path (as mod_wsgi requires)")
-    return os.path.normpath(value)
-
-
-def _opt_path(ctx: Context, value: str) -> str:
-    return ctx.path(value).rstrip("/") or "/"
-
-
-def _opt_python_home(ctx: Context, value: str) -> str:
-    path = _opt_path(ctx, value)
-    if not os.path.isdir(path):
-        ctx.warn(f"python-home '{path}' does not exist; the group's processes cannot start")
-    return path
-
-
-def _opt_paths(ctx: Context, value: str) -> tuple[str, ...]:
-    return tuple(_opt_path(ctx, p) for p in value.split(":") if p)
-
-
-def _opt_names(ctx: Context, value: str) -> tuple[str, ...]:
-    names = tuple(n for n in value.split(",") if n)
-    if not names:
-        raise ValueError("expected group names separated by commas")
-    return names
-
-
-def _opt_umask(ctx: Context, value: str) -> int:
-    try:
-        return int(value, 8)
-    except ValueError:
-        raise ValueError("expected an octal number such as 0022") from None
-
-
-def _opt_flag(ctx: Context, value: str) -> bool:
-    if value.lower() not in ("on", "off"):
-        raise ValueError("expected On or Off")
-    return value.lower() == "on"
-
-
-_SIZE = re.compile(r"(\d+)\s*([kmg]?)b?", re.IGNORECASE)
-
-
-def _opt_size(ctx: Context, value: str) -> int:
-    m = _SIZE.fullmatch(value)
-    if m is None:
-        raise ValueError("expected a size in bytes, or with K, M or G")
-    return int(m.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[m.group(2).lower()]
-
-
-_SECONDS = "sss"
-DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
-    DaemonOption(
-        "processes",
-        "num",
-        "How many daemon processes the group runs. Giving it at all (even "
-        "`processes=1`) makes `wsgi.multiprocess` true, as in mod_wsgi.",
-        _opt_int(1),
-    ),
-    DaemonOption("threads", "num", "Request threads in each daemon process.", _opt_int(1)),
-    DaemonOption(
-        "display-name",
-        "value",
-        "The process name shown by `ps`; `%{GROUP}` means `(wsgi:NAME)`.",
-        _opt_text,
-    ),
-    DaemonOption(
-        "home",
-        "directory",
-        "The working directory of the daemon processes (an absolute path), also put first "
-        "on their `sys.path`, as mod_wsgi does. Without it they start in the home directory "
-        "of the group's user when that user is not `User`'s, else in the server's working "
-        "directory.",
-        _opt_absolute,
-    ),
-    DaemonOption(
-        "user",
-        "name | #uid",
-        "The user the processes run as when wsgihost is started as root (`User` if not "
-        "given); never root.",
-        _opt_user,
-    ),
-    DaemonOption(
-        "group",
-        "name | #gid",
-        "The primary group the processes run as (`Group` if not given, even with `user=`).",
-        _opt_text,
-    ),
-    DaemonOption(
-        "supplementary-groups",
-        "group1,group2",
-        "More groups for the processes' user, separated by commas.",
-        _opt_names,
-    ),
-    DaemonOption("umask", "0nnn", "The processes' umask, in octal.", _opt_umask),
-    DaemonOption("lang", "locale", "`LANG` for the processes, such as `en_US.UTF-8`.", _opt_text),
-    DaemonOption("locale", "locale", "`LC_ALL` for the processes.", _opt_text),
-    DaemonOption(
-        "chroot",
-        "directory",
-        "Run the processes inside this directory with chroot (deprecated in mod_wsgi).",
-        _opt_absolute,
-    ),
-    DaemonOption(
-        "script-user",
-        "name | #uid",
-        "The owner a WSGI script must have to run in this group (403 otherwise).",
-        _opt_text,
-    ),
-    DaemonOption(
-        "script-group",
-        "name | #gid",
-        "The group a WSGI script must have to run in this group; not with `script-user`.",
-        _opt_text,
-    ),
-    DaemonOption(
-        "python-home",
-        "directory",
-        "The Python virtual environment the processes run in (its `sys.prefix`). "
-        "A missing directory is a warning.",
-        _opt_python_home,
-    ),
-    DaemonOption(
-        "python-path",
-        "directory:directory",
-        "Directories added to `sys.path` (with `site.addsitedir`), separated by colons.",
-        _opt_paths,
-    ),
-    DaemonOption(
-        "python-eggs", "directory", "The Python egg cache (`PYTHON_EGG_CACHE`).", _opt_path
-    ),
-    DaemonOption(
-        "restart-interval",
-        _SECONDS,
-        "Replace each process once it has run this many seconds (0: never). As for every "
-        "replacement below, its successor starts first and the old process retires once the "
-        "new one is ready, one process of a group at a time.",
-        _opt_seconds,
-    ),
-    DaemonOption(
-        "maximum-requests",
-        "nnn",
-        "Replace a process after it has served this many requests (0: never).",
-        _opt_int(0),
-    ),
-    DaemonOption(
-        "inactivity-timeout",
-        _SECONDS,
-        "Replace a process that has had no request for this long, so the memory its app "
-        "collected goes back (0: never). As in mod_wsgi, except that a process that has "
-        "served nothing since it started is left alone, and a request that hangs is "
-        "`request-timeout`'s business.",
-        _opt_seconds,
-    ),
-    DaemonOption(
-        "request-timeout",
-        _SECONDS,
-        "A request that runs longer than this gets a 504 (or, if its response had begun, "
-        "a cut connection), its thread's Python stack goes to the error log, and the process "
-        "is replaced: Python cannot stop the thread (0: never). On by default, with "
-        "mod_wsgi-express's value; mod_wsgi's own default is off, and it averages over the "
-        "threads of a process where wsgihost times each request. Raise it for long "
-        "downloads, uploads or streamed responses.",
-        _opt_seconds,
-    ),
-    DaemonOption(
-        "deadlock-timeout",
-        _SECONDS,
-        "Restart a process whose Python interpreter has been stuck this long.",
-        _opt_seconds,
-    ),
-    DaemonOption(
-        "startup-timeout",
-        _SECONDS,
-        "How long a new process may take to load the WSGI scripts and say it is ready before "
-        "it is killed (which stops a roll).",
-        _opt_seconds,
-    ),
-    DaemonOption(
-        "graceful-timeout",
-        _SECONDS,
-        "How long a retiring process may take to finish the requests it accepted; then "
-        "`shutdown-timeout` more before it is killed.",
-        _opt_seconds,
-    ),
-    DaemonOption(
-        "eviction-timeout",
-        _SECONDS,
-        "Like `graceful-timeout`, for a restart that was asked for (0: the graceful-timeout).",
-        _opt_seconds,
-    ),
-    DaemonOption(
-        "shutdown-timeout",
-        _SECONDS,
-        "How long a stopping process may take before it is killed. A process replaced for "
-        "`request-timeout` exits this long after only requests past their time are left.",
-        _opt_seconds,
-    ),
-    DaemonOption(
-        "connect-timeout",
-        _SECONDS,
-        "How long the front end keeps trying to connect to the group's socket.",
-        _opt_seconds,
-    ),
-    DaemonOption(
-        "socket-timeout",
-        _SECONDS,
-        "The most a read or write between front end and daemon may wait.",
-        _opt_seconds,
-        default="the Timeout directive's value",
-    ),
-    DaemonOption(
-        "queue-timeout",
-        _SECONDS,
-        "A request that waited longer than this for a daemon thread gets 503 before the app "
-        "sees it (0: no limit but `Timeout`). On by default, with mod_wsgi-express's value "
-        "(mod_wsgi's is off).",
-        _opt_seconds,
-        default="45, or Timeout if that is shorter",
-    ),
-    DaemonOption("listen-backlog", "nnn", "The depth of the group's socket queue.", _opt_int(0)),
-    DaemonOption(
-        "socket-user",
-        "name | #uid",
-        "The owner of the group's UNIX socket.",
-        _opt_text,
-    ),
-    DaemonOption(
-        "cpu-time-limit",
-        _SECONDS,
-        "A process that has used this much CPU time retires (the kernel's SIGXCPU) and is "
-        "replaced; one that computes on for `shutdown-timeout` CPU seconds more is killed "
-        "(RLIMIT_CPU; 0: no limit).",
-        _opt_int(0),
-    ),
-    DaemonOption(
-        "cpu-priority",
-        "num",
-        "The processes' scheduling priority (nice value), -20 to 20.",
-        _opt_int(-20, 20),
-    ),
-    DaemonOption(
-        "memory-limit",
-        "num",
-        "A hard limit on the memory a process may allocate, in bytes (RLIMIT_DATA, as in "
-        "mod_wsgi; 0: no limit): past it allocations fail with MemoryError, so requests "
-        "fail. To replace a growing process gracefully instead, use `rss-limit`.",
-        _opt_int(0),
-    ),
-    DaemonOption(
-        "virtual-memory-limit",
-        "num",
-        "A hard limit on a process's address space, in bytes (RLIMIT_AS, as in mod_wsgi; "
-        "0: no limit). Each thread's stack counts in full.",
-        _opt_int(0),
-    ),
-    DaemonOption(
-        "stack-size",
-        "nnn",
-        "The stack size of each request thread, in bytes (0: the system's).",
-        _opt_int(1),
-    ),
-    DaemonOption(
-        "receive-buffer-size",
-        "nnn",
-        "The socket buffer for data to the daemon: 0 (the system's) or at least 512.",
-        _opt_int(0, floor=512),
-    ),
-    DaemonOption(
-        "send-buffer-size",
-        "nnn",
-        "The socket buffer for data from the daemon: 0 (the system's) or at least 512.",
-        _opt_int(0, floor=512),
-    ),
-    DaemonOption(
-        "header-buffer-size",
-        "nnn",
-        "The largest response header the app may send: 0 (32768) or at least 8192.",
-        _opt_int(0, floor=8192),
-    ),
-    DaemonOption(
-        "response-buffer-size",
-        "nnn",
-        "How much of a response the front end holds for a slow client before it stops "
-        "reading from the daemon, which then waits: 0 (1 MiB; mod_wsgi's default is 65536) "
-        "or at least 65536.",
-        _opt_int(0, floor=65536),
-    ),
-    DaemonOption(
-        "response-socket-timeout",
-        _SECONDS,
-        "How long a write of the response to the client may wait (0: the socket-timeout).",
-        _opt_seconds,
-    ),
-    DaemonOption("server-metrics", "On | Off", "Collect server metrics for the app.", _opt_flag),
-    DaemonOption(
-        "rss-limit",
-        "SIZE",
-        "wsgihost's own: a process whose resident memory (RSS) grows past this, such as "
-        "`512M` (K, M or G; 0: no limit), is replaced gracefully; checked every second. "
-        "Unlike `memory-limit`, no allocation ever fails. A process already past it before "
-        "serving a request is left alone, with a warning.",
-        _opt_size,
-    ),
-)
-DAEMON_OPTION_INDEX = {o.name: o for o in DAEMON_OPTIONS}
-_GROUP_FIELDS = {f.name for f in fields(DaemonGroup)}
-assert all(o.field in _GROUP_FIELDS for o in DAEMON_OPTIONS), "every option has a model field"
-
-
-def _daemon_process(ctx: Context, args: list[str]) -> None:
-    name, words = args[0], args[1:]
-    if "=" in name or name.startswith("%"):
-        ctx.error(f"the first argument is the group's name, not '{name}'")
-        return
-    pairs = _pairs(ctx, words)
-    if pairs is None:
-        return
-    values: dict[str, object] = {}
-    given: list[str] = []
-    ok = True
-    for option, value in pairs:
-        spec = DAEMON_OPTION_INDEX.get(option)
-        if spec is None:
-            ctx.error(f"unknown option '{option}'{suggest(option, DAEMON_OPTION_INDEX)}")
-            ok = False
-            continue
-        if not value:
-            ctx.error(f"option '{option}' needs a value")
-            ok = False
-            continue
-        try:
-            values[spec.field] = spec.parse(ctx, value)
-        except ValueError as e:
-            ctx.error(f"{option}={value}: {e}")
-            ok = False
-            continue
-        if option in given:
-            ctx.warn(f"option '{option}' is given twice; the last one counts")
-        given.append(option)
-    if "script-user" in given and "script-group" in given:
-        ctx.error("give script-user or script-group, not both (as mod_wsgi requires)")
-        ok = False
-    if not ok:
-        # Still define the group (there will be no model anyway), so that the
-        # WSGIProcessGroup lines naming it are not reported as well.
-        values.clear()
-    if "processes" in given:
-        values["multiprocess"] = True
-    raw = tuple((option, value) for option, value in pairs)
-    group = DaemonGroup(name=name, options=raw, where=ctx.where, **values)  # type: ignore[arg-type]
-    ctx.host.groups.append(group)
-    ctx.host.group_options[name] = frozenset(given)
 
 
 # -- core: addresses and names ---------------------------------------------------
@@ -741,7 +259,7 @@ def _listen(ctx: Context, args: list[str]) -> None:
 
 
 def _listen_backlog(ctx: Context, args: list[str]) -> None:
-    n = _int(ctx, args[0], 1)
+    n = parse_int(ctx, args[0], 1)
     if n is not None:
         ctx.server.set(listen_backlog=n)
 
@@ -836,7 +354,7 @@ def _section(kind: str, regex_form: bool) -> Apply:
                 return None
             regex = True
         pattern = args[-1]
-        if regex and not _regex(ctx, pattern):
+        if regex and not check_regex(ctx, pattern):
             return None
         if kind == "directory" and not regex:
             pattern = ctx.path(pattern)
@@ -861,7 +379,7 @@ def _section(kind: str, regex_form: bool) -> Apply:
 def _alias(regex: bool) -> Apply:
     def apply(ctx: Context, args: list[str]) -> None:
         url, target = args
-        if regex and not _regex(ctx, url):
+        if regex and not check_regex(ctx, url):
             return
         ctx.host.aliases.append(Alias(url, ctx.path(target), regex=regex, where=ctx.where))
 
@@ -871,7 +389,7 @@ def _alias(regex: bool) -> Apply:
 def _script_alias(regex: bool) -> Apply:
     def apply(ctx: Context, args: list[str]) -> None:
         url, target, words = args[0], args[1], args[2:]
-        if regex and not _regex(ctx, url):
+        if regex and not check_regex(ctx, url):
             return
         settings = _script_settings(ctx, words)
         if settings is None:
@@ -914,7 +432,7 @@ def _wsgi_python_home(ctx: Context, args: list[str]) -> None:
 
 
 def _wsgi_python_optimize(ctx: Context, args: list[str]) -> None:
-    level = _int(ctx, args[0], 0, 2)
+    level = parse_int(ctx, args[0], 0, 2)
     if level is not None:
         ctx.server.set(python_optimize=level)
 
@@ -932,13 +450,13 @@ def _wsgi_python_hash_seed(ctx: Context, args: list[str]) -> None:
 
 
 def _wsgi_dont_write_bytecode(ctx: Context, args: list[str]) -> None:
-    flag = _flag(ctx, args[0])
+    flag = parse_flag(ctx, args[0])
     if flag is not None:
         ctx.server.set(dont_write_bytecode=flag)
 
 
 def _wsgi_import_script(ctx: Context, args: list[str]) -> None:
-    pairs = _pairs(ctx, args[1:])
+    pairs = parse_pairs(ctx, args[1:])
     if pairs is None:
         return
     options = dict(pairs)
@@ -1165,8 +683,8 @@ def _types_config(ctx: Context, args: list[str]) -> None:
 
 
 def _keepalive(ctx: Context, args: list[str]) -> None:
-    value = _flag(ctx, args[0])
-    if value is not None and _server_wide(ctx):
+    value = parse_flag(ctx, args[0])
+    if value is not None and server_wide(ctx):
         ctx.server.set(keepalive=value)
 
 
@@ -1180,8 +698,8 @@ def _trace_enable(ctx: Context, args: list[str]) -> None:
 
 def _server_duration(field_name: str) -> Apply:
     def apply(ctx: Context, args: list[str]) -> None:
-        value = _duration(ctx, args[0])
-        if value is not None and _server_wide(ctx):
+        value = parse_duration(ctx, args[0])
+        if value is not None and server_wide(ctx):
             ctx.server.set(**{field_name: value})
 
     return apply
@@ -1189,8 +707,8 @@ def _server_duration(field_name: str) -> Apply:
 
 def _server_count(field_name: str, minimum: int) -> Apply:
     def apply(ctx: Context, args: list[str]) -> None:
-        value = _int(ctx, args[0], minimum)
-        if value is not None and _server_wide(ctx):
+        value = parse_int(ctx, args[0], minimum)
+        if value is not None and server_wide(ctx):
             ctx.server.set(**{field_name: value})
 
     return apply
@@ -1198,8 +716,8 @@ def _server_count(field_name: str, minimum: int) -> Apply:
 
 def _limit(field_name: str, minimum: int) -> Apply:
     def apply(ctx: Context, args: list[str]) -> None:
-        value = _int(ctx, args[0], minimum)
-        if value is not None and _server_wide(ctx):
+        value = parse_int(ctx, args[0], minimum)
+        if value is not None and server_wide(ctx):
             ctx.server.set_limit(**{field_name: value})
 
     return apply
@@ -1209,10 +727,10 @@ def _read_stage(ctx: Context, stage: str, value: str) -> tuple[float, float, int
     """``timeout[-maxtimeout][,MinRate=rate]`` as mod_reqtimeout reads it."""
     spec, comma, rate_part = value.partition(",")
     first, dash, last = spec.partition("-")
-    timeout = _duration(ctx, first)
+    timeout = parse_duration(ctx, first)
     if timeout is None:
         return None
-    max_timeout = _duration(ctx, last) if dash else 0.0
+    max_timeout = parse_duration(ctx, last) if dash else 0.0
     if max_timeout is None:
         return None
     rate = 0
@@ -1221,7 +739,7 @@ def _read_stage(ctx: Context, stage: str, value: str) -> tuple[float, float, int
         if key.lower() != "minrate" or not eq:
             ctx.error(f"{stage}=: expected MinRate=bytes-per-second after ',', not '{rate_part}'")
             return None
-        parsed = _int(ctx, number, 1)
+        parsed = parse_int(ctx, number, 1)
         if parsed is None:
             return None
         rate = parsed
@@ -1250,7 +768,7 @@ def _request_read_timeout(ctx: Context, args: list[str]) -> None:
             continue
         changes[f"{stage}_timeout"], changes[f"{stage}_max_timeout"] = parsed[:2]
         changes[f"{stage}_min_rate"] = parsed[2]
-    if changes and _server_wide(ctx):
+    if changes and server_wide(ctx):
         ctx.server.set(**changes)
 
 
@@ -1350,7 +868,7 @@ def _log_level(ctx: Context, args: list[str]) -> None:
 
 
 def _rewrite_engine(ctx: Context, args: list[str]) -> None:
-    value = _flag(ctx, args[0])
+    value = parse_flag(ctx, args[0])
     if value:
         ctx.error("mod_rewrite is not provided by wsgihost; these rewrites would not happen")
     elif value is False:
@@ -2022,7 +1540,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _ONE,
         _model_default(Server, "processes"),
         "How many front-end worker processes wsgihost runs (a fixed number).",
-        _server_setting("processes", lambda ctx, v: _int(ctx, v, 1)),
+        _server_setting("processes", lambda ctx, v: parse_int(ctx, v, 1)),
         module="mpm_event",
     ),
     _d(
@@ -2032,7 +1550,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _ONE,
         _model_default(Server, "threads"),
         "How many threads each front-end worker runs embedded-mode apps in.",
-        _server_setting("threads", lambda ctx, v: _int(ctx, v, 1)),
+        _server_setting("threads", lambda ctx, v: parse_int(ctx, v, 1)),
         module="mpm_event",
     ),
     _d(
@@ -2048,7 +1566,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "busy threads; connections are what an event loop runs short of.) 0: as many as each "
         "worker's open-file limit allows, which still turns running out of descriptors into "
         "503s.",
-        _server_setting("max_connections", lambda ctx, v: _int(ctx, v, 0)),
+        _server_setting("max_connections", lambda ctx, v: parse_int(ctx, v, 0)),
         module="mpm_event",
     ),
     _d(
@@ -2058,7 +1576,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _ONE,
         _model_default(Server, "max_connections"),
         "The Apache 2.2 name of `MaxRequestWorkers`, which it sets.",
-        _server_setting("max_connections", lambda ctx, v: _int(ctx, v, 0)),
+        _server_setting("max_connections", lambda ctx, v: parse_int(ctx, v, 0)),
         module="mpm_event",
     ),
     _d(
@@ -2068,7 +1586,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _ONE,
         _model_default(Server, "graceful_timeout"),
         "How long a graceful stop waits for requests in flight.",
-        _server_setting("graceful_timeout", _duration),
+        _server_setting("graceful_timeout", parse_duration),
     ),
     _d(
         "PidFile",
@@ -2172,7 +1690,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "whole server. A group defined in a virtual host can be used by the virtual hosts "
         "with the same ServerName; one defined outside them by all. Every option mod_wsgi "
         "documents is checked (see below); an unknown one is an error with a suggestion.",
-        _daemon_process,
+        daemon_process,
         module="mod_wsgi",
     ),
     _d(
@@ -2215,7 +1733,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _ONE,
         "Off",
         "Whether the Authorization header reaches the app as `HTTP_AUTHORIZATION`.",
-        _dir_setting("pass_authorization", _flag),
+        _dir_setting("pass_authorization", parse_flag),
         module="mod_wsgi",
     ),
     _d(
@@ -2225,7 +1743,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _ONE,
         "On",
         "Whether changing (or touching) a WSGI script reloads the app.",
-        _dir_setting("script_reloading", _flag),
+        _dir_setting("script_reloading", parse_flag),
         module="mod_wsgi",
     ),
     _d(
@@ -2241,7 +1759,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "`HTTP_TRANSFER_ENCODING` says `chunked`). Set it in a `<Location>` or `<Directory>` "
         "to accept chunked bodies for part of a site only. A `Transfer-Encoding` other than "
         "`chunked` itself (`gzip, chunked`) is answered 501 either way, as mod_wsgi does.",
-        _dir_setting("chunked_request", _flag),
+        _dir_setting("chunked_request", parse_flag),
         module="mod_wsgi",
     ),
     _d(
@@ -2318,7 +1836,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _ONE,
         "Off",
         "With On, no app may run in embedded mode: only in daemon process groups.",
-        _server_setting("restrict_embedded", _flag),
+        _server_setting("restrict_embedded", parse_flag),
         module="mod_wsgi",
     ),
     _d(
@@ -2333,7 +1851,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "so a site file cannot start processes without end. The groups are known from the "
         "configuration (never from a request); a daemon group with more is an error at "
         "start. 0: no limit.",
-        _server_setting("application_group_limit", lambda ctx, v: _int(ctx, v, 0)),
+        _server_setting("application_group_limit", lambda ctx, v: parse_int(ctx, v, 0)),
         module="mod_wsgi",
     ),
     _d(

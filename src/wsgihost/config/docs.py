@@ -15,7 +15,8 @@ from dataclasses import fields
 
 from wsgihost.config import directives
 from wsgihost.config.builder import PREDEFINED_FORMATS
-from wsgihost.config.directives import DAEMON_OPTIONS, Directive
+from wsgihost.config.daemon_options import DAEMON_OPTIONS
+from wsgihost.config.directives import Directive
 from wsgihost.config.model import DaemonGroup
 
 COMMAND = "python -m wsgihost.config.docs > docs/directives.md"
