@@ -24,7 +24,7 @@ import ipaddress
 from dataclasses import replace
 from typing import Any
 
-from wsgihost.config import directives
+from wsgihost.config import directives, table
 from wsgihost.config.draft import Context, HostDraft, ServerDraft
 from wsgihost.config.model import (
     COMBINED,
@@ -50,7 +50,7 @@ PREDEFINED_FORMATS = {
 }
 
 _SECTION_TAGS = {"directory": "<Directory>", "location": "<Location>", "files": "<Files>"}
-_CONTEXT_ORDER = (directives.SERVER, directives.VHOST, directives.DIRECTORY)
+_CONTEXT_ORDER = (table.SERVER, table.VHOST, table.DIRECTORY)
 
 
 def build(parsed: Parsed, problems: Problems) -> Server | None:
@@ -74,7 +74,7 @@ def _here(ctx: Context) -> str:
     return _SECTION_TAGS[ctx.section.kind]
 
 
-def _expected(record: directives.Directive) -> str:
+def _expected(record: table.Directive) -> str:
     low, high = record.min_args, record.max_args
     if high == low:
         return f"expected {low} argument{'' if low == 1 else 's'}"
@@ -104,7 +104,7 @@ def _walk(ctx: Context, nodes: tuple[Node, ...]) -> None:
         if record.kind == "refused":
             problems.error(node.file, node.line, f"{label}: {record.why}")
             continue
-        if directives.LEVEL_CONTEXT[ctx.level] not in record.contexts:
+        if table.LEVEL_CONTEXT[ctx.level] not in record.contexts:
             allowed = ", ".join(c for c in _CONTEXT_ORDER if c in record.contexts)
             problems.error(
                 node.file,

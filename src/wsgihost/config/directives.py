@@ -29,8 +29,8 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
-from typing import Any, Literal
+from dataclasses import fields, replace
+from typing import Any
 
 from wsgihost import privileges
 from wsgihost.byteranges import (
@@ -56,6 +56,18 @@ from wsgihost.config.model import (
     Logging,
     Server,
 )
+from wsgihost.config.table import (
+    ANY,
+    DIRECTORY,
+    GLOBAL,
+    TOP,
+    VHOST,
+    Apply,
+    Directive,
+    not_ours,
+    record,
+    refused,
+)
 from wsgihost.config.values import (
     check_regex,
     parse_duration,
@@ -68,17 +80,6 @@ from wsgihost.config.values import (
 from wsgihost.logs import LEVELS, LogFormatError, compile_format
 from wsgihost.mime import DEFAULT_CHARSET_NAME
 
-SERVER = "server config"
-VHOST = "virtual host"
-DIRECTORY = "directory"
-ANY = frozenset({SERVER, VHOST, DIRECTORY})
-TOP = frozenset({SERVER, VHOST})
-GLOBAL = frozenset({SERVER})
-LEVEL_CONTEXT = {"server": SERVER, "vhost": VHOST, "directory": DIRECTORY}
-
-Kind = Literal["supported", "ignored", "refused"]
-Apply = Callable[[Context, list[str]], "Context | None"]
-
 # The Apache version <IfVersion> compares against: the 2.4 series, whose
 # configuration language wsgihost reads.
 APACHE_VERSION = (2, 4, 62)
@@ -87,25 +88,6 @@ TLS_WHY = (
     "TLS is terminated in front of wsgihost (a load balancer, or a proxy such as "
     "nginx or HAProxy, forwarding plain HTTP to it): see 'TLS' in docs/directives.md"
 )
-
-
-@dataclass(frozen=True)
-class Directive:
-    """One directive (or ``<Section>``) as wsgihost reads it."""
-
-    name: str
-    syntax: str
-    contexts: frozenset[str]
-    min_args: int
-    max_args: int | None
-    default: str
-    doc: str
-    kind: Kind = "supported"
-    apply: Apply | None = None
-    section: bool = False  # written as <Name ...> ... </Name>
-    read_time: bool = False  # acted on by the parser as it reads (Include, Define, <IfModule>)
-    module: str = "core"
-    why: str = ""  # for ignored and refused ones: the reason given in the message
 
 
 # -- mod_wsgi values -----------------------------------------------------------
@@ -948,31 +930,6 @@ def _load_module(ctx: Context, args: list[str]) -> None:
 # -- the table -----------------------------------------------------------------------
 
 
-def _d(
-    name: str,
-    syntax: str,
-    contexts: frozenset[str],
-    args: tuple[int, int | None],
-    default: str,
-    doc: str,
-    apply: Apply | None,
-    module: str = "core",
-    **more: object,
-) -> Directive:
-    return Directive(
-        name=name,
-        syntax=syntax,
-        contexts=contexts,
-        min_args=args[0],
-        max_args=args[1],
-        default=default,
-        doc=doc,
-        apply=apply,
-        module=module,
-        **more,  # type: ignore[arg-type]
-    )
-
-
 def _model_default(record: type, name: str) -> str:
     """A field's default in the model, for the docs (so they cannot drift from it)."""
     for f in fields(record):
@@ -989,7 +946,7 @@ _SECTIONS_NOTE = "A relative path is taken from ServerRoot."
 
 SUPPORTED: tuple[Directive, ...] = (
     # Reading: acted on by the parser as the files are read.
-    _d(
+    record(
         "Define",
         "Define name [value]",
         ANY,
@@ -1002,7 +959,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _no_op,
         read_time=True,
     ),
-    _d(
+    record(
         "UnDefine",
         "UnDefine name",
         ANY,
@@ -1012,7 +969,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _no_op,
         read_time=True,
     ),
-    _d(
+    record(
         "Include",
         "Include file-path|directory-path|wildcard",
         ANY,
@@ -1026,7 +983,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _no_op,
         read_time=True,
     ),
-    _d(
+    record(
         "IncludeOptional",
         "IncludeOptional file-path|directory-path|wildcard",
         ANY,
@@ -1036,7 +993,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _no_op,
         read_time=True,
     ),
-    _d(
+    record(
         "ServerRoot",
         "ServerRoot directory-path",
         GLOBAL,
@@ -1049,7 +1006,7 @@ SUPPORTED: tuple[Directive, ...] = (
         read_time=True,
     ),
     # Listening and naming.
-    _d(
+    record(
         "Listen",
         "Listen [IP-address:]port [http]",
         GLOBAL,
@@ -1061,7 +1018,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "<VirtualHost> address must be covered by a Listen.",
         _listen,
     ),
-    _d(
+    record(
         "ListenBacklog",
         "ListenBacklog backlog",
         GLOBAL,
@@ -1070,7 +1027,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "The queue length of the listening sockets.",
         _listen_backlog,
     ),
-    _d(
+    record(
         "ServerName",
         "ServerName [scheme://]domain-name|ip-address[:port]",
         TOP,
@@ -1082,7 +1039,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "the same ServerName.",
         _server_name,
     ),
-    _d(
+    record(
         "ServerAlias",
         "ServerAlias hostname [hostname] ...",
         frozenset({VHOST}),
@@ -1091,7 +1048,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "More names for a virtual host; `*` and `?` are wildcards (`*.example.com`).",
         _server_alias,
     ),
-    _d(
+    record(
         "DocumentRoot",
         "DocumentRoot directory-path",
         TOP,
@@ -1102,7 +1059,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _document_root,
     ),
     # Sections.
-    _d(
+    record(
         "VirtualHost",
         "<VirtualHost addr[:port] [addr[:port]] ...>",
         GLOBAL,
@@ -1116,7 +1073,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _virtual_host,
         section=True,
     ),
-    _d(
+    record(
         "Directory",
         "<Directory directory-path> or <Directory ~ regex>",
         TOP,
@@ -1126,7 +1083,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _section("directory", False),
         section=True,
     ),
-    _d(
+    record(
         "DirectoryMatch",
         "<DirectoryMatch regex>",
         TOP,
@@ -1136,7 +1093,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _section("directory", True),
         section=True,
     ),
-    _d(
+    record(
         "Location",
         "<Location URL-path> or <Location ~ regex>",
         TOP,
@@ -1147,7 +1104,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _section("location", False),
         section=True,
     ),
-    _d(
+    record(
         "LocationMatch",
         "<LocationMatch regex>",
         TOP,
@@ -1157,7 +1114,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _section("location", True),
         section=True,
     ),
-    _d(
+    record(
         "Files",
         "<Files filename> or <Files ~ regex>",
         ANY,
@@ -1168,7 +1125,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _section("files", False),
         section=True,
     ),
-    _d(
+    record(
         "FilesMatch",
         "<FilesMatch regex>",
         ANY,
@@ -1178,7 +1135,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _section("files", True),
         section=True,
     ),
-    _d(
+    record(
         "IfModule",
         "<IfModule [!]module-file|module-identifier>",
         ANY,
@@ -1191,7 +1148,7 @@ SUPPORTED: tuple[Directive, ...] = (
         section=True,
         read_time=True,
     ),
-    _d(
+    record(
         "IfDefine",
         "<IfDefine [!]name>",
         ANY,
@@ -1203,7 +1160,7 @@ SUPPORTED: tuple[Directive, ...] = (
         section=True,
         read_time=True,
     ),
-    _d(
+    record(
         "IfFile",
         "<IfFile [!]path>",
         ANY,
@@ -1214,7 +1171,7 @@ SUPPORTED: tuple[Directive, ...] = (
         section=True,
         read_time=True,
     ),
-    _d(
+    record(
         "IfDirective",
         "<IfDirective [!]name>",
         ANY,
@@ -1226,7 +1183,7 @@ SUPPORTED: tuple[Directive, ...] = (
         section=True,
         read_time=True,
     ),
-    _d(
+    record(
         "IfSection",
         "<IfSection [!]name>",
         ANY,
@@ -1237,7 +1194,7 @@ SUPPORTED: tuple[Directive, ...] = (
         section=True,
         read_time=True,
     ),
-    _d(
+    record(
         "IfVersion",
         "<IfVersion [[!]operator] version>",
         ANY,
@@ -1254,7 +1211,7 @@ SUPPORTED: tuple[Directive, ...] = (
         module="mod_version",
     ),
     # Access and options.
-    _d(
+    record(
         "Require",
         "Require all granted|denied",
         frozenset({DIRECTORY}),
@@ -1267,7 +1224,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _require,
         module="mod_authz_core",
     ),
-    _d(
+    record(
         "Order",
         "Order Allow,Deny|Deny,Allow|Mutual-failure",
         frozenset({DIRECTORY}),
@@ -1280,7 +1237,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _order,
         module="mod_access_compat",
     ),
-    _d(
+    record(
         "Allow",
         "Allow from all",
         frozenset({DIRECTORY}),
@@ -1291,7 +1248,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _allow_deny(True),
         module="mod_access_compat",
     ),
-    _d(
+    record(
         "Deny",
         "Deny from all",
         frozenset({DIRECTORY}),
@@ -1301,7 +1258,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _allow_deny(False),
         module="mod_access_compat",
     ),
-    _d(
+    record(
         "Options",
         "Options [+|-]option [[+|-]option] ...",
         ANY,
@@ -1314,7 +1271,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "SymLinksIfOwnerMatch are not provided: turning them on is a warning.",
         _options,
     ),
-    _d(
+    record(
         "DirectoryIndex",
         "DirectoryIndex disabled | local-url [local-url] ...",
         ANY,
@@ -1324,7 +1281,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _directory_index,
         module="mod_dir",
     ),
-    _d(
+    record(
         "TypesConfig",
         "TypesConfig file-path",
         GLOBAL,
@@ -1336,7 +1293,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _types_config,
         module="mod_mime",
     ),
-    _d(
+    record(
         "AddType",
         "AddType media-type extension [extension] ...",
         ANY,
@@ -1346,7 +1303,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _add_type,
         module="mod_mime",
     ),
-    _d(
+    record(
         "AddCharset",
         "AddCharset charset extension [extension] ...",
         ANY,
@@ -1357,7 +1314,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _add_charset,
         module="mod_mime",
     ),
-    _d(
+    record(
         "AddDefaultCharset",
         "AddDefaultCharset On|Off|charset",
         ANY,
@@ -1369,7 +1326,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _add_default_charset,
     ),
     *(
-        _d(
+        record(
             name,
             f"{name} default|unlimited|none|number",
             ANY,
@@ -1401,7 +1358,7 @@ SUPPORTED: tuple[Directive, ...] = (
             ),
         )
     ),
-    _d(
+    record(
         "Alias",
         "Alias URL-path file-path|directory-path",
         TOP,
@@ -1413,7 +1370,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _alias(False),
         module="mod_alias",
     ),
-    _d(
+    record(
         "AliasMatch",
         "AliasMatch regex file-path|directory-path",
         TOP,
@@ -1423,7 +1380,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _alias(True),
         module="mod_alias",
     ),
-    _d(
+    record(
         "TraceEnable",
         "TraceEnable On|Off|extended",
         TOP,
@@ -1436,7 +1393,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _trace_enable,
     ),
     # Connections, limits, processes.
-    _d(
+    record(
         "KeepAlive",
         "KeepAlive On|Off",
         TOP,
@@ -1446,7 +1403,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "<VirtualHost> it is a warning and ignored.",
         _keepalive,
     ),
-    _d(
+    record(
         "KeepAliveTimeout",
         "KeepAliveTimeout num[ms]",
         TOP,
@@ -1455,7 +1412,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "How long an idle keep-alive connection stays open, in seconds (or with ms). Server-wide.",
         _server_duration("keepalive_timeout"),
     ),
-    _d(
+    record(
         "MaxKeepAliveRequests",
         "MaxKeepAliveRequests number",
         TOP,
@@ -1464,7 +1421,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "Requests per connection before it is closed; 0 means no limit. Server-wide.",
         _server_count("max_keepalive_requests", 0),
     ),
-    _d(
+    record(
         "Timeout",
         "Timeout seconds",
         TOP,
@@ -1474,7 +1431,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "of daemon process groups. Server-wide.",
         _server_duration("timeout"),
     ),
-    _d(
+    record(
         "RequestReadTimeout",
         "RequestReadTimeout [header=timeout[-maxtimeout][,MinRate=rate]] "
         "[body=timeout[-maxtimeout][,MinRate=rate]]",
@@ -1496,7 +1453,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _request_read_timeout,
         module="mod_reqtimeout",
     ),
-    _d(
+    record(
         "LimitRequestBody",
         "LimitRequestBody bytes",
         ANY,
@@ -1506,7 +1463,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "in wsgihost: elsewhere it is a warning and ignored.",
         _limit("body", 0),
     ),
-    _d(
+    record(
         "LimitRequestLine",
         "LimitRequestLine bytes",
         TOP,
@@ -1515,7 +1472,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "The longest request line (414 beyond it). Server-wide.",
         _limit("request_line", 1),
     ),
-    _d(
+    record(
         "LimitRequestFieldSize",
         "LimitRequestFieldSize bytes",
         TOP,
@@ -1524,7 +1481,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "The longest request header field line (400 beyond it, as Apache answers). Server-wide.",
         _limit("field_size", 1),
     ),
-    _d(
+    record(
         "LimitRequestFields",
         "LimitRequestFields number",
         TOP,
@@ -1533,7 +1490,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "The most request header fields (400 beyond it); 0 means no limit. Server-wide.",
         _limit("fields", 0),
     ),
-    _d(
+    record(
         "StartServers",
         "StartServers number",
         GLOBAL,
@@ -1543,7 +1500,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _server_setting("processes", lambda ctx, v: parse_int(ctx, v, 1)),
         module="mpm_event",
     ),
-    _d(
+    record(
         "ThreadsPerChild",
         "ThreadsPerChild number",
         GLOBAL,
@@ -1553,7 +1510,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _server_setting("threads", lambda ctx, v: parse_int(ctx, v, 1)),
         module="mpm_event",
     ),
-    _d(
+    record(
         "MaxRequestWorkers",
         "MaxRequestWorkers number",
         GLOBAL,
@@ -1569,7 +1526,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _server_setting("max_connections", lambda ctx, v: parse_int(ctx, v, 0)),
         module="mpm_event",
     ),
-    _d(
+    record(
         "MaxClients",
         "MaxClients number",
         GLOBAL,
@@ -1579,7 +1536,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _server_setting("max_connections", lambda ctx, v: parse_int(ctx, v, 0)),
         module="mpm_event",
     ),
-    _d(
+    record(
         "GracefulShutdownTimeout",
         "GracefulShutdownTimeout seconds",
         GLOBAL,
@@ -1588,7 +1545,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "How long a graceful stop waits for requests in flight.",
         _server_setting("graceful_timeout", parse_duration),
     ),
-    _d(
+    record(
         "PidFile",
         "PidFile filename",
         GLOBAL,
@@ -1598,7 +1555,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _server_setting("pid_file", _path_value),
     ),
     # Logs.
-    _d(
+    record(
         "ErrorLog",
         "ErrorLog file-path",
         TOP,
@@ -1608,7 +1565,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "and rotate it with logrotate (wsgihost reopens its logs on SIGUSR1).",
         _error_log,
     ),
-    _d(
+    record(
         "LogLevel",
         "LogLevel level",
         TOP,
@@ -1619,7 +1576,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "(`ssl:warn`) are a warning and ignored.",
         _log_level,
     ),
-    _d(
+    record(
         "LogFormat",
         "LogFormat format [nickname]",
         TOP,
@@ -1632,7 +1589,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _log_format,
         module="mod_log_config",
     ),
-    _d(
+    record(
         "CustomLog",
         "CustomLog file-path format|nickname [env=...]",
         TOP,
@@ -1644,7 +1601,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _custom_log,
         module="mod_log_config",
     ),
-    _d(
+    record(
         "TransferLog",
         "TransferLog file-path",
         TOP,
@@ -1655,7 +1612,7 @@ SUPPORTED: tuple[Directive, ...] = (
         module="mod_log_config",
     ),
     # mod_wsgi.
-    _d(
+    record(
         "WSGIScriptAlias",
         "WSGIScriptAlias URL-path file-path [option=value ...]",
         TOP,
@@ -1669,7 +1626,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _script_alias(False),
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIScriptAliasMatch",
         "WSGIScriptAliasMatch regex file-path [option=value ...]",
         TOP,
@@ -1679,7 +1636,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _script_alias(True),
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIDaemonProcess",
         "WSGIDaemonProcess name [option=value ...]",
         TOP,
@@ -1693,7 +1650,7 @@ SUPPORTED: tuple[Directive, ...] = (
         daemon_process,
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIProcessGroup",
         "WSGIProcessGroup name|%{GLOBAL}",
         ANY,
@@ -1705,7 +1662,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _wsgi_process_group,
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIApplicationGroup",
         "WSGIApplicationGroup name|%{GLOBAL}|%{SERVER}|%{RESOURCE}",
         ANY,
@@ -1716,7 +1673,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _dir_setting("application_group", _application_group),
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGICallableObject",
         "WSGICallableObject name",
         ANY,
@@ -1726,7 +1683,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _dir_setting("callable_object", _callable),
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIPassAuthorization",
         "WSGIPassAuthorization On|Off",
         ANY,
@@ -1736,7 +1693,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _dir_setting("pass_authorization", parse_flag),
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIScriptReloading",
         "WSGIScriptReloading On|Off",
         ANY,
@@ -1746,7 +1703,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _dir_setting("script_reloading", parse_flag),
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIChunkedRequest",
         "WSGIChunkedRequest On|Off",
         ANY,
@@ -1762,7 +1719,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _dir_setting("chunked_request", parse_flag),
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIPythonPath",
         "WSGIPythonPath directory[:directory ...]",
         GLOBAL,
@@ -1773,7 +1730,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _wsgi_python_path,
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIPythonHome",
         "WSGIPythonHome directory",
         GLOBAL,
@@ -1784,7 +1741,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _wsgi_python_home,
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIPythonOptimize",
         "WSGIPythonOptimize 0|1|2",
         GLOBAL,
@@ -1795,7 +1752,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _wsgi_python_optimize,
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIPythonWarnings",
         "WSGIPythonWarnings action:message:category:module:line",
         GLOBAL,
@@ -1806,7 +1763,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _wsgi_python_warnings,
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIPythonHashSeed",
         "WSGIPythonHashSeed random|number",
         GLOBAL,
@@ -1818,7 +1775,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _wsgi_python_hash_seed,
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIDontWriteBytecode",
         "WSGIDontWriteBytecode On|Off",
         GLOBAL,
@@ -1829,7 +1786,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _wsgi_dont_write_bytecode,
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIRestrictEmbedded",
         "WSGIRestrictEmbedded On|Off",
         GLOBAL,
@@ -1839,7 +1796,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _server_setting("restrict_embedded", parse_flag),
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIApplicationGroupLimit",
         "WSGIApplicationGroupLimit number",
         GLOBAL,
@@ -1854,7 +1811,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _server_setting("application_group_limit", lambda ctx, v: parse_int(ctx, v, 0)),
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGISocketPrefix",
         "WSGISocketPrefix prefix",
         GLOBAL,
@@ -1864,7 +1821,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _server_setting("socket_prefix", lambda ctx, v: ctx.path(v)),
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "WSGIImportScript",
         "WSGIImportScript file-path process-group=name application-group=name",
         TOP,
@@ -1875,7 +1832,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _wsgi_import_script,
         module="mod_wsgi",
     ),
-    _d(
+    record(
         "User",
         "User unix-userid",
         GLOBAL,
@@ -1892,7 +1849,7 @@ SUPPORTED: tuple[Directive, ...] = (
         _run_as("user"),
         module="mod_unixd",
     ),
-    _d(
+    record(
         "Group",
         "Group unix-group",
         GLOBAL,
@@ -1907,114 +1864,70 @@ SUPPORTED: tuple[Directive, ...] = (
 )
 
 
-def _not_ours(
-    names: str,
-    why: str,
-    contexts: frozenset[str] = ANY,
-    module: str = "core",
-    apply: Apply | None = None,
-) -> list[Directive]:
-    return [
-        Directive(
-            name=name,
-            syntax=f"{name} ...",
-            contexts=contexts,
-            min_args=1 if apply is not None else 0,  # the checks read the first argument
-            max_args=None,
-            default="",
-            doc=why[0].upper() + why[1:] + ".",
-            kind="ignored",
-            apply=apply,
-            module=module,
-            why=why,
-        )
-        for name in names.split()
-    ]
-
-
-def _refused(names: str, why: str, module: str = "core", section: bool = False) -> list[Directive]:
-    return [
-        Directive(
-            name=name,
-            syntax=f"<{name} ...>" if section else f"{name} ...",
-            contexts=ANY,
-            min_args=0,
-            max_args=None,
-            default="",
-            doc=why[0].upper() + why[1:] + ".",
-            kind="refused",
-            module=module,
-            section=section,
-            why=why,
-        )
-        for name in names.split()
-    ]
-
-
 IGNORED: tuple[Directive, ...] = tuple(
     # Its address still reaches the app as SERVER_ADMIN, as Apache passes it.
-    _not_ours(
+    not_ours(
         "ServerAdmin", "wsgihost's error pages name no administrator", TOP, apply=_server_admin
     )
-    + _not_ours("ServerSignature", "wsgihost's error pages carry no server signature")
-    + _not_ours("ServerTokens", "wsgihost sends its own Server header", GLOBAL)
-    + _not_ours(
+    + not_ours("ServerSignature", "wsgihost's error pages carry no server signature")
+    + not_ours("ServerTokens", "wsgihost sends its own Server header", GLOBAL)
+    + not_ours(
         "HostnameLookups",
         "client addresses are never looked up in DNS (as with HostnameLookups Off)",
     )
-    + _not_ours(
+    + not_ours(
         "UseCanonicalName UseCanonicalPhysicalPort",
         "SERVER_NAME and SERVER_PORT come from the request's Host header, as with Off",
     )
-    + _not_ours(
+    + not_ours(
         "AccessFileName AllowOverride AllowOverrideList",
         "wsgihost does not read .htaccess files",
     )
-    + _not_ours(
+    + not_ours(
         "AddLanguage AddEncoding DefaultLanguage "
         "LanguagePriority ForceLanguagePriority RemoveType RemoveHandler",
         "content negotiation and language or encoding tagging are not provided",
         module="mod_mime",
     )
-    + _not_ours(
+    + not_ours(
         "AddOutputFilter AddOutputFilterByType SetOutputFilter AddInputFilter SetInputFilter "
         "DeflateCompressionLevel",
         "filters (compression, server-side includes) are not provided",
         module="mod_filter",
     )
-    + _not_ours(
+    + not_ours(
         "Header RequestHeader",
         "headers are not edited: set them in the app or in the proxy in front",
         module="mod_headers",
     )
-    + _not_ours(
+    + not_ours(
         "RewriteEngine",
         "mod_rewrite is not provided; `RewriteEngine Off` is a warning, `On` an error",
         module="mod_rewrite",
         apply=_rewrite_engine,
     )
-    + _not_ours(
+    + not_ours(
         "RewriteRule RewriteCond RewriteBase RewriteOptions RewriteMap",
         "mod_rewrite is not provided (RewriteEngine On is an error)",
         module="mod_rewrite",
     )
-    + _not_ours(
+    + not_ours(
         "AddHandler SetHandler",
         "handlers are not provided; `wsgi-script` and `cgi-script` are errors, since the "
         "scripts would be served as text (use WSGIScriptAlias)",
         module="mod_mime",
         apply=_handler,
     )
-    + _not_ours("ErrorDocument", "error pages are wsgihost's own")
-    + _not_ours("DefaultType NameVirtualHost", "it has had no effect since Apache 2.4")
-    + _not_ours(
+    + not_ours("ErrorDocument", "error pages are wsgihost's own")
+    + not_ours("DefaultType NameVirtualHost", "it has had no effect since Apache 2.4")
+    + not_ours(
         "EnableMMAP EnableSendfile FileETag ContentDigest AcceptPathInfo "
         "AllowEncodedSlashes AcceptFilter",
         "wsgihost decides this itself (files are sent with sendfile; encoded slashes "
         "are refused, as with AllowEncodedSlashes Off)",
     )
-    + _not_ours("LimitXMLRequestBody", "WebDAV is not provided")
-    + _not_ours(
+    + not_ours("LimitXMLRequestBody", "WebDAV is not provided")
+    + not_ours(
         "ServerLimit MinSpareServers MaxSpareServers "
         "MinSpareThreads MaxSpareThreads ThreadLimit ThreadStackSize MaxConnectionsPerChild "
         "MaxRequestsPerChild MaxMemFree AsyncRequestWorkerFactor",
@@ -2023,31 +1936,31 @@ IGNORED: tuple[Directive, ...] = tuple(
         GLOBAL,
         module="mpm_event",
     )
-    + _not_ours(
+    + not_ours(
         "Mutex DefaultRuntimeDir CoreDumpDirectory EnableExceptionHook ExtendedStatus "
         "SendBufferSize ReceiveBufferSize RLimitCPU RLimitMEM RLimitNPROC",
         "Apache's process management is not wsgihost's",
     )
-    + _not_ours("LoadModule", "modules are not loaded", GLOBAL, module="mod_so", apply=_load_module)
-    + _not_ours("LoadFile", "shared objects are not loaded", GLOBAL, module="mod_so")
-    + _not_ours(
+    + not_ours("LoadModule", "modules are not loaded", GLOBAL, module="mod_so", apply=_load_module)
+    + not_ours("LoadFile", "shared objects are not loaded", GLOBAL, module="mod_so")
+    + not_ours(
         "BrowserMatch BrowserMatchNoCase SetEnvIf SetEnvIfNoCase SetEnvIfExpr SetEnv UnsetEnv "
         "PassEnv",
         "request environment variables are not provided, so they do not reach the app",
         module="mod_env",
     )
-    + _not_ours(
+    + not_ours(
         "ExpiresActive ExpiresByType ExpiresDefault",
         "Expires headers are not added",
         module="mod_expires",
     )
-    + _not_ours(
+    + not_ours(
         "Satisfy",
         "only Require all and Order/Allow/Deny from all are provided, and both must grant",
         module="mod_access_compat",
     )
-    + _not_ours("Protocols ProtocolsHonorOrder", "wsgihost speaks HTTP/1.1 (and 1.0) only", TOP)
-    + _not_ours(
+    + not_ours("Protocols ProtocolsHonorOrder", "wsgihost speaks HTTP/1.1 (and 1.0) only", TOP)
+    + not_ours(
         "WSGIPythonEggs WSGILazyInitialization WSGIRestrictStdin WSGIRestrictStdout "
         "WSGIRestrictSignal WSGIRestrictProcess WSGIAcceptMutex WSGIMapHEADToGET "
         "WSGIErrorOverride WSGIVerboseDebugging WSGITrustedProxyHeaders WSGITrustedProxies "
@@ -2068,54 +1981,76 @@ _TLS_NAMES = (
 )
 
 REFUSED: tuple[Directive, ...] = tuple(
-    _refused(_TLS_NAMES, TLS_WHY, module="mod_ssl")
-    + _refused(
+    refused(_TLS_NAMES, TLS_WHY, module="mod_ssl")
+    + refused(
         "ScriptAlias ScriptAliasMatch",
         "CGI is not provided by wsgihost: mount WSGI apps with WSGIScriptAlias",
         module="mod_alias",
     )
-    + _refused(
+    + refused(
         "Redirect RedirectMatch RedirectPermanent RedirectTemp",
         "redirects are not provided: redirect in the app or in the proxy in front",
         module="mod_alias",
     )
-    + _refused(
+    + refused(
         "AuthType AuthName AuthUserFile AuthGroupFile AuthBasicProvider",
         "authentication is not provided, and what it protects would be open to anyone: "
         "authenticate in the app or in the proxy in front",
         module="mod_auth_basic",
     )
-    + _refused(
+    + refused(
         "ProxyPass ProxyPassMatch ProxyPassReverse",
         "proxying is not provided by wsgihost",
         module="mod_proxy",
     )
-    + _refused(
+    + refused(
         "WSGIAccessScript WSGIAuthUserScript WSGIAuthGroupScript WSGIHandlerScript "
         "WSGIDispatchScript",
         "access, authentication and dispatch scripts are not provided, and skipping them "
         "would change who gets what",
         module="mod_wsgi",
     )
-    + _refused(
+    + refused(
         "If ElseIf Else",
         "expressions are not provided (use <IfDefine> or <IfModule>)",
         section=True,
     )
-    + _refused(
+    + refused(
         "Limit LimitExcept RequireAll RequireAny RequireNone",
         "access rules by method or combined rules are not provided, and skipping them "
         "would open what they protect",
         section=True,
     )
-    + _refused("Proxy ProxyMatch", "proxying is not provided by wsgihost", section=True)
-    + _refused("Macro", "mod_macro is not provided", module="mod_macro", section=True)
-    + _refused("Use UndefMacro", "mod_macro is not provided", module="mod_macro")
+    + refused("Proxy ProxyMatch", "proxying is not provided by wsgihost", section=True)
+    + refused("Macro", "mod_macro is not provided", module="mod_macro", section=True)
+    + refused("Use UndefMacro", "mod_macro is not provided", module="mod_macro")
 )
 
-TABLE: tuple[Directive, ...] = SUPPORTED + IGNORED + REFUSED
+CORE: tuple[Directive, ...] = SUPPORTED + IGNORED + REFUSED
+assert len({d.name.lower() for d in CORE}) == len(CORE), "a directive is declared twice"
+
+# The tables of the Apache modules wsgihost provides in modules of their own
+# (see wsgihost.config.table). A module's record replaces the core's
+# placeholder of the same name; two modules may not declare one name.
+MODULE_TABLES: tuple[tuple[Directive, ...], ...] = ()
+
+
+def _join(
+    core: tuple[Directive, ...], tables: tuple[tuple[Directive, ...], ...]
+) -> tuple[Directive, ...]:
+    joined = {d.name.lower(): d for d in core}
+    declared: set[str] = set()
+    for table in tables:
+        for d in table:
+            key = d.name.lower()
+            assert key not in declared, f"{d.name} is declared by two modules"
+            declared.add(key)
+            joined[key] = d
+    return tuple(joined.values())
+
+
+TABLE: tuple[Directive, ...] = _join(CORE, MODULE_TABLES)
 INDEX: dict[str, Directive] = {d.name.lower(): d for d in TABLE}
-assert len(INDEX) == len(TABLE), "a directive is declared twice"
 
 
 def lookup(name: str) -> Directive | None:

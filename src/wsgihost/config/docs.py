@@ -13,11 +13,11 @@ from __future__ import annotations
 import sys
 from dataclasses import fields
 
-from wsgihost.config import directives
+from wsgihost.config import directives, table
 from wsgihost.config.builder import PREDEFINED_FORMATS
 from wsgihost.config.daemon_options import DAEMON_OPTIONS
-from wsgihost.config.directives import Directive
 from wsgihost.config.model import DaemonGroup
+from wsgihost.config.table import Directive
 
 COMMAND = "python -m wsgihost.config.docs > docs/directives.md"
 
@@ -106,7 +106,7 @@ def _prose(text: str) -> str:
 
 
 def _contexts(record: Directive) -> str:
-    order = (directives.SERVER, directives.VHOST, directives.DIRECTORY)
+    order = (table.SERVER, table.VHOST, table.DIRECTORY)
     return ", ".join(c for c in order if c in record.contexts)
 
 
