@@ -13,6 +13,7 @@ from tests.differential.cases import call
 from tests.differential.client import Answer
 from tests.differential.compare import RECORDED, RECORDING, Differential
 from tests.differential.servers import (
+    HERE,
     Server,
     Tree,
     apache_available,
@@ -67,6 +68,48 @@ def apache(tree: Tree) -> Iterator[Server | None]:
 @pytest.fixture(scope="session")
 def wsgihost(tree: Tree) -> Iterator[Server]:
     yield from _running(start_wsgihost(tree))
+
+
+def topic(site_file: str, warm: list[tuple[str, str]] | None = None) -> Iterator[Differential]:
+    """Both servers on a topic's own site file (``tests/differential/sites/NAME``),
+    for a module-scoped fixture: a topic whose directives need modules or
+    settings of their own gets a pair of servers of its own, so a change to
+    it cannot stop the shared site from starting. The file is Included by
+    ``main.conf`` in place of ``site.conf`` (so it may LoadModule what it
+    needs); ``warm`` lists (host, target) pairs to wait for with a 200."""
+    built = Tree.build(HERE / "sites" / site_file)
+    servers: list[Server] = []
+    try:
+        if apache_available():
+            servers.append(start_apache(built))
+        elif RECORDING:
+            raise pytest.UsageError("WSGIHOST_RECORD=1 needs Apache + mod_wsgi installed")
+        servers.append(start_wsgihost(built))
+        for server in servers:
+            for host, target in warm or []:
+                _wait_for(server, host, target)
+        _used.append("yes")
+        apache = servers[0] if len(servers) == 2 else None
+        yield Differential(built, apache, servers[-1])
+    finally:
+        for server in servers:
+            server.stop()
+        if os.environ.get("WSGIHOST_DIFF_KEEP"):
+            print(f"\ndifferential suite: kept {built.root}")
+        else:
+            built.remove()
+
+
+def _wait_for(server: Server, host: str, target: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    host = host.format(port=server.port)
+    while True:
+        answer = call(server, "GET", target, host)
+        if isinstance(answer, Answer) and answer.status == 200:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{server.name}: {host} {target} gave {answer}:\n{server.say()}")
+        time.sleep(0.2)
 
 
 def _running(server: Server) -> Iterator[Server]:

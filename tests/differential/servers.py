@@ -66,14 +66,16 @@ class Tree:
     and one folder of its own per server (its ServerRoot: logs and run files)."""
 
     root: Path
+    site_file: Path = HERE / "site.conf"
 
     @property
     def site(self) -> Path:
         return self.root / "site"
 
     @classmethod
-    def build(cls) -> Tree:
-        tree = cls(Path(tempfile.mkdtemp(prefix="wsgihost-diff-")))
+    def build(cls, site_file: Path | None = None) -> Tree:
+        """The tree, serving ``site_file`` (``site.conf`` unless a topic has its own)."""
+        tree = cls(Path(tempfile.mkdtemp(prefix="wsgihost-diff-")), site_file or HERE / "site.conf")
         try:
             tree._fill()
         except BaseException:
@@ -84,7 +86,7 @@ class Tree:
     def _fill(self) -> None:
         self.root.chmod(0o755)
         self.site.mkdir(mode=0o755)
-        shutil.copy(HERE / "site.conf", self.site / "site.conf")
+        shutil.copy(self.site_file, self.site / "site.conf")
         shutil.copytree(HERE / "apps", self.site / "apps", ignore=_NO_CACHE)
         _copy_packages(FRAMEWORK_PACKAGES, self.site / "pylib")
         # wsgihost itself and its two dependencies, for SYSTEM_PYTHON (see start_wsgihost).
