@@ -39,6 +39,7 @@ from wsgihost.byteranges import (
     DEFAULT_MAX_REVERSALS,
     UNLIMITED,
 )
+from wsgihost.config import mod_refused
 from wsgihost.config.daemon_options import daemon_process
 from wsgihost.config.draft import (
     AccessLogDraft,
@@ -498,6 +499,10 @@ def _path_value(ctx: Context, value: str) -> str:
 
 
 def _require(ctx: Context, args: list[str]) -> None:
+    ldap = mod_refused.require_provider_refusal(args[0]) if args else None
+    if ldap is not None:
+        ctx.error(ldap)
+        return
     words = [a.lower() for a in args]
     if len(words) != 2 or words[0] != "all" or words[1] not in ("granted", "denied"):
         ctx.error(
@@ -2032,7 +2037,7 @@ assert len({d.name.lower() for d in CORE}) == len(CORE), "a directive is declare
 # The tables of the Apache modules wsgihost provides in modules of their own
 # (see wsgihost.config.table). A module's record replaces the core's
 # placeholder of the same name; two modules may not declare one name.
-MODULE_TABLES: tuple[tuple[Directive, ...], ...] = ()
+MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (mod_refused.DIRECTIVES,)
 
 
 def _join(

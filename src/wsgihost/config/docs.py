@@ -161,6 +161,12 @@ def _grouped(records: tuple[Directive, ...]) -> list[str]:
     return out
 
 
+def _of_kind(kind: str) -> tuple[Directive, ...]:
+    # From the joined table, so the directives that modules of their own
+    # declare (and the core placeholders they replace) are documented as read.
+    return tuple(d for d in directives.TABLE if d.kind == kind)
+
+
 def render() -> str:
     """The whole reference, as Markdown."""
     lines = [
@@ -171,8 +177,9 @@ def render() -> str:
         "",
         _INTRO,
     ]
-    sections = [d for d in directives.SUPPORTED if d.section]
-    plain = sorted((d for d in directives.SUPPORTED if not d.section), key=lambda d: d.name.lower())
+    supported = _of_kind("supported")
+    sections = [d for d in supported if d.section]
+    plain = sorted((d for d in supported if not d.section), key=lambda d: d.name.lower())
     lines += ["## Sections", ""]
     for record in sections:
         lines += _directive(record)
@@ -204,14 +211,16 @@ def render() -> str:
     for nickname, fmt in PREDEFINED_FORMATS.items():
         lines.append(f"| `{nickname}` | `{_cell(fmt)}` |")
     lines += ["", "## Accepted with a warning", ""]
-    lines += _grouped(directives.IGNORED)
+    lines += _grouped(_of_kind("ignored"))
     lines += [
         "## Refused",
         "",
-        "Any other `SSL...` directive is refused in the same way as these.",
+        "Any other `SSL...` directive is refused in the same way as these, and "
+        "`Require ldap-user`, `ldap-group`, `ldap-dn`, `ldap-attribute` and `ldap-filter` "
+        "as mod_authnz_ldap's directives are.",
         "",
     ]
-    lines += _grouped(directives.REFUSED)
+    lines += _grouped(_of_kind("refused"))
     lines.append(_TLS)
     return "\n".join(lines).rstrip("\n") + "\n"
 
