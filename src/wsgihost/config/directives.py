@@ -39,7 +39,7 @@ from wsgihost.byteranges import (
     DEFAULT_MAX_REVERSALS,
     UNLIMITED,
 )
-from wsgihost.config import mod_refused
+from wsgihost.config import mod_handlers, mod_refused
 from wsgihost.config.daemon_options import daemon_process
 from wsgihost.config.draft import (
     AccessLogDraft,
@@ -556,7 +556,7 @@ _OPTION_NAMES = (
     "None",
 )
 _OPTION_INDEX = {name.lower(): name for name in _OPTION_NAMES}
-_NOT_OURS_OPTIONS = {"execcgi", "includes", "includesnoexec", "multiviews"}
+_NOT_OURS_OPTIONS = {"includes", "includesnoexec", "multiviews"}
 
 
 def _options(ctx: Context, args: list[str]) -> None:
@@ -567,6 +567,8 @@ def _options(ctx: Context, args: list[str]) -> None:
     relative = all(signed)
     indexes: bool | None = None if relative else False
     follow: bool | None = None if relative else False
+    # ExecCGI: the handler scripts (wsgi-script) it lets run (config/mod_handlers.py).
+    exec_cgi: bool | None = None if relative else False
     for word in args:
         on = not word.startswith("-")
         name = word[1:] if relative else word
@@ -578,13 +580,15 @@ def _options(ctx: Context, args: list[str]) -> None:
             ctx.error(f"unknown option '{name}'{suggest(name, _OPTION_NAMES)}")
             return
         if key == "all":
-            indexes = follow = on
+            indexes = follow = exec_cgi = on
+        elif key == "execcgi":
+            exec_cgi = on
         elif key == "indexes":
             indexes = on
         elif key == "followsymlinks":
             follow = on
         elif key == "none":
-            indexes = follow = False
+            indexes = follow = exec_cgi = False
         elif key in _NOT_OURS_OPTIONS and on:
             ctx.warn(f"{_OPTION_INDEX[key]} is not provided by wsgihost; ignored")
         elif key == "symlinksifownermatch" and on:
@@ -597,6 +601,8 @@ def _options(ctx: Context, args: list[str]) -> None:
         settings = replace(settings, indexes=indexes)
     if follow is not None:
         settings = replace(settings, follow_symlinks=follow)
+    if exec_cgi is not None:
+        settings = replace(settings, exec_cgi=exec_cgi)
     ctx.dir.settings = settings
 
 
@@ -1272,8 +1278,9 @@ SUPPORTED: tuple[Directive, ...] = (
         "`Indexes` (directory listings) is off unless named; `FollowSymLinks` lets static "
         "files be reached through symbolic links. `All` is both, `None` neither. Without "
         "+ or - the list replaces what is inherited; with them it changes it, and mixing "
-        "the two is an error. ExecCGI, Includes, IncludesNOEXEC, MultiViews and "
-        "SymLinksIfOwnerMatch are not provided: turning them on is a warning.",
+        "the two is an error. `ExecCGI` lets `wsgi-script` handler mappings (SetHandler, "
+        "AddHandler) run their scripts, as mod_wsgi requires. Includes, IncludesNOEXEC, "
+        "MultiViews and SymLinksIfOwnerMatch are not provided: turning them on is a warning.",
         _options,
     ),
     record(
@@ -2037,7 +2044,10 @@ assert len({d.name.lower() for d in CORE}) == len(CORE), "a directive is declare
 # The tables of the Apache modules wsgihost provides in modules of their own
 # (see wsgihost.config.table). A module's record replaces the core's
 # placeholder of the same name; two modules may not declare one name.
-MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (mod_refused.DIRECTIVES,)
+MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
+    mod_refused.DIRECTIVES,
+    mod_handlers.DIRECTIVES,
+)
 
 
 def _join(

@@ -70,6 +70,16 @@ class DirSettings:
     max_ranges: int | None = None
     max_range_overlaps: int | None = None
     max_range_reversals: int | None = None
+    # Handlers (mod_mime, core, mod_wsgi; config/mod_handlers.py). ``handler`` is
+    # SetHandler's (name, where it was set), name "" for None; ``add_handlers``
+    # AddHandler's (".ext", name, where), RemoveHandler's with name "".
+    handler: tuple[str, str] | None = None
+    add_handlers: tuple[tuple[str, str, str], ...] = ()
+    exec_cgi: bool | None = None  # Options ExecCGI
+    # WSGIHandlerScript: (name, script, process-group, application-group,
+    # pass-authorization), None where the option is not given; a later one wins.
+    handler_scripts: tuple[tuple[str, str, str | None, str | None, bool | None], ...] = ()
+    dispatch_script: tuple[str, str | None] | None = None  # WSGIDispatchScript: script, app group
 
     def merge(self, over: DirSettings) -> DirSettings:
         """These settings with ``over``'s set values on top (Apache's merge)."""
@@ -122,6 +132,13 @@ class DirSettings:
                 if over.max_range_reversals is not None
                 else self.max_range_reversals
             ),
+            handler=over.handler if over.handler is not None else self.handler,
+            add_handlers=self.add_handlers + over.add_handlers,
+            exec_cgi=over.exec_cgi if over.exec_cgi is not None else self.exec_cgi,
+            handler_scripts=self.handler_scripts + over.handler_scripts,
+            dispatch_script=(
+                over.dispatch_script if over.dispatch_script is not None else self.dispatch_script
+            ),
         )
 
 
@@ -141,6 +158,7 @@ DEFAULT_SETTINGS = DirSettings(
     max_ranges=200,
     max_range_overlaps=20,
     max_range_reversals=20,
+    exec_cgi=False,
 )
 
 
