@@ -26,10 +26,12 @@ import ipaddress
 import os
 import posixpath
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from urllib.parse import unquote_to_bytes
 
+from wsgihost import handlermap
+from wsgihost.config.mod_handlers import HANDLER_CALLABLE, WSGI_HANDLERS
 from wsgihost.config.model import (
     DEFAULT_SETTINGS,
     Alias,
@@ -38,6 +40,7 @@ from wsgihost.config.model import (
     Section,
     Server,
 )
+from wsgihost.handlermap import Handled
 from wsgihost.wsgi.environ import APACHE_DOCUMENT_ROOT
 
 
@@ -59,6 +62,19 @@ class WSGITarget:
     # (application_group_key); with the process group it names the daemon
     # process set that serves the request.
     application_group: str | None = None
+    # SCRIPT_FILENAME when it is not the script: the file a WSGIHandlerScript serves.
+    filename: str | None = None
+    # The application group whose daemon process set runs the request, when it
+    # is not ``application_group``: handler-mapped scripts under %{RESOURCE}
+    # share the set of the section that mapped them (scripts are not known
+    # from the configuration). ``resource`` is what %{RESOURCE} keys the set on.
+    set_group: str | None = None
+    resource: str = ""
+
+    @property
+    def process_set(self) -> str:
+        """The application group that names the request's daemon process set."""
+        return self.set_group if self.set_group is not None else self.application_group or ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,9 @@ class Refusal:
 
     status: int
     reason: str
+    # The error-log line it is worth (mod_wsgi's, for a handler-mapped script).
+    log: str | None = None
+    host: Host | None = None
 
 
 Target = WSGITarget | FileTarget | Refusal
@@ -293,6 +312,36 @@ class _CompiledHost:
         self.files = [c for c in compiled if c.kind == "files"]
         self.locations = [c for c in compiled if c.kind == "location"]
         self._cache: dict[tuple[str, str, DirSettings | None], DirSettings] = {}
+        # Handler mappings (SetHandler, AddHandler): only hosts with some walk the path.
+        layers = [self.base] + [c.settings for c in compiled]
+        self.handlers = any(s.handler or s.add_handlers for s in layers)
+        self.dispatches = any(s.dispatch_script for s in layers)
+
+    def handler_origins(self) -> list[tuple[str, DirSettings, set[str]]]:
+        """Each section that maps files to handlers: its label, its settings (as
+        far as the configuration tells them apart from the files it will reach)
+        and the handler names it maps."""
+        found: list[tuple[str, DirSettings, set[str]]] = []
+        for compiled in [None, *self.directories, *self.files, *self.locations]:
+            own = self.base if compiled is None else compiled.settings
+            names = {n for _, n, _ in own.add_handlers if n}
+            if own.handler and own.handler[0]:
+                names.add(own.handler[0])
+            if not names:
+                continue
+            label = (own.handler or own.add_handlers[-1])[-1] if compiled else "*"
+            found.append((label, self._section_settings(compiled), names))
+        return found
+
+    def _section_settings(self, section: _CompiledSection | None) -> DirSettings:
+        if section is None:
+            return self.base
+        plain = section.regex is None and not section.glob
+        if plain and section.kind == "directory":
+            return self.settings_for(section.pattern.rstrip("/") + "/", "\0", None)
+        if plain and section.kind == "location":
+            return self.settings_for("\0/", section.pattern, None)
+        return self.base.merge(section.settings)
 
     def application_group(self, alias: Alias, settings: DirSettings) -> str:
         """The application group of a request to ``alias`` with ``settings``.
@@ -407,20 +456,49 @@ class Router:
         first request.
         """
         found: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        groups = [g.name for g in self.server.groups]
         for host in (self.main, *self.vhosts):
-            for alias in host.script_aliases:
-                for settings in host.alias_settings(alias):
-                    if not settings.process_group:
-                        continue
-                    key = (settings.process_group, host.application_group(alias, settings))
-                    scripts = found.setdefault(key, set())
-                    if not alias.regex:
-                        scripts.add((alias.path, settings.callable_object or "application"))
+            reached = list(self._reached(host))
+            for group, app, script in reached:
+                # A dispatch script may send any request of the host to any group.
+                for name in groups if host.dispatches else [group]:
+                    if name:
+                        scripts = found.setdefault((name, app), set())
+                        if script is not None and name == group:
+                            scripts.add(script)
         for path, group, app in self.server.import_scripts:
             if group:
                 key = (group, self._import_group(app))
                 found.setdefault(key, set()).add((path, "application"))
         return found
+
+    def _reached(self, host: _CompiledHost) -> Iterator[tuple[str, str, tuple[str, str] | None]]:
+        """(process group, application group, the (script, callable) to import or None)
+        of each kind of request the host's configuration can make."""
+        for alias in host.script_aliases:
+            for settings in host.alias_settings(alias):
+                script = None
+                if not alias.regex:
+                    script = (alias.path, settings.callable_object or "application")
+                group = settings.process_group or ""
+                yield group, host.application_group(alias, settings), script
+        # Handler-mapped scripts: one set per section under %{RESOURCE}, since the
+        # scripts are found by requests; a WSGIHandlerScript's script is known.
+        for label, settings, names in host.handler_origins():
+            for name in sorted(names):
+                if name in WSGI_HANDLERS:
+                    own, script = settings, None
+                else:
+                    entries = [e for e in settings.handler_scripts if e[0] == name]
+                    if not entries:
+                        continue
+                    _, path, named, app_group, _ = entries[-1]
+                    over = DirSettings(process_group=named, application_group=app_group)
+                    own, script = settings.merge(over), (path, HANDLER_CALLABLE)
+                app = application_group_key(
+                    own.application_group, host.server_name, host.port, label
+                )
+                yield own.process_group or "", app, script
 
     def _import_group(self, app: str) -> str:
         """WSGIImportScript's application-group= ("" is %{GLOBAL}); no request, so
@@ -437,6 +515,11 @@ class Router:
                 settings = host.settings_for(alias.path, alias.url, alias.settings)
                 if settings.process_group and settings.script_reloading is not False:
                     found.setdefault(alias.path, set()).add(settings.process_group)
+            for _, settings, names in host.handler_origins():
+                for name, script, named, _, _ in settings.handler_scripts:
+                    group = named or settings.process_group
+                    if name in names and group and settings.script_reloading is not False:
+                        found.setdefault(script, set()).add(group)
         return found
 
     def select_host(self, local_addr: str, local_port: int, host_header: bytes | None) -> Host:
@@ -496,11 +579,13 @@ class Router:
                 m = host.regexes[id(alias)].match(url)
                 if m is not None:
                     fs = _substitute(alias.path, m, _fs)
-                    return self._file(host, fs, alias.path.split("$", 1)[0] or fs, url)
+                    base = alias.path.split("$", 1)[0] or fs
+                    return self._file(host, fs, base, url, translate)
             else:
                 n = prefix_match(url, alias.url)
                 if n:
-                    return self._file(host, alias.path + _fs(url[n:]), alias.path, url)
+                    fs = alias.path + _fs(url[n:])
+                    return self._file(host, fs, alias.path, url, translate)
         for alias in host.script_aliases:
             if alias.regex:
                 m = host.regexes[id(alias)].match(url)
@@ -529,18 +614,19 @@ class Router:
                 host.document_root,
                 translated,
                 host.application_group(alias, settings),
+                resource=alias.url if alias.regex else alias.url.rstrip("/"),
             )
         root = host.document_root
         if root is None:
             return Refusal(404, "no DocumentRoot and no alias for this URL")
-        return self._file(host, root.rstrip("/") + _fs(url), root, url)
+        return self._file(host, root.rstrip("/") + _fs(url), root, url, translate)
 
     def _translate(self, host: _CompiledHost, path_info: str) -> str:
         """PATH_TRANSLATED: the file ``path_info`` names when asked for as a URL of its
         own, as Apache's sub-request finds it (a script's path_info follows its file)."""
         target = self._route_in(host, path_info, translate=False)
         if isinstance(target, WSGITarget):
-            return target.script + target.path_info
+            return (target.filename or target.script) + target.path_info
         if isinstance(target, FileTarget):
             path, index = target.path, target.settings.directory_index
         else:  # no DocumentRoot: Apache's own
@@ -552,7 +638,69 @@ class Router:
                     return path + name
         return path
 
-    def _file(self, host: _CompiledHost, fs_path: str, root: str, url: str) -> FileTarget:
+    def _file(
+        self, host: _CompiledHost, fs_path: str, root: str, url: str, translate: bool = True
+    ) -> Target:
         fs_path = os.path.normpath(fs_path) + ("/" if fs_path.endswith("/") else "")
+        if host.handlers:
+            handled = handlermap.resolve(
+                root, fs_path, url, lambda name: host.settings_for(name, url, None)
+            )
+            if handled is not None:
+                return self._handled(host, handled, translate)
         settings = host.settings_for(fs_path, url, None)
         return FileTarget(host.host, fs_path, root, url, settings)
+
+    def _handled(self, host: _CompiledHost, handled: Handled, translate: bool) -> Target:
+        """The target of a file a handler mapping gives mod_wsgi."""
+        if handled.refusal is not None:
+            status, line = handled.refusal
+            return Refusal(status, "handler-mapped script", line, host.host)
+        settings, path_info = handled.settings, handled.path_info
+        app = settings.application_group
+        return WSGITarget(
+            host.host,
+            handled.script,
+            handled.script_name,
+            path_info,
+            settings,
+            host.document_root,
+            self._translate(host, path_info) if translate and path_info else None,
+            application_group_key(app, host.server_name, host.port, handled.script_name),
+            filename=handled.filename if handled.kind == "handler" else None,
+            set_group=application_group_key(app, host.server_name, host.port, handled.label),
+            resource=handled.label,
+        )
+
+    def regroup(
+        self,
+        target: WSGITarget,
+        process_group: str | None,
+        application_group: str | None,
+        callable_object: str | None,
+    ) -> WSGITarget:
+        """``target`` with what a WSGIDispatchScript chose (None: as configured)."""
+        host = next(h for h in (self.main, *self.vhosts) if h.host is target.host)
+        settings = replace(
+            target.settings,
+            process_group=target.settings.process_group if process_group is None else process_group,
+            application_group=(
+                target.settings.application_group
+                if application_group is None
+                else application_group
+            ),
+            callable_object=callable_object or target.settings.callable_object,
+        )
+        app = settings.application_group
+        handled = target.set_group is not None
+        own = target.script_name if handled else target.resource
+        return replace(
+            target,
+            settings=settings,
+            application_group=application_group_key(app, host.server_name, host.port, own),
+            set_group=(
+                application_group_key(app, host.server_name, host.port, target.resource)
+                if handled
+                else None
+            ),
+        )
