@@ -50,6 +50,36 @@ def _port(text: str) -> int:
     return value
 
 
+def _remap(text: str) -> tuple[int, int]:
+    """``--remap-port 80=8080``."""
+    old, eq, new = text.partition("=")
+    try:
+        pair = (int(old), int(new)) if eq else None
+    except ValueError:
+        pair = None
+    if pair is None or not all(1 <= port <= 65535 for port in pair):
+        raise argparse.ArgumentTypeError(
+            f"expected FROM=TO with two ports, such as 80=8080, not {text!r}"
+        )
+    return pair
+
+
+def _add_remap(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--remap-port",
+        dest="remap",
+        action="append",
+        type=_remap,
+        default=[],
+        metavar="FROM=TO",
+        help=(
+            "with --config: use port TO wherever the configuration says FROM (Listen and "
+            "<VirtualHost> together), so a site written for 80 runs as a user on 8080; "
+            "repeatable"
+        ),
+    )
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if value < 0:
@@ -89,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME[=VALUE]",
         help="with --config: define NAME for <IfDefine>, VALUE also for ${NAME}",
     )
+    _add_remap(serve)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port; 0 picks a free one (8000)")
     serve.add_argument(
@@ -289,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME[=VALUE]",
         help="define NAME for <IfDefine>, with VALUE also for ${NAME} (as httpd -D)",
     )
+    _add_remap(configtest)
     return parser
 
 
@@ -305,14 +337,16 @@ def load_config(
     path: str,
     defines: Mapping[str, str | None] | None = None,
     report: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    remap: Sequence[tuple[int, int]] = (),
 ) -> Server | None:
     """The model for the configuration at ``path``, or None; every problem goes to ``report``.
 
-    For ``configtest`` and for commands that run a configuration.
+    For ``configtest`` and for commands that run a configuration; ``remap``
+    holds the ``--remap-port`` pairs.
     """
     from wsgihost.config import load
 
-    server, problems = load(path, defines, os.environ)
+    server, problems = load(path, defines, os.environ, dict(remap))
     for problem in problems:
         report(str(problem))
     return server
@@ -427,9 +461,11 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_configtest(args: argparse.Namespace) -> int:
-    server = load_config(args.config, _defines(args.defines))
+    server = load_config(args.config, _defines(args.defines), remap=args.remap)
     if server is None:
         return 1
+    for listener in server.listeners:  # what serve would bind, as it would announce it
+        _print(f"would listen on {listener.url()} ({listener.where})")
     from wsgihost.supervisor.groups import process_sets
 
     _sets, problems = process_sets(server)  # what serve would refuse to start with
@@ -608,6 +644,9 @@ def check_log_files(server: Server) -> list[str]:
     problems = []
     for path in sorted(paths - {"-", "/dev/stdout", "/dev/stderr"}):
         try:
+            # A log folder a site names (${APACHE_LOG_DIR} of a site file run on its
+            # own) is created, as the distribution's package would have.
+            os.makedirs(os.path.dirname(path) or ".", 0o755, exist_ok=True)
             os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640))
         except OSError as e:
             problems.append(f"cannot open log file {path}: {e.strerror}")
@@ -647,7 +686,7 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
     keep_root = os.environ.get(KEEP_ROOT) == "1"
     reserved: socket.socket | None = None
     if args.config is not None:
-        loaded = load_config(args.config, _defines(args.defines))
+        loaded = load_config(args.config, _defines(args.defines), remap=args.remap)
         if loaded is None:
             return 1
         server = loaded
@@ -694,7 +733,7 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
             def reread() -> tuple[Server | None, list[str]]:
                 from wsgihost.config import load
 
-                new, problems = load(args.config, defines, os.environ)
+                new, problems = load(args.config, defines, os.environ, dict(args.remap))
                 if new is not None:  # the same users again; the warning was given once
                     try:
                         new = run_as(new, args.user, args.group, os.getuid() == 0, keep_root)[0]

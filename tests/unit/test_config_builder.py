@@ -452,7 +452,10 @@ def test_configtest_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     conf = tmp_path / "site.conf"
     conf.write_text("Listen 80\n")
     assert main(["configtest", "--config", str(conf)]) == 0
-    assert capsys.readouterr() == ("Syntax OK\n", "")
+    assert capsys.readouterr() == (
+        f"would listen on http://0.0.0.0:80 ({conf}:1)\nSyntax OK\n",
+        "",
+    )
 
 
 def test_configtest_warnings_do_not_fail_it(
@@ -462,7 +465,7 @@ def test_configtest_warnings_do_not_fail_it(
     conf.write_text("Listen 80\nServerTokens Prod\n")
     assert main(["configtest", "--config", str(conf)]) == 0
     out, err = capsys.readouterr()
-    assert out == "Syntax OK\n"
+    assert out.endswith("\nSyntax OK\n")
     assert (
         err == f"{conf}:2: warning: ServerTokens: wsgihost sends its own Server header; ignored\n"
     )
@@ -487,7 +490,7 @@ def test_configtest_defines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     conf = tmp_path / "site.conf"
     conf.write_text("<IfDefine LIVE>\nListen ${PORT}\n</IfDefine>\n")
     assert main(["configtest", "--config", str(conf), "-D", "LIVE", "-D", "PORT=8080"]) == 0
-    assert capsys.readouterr().out == "Syntax OK\n"
+    assert capsys.readouterr().out == f"would listen on http://0.0.0.0:8080 ({conf}:2)\nSyntax OK\n"
     assert main(["configtest", "--config", str(conf)]) == 1
     assert "no Listen directive" in capsys.readouterr().err
 

@@ -213,7 +213,8 @@ def test_debian_site_file_passes_configtest(
 
     assert main(["configtest", "--config", str(main_file)]) == 0
     out, err = capsys.readouterr()
-    assert out == "Syntax OK\n"
+    assert out.splitlines()[-1] == "Syntax OK"
+    assert "would listen on http://0.0.0.0:80 (" in out
     assert err.splitlines() == [
         f"{sites}/000-default.conf:9: warning: ServerAdmin: "
         "wsgihost's error pages name no administrator; ignored"
@@ -230,9 +231,12 @@ def test_debian_site_file_passes_configtest(
     assert access.format.endswith('"%{Referer}i" "%{User-agent}i"')
 
 
-def test_debian_site_file_needs_its_log_directory_variable(tmp_path: Path) -> None:
+def test_debian_site_file_on_its_own_gets_debians_log_directory(tmp_path: Path) -> None:
+    # No envvars beside it and none in the environment: ${APACHE_LOG_DIR} is
+    # Debian's /var/log/apache2, as apache2ctl's envvars would have made it.
     main_file = _with_listen(tmp_path, CONFIGS / "debian-site.conf")
     server, problems = load(str(main_file), {}, {})
-    assert server is None
-    undefined = [p for p in problems if "${APACHE_LOG_DIR} is not defined" in p.message]
-    assert [p.line for p in undefined] == [17, 18]
+    assert server is not None, problems
+    (vhost,) = server.vhosts
+    assert vhost.error_log == "/var/log/apache2/error.log"
+    assert [log.path for log in vhost.access_logs] == ["/var/log/apache2/access.log"]

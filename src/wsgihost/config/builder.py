@@ -21,6 +21,7 @@ model: a server never runs half a configuration.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +32,7 @@ from wsgihost.config.model import (
     Address,
     DaemonGroup,
     Host,
+    Listener,
     Logging,
     LogSpec,
     Section,
@@ -53,12 +55,23 @@ _SECTION_TAGS = {"directory": "<Directory>", "location": "<Location>", "files": 
 _CONTEXT_ORDER = (table.SERVER, table.VHOST, table.DIRECTORY)
 
 
-def build(parsed: Parsed, problems: Problems) -> Server | None:
-    """The model of ``parsed``, or None if anything in it is an error."""
+def build(
+    parsed: Parsed, problems: Problems, remap: Mapping[int, int] | None = None
+) -> Server | None:
+    """The model of ``parsed``, or None if anything in it is an error.
+
+    ``remap`` moves ports (``serve --remap-port 80=8080``): every ``Listen``
+    and ``<VirtualHost>`` port in it is replaced, together, so the virtual
+    hosts still match the connections they were written for.
+    """
     main_file = parsed.files[0] if parsed.files else ""
     main = HostDraft(where=Where(main_file, 0), main=True)
     server = ServerDraft(server_root=parsed.server_root, main=main)
     _walk(Context("server", server, main, problems), parsed.nodes)
+    if remap:
+        _remap_ports(server, remap)
+    if not server.listeners:
+        _derive_listeners(server, main_file, problems)
     model = _finish(server, parsed, problems)
     return None if problems.has_errors else model
 
@@ -157,6 +170,54 @@ def _covered(address: Address, server: ServerDraft) -> bool:
         if _same_ip(address.host, listener.host):
             return True
     return False
+
+
+def _remap_ports(server: ServerDraft, remap: Mapping[int, int]) -> None:
+    server.listeners[:] = [
+        replace(listener, port=remap.get(listener.port, listener.port))
+        for listener in server.listeners
+    ]
+    for vhost in server.vhosts:
+        vhost.addresses[:] = [
+            replace(a, port=remap.get(a.port, a.port)) if a.port is not None else a
+            for a in vhost.addresses
+        ]
+
+
+def _derive_listeners(server: ServerDraft, main_file: str, problems: Problems) -> None:
+    """A site file read on its own has no Listen (Debian keeps them in ports.conf):
+    listen where its <VirtualHost> lines say, as ports.conf's ``Listen 80`` would.
+
+    ``*:80`` becomes ``Listen 80`` (every address) and an address of its own
+    ``Listen ADDR:PORT``, unless a wildcard on that port already covers it (both
+    could not be bound). A virtual host with no port gives nothing to listen on.
+    """
+    wild: dict[int, HostDraft] = {}
+    specific: dict[tuple[str, int], HostDraft] = {}
+    for vhost in server.vhosts:
+        for address in vhost.addresses:
+            if address.port is None:
+                continue
+            if address.host in ("*", "_default_"):
+                wild.setdefault(address.port, vhost)
+            else:
+                specific.setdefault((address.host, address.port), vhost)
+    chosen = [(("", port), vhost) for port, vhost in wild.items()]
+    chosen += [(key, vhost) for key, vhost in specific.items() if key[1] not in wild]
+    for (host, port), vhost in chosen:
+        listener = Listener(host, port, vhost.where)
+        server.listeners.append(listener)
+        problems.warning(
+            vhost.where.file,
+            vhost.where.line,
+            f"no Listen in the configuration: listening on {_listen_text(listener)}, "
+            "as this <VirtualHost> says (as Debian's ports.conf would)",
+        )
+
+
+def _listen_text(listener: Listener) -> str:
+    host = listener.host or "*"
+    return f"[{host}]:{listener.port}" if ":" in host else f"{host}:{listener.port}"
 
 
 def _check_listeners(server: ServerDraft, main_file: str, problems: Problems) -> None:

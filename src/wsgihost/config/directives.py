@@ -39,7 +39,7 @@ from wsgihost.byteranges import (
     DEFAULT_MAX_REVERSALS,
     UNLIMITED,
 )
-from wsgihost.config import mod_handlers, mod_refused
+from wsgihost.config import mod_handlers, mod_refused, placeholders
 from wsgihost.config.daemon_options import daemon_process
 from wsgihost.config.draft import (
     AccessLogDraft,
@@ -269,7 +269,10 @@ def _server_alias(ctx: Context, args: list[str]) -> None:
 def _document_root(ctx: Context, args: list[str]) -> None:
     path = ctx.path(args[0]).rstrip("/") or "/"
     if not os.path.exists(path):
-        ctx.error(f"directory '{path}' does not exist")
+        # Apache's AH00112 is a warning too: the site may be deployed after
+        # its configuration, and until then its files get 404.
+        ctx.warn(f"directory '{path}' does not exist (its files get 404 until it does)")
+        ctx.host.document_root = path
     elif not os.path.isdir(path):
         ctx.error(f"'{path}' is not a directory")
     else:
@@ -925,16 +928,68 @@ def module_provided(name: str) -> bool:
     return module_id(name) in PROVIDED_MODULES
 
 
+# Compiled into Debian's and RHEL's httpd (`apache2 -l`): <IfModule> finds them
+# with no LoadModule. An MPM is not among them: both load theirs as a module.
+BUILT_IN_MODULES = frozenset(
+    {"core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd"}
+)
+
+
+def module_loaded(name: str, loaded: set[str] | frozenset[str] | None) -> bool:
+    """Whether ``<IfModule name>`` is true: ``loaded`` holds the built-in modules and
+    those LoadModule has loaded so far; None stands for a configuration with no
+    LoadModule at all, where every module wsgihost provides counts as loaded."""
+    if loaded is None:
+        return module_provided(name)
+    return module_id(name) in loaded
+
+
+# What is lost when a module wsgihost does not provide is loaded, for the
+# LoadModule warning (the directives of such a module are reported where used).
+_NOT_PROVIDED = {
+    "autoindex": "directory listings are not generated",
+    "deflate": "responses are not compressed",
+    "filter": "output filters are not run",
+    "negotiation": "content negotiation (MultiViews, type maps) does not happen",
+    "setenvif": "request environment variables are not set from the request",
+    "env": "SetEnv/PassEnv variables do not reach the app",
+    "status": "there is no server-status page",
+    "info": "there is no server-info page",
+    "headers": "response and request headers are not edited",
+    "expires": "Expires and Cache-Control headers are not added",
+    "rewrite": "URLs are not rewritten",
+    "userdir": "~user folders are not served",
+    "cgi": "CGI scripts are not run",
+    "cgid": "CGI scripts are not run",
+    "include": "server-side includes are not processed",
+    "actions": "Action handlers are not run",
+    "auth_basic": "Basic authentication is not done",
+    "auth_digest": "Digest authentication is not done",
+    "authn_core": "authentication providers are not defined",
+    "authn_file": "password files are not read",
+    "authz_user": "Require user/valid-user are not enforced",
+    "authz_groupfile": "group files are not read",
+    "proxy": "requests are not proxied",
+    "logio": "%I, %O and %S are not counted",
+    "systemd": "systemd is not notified",
+    "unique_id": "requests get no UNIQUE_ID",
+    "remoteip": "client addresses are not taken from proxy headers",
+}
+
+
 def _load_module(ctx: Context, args: list[str]) -> None:
     name = module_id(args[0])
     if name == "ssl":
         ctx.error(TLS_WHY)
     elif name in PROVIDED_MODULES:
-        ctx.warn(f"wsgihost provides what mod_{name} does itself; nothing is loaded")
+        return  # wsgihost does what it does; nothing to say
+    elif name in BUILT_IN_MODULES:
+        return  # built into httpd itself; its <IfModule> was already true
     else:
+        lost = _NOT_PROVIDED.get(name, "what it does does not happen")
         ctx.warn(
-            f"module '{args[0]}' is not provided by wsgihost; nothing is loaded, and its "
-            "directives are reported where they are used"
+            f"module '{args[0]}' is not provided by wsgihost: {lost}; its directives "
+            "are reported where they are used"
         )
 
 
@@ -1066,7 +1121,8 @@ SUPPORTED: tuple[Directive, ...] = (
         _ONE,
         "none: only aliases are served",
         "The directory static files are served from where no Alias or WSGIScriptAlias "
-        "matches. It must exist: a missing one is an error.",
+        "matches. A missing one is a warning, as Apache's AH00112 (its files get 404 "
+        "until it exists); a path that is not a directory is an error.",
         _document_root,
     ),
     # Sections.
@@ -2047,6 +2103,7 @@ assert len({d.name.lower() for d in CORE}) == len(CORE), "a directive is declare
 MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_refused.DIRECTIVES,
     mod_handlers.DIRECTIVES,
+    placeholders.DIRECTIVES,
 )
 
 

@@ -75,8 +75,19 @@ def parse(
     ``<IfDefine>``); ``environ`` is where ``${VAR}`` looks after them.
     """
     root = os.path.dirname(os.path.abspath(path))
-    reader = _Reader(root, problems, dict(defines or {}), environ if environ is not None else {})
+    env = environ if environ is not None else {}
+    # As Apache: <IfModule> finds the built-in modules and those LoadModule has
+    # loaded in the lines read so far. A configuration with no LoadModule at all
+    # (a site file on its own) is read again as if every module wsgihost
+    # provides were loaded, since the main file that would load them is not read.
+    scratch = Problems()
+    reader = _Reader(root, scratch, dict(defines or {}), env, set(directives.BUILT_IN_MODULES))
     nodes = reader.read(path, path, None)
+    if not reader.saw_load_module:
+        scratch = Problems()
+        reader = _Reader(root, scratch, dict(defines or {}), env, None)
+        nodes = reader.read(path, path, None)
+    problems.items.extend(scratch.items)
     return Parsed(tuple(nodes), reader.server_root, tuple(reader.files), tuple(reader.paths))
 
 
@@ -107,8 +118,11 @@ class _Reader:
         problems: Problems,
         defines: dict[str, str | None],
         environ: Mapping[str, str],
+        loaded: set[str] | None,
     ) -> None:
         self.server_root = server_root
+        self.loaded = loaded  # module ids <IfModule> finds; None: every one wsgihost provides
+        self.saw_load_module = False
         self.problems = problems
         self.defines = defines
         self.environ = environ
@@ -287,6 +301,10 @@ class _Reader:
         elif key == "undefine":
             for arg in args:
                 self.defines.pop(arg, None)
+        elif key == "loadmodule" and args:
+            self.saw_load_module = True
+            if self.loaded is not None:
+                self.loaded.add(directives.module_id(args[0]))
         elif key == "serverroot" and self.real_depth == 0 and len(args) == 1:
             self.set_server_root(line, args[0])
         out.append(Node(name, tuple(args), line.file, line.lineno))
@@ -323,7 +341,7 @@ class _Reader:
         negate = arg.startswith("!")
         arg = arg[1:] if negate else arg
         if key == "ifmodule":
-            found = directives.module_provided(arg)
+            found = directives.module_loaded(arg, self.loaded)
         elif key == "ifdefine":
             found = arg in self.defines
         elif key == "iffile":
