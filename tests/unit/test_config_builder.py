@@ -59,6 +59,8 @@ _MOD_WSGI_OPTIONS = """
     listen-backlog display-name send-buffer-size receive-buffer-size header-buffer-size
     response-buffer-size response-socket-timeout socket-user script-user script-group
     cpu-time-limit cpu-priority memory-limit virtual-memory-limit server-metrics
+    newrelic-config-file newrelic-environment
+    switch-interval interrupt-timeout response-flush-delay
 """
 MOD_WSGI_OPTIONS = _MOD_WSGI_OPTIONS.split()
 

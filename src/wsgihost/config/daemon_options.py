@@ -115,6 +115,39 @@ def _opt_flag(ctx: Context, value: str) -> bool:
     return value.lower() == "on"
 
 
+def _opt_refused(ctx: Context, value: str) -> str:
+    raise ValueError(
+        "chroot is not provided, and without it the app would see the whole file system"
+    )
+
+
+def _opt_metrics(ctx: Context, value: str) -> bool:
+    flag = _opt_flag(ctx, value)
+    if flag:
+        ctx.warn("server-metrics=On is not applied: there is no mod_wsgi module with metrics")
+    return flag
+
+
+def _opt_positive_seconds(ctx: Context, value: str) -> float:
+    seconds = _opt_seconds(ctx, value)
+    if seconds <= 0:
+        raise ValueError("expected a positive number of seconds (as mod_wsgi requires)")
+    return seconds
+
+
+def _opt_unapplied(
+    name: str, parse: Callable[[Context, str], object], why: str
+) -> Callable[[Context, str], object]:
+    """An option mod_wsgi has and wsgihost cannot honour: checked, then a warning."""
+
+    def check(ctx: Context, value: str) -> object:
+        parsed = parse(ctx, value)
+        ctx.warn(f"{name}= is not applied: {why}")
+        return parsed
+
+    return check
+
+
 _SIZE = re.compile(r"(\d+)\s*([kmg]?)b?", re.IGNORECASE)
 
 
@@ -166,8 +199,14 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "supplementary-groups",
         "group1,group2",
-        "More groups for the processes' user, separated by commas.",
-        _opt_names,
+        "More groups for the processes' user, separated by commas. Accepted with a "
+        "warning: the processes get their user's own groups (as `initgroups` gives them), "
+        "not these.",
+        _opt_unapplied(
+            "supplementary-groups",
+            _opt_names,
+            "the processes get their user's own groups only; add the user to these groups",
+        ),
     ),
     DaemonOption("umask", "0nnn", "The processes' umask, in octal.", _opt_umask),
     DaemonOption("lang", "locale", "`LANG` for the processes, such as `en_US.UTF-8`.", _opt_text),
@@ -175,8 +214,9 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "chroot",
         "directory",
-        "Run the processes inside this directory with chroot (deprecated in mod_wsgi).",
-        _opt_absolute,
+        "Run the processes inside this directory with chroot (deprecated in mod_wsgi). "
+        "Not provided, and an error: without it the app would see the whole file system.",
+        _opt_refused,
     ),
     DaemonOption(
         "script-user",
@@ -243,8 +283,15 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "deadlock-timeout",
         _SECONDS,
-        "Restart a process whose Python interpreter has been stuck this long.",
-        _opt_seconds,
+        "Restart a process whose Python interpreter (its GIL) has been stuck this long. "
+        "Accepted with a warning: wsgihost does not watch the GIL; `request-timeout` "
+        "replaces a process whose requests hang.",
+        _opt_unapplied(
+            "deadlock-timeout",
+            _opt_seconds,
+            "a stuck interpreter is not detected as such; request-timeout replaces a process "
+            "whose requests hang",
+        ),
     ),
     DaemonOption(
         "startup-timeout",
@@ -263,8 +310,13 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "eviction-timeout",
         _SECONDS,
-        "Like `graceful-timeout`, for a restart that was asked for (0: the graceful-timeout).",
-        _opt_seconds,
+        "Like `graceful-timeout`, for a restart that was asked for (0: the graceful-timeout). "
+        "Accepted with a warning: every replacement waits `graceful-timeout`.",
+        _opt_unapplied(
+            "eviction-timeout",
+            _opt_seconds,
+            "a restart that was asked for waits graceful-timeout, as every other replacement",
+        ),
     ),
     DaemonOption(
         "shutdown-timeout",
@@ -299,8 +351,15 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "socket-user",
         "name | #uid",
-        "The owner of the group's UNIX socket.",
-        _opt_text,
+        "The owner of the group's UNIX socket. Accepted with a warning: the socket "
+        "belongs to the server, and a daemon process takes requests from the front-end "
+        "workers' user only (it checks its peer's credentials).",
+        _opt_unapplied(
+            "socket-user",
+            _opt_text,
+            "the socket's owner is the server's; daemon processes take requests from the "
+            "front-end workers' user only",
+        ),
     ),
     DaemonOption(
         "cpu-time-limit",
@@ -313,7 +372,8 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "cpu-priority",
         "num",
-        "The processes' scheduling priority (nice value), -20 to 20.",
+        "The processes' scheduling priority (nice value), -20 to 20; below 0 only when "
+        "wsgihost is started as root (else a warning in the error log).",
         _opt_int(-20, 20),
     ),
     DaemonOption(
@@ -340,20 +400,32 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "receive-buffer-size",
         "nnn",
-        "The socket buffer for data to the daemon: 0 (the system's) or at least 512.",
-        _opt_int(0, floor=512),
+        "The socket buffer for data to the daemon: 0 (the system's) or at least 512. "
+        "Accepted with a warning: the daemon sockets keep the system's buffers.",
+        _opt_unapplied(
+            "receive-buffer-size", _opt_int(0, floor=512), "the daemon sockets keep the system's"
+        ),
     ),
     DaemonOption(
         "send-buffer-size",
         "nnn",
-        "The socket buffer for data from the daemon: 0 (the system's) or at least 512.",
-        _opt_int(0, floor=512),
+        "The socket buffer for data from the daemon: 0 (the system's) or at least 512. "
+        "Accepted with a warning: the daemon sockets keep the system's buffers.",
+        _opt_unapplied(
+            "send-buffer-size", _opt_int(0, floor=512), "the daemon sockets keep the system's"
+        ),
     ),
     DaemonOption(
         "header-buffer-size",
         "nnn",
-        "The largest response header the app may send: 0 (32768) or at least 8192.",
-        _opt_int(0, floor=8192),
+        "The largest response header the app may send: 0 (32768) or at least 8192. "
+        "Accepted with a warning: the front end takes response headers of any size the "
+        "daemon protocol carries.",
+        _opt_unapplied(
+            "header-buffer-size",
+            _opt_int(0, floor=8192),
+            "response headers are not limited by it",
+        ),
     ),
     DaemonOption(
         "response-buffer-size",
@@ -369,7 +441,65 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
         "How long a write of the response to the client may wait (0: the socket-timeout).",
         _opt_seconds,
     ),
-    DaemonOption("server-metrics", "On | Off", "Collect server metrics for the app.", _opt_flag),
+    DaemonOption(
+        "server-metrics",
+        "On | Off",
+        "Whether `mod_wsgi.process_metrics()` and `server_metrics()` work in the group. "
+        "wsgihost provides no `mod_wsgi` module: On is a warning.",
+        _opt_metrics,
+    ),
+    DaemonOption(
+        "switch-interval",
+        _SECONDS,
+        "mod_wsgi 5's: how often Python switches between the threads of a process "
+        "(`sys.setswitchinterval`), a positive number of seconds; WSGISwitchInterval's "
+        "when not given.",
+        _opt_positive_seconds,
+        default="Python's own (0.005)",
+    ),
+    DaemonOption(
+        "interrupt-timeout",
+        _SECONDS,
+        "mod_wsgi 5's: how long it waits, after `request-timeout`, for a request that it "
+        "interrupted (by raising an exception in its thread) before restarting the "
+        "process. Accepted with a warning: wsgihost does not interrupt a request's thread; "
+        "the process is replaced as `request-timeout` says.",
+        _opt_unapplied(
+            "interrupt-timeout",
+            _opt_seconds,
+            "requests past request-timeout are not interrupted in their thread; the process "
+            "is replaced instead",
+        ),
+    ),
+    DaemonOption(
+        "response-flush-delay",
+        "ms",
+        "mod_wsgi 5's: how long a daemon holds small pieces of a response to send them "
+        "together. Accepted with a warning: wsgihost sends each piece the app yields at "
+        "once (so a streamed response is never delayed).",
+        _opt_unapplied(
+            "response-flush-delay",
+            _opt_int(0),
+            "each piece of a response is sent as the app yields it, without delay",
+        ),
+    ),
+    DaemonOption(
+        "newrelic-config-file",
+        "file-path",
+        "mod_wsgi 4's built-in New Relic agent (removed in mod_wsgi 5): accepted with a "
+        "warning; start the agent in the WSGI script instead.",
+        _opt_unapplied(
+            "newrelic-config-file", _opt_text, "the built-in New Relic agent is not provided"
+        ),
+    ),
+    DaemonOption(
+        "newrelic-environment",
+        "name",
+        "See `newrelic-config-file`.",
+        _opt_unapplied(
+            "newrelic-environment", _opt_text, "the built-in New Relic agent is not provided"
+        ),
+    ),
     DaemonOption(
         "rss-limit",
         "SIZE",

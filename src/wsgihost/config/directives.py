@@ -39,7 +39,7 @@ from wsgihost.byteranges import (
     DEFAULT_MAX_REVERSALS,
     UNLIMITED,
 )
-from wsgihost.config import mod_handlers, mod_refused, placeholders
+from wsgihost.config import mod_handlers, mod_refused, mod_wsgi, placeholders
 from wsgihost.config.daemon_options import daemon_process
 from wsgihost.config.draft import (
     AccessLogDraft,
@@ -96,6 +96,15 @@ TLS_WHY = (
 
 def _process_group(ctx: Context, value: str) -> str | None:
     """A group name; ``%{GLOBAL}`` is embedded mode (the empty name)."""
+    if mod_wsgi.env_variable(value) is not None:
+        found = mod_wsgi.from_environment(value)
+        if found is None:
+            ctx.error(
+                f"'{value}': {mod_wsgi.env_variable(value)} is not set in the server's "
+                "environment (mod_wsgi would answer 500: no daemon group has that name)"
+            )
+            return None
+        value = found
     if value == "%{GLOBAL}":
         return ""
     if value.startswith("%{"):
@@ -109,6 +118,17 @@ def _process_group(ctx: Context, value: str) -> str | None:
 
 def _application_group(ctx: Context, value: str) -> str | None:
     """An application group; ``%{GLOBAL}`` is the main interpreter (the empty name)."""
+    if mod_wsgi.env_variable(value) is not None:
+        found = mod_wsgi.from_environment(value)
+        if found is None:
+            ctx.warn(
+                f"'{value}': {mod_wsgi.env_variable(value)} is not set in the server's "
+                f"environment, so the application group is named '{value}', as in mod_wsgi"
+            )
+            return value
+        if mod_wsgi.env_variable(found) is not None:
+            return found  # not looked up again: a plain name, as in mod_wsgi
+        value = found
     if value == "%{GLOBAL}":
         return ""
     if value in ("%{SERVER}", "%{RESOURCE}"):
@@ -2104,6 +2124,7 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_refused.DIRECTIVES,
     mod_handlers.DIRECTIVES,
     placeholders.DIRECTIVES,
+    mod_wsgi.DIRECTIVES,
 )
 
 

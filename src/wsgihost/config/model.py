@@ -10,6 +10,7 @@ socket or a file. Every record that came from a configuration file keeps
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,14 @@ class DirSettings:
     # pass-authorization), None where the option is not given; a later one wins.
     handler_scripts: tuple[tuple[str, str, str | None, str | None, bool | None], ...] = ()
     dispatch_script: tuple[str, str | None] | None = None  # WSGIDispatchScript: script, app group
+    # mod_wsgi's per-directory options (config/mod_wsgi.py): the trusted proxy
+    # headers as environ keys (HTTP_X_FORWARDED_FOR), the trusted proxies as
+    # networks ("10.0.0.0/8"), WSGIMapHEADToGET (on, off, auto) and the
+    # process groups WSGIRestrictProcess allows ("" is %{GLOBAL}).
+    trusted_proxy_headers: tuple[str, ...] | None = None
+    trusted_proxies: tuple[str, ...] | None = None
+    map_head_to_get: str | None = None
+    restrict_process: tuple[str, ...] | None = None
 
     def merge(self, over: DirSettings) -> DirSettings:
         """These settings with ``over``'s set values on top (Apache's merge)."""
@@ -139,7 +148,24 @@ class DirSettings:
             dispatch_script=(
                 over.dispatch_script if over.dispatch_script is not None else self.dispatch_script
             ),
+            **_merge_set(self, over, _MOD_WSGI_FIELDS),
         )
+
+
+# mod_wsgi's options (config/mod_wsgi.py): each one set deeper wins.
+_MOD_WSGI_FIELDS = (
+    "trusted_proxy_headers",
+    "trusted_proxies",
+    "map_head_to_get",
+    "restrict_process",
+)
+
+
+def _merge_set(under: DirSettings, over: DirSettings, names: tuple[str, ...]) -> dict[str, Any]:
+    """``names`` merged: ``over``'s where set (not None), else ``under``'s."""
+    return {
+        n: getattr(over, n) if getattr(over, n) is not None else getattr(under, n) for n in names
+    }
 
 
 # Where nothing is configured: Apache's and mod_wsgi's defaults.
@@ -271,6 +297,13 @@ class DaemonGroup:
     header_buffer_size: int = 0
     response_buffer_size: int = 0
     server_metrics: bool = False
+    # mod_wsgi 5's: switch-interval applied (sys.setswitchinterval); the
+    # others accepted with a warning (config/daemon_options.py says why).
+    switch_interval: float = 0.0  # 0: Python's own (0.005 s)
+    interrupt_timeout: float = 0.0
+    response_flush_delay: int = 0
+    newrelic_config_file: str | None = None
+    newrelic_environment: str | None = None
     options: tuple[tuple[str, str], ...] = ()  # every option as written, for status
     server_name: str | None = None  # the vhost's ServerName when defined in one
     # The ErrorLog and LogLevel of the host that defines the group (None: the
@@ -348,6 +381,14 @@ class Server:
     python_hash_seed: str | None = None  # WSGIPythonHashSeed: random or a number
     dont_write_bytecode: bool = False  # WSGIDontWriteBytecode: -B
     restrict_embedded: bool = False  # WSGIRestrictEmbedded
+    # WSGIRestrictStdin/Stdout/Signal, with mod_wsgi 4.9's defaults: stdin and
+    # stdout free (stdout goes to the error log), signal.signal() ignored.
+    restrict_stdin: bool = False
+    restrict_stdout: bool = False
+    restrict_signal: bool = True
+    switch_interval: float = 0.0  # WSGISwitchInterval; 0: Python's own
+    python_eggs: str | None = None  # WSGIPythonEggs: PYTHON_EGG_CACHE
+    destroy_interpreter: bool = True  # WSGIDestroyInterpreter: atexit runs at a stop
     # WSGIApplicationGroupLimit (ours): the most application groups, each a set
     # of daemon processes, that one daemon group may run; 0: no limit.
     application_group_limit: int = 16

@@ -63,7 +63,7 @@ from wsgihost.daemon.watchdog import ANSWERED, CUT, FINISHED, Watchdog, apply_li
 from wsgihost.logs import as_process, bound
 from wsgihost.memory import release_free_memory
 from wsgihost.proctitle import set_name
-from wsgihost.wsgi import runner
+from wsgihost.wsgi import restrict, runner
 from wsgihost.wsgi.counters import RequestCounters
 from wsgihost.wsgi.environ import MOD_WSGI_VERSION
 from wsgihost.wsgi.input_error import InputError
@@ -727,6 +727,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     signal.signal(signal.SIGXCPU, lambda s, f: daemon.retire("cpu-time-limit reached"))
     for problem in apply_limits(settings):  # before the app is imported, so it counts too
         daemon.log.warn(problem)
+    # WSGIRestrictStdin/Stdout/Signal and switch-interval, once our own
+    # handlers are in and before the app is imported.
+    restrict.install(
+        bool(settings.get("restrict_stdin")),
+        bool(settings.get("restrict_stdout")),
+        settings.get("restrict_signal", True) is not False,
+        float(settings.get("switch_interval") or 0.0),
+        daemon.log.warn,
+    )
     # The master blocked these while starting us; our handlers are in place now.
     signal.pthread_sigmask(
         signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGQUIT}
@@ -739,8 +748,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if daemon.watchdog.needed:
         daemon.watchdog.start()
     daemon.serve()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    _finalise(settings)
+    restrict.flush_std()
     os._exit(EXIT_OK)
 
 
@@ -814,6 +823,9 @@ def _apply_environment(settings: Dict[str, Any]) -> None:
     umask = settings.get("umask")
     if umask is not None:
         os.umask(int(umask))
+    if settings.get("python_eggs"):
+        os.environ["PYTHON_EGG_CACHE"] = str(settings["python_eggs"])
+    _tune(settings)
     _drop_privileges(settings)
     _enter_working_directory(settings.get("cwd"))
 
@@ -847,6 +859,36 @@ def _enter_working_directory(cwd: Optional[str]) -> None:
         os.environ["HOME"] = pwd.getpwuid(os.geteuid()).pw_dir
     except KeyError:
         pass  # a uid with no passwd entry keeps the HOME it was given
+
+
+def _tune(settings: Dict[str, Any]) -> None:
+    """cpu-priority= (while still root, which a negative one needs) and stack-size=
+    (before any request thread starts), as mod_wsgi applies them."""
+    priority = int(settings.get("cpu_priority") or 0)
+    if priority:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, priority)
+        except OSError as e:
+            sys.stderr.write(f"wsgihost: cpu-priority={priority} not applied: {e.strerror}\n")
+    stack = int(settings.get("stack_size") or 0)
+    if stack:
+        try:
+            threading.stack_size(stack)
+        except (ValueError, RuntimeError) as e:
+            sys.stderr.write(f"wsgihost: stack-size={stack} not applied: {e}\n")
+
+
+def _finalise(settings: Dict[str, Any]) -> None:
+    """WSGIDestroyInterpreter On (mod_wsgi's default): the app's atexit functions run
+    when its process stops, as Python's finalisation runs them under mod_wsgi."""
+    if settings.get("destroy_interpreter", True) is False:
+        return
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:  # an app's exit function must not keep the process alive
+        pass
 
 
 def _drop_privileges(settings: Dict[str, Any]) -> None:

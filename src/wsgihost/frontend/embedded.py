@@ -109,6 +109,9 @@ class EmbeddedApp:
             document_root=target.document_root,
             server_admin=target.host.server_admin,
             server_name=target.host.server_name,
+            trusted_proxy_headers=settings.trusted_proxy_headers,
+            trusted_proxies=settings.trusted_proxies,
+            map_head_to_get=settings.map_head_to_get,
         )
         self.log = log
         self.counters = counters

@@ -97,6 +97,9 @@ def mount_for(target: WSGITarget, group: DaemonGroup) -> Mount:
         document_root=target.document_root,
         server_admin=target.host.server_admin,
         server_name=target.host.server_name,
+        trusted_proxy_headers=settings.trusted_proxy_headers,
+        trusted_proxies=settings.trusted_proxies,
+        map_head_to_get=settings.map_head_to_get,
     )
 
 

@@ -24,7 +24,6 @@ import resource
 import signal
 import socket
 import struct
-import sys
 import time
 
 from wsgihost import privileges, static
@@ -36,6 +35,7 @@ from wsgihost.logs import ErrorLog
 from wsgihost.memory import release_free_memory
 from wsgihost.proctitle import set_name
 from wsgihost.routing import Router
+from wsgihost.wsgi import restrict
 from wsgihost.wsgi.environ import log_id
 
 
@@ -311,13 +311,21 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     worker = Worker(server, listen_fds, channel, loop, group_sockets, group_status)
     worker.logs.install()
+    # WSGIRestrictStdin/Stdout/Signal and WSGISwitchInterval, for embedded apps.
+    restrict.install(
+        server.restrict_stdin,
+        server.restrict_stdout,
+        server.restrict_signal,
+        server.switch_interval,
+        worker.log.warn,
+    )
     # Logs are open and listeners inherited: from here on, User and Group
     # (when started as root), before any request or app code runs.
     privileges.drop(privileges.resolve(server.user, server.group))
     try:
         loop.run_until_complete(worker.run())
     finally:
-        sys.stdout.flush()
+        restrict.flush_std()
     # Pool threads may still be inside an app; they are daemon threads and
     # must not delay the exit the master is waiting for.
     os._exit(0)

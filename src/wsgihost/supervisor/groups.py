@@ -309,7 +309,8 @@ def environment(server: Server, base: dict[str, str] | None = None) -> dict[str,
     """The environment a group's interpreter starts with: the server's, as mod_wsgi's
     interpreter has it, without wsgihost's own folder in ``PYTHONPATH`` (the
     server may need it there to run; the app would see it on ``sys.path``), and
-    with ``PYTHONHASHSEED`` when WSGIPythonHashSeed gives one."""
+    with ``PYTHONHASHSEED`` when WSGIPythonHashSeed gives one (``PYTHON_EGG_CACHE``
+    when WSGIPythonEggs does)."""
     env = dict(os.environ if base is None else base)
     own = os.path.dirname(os.path.dirname(os.path.abspath(wsgihost.__file__)))
     if "PYTHONPATH" in env:
@@ -322,6 +323,8 @@ def environment(server: Server, base: dict[str, str] | None = None) -> dict[str,
             env["PYTHONPATH"] = os.pathsep.join(kept)
         else:
             del env["PYTHONPATH"]
+    if server.python_eggs:
+        env["PYTHON_EGG_CACHE"] = server.python_eggs  # WSGIPythonEggs (python-eggs= wins)
     if server.python_hash_seed is not None:
         env["PYTHONHASHSEED"] = (
             "random" if server.python_hash_seed == "random" else str(server.python_hash_seed)
@@ -460,6 +463,15 @@ def daemon_settings(
         "main_log_level": server.logging.level,
         "request_error_logs": list(spec.request_error_logs),
         "report_modules": server.reload_on_changes,
+        # WSGIRestrictStdin/Stdout/Signal; switch-interval, else WSGISwitchInterval.
+        "restrict_stdin": server.restrict_stdin,
+        "restrict_stdout": server.restrict_stdout,
+        "restrict_signal": server.restrict_signal,
+        "switch_interval": spec.switch_interval or server.switch_interval,
+        "python_eggs": spec.python_eggs or server.python_eggs,
+        "cpu_priority": spec.cpu_priority,
+        "stack_size": spec.stack_size,
+        "destroy_interpreter": server.destroy_interpreter,
     }
 
 

@@ -14,6 +14,8 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import unquote_to_bytes
 
+from wsgihost.wsgi import proxyheaders
+
 # mod_wsgi's version as apps see it: we implement its 4.9 behaviour.
 MOD_WSGI_VERSION = (4, 9, 4)
 # What Apache reports where a site names no DocumentRoot: Debian's compiled-in
@@ -171,6 +173,7 @@ class Mount:
         "application_group",
         "callable_object",
         "document_root",
+        "map_head_to_get",
         "multiprocess",
         "multithread",
         "pass_authorization",
@@ -180,6 +183,8 @@ class Mount:
         "script_reloading",
         "server_admin",
         "server_name",
+        "trusted_proxies",
+        "trusted_proxy_headers",
     )
 
     def __init__(
@@ -196,6 +201,9 @@ class Mount:
         document_root: Optional[str] = None,
         server_admin: Optional[str] = None,
         server_name: Optional[str] = None,
+        trusted_proxy_headers: Optional[Tuple[str, ...]] = None,
+        trusted_proxies: Optional[Tuple[str, ...]] = None,
+        map_head_to_get: Optional[str] = None,
     ) -> None:
         self.script_name = script_name.rstrip("/")
         self.script_filename = script_filename
@@ -212,6 +220,11 @@ class Mount:
         # The host's ServerName without scheme or port: SERVER_NAME for a request
         # with no Host header, as Apache takes it from the chosen virtual host.
         self.server_name = _bare_name(server_name) if server_name else None
+        # WSGITrustedProxyHeaders (environ keys) and WSGITrustedProxies (networks).
+        self.trusted_proxy_headers = trusted_proxy_headers
+        self.trusted_proxies = trusted_proxies
+        # WSGIMapHEADToGET: "on", "off" or "auto" (None: auto, mod_wsgi's default).
+        self.map_head_to_get = map_head_to_get
 
 
 def build_environ(
@@ -331,4 +344,13 @@ def build_environ(
         suffix = "" if shown_port in ("80", "443") else ":" + shown_port
         group = name + suffix + "|" + script_name
     environ["mod_wsgi.application_group"] = group
+    if head.method == "HEAD" and mount.map_head_to_get == "on":
+        # WSGIMapHEADToGET On: the app answers as for GET, so a HEAD gets the
+        # same headers (the body is dropped on the way out). Auto maps only
+        # where an Apache output filter could need the body; wsgihost runs
+        # none, so Auto is Off here, as in Apache without such filters.
+        environ["REQUEST_METHOD"] = "GET"
+    # After the keys above, as mod_wsgi does it: the application group and
+    # mod_wsgi.script_name keep what the request itself said.
+    proxyheaders.apply(environ, mount.trusted_proxy_headers, mount.trusted_proxies)
     return environ
