@@ -642,8 +642,9 @@ class Daemon:
             str(head["script"]),
             str(head.get("callable", "application")),
             # The master watches the script and replaces this process when
-            # it changes (a rolling restart), so it never reloads in place.
-            False,
+            # it changes (a rolling restart), so it never reloads in place;
+            # except a handler-mapped script, which the master cannot know.
+            bool(head.get("reload_in_place")) and head.get("reloading") is not False,
         )
         sink = FrameSink(conn, channel, lambda: body_done[0] and self._may_keep())
         running = self.watchdog.begin(environ, sink)

@@ -14,7 +14,7 @@ import time
 
 from wsgihost import httpcore
 from wsgihost.config.model import Host
-from wsgihost.frontend import proxy, trace
+from wsgihost.frontend import dispatcher, proxy, trace
 from wsgihost.frontend.exchange import Exchange, Request
 from wsgihost.frontend.files import serve_file
 from wsgihost.logs import AccessRecord
@@ -43,24 +43,58 @@ def start(conn: Exchange, req: Request) -> None:
     if isinstance(target, WSGITarget):
         if head.chunked and refuse_chunked(conn, req, target):
             return
-        group_name = target.settings.process_group
-        if group_name:
-            to_daemon(conn, req, target, group_name)
+        if target.settings.dispatch_script is not None:
+            # WSGIDispatchScript: run off the loop, then serve where it says.
+            redirect(conn, req, target)
             return
-        if worker.server.restrict_embedded:
-            worker.logs.error_log(target.host).error(
-                f"WSGIRestrictEmbedded On: refusing to run {target.script} in embedded "
-                "mode; set WSGIProcessGroup for it",
-                conn.client(),
-            )
-            conn.answer(req, 500)
-            return
-        app = worker.apps.get(target)
-        worker.pool.submit(app.serve, req, target)
+        serve_app(conn, req, target)
     elif isinstance(target, FileTarget):
         serve_file(conn, req, target)
     else:
+        if target.log and target.host is not None:
+            # Refused for a reason worth the host's error log (a handler-mapped script).
+            req.vhost = target.host
+            worker.logs.error_log(target.host).error(target.log, conn.client())
         conn.answer(req, target.status)
+
+
+def redirect(conn: Exchange, req: Request, target: WSGITarget) -> None:
+    """Let the dispatch script choose the process group, application group and callable
+    (on a pool thread), then serve the app (on the loop), or answer 500."""
+    worker = conn.worker
+    log, client = worker.logs.error_log(target.host), conn.client()
+    groups = set(worker.groups)
+
+    def done(chosen: WSGITarget | None) -> None:
+        if chosen is None:
+            conn.answer(req, 500)
+        else:
+            serve_app(conn, req, chosen)
+
+    def job() -> None:
+        chosen = dispatcher.dispatch(worker.router, req, target, log, client, groups)
+        conn.loop.call_soon_threadsafe(done, chosen)
+
+    worker.pool.submit(job)
+
+
+def serve_app(conn: Exchange, req: Request, target: WSGITarget) -> None:
+    """Hand a WSGI request to its daemon process set, or run it in this worker."""
+    worker = conn.worker
+    group_name = target.settings.process_group
+    if group_name:
+        to_daemon(conn, req, target, group_name)
+        return
+    if worker.server.restrict_embedded:
+        worker.logs.error_log(target.host).error(
+            f"WSGIRestrictEmbedded On: refusing to run {target.script} in embedded "
+            "mode; set WSGIProcessGroup for it",
+            conn.client(),
+        )
+        conn.answer(req, 500)
+        return
+    app = worker.apps.get(target)
+    worker.pool.submit(app.serve, req, target)
 
 
 def refuse_chunked(conn: Exchange, req: Request, target: WSGITarget) -> bool:
@@ -100,7 +134,7 @@ def to_daemon(conn: Exchange, req: Request, target: WSGITarget, name: str) -> No
     worker = conn.worker
     group = worker.groups.get(name)
     # Each application group of a daemon group has processes (and a socket) of its own.
-    key = set_key(name, target.application_group or "")
+    key = set_key(name, target.process_set)
     path = worker.group_sockets.get(key)
     if group is None or path is None:
         why = f"WSGIProcessGroup {name!r} names no WSGIDaemonProcess"

@@ -143,6 +143,8 @@ class EmbeddedApp:
             target.path_info,
             target.path_translated,
         )
+        if target.filename is not None:  # a WSGIHandlerScript's: the file it serves
+            environ["SCRIPT_FILENAME"] = target.filename
         load = self.loader.get
         counters = self.counters
         try:

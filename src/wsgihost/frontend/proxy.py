@@ -86,7 +86,7 @@ def mount_for(target: WSGITarget, group: DaemonGroup) -> Mount:
     settings: DirSettings = target.settings
     return Mount(
         target.script_name,
-        target.script,
+        target.filename or target.script,  # a WSGIHandlerScript's: the file it serves
         callable_object=settings.callable_object or "application",
         application_group=target.application_group,
         process_group=group.name,
@@ -124,6 +124,9 @@ def request_head(
         "script": target.script,
         "callable": settings.callable_object or "application",
         "reloading": settings.script_reloading is not False,
+        # A script a handler mapping found (not known when the group started, so
+        # the master does not watch it) is loaded again in place when it changes.
+        "reload_in_place": target.set_group is not None and target.filename is None,
         "queued": start,
         "deadline": deadline,
     }
@@ -461,7 +464,7 @@ async def _answer(
 
     (The master tells each of a group's sets apart: one per application group.)
     """
-    key = set_key(group.name, target.application_group or "")
+    key = set_key(group.name, target.process_set)
     while True:
         try:
             return await exchange.next_event(min(until, time.monotonic() + 0.25))

@@ -104,26 +104,7 @@ class ScriptLoader:
                 return previous
 
     def _load(self, signature: Optional[FileSignature]) -> Callable[..., Any]:
-        try:
-            with open(self.path, "rb") as f:
-                source = f.read()
-        except OSError as e:
-            raise ScriptError(f"cannot read WSGI script {self.path!r}: {e.strerror}") from e
-        module = types.ModuleType(self.module_name)
-        module.__file__ = self.path
-        # Some apps (Django's wsgi.py, Flask factories) look themselves up in
-        # sys.modules; register the module before executing it, as import does.
-        previous = sys.modules.get(self.module_name)
-        sys.modules[self.module_name] = module
-        try:
-            code = compile(source, self.path, "exec", dont_inherit=True)
-            exec(code, module.__dict__)
-        except BaseException:
-            if previous is not None:
-                sys.modules[self.module_name] = previous
-            else:
-                sys.modules.pop(self.module_name, None)
-            raise
+        module = load_module(self.path, self.module_name)
         app = getattr(module, self.callable_name, None)
         if app is None:
             raise ScriptError(
@@ -138,3 +119,28 @@ class ScriptLoader:
         self._signature = signature
         self.loads += 1
         return app  # type: ignore[no-any-return]
+
+
+def load_module(path: str, module_name: str) -> types.ModuleType:
+    """Execute the script at ``path`` as a fresh module named ``module_name``."""
+    try:
+        with open(path, "rb") as f:
+            source = f.read()
+    except OSError as e:
+        raise ScriptError(f"cannot read WSGI script {path!r}: {e.strerror}") from e
+    module = types.ModuleType(module_name)
+    module.__file__ = path
+    # Some apps (Django's wsgi.py, Flask factories) look themselves up in
+    # sys.modules; register the module before executing it, as import does.
+    previous = sys.modules.get(module_name)
+    sys.modules[module_name] = module
+    try:
+        code = compile(source, path, "exec", dont_inherit=True)
+        exec(code, module.__dict__)
+    except BaseException:
+        if previous is not None:
+            sys.modules[module_name] = previous
+        else:
+            sys.modules.pop(module_name, None)
+        raise
+    return module
