@@ -82,6 +82,16 @@ def serve_app(conn: Exchange, req: Request, target: WSGITarget) -> None:
     """Hand a WSGI request to its daemon process set, or run it in this worker."""
     worker = conn.worker
     group_name = target.settings.process_group
+    allowed = target.settings.restrict_process
+    if allowed is not None and (group_name or "") not in allowed:
+        # WSGIRestrictProcess: checked as mod_wsgi does, before either mode.
+        worker.logs.error_log(target.host).error(
+            f"Daemon process called '{group_name or ''}' cannot be accessed by this WSGI "
+            f"application as not a member of allowed groups: {target.script}",
+            conn.client(),
+        )
+        conn.answer(req, 500)
+        return
     if group_name:
         to_daemon(conn, req, target, group_name)
         return
