@@ -994,7 +994,32 @@ _NOT_PROVIDED = {
     "systemd": "systemd is not notified",
     "unique_id": "requests get no UNIQUE_ID",
     "remoteip": "client addresses are not taken from proxy headers",
+    "allowmethods": "methods are not restricted by AllowMethods",
+    "brotli": "responses are not compressed",
+    "mime_magic": "types are not guessed from file contents",
+    "substitute": "response bodies are not rewritten",
+    "suexec": "CGI scripts are not run as other users",
+    "vhost_alias": "mass virtual hosts (VirtualDocumentRoot) are not served",
+    "macro": "<Macro> is not expanded",
+    "data": "the DATA filter is not run",
+    "echo": "there is no echo protocol",
+    "dumpio": "traffic is not dumped to the error log",
+    "request": "request bodies are not kept for other modules",
 }
+# Modules named by family (RHEL's 00-base.conf and 00-proxy.conf load dozens).
+_NOT_PROVIDED_FAMILIES = (
+    ("proxy", "requests are not proxied"),
+    ("lbmethod_", "requests are not proxied or balanced"),
+    ("cache", "responses are not cached"),
+    ("socache_", "nothing: it serves other modules' caches"),
+    ("slotmem_", "nothing: it serves other modules' shared memory"),
+    ("dav", "WebDAV is not provided"),
+    ("authn_", "users are not authenticated by it"),
+    ("authz_", "its Require rules are not enforced"),
+    ("auth_", "users are not authenticated by it"),
+    ("dbd", "database connections are not pooled for other modules"),
+    ("ext_filter", "external filters are not run"),
+)
 
 
 def _load_module(ctx: Context, args: list[str]) -> None:
@@ -1006,7 +1031,10 @@ def _load_module(ctx: Context, args: list[str]) -> None:
     elif name in BUILT_IN_MODULES:
         return  # built into httpd itself; its <IfModule> was already true
     else:
-        lost = _NOT_PROVIDED.get(name, "what it does does not happen")
+        lost = _NOT_PROVIDED.get(name) or next(
+            (what for prefix, what in _NOT_PROVIDED_FAMILIES if name.startswith(prefix)),
+            "nothing it does happens",
+        )
         ctx.warn(
             f"module '{args[0]}' is not provided by wsgihost: {lost}; its directives "
             "are reported where they are used"
