@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Optional, TypeVar
 
 from wsgihost.wsgi.streams import ErrorStream
 
@@ -238,12 +238,14 @@ class AccessRecord:
         "start",
         "status",
         "target",
+        "user",
         "version",
     )
 
     def __init__(self) -> None:
         self.client_addr = "-"
         self.client_port = 0
+        self.user: Optional[str] = None  # the user the request named (Basic auth), if any
         self.method = ""
         self.target = ""
         self.version = ""
@@ -310,11 +312,18 @@ def clf_time(t: float) -> str:
     return cached[1]
 
 
+def _remote_user(user: Optional[str]) -> str:
+    """``%u`` as mod_log_config writes it: ``-`` for none, ``""`` for an empty name."""
+    if user is None:
+        return "-"
+    return escape(user) if user else '""'
+
+
 _SIMPLE: dict[str, Callable[[AccessRecord], str]] = {
     "h": lambda r: r.client_addr,
     "a": lambda r: r.client_addr,
     "l": lambda r: "-",
-    "u": lambda r: "-",
+    "u": lambda r: _remote_user(r.user),
     "t": lambda r: clf_time(r.start),
     "r": lambda r: escape(r.request_line),
     "s": lambda r: str(r.status),

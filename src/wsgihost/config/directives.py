@@ -39,7 +39,7 @@ from wsgihost.byteranges import (
     DEFAULT_MAX_REVERSALS,
     UNLIMITED,
 )
-from wsgihost.config import mod_handlers, mod_refused, mod_wsgi, placeholders
+from wsgihost.config import mod_auth, mod_handlers, mod_refused, mod_wsgi, placeholders
 from wsgihost.config.daemon_options import daemon_process
 from wsgihost.config.draft import (
     AccessLogDraft,
@@ -934,8 +934,11 @@ PROVIDED_MODULES: dict[str, str] = {
     "alias": "Alias and AliasMatch (not Redirect or ScriptAlias)",
     "mime": "TypesConfig, AddType and AddCharset",
     "dir": "DirectoryIndex",
-    "authz_core": "Require all granted|denied",
-    "authz_host": "access by address is not enforced, so `Require ip` is refused",
+    "authz_core": "Require (several lines: any of them), AuthMerging Off",
+    "authz_host": "Require ip, Require local, Require host (forward-confirmed reverse DNS)",
+    "authn_core": "AuthType Basic|None, AuthName",
+    "auth_basic": "Basic authentication: AuthBasicProvider wsgi (not file, issue 17)",
+    "authz_user": "Require valid-user, Require user",
     "access_compat": "Order, Allow from all, Deny from all",
     "log_config": "LogFormat, CustomLog, TransferLog",
     "reqtimeout": "RequestReadTimeout header=",
@@ -2151,6 +2154,7 @@ assert len({d.name.lower() for d in CORE}) == len(CORE), "a directive is declare
 MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_refused.DIRECTIVES,
     mod_handlers.DIRECTIVES,
+    mod_auth.DIRECTIVES,
     placeholders.DIRECTIVES,
     mod_wsgi.DIRECTIVES,
 )

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from wsgihost.access.rules import Rule
+
 
 @dataclass(frozen=True)
 class Where:
@@ -51,6 +53,15 @@ class Address:
 
 
 @dataclass(frozen=True)
+class AuthScript:
+    """WSGIAuthUserScript, WSGIAuthGroupScript or WSGIAccessScript: a script run in
+    the front-end worker, and the application group mod_wsgi would name for it."""
+
+    path: str
+    application_group: str = ""  # %{GLOBAL}, mod_wsgi's default for these scripts
+
+
+@dataclass(frozen=True)
 class DirSettings:
     """Per-directory settings, as Apache merges them; None means "not set here"."""
 
@@ -81,6 +92,17 @@ class DirSettings:
     # pass-authorization), None where the option is not given; a later one wins.
     handler_scripts: tuple[tuple[str, str, str | None, str | None, bool | None], ...] = ()
     dispatch_script: tuple[str, str | None] | None = None  # WSGIDispatchScript: script, app group
+    # Access control (wsgihost.access; config/mod_auth.py). ``authz`` is the
+    # Require lines of the innermost section that has any (AuthMerging Off);
+    # None: no Require anywhere, which grants. ``require`` above stays the
+    # summary static files read ("denied": every rule here denies everyone).
+    authz: Rule | None = None
+    auth_type: str | None = None  # AuthType as written ("Basic"); "" for None
+    auth_name: str | None = None  # AuthName: the realm
+    auth_provider: str | None = None  # AuthBasicProvider: "wsgi"
+    auth_user_script: AuthScript | None = None  # WSGIAuthUserScript
+    auth_group_script: AuthScript | None = None  # WSGIAuthGroupScript
+    access_script: AuthScript | None = None  # WSGIAccessScript
     # mod_wsgi's per-directory options (config/mod_wsgi.py): the trusted proxy
     # headers as environ keys (HTTP_X_FORWARDED_FOR), the trusted proxies as
     # networks ("10.0.0.0/8"), WSGIMapHEADToGET (on, off, auto) and the
@@ -148,6 +170,7 @@ class DirSettings:
             dispatch_script=(
                 over.dispatch_script if over.dispatch_script is not None else self.dispatch_script
             ),
+            **_merge_auth(self, over),
             **_merge_set(self, over, _MOD_WSGI_FIELDS),
         )
 
@@ -166,6 +189,26 @@ def _merge_set(under: DirSettings, over: DirSettings, names: tuple[str, ...]) ->
     return {
         n: getattr(over, n) if getattr(over, n) is not None else getattr(under, n) for n in names
     }
+
+
+_AUTH_FIELDS = (
+    "authz",
+    "auth_type",
+    "auth_name",
+    "auth_provider",
+    "auth_user_script",
+    "auth_group_script",
+    "access_script",
+)
+
+
+def _merge_auth(under: DirSettings, over: DirSettings) -> dict[str, Any]:
+    """The access-control settings merged: each one set deeper wins (AuthMerging Off)."""
+    merged: dict[str, Any] = {}
+    for name in _AUTH_FIELDS:
+        value = getattr(over, name)
+        merged[name] = value if value is not None else getattr(under, name)
+    return merged
 
 
 # Where nothing is configured: Apache's and mod_wsgi's defaults.

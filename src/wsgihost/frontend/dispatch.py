@@ -13,12 +13,13 @@ from __future__ import annotations
 import time
 
 from wsgihost import httpcore
+from wsgihost.access import gate as access
 from wsgihost.config.model import Host
 from wsgihost.frontend import dispatcher, proxy, trace
 from wsgihost.frontend.exchange import Exchange, Request
 from wsgihost.frontend.files import serve_file
 from wsgihost.logs import AccessRecord
-from wsgihost.routing import FileTarget, Refusal, WSGITarget, set_key
+from wsgihost.routing import FileTarget, Refusal, Target, WSGITarget, set_key
 
 
 def start(conn: Exchange, req: Request) -> None:
@@ -40,6 +41,17 @@ def start(conn: Exchange, req: Request) -> None:
         return
     if not isinstance(target, Refusal):
         req.vhost = target.host
+        # The access phases (Require, authentication, WSGIAccessScript) come
+        # before any handler, as in Apache; they may finish on a pool thread.
+        access.admit(conn, req, target, lambda: serve_target(conn, req, target))
+        return
+    serve_target(conn, req, target)
+
+
+def serve_target(conn: Exchange, req: Request, target: Target) -> None:
+    """Hand a routed (and admitted) request to what serves it."""
+    worker = conn.worker
+    head = req.head
     if isinstance(target, WSGITarget):
         if head.chunked and refuse_chunked(conn, req, target):
             return
@@ -191,6 +203,7 @@ def log_access(conn: Exchange, req: Request) -> None:
     record.request_headers = head.headers
     record.response_headers = req.response_headers
     record.server_port = head.server_port
+    record.user = head.remote_user
     host = req.vhost or conn.worker.server.main
     record.server_name = host.server_name or ""
     for log in conn.worker.logs.access_logs(host):

@@ -109,6 +109,7 @@ class RequestHead:
     """A request as the HTTP layer parsed it; the input of :func:`build_environ`."""
 
     __slots__ = (
+        "auth_type",
         "chunked",
         "client_addr",
         "client_port",
@@ -116,6 +117,7 @@ class RequestHead:
         "method",
         "path",
         "query",
+        "remote_user",
         "request_id",
         "scheme",
         "server_addr",
@@ -156,6 +158,10 @@ class RequestHead:
         self.chunked = chunked
         self.request_id = request_id
         self.start_time = start_time
+        # Set by the access phases (wsgihost.access) once a user is authenticated:
+        # the app's REMOTE_USER and AUTH_TYPE, and the access log's %u.
+        self.remote_user: Optional[str] = None
+        self.auth_type: Optional[str] = None
 
     def header(self, name: bytes) -> Optional[bytes]:
         """The first value of a header, by case-insensitive name."""
@@ -301,6 +307,10 @@ def build_environ(
         "mod_wsgi.listener_host": head.server_addr,
         "mod_wsgi.listener_port": str(head.server_port),
     }
+    if head.remote_user is not None:
+        # As Apache's ap_add_common_vars, for a request that was authenticated.
+        environ["REMOTE_USER"] = head.remote_user
+        environ["AUTH_TYPE"] = head.auth_type or ""
     if path_info:
         # Apache sets PATH_TRANSLATED only where there is a PATH_INFO.
         if path_translated is None:

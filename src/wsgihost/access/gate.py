@@ -1,0 +1,371 @@
+"""The access phases of a request, in Apache's order, and the one call the front end
+makes: :func:`admit`.
+
+Apache runs, before any handler: the access checkers (mod_access_compat's
+Order/Allow/Deny, mod_wsgi's WSGIAccessScript), then mod_authz_core's rules
+without a user; only when the rules need a user, authentication (AuthType
+Basic: mod_auth_basic with the AuthBasicProvider) and the rules again with
+the user. :func:`decide` is that sequence, with the status codes and
+error-log lines of the modules it stands for; :func:`admit` runs it for one
+request, on the event loop when nothing in it can block, else on a thread
+of the worker's pool (DNS lookups, auth scripts), and then lets the request
+go on or answers it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wsgihost.access import hostnames
+from wsgihost.access.basic import UNAUTHORIZED_BODY, WrongScheme, challenge, credentials
+from wsgihost.access.providers import REGISTRY, SLOW
+from wsgihost.access.rules import Outcome, evaluate, only_denies, providers_in
+from wsgihost.access.scripts import (
+    ALLOW_ACCESS,
+    CHECK_PASSWORD,
+    GROUPS_FOR_USER,
+    AuthScripts,
+    ScriptFailed,
+    auth_environ,
+    prefix,
+)
+from wsgihost.config.model import AuthScript, DirSettings
+from wsgihost.frontend.exchange import Exchange, Request
+from wsgihost.logs import ErrorLog
+from wsgihost.routing import FileTarget, WSGITarget
+from wsgihost.wsgi.environ import unmap_ipv4
+
+Target = WSGITarget | FileTarget
+PROCEED = 0
+
+_SCRIPTS = AuthScripts()  # one set per worker process, as one interpreter's modules
+
+
+@dataclass
+class Decision:
+    """What the phases decided: PROCEED (0) or a status; and who the user is."""
+
+    status: int = PROCEED
+    realm: str | None = None  # for a 401: the challenge's realm
+    user: str | None = None  # the authenticated user (the sent one, after a failure)
+    auth_type: str | None = None
+
+
+@dataclass
+class RequestFacts:
+    """The request as the rules and scripts see it (thread-safe to use from one thread)."""
+
+    req: Request
+    target: Target
+    log_to: Callable[[str, str, str], None]  # (module, level, message)
+    client_addr: str = ""
+    local_addr: str = ""
+    user: str | None = None
+    uri: str = ""
+    filename: str = ""
+    path_info: str = ""
+    wsgi_prefix: str = field(default_factory=prefix)
+    _groups: frozenset[str] | None = None
+    _groups_known: bool = False
+
+    def __post_init__(self) -> None:
+        head = self.req.head
+        self.client_addr = unmap_ipv4(head.client_addr)
+        self.local_addr = unmap_ipv4(head.server_addr)
+        target = self.target
+        if isinstance(target, WSGITarget):
+            self.uri = target.script_name + target.path_info
+            self.filename = target.script
+            self.path_info = target.path_info
+        else:
+            self.uri = target.url_path
+            self.filename = target.path
+
+    def log(self, module: str, message: str) -> None:
+        self.log_to(module, "error", message)
+
+    def remote_host(self) -> str | None:
+        return hostnames.double_reverse(self.client_addr)
+
+    def groups(self) -> frozenset[str] | None:
+        if not self._groups_known:
+            self._groups_known = True
+            self._groups = _groups_for_user(self)
+        return self._groups
+
+    def environ(self, script: AuthScript) -> dict[str, Any]:
+        host = self.target.host
+        return auth_environ(
+            self.req.head,
+            self.uri,
+            self.path_info,
+            self.target.host.document_root,
+            host.server_admin,
+            host.server_name,
+            script.application_group,
+            self.target.settings.script_reloading is not False,
+            lambda line: self.log("wsgi", line),
+        )
+
+    def call(self, script: AuthScript, function: tuple[str, str], *args: Any) -> Any:
+        return _SCRIPTS.call(
+            script,
+            function,
+            self.target.settings.script_reloading is not False,
+            self.environ(script),
+            args,
+            lambda line: self.log("wsgi", line),
+        )
+
+
+def _groups_for_user(facts: RequestFacts) -> frozenset[str] | None:
+    """The user's groups from WSGIAuthGroupScript; None (logged) if there are none to have."""
+    script = facts.target.settings.auth_group_script
+    if script is None:
+        facts.log(
+            "wsgi", facts.wsgi_prefix + "Location of WSGI group authorization script not provided."
+        )
+        return None
+    try:
+        result = facts.call(script, GROUPS_FOR_USER, facts.user)
+    except ScriptFailed:
+        return None
+    bad = (
+        facts.wsgi_prefix + f"Groups for user returned from '{script.path}' must be an "
+        "iterable sequence of byte strings."
+    )
+    try:
+        items = list(result)
+    except TypeError:
+        facts.log("wsgi", bad)
+        return None
+    names: set[str] = set()
+    for item in items:
+        if isinstance(item, bytes):
+            names.add(item.decode("latin-1"))
+        elif isinstance(item, str):
+            names.add(item)
+        else:
+            facts.log("wsgi", bad)
+            return None
+    return frozenset(names)
+
+
+def decide(settings: DirSettings, facts: RequestFacts) -> Decision:
+    """Apache's access, authentication and authorization phases for one request."""
+    rules = settings.authz
+    # The access checkers. mod_access_compat's verdict is folded into
+    # ``require``; when the Require lines alone do not deny everyone, a
+    # "denied" there is Order/Allow/Deny's.
+    if settings.require == "denied" and not (rules is not None and only_denies(rules)):
+        facts.log(
+            "access_compat", f"AH01797: client denied by server configuration: {facts.filename}"
+        )
+        return Decision(403)
+    script = settings.access_script
+    if script is not None and not _allow_access(facts, script):
+        return Decision(403)
+    # The rules without a user (mod_authz_core's access_checker_ex).
+    if rules is None:
+        if settings.auth_type:
+            facts.log(
+                "authz_core",
+                "AH01627: AuthType configured with no corresponding authorization directives",
+            )
+            return Decision(500)
+        return Decision()
+    outcome = evaluate(rules, facts, REGISTRY)
+    if outcome is Outcome.GRANTED:
+        return Decision()
+    if outcome is Outcome.ERROR:
+        return Decision(500)
+    if outcome is not Outcome.DENIED_NO_USER:
+        facts.log("authz_core", f"AH01630: client denied by server configuration: {facts.filename}")
+        return Decision(403)
+    decision = _authenticate(settings, facts)
+    if decision.status != PROCEED:
+        return decision
+    # The rules again, with the user (mod_authz_core's auth_checker).
+    facts.user = decision.user
+    outcome = evaluate(rules, facts, REGISTRY)
+    if outcome is Outcome.GRANTED:
+        return decision
+    if outcome is Outcome.ERROR:
+        return Decision(500, user=decision.user)
+    if outcome is Outcome.DENIED_NO_USER:
+        facts.log(
+            "authz_core", f"AH01629: authorization failure (no authenticated user): {facts.uri}"
+        )
+    else:
+        facts.log(
+            "authz_core",
+            f'AH01631: user {decision.user}: authorization failure for "{facts.uri}": ',
+        )
+    # mod_authz_core answers an authenticated user it denies with a 401
+    # (AuthzSendForbiddenOnFailure Off), so the browser asks again.
+    return Decision(401, settings.auth_name, decision.user)
+
+
+def _allow_access(facts: RequestFacts, script: AuthScript) -> bool:
+    """WSGIAccessScript's allow_access(environ, host): False (and a failure) deny."""
+    try:
+        # HostnameLookups Off: mod_wsgi passes the client's address as the host.
+        allowed = facts.call(script, ALLOW_ACCESS, facts.client_addr)
+    except ScriptFailed:
+        allowed = False
+    if allowed is None or allowed is True:
+        return True
+    if allowed is not False:
+        facts.log(
+            "wsgi",
+            facts.wsgi_prefix + f"Indicator of host accessibility returned from '{script.path}' "
+            "must a boolean or None.",
+        )
+    facts.log(
+        "wsgi", facts.wsgi_prefix + f"Client denied by server configuration: '{facts.filename}'."
+    )
+    return False
+
+
+def _authenticate(settings: DirSettings, facts: RequestFacts) -> Decision:
+    """mod_auth_basic with the wsgi provider: the user, or the answer that refuses one."""
+    auth_type = settings.auth_type
+    if not auth_type:
+        facts.log_to(
+            "core", "crit", f"AH00025: configuration error:  couldn't check user: {facts.uri}"
+        )
+        return Decision(500)
+    realm = settings.auth_name
+    if realm is None:
+        facts.log("auth_basic", f"AH01615: need AuthName: {facts.uri}")
+        return Decision(500)
+    try:
+        sent = credentials(facts.req.head.header(b"authorization"))
+    except WrongScheme:
+        facts.log("auth_basic", f"AH01614: client used wrong authentication scheme: {facts.uri}")
+        return Decision(401, realm)
+    if sent is None:
+        return Decision(401, realm)
+    user = sent.user
+    if settings.auth_provider != "wsgi":
+        facts.log(
+            "auth_basic",
+            "AuthType Basic without AuthBasicProvider wsgi: Apache's default provider, file "
+            "(mod_authn_file), is not provided by wsgihost",
+        )
+        return Decision(500, user=user, auth_type=auth_type)
+    script = settings.auth_user_script
+    if script is None:
+        facts.log(
+            "wsgi", facts.wsgi_prefix + "Location of WSGI user authentication script not provided."
+        )
+        return Decision(500, user=user, auth_type=auth_type)
+    try:
+        result = facts.call(script, CHECK_PASSWORD, sent.user, sent.password)
+    except ScriptFailed:
+        return Decision(500, user=user, auth_type=auth_type)
+    if result is True:
+        return Decision(user=user, auth_type=auth_type)
+    if isinstance(result, str):
+        return Decision(user=result, auth_type=auth_type)  # the script names the user
+    if result is False:
+        facts.log(
+            "auth_basic",
+            f'AH01617: user {user}: authentication failure for "{facts.uri}": Password Mismatch',
+        )
+        return Decision(401, realm, user, auth_type)
+    if result is None:
+        facts.log("auth_basic", f"AH01618: user {user} not found: {facts.uri}")
+        return Decision(401, realm, user, auth_type)
+    facts.log(
+        "wsgi",
+        facts.wsgi_prefix + f"Exception occurred processing WSGI script '{script.path}'.",
+    )
+    facts.log(
+        "wsgi",
+        "TypeError: Basic auth provider must return True, False None or user name as string",
+    )
+    return Decision(500, user=user, auth_type=auth_type)
+
+
+# -- the front end's call -------------------------------------------------------------
+
+
+def admit(conn: Exchange, req: Request, target: Target, proceed: Callable[[], None]) -> None:
+    """Let ``req`` go on to ``proceed`` (on the loop) if access allows, else answer it."""
+    settings = target.settings
+    if (
+        settings.authz is None
+        and not settings.auth_type
+        and settings.access_script is None
+        and settings.require != "denied"
+    ):
+        proceed()  # nothing to check: the common case costs nothing
+        return
+    facts = RequestFacts(req, target, _logger(conn, req, target))
+    if _blocks(settings):
+        conn.worker.pool.submit(_decide_on_thread, conn, req, facts, proceed)
+        return
+    _finish(conn, req, decide(settings, facts), proceed)
+
+
+def _blocks(settings: DirSettings) -> bool:
+    """Whether deciding may block: a script to run, or a provider that looks things up."""
+    if settings.access_script is not None:
+        return True
+    rules = settings.authz
+    if rules is None:
+        return False
+    used = providers_in(rules)
+    return bool(used & SLOW) or (
+        settings.auth_user_script is not None and bool(used - {"all", "ip", "local"})
+    )
+
+
+def _decide_on_thread(
+    conn: Exchange, req: Request, facts: RequestFacts, proceed: Callable[[], None]
+) -> None:
+    try:
+        decision = decide(facts.target.settings, facts)
+    except BaseException as e:  # a bug of ours: never a hung request
+        facts.log_to("core", "error", f"internal error in the access phases: {e!r}")
+        decision = Decision(500)
+    conn.loop.call_soon_threadsafe(_finish, conn, req, decision, proceed)
+
+
+def _finish(conn: Exchange, req: Request, decision: Decision, proceed: Callable[[], None]) -> None:
+    head = req.head
+    if decision.user is not None:
+        # r->user: the access log's %u, even for a 401 (Apache logs the name sent),
+        # and with AUTH_TYPE the app's REMOTE_USER once it was authenticated.
+        head.remote_user = decision.user
+        head.auth_type = decision.auth_type
+    status = decision.status
+    if status == PROCEED:
+        proceed()
+    elif status == 401:
+        headers = [("Content-Type", "text/html; charset=iso-8859-1")]
+        if decision.realm is not None:
+            headers.append(challenge(decision.realm))
+        conn.app_send(req, ("401 Unauthorized", headers), UNAUTHORIZED_BODY, True)
+    else:
+        conn.answer(req, status)
+
+
+def _logger(conn: Exchange, req: Request, target: Target) -> Callable[[str, str, str], None]:
+    """Error-log lines of the request's virtual host, as the named Apache module writes them."""
+    base = conn.worker.logs.error_log(target.host)
+    client = conn.client()
+    referer = req.head.header(b"referer")
+
+    def log(module: str, level: str, message: str) -> None:
+        # A copy named for the module (these lines are rare: no cache that a
+        # reopened log could outlive).
+        named: ErrorLog = copy.copy(base)
+        named.module = module
+        named.log(level, message, client, referer)
+
+    return log

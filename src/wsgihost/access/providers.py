@@ -1,0 +1,136 @@
+"""The ``Require`` providers wsgihost has: mod_authz_core's ``all``, mod_authz_host's
+``ip``, ``local`` and ``host``, mod_authz_user's ``valid-user`` and ``user``, and
+mod_wsgi's ``wsgi-group``.
+
+Each checks its arguments when the configuration is read (``parse``) and
+answers for one request (``check``), with the results and error-log lines
+of the Apache module it stands for. ``REGISTRY`` is what the rule tree
+evaluates with; a provider added later (``group``, ``file-owner``) is one
+more entry.
+"""
+
+from __future__ import annotations
+
+from wsgihost.access.address import BadAddress, in_domain, in_network, is_local, parse_network
+from wsgihost.access.rules import Check, Facts, Outcome, Provider
+
+
+class AllProvider:
+    def parse(self, args: tuple[str, ...]) -> str | None:
+        if len(args) != 1 or args[0].lower() not in ("granted", "denied"):
+            return "'Require all' takes one argument, granted or denied"
+        return None
+
+    def check(self, rule: Check, facts: Facts) -> Outcome:
+        return Outcome.GRANTED if rule.args[0].lower() == "granted" else Outcome.DENIED
+
+
+class IpProvider:
+    def parse(self, args: tuple[str, ...]) -> str | None:
+        if not args:
+            return "'Require ip' needs at least one address"
+        for arg in args:
+            try:
+                parse_network(arg)
+            except BadAddress:
+                return f"ip address '{arg}' appears to be invalid"
+        return None
+
+    def check(self, rule: Check, facts: Facts) -> Outcome:
+        for arg in rule.args:
+            if in_network(facts.client_addr, parse_network(arg)):
+                return Outcome.GRANTED
+        return Outcome.DENIED
+
+
+class LocalProvider:
+    def parse(self, args: tuple[str, ...]) -> str | None:
+        return "'Require local' takes no arguments" if args else None
+
+    def check(self, rule: Check, facts: Facts) -> Outcome:
+        granted = is_local(facts.client_addr, facts.local_addr)
+        return Outcome.GRANTED if granted else Outcome.DENIED
+
+
+class HostProvider:
+    def parse(self, args: tuple[str, ...]) -> str | None:
+        if not args:
+            return "'Require host' needs at least one host or domain name"
+        for arg in args:
+            if "%{" in arg:
+                return f"'{arg}': expressions in 'Require host' are not provided"
+            if arg.startswith("#"):
+                break  # Apache reads the rest of the line as a comment
+        return None
+
+    def check(self, rule: Check, facts: Facts) -> Outcome:
+        name = facts.remote_host()
+        if name is None:
+            facts.log(
+                "authz_host",
+                f"AH01753: access check of '{' '.join(rule.args)}' to {facts.uri} failed, "
+                "reason: unable to get the remote host name",
+            )
+            return Outcome.DENIED
+        for arg in rule.args:
+            if arg.startswith("#"):
+                break
+            if in_domain(arg.split("#", 1)[0], name):
+                return Outcome.GRANTED
+        return Outcome.DENIED
+
+
+class ValidUserProvider:
+    def parse(self, args: tuple[str, ...]) -> str | None:
+        return None  # Apache ignores anything after valid-user
+
+    def check(self, rule: Check, facts: Facts) -> Outcome:
+        return Outcome.GRANTED if facts.user is not None else Outcome.DENIED_NO_USER
+
+
+class UserProvider:
+    def parse(self, args: tuple[str, ...]) -> str | None:
+        return None if args else "'Require user' needs at least one user name"
+
+    def check(self, rule: Check, facts: Facts) -> Outcome:
+        if facts.user is None:
+            return Outcome.DENIED_NO_USER
+        return Outcome.GRANTED if facts.user in rule.args else Outcome.DENIED
+
+
+class WsgiGroupProvider:
+    """mod_wsgi's ``Require wsgi-group``: the groups WSGIAuthGroupScript gives."""
+
+    def parse(self, args: tuple[str, ...]) -> str | None:
+        return None if args else "'Require wsgi-group' needs at least one group name"
+
+    def check(self, rule: Check, facts: Facts) -> Outcome:
+        if facts.user is None:
+            return Outcome.DENIED_NO_USER
+        groups = facts.groups()
+        if groups is None:
+            return Outcome.DENIED  # the script failed; it said why
+        why = "designated groups"
+        if not groups:
+            why = "any groups"
+        elif any(name in groups for name in rule.args):
+            return Outcome.GRANTED
+        facts.log(
+            "wsgi",
+            f"{facts.wsgi_prefix}Authorization of user '{facts.user}' to access "
+            f"'{facts.uri}' failed. User is not a member of {why}.",
+        )
+        return Outcome.DENIED
+
+
+REGISTRY: dict[str, Provider] = {
+    "all": AllProvider(),
+    "ip": IpProvider(),
+    "local": LocalProvider(),
+    "host": HostProvider(),
+    "valid-user": ValidUserProvider(),
+    "user": UserProvider(),
+    "wsgi-group": WsgiGroupProvider(),
+}
+# Providers whose check may block (DNS, a script): never evaluated on the event loop.
+SLOW = frozenset({"host", "wsgi-group"})

@@ -1,0 +1,171 @@
+"""mod_wsgi's auth scripts, run in the front-end worker: WSGIAuthUserScript's
+``check_password``, WSGIAuthGroupScript's ``groups_for_user`` and
+WSGIAccessScript's ``allow_access``.
+
+mod_wsgi runs them in Apache's own processes (its "embedded" interpreters);
+their equivalent here is the front-end worker, so they run there, on a
+thread of the worker's pool (the gate never calls them on the event loop).
+Each script is loaded by :class:`~wsgihost.wsgi.loader.ScriptLoader`, as an
+app script is, and loaded again when it changes (WSGIScriptReloading). The
+environ they get is the one mod_wsgi 4.9 builds for them (its
+``Auth_environ``): the request's headers but ``Authorization``, the CGI
+variables of the request, ``wsgi.errors`` and a few ``mod_wsgi.*`` keys.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from wsgihost.config.model import AuthScript
+from wsgihost.wsgi.environ import (
+    APACHE_DOCUMENT_ROOT,
+    MOD_WSGI_VERSION,
+    NO_SERVER_ADMIN,
+    RequestHead,
+    header_key,
+    split_host,
+    unmap_ipv4,
+)
+from wsgihost.wsgi.loader import ScriptError, ScriptLoader
+from wsgihost.wsgi.streams import ErrorStream
+
+Log = Callable[[str], None]  # one error-log line (module wsgi) for the request
+
+# What mod_wsgi calls in each script, and what it says when a script lacks it.
+CHECK_PASSWORD = (
+    "check_password",
+    "user authentication script '{}' does not provide 'Basic' auth provider.",
+)
+GROUPS_FOR_USER = (
+    "groups_for_user",
+    "group authentication script '{}' does not provide group provider.",
+)
+ALLOW_ACCESS = ("allow_access", "host access script '{}' does not provide host validator.")
+
+
+def prefix() -> str:
+    """How mod_wsgi starts the lines it logs itself."""
+    return f"mod_wsgi (pid={os.getpid()}): "
+
+
+class ScriptFailed(Exception):
+    """The script did not load, lacked its function, raised or answered nonsense
+    (all logged already): mod_wsgi's AUTH_GENERAL_ERROR, a 500."""
+
+
+class AuthScripts:
+    """The auth scripts of one front-end worker, each loaded once per function."""
+
+    def __init__(self) -> None:
+        self._loaders: dict[tuple[str, str], ScriptLoader] = {}
+        self._lock = threading.Lock()
+
+    def call(
+        self,
+        script: AuthScript,
+        function: tuple[str, str],
+        reloading: bool,
+        environ: dict[str, Any],
+        args: tuple[Any, ...],
+        log: Log,
+    ) -> Any:
+        """Call ``function`` of ``script``; ScriptFailed (logged) if that fails."""
+        name, missing = function
+        key = (script.path, name)
+        with self._lock:
+            loader = self._loaders.get(key)
+            if loader is None:
+                loader = ScriptLoader(script.path, name, reloading, warn=log)
+                self._loaders[key] = loader
+        try:
+            fn = loader.get()
+        except ScriptError as e:
+            if os.path.isfile(script.path) and "does not contain" in str(e):
+                log(prefix() + "Target WSGI " + missing.format(script.path))
+            else:
+                log(prefix() + str(e))
+            raise ScriptFailed from None
+        except BaseException:
+            _log_exception(log, script.path)
+            raise ScriptFailed from None
+        try:
+            return fn(environ, *args)
+        except BaseException:
+            _log_exception(log, script.path)
+            raise ScriptFailed from None
+
+
+def _log_exception(log: Log, path: str) -> None:
+    # As mod_wsgi's wsgi_log_python_error: a heading, then the traceback.
+    log(prefix() + f"Exception occurred processing WSGI script '{path}'.")
+    for line in traceback.format_exception(*sys.exc_info()):
+        for part in line.rstrip("\n").split("\n"):
+            log(part)
+
+
+def auth_environ(
+    head: RequestHead,
+    uri: str,
+    path_info: str,
+    document_root: str | None,
+    server_admin: str | None,
+    server_name: str | None,
+    application_group: str,
+    reloading: bool,
+    log: Log,
+) -> dict[str, Any]:
+    """The environ mod_wsgi 4.9 passes to an auth script (its Auth_environ)."""
+    environ: dict[str, Any] = {}
+    for name, value in head.headers:
+        if name.lower() in (b"authorization", b"proxy-authorization"):
+            continue  # the credentials come as arguments, never in the environ
+        key = header_key(name)
+        if key is None:
+            continue
+        text = value.decode("latin-1")
+        # Apache merges a repeated request header into one, comma-separated.
+        environ[key] = environ[key] + ", " + text if key in environ else text
+    host = environ.get("HTTP_HOST")
+    if host:
+        name_part = split_host(host)[0]
+    elif server_name:
+        name_part = split_host(server_name.split("://")[-1])[0]
+    else:
+        name_part = unmap_ipv4(head.server_addr)
+    port = split_host(host)[1] if host else None
+    if not port:
+        port = ("443" if head.scheme == "https" else "80") if host else str(head.server_port)
+    script_name = uri[: len(uri) - len(path_info)] if path_info else uri
+    environ.update(
+        {
+            "SERVER_SIGNATURE": "",
+            "SERVER_SOFTWARE": "wsgihost",
+            "SERVER_NAME": name_part,
+            "SERVER_ADDR": unmap_ipv4(head.server_addr),
+            "SERVER_PORT": port,
+            "REMOTE_ADDR": unmap_ipv4(head.client_addr),
+            "DOCUMENT_ROOT": document_root or APACHE_DOCUMENT_ROOT,
+            "SERVER_ADMIN": server_admin or NO_SERVER_ADMIN,
+            "REMOTE_PORT": str(head.client_port),
+            "SERVER_PROTOCOL": head.version,
+            "REQUEST_METHOD": head.method,
+            "QUERY_STRING": head.query,
+            "REQUEST_URI": head.target,
+            "SCRIPT_NAME": script_name,
+            "PATH_INFO": path_info,
+            "mod_wsgi.version": MOD_WSGI_VERSION,
+            "mod_wsgi.process_group": "",
+            "mod_wsgi.application_group": application_group,
+            "mod_wsgi.script_reloading": 1 if reloading else 0,  # an int, as mod_wsgi's
+            "wsgi.errors": ErrorStream(log),
+            # mod_ssl's hooks, as mod_wsgi offers them; TLS ends in front of wsgihost.
+            "mod_ssl.is_https": lambda: 0,
+            "mod_ssl.var_lookup": lambda name: None,
+        }
+    )
+    return environ
