@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import unquote_to_bytes
 
-from wsgihost import handlermap
+from wsgihost import handlermap, htaccess
 from wsgihost.config.mod_handlers import HANDLER_CALLABLE, WSGI_HANDLERS
 from wsgihost.config.model import (
     DEFAULT_SETTINGS,
@@ -312,6 +312,8 @@ class _CompiledHost:
         self.files = [c for c in compiled if c.kind == "files"]
         self.locations = [c for c in compiled if c.kind == "location"]
         self._cache: dict[tuple[str, str, DirSettings | None], DirSettings] = {}
+        # .htaccess files to read per request; set by Router where AllowOverride allows.
+        self.overrides: htaccess.HtaccessFiles | None = None
         # Handler mappings (SetHandler, AddHandler): only hosts with some walk the path.
         layers = [self.base] + [c.settings for c in compiled]
         self.handlers = any(s.handler or s.add_handlers for s in layers)
@@ -376,12 +378,37 @@ class _CompiledHost:
             found = self._cache[key] = self._settings_for(fs_path, url_path, over)
         return found
 
-    def _settings_for(self, fs_path: str, url_path: str, over: DirSettings | None) -> DirSettings:
+    def request_settings(
+        self, fs_path: str, url_path: str, over: DirSettings | None
+    ) -> DirSettings:
+        """``settings_for`` a request: with the .htaccess files it reaches, read now
+        (they change between requests, so nothing is remembered here)."""
+        if self.overrides is None:
+            return self.settings_for(fs_path, url_path, over)
+        return self._settings_for(fs_path, url_path, over, self.overrides)
+
+    def _settings_for(
+        self,
+        fs_path: str,
+        url_path: str,
+        over: DirSettings | None,
+        overrides: htaccess.HtaccessFiles | None = None,
+    ) -> DirSettings:
         settings = self.base
         directory = fs_path if fs_path.endswith("/") else posixpath.dirname(fs_path)
         directory = directory.rstrip("/") or "/"
+        extra: tuple[Section, ...] = ()
+        if overrides is not None:
+            # AllowOverride: each folder's .htaccess merges right after that folder's
+            # plain <Directory> sections, level by level; the regex ones come after.
+            plain = [
+                (s.pattern, s.settings)
+                for s in self.directories
+                if s.regex is None and s.matches(directory)
+            ]
+            settings, extra = htaccess.walk(directory, settings, plain, overrides.read)
         for section in self.directories:
-            if section.matches(directory):
+            if (overrides is None or section.regex is not None) and section.matches(directory):
                 settings = settings.merge(section.settings)
         name = posixpath.basename(fs_path.rstrip("/"))
         for section in self.files:
@@ -389,6 +416,9 @@ class _CompiledHost:
                 section.within is None or section.within.matches(directory)
             ):
                 settings = settings.merge(section.settings)
+        for found in extra:  # the <Files> sections of .htaccess files
+            if _CompiledSection(found).matches(name):
+                settings = settings.merge(found.settings)
         for section in self.locations:
             if section.matches(url_path):
                 settings = settings.merge(section.settings)
@@ -418,11 +448,17 @@ def _substitute(template: str, match: re.Match[str], convert: Callable[[str], st
 class Router:
     """Compiled from a :class:`Server` model once per worker."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, overrides: htaccess.HtaccessFiles | None = None) -> None:
         self.server = server
         port = server.listeners[0].port if server.listeners else 80
         self.main = _CompiledHost(server.main, None, port)
         self.vhosts = [_CompiledHost(v, server.main, port) for v in server.vhosts]
+        # The front end's .htaccess reader, for the hosts where some AllowOverride
+        # lets one be read: elsewhere no request pays a stat for them.
+        for compiled in (self.main, *self.vhosts):
+            layers = [compiled.base, *(c.settings for c in compiled.directories)]
+            if overrides is not None and htaccess.may_override(layers):
+                compiled.overrides = overrides
         self._by_listener: dict[tuple[str, int], list[_CompiledHost]] = {}
 
     def scripts_by_group(self) -> dict[str, set[tuple[str, str]]]:
@@ -570,7 +606,10 @@ class Router:
         url = normalize_path(raw_path)
         if url is None:
             return Refusal(path_refusal(raw_path), "invalid path")
-        return self._route_in(host, url)
+        try:
+            return self._route_in(host, url)
+        except htaccess.HtaccessError as e:  # a .htaccess on the way cannot be read or applied
+            return Refusal(e.status, ".htaccess", e.message, host.host)
 
     def _route_in(self, host: _CompiledHost, url: str, translate: bool = True) -> Target:
         """The target of a normalised URL on one host (``translate``: with PATH_TRANSLATED)."""
@@ -603,7 +642,7 @@ class Router:
                 script = alias.path
                 script_name = alias.url.rstrip("/")
                 path_info = url[len(script_name) :]
-            settings = host.settings_for(script, url, alias.settings)
+            settings = host.request_settings(script, url, alias.settings)
             translated = self._translate(host, path_info) if translate and path_info else None
             return WSGITarget(
                 host.host,
@@ -648,7 +687,7 @@ class Router:
             )
             if handled is not None:
                 return self._handled(host, handled, translate)
-        settings = host.settings_for(fs_path, url, None)
+        settings = host.request_settings(fs_path, url, None)
         return FileTarget(host.host, fs_path, root, url, settings)
 
     def _handled(self, host: _CompiledHost, handled: Handled, translate: bool) -> Target:

@@ -39,7 +39,7 @@ from wsgihost.byteranges import (
     DEFAULT_MAX_REVERSALS,
     UNLIMITED,
 )
-from wsgihost.config import mod_auth, mod_handlers, mod_refused, mod_wsgi, placeholders
+from wsgihost.config import htaccess, mod_auth, mod_handlers, mod_refused, mod_wsgi, placeholders
 from wsgihost.config.daemon_options import daemon_process
 from wsgihost.config.draft import (
     AccessLogDraft,
@@ -2156,6 +2156,7 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_handlers.DIRECTIVES,
     mod_auth.DIRECTIVES,
     placeholders.DIRECTIVES,
+    htaccess.DIRECTIVES,
     mod_wsgi.DIRECTIVES,
 )
 

@@ -16,6 +16,7 @@ from dataclasses import fields
 from wsgihost.config import directives, table
 from wsgihost.config.builder import PREDEFINED_FORMATS
 from wsgihost.config.daemon_options import DAEMON_OPTIONS
+from wsgihost.config.htaccess import override_class
 from wsgihost.config.model import DaemonGroup
 from wsgihost.config.table import Directive
 
@@ -50,6 +51,8 @@ section), *virtual host* (inside `<VirtualHost>`), *directory* (inside
 `<Directory>`, `<Location>`, `<Files>` and their `Match` forms). Sections nest
 as in Apache: `<VirtualHost>` only at the top, `<Directory>` and `<Location>`
 at the top or in a virtual host, `<Files>` also inside `<Directory>`.
+*Override* names the `AllowOverride` class that lets a folder's `.htaccess`
+hold the directive (`All`: any class), as Apache's documentation gives it.
 
 Directives are of three kinds:
 
@@ -118,6 +121,8 @@ def _directive(record: Directive) -> list[str]:
     if record.default:
         out.append(f"- Default: {_prose(record.default)}")
     out.append(f"- Module: {record.module}")
+    override = override_class(record.name)
+    out.append(f"- Override: {override}" if override else "- Override: not in .htaccess")
     if record.read_time:
         out.append("- Acted on while the files are read")
     out += ["", _prose(record.doc), ""]

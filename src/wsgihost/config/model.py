@@ -82,6 +82,14 @@ class DirSettings:
     max_ranges: int | None = None
     max_range_overlaps: int | None = None
     max_range_reversals: int | None = None
+    # .htaccess (config/htaccess.py, wsgihost/htaccess.py): AllowOverride's
+    # classes (and Nonfatal=...), with the options Options=... allows (None:
+    # all); the two are set and merged together, as Apache's directory walk
+    # takes them. AllowOverrideList's names (lower case); AccessFileName.
+    allow_override: frozenset[str] | None = None
+    allow_override_opts: frozenset[str] | None = None
+    allow_override_list: frozenset[str] | None = None
+    access_file_names: tuple[str, ...] | None = None
     # Handlers (mod_mime, core, mod_wsgi; config/mod_handlers.py). ``handler`` is
     # SetHandler's (name, where it was set), name "" for None; ``add_handlers``
     # AddHandler's (".ext", name, where), RemoveHandler's with name "".
@@ -163,6 +171,24 @@ class DirSettings:
                 if over.max_range_reversals is not None
                 else self.max_range_reversals
             ),
+            allow_override=(
+                over.allow_override if over.allow_override is not None else self.allow_override
+            ),
+            allow_override_opts=(
+                over.allow_override_opts
+                if over.allow_override is not None
+                else self.allow_override_opts
+            ),
+            allow_override_list=(
+                over.allow_override_list
+                if over.allow_override_list is not None
+                else self.allow_override_list
+            ),
+            access_file_names=(
+                over.access_file_names
+                if over.access_file_names is not None
+                else self.access_file_names
+            ),
             handler=over.handler if over.handler is not None else self.handler,
             add_handlers=self.add_handlers + over.add_handlers,
             exec_cgi=over.exec_cgi if over.exec_cgi is not None else self.exec_cgi,
@@ -227,6 +253,8 @@ DEFAULT_SETTINGS = DirSettings(
     max_ranges=200,
     max_range_overlaps=20,
     max_range_reversals=20,
+    allow_override=frozenset(),  # AllowOverride None: Apache 2.4's default
+    access_file_names=(".htaccess",),
     exec_cgi=False,
 )
 

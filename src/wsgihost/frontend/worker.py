@@ -31,6 +31,7 @@ from wsgihost.config.model import Server
 from wsgihost.frontend.connection import Connection
 from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
 from wsgihost.frontend.hostlogs import HostLogs
+from wsgihost.htaccess import HtaccessFiles
 from wsgihost.logs import ErrorLog
 from wsgihost.memory import release_free_memory
 from wsgihost.proctitle import set_name
@@ -72,7 +73,8 @@ class Worker:
         self._evicted = 0  # since the last report
         self._refused = 0
         self.pool = ThreadPool(server.threads)
-        self.router = Router(server)
+        # .htaccess files, read per request where AllowOverride allows (wsgihost.htaccess).
+        self.router = Router(server, HtaccessFiles(server.server_root or "/", warn=self.log.warn))
         self.apps = EmbeddedApps(server.processes, server.threads, self.logs)
         self.mime_types = load_mime_types(server, self.log)
         self.stopping = False

@@ -1,0 +1,328 @@
+""".htaccess files, read per request as Apache's directory walk reads them.
+
+For the folder a request's file is in, Apache walks from ``/`` down, level by
+level: at each folder it merges the ``<Directory>`` sections for that folder,
+then, if the ``AllowOverride`` (or ``AllowOverrideList``) merged so far
+allows anything, the folder's ``.htaccess`` (the first ``AccessFileName``
+present). ``<DirectoryMatch>``, ``<Files>`` and ``<Location>`` come after
+the walk. :func:`walk` is that loop (pure, given a reader); :func:`apply`
+turns a parsed file into per-directory settings through the directive table,
+checking each directive's override class (pure); :class:`HtaccessFiles` is
+the front end's reader: one ``stat`` per folder and name on every request
+(Apache opens the file on every request), a parse only when the file's
+(mtime, size, inode) changed.
+
+Failures are :class:`HtaccessError`: a 500 with Apache's message for a file
+that cannot be applied, a 403 for one that cannot be read. A directive that
+wsgihost only accepts with a warning, or refuses, is a 500 too: at request
+time nobody would see the warning, and a rule silently dropped from a
+``.htaccess`` is the hole this module closes.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from wsgihost.config import directives
+from wsgihost.config import htaccess as classes
+from wsgihost.config.draft import Context, HostDraft, SectionDraft, ServerDraft
+from wsgihost.config.lexer import first_word, logical_lines
+from wsgihost.config.model import DirSettings, Section, Where
+from wsgihost.config.parser import Node, parse
+from wsgihost.config.problems import Problems
+
+# Acted on while a file is read, and never allowed in .htaccess: caught in the
+# text, since the parser would already have acted on them.
+_READ_TIME = {"include": "Include", "includeoptional": "IncludeOptional", "define": "Define"}
+_READ_TIME["undefine"] = "UnDefine"
+
+
+class HtaccessError(Exception):
+    """A .htaccess that stops the request: the status and the error-log line."""
+
+    def __init__(self, status: int, message: str, level: str = "alert") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.level = level  # Apache's: alert for a bad file, crit for an unreadable one
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What a folder's merged AllowOverride and AllowOverrideList let in."""
+
+    classes: frozenset[str]
+    options: frozenset[str] | None  # Options=...; None: every option
+    names: frozenset[str]  # AllowOverrideList, lower case
+
+    @staticmethod
+    def of(settings: DirSettings) -> Allowed | None:
+        """None when nothing is allowed: the folder's .htaccess is not even looked for."""
+        found = settings.allow_override or frozenset()
+        names = settings.allow_override_list or frozenset()
+        if not any(c in found for c in classes.CLASSES) and not names:
+            return None
+        return Allowed(found, settings.allow_override_opts, names)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One .htaccess applied: its folder's settings and its <Files> sections."""
+
+    settings: DirSettings
+    files: tuple[Section, ...] = ()
+    warnings: tuple[str, ...] = ()  # AllowOverride Nonfatal=...: what was skipped
+
+
+def may_override(settings: Iterable[DirSettings]) -> bool:
+    """Whether any of these settings lets a .htaccess be read (else no stat at all)."""
+    return any(Allowed.of(s) is not None for s in settings)
+
+
+# -- the walk ------------------------------------------------------------------------
+
+
+def _components(pattern: str) -> int:
+    """How deep a <Directory> pattern sits: the level of the walk that merges it."""
+    pattern = pattern.rstrip("/")
+    return pattern.count("/") if pattern else 0
+
+
+def walk(
+    directory: str,
+    settings: DirSettings,
+    sections: Sequence[tuple[str, DirSettings]],
+    read: Callable[[str, DirSettings, Allowed], Applied | None],
+) -> tuple[DirSettings, tuple[Section, ...]]:
+    """``settings`` merged with the matching plain <Directory> ``sections``
+    (pattern, settings) and each folder's .htaccess, level by level.
+
+    Returns the settings and the <Files> sections the .htaccess files held,
+    which apply after the configuration's own <Files> sections.
+    """
+    parts = [p for p in directory.split("/") if p]
+    by_level = sorted(sections, key=lambda s: _components(s[0]))  # stable: config order
+    files: list[Section] = []
+    index = 0
+    for level in range(len(parts) + 1):
+        while index < len(by_level) and _components(by_level[index][0]) <= level:
+            settings = settings.merge(by_level[index][1])
+            index += 1
+        allowed = Allowed.of(settings)
+        if allowed is None:
+            continue
+        folder = "/" + "/".join(parts[:level])
+        applied = read(folder, settings, allowed)
+        if applied is not None:
+            settings = settings.merge(applied.settings)
+            files.extend(applied.files)
+    for _, rest in by_level[index:]:
+        settings = settings.merge(rest)
+    return settings, tuple(files)
+
+
+# -- one file ------------------------------------------------------------------------
+
+
+def _label(name: str, section: bool) -> str:
+    return f"<{name}" if section else name
+
+
+def check_read_time(path: str, text: str) -> None:
+    """Include and Define are acted on as the file is read; in .htaccess they are errors."""
+    for line in logical_lines(text, path):
+        name = _READ_TIME.get(first_word(line.text).lower())
+        if name is not None:
+            raise HtaccessError(500, f"{path}: {name} not allowed here")
+
+
+def apply(path: str, nodes: Sequence[Node], allowed: Allowed, server_root: str = "/") -> Applied:
+    """The settings of a parsed .htaccess at ``path``, or :class:`HtaccessError`."""
+    folder = os.path.dirname(path) or "/"
+    host = HostDraft(where=Where(path, 0), main=True)
+    server = ServerDraft(server_root=server_root, main=host)
+    own = SectionDraft("directory", folder, False, Where(path, 0))
+    ctx = Context("directory", server, host, Problems(), own)
+    warnings: list[str] = []
+    _apply_nodes(path, ctx, nodes, allowed, None, warnings)
+    files = tuple(
+        Section(draft.kind, draft.pattern, draft.regex, draft.dir.freeze(), draft.where)
+        for draft in host.sections
+        if draft.kind == "files"
+    )
+    return Applied(own.dir.freeze(), files, tuple(warnings))
+
+
+def _permitted(name: str, allowed: Allowed) -> bool:
+    return name.lower() in allowed.names or classes.allowed_by(name, allowed.classes)
+
+
+def _apply_nodes(
+    path: str,
+    ctx: Context,
+    nodes: Sequence[Node],
+    allowed: Allowed,
+    parent: str | None,
+    warnings: list[str],
+) -> None:
+    for node in nodes:
+        found = directives.lookup(node.name)
+        if found is None:
+            label = _label(node.name, node.is_section)
+            if classes.NONFATAL_UNKNOWN in allowed.classes:
+                warnings.append(
+                    f"{path}: Unknown directive {label.lower()} perhaps misspelled or defined "
+                    "by a module not included in the server configuration"
+                )
+                continue
+            raise HtaccessError(
+                500,
+                f"{path}: Invalid command '{label}', perhaps misspelled or defined by a "
+                "module not included in the server configuration",
+            )
+        label = _label(found.name, found.section)
+        if not _permitted(found.name, allowed):
+            if classes.NONFATAL_OVERRIDE in allowed.classes:
+                warnings.append(f"{path}: {label} in .htaccess forbidden by AllowOverride")
+                continue
+            where = f" in <{parent}> context" if parent else " here"
+            raise HtaccessError(500, f"{path}: {label} not allowed{where}")
+        if found.section != node.is_section:
+            what = "a section" if found.section else "a directive, not a section"
+            raise HtaccessError(500, f"{path}: {found.name} is {what}")
+        count = len(node.args)
+        if count < found.min_args or (found.max_args is not None and count > found.max_args):
+            raise HtaccessError(500, f"{path}: {label} takes {found.syntax}, got {count} arguments")
+        if found.kind != "supported":
+            raise HtaccessError(
+                500,
+                f"{path}: {label}: {found.why}, and wsgihost does not skip a .htaccess rule",
+            )
+        if found.name == "Options" and allowed.options is not None:
+            _check_options(path, node.args, allowed.options)
+        if found.apply is None:
+            continue
+        child = found.apply(ctx.at(path, node.line, found.name), list(node.args))
+        problem = next(iter(ctx.problems.items), None)
+        if problem is not None:
+            # A warning here is something wsgihost would not do: as much a 500 as an error.
+            raise HtaccessError(500, f"{path}: {problem.message}")
+        if node.children is not None and child is not None:
+            _apply_nodes(path, child, node.children, allowed, found.name, warnings)
+
+
+def _check_options(path: str, args: Sequence[str], allowed: frozenset[str]) -> None:
+    """AllowOverride Options=...: each option set or cleared must be listed."""
+    for word in args:
+        name = word[1:] if word[:1] in "+-" else word
+        bits = classes.OPTION_BITS.get(name.lower())
+        if bits is not None and not bits <= allowed:
+            raise HtaccessError(500, f"{path}: Option {name} not allowed here")
+
+
+# -- the front end's reader ----------------------------------------------------------
+
+
+def _load(path: str) -> tuple[Node, ...]:
+    """Read and parse one .htaccess (only when it changed)."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+    except OSError as e:
+        raise _unreadable(path, e) from None
+    check_read_time(path, text)
+    problems = Problems()
+    parsed = parse(path, problems, environ=os.environ)
+    bad = next((p for p in problems.items if p.severity == "error"), None)
+    if bad is not None:
+        raise HtaccessError(500, f"{path}: {bad.message}")
+    return parsed.nodes
+
+
+def _unreadable(path: str, error: OSError) -> HtaccessError:
+    folder = os.path.dirname(path).rstrip("/") + "/"
+    return HtaccessError(
+        403,
+        f"({error.errno}){error.strerror}: {path} pcfg_openfile: unable to check htaccess "
+        f"file, ensure it is readable and that '{folder}' is executable",
+        level="crit",
+    )
+
+
+@dataclass
+class _Entry:
+    """One version of a file: its tree (or why it has none) and its applications."""
+
+    key: tuple[int, int, int, int]
+    nodes: tuple[Node, ...] | HtaccessError
+    applied: dict[Allowed, Applied | HtaccessError] = field(default_factory=dict)
+
+
+class HtaccessFiles:
+    """The .htaccess files a front-end worker reads, each parsed once per version.
+
+    ``stat`` and ``load`` are injected (os.stat and a parse, by default) so
+    the cache can be tested without a server; ``warn`` gets the Nonfatal
+    warnings, once per version of a file.
+    """
+
+    def __init__(
+        self,
+        server_root: str = "/",
+        stat_file: Callable[[str], os.stat_result] = os.stat,
+        load: Callable[[str], tuple[Node, ...]] = _load,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.server_root = server_root
+        self._stat = stat_file
+        self._load = load
+        self._warn = warn
+        self._entries: dict[str, _Entry] = {}
+
+    def read(self, folder: str, settings: DirSettings, allowed: Allowed) -> Applied | None:
+        """The first AccessFileName present in ``folder``, applied; None if none is."""
+        for name in settings.access_file_names or (".htaccess",):
+            path = folder.rstrip("/") + "/" + name
+            try:
+                info = self._stat(path)
+            except OSError as e:
+                if e.errno in (errno.ENOENT, errno.ENOTDIR):
+                    continue
+                raise _unreadable(path, e) from None
+            if not stat.S_ISREG(info.st_mode):
+                raise _unreadable(path, OSError(errno.EISDIR, "Not a regular file"))
+            return self._applied(path, info, allowed)
+        return None
+
+    def _applied(self, path: str, info: os.stat_result, allowed: Allowed) -> Applied:
+        # A broken file stays broken until it changes: its error is kept too,
+        # so each request answers it without parsing the file again.
+        key = (info.st_mtime_ns, info.st_size, info.st_ino, info.st_dev)
+        entry = self._entries.get(path)
+        if entry is None or entry.key != key:
+            if len(self._entries) > 4096:
+                self._entries.clear()
+            try:
+                nodes: tuple[Node, ...] | HtaccessError = self._load(path)
+            except HtaccessError as e:
+                nodes = e
+            entry = self._entries[path] = _Entry(key, nodes)
+        applied = entry.applied.get(allowed)
+        if applied is None:
+            try:
+                if isinstance(entry.nodes, HtaccessError):
+                    raise entry.nodes
+                applied = apply(path, entry.nodes, allowed, self.server_root)
+            except HtaccessError as e:
+                applied = e
+            entry.applied[allowed] = applied
+            if self._warn is not None and isinstance(applied, Applied):
+                for warning in applied.warnings:
+                    self._warn(warning)
+        if isinstance(applied, HtaccessError):
+            raise applied
+        return applied
