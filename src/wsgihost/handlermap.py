@@ -33,7 +33,9 @@ class Handled:
     path_info: str
     settings: DirSettings  # with a handler script's options applied
     label: str  # the section whose mapping chose the handler (a process set's name)
-    kind: str  # "script" (wsgi-script) | "handler" (a WSGIHandlerScript)
+    # "script" (wsgi-script) | "handler" (a WSGIHandlerScript) | "index" (a
+    # directory's index file, which ``script_name`` names as a URL to route again)
+    kind: str
     # Why the request is refused instead (status, error-log line), or None.
     refusal: tuple[int, str] | None = None
 
@@ -98,17 +100,27 @@ def resolve(
     """What mod_wsgi does with the file ``url`` maps to, or None for the static server."""
     filename, rest, is_dir = walk(root, fs_path)
     if is_dir:
-        return None  # mod_dir's slash redirect and index files come first
+        if not url.endswith("/"):
+            return None  # mod_dir's redirect to the slash comes first
+        filename += "/"
+        rest = ""
     settings = settings_at(filename)
-    chosen = handler_of(filename, settings)
+    chosen = handler_of(filename.rstrip("/"), settings)
     if chosen is None:
         return None
     handler, label = chosen
     script_name, path_info = _split_url(url, rest)
     if handler in WSGI_HANDLERS:
         refusal: tuple[int, str] | None = None
+        # mod_dir's index file (an internal redirect, which the handler maps
+        # again) comes first; then mod_wsgi's checks, in its order.
+        for index in (settings.directory_index or ()) if is_dir else ():
+            if os.path.isfile(filename + index):
+                return Handled(filename + index, "", url + index, "", settings, label, "index")
         if not settings.exec_cgi:
             refusal = (403, f"Options ExecCGI is off in this directory: {filename}")
+        elif is_dir:
+            refusal = (403, f"Attempt to invoke directory as WSGI application: {filename}")
         elif not os.path.isfile(filename):
             refusal = (404, f"Target WSGI script not found or unable to stat: {filename}")
         return Handled(

@@ -695,6 +695,8 @@ class Router:
         if handled.refusal is not None:
             status, line = handled.refusal
             return Refusal(status, "handler-mapped script", line, host.host)
+        if handled.kind == "index":
+            return self._route_in(host, handled.script_name, translate)
         settings, path_info = handled.settings, handled.path_info
         app = settings.application_group
         return WSGITarget(

@@ -42,6 +42,10 @@ CASES = {
     "handlers-dispatch-group": ("/dispatched/x?group=other", False),
     "handlers-dispatch-callable": ("/dispatched/x?callable=other", False),
     "handlers-dispatch-undefined-group": ("/dispatched/x?group=nosuch", True),
+    "handlers-set-directory-no-slash": ("/set/sub", False),
+    "handlers-set-directory": ("/set/sub/", True),
+    "handlers-set-directory-index": ("/set/indexed/", False),
+    "handlers-dispatch-bad-return": ("/dispatched/x?group=", False),
 }
 
 

@@ -116,7 +116,20 @@ def test_handler_script_serves_the_mapped_file_with_handle_request(tmp_path: Pat
 
 def test_a_directory_is_left_to_the_static_server(tmp_path: Path) -> None:
     server = mapped(tmp_path, "SetHandler wsgi-script")
-    assert isinstance(route(server, "/s/sub"), FileTarget)
+    assert isinstance(route(server, "/s/sub"), FileTarget)  # mod_dir's redirect to the slash
+
+
+def test_a_directory_with_its_slash_is_refused_unless_it_has_an_index(tmp_path: Path) -> None:
+    server = mapped(tmp_path, "SetHandler wsgi-script\n    DirectoryIndex deep.py")
+    indexed = route(server, "/s/sub/")
+    assert isinstance(indexed, WSGITarget)
+    assert indexed.script_name == "/s/sub/deep.py"
+    (tmp_path / "scripts" / "empty").mkdir()
+    refused = route(server, "/s/empty/")
+    assert isinstance(refused, Refusal) and refused.status == 403
+    assert refused.log == (
+        f"Attempt to invoke directory as WSGI application: {tmp_path}/scripts/empty/"
+    )
 
 
 def test_daemon_scripts_of_one_section_share_its_process_set(tmp_path: Path) -> None:
