@@ -681,9 +681,9 @@ class Router:
         self, host: _CompiledHost, fs_path: str, root: str, url: str, translate: bool = True
     ) -> Target:
         fs_path = os.path.normpath(fs_path) + ("/" if fs_path.endswith("/") else "")
-        if host.handlers:
+        if host.handlers or host.overrides is not None:  # a .htaccess may map handlers too
             handled = handlermap.resolve(
-                root, fs_path, url, lambda name: host.settings_for(name, url, None)
+                root, fs_path, url, lambda name: host.request_settings(name, url, None)
             )
             if handled is not None:
                 return self._handled(host, handled, translate)

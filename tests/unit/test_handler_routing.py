@@ -226,3 +226,24 @@ def test_walk_and_extensions(tmp_path: Path) -> None:
     assert handler_of("f.wsgi.x", settings) == ("one", "A")
     assert handler_of("f.WSGI", settings) == ("two", "B")
     assert handler_of("wsgi", settings) is None
+
+
+def test_a_htaccess_file_may_map_scripts_where_allow_override_lets_it(tmp_path: Path) -> None:
+    from wsgihost.htaccess import HtaccessFiles
+
+    body = f"""
+Alias /s/ {tmp_path}/scripts/
+<Directory {tmp_path}/scripts>
+    AllowOverride FileInfo Options
+</Directory>
+"""
+    server = site(tmp_path, body)
+    (tmp_path / "scripts" / ".htaccess").write_text(
+        "Options +ExecCGI\nAddHandler wsgi-script .wsgi\n"
+    )
+    router = Router(server, HtaccessFiles(str(tmp_path)))
+    target = router.route("127.0.0.1", 8000, b"example.com", b"/s/app.wsgi/x")
+    assert isinstance(target, WSGITarget)
+    assert (target.script_name, target.path_info) == ("/s/app.wsgi", "/x")
+    static = router.route("127.0.0.1", 8000, b"example.com", b"/s/page.html")
+    assert isinstance(static, FileTarget)
