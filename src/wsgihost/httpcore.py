@@ -7,14 +7,17 @@ headers, ``Date``, and the canned error responses.
 
 from __future__ import annotations
 
-import html
 import ipaddress
 import re
 import time
 from collections.abc import Iterable
 from email.utils import formatdate
 
+from wsgihost import errorpages
+from wsgihost.errorpages import Signature
+
 SERVER = b"wsgihost"
+ERROR_TYPE = errorpages.CONTENT_TYPE  # the server's own error pages, as Apache's
 
 REASONS = {
     100: "Continue",
@@ -279,25 +282,27 @@ def build_head(
     return b"\r\n".join(lines), framing, keep_alive
 
 
-def error_body(code: int, extra: str = "") -> bytes:
-    """The HTML page of an error we answer ourselves."""
-    reason = REASONS.get(code, "Error")
-    return (
-        f"<!DOCTYPE html>\n<html><head><title>{code} {reason}</title></head>\n"
-        f"<body><h1>{reason}</h1>{('<p>' + html.escape(extra) + '</p>') if extra else ''}"
-        "</body></html>\n"
-    ).encode()
+def error_body(
+    code: int, *, method: str = "GET", notes: str = "", signature: Signature | None = None
+) -> bytes:
+    """The page of an error we answer ourselves: Apache's, byte for byte (see errorpages)."""
+    return errorpages.page(code, method, notes=notes, signature=signature)
 
 
 def error_response(
-    code: int, *, close: bool = True, extra: str = "", headers: Iterable[tuple[str, str]] = ()
+    code: int,
+    *,
+    close: bool = True,
+    method: str = "GET",
+    notes: str = "",
+    headers: Iterable[tuple[str, str]] = (),
 ) -> bytes:
     """A small complete error response for problems found before any app ran."""
     reason = REASONS.get(code, "Error")
-    body = error_body(code, extra)
+    body = error_body(code, method=method, notes=notes)
     head = (
         (
-            f"HTTP/1.1 {code} {reason}\r\nContent-Type: text/html; charset=utf-8\r\n"
+            f"HTTP/1.1 {code} {reason}\r\nContent-Type: {ERROR_TYPE}\r\n"
             f"Content-Length: {len(body)}\r\n"
             + "".join(f"{name}: {value}\r\n" for name, value in headers)
         ).encode("latin-1")

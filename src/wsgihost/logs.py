@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Optional, TypeVar
 
+from wsgihost.errorformat import Entry, ErrorLogFormat
 from wsgihost.wsgi.streams import ErrorStream
 
 T = TypeVar("T")
@@ -174,13 +175,21 @@ class ErrorLog:
     """
 
     def __init__(
-        self, dest: LogFile, level: str = "warn", module: str = "wsgi", peer: str = "client"
+        self,
+        dest: LogFile,
+        level: str = "warn",
+        module: str = "wsgi",
+        peer: str = "client",
+        fmt: ErrorLogFormat | None = None,
+        server_name: str = "",
     ) -> None:
         self.dest = dest
         self.threshold = LEVEL_RANK[level]
         self.module = module
         self.peer = peer
         self.pid = os.getpid()
+        self.fmt = fmt  # ErrorLogFormat; None: Apache's default line
+        self.server_name = server_name  # the host's ServerName (%v)
 
     def enabled(self, level: str) -> bool:
         return LEVEL_RANK[level] <= self.threshold
@@ -189,6 +198,9 @@ class ErrorLog:
         self, level: str, message: str, client: str | None = None, referer: bytes | None = None
     ) -> None:
         if LEVEL_RANK[level] > self.threshold:
+            return
+        if self.fmt is not None:
+            self._log_formatted(self.fmt, level, message, client, referer)
             return
         now = time.time()
         lt = time.localtime(now)
@@ -204,6 +216,25 @@ class ErrorLog:
         end = f", referer: {escape_error_bytes(referer)}\n" if referer else "\n"
         lines = message.rstrip("\n").split("\n")
         self.dest.write("".join(prefix + escape_error(line) + end for line in lines).encode())
+
+    def _log_formatted(
+        self,
+        fmt: ErrorLogFormat,
+        level: str,
+        message: str,
+        client: str | None,
+        referer: bytes | None,
+    ) -> None:
+        headers = [(b"Referer", referer)] if referer else None
+        host = self.server_name
+        out = []
+        for line in message.rstrip("\n").split("\n"):
+            entry = Entry(escape_error(line), level, self.module, client, None, host, host, headers)
+            text = fmt.render(entry)
+            if text is not None:
+                out.append(text + "\n")
+        if out:
+            self.dest.write("".join(out).encode("utf-8", "replace"))
 
     def error(self, message: str, client: str | None = None, referer: bytes | None = None) -> None:
         self.log("error", message, client, referer)
@@ -225,6 +256,8 @@ class AccessRecord:
     """What the access log may say about one request."""
 
     __slots__ = (
+        "bytes_in",
+        "bytes_out",
         "bytes_sent",
         "client_addr",
         "client_port",
@@ -252,6 +285,10 @@ class AccessRecord:
         self.request_line = ""
         self.status = 0
         self.bytes_sent = 0
+        # mod_logio: every byte read for the request (line, headers, body and
+        # its chunk framing) and written for it (status line, headers, body).
+        self.bytes_in = 0
+        self.bytes_out = 0
         self.start = 0.0
         self.duration = 0.0
         self.request_headers: Sequence[tuple[bytes, bytes]] = ()
@@ -330,6 +367,9 @@ _SIMPLE: dict[str, Callable[[AccessRecord], str]] = {
     "b": lambda r: str(r.bytes_sent) if r.bytes_sent else "-",
     "B": lambda r: str(r.bytes_sent),
     "D": lambda r: str(int(r.duration * 1_000_000)),
+    "I": lambda r: str(r.bytes_in),
+    "O": lambda r: str(r.bytes_out),
+    "S": lambda r: str(r.bytes_in + r.bytes_out),
     "T": lambda r: str(int(r.duration)),
     "m": lambda r: escape(r.method),
     "U": lambda r: escape(r.target.split("?", 1)[0]),

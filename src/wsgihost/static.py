@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import quote
 
-from wsgihost import byteranges, conditional
+from wsgihost import byteranges, conditional, errorpages
 from wsgihost.byteranges import UNSATISFIABLE, Limits, Multipart
 from wsgihost.config.model import DirSettings, Host
 from wsgihost.mime import MIME_TYPES, content_type, parse_mime_types
@@ -98,15 +98,14 @@ def reason(status: int) -> str:
     return _REASONS.get(status, "Error")
 
 
-def _page(status: int, message: str = "") -> FileResponse:
-    title = reason(status)
-    body = (
-        f"<!DOCTYPE html>\n<html><head><title>{status} {title}</title></head>\n"
-        f"<body><h1>{title}</h1>{('<p>' + message + '</p>') if message else ''}</body></html>\n"
-    ).encode()
+def _page(status: int, message: str = "", method: str = "GET", location: str = "") -> FileResponse:
+    """Apache's page for ``status`` (:mod:`wsgihost.errorpages`); ``message`` says why,
+    for the error log's sake only: Apache's pages do not. The front end renders it
+    again where ErrorDocument or ServerSignature apply."""
+    body = errorpages.page(status, method, location=location)
     return FileResponse(
         status,
-        [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))],
+        [("Content-Type", errorpages.CONTENT_TYPE), ("Content-Length", str(len(body)))],
         body,
     )
 
@@ -127,6 +126,12 @@ def _inside(path: str, root: str) -> bool:
 
 
 def _media(path: str, settings: DirSettings, table: Mapping[str, str]) -> str | None:
+    if settings.force_type:
+        # ForceType wins over every extension (mod_mime sets it last); the
+        # core's AddDefaultCharset still applies to text/plain and text/html.
+        return content_type(
+            "forced.x", ((".x", settings.force_type),), {}, (), settings.default_charset or ""
+        )
     return content_type(
         path, settings.add_types, table, settings.add_charsets, settings.default_charset or ""
     )
@@ -193,9 +198,9 @@ def _other_method(method: str, media: str | None) -> FileResponse:
             headers.append(("Content-Type", media))
         return FileResponse(200, headers)
     if method in KNOWN_METHODS:
-        response = _page(405, f"The requested method {html.escape(method)} is not allowed.")
+        response = _page(405, method=method)
     else:
-        response = _page(501, f"{html.escape(method)} not supported for current URL.")
+        response = _page(501, method=method)
         response.close = True  # as Apache: a 501 ends the connection
     response.headers.append(("Allow", ALLOW))
     return response
@@ -229,10 +234,9 @@ def decide(
             location = quote(target.url_path.encode("latin-1"), safe="/:@!$&'()*+,;=~-._") + "/"
             if query:
                 location += "?" + query
-            response = _page(301)
-            response.headers.append(
-                ("Location", absolute_url(location, target.host, request_header))
-            )
+            url = absolute_url(location, target.host, request_header)
+            response = _page(301, location=url)
+            response.headers.append(("Location", url))
             return response
         for index in settings.directory_index or ():
             candidate = os.path.join(path, index)

@@ -97,6 +97,13 @@ def test_format_codes(fmt: str, expected: str) -> None:
     assert compile_format(fmt)(record()) == expected
 
 
+def test_logio_codes_count_heads_and_bodies() -> None:
+    # mod_logio: %I what came in, %O what went out (heads included), %S both.
+    r = record(bytes_in=87, bytes_out=1480)
+    assert compile_format("%I %O %S %b")(r) == "87 1480 1567 1234"
+    assert compile_format("%I %O %S")(record()) == "0 0 0"  # nothing counted: 0, not "-"
+
+
 def test_pid_code() -> None:
     assert compile_format("%P")(record()) == str(os.getpid())
 

@@ -39,7 +39,15 @@ from wsgihost.byteranges import (
     DEFAULT_MAX_REVERSALS,
     UNLIMITED,
 )
-from wsgihost.config import htaccess, mod_auth, mod_handlers, mod_refused, mod_wsgi, placeholders
+from wsgihost.config import (
+    htaccess,
+    mod_auth,
+    mod_handlers,
+    mod_log,
+    mod_refused,
+    mod_wsgi,
+    placeholders,
+)
 from wsgihost.config.daemon_options import daemon_process
 from wsgihost.config.draft import (
     AccessLogDraft,
@@ -808,10 +816,7 @@ def _check_format(ctx: Context, fmt: str) -> bool:
     try:
         compile_format(fmt)
     except LogFormatError as e:
-        hint = ""
-        if re.search(r"%[<>]?[IOS]", fmt):
-            hint = " (%I, %O and %S need mod_logio, which wsgihost does not provide; use %b)"
-        ctx.error(f"{e}{hint}")
+        ctx.error(str(e))
         return False
     return True
 
@@ -941,6 +946,7 @@ PROVIDED_MODULES: dict[str, str] = {
     "authz_user": "Require valid-user, Require user",
     "access_compat": "Order, Allow from all, Deny from all",
     "log_config": "LogFormat, CustomLog, TransferLog",
+    "logio": "%I, %O and %S in LogFormat",
     "reqtimeout": "RequestReadTimeout header=",
     "mpm_event": "StartServers and ThreadsPerChild (front-end processes and threads)",
     "version": "<IfVersion>",
@@ -1704,7 +1710,8 @@ SUPPORTED: tuple[Directive, ...] = (
         "Names an access log format for CustomLog (or, without a nickname, sets the one "
         "TransferLog uses). The `%` codes of Apache's mod_log_config: `%h %l %u %t %r %s "
         "%>s %b %B %D %T %m %U %q %H %v %V %p %P %a %%`, `%{Name}i`, `%{Name}o`, "
-        "`%{format}t`, `%{unit}T`. An unknown code is an error.",
+        "`%{format}t`, `%{unit}T`, and mod_logio's `%I %O %S` (bytes received and sent, "
+        "heads included). An unknown code is an error.",
         _log_format,
         module="mod_log_config",
     ),
@@ -2157,6 +2164,7 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_auth.DIRECTIVES,
     placeholders.DIRECTIVES,
     htaccess.DIRECTIVES,
+    mod_log.DIRECTIVES,
     mod_wsgi.DIRECTIVES,
 )
 

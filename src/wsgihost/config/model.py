@@ -90,6 +90,12 @@ class DirSettings:
     allow_override_opts: frozenset[str] | None = None
     allow_override_list: frozenset[str] | None = None
     access_file_names: tuple[str, ...] | None = None
+    # ErrorDocument: (status, what) with what '"text', '/local/path', a URL or
+    # "default"; a later (deeper) entry for a status wins.
+    error_documents: tuple[tuple[int, str], ...] = ()
+    server_signature: str | None = None  # ServerSignature: "on" | "off" | "email"
+    force_type: str | None = None  # ForceType: a media type, "" for None
+    error_override: bool | None = None  # WSGIErrorOverride
     # Handlers (mod_mime, core, mod_wsgi; config/mod_handlers.py). ``handler`` is
     # SetHandler's (name, where it was set), name "" for None; ``add_handlers``
     # AddHandler's (".ext", name, where), RemoveHandler's with name "".
@@ -100,6 +106,14 @@ class DirSettings:
     # pass-authorization), None where the option is not given; a later one wins.
     handler_scripts: tuple[tuple[str, str, str | None, str | None, bool | None], ...] = ()
     dispatch_script: tuple[str, str | None] | None = None  # WSGIDispatchScript: script, app group
+    # mod_wsgi's per-directory options (config/mod_wsgi.py): the trusted proxy
+    # headers as environ keys (HTTP_X_FORWARDED_FOR), the trusted proxies as
+    # networks ("10.0.0.0/8"), WSGIMapHEADToGET (on, off, auto) and the
+    # process groups WSGIRestrictProcess allows ("" is %{GLOBAL}).
+    trusted_proxy_headers: tuple[str, ...] | None = None
+    trusted_proxies: tuple[str, ...] | None = None
+    map_head_to_get: str | None = None
+    restrict_process: tuple[str, ...] | None = None
     # Access control (wsgihost.access; config/mod_auth.py). ``authz`` is the
     # Require lines of the innermost section that has any (AuthMerging Off);
     # None: no Require anywhere, which grants. ``require`` above stays the
@@ -111,14 +125,6 @@ class DirSettings:
     auth_user_script: AuthScript | None = None  # WSGIAuthUserScript
     auth_group_script: AuthScript | None = None  # WSGIAuthGroupScript
     access_script: AuthScript | None = None  # WSGIAccessScript
-    # mod_wsgi's per-directory options (config/mod_wsgi.py): the trusted proxy
-    # headers as environ keys (HTTP_X_FORWARDED_FOR), the trusted proxies as
-    # networks ("10.0.0.0/8"), WSGIMapHEADToGET (on, off, auto) and the
-    # process groups WSGIRestrictProcess allows ("" is %{GLOBAL}).
-    trusted_proxy_headers: tuple[str, ...] | None = None
-    trusted_proxies: tuple[str, ...] | None = None
-    map_head_to_get: str | None = None
-    restrict_process: tuple[str, ...] | None = None
 
     def merge(self, over: DirSettings) -> DirSettings:
         """These settings with ``over``'s set values on top (Apache's merge)."""
@@ -189,6 +195,16 @@ class DirSettings:
                 if over.access_file_names is not None
                 else self.access_file_names
             ),
+            error_documents=self.error_documents + over.error_documents,
+            server_signature=(
+                over.server_signature
+                if over.server_signature is not None
+                else self.server_signature
+            ),
+            force_type=over.force_type if over.force_type is not None else self.force_type,
+            error_override=(
+                over.error_override if over.error_override is not None else self.error_override
+            ),
             handler=over.handler if over.handler is not None else self.handler,
             add_handlers=self.add_handlers + over.add_handlers,
             exec_cgi=over.exec_cgi if over.exec_cgi is not None else self.exec_cgi,
@@ -199,6 +215,17 @@ class DirSettings:
             **_merge_auth(self, over),
             **_merge_set(self, over, _MOD_WSGI_FIELDS),
         )
+
+
+_AUTH_FIELDS = (
+    "authz",
+    "auth_type",
+    "auth_name",
+    "auth_provider",
+    "auth_user_script",
+    "auth_group_script",
+    "access_script",
+)
 
 
 # mod_wsgi's options (config/mod_wsgi.py): each one set deeper wins.
@@ -215,17 +242,6 @@ def _merge_set(under: DirSettings, over: DirSettings, names: tuple[str, ...]) ->
     return {
         n: getattr(over, n) if getattr(over, n) is not None else getattr(under, n) for n in names
     }
-
-
-_AUTH_FIELDS = (
-    "authz",
-    "auth_type",
-    "auth_name",
-    "auth_provider",
-    "auth_user_script",
-    "auth_group_script",
-    "access_script",
-)
 
 
 def _merge_auth(under: DirSettings, over: DirSettings) -> dict[str, Any]:
@@ -469,3 +485,11 @@ class Server:
     # serve --reload-on-changes: also roll a group when a module its app imported changes.
     reload_on_changes: bool = False
     config_files: tuple[str, ...] = ()  # every file read, for reloading
+    # ErrorLogFormat, by the ``where`` of the host it was given in (the main
+    # server's or a <VirtualHost>'s); a host without one uses the main server's.
+    error_log_formats: tuple[tuple[Where, str], ...] = ()
+
+    def error_log_format(self, host: Host) -> str | None:
+        """The ErrorLogFormat that applies to ``host`` (None: Apache's default lines)."""
+        found = dict(self.error_log_formats)
+        return found.get(host.where, found.get(self.main.where))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Dict, Optional, Tuple
 
+from wsgihost.errorformat import ErrorLogFormat
 from wsgihost.logs import LEVEL_RANK, ErrorLog, LogFile, install_std_streams, open_log
 
 MAX_FILES = 64  # a process does not hold an unbounded number of descriptors
@@ -40,13 +41,15 @@ class DaemonLogs:
         own = self._open(own_path)
         if own is None:  # a path we cannot open: the terminal, as before
             own = LogFile(fd=2)
-        self.own = ErrorLog(own, level, module="wsgi", peer=_PEER)
+        self._formats: Dict[str, Optional[ErrorLogFormat]] = {}
+        fmt = self._format(settings.get("error_log_format"))
+        self.own = ErrorLog(own, level, module="wsgi", peer=_PEER, fmt=fmt)
         self._main_path: Optional[str] = settings.get("main_error_log") or None
         self._main_level = _level(settings.get("main_log_level"), "warn")
         for path in [self._main_path, *(settings.get("request_error_logs") or [])]:
             if path and len(self._files) < MAX_FILES:
                 self._open(path)
-        self._by_request: Dict[Tuple[str, str], ErrorLog] = {}
+        self._by_request: Dict[Tuple[str, str, str, str], ErrorLog] = {}
         self._lock = threading.Lock()
 
     def _open(self, path: Optional[str]) -> Optional[LogFile]:
@@ -78,16 +81,36 @@ class DaemonLogs:
         """The log for a request, from the host's ``error_log`` and ``log_level`` in its head."""
         path = head.get("error_log") or self._main_path or ""
         level = head.get("log_level") or self._main_level
-        key = (path, level)
+        source = head.get("error_log_format") or ""
+        name = head.get("server_name") or ""
+        key = (path, level, source, name)
         found = self._by_request.get(key)
         if found is None:
             dest = self._files.get(path) or self.own.dest
-            found = ErrorLog(dest, _level(level, self._main_level), module="wsgi", peer=_PEER)
+            found = ErrorLog(
+                dest,
+                _level(level, self._main_level),
+                module="wsgi",
+                peer=_PEER,
+                fmt=self._format(source),
+                server_name=name,
+            )
             with self._lock:
                 # Bounded: keys come from the configuration the front end has.
                 if len(self._by_request) < 4 * MAX_FILES:
                     self._by_request[key] = found
         return found
+
+    def _format(self, source: Any) -> Optional[ErrorLogFormat]:
+        """ErrorLogFormat compiled once per text (checked when the configuration was read)."""
+        if not isinstance(source, str) or not source:
+            return None
+        if source not in self._formats:
+            try:
+                self._formats[source] = ErrorLogFormat(source)
+            except ValueError:
+                self._formats[source] = None
+        return self._formats[source]
 
     def reopen(self) -> None:
         """Reopen every file by its path (SIGUSR1, after logrotate moved them)."""

@@ -37,7 +37,7 @@ import httptools
 
 from wsgihost import httpcore, requestline
 from wsgihost.chunked import ChunkedDecoder, ChunkError
-from wsgihost.frontend import dispatch
+from wsgihost.frontend import dispatch, errordocs
 from wsgihost.frontend.exchange import BODY_HIGH, BODY_LOW, Request, Site
 from wsgihost.httpcore import Framing
 from wsgihost.logs import AccessRecord
@@ -60,6 +60,17 @@ IDLE = 0  # waiting for the first byte of a request (keep-alive or new connectio
 HEAD = 1  # part of a request head has arrived
 BUSY = 2  # a request is being served
 LINGER = 3  # our side is done writing; reading and discarding what the client still sends
+
+
+# The error notes Apache's core puts on its 400 page for the refusals we share.
+_APACHE_NOTES = {
+    "header field longer than LimitRequestFieldSize": (
+        "Size of a request header field exceeds server limit."
+    ),
+    "more header fields than LimitRequestFields": (
+        "The number of request header fields exceeds this server's limit."
+    ),
+}
 
 
 class Home(Site, Protocol):
@@ -123,6 +134,7 @@ class Connection(asyncio.Protocol):
         self.body_mode = NO_BODY
         self.head_fed_crlf = False  # the head bytes fed so far end in CRLF
         self.head_seen = 0  # bytes of the current head fed so far
+        self.head_total = 0  # the whole head's bytes, line included (mod_logio's %I)
         self.request_line_done = False  # the current request's line has been read
         self.line: requestline.RequestLine | None = None  # ... and what it said
         self.logged_line = ""  # a line that did not parse, as the access log shows it
@@ -306,6 +318,7 @@ class Connection(asyncio.Protocol):
                     self.pending = tail
                     return
                 self.head_fed_crlf = False
+                self.head_total = self.head_seen + head_end
                 self.head_seen = 0
                 self.request_line_done = False
                 try:
@@ -330,6 +343,8 @@ class Connection(asyncio.Protocol):
             elif mode == LENGTH_BODY:
                 take = min(self.body_left, len(buf))
                 self.body_left -= take
+                if self.parsing is not None:
+                    self.parsing.bytes_in += take
                 if self.body_left == 0:
                     self.body_mode = NO_BODY
                 if take == len(buf):
@@ -344,6 +359,8 @@ class Connection(asyncio.Protocol):
                     used, out = decoder.feed(buf)
                 except ChunkError as e:
                     raise Reject(e.status, str(e)) from None
+                if self.parsing is not None:
+                    self.parsing.bytes_in += used  # chunk framing counts, as in mod_logio
                 if decoder.done:
                     self.body_mode = NO_BODY
                     self.decoder = None
@@ -375,7 +392,7 @@ class Connection(asyncio.Protocol):
         self.line = parsed
         self.request_line_done = True
         self.head_fed_crlf = True
-        self.head_seen = len(line) + 2
+        self.head_seen = self.head_total = len(line) + 2
         version = parsed[3]
         if version >= requestline.HTTP11:
             self.llhttp_line = _LLHTTP_LINE_11  # fed with the head that follows
@@ -464,6 +481,7 @@ class Connection(asyncio.Protocol):
         if head.chunked and not http11:
             keep_alive = False  # RFC 9112 6.1: Transfer-Encoding in 1.0 is suspect framing
         req = Request(self, request_head, keep_alive, has_body)
+        req.bytes_in = self.head_total
         req.http11 = http11
         req.http09 = head.http09
         req.expect_continue = expect_continue = head.expect_continue
@@ -541,16 +559,7 @@ class Connection(asyncio.Protocol):
         """503 with Retry-After, and the reason in the error log."""
         log = self.worker.logs.error_log(req.vhost or self.worker.server.main)
         log.error(why, self.client())
-        body = httpcore.error_body(503, "The application is not available at the moment.")
-        self.app_send(
-            req,
-            (
-                "503 Service Unavailable",
-                [("Content-Type", "text/html; charset=utf-8"), ("Retry-After", "5")],
-            ),
-            body,
-            True,
-        )
+        errordocs.answer(self, req, 503, headers=[("Retry-After", "5")])
 
     # -- loop side of the body, for the daemon proxy --------------------------
 
@@ -593,14 +602,8 @@ class Connection(asyncio.Protocol):
                 self.write_waiter = None
 
     def answer(self, req: Request, status: int) -> None:
-        """Answer a request ourselves with a small error page."""
-        reason = httpcore.REASONS.get(status, "Error")
-        self.app_send(
-            req,
-            (f"{status} {reason}", [("Content-Type", "text/html; charset=utf-8")]),
-            httpcore.error_body(status),
-            True,
-        )
+        """Answer a request ourselves: its ErrorDocument, else Apache's page (errordocs)."""
+        errordocs.answer(self, req, status)
 
     def borrow_socket(self, req: Request) -> int | None:
         """Thread side: a duplicate of the socket, once all we wrote has gone out.
@@ -636,6 +639,7 @@ class Connection(asyncio.Protocol):
     def send_continue(self, req: Request) -> None:
         if req is self.active and not req.head_sent and not self.lost and self.transport:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            req.bytes_framing += 25  # mod_logio counts the interim response
             if req is self.parsing and not self.body_started:
                 self._start_body_clock(self.loop.time())
 
@@ -747,6 +751,11 @@ class Connection(asyncio.Protocol):
                 # An HTTP/0.9 answer is the body alone, ended by closing.
                 raw, req.framing, req.keep_alive = b"", Framing.CLOSE, False
             req.head_sent = True
+            req.bytes_framing += len(raw)
+            if req.framing == Framing.CHUNKED and data:
+                req.bytes_framing += len(b"%x\r\n" % len(data)) + 2
+            if req.framing == Framing.CHUNKED and end:
+                req.bytes_framing += 5
             if req.framing == Framing.NONE or not data:
                 transport.write(raw)
                 data = data if req.framing != Framing.NONE else b""
@@ -762,10 +771,13 @@ class Connection(asyncio.Protocol):
                 transport.write(b"0\r\n\r\n")
         elif req.framing == Framing.CHUNKED:
             if data:
-                transport.writelines([b"%x\r\n" % len(data), data, b"\r\n"])
+                size_line = b"%x\r\n" % len(data)
+                transport.writelines([size_line, data, b"\r\n"])
                 req.bytes_sent += len(data)
+                req.bytes_framing += len(size_line) + 2
             if end:
                 transport.write(b"0\r\n\r\n")
+                req.bytes_framing += 5
         elif req.framing != Framing.NONE and data:
             transport.write(data)
             req.bytes_sent += len(data)
@@ -789,7 +801,7 @@ class Connection(asyncio.Protocol):
                 req.unsent -= size
         req.keep_alive = False
         body = httpcore.error_body(500)
-        head = ("500 Internal Server Error", [("Content-Type", "text/html; charset=utf-8")])
+        head = ("500 Internal Server Error", [("Content-Type", httpcore.ERROR_TYPE)])
         self._app_send(req, head, body, True)
         with self.cond:
             req.dropped = True
@@ -921,8 +933,13 @@ class Connection(asyncio.Protocol):
                 b"%s %s %s" % (method.encode("latin-1"), target, protocol.encode())
             )
         record.request_headers = self.head_reader.headers
-        response = httpcore.error_response(status)
-        record.bytes_sent = len(httpcore.error_body(status))
+        # Apache's page, with the notes its core gives the refusals it shares with us.
+        notes = _APACHE_NOTES.get(reason, "")
+        method = parsing.head.method if parsing is not None else line[0] if line else "GET"
+        response = httpcore.error_response(status, method=method, notes=notes)
+        record.bytes_sent = len(httpcore.error_body(status, method=method, notes=notes))
+        record.bytes_out = len(response)
+        record.bytes_in = parsing.bytes_in if parsing is not None else self.head_seen
         # In the access log of the request's virtual host once its head is
         # known (a bad body), as Apache logs it; else in the log of the
         # connection's default virtual host (the first for its address).
@@ -962,11 +979,7 @@ class Connection(asyncio.Protocol):
         """
         assert self.transport is not None
         self.transport.write(
-            httpcore.error_response(
-                503,
-                extra="The server has too many connections open; try again shortly.",
-                headers=[("Retry-After", "5")],
-            )
+            httpcore.error_response(503, headers=[("Retry-After", "5")])
         )
         self.close(linger=True)
 

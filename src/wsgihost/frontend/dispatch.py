@@ -64,7 +64,8 @@ def serve_target(conn: Exchange, req: Request, target: Target) -> None:
         serve_file(conn, req, target)
     else:
         if target.log and target.host is not None:
-            # Refused for a reason worth the host's error log (a handler-mapped script).
+            # Refused for a reason worth the host's error log (a .htaccess that
+            # cannot be read or applied; a handler-mapped script).
             req.vhost = target.host
             worker.logs.error_log(target.host).error(target.log, conn.client())
         conn.answer(req, target.status)
@@ -134,11 +135,9 @@ def refuse_chunked(conn: Exchange, req: Request, target: WSGITarget) -> bool:
     if coding.lower() != b"chunked":
         status = 501
         why = f"Transfer-Encoding {coding.decode('latin-1')!r} is not 'chunked'"
-        text = f"{method} not supported for current URL."
     elif not target.settings.chunked_request:
         status = 411
         why = "a chunked body, and WSGIChunkedRequest is Off"
-        text = f"A request of the requested method {method} requires a valid Content-Length."
     else:
         return False
     conn.worker.logs.error_log(target.host).error(
@@ -146,8 +145,8 @@ def refuse_chunked(conn: Exchange, req: Request, target: WSGITarget) -> bool:
     )
     req.keep_alive = False
     reason = httpcore.REASONS[status]
-    head = (f"{status} {reason}", [("Content-Type", "text/html; charset=utf-8")])
-    conn.app_send(req, head, httpcore.error_body(status, text), True)
+    head = (f"{status} {reason}", [("Content-Type", httpcore.ERROR_TYPE)])
+    conn.app_send(req, head, httpcore.error_body(status, method=method), True)
     return True
 
 
@@ -188,7 +187,7 @@ def host_of(conn: Exchange, req: Request) -> Host:
 
 def log_access(conn: Exchange, req: Request) -> None:
     """The access-log line of a request answered (or cut short)."""
-    head = req.head
+    head = req.logged_head or req.head
     record = AccessRecord()
     record.client_addr = head.client_addr
     record.client_port = head.client_port
@@ -198,6 +197,8 @@ def log_access(conn: Exchange, req: Request) -> None:
     record.request_line = request_line_of(req)
     record.status = req.status
     record.bytes_sent = req.bytes_sent
+    record.bytes_in = req.bytes_in
+    record.bytes_out = req.bytes_sent + req.bytes_framing
     record.start = head.start_time
     record.duration = time.time() - head.start_time
     record.request_headers = head.headers
@@ -212,7 +213,7 @@ def log_access(conn: Exchange, req: Request) -> None:
 
 def request_line_of(req: Request) -> str:
     """A served request's line for the access log, as Apache rebuilds it."""
-    head = req.head
+    head = req.logged_head or req.head
     if req.http09:
         return f"{head.method} {head.target}"  # the line had no protocol
     return f"{head.method} {head.target} {head.version}"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import wsgihost
 from wsgihost.config.model import DirSettings
-from wsgihost.httpcore import error_body
+from wsgihost.httpcore import ERROR_TYPE, error_body
 from wsgihost.logs import ErrorLog, as_process, bound
 
 if TYPE_CHECKING:
@@ -129,7 +129,8 @@ class EmbeddedApp:
             # As Apache does for a WSGIScriptAlias whose script is not there (yet).
             log_error(f"Target WSGI script not found or unable to stat: {self.loader.path}")
             body = error_body(404)
-            request.send(("404 Not Found", [("Content-Length", str(len(body)))]), body, True)
+            head = [("Content-Type", ERROR_TYPE), ("Content-Length", str(len(body)))]
+            request.send(("404 Not Found", head), body, True)
             return
 
         errors = ErrorStream(log_error)
@@ -143,6 +144,8 @@ class EmbeddedApp:
             target.path_info,
             target.path_translated,
         )
+        if request.redirect_env:  # an ErrorDocument's internal redirect (errordocs.py)
+            environ.update(request.redirect_env)
         if target.filename is not None:  # a WSGIHandlerScript's: the file it serves
             environ["SCRIPT_FILENAME"] = target.filename
         load = self.loader.get

@@ -97,12 +97,15 @@ class Request:
         "body_done",
         "body_received",
         "buffered",
+        "bytes_framing",
+        "bytes_in",
         "bytes_sent",
         "complete",
         "conn",
         "continue_sent",
         "discard",
         "dropped",
+        "error_redirect",
         "expect_continue",
         "failed",
         "framing",
@@ -114,7 +117,9 @@ class Request:
         "http11",
         "is_head",
         "keep_alive",
+        "logged_head",
         "record",
+        "redirect_env",
         "response_headers",
         "status",
         "unsent",
@@ -143,10 +148,19 @@ class Request:
         self.framing = Framing.NONE
         self.status = 0
         self.bytes_sent = 0
+        # For mod_logio's %I and %O: bytes read for this request (line, head,
+        # body as framed), and bytes written beside the body (heads, chunk framing).
+        self.bytes_in = 0
+        self.bytes_framing = 0
         self.unsent = 0
         self.response_headers: list[tuple[str, str]] = []
         self.host: bytes | None = None
         self.vhost: Host | None = None  # the virtual host that served it, for its logs
+        # An ErrorDocument's internal redirect (frontend/errordocs.py): done at
+        # most once; the app's REDIRECT_* environ; the head the client sent.
+        self.error_redirect = False
+        self.redirect_env: dict[str, str] | None = None
+        self.logged_head: RequestHead | None = None
 
     # -- thread side: the app's body source -----------------------------------
 

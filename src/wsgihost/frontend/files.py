@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from wsgihost import static
 from wsgihost.byteranges import Multipart
-from wsgihost.httpcore import REASONS, error_body
+from wsgihost.frontend import errordocs
+from wsgihost.httpcore import ERROR_TYPE, REASONS, error_body
 from wsgihost.routing import FileTarget
 
 if TYPE_CHECKING:
@@ -33,6 +34,9 @@ BLOCK = 256 * 1024
 # One boundary for every multipart/byteranges body this process sends, random
 # as Apache's (chosen once at start, 64 bits in hex).
 BOUNDARY = "%x" % secrets.randbits(64)
+
+
+_PAGE_HEADERS = ("content-type", "content-length", "location")
 
 
 def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
@@ -56,9 +60,15 @@ def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
         now=time.time(),
         boundary=BOUNDARY,
     )
-    status = f"{resp.status} {REASONS.get(resp.status) or static.reason(resp.status)}"
     if resp.close:
         req.keep_alive = False
+    if resp.path is None and (resp.status >= 400 or resp.status == 301):
+        # The server's own answer: ErrorDocument and ServerSignature apply.
+        kept = [(n, v) for n, v in resp.headers if n.lower() not in _PAGE_HEADERS]
+        location = next((v for n, v in resp.headers if n == "Location"), "")
+        errordocs.answer(conn, req, resp.status, headers=kept, location=location)
+        return
+    status = f"{resp.status} {REASONS.get(resp.status) or static.reason(resp.status)}"
     if resp.path is None or req.is_head:
         conn.app_send(req, (status, resp.headers), resp.body, True)
         return
@@ -99,7 +109,8 @@ def _send_large_file(
         fd = os.open(resp.path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         body = error_body(403)
-        req.send(("403 Forbidden", [("Content-Length", str(len(body)))]), body, True)
+        head = [("Content-Type", ERROR_TYPE), ("Content-Length", str(len(body)))]
+        req.send(("403 Forbidden", head), body, True)
         return
     try:
         req.send((status, resp.headers), b"", False)

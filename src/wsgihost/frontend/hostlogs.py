@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wsgihost.config.model import Host, Server
+from wsgihost.errorformat import ErrorLogFormat
 from wsgihost.logs import AccessLog, ErrorLog, LogFile, install_std_streams, open_log
 
 
@@ -51,7 +52,11 @@ class HostLogs:
             main = self.server.main
             path = host.error_log or main.error_log or self.server.logging.error_log
             level = host.log_level or self.server.logging.level
-            log = self._errors[id(host)] = ErrorLog(self._file(path), level)
+            source = self.server.error_log_format(host)
+            fmt = ErrorLogFormat(source) if source else None  # checked when read
+            name = host.server_name or main.server_name or ""
+            log = ErrorLog(self._file(path), level, fmt=fmt, server_name=name)
+            self._errors[id(host)] = log
         return log
 
     def access_logs(self, host: Host) -> list[AccessLog]:

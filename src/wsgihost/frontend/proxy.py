@@ -117,6 +117,8 @@ def request_head(
         target.path_info,
         target.path_translated,
     )
+    if req.redirect_env:  # an ErrorDocument's internal redirect (frontend/errordocs.py)
+        environ.update(req.redirect_env)
     strings = {k: v for k, v in environ.items() if isinstance(v, str)}
     settings = target.settings
     head: dict[str, Any] = {
@@ -136,6 +138,11 @@ def request_head(
         head["error_log"] = target.host.error_log
     if target.host.log_level:
         head["log_level"] = target.host.log_level
+    server = req.conn.worker.server
+    error_format = server.error_log_format(target.host)
+    if error_format:
+        head["error_log_format"] = error_format
+        head["server_name"] = target.host.server_name or server.main.server_name or ""
     return head
 
 
@@ -424,7 +431,8 @@ async def serve(
             conn.send_continue(req)
         sender = loop.create_task(_send_body(conn, req, exchange)) if req.has_body else None
         try:
-            keep = await _relay_response(conn, req, exchange, group)
+            override = bool(target.settings.error_override)
+            keep = await _relay_response(conn, req, exchange, group, override)
         finally:
             if sender is not None:
                 sender.cancel()
@@ -510,11 +518,18 @@ async def _send_body(conn: Connection, req: HttpRequest, exchange: DaemonExchang
 
 
 async def _relay_response(
-    conn: Connection, req: HttpRequest, exchange: DaemonExchange, group: DaemonGroup
+    conn: Connection,
+    req: HttpRequest,
+    exchange: DaemonExchange,
+    group: DaemonGroup,
+    override: bool = False,
 ) -> bool:
     """Copy the daemon's response to the client, paced by the client.
 
     True when the whole response passed and the daemon keeps the connection.
+    With ``override`` (WSGIErrorOverride On), an error response (400 and up)
+    is read and dropped, and the server's own answer for its status goes
+    out instead (its ErrorDocument, or Apache's page), as mod_wsgi does.
     """
     timeout = group.response_socket_timeout or group.socket_timeout or 60.0
     # An app past request-timeout is answered (504) by its daemon, which
@@ -529,6 +544,11 @@ async def _relay_response(
         conn.answer(req, 502)
         return False
     head = (event.status, event.headers)
+    code = int(event.status[:3]) if event.status[:3].isdigit() else 0
+    if override and code >= 400:
+        keep = await _drop_body(exchange, timeout)
+        conn.answer(req, code)
+        return keep
     # The whole response is often here already: send it in one write.
     parts: list[bytes] = []
     while (ready := exchange.available()) is not None:
@@ -558,3 +578,16 @@ async def _relay_response(
             conn.app_abort(req)
             return False
     return False
+
+
+async def _drop_body(exchange: DaemonExchange, timeout: float) -> bool:
+    """Read a response body to its end and drop it; True if the daemon keeps the connection."""
+    while True:
+        try:
+            event = await exchange.next_event(time.monotonic() + timeout)
+        except (ProtocolError, TimeoutError):
+            return False
+        if isinstance(event, End):
+            return event.keep
+        if not isinstance(event, Data):
+            return False

@@ -24,17 +24,13 @@ if TYPE_CHECKING:
     from wsgihost.frontend.exchange import Exchange, Request
 
 BODY_LIMIT = 64 * 1024  # TraceEnable extended: the largest body echoed
-_BODY_REFUSED = (
-    "The requested resource does not allow request data with TRACE requests, or the "
-    "amount of data provided in the request exceeds the capacity limit."
-)
 
 
 def answer(conn: Exchange, req: Request, host: Host) -> None:
     """Answer ``req``, a TRACE for ``host``, without any app."""
     mode = host.trace_enable
     if mode == "off":
-        body = httpcore.error_body(405, "The requested method TRACE is not allowed for this URL.")
+        body = httpcore.error_body(405, method="TRACE")
         head = ("405 Method Not Allowed", [("Allow", ""), _HTML])
         conn.app_send(req, head, body, True)
         return
@@ -48,13 +44,13 @@ def answer(conn: Exchange, req: Request, host: Host) -> None:
     _echo(conn, req, b"")
 
 
-_HTML = ("Content-Type", "text/html; charset=utf-8")
+_HTML = ("Content-Type", httpcore.ERROR_TYPE)
 
 
 def _refuse_body(conn: Exchange, req: Request) -> None:
     req.keep_alive = False  # the body is never read
     head = ("413 Request Entity Too Large", [_HTML])
-    conn.app_send(req, head, httpcore.error_body(413, _BODY_REFUSED), True)
+    conn.app_send(req, head, httpcore.error_body(413, method="TRACE"), True)
 
 
 def _echo(conn: Exchange, req: Request, body: bytes) -> None:

@@ -236,7 +236,14 @@ def somaxconn() -> int | None:
 def library_files() -> list[str]:
     """The modules a daemon process imports, relative to the package: standard library only."""
     package = Path(wsgihost.__file__).parent
-    return ["__init__.py", "logs.py", "memory.py", "privileges.py", "proctitle.py"] + [
+    return [
+        "__init__.py",
+        "errorformat.py",
+        "logs.py",
+        "memory.py",
+        "privileges.py",
+        "proctitle.py",
+    ] + [
         f"{sub}/{p.name}"
         for sub in ("wsgi", "daemon")
         for p in sorted((package / sub).glob("*.py"))
@@ -462,6 +469,8 @@ def daemon_settings(
         "main_error_log": main_log,
         "main_log_level": server.logging.level,
         "request_error_logs": list(spec.request_error_logs),
+        # ErrorLogFormat of the host that defines the group (None: Apache's lines).
+        "error_log_format": _group_error_format(server, spec),
         "report_modules": server.reload_on_changes,
         # WSGIRestrictStdin/Stdout/Signal; switch-interval, else WSGISwitchInterval.
         "restrict_stdin": server.restrict_stdin,
@@ -481,3 +490,11 @@ def process_sets(server: Server) -> tuple[dict[str, plan.ProcessSet], list[str]]
     reached = Router(server).process_sets()
     names = [g.name for g in server.groups]
     return plan.process_sets(names, reached, server.application_group_limit, set_key)
+
+
+def _group_error_format(server: Server, spec: DaemonGroup) -> str | None:
+    """The ErrorLogFormat of the host that defines ``spec`` (found by its ServerName)."""
+    for host in server.vhosts:
+        if spec.server_name and host.server_name == spec.server_name:
+            return server.error_log_format(host)
+    return server.error_log_format(server.main)
