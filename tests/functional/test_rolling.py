@@ -264,6 +264,8 @@ def test_a_roll_completes_even_if_the_app_took_sigint_for_itself(tmp_path: Path)
     conf = tmp_path / "site.conf"
     conf.write_text(
         f"Listen 127.0.0.1:{free_port()}\n"
+        # Else the app's signal.signal() is ignored, as mod_wsgi ignores it.
+        "WSGIRestrictSignal Off\n"
         "WSGIDaemonProcess g processes=1 threads=2\n"
         f"WSGIProcessGroup g\nWSGIScriptAlias / {script}\n"
     )
