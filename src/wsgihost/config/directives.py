@@ -1265,9 +1265,13 @@ SUPPORTED: tuple[Directive, ...] = (
         ANY,
         _ONE,
         "",
-        "Reads what it encloses only if the module is one wsgihost provides (see 'Modules "
-        "`<IfModule>` finds'); with `!`, only if it is not. `mod_alias.c`, `mod_alias` and "
-        "`alias_module` all name the same module.",
+        "Reads what it encloses only if the module is loaded; with `!`, only if it is not. "
+        "As in Apache, loaded means built into httpd (core, so, watchdog, http, "
+        "log_config, logio, version, unixd) or named by a LoadModule read before this "
+        "line, in reading order (Debian's mods-enabled/*.load, RHEL's conf.modules.d/). "
+        "A configuration with no LoadModule at all (a site file on its own) counts every "
+        "module wsgihost provides as loaded (see 'Modules `<IfModule>` finds'). "
+        "`mod_alias.c`, `mod_alias` and `alias_module` all name the same module.",
         None,
         section=True,
         read_time=True,
@@ -2067,7 +2071,14 @@ IGNORED: tuple[Directive, ...] = tuple(
         "SendBufferSize ReceiveBufferSize RLimitCPU RLimitMEM RLimitNPROC",
         "Apache's process management is not wsgihost's",
     )
-    + not_ours("LoadModule", "modules are not loaded", GLOBAL, module="mod_so", apply=_load_module)
+    + not_ours(
+        "LoadModule",
+        "modules are not loaded: wsgihost provides its modules itself; one it does not "
+        "provide is a warning naming what will not happen. Read in order, for <IfModule>",
+        GLOBAL,
+        module="mod_so",
+        apply=_load_module,
+    )
     + not_ours("LoadFile", "shared objects are not loaded", GLOBAL, module="mod_so")
     + not_ours(
         "BrowserMatch BrowserMatchNoCase SetEnvIf SetEnvIfNoCase SetEnvIfExpr SetEnv UnsetEnv "

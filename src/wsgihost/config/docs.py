@@ -194,8 +194,13 @@ def render() -> str:
     lines += [
         "## Modules `<IfModule>` finds",
         "",
-        "`<IfModule>` is true for these, by any of their names (`mod_wsgi.c`, "
-        "`mod_wsgi`, `wsgi_module`), and false for every other module:",
+        "With LoadModule lines (a distribution's tree), `<IfModule>` is true for the "
+        "modules built into httpd (" + ", ".join(sorted(directives.BUILT_IN_MODULES)) + ") "
+        "and those loaded by the LoadModule lines read before it, as in Apache; a "
+        "loaded module wsgihost does not provide is a warning naming what will not "
+        "happen. With no LoadModule at all (a site file on its own), it is true for "
+        "these, by any of their names (`mod_wsgi.c`, `mod_wsgi`, `wsgi_module`), and "
+        "false for every other module:",
         "",
         "| module | what wsgihost provides |",
         "|---|---|",
