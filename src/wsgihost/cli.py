@@ -466,6 +466,11 @@ def cmd_configtest(args: argparse.Namespace) -> int:
         return 1
     for listener in server.listeners:  # what serve would bind, as it would announce it
         _print(f"would listen on {listener.url()} ({listener.where})")
+    for folder in missing_log_folders(server):
+        print(
+            f"{args.config}: warning: log folder {folder} does not exist (serve creates it)",
+            file=sys.stderr,
+        )
     from wsgihost.supervisor.groups import process_sets
 
     _sets, problems = process_sets(server)  # what serve would refuse to start with
@@ -632,8 +637,8 @@ def _print(line: str) -> None:
     sys.stdout.flush()
 
 
-def check_log_files(server: Server) -> list[str]:
-    """Open (creating) every log file now, so a bad path fails at start, not in each worker."""
+def _log_files(server: Server) -> list[str]:
+    """Every log file the configuration names (not the standard streams)."""
     paths: set[str] = set()
     for host in (server.main, *server.vhosts):
         if host.error_log:
@@ -641,8 +646,19 @@ def check_log_files(server: Server) -> list[str]:
         paths.update(spec.path for spec in host.access_logs)
     if server.logging.error_log:
         paths.add(server.logging.error_log)
+    return sorted(paths - {"-", "/dev/stdout", "/dev/stderr"})
+
+
+def missing_log_folders(server: Server) -> list[str]:
+    """The folders of log files that do not exist yet (serve creates them)."""
+    folders = {os.path.dirname(path) for path in _log_files(server)}
+    return sorted(f for f in folders if f and not os.path.isdir(f))
+
+
+def check_log_files(server: Server) -> list[str]:
+    """Open (creating) every log file now, so a bad path fails at start, not in each worker."""
     problems = []
-    for path in sorted(paths - {"-", "/dev/stdout", "/dev/stderr"}):
+    for path in _log_files(server):
         try:
             # A log folder a site names (${APACHE_LOG_DIR} of a site file run on its
             # own) is created, as the distribution's package would have.

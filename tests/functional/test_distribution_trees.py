@@ -210,6 +210,8 @@ def test_a_site_file_on_its_own_listens_where_its_virtual_host_says(site_file: P
         f"would listen on http://0.0.0.0:{port} ({site_file}:1)",
         "Syntax OK",
     ]
+    log_dir = site_file.parent.parent / "log"
+    assert f"warning: log folder {log_dir} does not exist (serve creates it)" in done.stderr
     assert (
         f"{site_file}:1: warning: no Listen in the configuration: listening on *:{port}, "
         "as this <VirtualHost> says" in done.stderr
