@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
+from functools import partial
 
 from wsgihost.config.draft import Context
 from wsgihost.config.table import ANY, GLOBAL, Apply, Directive, record
@@ -130,16 +131,8 @@ def _warning(why: str) -> Apply:
     return apply
 
 
-def _mod_wsgi(
-    name: str,
-    syntax: str,
-    contexts: frozenset[str],
-    args: tuple[int, int | None],
-    default: str,
-    doc: str,
-    apply: Apply,
-) -> Directive:
-    return record(name, syntax, contexts, args, default, doc, apply, module="mod_wsgi")
+# Every record here is mod_wsgi's.
+_mod_wsgi = partial(record, module="mod_wsgi")
 
 
 _STDIO = (
