@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 # Apache 2.4's own 401 page (its default error text for HTTP_UNAUTHORIZED).
 UNAUTHORIZED_BODY = (
-    b'<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n'
+    b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
     b"<html><head>\n"
     b"<title>401 Unauthorized</title>\n"
     b"</head><body>\n"

@@ -234,8 +234,12 @@ def _authenticate(settings: DirSettings, facts: RequestFacts) -> Decision:
     """mod_auth_basic with the wsgi provider: the user, or the answer that refuses one."""
     auth_type = settings.auth_type
     if not auth_type:
-        facts.log_to(
-            "core", "crit", f"AH00025: configuration error:  couldn't check user: {facts.uri}"
+        # mod_authn_core lets a request with no AuthType through unauthenticated,
+        # and the core then refuses to authorize it without a user.
+        facts.log(
+            "core",
+            "AH00027: No authentication done but request not allowed without authentication "
+            f"for {facts.uri}. Authentication not configured?",
         )
         return Decision(500)
     realm = settings.auth_name
