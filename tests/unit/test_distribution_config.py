@@ -201,3 +201,61 @@ def test_repeated_warnings_are_shown_once_per_file(tmp_path: Path) -> None:
         (6, "DefaultIcon"),
     ]
     assert problems[0].message.endswith("(and 3 more such lines in this file, up to line 5)")
+
+
+def problems_of(tmp_path: Path, text: str) -> list[tuple[int, str, str]]:
+    conf = tmp_path / "site.conf"
+    conf.write_text("Listen 8000\n" + textwrap.dedent(text))
+    _, problems = load(str(conf), {}, {})
+    return [(p.line, p.severity, p.message) for p in problems]
+
+
+def test_userdir_disabled_says_nothing_and_enabling_it_warns(tmp_path: Path) -> None:
+    found = problems_of(tmp_path, "UserDir disabled\nUserDir public_html\n")
+    assert found == [
+        (
+            3,
+            "warning",
+            "UserDir: ~user folders are not served (mod_userdir is not provided); ignored",
+        )
+    ]
+
+
+def test_a_scriptalias_folder_with_scripts_is_refused_an_empty_one_warned(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "run.cgi").write_text("#!/bin/sh\n")
+    found = problems_of(
+        tmp_path,
+        f"ScriptAlias /a/ {tmp_path}/empty/\nScriptAlias /b/ {tmp_path}/full/\n"
+        f"ScriptAlias /c/ {tmp_path}/missing/\n",
+    )
+    assert [(line, severity) for line, severity, _ in found] == [
+        (2, "warning"),
+        (3, "error"),
+        (4, "warning"),
+    ]
+    assert f"the scripts in {tmp_path}/full/ would not run" in found[1][2]
+
+
+def test_autoindex_and_mime_magic_directives_are_warnings(tmp_path: Path) -> None:
+    found = problems_of(
+        tmp_path,
+        """\
+        IndexOptions FancyIndexing
+        <Directory /srv>
+            IndexIgnore .??* *~
+            HeaderName HEADER.html
+        </Directory>
+        MIMEMagicFile conf/magic
+        """,
+    )
+    assert [(line, severity) for line, severity, _ in found] == [
+        (2, "warning"),
+        (4, "warning"),
+        (5, "warning"),
+        (7, "warning"),
+    ]
+    assert found[0][2].endswith(
+        "directory listings are not generated (mod_autoindex is not provided); ignored"
+    )
