@@ -181,9 +181,10 @@ DIRECTIVES: tuple[Directive, ...] = (
         "Auto",
         "On: a HEAD request reaches the app as GET (`REQUEST_METHOD`), so it answers "
         "with the headers a GET gets; the body is not sent. Auto maps only where an "
-        "Apache output filter (mod_deflate and the like) comes before the protocol "
-        "filters and may need the body to set its headers; wsgihost runs no such "
-        "filter, so Auto leaves HEAD as it is, as Apache does without one.",
+        "Apache output filter ahead of the protocol filters may need the body; wsgihost "
+        "runs no output filter, so Auto leaves HEAD as it is. So does Apache 2.4 + "
+        "mod_wsgi 4.9.4 as measured: with no filter, with `AddOutputFilterByType DEFLATE` "
+        "and with `SetOutputFilter DEFLATE`.",
         _map_head_to_get,
     ),
     _mod_wsgi(
