@@ -118,9 +118,8 @@ def ask(server: ServerProcess, target: str) -> dict[str, object]:
 def test_scripts_of_one_section_share_its_daemon_processes_as_modules_of_their_own(
     site: tuple[ServerProcess, Path],
 ) -> None:
-    server, root = site
-    one = wait_for(lambda: get(server, "/s/one.wsgi/x")[0] == 200, 20, "/s/one.wsgi")
-    assert one
+    server, _ = site
+    wait_for(lambda: get(server, "/s/one.wsgi/x")[0] == 200, 20, "/s/one.wsgi")
     one_seen, two_seen = ask(server, "/s/one.wsgi/x"), ask(server, "/s/two.wsgi")
     assert (one_seen["name"], two_seen["name"]) == ("one", "two")
     assert one_seen["pid"] == two_seen["pid"]  # one set for the <Directory>, processes=1
