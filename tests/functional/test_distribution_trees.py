@@ -99,8 +99,10 @@ def test_debian_tree_passes_configtest_and_says_where_it_listens(debian_tree: Co
         "Syntax OK",
     ]
     # Modules wsgihost does not provide are named, with what will not happen.
-    assert "autoindex_module' is not provided by wsgihost: directory listings" in done.stderr
-    assert "warning: AddIcon: directory listings are not generated" in done.stderr
+    assert (
+        "autoindex_module' is not provided by wsgihost: Options Indexes lists plain" in done.stderr
+    )
+    assert "warning: AddIcon: mod_autoindex is not provided: with Options Indexes" in done.stderr
 
 
 def test_debian_tree_serves_the_enabled_sites(debian_tree: Copy) -> None:
@@ -336,9 +338,7 @@ def test_ifmodule_follows_loadmodule_in_reading_order(tmp_path: Path) -> None:
     assert f"{conf}:14: warning: LoadModule: module 'autoindex_module' is not provided" in (
         done.stderr
     )
-    assert f"{conf}:16: warning: IndexOptions: directory listings are not generated" in (
-        done.stderr
-    )
+    assert f"{conf}:16: warning: IndexOptions: mod_autoindex is not provided" in (done.stderr)
 
 
 def test_without_any_loadmodule_every_provided_module_counts_as_loaded(tmp_path: Path) -> None:

@@ -256,6 +256,4 @@ def test_autoindex_and_mime_magic_directives_are_warnings(tmp_path: Path) -> Non
         (5, "warning"),
         (7, "warning"),
     ]
-    assert found[0][2].endswith(
-        "directory listings are not generated (mod_autoindex is not provided); ignored"
-    )
+    assert found[0][2].endswith("without its icons, descriptions, headers or sorting; ignored")

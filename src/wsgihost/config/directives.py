@@ -976,7 +976,7 @@ def module_loaded(name: str, loaded: set[str] | frozenset[str] | None) -> bool:
 # What is lost when a module wsgihost does not provide is loaded, for the
 # LoadModule warning (the directives of such a module are reported where used).
 _NOT_PROVIDED = {
-    "autoindex": "directory listings are not generated",
+    "autoindex": "Options Indexes lists plain names, with none of its options",
     "deflate": "responses are not compressed",
     "filter": "output filters are not run",
     "negotiation": "content negotiation (MultiViews, type maps) does not happen",

@@ -21,7 +21,10 @@ import os
 from wsgihost.config.draft import Context
 from wsgihost.config.table import TOP, Directive, not_ours, record
 
-AUTOINDEX_WHY = "directory listings are not generated (mod_autoindex is not provided)"
+AUTOINDEX_WHY = (
+    "mod_autoindex is not provided: with Options Indexes a directory is listed as plain "
+    "names, without its icons, descriptions, headers or sorting"
+)
 
 _AUTOINDEX = (
     "IndexOptions AddIcon AddIconByType AddIconByEncoding AddAlt AddAltByType "
