@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import Response, free_port, get, wait_for
+from tests.functional.helpers import free_port, get, wait_for
 from tests.functional.server import APPS, ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -23,6 +23,8 @@ def basic(user: str, password: str) -> tuple[str, str]:
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return ("Authorization", f"Basic {token}")
 
+
+VERSION_ONE = "def check_password(environ, user, password):\n    return user == 'one'\n"
 
 AUTH = """\
         AuthType Basic
@@ -43,6 +45,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     scripts = root / "auth_scripts.wsgi"
     shutil.copy(APPS / "auth_scripts.wsgi", scripts)
     auth = AUTH.format(scripts=scripts)
+    reloading = root / "reloading.wsgi"
+    reloading.write_text(VERSION_ONE)
     conf = root / "site.conf"
     conf.write_text(
         textwrap.dedent(
@@ -93,6 +97,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
             </Directory>
             <Location /app/none>
                 Require all denied
+            </Location>
+            <Location /app/reloading>
+                AuthType Basic
+                AuthName "Reloading"
+                AuthBasicProvider wsgi
+                WSGIAuthUserScript {reloading}
+                Require valid-user
             </Location>
             """
         )
@@ -236,5 +247,14 @@ def test_credentials_where_none_are_needed_are_not_checked(site: ServerProcess) 
     assert len(calls(site)) == before
 
 
-def response_of(r: Response) -> str:
-    return f"{r.status} {r.body[:80]!r}"
+def test_a_changed_user_script_is_loaded_again(site: ServerProcess) -> None:
+    assert get(site, "/app/reloading", headers=[basic("one", "x")]).status == 200
+    assert get(site, "/app/reloading", headers=[basic("two", "x")]).status == 401
+    script: Path = site.root / "reloading.wsgi"  # type: ignore[attr-defined]
+    script.write_text(VERSION_ONE.replace("'one'", "'two'"))
+    wait_for(
+        lambda: get(site, "/app/reloading", headers=[basic("two", "x")]).status == 200,
+        10,
+        "the new version of the script",
+    )
+    assert get(site, "/app/reloading", headers=[basic("one", "x")]).status == 401
