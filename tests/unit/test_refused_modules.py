@@ -47,14 +47,19 @@ def _errors(tmp_path: Path, line: str) -> list[tuple[int, str]]:
         ("Require ldap-user alice", "LDAP"),
         ('Substitute "s/http:/https:/n"', "response bodies are not rewritten"),
         ("SubstituteMaxLineLength 10m", "response bodies are not rewritten"),
-        ("ScriptAlias /cgi-bin/ /usr/lib/cgi-bin/", "CGI is not provided"),
+        ("ScriptAlias /cgi-bin/ {root}/cgi-bin/", "CGI is not provided"),
     ],
 )
 def test_each_is_an_error_at_its_line_saying_why(tmp_path: Path, line: str, says: str) -> None:
     if line.startswith("ScriptAlias"):
-        # ScriptAlias is not allowed in <Location>, so give it its own file.
+        # ScriptAlias is not allowed in <Location>, so it gets a file of its own,
+        # and a folder holding a script (those would not run).
+        (tmp_path / "cgi-bin").mkdir()
+        (tmp_path / "cgi-bin" / "report.cgi").write_text("#!/bin/sh\necho\n")
         conf = tmp_path / "site.conf"
-        conf.write_text(f"Listen 127.0.0.1:8080\nDocumentRoot {tmp_path}\n{line}\n")
+        conf.write_text(
+            f"Listen 127.0.0.1:8080\nDocumentRoot {tmp_path}\n{line.format(root=tmp_path)}\n"
+        )
         _, problems = load(str(conf), environ={})
         errors = [(p.line, p.message) for p in problems if p.severity == "error"]
         assert [n for n, _ in errors] == [3]
