@@ -163,8 +163,9 @@ def test_trusted_and_untrusted_peers(server: ServerProcess) -> None:
     )
 
 
-def test_a_stopping_daemon_runs_the_app_s_atexit_functions(tmp_path: Path) -> None:
-    """WSGIDestroyInterpreter On (the default) and Off, in one server each."""
+def test_a_stopping_process_runs_the_app_s_atexit_functions(tmp_path: Path) -> None:
+    """WSGIDestroyInterpreter On (the default) and Off, in one server each, for a
+    daemon process and a front-end worker (embedded mode)."""
     marks = {}
     for setting in ("On", "Off"):
         root = tmp_path / setting
@@ -175,13 +176,20 @@ def test_a_stopping_daemon_runs_the_app_s_atexit_functions(tmp_path: Path) -> No
             f"Listen 127.0.0.1:{port}\nErrorLog {root}/error.log\nStartServers 1\n"
             f"WSGIDestroyInterpreter {setting}\n"
             f"WSGIDaemonProcess pool processes=1 threads=1\n"
-            f"WSGIScriptAlias / {root}/app.wsgi process-group=pool\n"
+            f"WSGIScriptAlias /daemon {root}/app.wsgi process-group=pool\n"
+            f"WSGIScriptAlias /embedded {root}/app.wsgi process-group=%{{GLOBAL}}\n"
         )
         proc = ServerProcess(["serve", "--config", str(root / "site.conf")])
         try:
             proc.wait_listening()
-            pid = answer(proc, "/")["pid"]
+            pids = {mode: answer(proc, f"/{mode}/")["pid"] for mode in ("daemon", "embedded")}
         finally:
             proc.close()
-        marks[setting] = (root / "marks" / f"atexit-{pid}").exists()
-    assert marks == {"On": True, "Off": False}
+        for mode, pid in pids.items():
+            marks[setting, mode] = (root / "marks" / f"atexit-{pid}").exists()
+    assert marks == {
+        ("On", "daemon"): True,
+        ("On", "embedded"): True,
+        ("Off", "daemon"): False,
+        ("Off", "embedded"): False,
+    }

@@ -749,7 +749,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if daemon.watchdog.needed:
         daemon.watchdog.start()
     daemon.serve()
-    _finalise(settings)
+    if settings.get("destroy_interpreter", True) is not False:
+        restrict.run_exit_functions()
     restrict.flush_std()
     os._exit(EXIT_OK)
 
@@ -877,19 +878,6 @@ def _tune(settings: Dict[str, Any]) -> None:
             threading.stack_size(stack)
         except (ValueError, RuntimeError) as e:
             sys.stderr.write(f"wsgihost: stack-size={stack} not applied: {e}\n")
-
-
-def _finalise(settings: Dict[str, Any]) -> None:
-    """WSGIDestroyInterpreter On (mod_wsgi's default): the app's atexit functions run
-    when its process stops, as Python's finalisation runs them under mod_wsgi."""
-    if settings.get("destroy_interpreter", True) is False:
-        return
-    import atexit
-
-    try:
-        atexit._run_exitfuncs()
-    except BaseException:  # an app's exit function must not keep the process alive
-        pass
 
 
 def _drop_privileges(settings: Dict[str, Any]) -> None:

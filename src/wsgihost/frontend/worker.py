@@ -326,6 +326,10 @@ def main(argv: list[str] | None = None) -> int:
     privileges.drop(privileges.resolve(server.user, server.group))
     try:
         loop.run_until_complete(worker.run())
+        if server.destroy_interpreter:
+            # Drained: the embedded apps' atexit functions, as mod_wsgi runs
+            # them when an Apache child stops (WSGIDestroyInterpreter On).
+            restrict.run_exit_functions()
     finally:
         restrict.flush_std()
     # Pool threads may still be inside an app; they are daemon threads and

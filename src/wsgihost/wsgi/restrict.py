@@ -15,6 +15,7 @@ mode), once their own logs and signal handlers are in place:
   would take one away. It returns the handler given, as mod_wsgi's does.
 - ``sys.setswitchinterval()``, as mod_wsgi 5 applies WSGISwitchInterval and
   ``switch-interval=``.
+- At a stop, the app's ``atexit`` functions (WSGIDestroyInterpreter).
 """
 
 from __future__ import annotations
@@ -96,3 +97,15 @@ def flush_std() -> None:
             stream.flush()
         except (OSError, ValueError, AttributeError):
             pass
+
+
+def run_exit_functions() -> None:
+    """WSGIDestroyInterpreter On (mod_wsgi's default): the app's ``atexit`` functions
+    run when its process stops, as Python's finalisation runs them under mod_wsgi.
+    (The processes end with ``os._exit``, which would skip them.)"""
+    import atexit
+
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:  # an app's exit function must not keep the process alive
+        pass
