@@ -298,8 +298,9 @@ DIRECTIVES: tuple[Directive, ...] = (
         GLOBAL,
         _ONE,
         "On",
-        "On: a daemon process that stops runs the app's `atexit` functions, as mod_wsgi's "
-        "Python finalisation does. Off: it exits without them.",
+        "On: a daemon process or front-end worker (embedded mode) that stops once its "
+        "requests are done runs the apps' `atexit` functions, as mod_wsgi's Python "
+        "finalisation does (not when it is stopped at once). Off: it exits without them.",
         _server_flag("destroy_interpreter"),
     ),
     _mod_wsgi(
