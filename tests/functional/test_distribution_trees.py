@@ -142,6 +142,27 @@ def test_a_site_disabled_by_removing_its_link_is_not_served(debian_tree: Copy) -
         link.symlink_to("../sites-available/app.conf")
 
 
+def test_debian_tree_as_shipped_runs_as_a_user_with_remapped_ports() -> None:
+    # Port 80 left as the tree has it (Listen 80, <VirtualHost *:80>): --remap-port
+    # moves both, so the name-based virtual hosts still match.
+    tree = debian(80)
+    port = free_port()
+    try:
+        done = configtest("--config", str(tree.conf), "--remap-port", f"80={port}")
+        assert done.returncode == 0, done.stderr
+        assert f"would listen on http://0.0.0.0:{port} (" in done.stdout
+        server = start(tree.conf, "--remap-port", f"80={port}", "--remap-port", "443=1")
+        try:
+            app = get(server, "/app/x?y=1", host=f"app.test:{port}")
+            assert (app.status, app.body) == (200, app_line(f"app.test:{port}", port))
+            static = get(server, "/hello.txt", host=f"127.0.0.1:{port}")
+            assert (static.status, static.text) == (200, STATIC_TEXT)
+        finally:
+            server.close()
+    finally:
+        tree.remove()
+
+
 # -- RHEL 9 ----------------------------------------------------------------------------
 
 
