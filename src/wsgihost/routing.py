@@ -464,19 +464,15 @@ class Router:
     def scripts_by_group(self) -> dict[str, set[tuple[str, str]]]:
         """The (script, callable) pairs each daemon group serves, to import before READY.
 
-        Only plain ``WSGIScriptAlias`` targets are known in advance; a
-        ``...Match`` target is loaded on its first request.
+        Only plain ``WSGIScriptAlias`` targets and ``WSGIHandlerScript``s are known
+        in advance; a ``...Match`` or handler-mapped target is loaded on its first
+        request.
         """
         found: dict[str, set[tuple[str, str]]] = {}
         for host in (self.main, *self.vhosts):
-            for alias in host.script_aliases:
-                if alias.regex:
-                    continue
-                settings = host.settings_for(alias.path, alias.url, alias.settings)
-                if settings.process_group:
-                    found.setdefault(settings.process_group, set()).add(
-                        (alias.path, settings.callable_object or "application")
-                    )
+            for group, _, script in self._reached(host):
+                if group and script is not None:
+                    found.setdefault(group, set()).add(script)
         for path, group, _ in self.server.import_scripts:
             if group:
                 found.setdefault(group, set()).add((path, "application"))

@@ -896,19 +896,6 @@ def _rewrite_engine(ctx: Context, args: list[str]) -> None:
         ctx.warn("mod_rewrite is not provided by wsgihost; ignored")
 
 
-def _handler(ctx: Context, args: list[str]) -> None:
-    handler = args[0].lower()
-    if handler == "wsgi-script":
-        ctx.error(
-            "running scripts through a handler is not supported (they would be served as "
-            "text): map them with WSGIScriptAlias or WSGIScriptAliasMatch"
-        )
-    elif handler == "cgi-script":
-        ctx.error("CGI is not provided by wsgihost (these scripts would be served as text)")
-    else:
-        ctx.warn(f"handler '{args[0]}' is not provided by wsgihost; ignored")
-
-
 def module_id(name: str) -> str:
     """``mod_alias.c``, ``mod_alias`` and ``alias_module`` all name ``alias``."""
     n = name.strip().lower()
@@ -2015,7 +2002,7 @@ IGNORED: tuple[Directive, ...] = tuple(
     )
     + not_ours(
         "AddLanguage AddEncoding DefaultLanguage "
-        "LanguagePriority ForceLanguagePriority RemoveType RemoveHandler",
+        "LanguagePriority ForceLanguagePriority RemoveType",
         "content negotiation and language or encoding tagging are not provided",
         module="mod_mime",
     )
@@ -2040,13 +2027,6 @@ IGNORED: tuple[Directive, ...] = tuple(
         "RewriteRule RewriteCond RewriteBase RewriteOptions RewriteMap",
         "mod_rewrite is not provided (RewriteEngine On is an error)",
         module="mod_rewrite",
-    )
-    + not_ours(
-        "AddHandler SetHandler",
-        "handlers are not provided; `wsgi-script` and `cgi-script` are errors, since the "
-        "scripts would be served as text (use WSGIScriptAlias)",
-        module="mod_mime",
-        apply=_handler,
     )
     + not_ours("ErrorDocument", "error pages are wsgihost's own")
     + not_ours("DefaultType NameVirtualHost", "it has had no effect since Apache 2.4")
