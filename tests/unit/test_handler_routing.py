@@ -247,3 +247,49 @@ Alias /s/ {tmp_path}/scripts/
     assert (target.script_name, target.path_info) == ("/s/app.wsgi", "/x")
     static = router.route("127.0.0.1", 8000, b"example.com", b"/s/page.html")
     assert isinstance(static, FileTarget)
+
+
+def test_location_and_files_sections_map_handlers_too(tmp_path: Path) -> None:
+    body = f"""
+Alias /s/ {tmp_path}/scripts/
+<Directory {tmp_path}/scripts>
+    Options ExecCGI
+</Directory>
+<Location /s/sub>
+    SetHandler wsgi-script
+</Location>
+<Files "*.wsgi">
+    SetHandler wsgi-script
+    WSGIPassAuthorization On
+</Files>
+"""
+    server = site(tmp_path, body)
+    deep = route(server, "/s/sub/deep.py/p")
+    assert isinstance(deep, WSGITarget)
+    assert (deep.script_name, deep.path_info) == ("/s/sub/deep.py", "/p")
+    app = route(server, "/s/app.wsgi")
+    assert isinstance(app, WSGITarget) and app.settings.pass_authorization is True
+    assert isinstance(route(server, "/s/page.html"), FileTarget)
+    # Each mapping section is a process set of its own, by its label.
+    assert deep.process_set == "example.com:8000|<Location /s/sub>"
+    assert app.process_set == "example.com:8000|<Files *.wsgi>"
+
+
+def test_handler_script_options_override_the_sections(tmp_path: Path) -> None:
+    body = f"""
+WSGIDaemonProcess handlers
+Alias /s/ {tmp_path}/scripts/
+WSGIHandlerScript show {tmp_path}/handler.wsgi process-group=handlers pass-authorization=On
+<Directory {tmp_path}/scripts>
+    AddHandler show .html
+</Directory>
+"""
+    server = site(tmp_path, body)
+    target = route(server, "/s/page.html")
+    assert isinstance(target, WSGITarget)
+    assert target.settings.process_group == "handlers"
+    assert target.settings.pass_authorization is True
+    sets = Router(server).process_sets()
+    key = ("handlers", f"example.com:8000|<Directory {tmp_path}/scripts>")
+    assert sets[key] == {(str(tmp_path / "handler.wsgi"), "handle_request")}
+    assert Router(server).reloading_scripts() == {str(tmp_path / "handler.wsgi"): {"handlers"}}
