@@ -317,7 +317,23 @@ class _CompiledHost:
         # Handler mappings (SetHandler, AddHandler): only hosts with some walk the path.
         layers = [self.base] + [c.settings for c in compiled]
         self.handlers = any(s.handler or s.add_handlers for s in layers)
+        # Where every mapping is in a plain <Directory>, only paths under one of
+        # them need the walk: the rest of the host's static files pay no stat.
+        mapping = [c for c in compiled if c.settings.handler or c.settings.add_handlers]
+        plain = all(c.kind == "directory" and c.regex is None and not c.glob for c in mapping)
+        only_under = self.base.handler is None and not self.base.add_handlers and plain
+        self.handler_dirs = tuple(c.pattern for c in mapping) if only_under else None
         self.dispatches = any(s.dispatch_script for s in layers)
+
+    def may_map(self, fs_path: str) -> bool:
+        """Whether a handler mapping may reach ``fs_path`` (else it is a plain file)."""
+        if not self.handlers:
+            return False
+        if self.handler_dirs is None:
+            return True
+        return any(
+            d == "/" or fs_path == d or fs_path.startswith(d + "/") for d in self.handler_dirs
+        )
 
     def handler_origins(self) -> list[tuple[str, DirSettings, set[str]]]:
         """Each section that maps files to handlers: its label, its settings (as
@@ -677,7 +693,7 @@ class Router:
         self, host: _CompiledHost, fs_path: str, root: str, url: str, translate: bool = True
     ) -> Target:
         fs_path = os.path.normpath(fs_path) + ("/" if fs_path.endswith("/") else "")
-        if host.handlers or host.overrides is not None:  # a .htaccess may map handlers too
+        if host.may_map(fs_path) or host.overrides is not None:  # a .htaccess may map them too
             handled = handlermap.resolve(
                 root, fs_path, url, lambda name: host.request_settings(name, url, None)
             )
