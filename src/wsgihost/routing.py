@@ -26,12 +26,11 @@ import ipaddress
 import os
 import posixpath
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import unquote_to_bytes
 
 from wsgihost import handlermap, htaccess
-from wsgihost.config.mod_handlers import HANDLER_CALLABLE, WSGI_HANDLERS
 from wsgihost.config.model import (
     DEFAULT_SETTINGS,
     Alias,
@@ -335,32 +334,6 @@ class _CompiledHost:
             d == "/" or fs_path == d or fs_path.startswith(d + "/") for d in self.handler_dirs
         )
 
-    def handler_origins(self) -> list[tuple[str, DirSettings, set[str]]]:
-        """Each section that maps files to handlers: its label, its settings (as
-        far as the configuration tells them apart from the files it will reach)
-        and the handler names it maps."""
-        found: list[tuple[str, DirSettings, set[str]]] = []
-        for compiled in [None, *self.directories, *self.files, *self.locations]:
-            own = self.base if compiled is None else compiled.settings
-            names = {n for _, n, _ in own.add_handlers if n}
-            if own.handler and own.handler[0]:
-                names.add(own.handler[0])
-            if not names:
-                continue
-            label = (own.handler or own.add_handlers[-1])[-1] if compiled else "*"
-            found.append((label, self._section_settings(compiled), names))
-        return found
-
-    def _section_settings(self, section: _CompiledSection | None) -> DirSettings:
-        if section is None:
-            return self.base
-        plain = section.regex is None and not section.glob
-        if plain and section.kind == "directory":
-            return self.settings_for(section.pattern.rstrip("/") + "/", "\0", None)
-        if plain and section.kind == "location":
-            return self.settings_for("\0/", section.pattern, None)
-        return self.base.merge(section.settings)
-
     def application_group(self, alias: Alias, settings: DirSettings) -> str:
         """The application group of a request to ``alias`` with ``settings``.
 
@@ -477,98 +450,22 @@ class Router:
                 compiled.overrides = overrides
         self._by_listener: dict[tuple[str, int], list[_CompiledHost]] = {}
 
-    def scripts_by_group(self) -> dict[str, set[tuple[str, str]]]:
-        """The (script, callable) pairs each daemon group serves, to import before READY.
+    # What the configuration can reach (wsgihost.reach), for the supervisor.
 
-        Only plain ``WSGIScriptAlias`` targets and ``WSGIHandlerScript``s are known
-        in advance; a ``...Match`` or handler-mapped target is loaded on its first
-        request.
-        """
-        found: dict[str, set[tuple[str, str]]] = {}
-        for host in (self.main, *self.vhosts):
-            for group, _, script in self._reached(host):
-                if group and script is not None:
-                    found.setdefault(group, set()).add(script)
-        for path, group, _ in self.server.import_scripts:
-            if group:
-                found.setdefault(group, set()).add((path, "application"))
-        return found
+    def scripts_by_group(self) -> dict[str, set[tuple[str, str]]]:
+        from wsgihost import reach  # imports this module
+
+        return reach.scripts_by_group(self)
 
     def process_sets(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
-        """Each daemon process set, (group, application group), with the
-        (script, callable) pairs it imports before READY.
+        from wsgihost import reach
 
-        One set per application group a request can reach, known from the
-        configuration alone (mod_wsgi makes an interpreter for each; we
-        make processes). A ``...Match`` target's scripts are loaded on their
-        first request.
-        """
-        found: dict[tuple[str, str], set[tuple[str, str]]] = {}
-        groups = [g.name for g in self.server.groups]
-        for host in (self.main, *self.vhosts):
-            reached = list(self._reached(host))
-            for group, app, script in reached:
-                # A dispatch script may send any request of the host to any group.
-                for name in groups if host.dispatches else [group]:
-                    if name:
-                        scripts = found.setdefault((name, app), set())
-                        if script is not None and name == group:
-                            scripts.add(script)
-        for path, group, app in self.server.import_scripts:
-            if group:
-                key = (group, self._import_group(app))
-                found.setdefault(key, set()).add((path, "application"))
-        return found
-
-    def _reached(self, host: _CompiledHost) -> Iterator[tuple[str, str, tuple[str, str] | None]]:
-        """(process group, application group, the (script, callable) to import or None)
-        of each kind of request the host's configuration can make."""
-        for alias in host.script_aliases:
-            for settings in host.alias_settings(alias):
-                script = None
-                if not alias.regex:
-                    script = (alias.path, settings.callable_object or "application")
-                group = settings.process_group or ""
-                yield group, host.application_group(alias, settings), script
-        # Handler-mapped scripts: one set per section under %{RESOURCE}, since the
-        # scripts are found by requests; a WSGIHandlerScript's script is known.
-        for label, settings, names in host.handler_origins():
-            for name in sorted(names):
-                if name in WSGI_HANDLERS:
-                    own, script = settings, None
-                else:
-                    entries = [e for e in settings.handler_scripts if e[0] == name]
-                    if not entries:
-                        continue
-                    _, path, named, app_group, _ = entries[-1]
-                    over = DirSettings(process_group=named, application_group=app_group)
-                    own, script = settings.merge(over), (path, HANDLER_CALLABLE)
-                app = application_group_key(
-                    own.application_group, host.server_name, host.port, label
-                )
-                yield own.process_group or "", app, script
-
-    def _import_group(self, app: str) -> str:
-        """WSGIImportScript's application-group= ("" is %{GLOBAL}); no request, so
-        %{SERVER} and %{RESOURCE} are the main server's (with an empty SCRIPT_NAME)."""
-        return application_group_key(app, self.main.server_name, self.main.port, "")
+        return reach.process_sets(self)
 
     def reloading_scripts(self) -> dict[str, set[str]]:
-        """For each script with ``WSGIScriptReloading On``, the daemon groups that run it."""
-        found: dict[str, set[str]] = {}
-        for host in (self.main, *self.vhosts):
-            for alias in host.script_aliases:
-                if alias.regex:
-                    continue
-                settings = host.settings_for(alias.path, alias.url, alias.settings)
-                if settings.process_group and settings.script_reloading is not False:
-                    found.setdefault(alias.path, set()).add(settings.process_group)
-            for _, settings, names in host.handler_origins():
-                for name, script, named, _, _ in settings.handler_scripts:
-                    group = named or settings.process_group
-                    if name in names and group and settings.script_reloading is not False:
-                        found.setdefault(script, set()).add(group)
-        return found
+        from wsgihost import reach
+
+        return reach.reloading_scripts(self)
 
     def select_host(self, local_addr: str, local_port: int, host_header: bytes | None) -> Host:
         return self._select(local_addr, local_port, host_header).host

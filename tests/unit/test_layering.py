@@ -26,6 +26,8 @@ PURE = sorted(
         *SRC.glob("wsgi/*.py"),
         SRC / "httpcore.py",
         SRC / "routing.py",
+        SRC / "handlermap.py",
+        SRC / "reach.py",
         SRC / "supervisor" / "plan.py",
         *SRC.glob("config/*.py"),
         SRC / "logs.py",
