@@ -161,8 +161,9 @@ def to_daemon(conn: Exchange, req: Request, target: WSGITarget, name: str) -> No
         why = f"WSGIProcessGroup {name!r} names no WSGIDaemonProcess"
         if group is not None:
             why = (
-                f"application group {target.application_group!r} of daemon group {name!r} "
-                "was not known when the configuration was read"
+                f"application group {target.process_set!r} of daemon group {name!r} "
+                "was not known when the configuration was read (see docs/differences.md, "
+                "handler-mapped scripts)"
             )
         worker.logs.error_log(target.host).error(why, conn.client())
         conn.answer(req, 500)
