@@ -58,6 +58,13 @@ CASES: dict[str, tuple[str, list[tuple[str, str]], bool]] = {
     "auth-require-ip-other": ("/ip-other/n", [], True),
     "auth-require-ip-partial": ("/ip-ours/o", [], False),
     "auth-valid-user-without-authtype": ("/no-type/p", [basic("alice", "secret")], True),
+    "auth-head-no-credentials": ("HEAD /private/a", [], True),
+    "auth-post-no-credentials": ("POST /private/a", [], True),
+    "auth-empty-user": ("/private/v", [("Authorization", "Basic Og==")], True),
+    "auth-bad-base64": ("/private/w", [("Authorization", "Basic !!!")], True),
+    "auth-no-authname": ("/no-name/x", [basic("alice", "secret")], True),
+    "auth-static-no-credentials": ("/files/digits.txt", [], True),
+    "auth-static-right-password": ("/files/digits.txt", [basic("alice", "secret")], True),
     "auth-script-environ": (
         "/private/q/r?s=t",
         [basic("environ", "x"), ("X-Extra", "1")],
@@ -83,14 +90,18 @@ def observe(
     diff: Differential, server: Server, target: str, headers: list[tuple[str, str]], logs: bool
 ) -> Any:
     mark = LogMark(server)
-    answer = call(server, "GET", target, HOST, headers)
+    method, _, path = target.rpartition(" ")
+    body = b"a=1" if method == "POST" else b""
+    answer = call(server, method or "GET", path, HOST, headers, body)
     if not isinstance(answer, Answer):
         return answer
     seen: dict[str, Any] = {"status": answer.status}
     if answer.status == 401:
         seen["challenge"] = answer.header("www-authenticate")
         seen["body"] = answer.body.decode("latin-1")
-    if answer.status == 200:
+    if answer.status == 200 and path.startswith("/files/"):
+        seen["body"] = answer.body.decode("latin-1")
+    elif answer.status == 200:
         environ = json.loads(answer.body)["environ"]
         seen["environ"] = {
             key: environ.get(key, "(absent)")
