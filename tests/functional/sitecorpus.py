@@ -414,6 +414,9 @@ def label(problem: Problem) -> str:
         return f"issue 17: Require {rule[1] if rule else '...'}"
     if name in _OWNERS:
         return _OWNERS[name]
+    if name.startswith(("authbasic", "authn", "authz", "authdigest")):
+        # mod_auth_basic's and the authn/authz modules' other directives.
+        return f"issue 17: {match['name'] if match else name}"
     return f"unowned: {message}"
 
 

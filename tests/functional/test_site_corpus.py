@@ -72,11 +72,14 @@ def summary(observed: dict[str, dict[str, Verdict]]) -> str:
             f"  {mode:<11}: configtest accepts {len(passed)}; of those Apache accepts, "
             f"{len(of_apache)} ({share:.0f}%)"
         )
-    lines.append("refusals (files, as written / in a tree), by owner:")
+    lines.append("refusals by owner (files: as written / in a tree / in a tree, of Apache's):")
     counts = {m: Counter(lab for v in observed.values() for lab in _labels(v[m])) for m in MODES}
-    owners = sorted(set(counts[MODES[0]]) | set(counts[MODES[1]]))
-    for owner in owners:
-        lines.append(f"  {counts[MODES[0]][owner]:>3} / {counts[MODES[1]][owner]:>3}  {owner}")
+    blocking = Counter(
+        lab for n, v in observed.items() if apache[n] for lab in _labels(v[MODES[1]])
+    )
+    for owner in sorted(set(counts[MODES[0]]) | set(counts[MODES[1]])):
+        written, tree = counts[MODES[0]][owner], counts[MODES[1]][owner]
+        lines.append(f"  {written:>3} / {tree:>3} / {blocking[owner]:>3}  {owner}")
     return "\n".join(lines)
 
 
