@@ -294,9 +294,14 @@ class Built:
     server_root: Path
 
 
+def moved_environ(entry: Entry, root: Path) -> dict[str, str]:
+    """The variables the file needs, their paths moved under ``root``."""
+    return {k: _moved(v, str(root)) for k, v in entry.environ.items()}
+
+
 def build_written(entry: Entry, root: Path) -> Built:
     """The file alone, as the main configuration, with what it names created."""
-    environ = {k: _moved(v, str(root)) for k, v in entry.environ.items()}
+    environ = moved_environ(entry, root)
     fixture = Fixture(str(root), str(root))
     text = relocate(entry.text(), str(root), fixture, environ)
     fixture.create()
@@ -317,7 +322,7 @@ def build_tree(entry: Entry, root: Path) -> Built:
     envvars = etc / "envvars"
     envvars.write_text(envvars.read_text().replace("=/var/", f"={root}/var/"))
     environ, _ = environment(envvars.read_text(), {}, str(etc))
-    environ.update({k: _moved(v, str(root)) for k, v in entry.environ.items()})
+    environ.update(moved_environ(entry, root))
     fixture = Fixture(str(root), str(etc))
     for conf in sorted(etc.rglob("*.conf")):
         if not conf.is_symlink():
