@@ -52,8 +52,12 @@ def process_sets(router: Router) -> dict[tuple[str, str], set[Script]]:
     found: dict[tuple[str, str], set[Script]] = {}
     groups = [g.name for g in router.server.groups]
     for host in (router.main, *router.vhosts):
-        for group, app, script in _reached(host):
-            # A dispatch script may send any request of the host to any group.
+        reached = list(_reached(host))
+        if host.dispatches:
+            # A dispatch script may send any request of the host to any group, and
+            # name %{GLOBAL} (its commonest choice) for it.
+            reached.append(("", "", None))
+        for group, app, script in reached:
             for name in groups if host.dispatches else [group]:
                 if name:
                     scripts = found.setdefault((name, app), set())

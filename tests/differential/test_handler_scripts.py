@@ -41,6 +41,7 @@ CASES = {
     "handlers-handler-script": ("/files/note.txt/extra", False),
     "handlers-dispatch-default": ("/dispatched/x", False),
     "handlers-dispatch-group": ("/dispatched/x?group=other", False),
+    "handlers-dispatch-global": ("/dispatched/x?group=other&app=%25%7BGLOBAL%7D", False),
     "handlers-dispatch-callable": ("/dispatched/x?callable=other", False),
     "handlers-dispatch-undefined-group": ("/dispatched/x?group=nosuch", True),
     "handlers-set-directory-no-slash": ("/set/sub", False),

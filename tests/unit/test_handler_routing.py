@@ -177,6 +177,7 @@ WSGIDispatchScript {tmp_path}/handler.wsgi
     sets = router.process_sets()
     key = "example.com:8000|/app"
     assert ("one", key) in sets and ("two", key) in sets
+    assert ("one", "") in sets and ("two", "") in sets  # %{GLOBAL}, a dispatch script's usual
     target = route(server, "/app/x")
     assert isinstance(target, WSGITarget)
     chosen = router.regroup(target, "two", None, None)
