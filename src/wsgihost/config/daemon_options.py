@@ -451,7 +451,7 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "switch-interval",
         _SECONDS,
-        "mod_wsgi 5's: how often Python switches between the threads of a process "
+        "mod_wsgi 6's: how often Python switches between the threads of a process "
         "(`sys.setswitchinterval`), a positive number of seconds; WSGISwitchInterval's "
         "when not given.",
         _opt_positive_seconds,
@@ -460,7 +460,7 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "interrupt-timeout",
         _SECONDS,
-        "mod_wsgi 5's: how long it waits, after `request-timeout`, for a request that it "
+        "mod_wsgi 6's: how long it waits, after `request-timeout`, for a request that it "
         "interrupted (by raising an exception in its thread) before restarting the "
         "process. Accepted with a warning: wsgihost does not interrupt a request's thread; "
         "the process is replaced as `request-timeout` says.",
@@ -474,7 +474,7 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "response-flush-delay",
         "ms",
-        "mod_wsgi 5's: how long a daemon holds small pieces of a response to send them "
+        "mod_wsgi 6's: how long a daemon holds small pieces of a response to send them "
         "together. Accepted with a warning: wsgihost sends each piece the app yields at "
         "once (so a streamed response is never delayed).",
         _opt_unapplied(
@@ -486,7 +486,7 @@ DAEMON_OPTIONS: tuple[DaemonOption, ...] = (
     DaemonOption(
         "newrelic-config-file",
         "file-path",
-        "mod_wsgi 4's built-in New Relic agent (removed in mod_wsgi 5): accepted with a "
+        "mod_wsgi's built-in New Relic agent (mod_wsgi 4 and 5; removed in 6): accepted with a "
         "warning; start the agent in the WSGI script instead.",
         _opt_unapplied(
             "newrelic-config-file", _opt_text, "the built-in New Relic agent is not provided"

@@ -238,7 +238,7 @@ DIRECTIVES: tuple[Directive, ...] = (
         GLOBAL,
         _ONE,
         "Python's own (0.005)",
-        "mod_wsgi 5's: how often Python switches between the threads of a process "
+        "mod_wsgi 6's: how often Python switches between the threads of a process "
         "(`sys.setswitchinterval`), in the processes that run apps; a daemon group's "
         "`switch-interval=` wins for its processes.",
         _switch_interval,
@@ -396,7 +396,7 @@ DIRECTIVES: tuple[Directive, ...] = (
         GLOBAL,
         _ONE,
         "none",
-        "mod_wsgi 4's built-in New Relic agent (removed in mod_wsgi 5): not provided; a "
+        "mod_wsgi's built-in New Relic agent (mod_wsgi 4 and 5; removed in 6): not provided; a "
         "warning. Start the agent in the WSGI script instead.",
         _warning("the built-in New Relic agent is not provided: start it in the WSGI script"),
     ),

@@ -384,7 +384,7 @@ class DaemonGroup:
     header_buffer_size: int = 0
     response_buffer_size: int = 0
     server_metrics: bool = False
-    # mod_wsgi 5's: switch-interval applied (sys.setswitchinterval); the
+    # mod_wsgi 6's: switch-interval applied (sys.setswitchinterval); the
     # others accepted with a warning (config/daemon_options.py says why).
     switch_interval: float = 0.0  # 0: Python's own (0.005 s)
     interrupt_timeout: float = 0.0

@@ -13,7 +13,7 @@ mode), once their own logs and signal handlers are in place:
   calling stack in the error log (on by default): the server's processes
   own their signals (stop, reload, log reopening), and an app's handler
   would take one away. It returns the handler given, as mod_wsgi's does.
-- ``sys.setswitchinterval()``, as mod_wsgi 5 applies WSGISwitchInterval and
+- ``sys.setswitchinterval()``, as mod_wsgi 6 applies WSGISwitchInterval and
   ``switch-interval=``.
 - At a stop, the app's ``atexit`` functions (WSGIDestroyInterpreter).
 """
