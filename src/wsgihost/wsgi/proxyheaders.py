@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple, Union
+from typing import Any, Dict, List, Optional, Set, Tuple, Union
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
@@ -69,8 +69,10 @@ def _address(text: str) -> Optional[Address]:
     return address
 
 
-def _trusted(text: str, networks: Iterable[Network]) -> Optional[bool]:
-    """Whether the address is in a network; None when it is not an address."""
+@lru_cache(maxsize=1024)
+def _trusted(text: str, networks: Tuple[Network, ...]) -> Optional[bool]:
+    """Whether the address is in a network; None when it is not an address.
+    (Cached: a proxy's address, and its clients', come back request after request.)"""
     address = _address(text)
     if address is None:
         return None
