@@ -15,10 +15,8 @@ are in MANIFEST.json). To check one, this module:
    file in sites-available/ and sites-enabled/, and any module its
    directives need outside <IfModule> enabled).
 
-``python -m tests.functional.sitecorpus --record-apache`` runs Apache's own
-``apache2 -t`` on every file inside the same tree (users named by the file
-are added in a private mount namespace) and stores the verdicts in
-MANIFEST.json; it needs root and /usr/sbin/apache2.
+Apache's own verdicts, in MANIFEST.json, come from
+:mod:`tests.functional.sitecorpus_apache`, which uses the same fixtures.
 """
 
 from __future__ import annotations
@@ -28,9 +26,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +38,6 @@ CORPUS = Path(__file__).resolve().parents[1] / "corpora" / "sitefiles"
 MANIFEST = CORPUS / "MANIFEST.json"
 EXPECTATIONS = CORPUS / "expectations.json"
 DEBIAN_TREE = Path(__file__).resolve().parents[1] / "trees" / "debian12"
-APACHE = "/usr/sbin/apache2"
 APACHE_MODULES = "/usr/lib/apache2/modules"
 
 # Which module a directive needs, for those Debian does not enable by default.
@@ -429,89 +423,3 @@ def verdict(problems: Iterable[Problem]) -> str | list[str]:
     """``"accepted"``, or the sorted owners of its refusals."""
     labels = sorted({label(p) for p in problems if p.severity == "error"})
     return labels or "accepted"
-
-
-# -- Apache's own verdict (recorded once, into MANIFEST.json) -------------------
-
-
-def _users(text: str) -> tuple[set[str], set[str]]:
-    users = set(re.findall(r"\buser=([\w.-]+)", text))
-    groups = set(re.findall(r"\bgroup=([\w.-]+)", text))
-    users |= set(re.findall(r"(?im)^\s*User\s+([\w.-]+)\s*$", text))
-    groups |= set(re.findall(r"(?im)^\s*Group\s+([\w.-]+)\s*$", text))
-    return users, groups
-
-
-def _accounts(folder: Path, users: set[str], groups: set[str]) -> tuple[Path, Path]:
-    """Copies of /etc/passwd and /etc/group with the file's users and groups added."""
-    passwd, group = Path("/etc/passwd").read_text(), Path("/etc/group").read_text()
-    known_users = {line.split(":")[0] for line in passwd.splitlines()}
-    known_groups = {line.split(":")[0] for line in group.splitlines()}
-    for n, name in enumerate(sorted((users | groups) - known_groups)):
-        group += f"{name}:x:{61000 + n}:\n"
-    for n, name in enumerate(sorted(users - known_users)):
-        passwd += f"{name}:x:{62000 + n}:65534::/nonexistent:/usr/sbin/nologin\n"
-    (folder / "passwd").write_text(passwd)
-    (folder / "group").write_text(group)
-    return folder / "passwd", folder / "group"
-
-
-def _certificate(path: Path) -> None:
-    key, cert = path.with_suffix(".key"), path.with_suffix(".crt")
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
-            *("-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-
-def apache_verdict(entry: Entry) -> dict[str, Any]:
-    """Run ``apache2 -t`` on the file inside the tree: accepts, and Apache's words."""
-    with tempfile.TemporaryDirectory(prefix="sitecorpus-") as tmp:
-        root = Path(tmp) / "root"
-        built = build_tree(entry, root)
-        text = entry.text()
-        # Certificates Apache can load, in place of the site's own (mod_ssl
-        # checks them at -t); wsgihost never reads them.
-        pem = Path(tmp) / "site.pem"
-        _certificate(pem)
-        for path in re.findall(r"(?im)^\s*SSL\w*File\s+\"?([^\s\"]+)", text):
-            target = Path(str(root) + path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source = pem.with_suffix(".key" if "key" in path.lower() else ".crt")
-            shutil.copy(source, target)
-        passwd, group = _accounts(Path(tmp), *_users(text))
-        script = (
-            f"mount --bind {passwd} /etc/passwd && mount --bind {group} /etc/group && "
-            f"exec {APACHE} -d {built.server_root} -f {built.config} -t"
-        )
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C", **built.environ}
-        run = subprocess.run(
-            ["unshare", "-m", "sh", "-c", script], env=env, capture_output=True, text=True
-        )
-        # Apache's error lines, without its warnings (AH00558 ServerName,
-        # AH01574 a module loaded twice) and with the root taken out.
-        words = [
-            line.replace(str(root), "")
-            for line in (run.stderr + run.stdout).splitlines()
-            if line and not line.startswith("[") and "AH00558" not in line and line != "Syntax OK"
-        ]
-        return {"accepts": run.returncode == 0, "says": words[-3:]}
-
-
-def record_apache() -> None:
-    manifest = json.loads(MANIFEST.read_text())
-    known = {e.name: e for e in entries()}
-    for raw in manifest["files"]:
-        raw["apache"] = apache_verdict(known[raw["name"]])
-        print(raw["name"], raw["apache"])
-    MANIFEST.write_text(json.dumps(manifest, indent=1) + "\n")
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] != ["--record-apache"]:
-        sys.exit("usage: python -m tests.functional.sitecorpus --record-apache")
-    record_apache()

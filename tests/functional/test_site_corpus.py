@@ -14,7 +14,7 @@ land, record again:
 which rewrites expectations.json and prints the summary table (also printed
 with ``-s`` on every run). Apache's own verdict on each file (``apache2 -t``
 in the same tree) is in MANIFEST.json, recorded by
-``python -m tests.functional.sitecorpus --record-apache``.
+``python -m tests.functional.sitecorpus_apache --record-apache``.
 
 The verdicts come from the configuration loader in-process (the whole corpus
 takes seconds); test_the_real_command_gives_the_same_verdict runs the real
