@@ -6,7 +6,7 @@ runs the record's apply function, which validates the values and writes
 them into the drafts. The second runs the checks that need the whole
 configuration and freezes the drafts into a :class:`~wsgihost.config.model.Server`:
 
-- at least one ``Listen``, and a ``Listen`` for every ``<VirtualHost>`` address;
+- at least one ``Listen`` (a ``<VirtualHost>`` address none covers is a warning);
 - daemon process group names unique in the whole server (as mod_wsgi
   requires), and every group named by ``WSGIProcessGroup``, ``process-group=``
   or ``WSGIImportScript`` defined where it may be used: outside every virtual
@@ -228,11 +228,15 @@ def _check_listeners(server: ServerDraft, main_file: str, problems: Problems) ->
     for vhost in server.vhosts:
         for address in vhost.addresses:
             if not _covered(address, server):
+                # Apache starts with such a virtual host and never uses it
+                # (a site file written for a port another tree opens): a
+                # warning, so the rest of the site is served.
                 hint = f" (add 'Listen {address.port}')" if address.port is not None else ""
-                problems.error(
+                problems.warning(
                     vhost.where.file,
                     vhost.where.line,
-                    f"<VirtualHost>: no Listen covers {_address_text(address)}{hint}",
+                    f"<VirtualHost>: no Listen covers {_address_text(address)}, so it gets "
+                    f"no requests{hint}",
                 )
     seen: dict[tuple[frozenset[Address], str], HostDraft] = {}
     for vhost in server.vhosts:
