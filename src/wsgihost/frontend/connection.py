@@ -159,9 +159,9 @@ class Connection(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         local = transport.get_extra_info("sockname")
         if isinstance(peer, tuple):
-            self.peer = (peer[0], peer[1])
+            self.peer = (_unmapped(peer[0]), peer[1])
         if isinstance(local, tuple):
-            self.local = (local[0], local[1])
+            self.local = (_unmapped(local[0]), local[1])
         tr.set_write_buffer_limits(high=64 * 1024)
         worker = self.worker
         worker.connections.add(self)
@@ -1063,3 +1063,8 @@ class Connection(asyncio.Protocol):
             self.transport.close()
         elif self.state == IDLE:
             self.deadline = min(self.deadline, self.loop.time() + 1.0)
+
+def _unmapped(addr: str) -> str:
+    """An IPv4 client of a dual-stack listener (``Listen 80``) as the IPv4
+    address it is, as Apache reports it (``::ffff:127.0.0.1`` -> ``127.0.0.1``)."""
+    return addr[7:] if addr.startswith("::ffff:") and "." in addr else addr
