@@ -43,7 +43,7 @@ CASES: dict[str, tuple[str, list[tuple[str, str]], bool]] = {
     "auth-right-password": ("/private/a?x=1", [basic("alice", "secret")], True),
     "auth-wrong-password": ("/private/b", [basic("alice", "nope")], True),
     "auth-unknown-user": ("/private/c", [basic("mallory", "x")], True),
-    "auth-script-raises": ("/private/d", [basic("boom", "x")], False),
+    "auth-script-raises": ("/private/d", [basic("boom", "x")], True),
     "auth-other-scheme": ("/private/e", [("Authorization", "Bearer abc")], True),
     "auth-daemon-right-password": ("/daemon/f", [basic("bob", "hunter2")], True),
     "auth-group-member": ("/staff/g", [basic("alice", "secret")], False),

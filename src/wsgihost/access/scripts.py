@@ -100,10 +100,21 @@ class AuthScripts:
             raise ScriptFailed from None
 
 
+_OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # wsgihost's folder
+
+
 def _log_exception(log: Log, path: str) -> None:
-    # As mod_wsgi's wsgi_log_python_error: a heading, then the traceback.
+    # As mod_wsgi's wsgi_log_python_error: a heading, then the traceback from
+    # the script's own frames (wsgihost's frames that called it are left out,
+    # as mod_wsgi's C frames do not show).
+    error = sys.exc_info()[1]
+    if error is None:
+        return
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_OWN + os.sep):
+        tb = tb.tb_next
     log(prefix() + f"Exception occurred processing WSGI script '{path}'.")
-    for line in traceback.format_exception(*sys.exc_info()):
+    for line in traceback.format_exception(type(error), error, tb):
         for part in line.rstrip("\n").split("\n"):
             log(part)
 
