@@ -38,6 +38,7 @@ class Handled:
     kind: str
     # Why the request is refused instead (status, error-log line), or None.
     refusal: tuple[int, str] | None = None
+    handler: str = ""  # the handler's name, as mod_wsgi.request_handler shows it
 
 
 def walk(root: str, fs_path: str) -> tuple[str, str, bool]:
@@ -124,7 +125,7 @@ def resolve(
         elif not os.path.isfile(filename):
             refusal = (404, f"Target WSGI script not found or unable to stat: {filename}")
         return Handled(
-            filename, filename, script_name, path_info, settings, label, "script", refusal
+            filename, filename, script_name, path_info, settings, label, "script", refusal, handler
         )
     for name, script, group, app, auth in reversed(settings.handler_scripts):
         if name == handler:
@@ -135,5 +136,7 @@ def resolve(
                 pass_authorization=auth,
             )
             merged = settings.merge(own)
-            return Handled(filename, script, script_name, path_info, merged, label, "handler")
+            return Handled(
+                filename, script, script_name, path_info, merged, label, "handler", None, handler
+            )
     return None

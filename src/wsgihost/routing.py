@@ -69,11 +69,22 @@ class WSGITarget:
     # from the configuration). ``resource`` is what %{RESOURCE} keys the set on.
     set_group: str | None = None
     resource: str = ""
+    handler: str | None = None  # the handler that mapped the file (None: WSGIScriptAlias)
 
     @property
     def process_set(self) -> str:
         """The application group that names the request's daemon process set."""
         return self.set_group if self.set_group is not None else self.application_group or ""
+
+    def environ_overrides(self) -> dict[str, str]:
+        """What a handler mapping changes in the environ mod_wsgi builds: the file a
+        WSGIHandlerScript serves, and the handler's name."""
+        found = {}
+        if self.filename is not None:
+            found["SCRIPT_FILENAME"] = self.filename
+        if self.handler is not None:
+            found["mod_wsgi.request_handler"] = self.handler
+        return found
 
 
 @dataclass(frozen=True)
@@ -620,6 +631,7 @@ class Router:
             filename=handled.filename if handled.kind == "handler" else None,
             set_group=application_group_key(app, host.server_name, host.port, handled.label),
             resource=handled.label,
+            handler=handled.handler,
         )
 
     def regroup(

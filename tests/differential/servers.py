@@ -87,11 +87,19 @@ class Tree:
         self.root.chmod(0o755)
         self.site.mkdir(mode=0o755)
         shutil.copy(self.site_file, self.site / "site.conf")
+        # A main configuration of the tree's own: wsgihost keys its control socket
+        # on the configuration's path, so two trees (two topics, or two engineers'
+        # runs) on one shared file could not run at once.
+        shutil.copy(MAIN_CONF, self.main_conf)
         shutil.copytree(HERE / "apps", self.site / "apps", ignore=_NO_CACHE)
         _copy_packages(FRAMEWORK_PACKAGES, self.site / "pylib")
         # wsgihost itself and its two dependencies, for SYSTEM_PYTHON (see start_wsgihost).
         _copy_packages(("wsgihost", "uvloop", "httptools"), self.root / "serverlib")
         subprocess.run(["chmod", "-R", "a+rX", str(self.root)], check=True)
+
+    @property
+    def main_conf(self) -> Path:
+        return self.root / "main.conf"
 
     def server_root(self, name: str) -> Path:
         path = self.root / name
@@ -219,7 +227,7 @@ def start(name: str, argv: list[str], tree: Tree, env: dict[str, str] | None = N
 
 
 def start_apache(tree: Tree) -> Server:
-    return start("apache", [str(APACHE), "-f", str(MAIN_CONF), "-DFOREGROUND"], tree)
+    return start("apache", [str(APACHE), "-f", str(tree.main_conf), "-DFOREGROUND"], tree)
 
 
 def _same_python(python: Path) -> bool:
@@ -242,5 +250,5 @@ def start_wsgihost(tree: Tree) -> Server:
     /root, 0700), so a daemon's first ``import logging`` would fail.
     """
     python = str(SYSTEM_PYTHON) if _same_python(SYSTEM_PYTHON) else sys.executable
-    argv = [python, "-m", "wsgihost", "serve", "--config", str(MAIN_CONF)]
+    argv = [python, "-m", "wsgihost", "serve", "--config", str(tree.main_conf)]
     return start("wsgihost", argv, tree, {"PYTHONPATH": str(tree.root / "serverlib")})

@@ -29,7 +29,8 @@ WSGI_HANDLERS = ("wsgi-script", "application/x-httpd-wsgi")
 HANDLER_CALLABLE = "handle_request"
 
 CGI_WHY = (
-    "CGI is not provided by wsgihost (these scripts would be served as text): run "
+    "the cgi-script handler: CGI is not provided by wsgihost (these scripts would be "
+    "served as text): run "
     "Python apps with wsgi-script, or CGI programs behind another server"
 )
 

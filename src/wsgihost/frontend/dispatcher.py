@@ -129,7 +129,7 @@ def dispatch(
     settings = target.settings
     mount = Mount(
         target.script_name,
-        target.filename or target.script,
+        target.script,
         callable_object=settings.callable_object or "application",
         application_group=target.application_group,
         process_group=settings.process_group or "",
@@ -140,6 +140,7 @@ def dispatch(
         server_name=target.host.server_name,
     )
     environ = build_environ(req.head, mount, None, None, None, target.script_name, target.path_info)
+    environ.update(target.environ_overrides())
     try:
         group, app, callable_object = SCRIPTS.choose(script[0], environ)
     except DispatchError as e:

@@ -146,8 +146,7 @@ class EmbeddedApp:
         )
         if request.redirect_env:  # an ErrorDocument's internal redirect (errordocs.py)
             environ.update(request.redirect_env)
-        if target.filename is not None:  # a WSGIHandlerScript's: the file it serves
-            environ["SCRIPT_FILENAME"] = target.filename
+        environ.update(target.environ_overrides())  # a handler mapping's
         load = self.loader.get
         counters = self.counters
         try:

@@ -86,7 +86,7 @@ def mount_for(target: WSGITarget, group: DaemonGroup) -> Mount:
     settings: DirSettings = target.settings
     return Mount(
         target.script_name,
-        target.filename or target.script,  # a WSGIHandlerScript's: the file it serves
+        target.script,
         callable_object=settings.callable_object or "application",
         application_group=target.application_group,
         process_group=group.name,
@@ -117,6 +117,7 @@ def request_head(
         target.path_info,
         target.path_translated,
     )
+    environ.update(target.environ_overrides())  # a handler mapping's
     if req.redirect_env:  # an ErrorDocument's internal redirect (frontend/errordocs.py)
         environ.update(req.redirect_env)
     strings = {k: v for k, v in environ.items() if isinstance(v, str)}

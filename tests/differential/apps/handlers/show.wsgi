@@ -7,7 +7,7 @@ def handle_request(environ, start_response):
     with open(environ["SCRIPT_FILENAME"], "rb") as f:
         text = f.read().decode()
     keys = ("SCRIPT_NAME", "PATH_INFO", "SCRIPT_FILENAME", "mod_wsgi.application_group",
-            "mod_wsgi.process_group", "mod_wsgi.callable_object")
+            "mod_wsgi.process_group", "mod_wsgi.callable_object", "mod_wsgi.request_handler")
     info = {k: environ.get(k) for k in keys}
     info["text"] = text
     out = json.dumps(info, sort_keys=True).encode()
