@@ -60,6 +60,17 @@ def application_group(environ):
 """
 
 
+SHOW = """\
+import os
+
+def handle_request(environ, start_response):
+    with open(environ["SCRIPT_FILENAME"], "rb") as f:
+        text = f.read()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"v{version} %d " % os.getpid() + text]
+"""
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, Path]]:
     root = tmp_path_factory.mktemp("handlers")
@@ -70,6 +81,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProce
     (root / "embedded").mkdir()
     (root / "embedded" / "app.wsgi").write_text(APP.format(name="embedded"))
     (root / "dispatch.py").write_text(DISPATCH.format(callable=None))
+    (root / "notes").mkdir()
+    (root / "notes" / "a.txt").write_text("note a\n")
+    (root / "show.wsgi").write_text(SHOW.format(version=1))
     conf = root / "site.conf"
     conf.write_text(
         textwrap.dedent(
@@ -84,6 +98,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProce
                 Options ExecCGI
                 AddHandler wsgi-script .wsgi
                 WSGIProcessGroup scripts
+            </Directory>
+            WSGIHandlerScript show {root}/show.wsgi process-group=scripts
+            Alias /n/ {root}/notes/
+            <Directory {root}/notes>
+                AddHandler show .txt
             </Directory>
             Alias /e/ {root}/embedded/
             <Directory {root}/embedded>
@@ -169,3 +188,17 @@ def test_a_failing_dispatch_script_is_a_500_with_its_traceback_logged(
     text = log.read_text()
     assert f"Exception occurred processing WSGI script '{root}/dispatch.py'." in text
     assert "RuntimeError: the dispatch script failed on purpose" in text
+
+
+def test_a_changed_handler_script_rolls_its_daemon_set(site: tuple[ServerProcess, Path]) -> None:
+    """A WSGIHandlerScript is known from the configuration: its set imports it before
+    it is ready, and a change to it rolls the set (a new process), as for an alias."""
+    server, root = site
+    _, body = wait_for(lambda: (r := get(server, "/n/a.txt")) and r[0] == 200 and r, 20, "/n")
+    version, pid, text = body.split(b" ", 2)
+    assert (version, text) == (b"v1", b"note a\n")
+    (root / "show.wsgi").write_text(SHOW.format(version=2))
+    _, after = wait_for(
+        lambda: (r := get(server, "/n/a.txt")) and r[1].startswith(b"v2 ") and r, 20, "the roll"
+    )
+    assert after.split(b" ", 2)[1] != pid  # a new process: the set was rolled
