@@ -144,4 +144,8 @@ def _section_settings(host: _CompiledHost, section: _CompiledSection | None) -> 
         return host.settings_for(section.pattern.rstrip("/") + "/", "\0", None)
     if plain and section.kind == "location":
         return host.settings_for("\0/", section.pattern, None)
+    within = section.within
+    if within is not None and within.regex is None and not within.glob:
+        # <Files> inside a <Directory>: what that directory sets (WSGIProcessGroup, ...)
+        return _section_settings(host, within).merge(section.settings)
     return host.base.merge(section.settings)

@@ -294,3 +294,21 @@ WSGIHandlerScript show {tmp_path}/handler.wsgi process-group=handlers pass-autho
     key = ("handlers", f"example.com:8000|<Directory {tmp_path}/scripts>")
     assert sets[key] == {(str(tmp_path / "handler.wsgi"), "handle_request")}
     assert Router(server).reloading_scripts() == {str(tmp_path / "handler.wsgi"): {"handlers"}}
+
+
+def test_files_inside_a_directory_take_its_process_group_for_their_set(tmp_path: Path) -> None:
+    body = f"""
+WSGIDaemonProcess g
+Alias /s/ {tmp_path}/scripts/
+<Directory {tmp_path}/scripts>
+    Options ExecCGI
+    WSGIProcessGroup g
+    <Files "*.wsgi">
+        SetHandler wsgi-script
+    </Files>
+</Directory>
+"""
+    server = site(tmp_path, body)
+    target = route(server, "/s/app.wsgi")
+    assert isinstance(target, WSGITarget) and target.settings.process_group == "g"
+    assert ("g", target.process_set) in Router(server).process_sets()
