@@ -15,7 +15,7 @@ given), a full URL (a redirect) or a local path (an internal redirect);
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 CONTENT_TYPE = "text/html; charset=iso-8859-1"
 NO_ADMIN = "[no address given]"  # Apache's ServerAdmin when none is configured
@@ -296,14 +296,20 @@ def page(
     expect: str | None = None,
     signature: Signature | None = None,
     recursive: int = 0,
+    admin: str | None = None,
+    address: str | None = None,
 ) -> bytes:
     """The whole page Apache writes for ``status`` (ISO-8859-1 bytes).
 
     ``recursive`` is the status of an ``ErrorDocument`` that itself failed,
-    which Apache mentions under the first error's text.
+    which Apache mentions under the first error's text. ``admin`` and
+    ``address`` (the signature's ``<address>`` line, as the environ's
+    SERVER_SIGNATURE holds it) stand in for ``signature``'s where given.
     """
     line = title(status)
     sig = signature or Signature()
+    if admin is not None:
+        sig = replace(sig, admin=admin)
     text = (
         f"{DOCTYPE}<html><head>\n<title>{line}</title>\n</head><body>\n<h1>{line[4:]}</h1>\n"
         + paragraph(status, method, notes=notes, location=location, expect=expect, admin=sig.admin)
@@ -313,7 +319,8 @@ def page(
             f"<p>Additionally, a {title(recursive)}\nerror was encountered while trying "
             "to use an ErrorDocument to handle the request.</p>\n"
         )
-    text += sig.html() + "</body></html>\n"
+    text += (("<hr>\n" + address) if address else "") if address is not None else sig.html()
+    text += "</body></html>\n"
     return text.encode("latin-1", "replace")
 
 

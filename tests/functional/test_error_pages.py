@@ -190,7 +190,7 @@ def test_force_type_and_force_type_none(site: Site) -> None:
 
 
 def test_logio_counts_the_bytes_on_the_wire(site: Site) -> None:
-    # %I: the request line, head and body as sent; %O: every byte the client got.
+    # %I: the bytes of the request the server read; %O: every byte the client got.
     for path, body in (("/app/log?io", b"z" * 300), ("/missing-io", b"")):
         request = build(
             "POST" if body else "GET",
@@ -208,10 +208,12 @@ def test_logio_counts_the_bytes_on_the_wire(site: Site) -> None:
             )
         )
         got_in, got_out, got_sum = (int(v) for v in line.split()[-3:])
+        # A body the app did not read, on a connection that ends, is never read
+        # (Apache's rule too): %I is the line and the head.
         assert (got_in, got_out, got_sum) == (
-            len(request),
+            len(request) - len(body),
             len(received),
-            len(request) + len(received),
+            len(request) - len(body) + len(received),
         )
 
 

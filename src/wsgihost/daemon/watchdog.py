@@ -40,6 +40,7 @@ import time
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
+from wsgihost import errorpages
 from wsgihost.logs import ErrorLog, escape
 
 REQUEST_TIMEOUT = "request-timeout"
@@ -54,17 +55,13 @@ CUT = "cut"  # its response had begun: the connection is cut, so it is not taken
 FINISHED = "finished"  # its response was complete already, or the front end had gone
 
 GATEWAY_TIMEOUT = "504 Gateway Timeout"
-_PAGE = (
-    "<!DOCTYPE html>\n<html><head><title>504 Gateway Timeout</title></head>\n"
-    "<body><h1>Gateway Timeout</h1><p>The application did not answer in time.</p>"
-    "</body></html>\n"
-).encode()
+_PAGE = errorpages.page(504)  # Apache's page for a 504
 
 
 def timeout_response() -> Tuple[str, List[Tuple[str, str]], bytes]:
     """The status, headers and body a client gets for a request past request-timeout."""
     headers = [
-        ("Content-Type", "text/html; charset=utf-8"),
+        ("Content-Type", errorpages.CONTENT_TYPE),
         ("Content-Length", str(len(_PAGE))),
     ]
     return GATEWAY_TIMEOUT, headers, _PAGE

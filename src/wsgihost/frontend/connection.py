@@ -344,7 +344,7 @@ class Connection(asyncio.Protocol):
                 take = min(self.body_left, len(buf))
                 self.body_left -= take
                 if self.parsing is not None:
-                    self.parsing.bytes_in += take
+                    self.parsing.body_raw += take
                 if self.body_left == 0:
                     self.body_mode = NO_BODY
                 if take == len(buf):
@@ -360,7 +360,7 @@ class Connection(asyncio.Protocol):
                 except ChunkError as e:
                     raise Reject(e.status, str(e)) from None
                 if self.parsing is not None:
-                    self.parsing.bytes_in += used  # chunk framing counts, as in mod_logio
+                    self.parsing.body_raw += used  # chunk framing counts, as in mod_logio
                 if decoder.done:
                     self.body_mode = NO_BODY
                     self.decoder = None
@@ -570,6 +570,7 @@ class Connection(asyncio.Protocol):
         with self.cond:
             chunk = req.body.popleft()
             req.buffered -= len(chunk)
+            req.body_read += len(chunk)
         if self.body_paused is req and req.buffered < BODY_LOW:
             self.body_paused = None
             self.resume_for_body()
@@ -939,7 +940,7 @@ class Connection(asyncio.Protocol):
         response = httpcore.error_response(status, method=method, notes=notes)
         record.bytes_sent = len(httpcore.error_body(status, method=method, notes=notes))
         record.bytes_out = len(response)
-        record.bytes_in = parsing.bytes_in if parsing is not None else self.head_seen
+        record.bytes_in = parsing.bytes_in + parsing.body_raw if parsing else self.head_seen
         # In the access log of the request's virtual host once its head is
         # known (a bad body), as Apache logs it; else in the log of the
         # connection's default virtual host (the first for its address).
@@ -978,9 +979,7 @@ class Connection(asyncio.Protocol):
         the answer even if it is still sending.
         """
         assert self.transport is not None
-        self.transport.write(
-            httpcore.error_response(503, headers=[("Retry-After", "5")])
-        )
+        self.transport.write(httpcore.error_response(503, headers=[("Retry-After", "5")]))
         self.close(linger=True)
 
     def client(self) -> str:
@@ -1063,6 +1062,7 @@ class Connection(asyncio.Protocol):
             self.transport.close()
         elif self.state == IDLE:
             self.deadline = min(self.deadline, self.loop.time() + 1.0)
+
 
 def _unmapped(addr: str) -> str:
     """An IPv4 client of a dual-stack listener (``Listen 80``) as the IPv4

@@ -16,7 +16,7 @@ from wsgihost import httpcore
 from wsgihost.access import gate as access
 from wsgihost.config.model import Host
 from wsgihost.frontend import dispatcher, proxy, trace
-from wsgihost.frontend.exchange import Exchange, Request
+from wsgihost.frontend.exchange import REDIRECT_FAILED, Exchange, Request
 from wsgihost.frontend.files import serve_file
 from wsgihost.logs import AccessRecord
 from wsgihost.routing import FileTarget, Refusal, Target, WSGITarget, set_key
@@ -197,8 +197,9 @@ def log_access(conn: Exchange, req: Request) -> None:
     record.version = head.version
     record.request_line = request_line_of(req)
     record.status = req.status
-    record.bytes_sent = req.bytes_sent
-    record.bytes_in = req.bytes_in
+    # %b is the final request's (Apache's rule): a failed ErrorDocument's sent nothing.
+    record.bytes_sent = 0 if req.error_redirect == REDIRECT_FAILED else req.bytes_sent
+    record.bytes_in = req.bytes_in + body_bytes_read(req)
     record.bytes_out = req.bytes_sent + req.bytes_framing
     record.start = head.start_time
     record.duration = time.time() - head.start_time
@@ -210,6 +211,18 @@ def log_access(conn: Exchange, req: Request) -> None:
     record.server_name = host.server_name or ""
     for log in conn.worker.logs.access_logs(host):
         log.log(record)
+
+
+def body_bytes_read(req: Request) -> int:
+    """The body bytes mod_logio's %I counts: all of it when the connection goes on
+    (Apache reads the rest to reach the next request), else what the app read."""
+    if req.keep_alive and not req.body_done and not req.head.chunked:
+        # The rest is read and dropped after this line is written; Apache logs later.
+        declared = req.head.header(b"content-length")
+        return int(declared) if declared and declared.isdigit() else req.body_raw
+    if req.keep_alive or req.body_read >= req.body_received:
+        return req.body_raw
+    return req.body_read
 
 
 def request_line_of(req: Request) -> str:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from wsgihost import errorpages, static
 from wsgihost.config.model import DEFAULT_SETTINGS, DirSettings, Host
 from wsgihost.errorpages import Signature
-from wsgihost.frontend import dispatch
+from wsgihost.frontend.exchange import REDIRECT_FAILED, REDIRECTED
 from wsgihost.routing import FileTarget, Refusal, WSGITarget
 from wsgihost.wsgi.environ import RequestHead, decode_path, split_host
 
@@ -70,6 +70,13 @@ def signature(req: Request, host: Host, settings: DirSettings) -> Signature:
         name = (host.server_name or head.server_addr).partition(":")[0]
         port = head.server_port
     return Signature(mode, BANNER, name, port, admin)
+
+
+def environ_signature(req: Request, host: Host, settings: DirSettings) -> str:
+    """SERVER_SIGNATURE for an app's environ: the ``<address>`` line, as Apache's."""
+    if settings.server_signature in (None, "off"):
+        return ""
+    return signature(req, host, settings).html(prefix="")
 
 
 def answer(
@@ -121,13 +128,14 @@ def _redirect(
 ) -> bool:
     """Serve the local ErrorDocument ``path`` for ``req``; False if it cannot be tried."""
     head = req.head
-    req.error_redirect = True
+    req.error_redirect = REDIRECTED
     raw_path, _, query = path.partition("?")
     raw = raw_path.encode("latin-1", "replace")
     target = conn.worker.router.route(head.server_addr, head.server_port, req.host, raw)
     if isinstance(target, FileTarget):
         failed = _static(conn, req, status, target, headers)
         if failed:
+            req.error_redirect = REDIRECT_FAILED
             body = errorpages.page(
                 status, head.method, notes=notes, signature=sig, recursive=failed
             )
@@ -158,9 +166,13 @@ def _redirect(
             request_id=head.request_id,
             start_time=head.start_time,
         )
+        # (Imported here: dispatch reaches this module through files and proxy.)
+        from wsgihost.frontend import dispatch
+
         dispatch.start(conn, req)
         return True
     failed = target.status if isinstance(target, Refusal) else 500
+    req.error_redirect = REDIRECT_FAILED
     body = errorpages.page(status, head.method, notes=notes, signature=sig, recursive=failed)
     _send(conn, req, status, headers, body)
     return True

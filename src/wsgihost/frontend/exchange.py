@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from wsgihost.logs import ErrorLog
     from wsgihost.routing import Router
 
+REDIRECTED = 1  # Request.error_redirect: an ErrorDocument's internal redirect happened
+REDIRECT_FAILED = 2  # ... and its target failed: Apache's page went out instead
 BODY_HIGH = 64 * 1024  # request body bytes buffered before we stop reading the socket
 BODY_LOW = 16 * 1024
 RESPONSE_HIGH = 256 * 1024  # response bytes queued before the app's thread waits
@@ -95,6 +97,8 @@ class Request:
     __slots__ = (
         "body",
         "body_done",
+        "body_raw",
+        "body_read",
         "body_received",
         "buffered",
         "bytes_framing",
@@ -150,15 +154,18 @@ class Request:
         self.bytes_sent = 0
         # For mod_logio's %I and %O: bytes read for this request (line, head,
         # body as framed), and bytes written beside the body (heads, chunk framing).
-        self.bytes_in = 0
+        self.bytes_in = 0  # the request line and head
+        self.body_raw = 0  # the body as it came, chunk framing included
+        self.body_read = 0  # body bytes the app (or the daemon) took
         self.bytes_framing = 0
         self.unsent = 0
         self.response_headers: list[tuple[str, str]] = []
         self.host: bytes | None = None
         self.vhost: Host | None = None  # the virtual host that served it, for its logs
         # An ErrorDocument's internal redirect (frontend/errordocs.py): done at
-        # most once; the app's REDIRECT_* environ; the head the client sent.
-        self.error_redirect = False
+        # most once (REDIRECTED; REDIRECT_FAILED when its target failed too);
+        # the app's REDIRECT_* environ; the head the client sent.
+        self.error_redirect = 0
         self.redirect_env: dict[str, str] | None = None
         self.logged_head: RequestHead | None = None
 
@@ -190,6 +197,7 @@ class Request:
                 self.body[0] = chunk[size:]
                 chunk = chunk[:size]
             self.buffered -= len(chunk)
+            self.body_read += len(chunk)
             if conn.body_paused is self and self.buffered < BODY_LOW:
                 conn.body_paused = None
                 conn.loop.call_soon_threadsafe(conn.resume_for_body)

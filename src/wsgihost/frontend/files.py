@@ -62,8 +62,8 @@ def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
     )
     if resp.close:
         req.keep_alive = False
-    if resp.path is None and (resp.status >= 400 or resp.status == 301):
-        # The server's own answer: ErrorDocument and ServerSignature apply.
+    if resp.path is None and (ERROR_TYPE, "Content-Type") in ((v, n) for n, v in resp.headers):
+        # The server's own page (static's _page): ErrorDocument and ServerSignature apply.
         kept = [(n, v) for n, v in resp.headers if n.lower() not in _PAGE_HEADERS]
         location = next((v for n, v in resp.headers if n == "Location"), "")
         errordocs.answer(conn, req, resp.status, headers=kept, location=location)

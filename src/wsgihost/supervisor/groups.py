@@ -239,6 +239,7 @@ def library_files() -> list[str]:
     return [
         "__init__.py",
         "errorformat.py",
+        "errorpages.py",
         "logs.py",
         "memory.py",
         "privileges.py",

@@ -26,6 +26,7 @@ import sys
 import traceback
 from typing import Any, Callable, Iterable, List, Optional, Tuple
 
+from wsgihost import errorpages
 from wsgihost.wsgi.input_error import InputError
 from wsgihost.wsgi.streams import FileWrapper
 
@@ -38,11 +39,7 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # to a response whose header value holds one, HttpProtocolOptions Strict).
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
-ERROR_500 = (
-    b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>\n"
-    b"<body><h1>Internal Server Error</h1>\n<p>The server encountered an internal error "
-    b"and was unable to complete your request.</p></body></html>\n"
-)
+ERROR_500 = errorpages.page(500)  # Apache's page, as mod_wsgi's failed request gets
 
 
 class ResponseSink:
@@ -264,7 +261,7 @@ def run(
     except BaseException as e:
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             log(f"the app raised {type(e).__name__}; the request failed")
-        _fail(response, log, sys.exc_info(), str(environ.get("SCRIPT_FILENAME", "")))
+        _fail(response, log, sys.exc_info(), environ)
     finally:
         close = getattr(result, "close", None)
         if close is not None:
@@ -283,7 +280,8 @@ def _format(exc_info: Any) -> str:
     return "".join(traceback.format_exception(kind, value, tb)).rstrip("\n")
 
 
-def _fail(response: _Response, log: Callable[[str], None], exc_info: Any, script: str) -> None:
+def _fail(response: _Response, log: Callable[[str], None], exc_info: Any, environ: Any) -> None:
+    script = str(environ.get("SCRIPT_FILENAME", ""))
     if isinstance(exc_info[1], InputError):
         # Not a bug in the app: the body could not be had (the front end
         # answers the client and logs why). One line, no traceback.
@@ -298,16 +296,22 @@ def _fail(response: _Response, log: Callable[[str], None], exc_info: Any, script
         response.sink.abort()
         return
     response.status_code = 500
-    response.sent = len(ERROR_500)
+    # Apache's page names the host's ServerAdmin and carries its ServerSignature.
+    body = errorpages.page(
+        500,
+        admin=str(environ.get("SERVER_ADMIN") or errorpages.NO_ADMIN),
+        address=str(environ.get("SERVER_SIGNATURE") or ""),
+    )
+    response.sent = len(body)
     response.head_sent = True
     response.sink.send(
         (
             "500 Internal Server Error",
             [
-                ("Content-Type", "text/html; charset=utf-8"),
-                ("Content-Length", str(len(ERROR_500))),
+                ("Content-Type", errorpages.CONTENT_TYPE),
+                ("Content-Length", str(len(body))),
             ],
         ),
-        ERROR_500,
+        body,
         True,
     )

@@ -689,7 +689,7 @@ def test_an_exception_before_the_head_gives_a_500_and_a_traceback() -> None:
 
     res = serve(app)
     assert_500(res)
-    assert ("Content-Type", "text/html; charset=utf-8") in res.sink.headers
+    assert ("Content-Type", "text/html; charset=iso-8859-1") in res.sink.headers
     assert "Traceback (most recent call last)" in res.logtext
     assert "LookupError: missing thing" in res.logtext
 
