@@ -312,3 +312,16 @@ Alias /s/ {tmp_path}/scripts/
     target = route(server, "/s/app.wsgi")
     assert isinstance(target, WSGITarget) and target.settings.process_group == "g"
     assert ("g", target.process_set) in Router(server).process_sets()
+
+
+def test_a_missing_handler_or_dispatch_script_is_a_warning(tmp_path: Path) -> None:
+    conf = tmp_path / "site.conf"
+    conf.write_text(
+        "Listen 8000\n"
+        f"WSGIHandlerScript show {tmp_path}/nothing.wsgi\n"
+        f"WSGIDispatchScript {tmp_path}/nothing.py\n"
+    )
+    server, problems = load(str(conf), {}, {})
+    assert server is not None
+    assert [(p.line, p.severity) for p in problems] == [(2, "warning"), (3, "warning")]
+    assert all("does not exist" in p.message for p in problems)

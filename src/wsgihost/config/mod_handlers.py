@@ -17,6 +17,7 @@ the configuration is read.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 from wsgihost.config.draft import Context
@@ -158,6 +159,13 @@ def _handler_script(ctx: Context, args: list[str]) -> None:
     )
     settings = ctx.dir.settings
     ctx.dir.settings = replace(settings, handler_scripts=(*settings.handler_scripts, entry))
+    _check_exists(ctx, path)
+
+
+def _check_exists(ctx: Context, path: str) -> None:
+    """A missing script is a warning, as for WSGIScriptAlias: it may come later."""
+    if not os.path.isfile(path):
+        ctx.warn(f"script '{path}' does not exist (the requests that need it fail until it does)")
 
 
 def _dispatch_script(ctx: Context, args: list[str]) -> None:
@@ -167,6 +175,7 @@ def _dispatch_script(ctx: Context, args: list[str]) -> None:
     app = options.get("application-group")
     script = (ctx.path(args[0]), app if isinstance(app, str) else None)
     ctx.dir.settings = replace(ctx.dir.settings, dispatch_script=script)
+    _check_exists(ctx, script[0])
 
 
 DIRECTIVES: tuple[Directive, ...] = (
