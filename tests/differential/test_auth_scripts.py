@@ -60,6 +60,9 @@ CASES: dict[str, tuple[str, list[tuple[str, str]], bool]] = {
     "auth-valid-user-without-authtype": ("/no-type/p", [basic("alice", "secret")], True),
     "auth-head-no-credentials": ("HEAD /private/a", [], True),
     "auth-post-no-credentials": ("POST /private/a", [], True),
+    "auth-script-returns-nonsense": ("/private/y", [basic("weird", "x")], True),
+    "auth-no-group-script": ("/no-group-script/z", [basic("alice", "secret")], True),
+    "auth-require-host-other": ("/host-other/a", [], True),
     "auth-empty-user": ("/private/v", [("Authorization", "Basic Og==")], True),
     "auth-bad-base64": ("/private/w", [("Authorization", "Basic !!!")], True),
     "auth-no-authname": ("/no-name/x", [basic("alice", "secret")], True),
@@ -79,10 +82,15 @@ def _logs(mark: LogMark, diff: Differential) -> dict[str, list[str]]:
     for name, new in mark.new().items():
         if name.endswith("auth-access.log"):
             seen["access"] += new
-        elif name.endswith("auth-error.log"):
-            seen["errors"] += [
-                mask_log_line(line).replace(site, "<SITE>") for line in new if OURS.search(line)
-            ]
+            continue
+        # The virtual host's log; mod_wsgi's configuration complaints go to the
+        # main server's.
+        key = "errors" if name.endswith("auth-error.log") else "server errors"
+        if name.endswith("error.log"):
+            lines = [mask_log_line(line).replace(site, "<SITE>") for line in new]
+            if any(OURS.search(line) for line in lines):
+                seen.setdefault(key, [])
+                seen[key] += [line for line in lines if OURS.search(line)]
     return seen
 
 

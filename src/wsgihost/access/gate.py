@@ -61,6 +61,8 @@ class RequestFacts:
     req: Request
     target: Target
     log_to: Callable[[str, str, str], None]  # (module, level, message)
+    # mod_wsgi's configuration complaints: the main server's log, with no client.
+    log_server: Callable[[str], None]
     client_addr: str = ""
     local_addr: str = ""
     user: str | None = None
@@ -125,8 +127,8 @@ def _groups_for_user(facts: RequestFacts) -> frozenset[str] | None:
     """The user's groups from WSGIAuthGroupScript; None (logged) if there are none to have."""
     script = facts.target.settings.auth_group_script
     if script is None:
-        facts.log(
-            "wsgi", facts.wsgi_prefix + "Location of WSGI group authorization script not provided."
+        facts.log_server(
+            facts.wsgi_prefix + "Location of WSGI group authorization script not provided."
         )
         return None
     try:
@@ -263,8 +265,8 @@ def _authenticate(settings: DirSettings, facts: RequestFacts) -> Decision:
         return Decision(500, user=user, auth_type=auth_type)
     script = settings.auth_user_script
     if script is None:
-        facts.log(
-            "wsgi", facts.wsgi_prefix + "Location of WSGI user authentication script not provided."
+        facts.log_server(
+            facts.wsgi_prefix + "Location of WSGI user authentication script not provided."
         )
         return Decision(500, user=user, auth_type=auth_type)
     try:
@@ -309,7 +311,8 @@ def admit(conn: Exchange, req: Request, target: Target, proceed: Callable[[], No
     ):
         proceed()  # nothing to check: the common case costs nothing
         return
-    facts = RequestFacts(req, target, _logger(conn, req, target))
+    main = conn.worker.logs.error_log(conn.worker.server.main)
+    facts = RequestFacts(req, target, _logger(conn, req, target), main.error)
     if _blocks(settings):
         conn.worker.pool.submit(_decide_on_thread, conn, req, facts, proceed)
         return

@@ -32,6 +32,8 @@ def check_password(environ, user, password):
             k for k in environ if k.startswith(("HTTP_", "mod_wsgi.", "wsgi.", "CONTENT_"))
         )
         return json.dumps(shown, sort_keys=True)
+    if user == "weird":
+        return 1  # neither a boolean, None nor a name: mod_wsgi's TypeError
     if user == "boom":
         raise RuntimeError("the auth script was asked to fail")
     if user not in USERS:
