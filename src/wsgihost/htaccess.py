@@ -24,8 +24,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from wsgihost.config import directives
 from wsgihost.config import htaccess as classes
@@ -39,6 +40,9 @@ from wsgihost.config.problems import Problems
 # text, since the parser would already have acted on them.
 _READ_TIME = {"include": "Include", "includeoptional": "IncludeOptional", "define": "Define"}
 _READ_TIME["undefine"] = "UnDefine"
+
+T = TypeVar("T")
+Version = tuple[int, int, int, int] | None  # (mtime, size, inode, device); None: absent
 
 
 class HtaccessError(Exception):
@@ -282,26 +286,69 @@ class HtaccessFiles:
         self._load = load
         self._warn = warn
         self._entries: dict[str, _Entry] = {}
+        # remember(): results, with the version of each file they were made from.
+        self._results: dict[Hashable, tuple[tuple[tuple[str, Version], ...], object]] = {}
+        # The files the computation under way has looked for. Routing runs on the
+        # worker's event loop only, so one list at a time.
+        self._seen: list[tuple[str, Version]] | None = None
+
+    def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, kept while every .htaccess it read (or found absent) stays
+        the same: a request then costs one ``stat`` per file, as Apache's open
+        does, and no parsing or merging."""
+        outer = self._seen
+        found = self._results.get(key)
+        if found is not None:
+            files, value = found
+            try:
+                fresh = all(self._version(path)[0] == version for path, version in files)
+            except HtaccessError:
+                fresh = False  # computed again below, which raises it
+            if fresh:
+                if outer is not None:
+                    outer.extend(files)
+                return value  # type: ignore[return-value]
+        seen: list[tuple[str, Version]] = []
+        self._seen = seen
+        try:
+            result = compute()
+        finally:
+            self._seen = outer
+        if outer is not None:
+            outer.extend(seen)
+        if len(self._results) > 4096:
+            self._results.clear()
+        self._results[key] = (tuple(seen), result)
+        return result
 
     def read(self, folder: str, settings: DirSettings, allowed: Allowed) -> Applied | None:
         """The first AccessFileName present in ``folder``, applied; None if none is."""
         for name in settings.access_file_names or (".htaccess",):
             path = folder.rstrip("/") + "/" + name
-            try:
-                info = self._stat(path)
-            except OSError as e:
-                if e.errno in (errno.ENOENT, errno.ENOTDIR):
-                    continue
-                raise _unreadable(path, e) from None
-            if not stat.S_ISREG(info.st_mode):
-                raise _unreadable(path, OSError(errno.EISDIR, "Not a regular file"))
-            return self._applied(path, info, allowed)
+            version, info = self._version(path)
+            if self._seen is not None:
+                self._seen.append((path, version))
+            if version is None or info is None:
+                continue
+            return self._applied(path, version, allowed)
         return None
 
-    def _applied(self, path: str, info: os.stat_result, allowed: Allowed) -> Applied:
+    def _version(self, path: str) -> tuple[Version, os.stat_result | None]:
+        """The file's version (None: absent), or HtaccessError if it cannot be read."""
+        try:
+            info = self._stat(path)
+        except OSError as e:
+            if e.errno in (errno.ENOENT, errno.ENOTDIR):
+                return None, None
+            raise _unreadable(path, e) from None
+        if not stat.S_ISREG(info.st_mode):
+            # Apache's pcfg_openfile refuses anything else with EBADF.
+            raise _unreadable(path, OSError(errno.EBADF, os.strerror(errno.EBADF)))
+        return (info.st_mtime_ns, info.st_size, info.st_ino, info.st_dev), info
+
+    def _applied(self, path: str, key: tuple[int, int, int, int], allowed: Allowed) -> Applied:
         # A broken file stays broken until it changes: its error is kept too,
         # so each request answers it without parsing the file again.
-        key = (info.st_mtime_ns, info.st_size, info.st_ino, info.st_dev)
         entry = self._entries.get(path)
         if entry is None or entry.key != key:
             if len(self._entries) > 4096:

@@ -381,11 +381,16 @@ class _CompiledHost:
     def request_settings(
         self, fs_path: str, url_path: str, over: DirSettings | None
     ) -> DirSettings:
-        """``settings_for`` a request: with the .htaccess files it reaches, read now
-        (they change between requests, so nothing is remembered here)."""
-        if self.overrides is None:
+        """``settings_for`` a request: with the .htaccess files it reaches, looked
+        for now (they change between requests: the reader keeps a result only
+        while the files it was made from are unchanged)."""
+        overrides = self.overrides
+        if overrides is None:
             return self.settings_for(fs_path, url_path, over)
-        return self._settings_for(fs_path, url_path, over, self.overrides)
+        key = (id(self), fs_path, url_path if self.locations else "", over)
+        return overrides.remember(
+            key, lambda: self._settings_for(fs_path, url_path, over, overrides)
+        )
 
     def _settings_for(
         self,

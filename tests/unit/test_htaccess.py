@@ -366,3 +366,25 @@ def test_the_router_reads_htaccess_only_where_allowed(tmp_path: Path) -> None:
     assert refused.log == f"{tmp_path}/open/.htaccess: Options not allowed here"
     # A router without a reader (the supervisor's) never reads one.
     assert isinstance(Router(server).route("127.0.0.1", 8080, b"x", b"/open/"), FileTarget)
+
+
+def test_remembered_results_last_while_their_files_do(tmp_path: Path) -> None:
+    fake = FakeFiles(tmp_path)
+    cache = HtaccessFiles(stat_file=fake.stat, load=fake.load)
+    computed: list[int] = []
+
+    def compute() -> tuple[str, ...] | None:
+        computed.append(1)
+        found = cache.read("/d", DEFAULT_SETTINGS, ALL)
+        return None if found is None else found.settings.directory_index
+
+    assert cache.remember("key", compute) is None
+    assert cache.remember("key", compute) is None
+    assert len(computed) == 1  # no file then, none now: the result stands
+    fake.files["/d/.htaccess"] = ("DirectoryIndex new.html\n", 1)
+    assert cache.remember("key", compute) == ("new.html",)  # a file appeared
+    assert cache.remember("key", compute) == ("new.html",)
+    assert len(computed) == 2
+    fake.files["/d/.htaccess"] = ("DirectoryIndex newer.html\n", 2)
+    assert cache.remember("key", compute) == ("newer.html",)
+    assert len(computed) == 3
