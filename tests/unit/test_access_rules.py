@@ -11,6 +11,7 @@ from wsgihost.access.address import BadAddress, in_domain, in_network, is_local,
 from wsgihost.access.basic import Credentials, WrongScheme, credentials
 from wsgihost.access.providers import REGISTRY
 from wsgihost.access.rules import Check, Combine, Outcome, evaluate, only_denies
+from wsgihost.logs import AccessRecord, compile_format
 
 
 @dataclass
@@ -164,3 +165,12 @@ def test_basic_credentials() -> None:
     assert credentials(b"basic   YWxpY2U=") == Credentials("alice", "")  # no colon: no password
     with pytest.raises(WrongScheme):
         credentials(b"Bearer abc")
+
+
+@pytest.mark.parametrize(
+    ("user", "shown"), [(None, "-"), ("alice", "alice"), ("", '""'), ('a"b', 'a\\"b')]
+)
+def test_access_log_user_as_mod_log_config_writes_it(user: str | None, shown: str) -> None:
+    record = AccessRecord()
+    record.user = user
+    assert compile_format("%u")(record) == shown
