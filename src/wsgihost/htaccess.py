@@ -247,12 +247,12 @@ def _load(path: str) -> tuple[Node, ...]:
     return parsed.nodes
 
 
-def _unreadable(path: str, error: OSError) -> HtaccessError:
+def _unreadable(path: str, error: OSError, before: str = "") -> HtaccessError:
     folder = os.path.dirname(path).rstrip("/") + "/"
     return HtaccessError(
         403,
-        f"({error.errno}){error.strerror}: {path} pcfg_openfile: unable to check htaccess "
-        f"file, ensure it is readable and that '{folder}' is executable",
+        before + f"({error.errno}){error.strerror}: {path} pcfg_openfile: unable to check "
+        f"htaccess file, ensure it is readable and that '{folder}' is executable",
         level="crit",
     )
 
@@ -342,8 +342,9 @@ class HtaccessFiles:
                 return None, None
             raise _unreadable(path, e) from None
         if not stat.S_ISREG(info.st_mode):
-            # Apache's pcfg_openfile refuses anything else with EBADF.
-            raise _unreadable(path, OSError(errno.EBADF, os.strerror(errno.EBADF)))
+            # Apache's pcfg_openfile refuses anything else with EBADF, saying why first.
+            why = f"Access to file {path} denied by server: not a regular file\n"
+            raise _unreadable(path, OSError(errno.EBADF, os.strerror(errno.EBADF)), why)
         return (info.st_mtime_ns, info.st_size, info.st_ino, info.st_dev), info
 
     def _applied(self, path: str, key: tuple[int, int, int, int], allowed: Allowed) -> Applied:

@@ -63,6 +63,7 @@ OVERRIDE_CLASS: dict[str, str] = {
         "WSGIAccessScript WSGIAuthUserScript WSGIAuthGroupScript "
         "WSGIUserAuthoritative WSGIGroupAuthoritative "
         "SSLVerifyClient SSLVerifyDepth SSLCipherSuite SSLRequireSSL SSLRequire "
+        "SSLCACertificateFile SSLCACertificatePath SSLUserName SSLRenegBufferSize "
         "AuthLDAPURL AuthLDAPBindDN AuthLDAPBindPassword AuthLDAPGroupAttribute "
         "AuthLDAPGroupAttributeIsDN AuthLDAPRemoteUserAttribute AuthLDAPRemoteUserIsDN "
         "AuthLDAPSubGroupAttribute AuthLDAPSubGroupClass AuthLDAPMaxSubGroupDepth "
@@ -114,10 +115,17 @@ _NOT_IN_HTACCESS = """
     LDAPOpCacheEntries LDAPOpCacheTTL LDAPConnectionTimeout LDAPConnectionPoolTTL
     LDAPTimeout LDAPRetries LDAPRetryDelay LDAPLibraryDebug
     SSLEngine SSLCertificateFile SSLCertificateKeyFile SSLCertificateChainFile
-    SSLCACertificateFile SSLCACertificatePath SSLProtocol SSLHonorCipherOrder
+    SSLProtocol SSLHonorCipherOrder
     SSLSessionCache SSLSessionCacheTimeout SSLSessionTickets SSLCompression
     SSLUseStapling SSLStaplingCache SSLRandomSeed SSLPassPhraseDialog SSLProxyEngine
-    SSLOpenSSLConfCmd SSLStrictSNIVHostCheck
+    SSLOpenSSLConfCmd SSLStrictSNIVHostCheck SSLInsecureRenegotiation SSLCryptoDevice SSLFIPS
+    SSLCADNRequestFile SSLCADNRequestPath SSLCARevocationFile SSLCARevocationPath
+    SSLCARevocationCheck SSLSRPVerifierFile SSLSRPUnknownUserSeed SSLOCSPEnable
+    SSLProxyVerify SSLProxyVerifyDepth SSLProxyCheckPeerCN SSLProxyCheckPeerName
+    SSLProxyCheckPeerExpire SSLProxyCACertificateFile SSLProxyCACertificatePath
+    SSLProxyMachineCertificateFile SSLProxyMachineCertificatePath
+    SSLProxyMachineCertificateChainFile SSLProxyProtocol SSLProxyCipherSuite
+    SSLProxyCARevocationFile SSLProxyCARevocationPath SSLProxyCARevocationCheck
 """
 NOT_IN_HTACCESS = frozenset(_NOT_IN_HTACCESS.split())
 
