@@ -49,9 +49,22 @@ CASES = {
     "htaccess-addhandler-wsgi-script": "/scripts/hello.wsgi",
     "htaccess-errordocument-text": "/errdoc/missing.txt",
     "htaccess-errordocument-local-url": "/errdoc/shut/x.txt",
+    "htaccess-auth-basic-no-credentials": "/auth/page.txt",
+    "htaccess-auth-basic-wrong-password": "/auth/page.txt",
+    "htaccess-auth-basic-user": "/auth/page.txt",
+}
+# Basic credentials sent with a case (alice:wrong, alice:secret).
+CREDENTIALS = {
+    "htaccess-auth-basic-wrong-password": "Basic YWxpY2U6d3Jvbmc=",
+    "htaccess-auth-basic-user": "Basic YWxpY2U6c2VjcmV0",
 }
 # Refusals whose whole answer is compared (an ErrorDocument's body), not only the status.
-WHOLE = {"htaccess-errordocument-text", "htaccess-errordocument-local-url"}
+WHOLE = {
+    "htaccess-errordocument-text",
+    "htaccess-errordocument-local-url",
+    "htaccess-auth-basic-no-credentials",
+    "htaccess-auth-basic-wrong-password",
+}
 
 
 @pytest.fixture(scope="module")
@@ -91,11 +104,13 @@ def _why(lines: dict[str, list[str]], site: str) -> list[str]:
     return found
 
 
-def htaccess_view(diff: Differential, server: Server, target: str, whole: bool = False) -> Any:
+def htaccess_view(
+    diff: Differential, server: Server, target: str, whole: bool = False, auth: str = ""
+) -> Any:
     """A served answer whole; a refusal as its status and the .htaccess lines it logged
     (the server's own error pages are compared elsewhere)."""
     mark = LogMark(server)
-    answer = call(server, "GET", target, HOST)
+    answer = call(server, "GET", target, HOST, [("Authorization", auth)] if auth else None)
     if isinstance(answer, Answer) and answer.status >= 400 and not whole:
         if answer.status >= 500 or target.startswith(("/unreadable", "/weird")):
             mark.wait(lambda new: any(".htaccess" in line for v in new.values() for line in v))
@@ -105,4 +120,5 @@ def htaccess_view(diff: Differential, server: Server, target: str, whole: bool =
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_htaccess_changes_answers_as_in_apache(pair: Differential, case: str) -> None:
-    pair.check(case, lambda server: htaccess_view(pair, server, CASES[case], case in WHOLE))
+    target, whole, auth = CASES[case], case in WHOLE, CREDENTIALS.get(case, "")
+    pair.check(case, lambda server: htaccess_view(pair, server, target, whole, auth))
