@@ -24,6 +24,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -288,15 +289,16 @@ class HtaccessFiles:
         self._entries: dict[str, _Entry] = {}
         # remember(): results, with the version of each file they were made from.
         self._results: dict[Hashable, tuple[tuple[tuple[str, Version], ...], object]] = {}
-        # The files the computation under way has looked for. Routing runs on the
-        # worker's event loop only, so one list at a time.
-        self._seen: list[tuple[str, Version]] | None = None
+        # The files the computation under way in this thread has looked for
+        # (routing runs on the event loop, but an error page may route again
+        # from an app's thread).
+        self._local = threading.local()
 
     def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()``, kept while every .htaccess it read (or found absent) stays
         the same: a request then costs one ``stat`` per file, as Apache's open
         does, and no parsing or merging."""
-        outer = self._seen
+        outer: list[tuple[str, Version]] | None = getattr(self._local, "seen", None)
         found = self._results.get(key)
         if found is not None:
             files, value = found
@@ -309,11 +311,11 @@ class HtaccessFiles:
                     outer.extend(files)
                 return value  # type: ignore[return-value]
         seen: list[tuple[str, Version]] = []
-        self._seen = seen
+        self._local.seen = seen
         try:
             result = compute()
         finally:
-            self._seen = outer
+            self._local.seen = outer
         if outer is not None:
             outer.extend(seen)
         if len(self._results) > 4096:
@@ -326,8 +328,9 @@ class HtaccessFiles:
         for name in settings.access_file_names or (".htaccess",):
             path = folder.rstrip("/") + "/" + name
             version, info = self._version(path)
-            if self._seen is not None:
-                self._seen.append((path, version))
+            seen = getattr(self._local, "seen", None)
+            if seen is not None:
+                seen.append((path, version))
             if version is None or info is None:
                 continue
             return self._applied(path, version, allowed)
