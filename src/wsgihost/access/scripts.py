@@ -5,8 +5,9 @@ WSGIAccessScript's ``allow_access``.
 mod_wsgi runs them in Apache's own processes (its "embedded" interpreters);
 their equivalent here is the front-end worker, so they run there, on a
 thread of the worker's pool (the gate never calls them on the event loop).
-Each script is loaded by :class:`~wsgihost.wsgi.loader.ScriptLoader`, as an
-app script is, and loaded again when it changes (WSGIScriptReloading). The
+Each file is loaded as one module (:class:`~wsgihost.wsgi.loader.ScriptModule`,
+under the name mod_wsgi gives it), and loaded again when it changes
+(WSGIScriptReloading). The
 environ they get is the one mod_wsgi 4.9 builds for them (its
 ``Auth_environ``): the request's headers but ``Authorization``, the CGI
 variables of the request, ``wsgi.errors`` and a few ``mod_wsgi.*`` keys.
@@ -31,7 +32,7 @@ from wsgihost.wsgi.environ import (
     split_host,
     unmap_ipv4,
 )
-from wsgihost.wsgi.loader import ScriptError, ScriptLoader
+from wsgihost.wsgi.loader import ScriptError, ScriptModule
 from wsgihost.wsgi.streams import ErrorStream
 
 Log = Callable[[str], None]  # one error-log line (module wsgi) for the request
@@ -59,10 +60,11 @@ class ScriptFailed(Exception):
 
 
 class AuthScripts:
-    """The auth scripts of one front-end worker, each loaded once per function."""
+    """The auth scripts of one front-end worker: one module per file, as mod_wsgi
+    loads it, so a file's ``check_password`` and ``groups_for_user`` share it."""
 
     def __init__(self) -> None:
-        self._loaders: dict[tuple[str, str], ScriptLoader] = {}
+        self._modules: dict[str, ScriptModule] = {}
         self._lock = threading.Lock()
 
     def call(
@@ -76,23 +78,23 @@ class AuthScripts:
     ) -> Any:
         """Call ``function`` of ``script``; ScriptFailed (logged) if that fails."""
         name, missing = function
-        key = (script.path, name)
         with self._lock:
-            loader = self._loaders.get(key)
-            if loader is None:
-                loader = ScriptLoader(script.path, name, reloading, warn=log)
-                self._loaders[key] = loader
+            loaded = self._modules.get(script.path)
+            if loaded is None:
+                loaded = self._modules[script.path] = ScriptModule(script.path, reloading)
         try:
-            fn = loader.get()
+            module = loaded.get()
         except ScriptError as e:
-            if os.path.isfile(script.path) and "does not contain" in str(e):
-                log(prefix() + "Target WSGI " + missing.format(script.path))
-            else:
-                log(prefix() + str(e))
+            log(prefix() + str(e))
             raise ScriptFailed from None
         except BaseException:
+            log(prefix() + f"Failed to exec Python script file '{script.path}'.")
             _log_exception(log, script.path)
             raise ScriptFailed from None
+        fn = getattr(module, name, None)
+        if fn is None:
+            log(prefix() + "Target WSGI " + missing.format(script.path))
+            raise ScriptFailed
         try:
             return fn(environ, *args)
         except BaseException:

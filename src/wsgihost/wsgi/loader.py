@@ -144,3 +144,35 @@ def load_module(path: str, module_name: str) -> types.ModuleType:
             sys.modules.pop(module_name, None)
         raise
     return module
+
+
+class ScriptModule:
+    """A script loaded as one module whose functions are looked up by name (mod_wsgi's
+    auth and dispatch scripts: ``check_password`` and ``groups_for_user`` of one file
+    share its module), loaded again when the file changes if ``reloading``.
+
+    Thread-safe. A failed load raises (and is tried again next time); the
+    previous module, if any, is dropped only once a new one has loaded.
+    """
+
+    def __init__(self, path: str, reloading: bool = True) -> None:
+        self.path = os.path.abspath(path)
+        self.reloading = reloading
+        self.name = module_name_for(self.path)
+        self._lock = threading.Lock()
+        self._module: Optional[types.ModuleType] = None
+        self._signature: Optional[FileSignature] = None
+
+    def get(self) -> types.ModuleType:
+        module = self._module
+        if module is not None and not self.reloading:
+            return module
+        try:
+            current: Optional[FileSignature] = FileSignature.of(self.path)
+        except OSError:
+            current = None
+        with self._lock:
+            if self._module is None or current != self._signature:
+                self._module = load_module(self.path, self.name)
+                self._signature = current
+            return self._module
