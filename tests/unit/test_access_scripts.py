@@ -96,3 +96,20 @@ def test_a_script_that_does_not_load(tmp_path: Path) -> None:
         )
     assert logged[0].endswith(f"Failed to exec Python script file '{path}'.")
     assert "ModuleNotFoundError" in logged[-1]
+
+
+def test_a_script_that_does_not_compile_or_is_not_there(tmp_path: Path) -> None:
+    path = tmp_path / "auth.wsgi"
+    path.write_text("def check_password(:\n")
+    for _ in range(2):
+        logged: list[str] = []
+        with pytest.raises(ScriptFailed):
+            AuthScripts().call(
+                AuthScript(str(path), "grp"), CHECK_PASSWORD, True, {}, ("u", "p"), logged.append
+            )
+        assert logged[0] == (
+            f"mod_wsgi (pid={os.getpid()}, process='', application='grp'): "
+            f"Could not read/compile source file '{path}'."
+        )
+        assert ("SyntaxError" in logged[-1]) is path.exists()
+        path.unlink(missing_ok=True)

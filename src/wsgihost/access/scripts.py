@@ -84,8 +84,15 @@ class AuthScripts:
                 loaded = self._modules[script.path] = ScriptModule(script.path, reloading)
         try:
             module = loaded.get()
-        except ScriptError as e:
-            log(prefix() + str(e))
+        except (ScriptError, SyntaxError) as e:
+            # What mod_wsgi's wsgi_load_source says of a file it cannot read or compile.
+            where = f"mod_wsgi (pid={os.getpid()}, process='', "
+            where += f"application='{script.application_group}'): "
+            log(where + f"Could not read/compile source file '{script.path}'.")
+            if isinstance(e, SyntaxError):
+                _log_exception(log, script.path)
+            else:
+                log(str(e))
             raise ScriptFailed from None
         except BaseException:
             log(prefix() + f"Failed to exec Python script file '{script.path}'.")
