@@ -268,6 +268,7 @@ class AccessRecord:
         "response_headers",
         "server_name",
         "server_port",
+        "ssl_var",
         "start",
         "status",
         "target",
@@ -295,6 +296,18 @@ class AccessRecord:
         self.response_headers: Sequence[tuple[str, str]] = ()
         self.server_name = ""
         self.server_port = 0
+        # %{SSL_PROTOCOL}x and friends (mod_ssl): the connection's variable, or None.
+        self.ssl_var: Optional[Callable[[str], Optional[str]]] = None
+
+
+def _ssl_var(name: str) -> Callable[[AccessRecord], str]:
+    """mod_ssl's %{VAR}x: a variable of the TLS connection, "-" on a plain one."""
+
+    def value(r: AccessRecord) -> str:
+        found = r.ssl_var(name) if r.ssl_var is not None else None
+        return found or "-"
+
+    return value
 
 
 def _header_in(name: str) -> Callable[[AccessRecord], str]:
@@ -437,6 +450,8 @@ def compile_format(fmt: str) -> Callable[[AccessRecord], str]:
             parts.append(lambda r, strf=strf: time.strftime(strf, time.localtime(r.start)))  # type: ignore[misc]
         elif arg is not None and code == "e":
             parts.append(lambda r: "-")
+        elif arg is not None and code == "x":
+            parts.append(_ssl_var(arg))
         elif code in _SIMPLE:
             parts.append(_SIMPLE[code])
         else:

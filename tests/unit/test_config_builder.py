@@ -109,16 +109,16 @@ def test_not_ours_examples_are_accepted_with_a_warning(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["SSLEngine", "SSLCertificateFile", "SSLCertificateKeyFile"])
-def test_tls_directives_are_refused(name: str) -> None:
+def test_tls_directives_are_mod_ssls(name: str) -> None:
     record = d.lookup(name)
-    assert record is not None and record.kind == "refused" and record.why == d.TLS_WHY
+    assert record is not None and record.kind == "supported" and record.module == "mod_ssl"
 
 
 def test_suggestions() -> None:
     assert suggest("proceses", daemon_options.DAEMON_OPTION_INDEX) == " (did you mean 'processes'?)"
     assert suggest("documentroot2", ["DocumentRoot"]) == " (did you mean 'DocumentRoot'?)"
     assert suggest("zzz", ["DocumentRoot"]) == ""
-    assert d.unknown_message("SSLNew", False).startswith("SSLNew: TLS is terminated")
+    assert d.unknown_message("SSLNew", False).startswith("SSLNew: this mod_ssl directive")
     assert d.unknown_message("Virtualhosts", True) == (
         "unknown section <Virtualhosts> (did you mean 'VirtualHost'?)"
     )
@@ -477,14 +477,16 @@ def test_configtest_prints_every_problem_and_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     conf = tmp_path / "site.conf"
-    conf.write_text("Listen 80\nWSGIDaemonProcess g proceses=2\nServerAdmin x\nSSLEngine on\n")
+    conf.write_text(
+        "Listen 80\nWSGIDaemonProcess g proceses=2\nServerAdmin x\nSSLRequire %{SSL_CIPHER}\n"
+    )
     assert main(["configtest", "--config", str(conf)]) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
         f"{conf}:2: WSGIDaemonProcess: unknown option 'proceses' (did you mean 'processes'?)",
         f"{conf}:3: warning: ServerAdmin: wsgihost's error pages name no administrator; ignored",
-        f"{conf}:4: SSLEngine: {d.TLS_WHY}",
+        f"{conf}:4: SSLRequire: {d.lookup('SSLRequire').why}",  # type: ignore[union-attr]
     ]
 
 

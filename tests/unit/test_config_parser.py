@@ -297,8 +297,8 @@ def test_a_section_must_close_in_its_own_file(tmp_path: Path) -> None:
         ("http_core.c", True),
         ("mpm_prefork_module", False),
         ("mpm_worker_module", False),
-        ("mod_ssl.c", False),
-        ("ssl_module", False),
+        ("mod_ssl.c", True),
+        ("ssl_module", True),
         ("mod_rewrite.c", False),
         ("mod_headers.c", False),
     ],
@@ -313,8 +313,8 @@ def test_ifmodule(tmp_path: Path, module: str, found: bool) -> None:
 def test_a_false_condition_is_skipped_without_expanding_or_checking(tmp_path: Path) -> None:
     parsed, problems = read(
         tmp_path,
-        "<IfModule mod_ssl.c>\n"
-        "  SSLEngine ${UNDEFINED}\n"
+        "<IfModule mod_rewrite.c>\n"
+        "  RewriteEngine ${UNDEFINED}\n"
         "  <VirtualHost ${ALSO}>\n"
         "    Include /no/such/file\n"
         "    Define X 1\n"
@@ -335,7 +335,7 @@ def test_a_false_condition_still_needs_matching_tags(tmp_path: Path) -> None:
 def test_conditions_nest(tmp_path: Path) -> None:
     parsed, problems = read(
         tmp_path,
-        "<IfModule mod_wsgi.c>\n<IfDefine !NOPE>\n<IfModule mod_ssl.c>\nA\n</IfModule>\nB\n"
+        "<IfModule mod_wsgi.c>\n<IfDefine !NOPE>\n<IfModule mod_rewrite.c>\nA\n</IfModule>\nB\n"
         "</IfDefine>\n</IfModule>\n",
     )
     assert problems == []
@@ -372,7 +372,7 @@ def test_ifdirective_and_ifsection(tmp_path: Path) -> None:
         tmp_path,
         "<IfDirective WSGIDaemonProcess>\nA\n</IfDirective>\n"
         "<IfDirective ServerAdmin>\nB\n</IfDirective>\n"  # accepted, with a warning
-        "<IfDirective SSLEngine>\nC\n</IfDirective>\n"  # refused
+        "<IfDirective ProxyPass>\nC\n</IfDirective>\n"  # refused
         "<IfDirective !Frobnicate>\nD\n</IfDirective>\n"
         "<IfSection VirtualHost>\nE\n</IfSection>\n"
         "<IfSection If>\nF\n</IfSection>\n",

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from wsgihost.config import directives, table
+from wsgihost.config import directives, mod_ssl, table
 from wsgihost.config.draft import Context, HostDraft, ServerDraft
 from wsgihost.config.model import (
     COMBINED,
@@ -396,6 +396,9 @@ def _finish(server: ServerDraft, parsed: Parsed, problems: Problems) -> Server:
     groups = _groups(server, parsed, problems)
     main = _host(server.main, server.main, problems)
     vhosts = tuple(_host(v, server.main, problems) for v in server.vhosts)
+    if server.tls:  # SSLEngine and friends (mod_ssl): merged, certificates checked
+        main, *rest = mod_ssl.finish(server, (main, *vhosts), problems)
+        vhosts = tuple(rest)
     first_log = main.access_logs[0] if main.access_logs else None
     logging = Logging(
         error_log=main.error_log,

@@ -45,6 +45,7 @@ from wsgihost.config import (
     mod_handlers,
     mod_log,
     mod_refused,
+    mod_ssl,
     mod_wsgi,
     placeholders,
 )
@@ -93,10 +94,7 @@ from wsgihost.mime import DEFAULT_CHARSET_NAME
 # configuration language wsgihost reads.
 APACHE_VERSION = (2, 4, 62)
 
-TLS_WHY = (
-    "TLS is terminated in front of wsgihost (a load balancer, or a proxy such as "
-    "nginx or HAProxy, forwarding plain HTTP to it): see 'TLS' in docs/directives.md"
-)
+TLS_WHY = "this mod_ssl directive is not provided by wsgihost: see 'TLS' in docs/directives.md"
 
 
 # -- mod_wsgi values -----------------------------------------------------------
@@ -228,11 +226,10 @@ _BRACKETED = re.compile(r"\[([^\]]*)\](?::(.*))?")
 def _listen(ctx: Context, args: list[str]) -> None:
     if len(args) == 2:
         protocol = args[1].lower()
-        if protocol == "https":
-            ctx.error(TLS_WHY)
-            return
-        if protocol != "http":
-            ctx.error(f"protocol '{args[1]}' is not supported (only http)")
+        # https only names the protocol (Apache's accept filter): whether a
+        # connection speaks TLS is its virtual host's SSLEngine (mod_ssl).
+        if protocol not in ("http", "https"):
+            ctx.error(f"protocol '{args[1]}' is not supported (only http and https)")
             return
     text = args[0]
     bracketed = _BRACKETED.fullmatch(text)
@@ -937,6 +934,7 @@ PROVIDED_MODULES: dict[str, str] = {
     "reqtimeout": "RequestReadTimeout header=",
     "mpm_event": "StartServers and ThreadsPerChild (front-end processes and threads)",
     "version": "<IfVersion>",
+    "ssl": "TLS per virtual host: SSLEngine, SSLCertificateFile, SSLProtocol, SSLOptions, ...",
 }
 
 
@@ -1020,9 +1018,7 @@ _NOT_PROVIDED_FAMILIES = (
 
 def _load_module(ctx: Context, args: list[str]) -> None:
     name = module_id(args[0])
-    if name == "ssl":
-        ctx.error(TLS_WHY)
-    elif name in PROVIDED_MODULES:
+    if name in PROVIDED_MODULES:
         return  # wsgihost does what it does; nothing to say
     elif name in BUILT_IN_MODULES:
         return  # built into httpd itself; its <IfModule> was already true
@@ -1123,9 +1119,9 @@ SUPPORTED: tuple[Directive, ...] = (
         (1, 2),
         "none: at least one is needed",
         "A TCP address to accept connections on: `Listen 8000` (every address), "
-        "`Listen 127.0.0.1:8000`, `Listen [::1]:8000`. The optional protocol must be "
-        "`http`; `https` is refused (see TLS). The same address twice is an error. Every "
-        "<VirtualHost> address must be covered by a Listen.",
+        "`Listen 127.0.0.1:8000`, `Listen [::1]:8000`. The optional protocol is "
+        "`http` or `https` (which only names it: TLS is SSLEngine's, see TLS). The same "
+        "address twice is an error. Every <VirtualHost> address must be covered by a Listen.",
         _listen,
     ),
     record(
@@ -2157,6 +2153,7 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     htaccess.DIRECTIVES,
     mod_log.DIRECTIVES,
     mod_wsgi.DIRECTIVES,
+    mod_ssl.DIRECTIVES,
 )
 
 

@@ -60,7 +60,7 @@ Directives are of three kinds:
 - **accepted with a warning**: Apache features wsgihost does not provide but
   that are harmless to go without; the warning names the file and line;
 - **refused**: features whose absence would change what clients get in a way
-  that matters (TLS, authentication, CGI, redirects): an error saying what to
+  that matters (authentication, CGI, redirects): an error saying what to
   do instead.
 
 Anything else is an error, with a suggestion when a known name is close.
@@ -69,29 +69,34 @@ Anything else is an error, with a suggestion when a known name is close.
 _TLS = """\
 ## TLS
 
-wsgihost speaks plain HTTP. Terminate TLS in front of it, in a load balancer
-or a proxy, and forward to a `Listen` address on the loopback interface. Move
-the `SSL*` directives there, and drop the port-443 `<VirtualHost>` (or give it
-the plain HTTP port the proxy forwards to). With nginx, for example:
+wsgihost terminates TLS itself, as mod_ssl does: a `<VirtualHost>` with
+`SSLEngine on` speaks TLS on its addresses, with the certificate of
+`SSLCertificateFile`/`SSLCertificateKeyFile` (and `SSLCertificateChainFile`).
+As in Apache, whether a connection speaks TLS is decided by the virtual host
+its address alone picks (the first on it); the client's SNI then picks the
+virtual host whose certificate is shown, and the `Host` header routes the
+request. A request whose `Host` names another TLS virtual host than SNI did,
+with a different TLS setup (certificate, protocols, ciphers, client
+verification), is answered 421 Misdirected Request, as mod_ssl answers it. A
+plain HTTP request to a TLS port gets Apache's 400 page ("You're speaking plain
+HTTP to an SSL-enabled server port"). ALPN offers `http/1.1` only.
 
-```nginx
-server {
-    listen 443 ssl;
-    server_name example.com;
-    ssl_certificate     /etc/ssl/certs/example.com.pem;
-    ssl_certificate_key /etc/ssl/private/example.com.key;
-    location / {
-        proxy_pass http://127.0.0.1:8080;
-        proxy_set_header Host $host;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_set_header X-Forwarded-Proto https;
-    }
-}
-```
+Certificates and keys are read when the configuration is read (`configtest`
+and `serve`, in the master): a missing file, a key that does not match its
+certificate or an encrypted key is an error at its line. Each front-end worker
+reads them again while it is still root, before it drops to `User`, so a key
+readable by root only works, and no key material goes anywhere else (not to
+the model handed to the workers, not to a file, not to a log line).
 
-and in the wsgihost configuration `Listen 127.0.0.1:8080` with
-`<VirtualHost *:8080>` for the site. Blocks written for Apache's mod_ssl inside
-`<IfModule mod_ssl.c>` are skipped, because wsgihost does not provide mod_ssl.
+The app sees `wsgi.url_scheme` `https`, `HTTPS=on` and, where `SSLOptions
++StdEnvVars` applies, the `SSL_*` variables Python's ssl can give
+(SSL_PROTOCOL, SSL_CIPHER, SSL_CIPHER_USEKEYSIZE, SSL_CIPHER_ALGKEYSIZE,
+SSL_SESSION_RESUMED, SSL_SERVER_S_DN and SSL_SERVER_I_DN and their parts,
+SSL_SERVER_M_SERIAL, SSL_SERVER_V_START/END, SSL_CLIENT_* of a client
+certificate, SSL_CLIENT_VERIFY, SSL_TLS_SNI); `+ExportCertData` adds
+SSL_SERVER_CERT and SSL_CLIENT_CERT. `%{SSL_PROTOCOL}x`, `%{SSL_CIPHER}x` (and
+the other variables) work in `LogFormat`. What differs from mod_ssl is in
+docs/differences.md.
 """
 
 

@@ -23,6 +23,7 @@ from wsgihost.config.model import (
     Limits,
     Listener,
     Server,
+    TlsSettings,
     Where,
 )
 from wsgihost.config.problems import Problems
@@ -134,6 +135,8 @@ class ServerDraft:
     import_scripts: list[tuple[str, str, str]] = field(default_factory=list)
     group_refs: list[GroupRef] = field(default_factory=list)
     extra_files: list[str] = field(default_factory=list)  # TypesConfig, for reloading
+    # mod_ssl's settings by the ``where`` of their host (config/mod_ssl.py).
+    tls: dict[Where, TlsSettings] = field(default_factory=dict)
 
     def set(self, **values: Any) -> None:
         self.model = replace(self.model, **values)

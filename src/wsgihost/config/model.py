@@ -96,6 +96,7 @@ class DirSettings:
     server_signature: str | None = None  # ServerSignature: "on" | "off" | "email"
     force_type: str | None = None  # ForceType: a media type, "" for None
     error_override: bool | None = None  # WSGIErrorOverride
+    ssl_options: tuple[str, ...] = ()  # SSLOptions in sections: "+StdEnvVars", ... in order
     # Handlers (mod_mime, core, mod_wsgi; config/mod_handlers.py). ``handler`` is
     # SetHandler's (name, where it was set), name "" for None; ``add_handlers``
     # AddHandler's (".ext", name, where), RemoveHandler's with name "".
@@ -212,6 +213,7 @@ class DirSettings:
             dispatch_script=(
                 over.dispatch_script if over.dispatch_script is not None else self.dispatch_script
             ),
+            ssl_options=self.ssl_options + over.ssl_options,
             **_merge_auth(self, over),
             **_merge_set(self, over, _MOD_WSGI_FIELDS),
         )
@@ -269,7 +271,9 @@ DEFAULT_SETTINGS = DirSettings(
     max_ranges=200,
     max_range_overlaps=20,
     max_range_reversals=20,
-    allow_override=frozenset(),  # AllowOverride None: Apache 2.4's default
+    # allow_override stays unset: Apache 2.4's default is None on paper, but a
+    # walk where no AllowOverride was ever given reads .htaccess files and
+    # allows nothing in them (wsgihost/htaccess.py, Allowed.of).
     access_file_names=(".htaccess",),
     exec_cgi=False,
 )
@@ -315,6 +319,36 @@ class LogSpec:
 
 
 @dataclass(frozen=True)
+class TlsSettings:
+    """mod_ssl's settings for one host (config/mod_ssl.py); None where not given.
+
+    The main server's are merged under each virtual host's, as mod_ssl merges
+    them; a host whose merged ``engine`` is on speaks TLS (wsgihost.tls).
+    Only paths are kept here: the certificate and key files are read by the
+    processes that serve (wsgihost.tls), never copied into the model.
+    """
+
+    engine: bool | None = None
+    certificate_files: tuple[str, ...] = ()  # SSLCertificateFile (several: RSA + ECDSA)
+    key_files: tuple[str, ...] = ()  # SSLCertificateKeyFile, by position
+    chain_file: str | None = None
+    ca_file: str | None = None
+    ca_path: str | None = None
+    verify_client: str | None = None  # none | optional | require | optional_no_ca
+    verify_depth: int | None = None
+    protocols: tuple[str, ...] | None = None  # the enabled ones: "TLSv1.2", "TLSv1.3"
+    cipher_suite: str | None = None  # TLSv1.2 and below (OpenSSL's cipher string)
+    tls13_ciphers: str | None = None  # SSLCipherSuite TLSv1.3 ...
+    honor_cipher_order: bool | None = None
+    session_tickets: bool | None = None
+    strict_sni: bool | None = None
+    options: tuple[str, ...] = ()  # SSLOptions, host level: "+StdEnvVars", ...
+    where: Where = field(default_factory=Where, compare=False)
+    # Where each file above was named, for the problems found when it is read.
+    sources: tuple[tuple[str, Where], ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
 class Host:
     """A virtual host, or the main server (which has no addresses)."""
 
@@ -331,6 +365,7 @@ class Host:
     where: Where = field(default_factory=Where, compare=False)
     log_level: str | None = None  # LogLevel given in this virtual host
     trace_enable: str = "on"  # TraceEnable: on, off or extended (a vhost inherits the main's)
+    tls: TlsSettings | None = None  # mod_ssl's, merged; None: SSLEngine is not on here
 
 
 @dataclass(frozen=True)

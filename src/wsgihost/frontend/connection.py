@@ -149,6 +149,7 @@ class Connection(asyncio.Protocol):
         self.framing = False  # inside _frame: do not re-enter it
         self.peer = ("", 0)
         self.local = ("", 0)
+        self.tls: Any = None
 
     # -- transport events ------------------------------------------------------
 
@@ -163,6 +164,8 @@ class Connection(asyncio.Protocol):
         if isinstance(local, tuple):
             self.local = (_unmapped(local[0]), local[1])
         tr.set_write_buffer_limits(high=64 * 1024)
+        # The TLS layer under this connection, if any (frontend/tlslayer.py).
+        self.tls = transport.get_extra_info("wsgihost_tls")
         worker = self.worker
         worker.connections.add(self)
         self.state = IDLE
@@ -477,6 +480,8 @@ class Connection(asyncio.Protocol):
             request_id=worker.next_request_id(),
             start_time=time.time(),
         )
+        if self.tls is not None:
+            request_head.scheme = "https"
         keep_alive = parser.should_keep_alive() and server.keepalive and not self.closing
         if head.chunked and not http11:
             keep_alive = False  # RFC 9112 6.1: Transfer-Encoding in 1.0 is suspect framing

@@ -26,6 +26,12 @@ def start(conn: Exchange, req: Request) -> None:
     """Serve ``req`` (on the loop): TRACE, a file, an embedded app or a daemon."""
     worker = conn.worker
     head = req.head
+    layer = getattr(conn, "tls", None)  # over TLS: mod_ssl's checks first (tlslayer.py)
+    if layer is not None:
+        status = layer.refusal(worker.router.host(head.server_addr, head.server_port, req.host))
+        if status:
+            conn.answer(req, status)
+            return
     if head.target == "*":
         # OPTIONS * asks about the server itself (RFC 9110 9.3.7): Apache's
         # core answers 200 with no body and no Allow.
@@ -41,6 +47,8 @@ def start(conn: Exchange, req: Request) -> None:
         return
     if not isinstance(target, Refusal):
         req.vhost = target.host
+        if layer is not None and isinstance(target, WSGITarget):
+            head.ssl_environ = layer.request_environ(target.host, target.settings.ssl_options)
         # The access phases (Require, authentication, WSGIAccessScript) come
         # before any handler, as in Apache; they may finish on a pool thread.
         access.admit(conn, req, target, lambda: serve_target(conn, req, target))
@@ -205,6 +213,9 @@ def log_access(conn: Exchange, req: Request) -> None:
     record.duration = time.time() - head.start_time
     record.request_headers = head.headers
     record.response_headers = req.response_headers
+    layer = getattr(conn, "tls", None)
+    if layer is not None:
+        record.ssl_var = layer.log_var
     record.server_port = head.server_port
     record.user = head.remote_user
     host = req.vhost or conn.worker.server.main

@@ -23,14 +23,18 @@ import pickle
 import resource
 import signal
 import socket
+import ssl
 import struct
+import sys
 import time
+from collections.abc import Callable
 
 from wsgihost import privileges, static
 from wsgihost.config.model import Server
 from wsgihost.frontend.connection import Connection
 from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
 from wsgihost.frontend.hostlogs import HostLogs
+from wsgihost.frontend.tlslayer import Sites, TlsProtocol
 from wsgihost.htaccess import HtaccessFiles
 from wsgihost.logs import ErrorLog
 from wsgihost.memory import release_free_memory
@@ -73,10 +77,16 @@ class Worker:
         self._evicted = 0  # since the last report
         self._refused = 0
         self.pool = ThreadPool(server.threads)
-        # .htaccess files, read per request where AllowOverride allows (wsgihost.htaccess).
-        self.router = Router(server, HtaccessFiles(server.server_root or "/", warn=self.log.warn))
+        # .htaccess files, read per request where AllowOverride allows (wsgihost.htaccess),
+        # for a configuration's sites; `serve SCRIPT` reads none, as mod_wsgi-express's
+        # `<Directory /> AllowOverride None`.
+        htaccess = HtaccessFiles(server.server_root or "/", warn=self.log.warn)
+        self.router = Router(server, htaccess if server.config_files else None)
         self.apps = EmbeddedApps(server.processes, server.threads, self.logs)
         self.mime_types = load_mime_types(server, self.log)
+        # SSLContexts, built now: the worker is still root here when the
+        # master was, and reads the keys before dropping to User (tlslayer).
+        self.tls = Sites(server, self.router)
         self.stopping = False
         self._stopped = asyncio.Event()
         self._servers: list[asyncio.base_events.Server] = []
@@ -91,9 +101,10 @@ class Worker:
         loop = self.loop
         for fd in self.listen_fds:
             sock = socket.socket(fileno=fd)
-            srv = await loop.create_server(
-                lambda: Connection(self), sock=sock, backlog=self.server.listen_backlog
-            )
+            factory: Callable[[], asyncio.Protocol] = lambda: Connection(self)  # noqa: E731
+            if self.tls and self.tls.on_port(sock.getsockname()[1]):
+                factory = lambda: TlsProtocol(self.tls, self)  # noqa: E731
+            srv = await loop.create_server(factory, sock=sock, backlog=self.server.listen_backlog)
             self._servers.append(srv)
         loop.add_signal_handler(signal.SIGTERM, self.stop, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, self.stop, "SIGINT")
@@ -311,7 +322,13 @@ def main(argv: list[str] | None = None) -> int:
 
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
-    worker = Worker(server, listen_fds, channel, loop, group_sockets, group_status)
+    try:
+        worker = Worker(server, listen_fds, channel, loop, group_sockets, group_status)
+    except (ssl.SSLError, OSError) as e:
+        # A certificate or key changed since the master checked it: say so, and
+        # let the master's back-off retry (as a failing start does).
+        sys.stderr.write(f"wsgihost: cannot load a TLS certificate or key: {e}\n")
+        return 1
     worker.logs.install()
     # WSGIRestrictStdin/Stdout/Signal and WSGISwitchInterval, for embedded apps.
     restrict.install(

@@ -122,6 +122,7 @@ class RequestHead:
         "scheme",
         "server_addr",
         "server_port",
+        "ssl_environ",
         "start_time",
         "target",
         "version",
@@ -162,6 +163,9 @@ class RequestHead:
         # the app's REMOTE_USER and AUTH_TYPE, and the access log's %u.
         self.remote_user: Optional[str] = None
         self.auth_type: Optional[str] = None
+        # mod_ssl's HTTPS and SSL_* variables for a request over TLS (set by
+        # the front end's TLS layer once the request is routed; None: plain).
+        self.ssl_environ: Optional[Dict[str, str]] = None
 
     def header(self, name: bytes) -> Optional[bytes]:
         """The first value of a header, by case-insensitive name."""
@@ -307,6 +311,8 @@ def build_environ(
         "mod_wsgi.listener_host": head.server_addr,
         "mod_wsgi.listener_port": str(head.server_port),
     }
+    if head.ssl_environ:
+        environ.update(head.ssl_environ)
     if head.remote_user is not None:
         # As Apache's ap_add_common_vars, for a request that was authenticated.
         environ["REMOTE_USER"] = head.remote_user

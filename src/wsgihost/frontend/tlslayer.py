@@ -1,0 +1,398 @@
+"""TLS between the client's socket and a :class:`~wsgihost.frontend.connection.Connection`.
+
+Runs in the front-end workers. A listener some TLS virtual host may answer
+on gets :class:`TlsProtocol` instead of a bare Connection. Per connection,
+as mod_ssl decides it, the virtual host the address alone picks (the first
+on it) says whether it speaks TLS; SNI then picks the host whose
+certificate is shown (one SSLContext per host, switched in the SNI
+callback). TLS runs over memory BIOs rather than asyncio's own SSL so that:
+
+- a plain HTTP request to the TLS port gets Apache's plain-text 400
+  ("You're speaking plain HTTP to an SSL-enabled server port") instead of a
+  reset;
+- the Connection above sees an ordinary transport (:class:`TlsTransport`),
+  with the raw transport's flow control, and ``socket`` hidden so that
+  static files are written through TLS rather than by sendfile;
+- a close sends close_notify first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import TYPE_CHECKING, Any
+
+from wsgihost import httpcore, tls
+from wsgihost.config.model import Host, Server, Where
+from wsgihost.frontend.connection import Connection, Home
+
+if TYPE_CHECKING:
+    from wsgihost.routing import Router
+
+_READ = 256 * 1024
+PLAIN_HTTP_NOTE = (
+    "Reason: You're speaking plain HTTP to an SSL-enabled server port.<br />\n"
+    " Instead use the HTTPS scheme to access this URL, please.<br />\n"
+)
+
+
+class Sites:
+    """The TLS hosts of one worker: their contexts, built while the worker is root."""
+
+    def __init__(self, server: Server, router: Router) -> None:
+        self.router = router
+        self.contexts: dict[Where, ssl.SSLContext] = {}
+        self.certs: dict[Where, tls.ServerCert] = {}
+        self.ports: set[int] = set()
+        self.any_port = False
+        for host in (server.main, *server.vhosts):
+            if host.tls is None:
+                continue
+            ctx = tls.context(host.tls)
+            ctx.sni_callback = self._on_sni
+            self.contexts[host.where] = ctx
+            self.certs[host.where] = tls.ServerCert.load(host.tls)
+            if host is server.main or not host.addresses:
+                self.any_port = True
+            for address in host.addresses:
+                if address.port is None:
+                    self.any_port = True
+                else:
+                    self.ports.add(address.port)
+
+    def __bool__(self) -> bool:
+        return bool(self.contexts)
+
+    def on_port(self, port: int) -> bool:
+        """Might a connection to ``port`` be a TLS one?"""
+        return self.any_port or port in self.ports
+
+    def name_based(self, local: tuple[str, int]) -> bool:
+        """Do several virtual hosts share this address (name-based hosting)?"""
+        return len(self.router._candidates(local[0], local[1])) > 1
+
+    def host_for(self, local: tuple[str, int], name: str | None) -> Host:
+        return self.router.host(local[0], local[1], name.encode("latin-1") if name else None)
+
+    def _on_sni(self, obj: Any, name: str | None, _ctx: ssl.SSLContext) -> int | None:
+        state: TlsProtocol | None = getattr(obj, "wsgihost_state", None)
+        if state is None or not name:
+            return None
+        host = self.host_for(state.local, name)
+        ctx = self.contexts.get(host.where)
+        state.sni = name
+        if ctx is not None:
+            obj.context = ctx
+            state.handshake_host = host
+        return None
+
+
+class TlsTransport:
+    """What the Connection writes to: encrypts into the raw transport."""
+
+    def __init__(self, layer: TlsProtocol) -> None:
+        self._layer = layer
+        self._closing = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._closing:
+            return
+        self._layer.send(bytes(data))
+
+    def writelines(self, parts: list[bytes]) -> None:
+        self.write(b"".join(parts))
+
+    def can_write_eof(self) -> bool:
+        return False  # TLS has close_notify, not a half close
+
+    def write_eof(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if not self._closing:
+            self._closing = True
+            self._layer.shutdown()
+
+    def abort(self) -> None:
+        self._closing = True
+        self._layer.raw.abort()
+
+    def is_closing(self) -> bool:
+        return self._closing or self._layer.raw.is_closing()
+
+    def pause_reading(self) -> None:
+        self._layer.raw.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._layer.raw.resume_reading()
+
+    def get_write_buffer_size(self) -> int:
+        return int(self._layer.raw.get_write_buffer_size())
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._layer.raw.set_write_buffer_limits(high=high, low=low)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if name == "socket":
+            return None  # no sendfile: the bytes must go through TLS
+        if name == "ssl_object":
+            return self._layer.obj
+        if name == "wsgihost_tls":
+            return self._layer
+        return self._layer.raw.get_extra_info(name, default)
+
+
+class TlsProtocol(asyncio.Protocol):
+    """The raw side of one client connection on a listener that may speak TLS."""
+
+    def __init__(self, sites: Sites, worker: Home) -> None:
+        self.sites = sites
+        self.worker = worker
+        self.raw: Any = None
+        self.inner: Connection | None = None
+        self.obj: ssl.SSLObject | None = None
+        self.incoming = ssl.MemoryBIO()
+        self.outgoing = ssl.MemoryBIO()
+        self.local: tuple[str, int] = ("", 0)
+        self.sni: str | None = None
+        self.default_host: Host | None = None
+        self.handshake_host: Host | None = None
+        self.plain = False  # the host the address picks is not a TLS one
+        self.started = False
+        self.done = False  # handshake finished
+        self.env: dict[str, str] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.plain_buf = b""
+
+    # -- the raw transport's events --------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.raw = transport
+        local = transport.get_extra_info("sockname")
+        if isinstance(local, tuple):
+            address = local[0][7:] if local[0].startswith("::ffff:") else local[0]
+            self.local = (address, local[1])
+        host = self.sites.host_for(self.local, None)
+        ctx = self.sites.contexts.get(host.where)
+        if ctx is None:
+            self.plain = True
+            self.inner = Connection(self.worker)
+            self.inner.connection_made(transport)
+            return
+        self.default_host = self.handshake_host = host
+        self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=True)
+        self.obj.wsgihost_state = self  # type: ignore[attr-defined]  # for the SNI callback
+        # The handshake has Timeout (as Apache's, with no handshake= timeout).
+        loop = asyncio.get_running_loop()
+        self.timer = loop.call_later(self.worker.server.timeout, self._handshake_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        if self.plain:
+            assert self.inner is not None
+            self.inner.data_received(data)
+            return
+        if not self.started:
+            self.started = True
+            if data[:1] != b"\x16":  # not a TLS handshake record: plain HTTP
+                self._plain_http(data)
+                return
+        if self.obj is None:
+            self._plain_http(data)
+            return
+        self.incoming.write(data)
+        if not self.done:
+            self._handshake()
+            if not self.done:
+                return
+        self._read()
+
+    def eof_received(self) -> bool | None:
+        if self.inner is not None and self.done:
+            return self.inner.eof_received()
+        if self.plain and self.inner is not None:
+            return self.inner.eof_received()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if self.inner is not None:
+            self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        if self.inner is not None:
+            self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self.inner is not None:
+            self.inner.resume_writing()
+
+    # -- TLS ------------------------------------------------------------------------------
+
+    def _handshake(self) -> None:
+        assert self.obj is not None
+        try:
+            self.obj.do_handshake()
+        except ssl.SSLWantReadError:
+            self._flush()
+            return
+        except (ssl.SSLError, OSError) as e:
+            self._flush()
+            self._fail(e)
+            return
+        self._flush()
+        self.done = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        inner = Connection(self.worker)
+        self.inner = inner
+        inner.connection_made(TlsTransport(self))  # type: ignore[arg-type]  # duck-typed
+
+    def _fail(self, e: Exception) -> None:
+        reason = getattr(e, "reason", None) or str(e)
+        self.worker.log.info(f"SSL handshake with {self._peer()} failed: {reason}")
+        self.raw.close()
+
+    def _peer(self) -> str:
+        peer = self.raw.get_extra_info("peername")
+        return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "a client"
+
+    def _handshake_timeout(self) -> None:
+        self.timer = None
+        if not self.done:
+            self.raw.abort()
+
+    def _read(self) -> None:
+        assert self.obj is not None and self.inner is not None
+        chunks = []
+        ended = False
+        while True:
+            try:
+                chunk = self.obj.read(_READ)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:
+                ended = True
+                break
+            except (ssl.SSLError, OSError):
+                self.raw.abort()
+                return
+            if not chunk:
+                ended = True
+                break
+            chunks.append(chunk)
+        self._flush()  # TLS 1.3 session tickets, key updates
+        if chunks:
+            self.inner.data_received(b"".join(chunks))
+        if ended and not self.raw.is_closing() and not self.inner.eof_received():
+            self.shutdown()
+
+    def send(self, data: bytes) -> None:
+        if self.obj is None or not data:
+            return
+        try:
+            self.obj.write(data)
+        except (ssl.SSLError, OSError):
+            self.raw.abort()
+            return
+        self._flush()
+
+    def shutdown(self) -> None:
+        """close_notify, then close the raw transport once it has gone out."""
+        if self.obj is not None and self.done:
+            try:
+                self.obj.unwrap()
+            except (ssl.SSLError, OSError):
+                pass  # SSLWantReadError: we do not wait for the client's close_notify
+            self._flush()
+        self.raw.close()
+
+    def _flush(self) -> None:
+        data = self.outgoing.read()
+        if data and not self.raw.is_closing():
+            self.raw.write(data)
+
+    # -- what the app and the log see ---------------------------------------------------
+
+    def environ(self, options: set[str]) -> dict[str, str]:
+        """HTTPS and SSL_TLS_SNI always; the rest with StdEnvVars (mod_ssl's Fixup hook)."""
+        assert self.obj is not None
+        env: dict[str, str] = {"HTTPS": "on"}
+        std = "StdEnvVars" in options
+        export = "ExportCertData" in options
+        if std or export:
+            if self.env is None:
+                host = self.handshake_host or self.default_host
+                assert host is not None and host.tls is not None
+                cert = self.sites.certs.get(host.where) or tls.ServerCert({}, "")
+                self.env = tls.connection_vars(
+                    self.obj, self.sni, cert, host.tls.verify_client or "none", True
+                )
+            full = self.env
+            if std:
+                env.update(
+                    (k, v)
+                    for k, v in full.items()
+                    if k not in ("SSL_CLIENT_CERT", "SSL_SERVER_CERT")
+                )
+            if export:
+                for key in ("SSL_CLIENT_CERT", "SSL_SERVER_CERT"):
+                    if key in full:
+                        env[key] = full[key]
+        elif self.sni:
+            env["SSL_TLS_SNI"] = self.sni
+        return env
+
+    def log_var(self, name: str) -> str | None:
+        """%{SSL_...}x in LogFormat."""
+        if self.obj is None:
+            return None
+        if name == "SSL_PROTOCOL":
+            return self.obj.version()
+        if name == "SSL_CIPHER":
+            cipher = self.obj.cipher()
+            return cipher[0] if cipher else None
+        if name == "HTTPS":
+            return "on"
+        if name == "SSL_TLS_SNI":
+            return self.sni
+        return self.environ({"StdEnvVars"}).get(name)
+
+    def refusal(self, host: Host) -> int:
+        """The status mod_ssl's post-read-request hook answers for a request for ``host``, or 0."""
+        if self.misdirected(host):
+            return 421
+        shook = self.handshake_host
+        strict = any(
+            h is not None and h.tls is not None and h.tls.strict_sni for h in (host, shook)
+        )
+        if strict and not self.sni and self.sites.name_based(self.local):
+            return 403
+        return 0
+
+    def request_environ(self, host: Host, section_options: tuple[str, ...]) -> dict[str, str]:
+        settings = host.tls or (self.handshake_host.tls if self.handshake_host else None)
+        options = tls.options_on(settings.options if settings else (), section_options)
+        return self.environ(options)
+
+    def misdirected(self, host: Host) -> bool:
+        """mod_ssl's check: a request for a host whose TLS setup differs from the handshake's."""
+        shook = self.handshake_host
+        if not self.sni or shook is None or host is shook:
+            return False
+        if host.tls is None or shook.tls is None:
+            return False  # Apache serves a plain host's request on the connection
+        return not tls.compatible(shook.tls, host.tls)
+
+    # -- plain HTTP on a TLS port -----------------------------------------------------------
+
+    def _plain_http(self, data: bytes) -> None:
+        """Apache reads the request head in plain and answers 400 with the reason."""
+        self.plain_buf += data
+        ended = b"\r\n\r\n" in self.plain_buf or b"\n\n" in self.plain_buf
+        if not ended and len(self.plain_buf) < 16384:
+            return
+        self.raw.write(httpcore.error_response(400, notes=PLAIN_HTTP_NOTE))
+        self.raw.close()
+        self.obj = None

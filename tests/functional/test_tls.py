@@ -1,0 +1,319 @@
+"""TLS as mod_ssl does it: `serve --config` with SSLEngine vhosts, spoken to by real clients.
+
+Certificates come from a CA made at test time (tests/tlscerts.py). Clients
+are Python's ssl module (which checks the chain against that CA and the
+name) and ``curl``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import tlscerts
+from tests.functional.helpers import free_port
+from tests.functional.server import APPS, ServerProcess, read_response
+
+pytestmark = pytest.mark.slow
+
+BIG = 3 * 1024 * 1024 + 17
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> tlscerts.Pki:
+    return tlscerts.make(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, pki: tlscerts.Pki) -> Iterator[ServerProcess]:
+    root = tmp_path_factory.mktemp("tls-site")
+    docs = root / "htdocs"
+    docs.mkdir()
+    (docs / "index.html").write_text("a index\n")
+    (docs / "big.bin").write_bytes(bytes(range(256)) * (BIG // 256) + b"x" * (BIG % 256))
+    echo = APPS / "echo.wsgi"
+    conf = root / "site.conf"
+    conf.write_text(
+        textwrap.dedent(
+            f"""\
+            Listen 127.0.0.1:${{TLS_PORT}} https
+            Listen 127.0.0.1:${{MTLS_PORT}}
+            ServerName main.test
+            ErrorLog {root}/error.log
+            LogFormat "%h %>s %{{SSL_PROTOCOL}}x %{{SSL_CIPHER}}x \\"%r\\"" ssl
+            CustomLog {root}/access.log ssl
+            SSLProtocol all -SSLv3 -TLSv1 -TLSv1.1
+            SSLSessionCache shmcb:{root}/scache(512000)
+            WSGIDaemonProcess tlsd processes=1 threads=4
+
+            <VirtualHost *:${{TLS_PORT}}>
+                ServerName a.test
+                DocumentRoot {docs}
+                SSLEngine on
+                SSLCertificateFile {pki.cert("a.test")}
+                SSLCertificateKeyFile {pki.key("a.test")}
+                SSLOptions +StdEnvVars
+                WSGIScriptAlias /app {echo}
+                WSGIScriptAlias /daemon {echo} process-group=tlsd
+            </VirtualHost>
+
+            <VirtualHost *:${{TLS_PORT}}>
+                ServerName b.test
+                DocumentRoot {docs}
+                SSLEngine on
+                SSLCertificateFile {pki.cert("b.test")}
+                SSLCertificateKeyFile {pki.key("b.test")}
+                WSGIScriptAlias /app {echo}
+            </VirtualHost>
+
+            <VirtualHost 127.0.0.1:${{MTLS_PORT}}>
+                ServerName a.test
+                SSLEngine on
+                SSLCertificateFile {pki.cert("a.test")}
+                SSLCertificateKeyFile {pki.key("a.test")}
+                SSLCACertificateFile {pki.ca}
+                SSLVerifyClient optional
+                SSLOptions +StdEnvVars +ExportCertData
+                WSGIScriptAlias /app {echo}
+            </VirtualHost>
+            """
+        )
+    )
+    ports = {"TLS_PORT": str(free_port()), "MTLS_PORT": str(free_port())}
+    server = ServerProcess(["serve", "--config", str(conf)], env=ports)
+    try:
+        server.wait_listening(count=2)
+        server.root = root  # type: ignore[attr-defined]
+        server.tls_port = int(ports["TLS_PORT"])  # type: ignore[attr-defined]
+        server.mtls_port = int(ports["MTLS_PORT"])  # type: ignore[attr-defined]
+        yield server
+    finally:
+        server.close()
+
+
+def client_context(pki: tlscerts.Pki, cert: bool = False) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(pki.ca))
+    if cert:
+        ctx.load_cert_chain(str(pki.client_cert), str(pki.client_key))
+    return ctx
+
+
+def tls_connect(
+    port: int, ctx: ssl.SSLContext, sni: str | None, timeout: float = 10.0
+) -> ssl.SSLSocket:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    if sni is None:
+        ctx.check_hostname = False
+    return ctx.wrap_socket(raw, server_hostname=sni)
+
+
+def ask(sock: ssl.SSLSocket, path: str, host: str) -> tuple[int, dict[str, str], bytes]:
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    return read_response(sock)  # type: ignore[arg-type]
+
+
+def test_sni_picks_the_certificate_and_the_app_sees_https(
+    site: ServerProcess, pki: tlscerts.Pki
+) -> None:
+    for name in ("a.test", "b.test"):
+        with tls_connect(site.tls_port, client_context(pki), name) as s:  # type: ignore[attr-defined]
+            # The chain verified against the test CA for this very name.
+            assert s.getpeercert()["subject"][-1] == (("commonName", name),)
+            assert s.selected_alpn_protocol() in (None, "http/1.1")
+            status, _, body = ask(s, "/app/x", name)
+            assert status == 200
+            env = json.loads(body)["environ"]
+            assert env["wsgi.url_scheme"] == "https"
+            assert env["HTTPS"] == "on"
+            assert env["SERVER_NAME"] == name
+            assert env["SSL_TLS_SNI"] == name
+            # StdEnvVars is set on a.test only.
+            assert ("SSL_PROTOCOL" in env) == (name == "a.test")
+            if name == "a.test":
+                assert env["SSL_PROTOCOL"] == s.version()
+                assert env["SSL_CIPHER"] == s.cipher()[0]
+                assert env["SSL_SERVER_S_DN_CN"] == "a.test"
+                assert env["SSL_SERVER_S_DN"] == "CN=a.test,O=wsgihost tests,C=US"
+                assert env["SSL_CLIENT_VERIFY"] == "NONE"
+
+
+def test_no_sni_gets_the_first_host(site: ServerProcess, pki: tlscerts.Pki) -> None:
+    with tls_connect(site.tls_port, client_context(pki), None) as s:  # type: ignore[attr-defined]
+        assert s.getpeercert()["subject"][-1] == (("commonName", "a.test"),)
+        status, _, body = ask(s, "/app/", "a.test")
+        assert status == 200
+        assert "SSL_TLS_SNI" not in json.loads(body)["environ"]
+
+
+def test_sni_and_host_naming_other_tls_hosts_is_421(site: ServerProcess, pki: tlscerts.Pki) -> None:
+    with tls_connect(site.tls_port, client_context(pki), "a.test") as s:  # type: ignore[attr-defined]
+        status, _, body = ask(s, "/app/", "b.test")
+        assert status == 421
+        assert b"Misdirected Request" in body
+        # The connection stays usable for the host it was made for.
+        status, _, _ = ask(s, "/", "a.test")
+        assert status == 200
+
+
+def test_daemon_mode_over_tls_keepalive(site: ServerProcess, pki: tlscerts.Pki) -> None:
+    with tls_connect(site.tls_port, client_context(pki), "a.test") as s:  # type: ignore[attr-defined]
+        for _ in range(3):  # one connection, three requests
+            status, _, body = ask(s, "/daemon/d", "a.test")
+            assert status == 200
+            env = json.loads(body)["environ"]
+            assert env["mod_wsgi.process_group"] == "tlsd"
+            assert env["HTTPS"] == "on" and env["wsgi.url_scheme"] == "https"
+            assert env["SSL_PROTOCOL"] in ("TLSv1.2", "TLSv1.3")
+
+
+def test_big_static_file_and_a_stream_through_tls(site: ServerProcess, pki: tlscerts.Pki) -> None:
+    expected = (site.root / "htdocs" / "big.bin").read_bytes()  # type: ignore[attr-defined]
+    with tls_connect(site.tls_port, client_context(pki), "a.test", timeout=30) as s:  # type: ignore[attr-defined]
+        status, headers, body = ask(s, "/big.bin", "a.test")
+        assert status == 200
+        assert body == expected  # sendfile cannot be used: it must come through TLS
+        status, headers, body = ask(s, "/app/stream?n=200&size=10000", "a.test")
+        assert status == 200
+        assert headers.get("transfer-encoding") == "chunked"
+        assert body == b"x" * 2_000_000
+
+
+def test_close_notify_ends_the_connection(site: ServerProcess, pki: tlscerts.Pki) -> None:
+    with tls_connect(site.tls_port, client_context(pki), "a.test") as s:  # type: ignore[attr-defined]
+        s.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)  # a clean TLS end reads as b""; a cut one raises
+            if not chunk:
+                break
+            data += chunk
+        assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"a index\n")
+
+
+def test_client_certificate_optional(site: ServerProcess, pki: tlscerts.Pki) -> None:
+    port = site.mtls_port  # type: ignore[attr-defined]
+    with tls_connect(port, client_context(pki, cert=True), "a.test") as s:
+        status, _, body = ask(s, "/app/", "a.test")
+        env = json.loads(body)["environ"]
+        assert status == 200
+        assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
+        assert env["SSL_CLIENT_S_DN"] == "CN=alice,O=wsgihost tests,C=US"
+        assert env["SSL_CLIENT_S_DN_CN"] == "alice"
+        assert env["SSL_CLIENT_I_DN_CN"] == "wsgihost test CA"
+        pem = pki.client_cert.read_text()
+        assert env["SSL_CLIENT_CERT"].split() == pem[pem.index("-----BEGIN") :].split()
+        assert env["SSL_SERVER_CERT"].startswith("-----BEGIN CERTIFICATE-----")
+    with tls_connect(port, client_context(pki), "a.test") as s:
+        status, _, body = ask(s, "/app/", "a.test")
+        assert json.loads(body)["environ"]["SSL_CLIENT_VERIFY"] == "NONE"
+
+
+def test_client_certificate_required(tmp_path: Path, pki: tlscerts.Pki) -> None:
+    conf = tmp_path / "site.conf"
+    conf.write_text(
+        textwrap.dedent(
+            f"""\
+            Listen 127.0.0.1:${{PORT}}
+            ServerName a.test
+            ErrorLog {tmp_path}/error.log
+            <VirtualHost *:${{PORT}}>
+                SSLEngine on
+                SSLCertificateFile {pki.cert("a.test")}
+                SSLCertificateKeyFile {pki.key("a.test")}
+                SSLCACertificateFile {pki.ca}
+                SSLVerifyClient require
+                WSGIScriptAlias / {APPS / "echo.wsgi"}
+            </VirtualHost>
+            """
+        )
+    )
+    port = free_port()
+    server = ServerProcess(["serve", "--config", str(conf)], env={"PORT": str(port)})
+    try:
+        server.wait_listening()
+        with tls_connect(port, client_context(pki, cert=True), "a.test") as s:
+            assert ask(s, "/", "a.test")[0] == 200
+        # Without a certificate, TLS 1.3 fails at the first read.
+        with (
+            pytest.raises((ssl.SSLError, ConnectionError)),
+            tls_connect(port, client_context(pki), "a.test") as s,
+        ):
+            ask(s, "/", "a.test")
+    finally:
+        server.close()
+
+
+def test_plain_http_to_the_tls_port_gets_apaches_400(site: ServerProcess) -> None:
+    with socket.create_connection(("127.0.0.1", site.tls_port), timeout=10) as s:  # type: ignore[attr-defined]
+        s.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        status, headers, body = read_response(s)
+        assert status == 400
+        assert headers["connection"] == "close"
+        assert b"You're speaking plain HTTP to an SSL-enabled server port" in body
+
+
+def test_access_log_has_ssl_protocol_and_cipher(site: ServerProcess, pki: tlscerts.Pki) -> None:
+    with tls_connect(site.tls_port, client_context(pki), "a.test") as s:  # type: ignore[attr-defined]
+        ask(s, "/index.html?logged", "a.test")
+        version, cipher = s.version(), s.cipher()[0]
+    log = site.root / "access.log"  # type: ignore[attr-defined]
+    for _ in range(100):
+        lines = [line for line in log.read_text().splitlines() if "logged" in line]
+        if lines:
+            break
+        time.sleep(0.05)
+    assert lines and f" 200 {version} {cipher} " in lines[0]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_curl_verifies_and_resolves(site: ServerProcess, pki: tlscerts.Pki) -> None:
+    port = site.tls_port  # type: ignore[attr-defined]
+    out = subprocess.run(
+        ["curl", "-sS", "--cacert", str(pki.ca), "--resolve", f"b.test:{port}:127.0.0.1",
+         f"https://b.test:{port}/app/c", "-o", "-", "-w", "\n%{http_code} %{http_version}"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    body, _, tail = out.stdout.rpartition("\n")
+    assert tail == "200 1.1", out.stderr
+    assert json.loads(body)["environ"]["SERVER_NAME"] == "b.test"
+
+
+def test_configtest_refuses_a_key_of_another_certificate(tmp_path: Path, pki: tlscerts.Pki) -> None:
+    conf = tmp_path / "bad.conf"
+    conf.write_text(
+        textwrap.dedent(
+            f"""\
+            Listen 127.0.0.1:8443
+            <VirtualHost *:8443>
+                ServerName a.test
+                SSLEngine on
+                SSLCertificateFile {pki.cert("a.test")}
+                SSLCertificateKeyFile {pki.other_key}
+            </VirtualHost>
+            <VirtualHost *:8443>
+                ServerName b.test
+                SSLEngine on
+                SSLCertificateFile {tmp_path}/missing.pem
+            </VirtualHost>
+            """
+        )
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "wsgihost", "configtest", "--config", str(conf)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert f"{conf}:6: " in text and "does not match the certificate" in text
+    assert f"{conf}:11: SSLCertificateFile: file '{tmp_path}/missing.pem' does not exist" in text
+    assert "BEGIN" not in text  # no key material in any message

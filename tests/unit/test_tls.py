@@ -1,0 +1,186 @@
+"""mod_ssl's directives read into TlsSettings, and the SSLContexts built from them."""
+
+from __future__ import annotations
+
+import ssl
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests import tlscerts
+from wsgihost import tls
+from wsgihost.config import load
+from wsgihost.config.model import Server, TlsSettings
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> tlscerts.Pki:
+    return tlscerts.make(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.mark.parametrize(
+    ("words", "enabled"),
+    [
+        ("all -SSLv3", ("TLSv1.2", "TLSv1.3")),
+        ("all -SSLv3 -TLSv1 -TLSv1.1", ("TLSv1.2", "TLSv1.3")),
+        ("-all +TLSv1.3", ("TLSv1.3",)),
+        ("TLSv1.2", ("TLSv1.2",)),
+        ("+TLSv1.2 +TLSv1.3", ("TLSv1.2", "TLSv1.3")),
+        ("all -TLSv1.3", ("TLSv1.2",)),
+        ("TLSv1.3 TLSv1.2", ("TLSv1.2",)),  # a bare word replaces, as in mod_ssl
+        ("TLSv1 TLSv1.1", ()),  # only what this OpenSSL no longer offers
+    ],
+)
+def test_ssl_protocol(words: str, enabled: tuple[str, ...]) -> None:
+    assert tls.parse_protocols(words.split()) == enabled
+
+
+def test_ssl_protocol_refuses_unknown_names() -> None:
+    with pytest.raises(ValueError, match="Illegal protocol 'TLSv9'"):
+        tls.parse_protocols(["+TLSv9"])
+
+
+def test_ssl_options_merge_in_order() -> None:
+    host = ("+StdEnvVars", "+ExportCertData")
+    assert tls.options_on(host, ()) == {"StdEnvVars", "ExportCertData"}
+    assert tls.options_on(host, ("-ExportCertData",)) == {"StdEnvVars"}
+    assert tls.options_on(host, ("=StrictRequire",)) == {"StrictRequire"}
+    assert tls.options_on((), ("+StdEnvVars",)) == {"StdEnvVars"}
+
+
+def test_dn_as_mod_ssl_writes_it() -> None:
+    subject = ((("countryName", "US"),), (("organizationName", "A, B"),), (("commonName", "x"),))
+    assert tls.dn_string(subject) == "CN=x,O=A\\, B,C=US"
+    env: dict[str, str] = {}
+    tls.cert_vars("SSL_CLIENT", {"subject": subject, "issuer": subject, "version": 3}, env)
+    assert env["SSL_CLIENT_S_DN_CN"] == "x" and env["SSL_CLIENT_S_DN_O"] == "A, B"
+    assert env["SSL_CLIENT_M_VERSION"] == "3"
+
+
+def site(tmp_path: Path, body: str) -> tuple[Server | None, list[str]]:
+    conf = tmp_path / "site.conf"
+    conf.write_text("Listen 127.0.0.1:8443 https\n" + textwrap.dedent(body))
+    server, problems = load(str(conf))
+    return server, [f"{p.line}: {p.message}" for p in problems]
+
+
+def test_settings_merge_main_under_vhost(tmp_path: Path, pki: tlscerts.Pki) -> None:
+    server, problems = site(
+        tmp_path,
+        f"""\
+        SSLProtocol -all +TLSv1.3
+        SSLOptions +StdEnvVars
+        <VirtualHost *:8443>
+            ServerName a.test
+            SSLEngine on
+            SSLCertificateFile {pki.cert("a.test")}
+            SSLCertificateKeyFile {pki.key("a.test")}
+            SSLOptions +ExportCertData
+            <Location /x>
+                SSLOptions -StdEnvVars
+            </Location>
+        </VirtualHost>
+        <VirtualHost *:8443>
+            ServerName plain.test
+        </VirtualHost>
+        """,
+    )
+    assert server is not None, problems
+    a, plain = server.vhosts
+    assert plain.tls is None
+    assert a.tls is not None
+    assert a.tls.protocols == ("TLSv1.3",)
+    assert a.tls.options == ("+StdEnvVars", "+ExportCertData")
+    assert a.tls.key_files == (str(pki.key("a.test")),)
+    assert a.sections[0].settings.ssl_options == ("-StdEnvVars",)
+
+
+def test_context_follows_the_settings(pki: tlscerts.Pki) -> None:
+    settings = TlsSettings(
+        engine=True,
+        certificate_files=(str(pki.cert("a.test")),),
+        key_files=(str(pki.key("a.test")),),
+        chain_file=str(pki.ca),
+        ca_file=str(pki.ca),
+        verify_client="require",
+        protocols=("TLSv1.3",),
+        session_tickets=False,
+        honor_cipher_order=True,
+    )
+    ctx = tls.context(settings)
+    assert ctx.minimum_version == ssl.TLSVersion.TLSv1_3
+    assert ctx.maximum_version == ssl.TLSVersion.TLSv1_3
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    assert ctx.options & ssl.OP_NO_TICKET
+    assert ctx.options & ssl.OP_CIPHER_SERVER_PREFERENCE
+    assert ctx.options & ssl.OP_NO_COMPRESSION
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("SSLEngine on\n", "2: SSLEngine on, but no certificate is configured"),
+        ("SSLEngine optional\n", "2: SSLEngine: 'optional'"),
+        ("SSLProtocol +TLSv9\n", "2: SSLProtocol: Illegal protocol 'TLSv9'"),
+        ("SSLCipherSuite NOTACIPHER\n", "2: SSLCipherSuite: 'NOTACIPHER': no cipher"),
+        ("SSLVerifyClient sometimes\n", "2: SSLVerifyClient: 'sometimes'"),
+        ("SSLOptions +FakeBasicAuth\n", "2: SSLOptions: FakeBasicAuth is not provided"),
+        ("SSLRequireSSL\n", "2: SSLRequireSSL: this mod_ssl access check is not provided"),
+        ("SSLCertificateFile /no/such.pem\n", "2: SSLCertificateFile: file '/no/such.pem'"),
+    ],
+)
+def test_refusals_point_at_their_line(tmp_path: Path, body: str, expected: str) -> None:
+    server, problems = site(tmp_path, body)
+    assert server is None
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_encrypted_key_is_refused_without_showing_it(tmp_path: Path, pki: tlscerts.Pki) -> None:
+    import subprocess
+
+    locked = tmp_path / "locked.key"
+    subprocess.run(
+        ["openssl", "pkey", "-in", str(pki.key("a.test")), "-aes256", "-passout", "pass:x",
+         "-out", str(locked)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server, problems = site(
+        tmp_path,
+        f"""\
+        <VirtualHost *:8443>
+            SSLEngine on
+            SSLCertificateFile {pki.cert("a.test")}
+            SSLCertificateKeyFile {locked}
+        </VirtualHost>
+        """,
+    )
+    assert server is None
+    assert any(p.startswith("5: ") and "is encrypted" in p for p in problems), problems
+    assert not any("BEGIN" in p for p in problems)
+
+
+def test_stapling_and_proxy_are_warnings(tmp_path: Path, pki: tlscerts.Pki) -> None:
+    server, problems = site(
+        tmp_path,
+        f"""\
+        SSLStaplingCache shmcb:/tmp/stapling(32768)
+        SSLProxyEngine on
+        <VirtualHost *:8443>
+            SSLEngine on
+            SSLCertificateFile {pki.cert("a.test")}
+            SSLCertificateKeyFile {pki.key("a.test")}
+            SSLUseStapling on
+        </VirtualHost>
+        """,
+    )
+    assert server is not None
+    assert [p.split(": ")[0] for p in problems] == ["2", "3", "8"]
+    assert all("not provided" in p for p in problems)
+
+
+def test_compatible_is_mod_ssls_check() -> None:
+    a = TlsSettings(certificate_files=("a.pem",))
+    assert tls.compatible(a, TlsSettings(certificate_files=("a.pem",), options=("+StdEnvVars",)))
+    assert not tls.compatible(a, TlsSettings(certificate_files=("b.pem",)))
+    assert not tls.compatible(a, TlsSettings(certificate_files=("a.pem",), verify_client="require"))
