@@ -581,7 +581,7 @@ def test_a_group_whose_app_fails_to_import_answers_503_and_backs_off(tmp_path: P
             assert bad.status == 503, bad
             assert took < 3.0, f"the 503 took {took:.1f} s"
             assert "retry-after" in bad.headers
-            assert "not available" in bad.text
+            assert "temporarily unable to service your" in bad.text  # Apache's 503 page
             good = s.fetch("GOOD", "/info")
             assert good.status == 200 and good.json()["group"] == "good"
             assert s.server.proc.poll() is None, "the server stopped"
