@@ -66,12 +66,16 @@ class Allowed:
 
     @staticmethod
     def of(settings: DirSettings) -> Allowed | None:
-        """None when nothing is allowed: the folder's .htaccess is not even looked for."""
-        found = settings.allow_override or frozenset()
+        """None where the folder's .htaccess is not even looked for: an explicit
+        ``AllowOverride None`` (and no AllowOverrideList names)."""
+        found = settings.allow_override
         names = settings.allow_override_list or frozenset()
-        if not any(c in found for c in classes.CLASSES) and not names:
+        if found is not None and not found and not names:
             return None
-        return Allowed(found, settings.allow_override_opts, names)
+        # AllowOverride never given: Apache still looks (its "unset" mark counts
+        # as an override in the walk) and then allows nothing, so any directive
+        # there is a 500. Debian's apache2.conf says None for / to avoid it.
+        return Allowed(found or frozenset(), settings.allow_override_opts, names)
 
 
 @dataclass(frozen=True)

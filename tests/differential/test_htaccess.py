@@ -52,6 +52,8 @@ CASES = {
     "htaccess-auth-basic-no-credentials": "/auth/page.txt",
     "htaccess-auth-basic-wrong-password": "/auth/page.txt",
     "htaccess-auth-basic-user": "/auth/page.txt",
+    "htaccess-unset-comment-only": "/unset/quiet/x.txt",
+    "htaccess-unset-any-directive-refused": "/unset/loud/x.txt",
 }
 # Basic credentials sent with a case (alice:wrong, alice:secret).
 CREDENTIALS = {

@@ -102,8 +102,20 @@ def test_allow_override_classes_options_and_nonfatal(tmp_path: Path) -> None:
     assert settings.allow_override == frozenset({"FileInfo", "Options", classes.NONFATAL_UNKNOWN})
     assert settings.allow_override_opts == frozenset({"indexes", "includes", "includesnoexec"})
     assert settings.allow_override_list == frozenset({"redirect", "directoryindex"})
-    assert DEFAULT_SETTINGS.allow_override == frozenset()
+    assert DEFAULT_SETTINGS.allow_override is None  # unset, which is not None (below)
     assert DEFAULT_SETTINGS.access_file_names == (".htaccess",)
+
+
+def test_unset_is_read_with_nothing_allowed_explicit_none_is_not_read() -> None:
+    """Apache 2.4: with no AllowOverride at all, .htaccess files are still read, and
+    any directive in them is 'not allowed here'; AllowOverride None skips them."""
+    unset = Allowed.of(DEFAULT_SETTINGS)
+    assert unset == Allowed(frozenset(), None, frozenset())
+    assert Allowed.of(DirSettings(allow_override=frozenset())) is None
+    listed = DirSettings(allow_override=frozenset(), allow_override_list=frozenset({"require"}))
+    assert Allowed.of(listed) == Allowed(frozenset(), None, frozenset({"require"}))
+    nonfatal = DirSettings(allow_override=frozenset({classes.NONFATAL_UNKNOWN}))
+    assert Allowed.of(nonfatal) is not None
 
 
 @pytest.mark.parametrize(
@@ -261,11 +273,12 @@ def test_walk_merges_each_folders_file_after_its_sections_and_before_deeper_ones
         ("/srv", DirSettings(allow_override=frozenset({"Indexes"}))),
         ("/srv/www", DirSettings(directory_index=("from-www-section",))),
     ]
-    settings, _ = walk("/srv/www/deep", DEFAULT_SETTINGS, sections, reader)
+    base = DEFAULT_SETTINGS.merge(DirSettings(allow_override=frozenset()))  # None, given
+    settings, _ = walk("/srv/www/deep", base, sections, reader)
     assert read == ["/srv", "/srv/www", "/srv/www/deep"]  # none above /srv: AllowOverride None
     assert settings.directory_index == ("from-deep-section",)
     assert settings.indexes is True
-    settings, _ = walk("/srv/www", DEFAULT_SETTINGS, sections[1:], reader)
+    settings, _ = walk("/srv/www", base, sections[1:], reader)
     assert settings.directory_index == ("from-www-file",)  # the file beats its own section
 
 
@@ -345,8 +358,12 @@ def test_the_router_reads_htaccess_only_where_allowed(tmp_path: Path) -> None:
     (tmp_path / "shut").mkdir()
     (tmp_path / "open" / ".htaccess").write_text("DirectoryIndex open.html\n")
     (tmp_path / "shut" / ".htaccess").write_text("DirectoryIndex shut.html\n")
+    (tmp_path / "unset").mkdir()
+    (tmp_path / "unset" / ".htaccess").write_text("# nothing but a comment\n")
     server, problems = configure(
-        tmp_path, f"<Directory {tmp_path}/open>\n AllowOverride Indexes\n</Directory>\n"
+        tmp_path,
+        f"<Directory />\n AllowOverride None\n</Directory>\n"
+        f"<Directory {tmp_path}/open>\n AllowOverride Indexes\n</Directory>\n",
     )
     assert server is not None, problems
     router = Router(server, HtaccessFiles())
@@ -366,6 +383,20 @@ def test_the_router_reads_htaccess_only_where_allowed(tmp_path: Path) -> None:
     assert refused.log == f"{tmp_path}/open/.htaccess: Options not allowed here"
     # A router without a reader (the supervisor's) never reads one.
     assert isinstance(Router(server).route("127.0.0.1", 8080, b"x", b"/open/"), FileTarget)
+
+
+def test_without_any_allow_override_a_directive_is_refused_as_apache(tmp_path: Path) -> None:
+    (tmp_path / "quiet").mkdir()
+    (tmp_path / "quiet" / ".htaccess").write_text("# nothing but a comment\n")
+    (tmp_path / "loud").mkdir()
+    (tmp_path / "loud" / ".htaccess").write_text("Require all denied\n")
+    server, problems = configure(tmp_path, "")
+    assert server is not None, problems
+    router = Router(server, HtaccessFiles())
+    assert isinstance(router.route("127.0.0.1", 8080, b"x", b"/quiet/"), FileTarget)
+    refused = router.route("127.0.0.1", 8080, b"x", b"/loud/x.txt")
+    assert isinstance(refused, Refusal) and refused.status == 500
+    assert refused.log == f"{tmp_path}/loud/.htaccess: Require not allowed here"
 
 
 def test_remembered_results_last_while_their_files_do(tmp_path: Path) -> None:

@@ -268,7 +268,7 @@ DIRECTIVES: tuple[Directive, ...] = (
         "AllowOverride All|None|directive-type [directive-type] ...",
         _ONLY_DIRECTORY,
         (1, None),
-        "None",
+        "None (see below)",
         "Which directives a folder's `.htaccess` (`AccessFileName`) may hold, by "
         "override class: `AuthConfig`, `FileInfo`, `Indexes`, `Limit`, "
         "`Options[=Option,...]` (only those options), `All` or `None`; "
@@ -280,7 +280,11 @@ DIRECTIVES: tuple[Directive, ...] = (
         "`.htaccess` is read on every request below it, re-read when it changes, "
         "and merged after that folder's `<Directory>` sections. A directive "
         "wsgihost accepts only with a warning, or refuses, is a 500 there (with the "
-        "reason in the error log), never skipped.",
+        "reason in the error log), never skipped. As in Apache 2.4, a folder no "
+        "AllowOverride was ever given for is not the same as `None`: its `.htaccess` "
+        "is still read, and any directive in it is a 500 ('not allowed here'); say "
+        "`AllowOverride None` in `<Directory />` (as Debian's apache2.conf does) to "
+        "have them skipped. `wsgihost serve SCRIPT` reads none, as mod_wsgi-express.",
         _allow_override,
         module="core",
     ),
