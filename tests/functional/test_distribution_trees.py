@@ -185,11 +185,22 @@ def test_rhel_tree_passes_configtest(rhel_tree: Copy) -> None:
 def test_rhel_tree_serves_its_conf_d_site(rhel_tree: Copy) -> None:
     server = start(rhel_tree.conf)
     try:
-        check_site(server, rhel_tree)
+        port = rhel_tree.port
+        app = get(server, "/app/x?y=1", host=f"app.test:{port}")
+        assert (app.status, app.body) == (200, app_line(f"app.test:{port}", port))
+        # RHEL ships no default <VirtualHost>: once conf.d adds one on the port,
+        # Apache gives it every Host no ServerName names, and the main server's
+        # DocumentRoot (/var/www/html) is not served on that port at all.
+        for host in (f"127.0.0.1:{port}", f"other.test:{port}"):
+            assert get(server, "/hello.txt", host=host).status == 404
+            assert get(server, "/app/x", host=host).status == 200
         logs = rhel_tree.log_dir  # "logs/access_log", relative to ServerRoot
-        wait_for(lambda: log_lines(logs / "app_access.log"), what="a log line")
-        assert log_lines(logs / "app_access.log") == ["GET /app/x?y=1 HTTP/1.1 200"]
-        wait_for(lambda: len(log_lines(logs / "access_log")) == 3, what="3 log lines")
+        wait_for(lambda: len(log_lines(logs / "app_access.log")) == 5, what="5 log lines")
+        assert log_lines(logs / "app_access.log") == [
+            "GET /app/x?y=1 HTTP/1.1 200",
+            *["GET /hello.txt HTTP/1.1 404", "GET /app/x HTTP/1.1 200"] * 2,
+        ]
+        assert log_lines(logs / "access_log") == []  # the main server got none of them
     finally:
         server.close()
 

@@ -20,6 +20,7 @@ class FakeFacts:
     local_addr: str = "192.0.2.1"
     user: str | None = None
     uri: str = "/x"
+    method: str = "GET"
     wsgi_prefix: str = "mod_wsgi (pid=1): "
     name: str | None = None
     user_groups: frozenset[str] | None = frozenset()
@@ -174,3 +175,20 @@ def test_access_log_user_as_mod_log_config_writes_it(user: str | None, shown: st
     record = AccessRecord()
     record.user = user
     assert compile_format("%u")(record) == shown
+
+
+def test_require_method_grants_the_listed_methods_and_head_with_get() -> None:
+    provider = REGISTRY["method"]
+    assert provider.parse(("GET", "POST", "OPTIONS")) is None
+    assert provider.parse(()) is not None
+    assert provider.parse(("GET,",)) is not None
+    rule = any_of(Check("method", ("GET", "POST", "OPTIONS")))
+    for method, outcome in (
+        ("GET", Outcome.GRANTED),
+        ("HEAD", Outcome.GRANTED),
+        ("POST", Outcome.GRANTED),
+        ("PUT", Outcome.DENIED),
+        ("DELETE", Outcome.DENIED),
+        ("post", Outcome.DENIED),
+    ):
+        assert run(rule, FakeFacts(method=method)) is outcome, method

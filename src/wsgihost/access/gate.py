@@ -67,6 +67,7 @@ class RequestFacts:
     local_addr: str = ""
     user: str | None = None
     uri: str = ""
+    method: str = ""
     filename: str = ""
     path_info: str = ""
     wsgi_prefix: str = field(default_factory=prefix)
@@ -77,6 +78,7 @@ class RequestFacts:
         head = self.req.head
         self.client_addr = unmap_ipv4(head.client_addr)
         self.local_addr = unmap_ipv4(head.server_addr)
+        self.method = head.method
         target = self.target
         if isinstance(target, WSGITarget):
             self.uri = target.script_name + target.path_info

@@ -1,4 +1,4 @@
-"""The ``Require`` providers wsgihost has: mod_authz_core's ``all``, mod_authz_host's
+"""The ``Require`` providers wsgihost has: mod_authz_core's ``all`` and ``method``, mod_authz_host's
 ``ip``, ``local`` and ``host``, mod_authz_user's ``valid-user`` and ``user``, and
 mod_wsgi's ``wsgi-group``.
 
@@ -10,6 +10,8 @@ more entry.
 """
 
 from __future__ import annotations
+
+import re
 
 from wsgihost.access.address import BadAddress, in_domain, in_network, is_local, parse_network
 from wsgihost.access.rules import Check, Facts, Outcome, Provider
@@ -23,6 +25,29 @@ class AllProvider:
 
     def check(self, rule: Check, facts: Facts) -> Outcome:
         return Outcome.GRANTED if rule.args[0].lower() == "granted" else Outcome.DENIED
+
+
+# A method token (RFC 9110): what Apache would register as a method name.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+class MethodProvider:
+    """mod_authz_core's ``Require method GET POST ...``: granted for the methods
+    listed (GET takes HEAD with it, as Apache's method mask does), else denied.
+    RHEL's conf.d/userdir.conf uses it."""
+
+    def parse(self, args: tuple[str, ...]) -> str | None:
+        if not args:
+            return "'Require method' needs at least one method name"
+        for arg in args:
+            if _TOKEN.fullmatch(arg) is None:
+                return f"'{arg}' is not an HTTP method name"
+        return None
+
+    def check(self, rule: Check, facts: Facts) -> Outcome:
+        method = "GET" if facts.method == "HEAD" else facts.method
+        # Method names are case-sensitive in HTTP and in Apache's registry.
+        return Outcome.GRANTED if method in rule.args else Outcome.DENIED
 
 
 class IpProvider:
@@ -125,6 +150,7 @@ class WsgiGroupProvider:
 
 REGISTRY: dict[str, Provider] = {
     "all": AllProvider(),
+    "method": MethodProvider(),
     "ip": IpProvider(),
     "local": LocalProvider(),
     "host": HostProvider(),

@@ -62,6 +62,7 @@ class Facts(Protocol):
     local_addr: str  # the address the request came in on
     user: str | None  # the authenticated user, None before authentication
     uri: str  # the request's path, for log lines (Apache's r->uri)
+    method: str  # the request's method, for ``Require method``
     wsgi_prefix: str  # "mod_wsgi (pid=N): ", as mod_wsgi starts its log lines
 
     def remote_host(self) -> str | None:
