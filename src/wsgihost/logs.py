@@ -195,12 +195,18 @@ class ErrorLog:
         return LEVEL_RANK[level] <= self.threshold
 
     def log(
-        self, level: str, message: str, client: str | None = None, referer: bytes | None = None
+        self,
+        level: str,
+        message: str,
+        client: str | None = None,
+        referer: bytes | None = None,
+        headers: Sequence[tuple[bytes, bytes]] | None = None,
     ) -> None:
+        """``headers``: the request's, for an ErrorLogFormat's ``%{Name}i`` and ``%V``."""
         if LEVEL_RANK[level] > self.threshold:
             return
         if self.fmt is not None:
-            self._log_formatted(self.fmt, level, message, client, referer)
+            self._log_formatted(self.fmt, level, message, client, referer, headers)
             return
         now = time.time()
         lt = time.localtime(now)
@@ -224,20 +230,34 @@ class ErrorLog:
         message: str,
         client: str | None,
         referer: bytes | None,
+        headers: Sequence[tuple[bytes, bytes]] | None,
     ) -> None:
-        headers = [(b"Referer", referer)] if referer else None
+        if headers is None and referer:
+            headers = [(b"Referer", referer)]
         host = self.server_name
+        # %V: the name the request asked for (UseCanonicalName Off), else ServerName.
+        named = next((v for n, v in headers or () if n.lower() == b"host"), b"")
+        asked = named.decode("latin-1").rsplit(":", 1)[0] if named and named[-1:] != b"]" else ""
+        asked = asked or named.decode("latin-1") or host
         out = []
         for line in message.rstrip("\n").split("\n"):
-            entry = Entry(escape_error(line), level, self.module, client, None, host, host, headers)
+            entry = Entry(
+                escape_error(line), level, self.module, client, None, host, asked, headers
+            )
             text = fmt.render(entry)
             if text is not None:
                 out.append(text + "\n")
         if out:
             self.dest.write("".join(out).encode("utf-8", "replace"))
 
-    def error(self, message: str, client: str | None = None, referer: bytes | None = None) -> None:
-        self.log("error", message, client, referer)
+    def error(
+        self,
+        message: str,
+        client: str | None = None,
+        referer: bytes | None = None,
+        headers: Sequence[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        self.log("error", message, client, referer, headers)
 
     def warn(self, message: str, client: str | None = None) -> None:
         self.log("warn", message, client)

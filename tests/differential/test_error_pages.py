@@ -73,7 +73,7 @@ def _access(line: str, sent: int | None) -> str:
 def observe(diff: Differential, server: Server, case: str) -> Any:
     method, target, body, errors = CASES[case]
     mark = LogMark(server)
-    headers = [("Referer", "http://example.test/from")]
+    headers = [("Referer", "http://example.test/from"), ("User-Agent", "differential/1.0")]
     answer = call(server, method, target, HOST, headers, body)
     path = target.split("?")[0]
     mark.wait(lambda new: any(path in x for x in new.get("errors-access.log", [])))

@@ -120,3 +120,23 @@ def test_the_error_log_writes_each_line_of_a_message_in_the_format(tmp_path: obj
     assert written == (
         "[error] [site.test] one, referer http://r/\n[error] [site.test] two\\\\, referer http://r/\n"
     )
+
+
+def test_request_headers_and_the_name_the_request_asked_for() -> None:
+    r, w = os.pipe()
+    try:
+        fmt = ErrorLogFormat("[%v] [%V] [%{User-Agent}i] %M")
+        log = ErrorLog(LogFile(fd=w), "warn", fmt=fmt, server_name="main.test")
+        headers = [(b"Host", b"www.example.com:8080"), (b"User-Agent", b"ua/1")]
+        log.error("with a request", "1.2.3.4:5", None, headers)
+        log.error("without one")
+        os.close(w)
+        w = -1
+        written = os.read(r, 4096).decode()
+    finally:
+        os.close(r)
+        if w != -1:
+            os.close(w)
+    assert written == (
+        "[main.test] [www.example.com] [ua/1] with a request\n[main.test] without one\n"
+    )

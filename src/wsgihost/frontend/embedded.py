@@ -123,8 +123,10 @@ class EmbeddedApp:
         referer = request.head.header(b"referer")
         log = self.log
 
+        headers = request.head.headers
+
         def log_error(message: str) -> None:
-            log.error(message, client, referer)
+            log.error(message, client, referer, headers)
 
         if not os.path.isfile(self.loader.path):
             # As Apache does for a WSGIScriptAlias whose script is not there (yet).
