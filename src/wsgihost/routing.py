@@ -107,6 +107,7 @@ class Refusal:
     # The error-log line it is worth (mod_wsgi's, for a handler-mapped script).
     log: str | None = None
     host: Host | None = None
+    log_level: str = "error"  # Apache's: alert for a .htaccess that cannot be applied
 
 
 Target = WSGITarget | FileTarget | Refusal
@@ -534,7 +535,7 @@ class Router:
         try:
             return self._route_in(host, url)
         except htaccess.HtaccessError as e:  # a .htaccess on the way cannot be read or applied
-            return Refusal(e.status, ".htaccess", e.message, host.host)
+            return Refusal(e.status, ".htaccess", e.message, host.host, e.level)
 
     def _route_in(self, host: _CompiledHost, url: str, translate: bool = True) -> Target:
         """The target of a normalised URL on one host (``translate``: with PATH_TRANSLATED)."""

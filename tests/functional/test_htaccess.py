@@ -117,7 +117,10 @@ def test_a_directive_not_allowed_is_a_500_with_apaches_line(
     server: ServerProcess, log: LogWatch
 ) -> None:
     assert get(server, "/limited/x.txt").status == 500
-    log.wait_for(f"{docs(server)}/limited/.htaccess: AddType not allowed here")
+    message = f"{docs(server)}/limited/.htaccess: AddType not allowed here"
+    log.wait_for(message)
+    # At Apache's level for it, so LogLevel filters it as Apache would.
+    assert any(":alert] " in line for line in log.text().splitlines() if message in line)
     # The folder's neighbours are not affected.
     assert get(server, "/sub/home.txt").status == 200
 
@@ -145,11 +148,13 @@ def test_a_directive_wsgihost_cannot_apply_is_a_500_not_skipped(
 
 def test_a_htaccess_that_cannot_be_read_is_a_403(server: ServerProcess, log: LogWatch) -> None:
     assert get(server, "/weird/x.txt").status == 403
-    log.wait_for(
+    message = (
         f"(9)Bad file descriptor: {docs(server)}/weird/.htaccess pcfg_openfile: unable to "
         f"check htaccess file, ensure it is readable and that '{docs(server)}/weird/' is "
         "executable"
     )
+    log.wait_for(message)
+    assert any(":crit] " in line for line in log.text().splitlines() if message in line)
 
 
 def test_apps_in_daemon_processes_see_the_htaccess(server: ServerProcess) -> None:

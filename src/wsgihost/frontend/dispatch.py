@@ -75,7 +75,8 @@ def serve_target(conn: Exchange, req: Request, target: Target) -> None:
             # Refused for a reason worth the host's error log (a .htaccess that
             # cannot be read or applied; a handler-mapped script).
             req.vhost = target.host
-            worker.logs.error_log(target.host).error(target.log, conn.client())
+            log = worker.logs.error_log(target.host)
+            log.log(target.log_level, target.log, conn.client())
         conn.answer(req, target.status)
 
 
