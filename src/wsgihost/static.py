@@ -216,11 +216,13 @@ def decide(
     *,
     now: float | None = None,
     boundary: str = "wsgihost",
+    autoindex: bool = True,
 ) -> FileResponse:
     """The response for a static file request.
 
     ``now`` is the request's time (None: long after the file last changed);
-    ``boundary`` separates the parts of a multipart/byteranges body.
+    ``boundary`` separates the parts of a multipart/byteranges body;
+    ``autoindex`` is whether mod_autoindex is loaded (Server.autoindex).
     """
     settings = target.settings
     if settings.require == "denied":
@@ -249,7 +251,15 @@ def decide(
                     target.host, candidate, target.root, target.url_path + index, settings
                 )
                 return decide(
-                    sub, method, query, request_header, mime_table, fs, now=now, boundary=boundary
+                    sub,
+                    method,
+                    query,
+                    request_header,
+                    mime_table,
+                    fs,
+                    now=now,
+                    boundary=boundary,
+                    autoindex=autoindex,
                 )
     if method not in SERVED_METHODS:
         is_dir = isinstance(found, os.stat_result) and statmod.S_ISDIR(found.st_mode)
@@ -263,6 +273,8 @@ def decide(
     if isinstance(found, int):
         return _page(found, _DENIED if found == 403 else "")
     if statmod.S_ISDIR(found.st_mode):
+        if not autoindex:
+            return _page(404)  # no module takes a directory: the core's AH00129
         if settings.indexes and method != "POST":
             return _listing(path, target.url_path, fs)
         return _page(403, _DENIED)

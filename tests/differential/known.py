@@ -147,25 +147,6 @@ KNOWN: tuple[Known, ...] = (
             (("framing",), "chunked", "length"),
         )
     ),
-    # -- a directory with no index, in a site that does not load mod_autoindex ---
-    *(
-        Known(
-            "django-static-directory",
-            path,
-            apache,
-            wsgihost,
-            "to fix (issue 14): wsgihost ignores LoadModule, and answers a directory "
-            "with no index and no Indexes option 403 as Apache does with mod_autoindex "
-            "loaded (Debian's default tree); the suite's main.conf does not load it, so "
-            "Apache finds no handler for the directory and answers 404",
-        )
-        for path, apache, wsgihost in (
-            (("status",), 404, 403),
-            (("reason",), "Not Found", "Forbidden"),
-            (("body",), lambda b: "<title>404 Not Found" in b, lambda b: "<title>403 Forb" in b),
-            (("headers", "content-length"), ANY, ANY),
-        )
-    ),
     # -- a response head Apache's strict check refuses (a control byte) ----------
     *(
         Known(

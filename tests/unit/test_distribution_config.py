@@ -260,3 +260,18 @@ def test_autoindex_and_mime_magic_directives_are_warnings(tmp_path: Path) -> Non
         (7, "warning"),
     ]
     assert found[0][2].endswith("without its icons, descriptions, headers or sorting; ignored")
+
+
+@pytest.mark.parametrize(
+    ("load_lines", "autoindex"),
+    [
+        ("", True),  # no LoadModule: read as if every module were loaded
+        ("LoadModule autoindex_module modules/mod_autoindex.so\n", True),
+        ("LoadModule dir_module modules/mod_dir.so\n", False),
+    ],
+)
+def test_the_model_knows_whether_mod_autoindex_is_loaded(
+    tmp_path: Path, load_lines: str, autoindex: bool
+) -> None:
+    server = model(tmp_path, load_lines + "Listen 8080\n")
+    assert server.autoindex is autoindex

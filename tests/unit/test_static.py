@@ -469,6 +469,22 @@ def test_a_directory_without_an_index_is_403(root: Path) -> None:
     assert resp.path is None
 
 
+def test_without_mod_autoindex_a_directory_without_an_index_is_404(root: Path) -> None:
+    """LoadModule lines that leave mod_autoindex out: no module takes a
+    directory, and Apache's core answers 404, Indexes or not, GET or POST."""
+    (root / "empty").mkdir()
+    (root / "indexed").mkdir()
+    (root / "indexed" / "index.html").write_bytes(b"<p>index</p>")
+    for settings in ({}, {"indexes": True}):
+        for method in ("GET", "POST"):
+            t = target(root, "empty/", "/empty/", **settings)
+            resp = decide(t, method, "", hdrs(), autoindex=False)
+            assert resp.status == 404, (settings, method)
+    # mod_dir still finds an index file.
+    t = target(root, "indexed/", "/indexed/", directory_index=("index.html",))
+    assert decide(t, "GET", "", hdrs(), autoindex=False).status == 200
+
+
 def test_the_document_root_itself_without_an_index_is_403(root: Path) -> None:
     assert run(target(root, "", "/")).status == 403
 

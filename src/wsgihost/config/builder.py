@@ -417,4 +417,5 @@ def _finish(server: ServerDraft, parsed: Parsed, problems: Problems) -> Server:
         import_scripts=tuple(server.import_scripts),
         server_root=server.server_root,
         config_files=tuple(dict.fromkeys((*parsed.paths, *server.extra_files))),
+        autoindex=parsed.loaded is None or "autoindex" in parsed.loaded,
     )

@@ -464,6 +464,10 @@ class Server:
     """Everything one master runs."""
 
     listeners: tuple[Listener, ...]
+    # mod_autoindex loaded: a directory with no index file gets its listing or
+    # a 403. Without it (LoadModule lines that leave it out), Apache's core
+    # answers such a directory 404.
+    autoindex: bool = True
     main: Host = field(default_factory=Host)
     vhosts: tuple[Host, ...] = ()
     groups: tuple[DaemonGroup, ...] = ()

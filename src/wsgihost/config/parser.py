@@ -56,6 +56,9 @@ class Parsed:
     server_root: str  # absolute; the last ServerRoot, else the main file's folder
     files: tuple[str, ...]  # as shown in problems, in the order read
     paths: tuple[str, ...]  # the same files, absolute
+    # The modules LoadModule loaded (with Apache's built-ins); None for a
+    # configuration with no LoadModule, read as if all wsgihost provides were.
+    loaded: frozenset[str] | None = None
 
 
 CONDITIONALS = frozenset(
@@ -88,7 +91,10 @@ def parse(
         reader = _Reader(root, scratch, dict(defines or {}), env, None)
         nodes = reader.read(path, path, None)
     problems.items.extend(scratch.items)
-    return Parsed(tuple(nodes), reader.server_root, tuple(reader.files), tuple(reader.paths))
+    loaded = frozenset(reader.loaded) if reader.loaded is not None else None
+    return Parsed(
+        tuple(nodes), reader.server_root, tuple(reader.files), tuple(reader.paths), loaded
+    )
 
 
 def _tag_name(word: str) -> str:

@@ -59,6 +59,7 @@ def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
         conn.worker.mime_types,
         now=time.time(),
         boundary=BOUNDARY,
+        autoindex=conn.worker.server.autoindex,
     )
     if resp.close:
         req.keep_alive = False
