@@ -217,7 +217,75 @@ def _dn_parts(prefix: str, name: Any, into: dict[str, str]) -> None:
             into[f"{prefix}_{short}" + (f"_{n}" if n else "")] = value
 
 
-def cert_vars(prefix: str, decoded: dict[str, Any], into: dict[str, str]) -> None:
+# The algorithms SSL_*_A_KEY and SSL_*_A_SIG name, by OID (OpenSSL's short names).
+_ALGORITHMS = {
+    "1.2.840.10045.2.1": "id-ecPublicKey",
+    "1.2.840.113549.1.1.1": "rsaEncryption",
+    "1.2.840.113549.1.1.10": "rsassaPss",
+    "1.3.101.112": "ED25519",
+    "1.3.101.113": "ED448",
+    "1.2.840.10045.4.3.2": "ecdsa-with-SHA256",
+    "1.2.840.10045.4.3.3": "ecdsa-with-SHA384",
+    "1.2.840.10045.4.3.4": "ecdsa-with-SHA512",
+    "1.2.840.113549.1.1.5": "sha1WithRSAEncryption",
+    "1.2.840.113549.1.1.11": "sha256WithRSAEncryption",
+    "1.2.840.113549.1.1.12": "sha384WithRSAEncryption",
+    "1.2.840.113549.1.1.13": "sha512WithRSAEncryption",
+}
+
+
+def _tlv(der: bytes, pos: int) -> tuple[int, int, int]:
+    """One DER element at ``pos``: its tag, where its content starts and ends."""
+    tag, size = der[pos], der[pos + 1]
+    pos += 2
+    if size & 0x80:
+        count = size & 0x7F
+        size = int.from_bytes(der[pos : pos + count], "big")
+        pos += count
+    return tag, pos, pos + size
+
+
+def _children(der: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    found = []
+    while start < end:
+        tag, begin, stop = _tlv(der, start)
+        found.append((tag, begin, stop))
+        start = stop
+    return found
+
+
+def _oid(der: bytes, start: int, end: int) -> str:
+    first, values, n = der[start], [], 0
+    for byte in der[start + 1 : end]:
+        n = (n << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            values.append(n)
+            n = 0
+    return ".".join(str(v) for v in (first // 40, first % 40, *values))
+
+
+def algorithms(der: bytes) -> tuple[str, str]:
+    """A certificate's key and signature algorithms (SSL_*_A_KEY, SSL_*_A_SIG)."""
+    try:
+        _, start, end = _tlv(der, 0)
+        tbs, sig_alg = _children(der, start, end)[:2]
+        fields = _children(der, tbs[1], tbs[2])
+        if fields[0][0] == 0xA0:  # [0] version
+            fields = fields[1:]
+        spki = fields[5]
+        key_alg = _children(der, spki[1], spki[2])[0]
+        key_oid = _children(der, key_alg[1], key_alg[2])[0]
+        sig_oid = _children(der, sig_alg[1], sig_alg[2])[0]
+    except (IndexError, ValueError):
+        return "", ""
+    key = _oid(der, key_oid[1], key_oid[2])
+    sig = _oid(der, sig_oid[1], sig_oid[2])
+    return _ALGORITHMS.get(key, key), _ALGORITHMS.get(sig, sig)
+
+
+def cert_vars(
+    prefix: str, decoded: dict[str, Any], into: dict[str, str], der: bytes = b""
+) -> None:
     into[f"{prefix}_M_VERSION"] = str(decoded.get("version", ""))
     into[f"{prefix}_M_SERIAL"] = str(decoded.get("serialNumber", ""))
     into[f"{prefix}_V_START"] = str(decoded.get("notBefore", ""))
@@ -226,6 +294,15 @@ def cert_vars(prefix: str, decoded: dict[str, Any], into: dict[str, str]) -> Non
     into[f"{prefix}_I_DN"] = dn_string(decoded.get("issuer"))
     _dn_parts(f"{prefix}_S_DN", decoded.get("subject"), into)
     _dn_parts(f"{prefix}_I_DN", decoded.get("issuer"), into)
+    if der:
+        into[f"{prefix}_A_KEY"], into[f"{prefix}_A_SIG"] = algorithms(der)
+    counts: dict[str, int] = {}
+    for kind, value in decoded.get("subjectAltName", ()):
+        name = {"DNS": "DNS", "email": "Email"}.get(kind)
+        if name is not None:
+            n = counts.get(name, 0)
+            counts[name] = n + 1
+            into[f"{prefix}_SAN_{name}_{n}"] = value
 
 
 def decode_file(path: str) -> dict[str, Any]:
@@ -262,8 +339,14 @@ class ServerCert:
         cert = settings.certificate_files[0] if settings.certificate_files else ""
         return cls(decode_file(cert) if cert else {}, first_pem(cert) if cert else "")
 
+    @property
+    def der(self) -> bytes:
+        return ssl.PEM_cert_to_DER_cert(self.pem) if self.pem else b""
+
 
 LIBRARY = "OpenSSL/" + ssl.OPENSSL_VERSION.split()[1] if ssl.OPENSSL_VERSION else "OpenSSL"
+# SSL_VERSION_INTERFACE: the mod_ssl whose behaviour this is (the 2.4 series).
+INTERFACE = "mod_ssl/2.4.62"
 
 
 def options_on(host_options: tuple[str, ...], section_options: tuple[str, ...]) -> set[str]:
@@ -286,8 +369,13 @@ def connection_vars(
     """mod_ssl's StdEnvVars (and ExportCertData's certificates) for one connection."""
     cipher = obj.cipher()
     name, _, bits = cipher if cipher is not None else ("", "", 0)
+    session = obj.session
     env = {
+        "SSL_VERSION_INTERFACE": INTERFACE,
         "SSL_VERSION_LIBRARY": LIBRARY,
+        # OpenSSL 3 always has RFC 5746's secure renegotiation (mod_ssl says true
+        # for TLSv1.3 connections too).
+        "SSL_SECURE_RENEG": "true",
         "SSL_PROTOCOL": obj.version() or "",
         "SSL_CIPHER": name,
         "SSL_CIPHER_EXPORT": "false",
@@ -296,11 +384,13 @@ def connection_vars(
         "SSL_COMPRESS_METHOD": "NULL",
         "SSL_SESSION_RESUMED": "Resumed" if obj.session_reused else "Initial",
     }
-    cert_vars("SSL_SERVER", server.decoded, env)
+    if session is not None and session.id:
+        env["SSL_SESSION_ID"] = session.id.hex()
+    cert_vars("SSL_SERVER", server.decoded, env, server.der)
     der = obj.getpeercert(binary_form=True)
     if der:
         decoded = obj.getpeercert() or {}
-        cert_vars("SSL_CLIENT", decoded, env)
+        cert_vars("SSL_CLIENT", decoded, env, der)
         env["SSL_CLIENT_VERIFY"] = "SUCCESS" if verify_mode != "none" else "GENEROUS"
         if export:
             env["SSL_CLIENT_CERT"] = ssl.DER_cert_to_PEM_cert(der)

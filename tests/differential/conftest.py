@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -70,16 +70,23 @@ def wsgihost(tree: Tree) -> Iterator[Server]:
     yield from _running(start_wsgihost(tree))
 
 
-def topic(site_file: str, warm: list[tuple[str, str]] | None = None) -> Iterator[Differential]:
+def topic(
+    site_file: str,
+    warm: list[tuple[str, str]] | None = None,
+    prepare: Callable[[Tree], None] | None = None,
+) -> Iterator[Differential]:
     """Both servers on a topic's own site file (``tests/differential/sites/NAME``),
     for a module-scoped fixture: a topic whose directives need modules or
     settings of their own gets a pair of servers of its own, so a change to
     it cannot stop the shared site from starting. The file is Included by
     ``main.conf`` in place of ``site.conf`` (so it may LoadModule what it
-    needs); ``warm`` lists (host, target) pairs to wait for with a 200."""
+    needs); ``warm`` lists (host, target) pairs to wait for with a 200;
+    ``prepare`` adds to the tree before the servers start (certificates)."""
     built = Tree.build(HERE / "sites" / site_file)
     servers: list[Server] = []
     try:
+        if prepare is not None:
+            prepare(built)
         if apache_available():
             servers.append(start_apache(built))
         elif RECORDING:

@@ -199,11 +199,14 @@ def start(name: str, argv: list[str], tree: Tree, env: dict[str, str] | None = N
     from the site folder, so the working directory a daemon inherits is the same."""
     root = tree.server_root(name)
     port = free_port()
+    # A second free port, for a topic that listens for TLS too (sites/tls.conf).
+    tls_port = free_port()
     env = {
         **os.environ,
         "DIFF_ROOT": str(root),
         "DIFF_SITE": str(tree.site),
         "DIFF_PORT": str(port),
+        "DIFF_TLS_PORT": str(tls_port),
         **(env or {}),
     }
     output = root / "output.txt"
@@ -217,7 +220,7 @@ def start(name: str, argv: list[str], tree: Tree, env: dict[str, str] | None = N
             env=env,
             start_new_session=True,
         )
-    server = Server(name, root, port, proc, output)
+    server = Server(name, root, port, proc, output, {"tls_port": str(tls_port)})
     try:
         server.wait_ready()
     except BaseException:

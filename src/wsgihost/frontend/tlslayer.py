@@ -316,9 +316,13 @@ class TlsProtocol(asyncio.Protocol):
     # -- what the app and the log see ---------------------------------------------------
 
     def environ(self, options: set[str]) -> dict[str, str]:
-        """HTTPS and SSL_TLS_SNI always; the rest with StdEnvVars (mod_ssl's Fixup hook)."""
+        """SSL_TLS_SNI always; the rest with StdEnvVars (mod_ssl's Fixup hook).
+
+        mod_ssl's HTTPS=on never reaches a WSGI app: mod_wsgi leaves it out of
+        the environ it builds (wsgi.url_scheme says https), so wsgihost does too.
+        """
         assert self.obj is not None
-        env: dict[str, str] = {"HTTPS": "on"}
+        env: dict[str, str] = {}
         std = "StdEnvVars" in options
         export = "ExportCertData" in options
         if std or export:

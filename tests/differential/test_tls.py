@@ -1,0 +1,178 @@
+"""TLS beside Apache + mod_ssl (sites/tls.conf): answers and the environ over TLS,
+certificates chosen by SNI, mod_ssl's 421 when Host names another TLS virtual
+host than SNI did, and the 400 for plain HTTP on the TLS port.
+
+The certificates are made at test time (tests/tlscerts.py) into the tree's
+``site/pki`` before both servers start.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests import tlscerts
+from tests.differential.cases import echo_env, failed, parse_json
+from tests.differential.client import Conn, request
+from tests.differential.compare import Differential, answer_view
+from tests.differential.conftest import topic
+from tests.differential.servers import Server, Tree
+
+pytestmark = pytest.mark.slow
+
+_PKI: list[tlscerts.Pki] = []
+
+
+def _certificates(tree: Tree) -> None:
+    pki = tlscerts.make(tree.site / "pki")
+    _PKI.append(pki)
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Differential]:
+    yield from topic("tls.conf", prepare=_certificates)
+
+
+def tls_port(server: Server) -> int:
+    return int(server.extra["tls_port"])
+
+
+def tls_conn(server: Server, sni: str | None) -> Conn:
+    """A Conn (tests/differential/client.py) over TLS to the server's TLS port."""
+    ctx = ssl.create_default_context(cafile=str(_PKI[-1].ca))
+    if sni is None:
+        ctx.check_hostname = False
+    raw = socket.create_connection(("127.0.0.1", tls_port(server)), timeout=10)
+    conn = Conn.__new__(Conn)
+    try:
+        conn.sock = ctx.wrap_socket(raw, server_hostname=sni)
+    except BaseException:
+        raw.close()
+        raise
+    conn.buf, conn.pause, conn.read_size = b"", 0.0, 65536
+    return conn
+
+
+# The environ keys the two servers are compared on: the request's own, and the
+# mod_ssl variables Python's ssl can give (docs/differences.md lists the rest).
+KEYS = (
+    "wsgi.url_scheme",
+    "HTTPS",
+    "REQUEST_SCHEME",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "HTTP_HOST",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "mod_wsgi.process_group",
+    "SSL_TLS_SNI",
+    "SSL_PROTOCOL",
+    "SSL_CIPHER",
+    "SSL_CIPHER_EXPORT",
+    "SSL_CIPHER_USEKEYSIZE",
+    "SSL_CIPHER_ALGKEYSIZE",
+    "SSL_COMPRESS_METHOD",
+    "SSL_SESSION_RESUMED",
+    "SSL_CLIENT_VERIFY",
+    "SSL_SERVER_S_DN",
+    "SSL_SERVER_S_DN_CN",
+    "SSL_SERVER_S_DN_O",
+    "SSL_SERVER_S_DN_C",
+    "SSL_SERVER_I_DN",
+    "SSL_SERVER_I_DN_CN",
+    "SSL_SERVER_M_VERSION",
+    "SSL_SERVER_M_SERIAL",
+    "SSL_SERVER_SAN_DNS_0",
+    "SSL_SECURE_RENEG",
+    "SSL_SESSION_ID",
+    "SSL_VERSION_INTERFACE",
+    "SSL_VERSION_LIBRARY",
+    "SSL_SERVER_A_KEY",
+    "SSL_SERVER_A_SIG",
+)
+
+
+def observe(
+    diff: Differential, server: Server, sni: str | None, host: str, target: str
+) -> dict[str, Any]:
+    port = str(tls_port(server))
+    masker = diff.masker(server)
+    masker.pairs.append((port, "<TLS_PORT>"))
+    try:
+        with tls_conn(server, sni) as conn:
+            peer = conn.sock.getpeercert() or {}  # type: ignore[attr-defined]
+            conn.send(request(server, "GET", target, host.replace("{port}", port)))
+            answer = conn.answer()
+    except (OSError, ValueError) as e:
+        return failed(e)
+    seen: dict[str, Any] = {
+        "certificate": dict(peer.get("subject", ((("commonName", "?"),),))[-1]),
+        "answer": answer_view(answer, masker, body_masks=((r"\{.*\}", "<JSON>"),)),
+    }
+    if answer.status == 200 and answer.header("content-type") == "application/json":
+        # The echo's whole environ differs beyond TLS (compared in test_environ.py):
+        # its size is not what this topic is about.
+        seen["answer"]["headers"].pop("content-length", None)
+        env = echo_env(parse_json(answer.body), masker)
+        seen["environ"] = {k: _masked(k, env.get(k, "<absent>")) for k in KEYS}
+        # Every mod_ssl variable the app got, by name.
+        seen["ssl_keys"] = sorted(k for k in env if k.startswith(("SSL_", "HTTPS")))
+    return seen
+
+
+# Values that change with each run (the certificates are made per run) or each
+# connection: that they are there counts.
+_PER_RUN = {"SSL_SERVER_M_SERIAL", "SSL_SESSION_ID"}
+
+
+def _masked(key: str, value: str) -> str:
+    if key in _PER_RUN and value != "<absent>":
+        return "<PER-RUN>"
+    if key == "SSL_VERSION_INTERFACE":
+        return re.sub(r"/[0-9.]+$", "/<VERSION>", value)
+    return value
+
+
+CASES = {
+    "tls-sni-a-embedded": ("a.test", "a.test:{port}", "/embedded/x"),
+    "tls-sni-a-daemon": ("a.test", "a.test:{port}", "/daemon/y"),
+    "tls-sni-b-embedded": ("b.test", "b.test:{port}", "/embedded/"),
+    "tls-sni-b-daemon": ("b.test", "b.test:{port}", "/daemon/"),
+    "tls-no-sni": (None, "a.test:{port}", "/embedded/"),
+    "tls-sni-a-host-b": ("a.test", "b.test:{port}", "/embedded/"),
+    "tls-sni-b-host-unknown": ("b.test", "other.test:{port}", "/embedded/"),
+    "tls-static": ("a.test", "a.test:{port}", "/digits.txt"),
+    "tls-missing": ("b.test", "b.test:{port}", "/no-such-file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_tls(pair: Differential, case: str) -> None:
+    sni, host, target = CASES[case]
+    pair.check(case, lambda server: observe(pair, server, sni, host, target))
+
+
+def plain_to_tls(diff: Differential, server: Server) -> dict[str, Any]:
+    port = str(tls_port(server))
+    masker = diff.masker(server)
+    masker.pairs.append((port, "<TLS_PORT>"))
+    try:
+        conn = Conn.__new__(Conn)
+        conn.sock = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+        conn.buf, conn.pause, conn.read_size = b"", 0.0, 65536
+        with conn:
+            conn.send(request(server, "GET", "/embedded/", f"a.test:{port}"))
+            answer = conn.answer()
+            closed = conn.sock.recv(1) == b""
+    except (OSError, ValueError) as e:
+        return failed(e)
+    return {"answer": answer_view(answer, masker), "closed": closed}
+
+
+def test_plain_http_to_the_tls_port(pair: Differential) -> None:
+    pair.check("tls-plain-http", lambda server: plain_to_tls(pair, server))
