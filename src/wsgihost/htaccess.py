@@ -54,6 +54,7 @@ class HtaccessError(Exception):
         self.status = status
         self.message = message
         self.level = level  # Apache's: alert for a bad file, crit for an unreadable one
+        self.folder = ""  # where the walk stopped (set by HtaccessFiles.read)
 
 
 @dataclass(frozen=True)
@@ -329,15 +330,19 @@ class HtaccessFiles:
 
     def read(self, folder: str, settings: DirSettings, allowed: Allowed) -> Applied | None:
         """The first AccessFileName present in ``folder``, applied; None if none is."""
-        for name in settings.access_file_names or (".htaccess",):
-            path = folder.rstrip("/") + "/" + name
-            version, info = self._version(path)
-            seen = getattr(self._local, "seen", None)
-            if seen is not None:
-                seen.append((path, version))
-            if version is None or info is None:
-                continue
-            return self._applied(path, version, allowed)
+        try:
+            for name in settings.access_file_names or (".htaccess",):
+                path = folder.rstrip("/") + "/" + name
+                version, info = self._version(path)
+                seen = getattr(self._local, "seen", None)
+                if seen is not None:
+                    seen.append((path, version))
+                if version is None or info is None:
+                    continue
+                return self._applied(path, version, allowed)
+        except HtaccessError as e:
+            e.folder = folder
+            raise
         return None
 
     def _version(self, path: str) -> tuple[Version, os.stat_result | None]:

@@ -607,13 +607,22 @@ class Router:
         self, host: _CompiledHost, fs_path: str, root: str, url: str, translate: bool = True
     ) -> Target:
         fs_path = os.path.normpath(fs_path) + ("/" if fs_path.endswith("/") else "")
-        if host.may_map(fs_path) or host.overrides is not None:  # a .htaccess may map them too
-            handled = handlermap.resolve(
-                root, fs_path, url, lambda name: host.request_settings(name, url, None)
-            )
-            if handled is not None:
-                return self._handled(host, handled, translate)
-        settings = host.request_settings(fs_path, url, None)
+        try:
+            if host.may_map(fs_path) or host.overrides is not None:  # a .htaccess may map too
+                handled = handlermap.resolve(
+                    root, fs_path, url, lambda name: host.request_settings(name, url, None)
+                )
+                if handled is not None:
+                    return self._handled(host, handled, translate)
+            settings = host.request_settings(fs_path, url, None)
+        except htaccess.HtaccessError as e:
+            if translate:
+                raise
+            # PATH_TRANSLATED's sub-request failed on a .htaccess: the request goes
+            # on, and Apache names the folder its walk stopped in, then the rest.
+            folder = e.folder.rstrip("/")
+            fs_path = folder + "/" + fs_path[len(folder) :]
+            settings = host.settings_for(fs_path, url, None)
         return FileTarget(host.host, fs_path, root, url, settings)
 
     def _handled(self, host: _CompiledHost, handled: Handled, translate: bool) -> Target:

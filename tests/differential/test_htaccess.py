@@ -54,6 +54,9 @@ CASES = {
     "htaccess-auth-basic-user": "/auth/page.txt",
     "htaccess-unset-comment-only": "/unset/quiet/x.txt",
     "htaccess-unset-any-directive-refused": "/unset/loud/x.txt",
+    # PATH_TRANSLATED's sub-request walks bogus/, whose .htaccess fails: the app runs.
+    "htaccess-path-translated-through-a-bad-file": "/pathapp/bogus/x.txt",
+    "htaccess-path-translated-through-a-good-file": "/pathapp/sub/",
 }
 # Basic credentials sent with a case (alice:wrong, alice:secret).
 CREDENTIALS = {

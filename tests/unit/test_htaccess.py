@@ -23,7 +23,7 @@ from wsgihost.htaccess import (
     check_read_time,
     walk,
 )
-from wsgihost.routing import FileTarget, Refusal, Router
+from wsgihost.routing import FileTarget, Refusal, Router, WSGITarget
 
 # -- the classes ------------------------------------------------------------------------
 
@@ -419,3 +419,15 @@ def test_remembered_results_last_while_their_files_do(tmp_path: Path) -> None:
     fake.files["/d/.htaccess"] = ("DirectoryIndex newer.html\n", 2)
     assert cache.remember("key", compute) == ("newer.html",)
     assert len(computed) == 3
+
+
+def test_a_bad_file_on_path_translated_s_way_does_not_fail_the_app(tmp_path: Path) -> None:
+    """Apache's sub-request for PATH_TRANSLATED fails on the .htaccess, the app runs."""
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / ".htaccess").write_text("Bogus on\n")
+    (tmp_path / "app.wsgi").write_text("application = None\n")
+    server, problems = configure(tmp_path, f"WSGIScriptAlias /app {tmp_path}/app.wsgi\n")
+    assert server is not None, problems
+    target = Router(server, HtaccessFiles()).route("127.0.0.1", 8080, b"x", b"/app/bad/x.txt")
+    assert isinstance(target, WSGITarget), target
+    assert target.path_translated == f"{tmp_path}/bad//x.txt"  # where Apache's walk stopped
