@@ -44,6 +44,8 @@ def parse_protocols(words: Iterable[str]) -> tuple[str, ...]:
         elif name in names:
             chosen = {names[name]}
         elif name == "sslv2":
+            if sign == "-":
+                continue  # mod_ssl 2.4 lets configurations still say -SSLv2
             raise ValueError("SSLv2 is not supported by this version of OpenSSL")
         else:
             raise ValueError(f"Illegal protocol '{word[len(sign) :]}'")

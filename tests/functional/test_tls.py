@@ -48,6 +48,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, pki: tlscerts.Pki) -> Iterato
             f"""\
             Listen 127.0.0.1:${{TLS_PORT}} https
             Listen 127.0.0.1:${{MTLS_PORT}}
+            Listen 127.0.0.1:${{PLAIN_PORT}}
             ServerName main.test
             ErrorLog {root}/error.log
             LogFormat "%h %>s %{{SSL_PROTOCOL}}x %{{SSL_CIPHER}}x \\"%r\\"" ssl
@@ -65,6 +66,17 @@ def site(tmp_path_factory: pytest.TempPathFactory, pki: tlscerts.Pki) -> Iterato
                 SSLOptions +StdEnvVars
                 WSGIScriptAlias /app {echo}
                 WSGIScriptAlias /daemon {echo} process-group=tlsd
+                <Location /app>
+                    SSLRequireSSL
+                </Location>
+            </VirtualHost>
+
+            <VirtualHost *:${{PLAIN_PORT}}>
+                ServerName a.test
+                WSGIScriptAlias /app {echo}
+                <Location /app>
+                    SSLRequireSSL
+                </Location>
             </VirtualHost>
 
             <VirtualHost *:${{TLS_PORT}}>
@@ -89,11 +101,12 @@ def site(tmp_path_factory: pytest.TempPathFactory, pki: tlscerts.Pki) -> Iterato
             """
         )
     )
-    ports = {"TLS_PORT": str(free_port()), "MTLS_PORT": str(free_port())}
+    ports = {n: str(free_port()) for n in ("TLS_PORT", "MTLS_PORT", "PLAIN_PORT")}
     server = ServerProcess(["serve", "--config", str(conf)], env=ports)
     try:
-        server.wait_listening(count=2)
+        server.wait_listening(count=3)
         server.root = root  # type: ignore[attr-defined]
+        server.plain_port = int(ports["PLAIN_PORT"])  # type: ignore[attr-defined]
         server.tls_port = int(ports["TLS_PORT"])  # type: ignore[attr-defined]
         server.mtls_port = int(ports["MTLS_PORT"])  # type: ignore[attr-defined]
         yield server
@@ -320,3 +333,11 @@ def test_configtest_refuses_a_key_of_another_certificate(tmp_path: Path, pki: tl
     assert f"{conf}:6: " in text and "does not match the certificate" in text
     assert f"{conf}:11: SSLCertificateFile: file '{tmp_path}/missing.pem' does not exist" in text
     assert "BEGIN" not in text  # no key material in any message
+
+
+def test_ssl_require_ssl_refuses_plain_http(site: ServerProcess, pki: tlscerts.Pki) -> None:
+    with socket.create_connection(("127.0.0.1", site.plain_port), timeout=10) as s:  # type: ignore[attr-defined]
+        s.sendall(b"GET /app/ HTTP/1.1\r\nHost: a.test\r\n\r\n")
+        assert read_response(s)[0] == 403
+    with tls_connect(site.tls_port, client_context(pki), "a.test") as t:  # type: ignore[attr-defined]
+        assert ask(t, "/app/", "a.test")[0] == 200

@@ -126,7 +126,7 @@ def test_context_follows_the_settings(pki: tlscerts.Pki) -> None:
         ("SSLCipherSuite NOTACIPHER\n", "2: SSLCipherSuite: 'NOTACIPHER': no cipher"),
         ("SSLVerifyClient sometimes\n", "2: SSLVerifyClient: 'sometimes'"),
         ("SSLOptions +FakeBasicAuth\n", "2: SSLOptions: FakeBasicAuth is not provided"),
-        ("SSLRequireSSL\n", "2: SSLRequireSSL: this mod_ssl access check is not provided"),
+        ("SSLRequire %{HTTPS}\n", "2: SSLRequire: this mod_ssl access check is not provided"),
         ("SSLCertificateFile /no/such.pem\n", "2: SSLCertificateFile: file '/no/such.pem'"),
     ],
 )
@@ -184,3 +184,26 @@ def test_compatible_is_mod_ssls_check() -> None:
     assert tls.compatible(a, TlsSettings(certificate_files=("a.pem",), options=("+StdEnvVars",)))
     assert not tls.compatible(a, TlsSettings(certificate_files=("b.pem",)))
     assert not tls.compatible(a, TlsSettings(certificate_files=("a.pem",), verify_client="require"))
+
+
+def test_per_directory_client_verification(tmp_path: Path, pki: tlscerts.Pki) -> None:
+    vhost = f"""\
+        <VirtualHost *:8443>
+            SSLEngine on
+            SSLCertificateFile {pki.cert("a.test")}
+            SSLCertificateKeyFile {pki.key("a.test")}
+            SSLCACertificateFile {pki.ca}
+            <Location /certs>
+                SSLVerifyClient MODE
+            </Location>
+        </VirtualHost>
+        """
+    # optional refuses no one: asked for at the handshake, host-wide, with a warning.
+    server, problems = site(tmp_path, vhost.replace("MODE", "optional"))
+    assert server is not None and server.vhosts[0].tls is not None
+    assert server.vhosts[0].tls.verify_client == "optional"
+    assert any(p.startswith("8: SSLVerifyClient: asked for at the handshake") for p in problems)
+    # require cannot be hoisted without refusing the rest of the host.
+    server, problems = site(tmp_path, vhost.replace("MODE", "require"))
+    assert server is None
+    assert any(p.startswith("8: SSLVerifyClient: per-directory") for p in problems)

@@ -101,6 +101,18 @@ def _verify_client(ctx: Context, args: list[str]) -> None:
             "certificate it cannot verify (use optional with SSLCACertificateFile)"
         )
         return
+    if ctx.section is not None and mode == "optional":
+        # Apache asks for the certificate again (a renegotiation, or TLS 1.3's
+        # post-handshake request) when a request reaches the section. Asking at
+        # the handshake instead, for the whole host, refuses no one: optional
+        # lets clients without a certificate in, here as there.
+        if (_settings(ctx).verify_client or "none") == "none":
+            _store(ctx, verify_client="optional")
+        ctx.warn(
+            "asked for at the handshake, for the whole virtual host (no renegotiation): "
+            "clients are asked everywhere on it, and none is refused for lacking one"
+        )
+        return
     if ctx.section is not None:
         # Apache renegotiates (TLS 1.2) or asks again after the handshake
         # (TLS 1.3) for a section; skipping it would let anyone in.
@@ -113,9 +125,6 @@ def _verify_client(ctx: Context, args: list[str]) -> None:
 
 
 def _verify_depth(ctx: Context, args: list[str]) -> None:
-    if ctx.section is not None:
-        ctx.error("per-directory client verification is not provided: set it in the <VirtualHost>")
-        return
     depth = parse_int(ctx, args[0], 0)
     if depth is not None:
         ctx.warn(
@@ -213,6 +222,10 @@ def _options(ctx: Context, args: list[str]) -> None:
         ctx.dir.settings = replace(settings, ssl_options=settings.ssl_options + words)
         return
     _store(ctx, options=_settings(ctx).options + words)
+
+
+def _require_ssl(ctx: Context, args: list[str]) -> None:
+    ctx.dir.settings = replace(ctx.dir.settings, require_ssl=True)
 
 
 def _accepted(ctx: Context, args: list[str]) -> None:
@@ -380,7 +393,8 @@ DIRECTIVES: tuple[Directive, ...] = (
         "Ask for a client certificate: `require` refuses the handshake without a valid "
         "one, `optional` also accepts none (SSL_CLIENT_VERIFY says which). "
         "`optional_no_ca` is refused (Python's ssl cannot accept an unverifiable "
-        "certificate); so is a section's (a renegotiation).",
+        "certificate). In a section, `optional` is asked for at the handshake for the "
+        "whole host (a warning; no renegotiation), and `require` is refused.",
         _verify_client,
         MODULE,
     ),
@@ -522,6 +536,22 @@ DIRECTIVES: tuple[Directive, ...] = (
         TOP,
         module=MODULE,
     ),
+    record(
+        "SSLRequireSSL",
+        "SSLRequireSSL",
+        ANY,
+        (0, 0),
+        "",
+        "A request for the section that did not come over TLS is answered 403.",
+        _require_ssl,
+        MODULE,
+    ),
+    *not_ours(
+        "SSLRenegBufferSize",
+        "wsgihost never renegotiates, so it buffers no body for it",
+        ANY,
+        module=MODULE,
+    ),
     *not_ours(
         "SSLOpenSSLConfCmd",
         "OpenSSL configuration commands are not applied by wsgihost",
@@ -544,7 +574,7 @@ DIRECTIVES: tuple[Directive, ...] = (
         module=MODULE,
     ),
     *refused(
-        "SSLRequire SSLRequireSSL SSLUserName SSLCARevocationFile SSLCARevocationPath "
+        "SSLRequire SSLUserName SSLCARevocationFile SSLCARevocationPath "
         "SSLCARevocationCheck SSLSRPVerifierFile SSLSRPUnknownUserSeed SSLOCSPEnable",
         "this mod_ssl access check is not provided, and skipping it would let in whom it keeps out",
         module=MODULE,

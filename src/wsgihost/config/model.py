@@ -97,6 +97,7 @@ class DirSettings:
     force_type: str | None = None  # ForceType: a media type, "" for None
     error_override: bool | None = None  # WSGIErrorOverride
     ssl_options: tuple[str, ...] = ()  # SSLOptions in sections: "+StdEnvVars", ... in order
+    require_ssl: bool | None = None  # SSLRequireSSL: 403 for a request not over TLS
     # Handlers (mod_mime, core, mod_wsgi; config/mod_handlers.py). ``handler`` is
     # SetHandler's (name, where it was set), name "" for None; ``add_handlers``
     # AddHandler's (".ext", name, where), RemoveHandler's with name "".
@@ -214,6 +215,7 @@ class DirSettings:
                 over.dispatch_script if over.dispatch_script is not None else self.dispatch_script
             ),
             ssl_options=self.ssl_options + over.ssl_options,
+            require_ssl=over.require_ssl if over.require_ssl is not None else self.require_ssl,
             **_merge_auth(self, over),
             **_merge_set(self, over, _MOD_WSGI_FIELDS),
         )

@@ -47,6 +47,14 @@ def start(conn: Exchange, req: Request) -> None:
         return
     if not isinstance(target, Refusal):
         req.vhost = target.host
+        if layer is None and target.settings.require_ssl:
+            # mod_ssl's access hook: "SSL connection required" (AH02219, info).
+            worker.logs.error_log(target.host).info(
+                f"access to {head.target} failed, reason: SSL connection required",
+                conn.client(),
+            )
+            conn.answer(req, 403)
+            return
         if layer is not None and isinstance(target, WSGITarget):
             head.ssl_environ = layer.request_environ(target.host, target.settings.ssl_options)
         # The access phases (Require, authentication, WSGIAccessScript) come
