@@ -108,6 +108,14 @@ def resolve(
     settings = settings_at(filename)
     chosen = handler_of(filename.rstrip("/"), settings)
     if chosen is None:
+        if is_dir:
+            # mod_dir's index file is an internal redirect, which the handlers map
+            # again: an index.wsgi that AddHandler maps runs, it is not sent as a file.
+            for index in settings.directory_index or ():
+                if os.path.isfile(filename + index):
+                    if handler_of(filename + index, settings_at(filename + index)):
+                        return Handled(filename + index, "", url + index, "", settings, "", "index")
+                    break
         return None
     handler, label = chosen
     script_name, path_info = _split_url(url, rest)

@@ -57,11 +57,16 @@ CASES = {
     # PATH_TRANSLATED's sub-request walks bogus/, whose .htaccess fails: the app runs.
     "htaccess-path-translated-through-a-bad-file": "/pathapp/bogus/x.txt",
     "htaccess-path-translated-through-a-good-file": "/pathapp/sub/",
+    "htaccess-directoryindex-wsgi-script": "/scriptindex/",
+    "htaccess-wsgipassauthorization": "/envapp/",
+    "htaccess-adddefaultcharset": "/charset/x.txt",
+    "htaccess-require-ip": "/iponly/x.txt",
 }
 # Basic credentials sent with a case (alice:wrong, alice:secret).
 CREDENTIALS = {
     "htaccess-auth-basic-wrong-password": "Basic YWxpY2U6d3Jvbmc=",
     "htaccess-auth-basic-user": "Basic YWxpY2U6c2VjcmV0",
+    "htaccess-wsgipassauthorization": "Basic YWxpY2U6c2VjcmV0",
 }
 # Refusals whose whole answer is compared (an ErrorDocument's body), not only the status.
 WHOLE = {

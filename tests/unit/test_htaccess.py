@@ -431,3 +431,21 @@ def test_a_bad_file_on_path_translated_s_way_does_not_fail_the_app(tmp_path: Pat
     target = Router(server, HtaccessFiles()).route("127.0.0.1", 8080, b"x", b"/app/bad/x.txt")
     assert isinstance(target, WSGITarget), target
     assert target.path_translated == f"{tmp_path}/bad//x.txt"  # where Apache's walk stopped
+
+
+def test_an_index_file_a_handler_maps_runs_and_is_never_sent_as_source(tmp_path: Path) -> None:
+    """DirectoryIndex index.wsgi with AddHandler wsgi-script .wsgi (in a .htaccess, or
+    the configuration): mod_dir's internal redirect maps the index again."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.wsgi").write_text("application = None\n")
+    (tmp_path / "site" / ".htaccess").write_text(
+        "Options +ExecCGI\nAddHandler wsgi-script .wsgi\nDirectoryIndex index.wsgi\n"
+    )
+    server, problems = configure(
+        tmp_path, f"<Directory {tmp_path}>\n AllowOverride All\n</Directory>\n"
+    )
+    assert server is not None, problems
+    target = Router(server, HtaccessFiles()).route("127.0.0.1", 8080, b"x", b"/site/")
+    assert isinstance(target, WSGITarget), target
+    assert target.script == f"{tmp_path}/site/index.wsgi"
+    assert target.script_name == "/site/index.wsgi"
