@@ -296,10 +296,11 @@ def error_response(
     method: str = "GET",
     notes: str = "",
     headers: Iterable[tuple[str, str]] = (),
+    signature: Signature | None = None,
 ) -> bytes:
     """A small complete error response for problems found before any app ran."""
     reason = REASONS.get(code, "Error")
-    body = error_body(code, method=method, notes=notes)
+    body = error_body(code, method=method, notes=notes, signature=signature)
     head = (
         (
             f"HTTP/1.1 {code} {reason}\r\nContent-Type: {ERROR_TYPE}\r\n"

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.differential.cases import APACHE_NOTICE, call, mask_log_line, view
-from tests.differential.client import Answer
+from tests.differential.client import Answer, Conn
 from tests.differential.compare import Differential, LogMark
 from tests.differential.conftest import topic
 from tests.differential.servers import Server
@@ -102,3 +102,34 @@ def test_error_answers_and_error_log_lines_as_apache_writes_them(
     pair: Differential, case: str
 ) -> None:
     pair.check(case, lambda server: observe(pair, server, case))
+
+
+# Refused before routing (a head line with no colon) or by mod_wsgi (a chunked
+# body without WSGIChunkedRequest), TRACE with a body: Apache's pages, signed.
+RAW = {
+    "errors-signed-bad-head": "GET /x HTTP/1.1\r\nHost: {host}\r\nno colon\r\n\r\n",
+    "errors-signed-bad-escape": "GET /a%zz HTTP/1.1\r\nHost: {host}\r\n\r\n",
+    "errors-signed-411": (
+        "POST /embedded/log HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "1\r\nx\r\n0\r\n\r\n"
+    ),
+    "errors-signed-trace-body": "TRACE /x HTTP/1.1\r\nHost: {host}\r\nContent-Length: 3\r\n\r\nabc",
+}
+
+
+def observe_raw(diff: Differential, server: Server, case: str) -> Any:
+    data = RAW[case].replace("{host}", HOST.format(port=server.port)).encode("latin-1")
+    with Conn(server, timeout=10) as conn:
+        conn.send(data)
+        answer = conn.answer()
+    return view(answer, diff.masker(server), body_masks=(BANNER,))
+
+
+@pytest.mark.parametrize("case", sorted(RAW))
+def test_refusals_are_signed_pages(pair: Differential, case: str) -> None:
+    def seen(server: Server) -> Any:
+        answer = observe_raw(pair, server, case)
+        answer["headers"].pop("content-length", None)  # its banner differs (see above)
+        return answer
+
+    pair.check(case, seen)

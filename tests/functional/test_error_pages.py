@@ -228,3 +228,29 @@ def test_error_log_lines_in_the_configured_format(site: Site) -> None:
     assert lines and all(
         x.startswith("[error] [wsgi] [main.test] [client 127.0.0.1:") for x in lines
     )
+
+
+def test_refusals_before_routing_and_by_mod_wsgi_carry_the_signature(site: Site) -> None:
+    # A bad request line (400, before any routing) and a chunked body to an app
+    # without WSGIChunkedRequest (411): Apache's pages, signed as the host says.
+    for data, name, port in (
+        # A bad escape: refused by routing, so the Host header names the server.
+        (b"GET /a%zz HTTP/1.1\r\nHost: www.example.com\r\n\r\n", b"www.example.com", 80),
+        # A header line with no colon: refused as it is read (Apache names its
+        # ServerName and the default port, as the differential suite saw).
+        (b"GET / HTTP/1.1\r\nno colon\r\n\r\n", b"main.test", 80),
+    ):
+        with socket.create_connection(("127.0.0.1", site.port), timeout=30) as sock:
+            sock.sendall(data)
+            raw = read_to_eof(sock)
+        assert raw.startswith(b"HTTP/1.1 400 Bad Request\r\n"), raw
+        assert raw.endswith(
+            b"<p>Your browser sent a request that this server could not understand.<br />\n"
+            b"</p>\n<hr>\n<address>wsgihost Server at %s Port %d</address>\n</body></html>\n"
+            % (name, port or site.port)
+        ), raw
+    headers = [("Transfer-Encoding", "chunked")]
+    r, _ = call(site, "POST", "/app/log", headers=headers, body=b"1\r\nx\r\n0\r\n\r\n")
+    assert r.status == 411
+    assert "<p>A request of the requested method POST requires a valid Content-length." in r.text
+    assert f"<address>wsgihost Server at www.example.com Port {site.port}</address>" in r.text

@@ -938,14 +938,10 @@ class Connection(asyncio.Protocol):
             record.request_line = requestline.logged_line(
                 b"%s %s %s" % (method.encode("latin-1"), target, protocol.encode())
             )
-        record.request_headers = self.head_reader.headers
+        record.request_headers = record_headers = self.head_reader.headers
         # Apache's page, with the notes its core gives the refusals it shares with us.
         notes = _APACHE_NOTES.get(reason, "")
         method = parsing.head.method if parsing is not None else line[0] if line else "GET"
-        response = httpcore.error_response(status, method=method, notes=notes)
-        record.bytes_sent = len(httpcore.error_body(status, method=method, notes=notes))
-        record.bytes_out = len(response)
-        record.bytes_in = parsing.bytes_in + parsing.body_raw if parsing else self.head_seen
         # In the access log of the request's virtual host once its head is
         # known (a bad body), as Apache logs it; else in the log of the
         # connection's default virtual host (the first for its address).
@@ -953,6 +949,13 @@ class Connection(asyncio.Protocol):
             host = dispatch.host_of(self, parsing)
         else:
             host = self.worker.router.host(self.local[0], self.local[1], None)
+        sig = errordocs.early_signature(self.worker.server, host, parsing, record_headers)
+        response = httpcore.error_response(status, method=method, notes=notes, signature=sig)
+        record.bytes_sent = len(
+            httpcore.error_body(status, method=method, notes=notes, signature=sig)
+        )
+        record.bytes_out = len(response)
+        record.bytes_in = parsing.bytes_in + parsing.body_raw if parsing else self.head_seen
         for log in self.worker.logs.access_logs(host):
             log.log(record)
         self.transport.write(response)

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import time
 
-from wsgihost import httpcore
 from wsgihost.access import gate as access
 from wsgihost.config.model import Host
-from wsgihost.frontend import dispatcher, proxy, trace
+from wsgihost.frontend import dispatcher, errordocs, proxy, trace
 from wsgihost.frontend.exchange import REDIRECT_FAILED, Exchange, Request
 from wsgihost.frontend.files import serve_file
 from wsgihost.logs import AccessRecord
@@ -147,7 +146,6 @@ def refuse_chunked(conn: Exchange, req: Request, target: WSGITarget) -> bool:
     most CONTENT_LENGTH bytes, and a chunked body has none). Apache
     closes the connection after either rather than read the body.
     """
-    method = req.head.method
     coding = b", ".join(v for n, v in req.head.headers if n.lower() == b"transfer-encoding")
     if coding.lower() != b"chunked":
         status = 501
@@ -161,9 +159,7 @@ def refuse_chunked(conn: Exchange, req: Request, target: WSGITarget) -> bool:
         f"request refused ({status}): {why}, for {target.script}", conn.client()
     )
     req.keep_alive = False
-    reason = httpcore.REASONS[status]
-    head = (f"{status} {reason}", [("Content-Type", httpcore.ERROR_TYPE)])
-    conn.app_send(req, head, httpcore.error_body(status, method=method), True)
+    errordocs.answer(conn, req, status)
     return True
 
 

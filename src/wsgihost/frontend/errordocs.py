@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from wsgihost import errorpages, static
-from wsgihost.config.model import DEFAULT_SETTINGS, DirSettings, Host
+from wsgihost.config.model import DEFAULT_SETTINGS, DirSettings, Host, Server
 from wsgihost.errorpages import Signature
 from wsgihost.frontend.exchange import REDIRECT_FAILED, REDIRECTED
 from wsgihost.routing import FileTarget, Refusal, WSGITarget
@@ -70,6 +70,27 @@ def signature(req: Request, host: Host, settings: DirSettings) -> Signature:
         name = (host.server_name or head.server_addr).partition(":")[0]
         port = head.server_port
     return Signature(mode, BANNER, name, port, admin)
+
+
+def early_signature(
+    server: Server, host: Host, req: Request | None, headers: list[tuple[bytes, bytes]]
+) -> Signature:
+    """The signature of a request refused before it was routed (a bad head or body):
+    the host's own settings, as Apache's server defaults are all it has then. For a
+    head refused as it was read, Apache names the Host header's name (else the
+    ServerName) and the default port, 80 (as it did, beside us, in the differential
+    suite's errors-signed-bad-head)."""
+    settings = DEFAULT_SETTINGS.merge(server.main.settings)
+    if host is not server.main:
+        settings = settings.merge(host.settings)
+    if req is not None:
+        return signature(req, host, settings)
+    admin = host.server_admin or errorpages.NO_ADMIN
+    named = next((v for n, v in headers if n.lower() == b"host"), b"")
+    name = split_host(named.decode("latin-1"))[0] if named else ""
+    name = name or (host.server_name or server.main.server_name or "localhost").partition(":")[0]
+    mode = settings.server_signature or "off"
+    return Signature(mode, BANNER, name, 80, admin)
 
 
 def environ_signature(req: Request, host: Host, settings: DirSettings) -> str:

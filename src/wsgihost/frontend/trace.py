@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from wsgihost import httpcore
 from wsgihost.config.model import Host
+from wsgihost.frontend import errordocs
 
 if TYPE_CHECKING:
     from wsgihost.frontend.exchange import Exchange, Request
@@ -30,9 +31,7 @@ def answer(conn: Exchange, req: Request, host: Host) -> None:
     """Answer ``req``, a TRACE for ``host``, without any app."""
     mode = host.trace_enable
     if mode == "off":
-        body = httpcore.error_body(405, method="TRACE")
-        head = ("405 Method Not Allowed", [("Allow", ""), _HTML])
-        conn.app_send(req, head, body, True)
+        errordocs.answer(conn, req, 405, headers=[("Allow", "")])
         return
     if req.has_body:
         declared = req.head.header(b"content-length")
@@ -44,13 +43,9 @@ def answer(conn: Exchange, req: Request, host: Host) -> None:
     _echo(conn, req, b"")
 
 
-_HTML = ("Content-Type", httpcore.ERROR_TYPE)
-
-
 def _refuse_body(conn: Exchange, req: Request) -> None:
     req.keep_alive = False  # the body is never read
-    head = ("413 Request Entity Too Large", [_HTML])
-    conn.app_send(req, head, httpcore.error_body(413, method="TRACE"), True)
+    errordocs.answer(conn, req, 413)
 
 
 def _echo(conn: Exchange, req: Request, body: bytes) -> None:
