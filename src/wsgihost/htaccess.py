@@ -345,18 +345,35 @@ class HtaccessFiles:
             raise
         return None
 
+    def begin(self) -> None:
+        """A new request: each file is looked at once during it, as Apache keeps a
+        request's .htaccess results (``r->htaccess``) for its sub-requests."""
+        self._local.looked = {}
+
     def _version(self, path: str) -> tuple[Version, os.stat_result | None]:
         """The file's version (None: absent), or HtaccessError if it cannot be read."""
+        looked: dict[str, tuple[Version, os.stat_result | None] | HtaccessError] | None
+        looked = getattr(self._local, "looked", None)
+        found = looked.get(path) if looked is not None else None
+        if found is None:
+            found = self._look(path)
+            if looked is not None:
+                looked[path] = found
+        if isinstance(found, HtaccessError):
+            raise found
+        return found
+
+    def _look(self, path: str) -> tuple[Version, os.stat_result | None] | HtaccessError:
         try:
             info = self._stat(path)
         except OSError as e:
             if e.errno in (errno.ENOENT, errno.ENOTDIR):
                 return None, None
-            raise _unreadable(path, e) from None
+            return _unreadable(path, e)
         if not stat.S_ISREG(info.st_mode):
             # Apache's pcfg_openfile refuses anything else with EBADF, saying why first.
             why = f"Access to file {path} denied by server: not a regular file\n"
-            raise _unreadable(path, OSError(errno.EBADF, os.strerror(errno.EBADF)), why)
+            return _unreadable(path, OSError(errno.EBADF, os.strerror(errno.EBADF)), why)
         return (info.st_mtime_ns, info.st_size, info.st_ino, info.st_dev), info
 
     def _applied(self, path: str, key: tuple[int, int, int, int], allowed: Allowed) -> Applied:

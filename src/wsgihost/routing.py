@@ -461,6 +461,7 @@ class Router:
         self.vhosts = [_CompiledHost(v, server.main, port) for v in server.vhosts]
         # The front end's .htaccess reader, for the hosts where some AllowOverride
         # lets one be read: elsewhere no request pays a stat for them.
+        self.overrides = overrides
         for compiled in (self.main, *self.vhosts):
             layers = [compiled.base, *(c.settings for c in compiled.directories)]
             if overrides is not None and htaccess.may_override(layers):
@@ -532,6 +533,8 @@ class Router:
         url = normalize_path(raw_path)
         if url is None:
             return Refusal(path_refusal(raw_path), "invalid path")
+        if self.overrides is not None:
+            self.overrides.begin()  # each .htaccess is looked at once per request
         try:
             return self._route_in(host, url)
         except htaccess.HtaccessError as e:  # a .htaccess on the way cannot be read or applied

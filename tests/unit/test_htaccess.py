@@ -449,3 +449,21 @@ def test_an_index_file_a_handler_maps_runs_and_is_never_sent_as_source(tmp_path:
     assert isinstance(target, WSGITarget), target
     assert target.script == f"{tmp_path}/site/index.wsgi"
     assert target.script_name == "/site/index.wsgi"
+
+
+def test_within_one_request_each_file_is_looked_at_once(tmp_path: Path) -> None:
+    fake = FakeFiles(tmp_path)
+    cache = HtaccessFiles(stat_file=fake.stat, load=fake.load)
+    fake.files["/d/.htaccess"] = ("DirectoryIndex a.html\n", 1)
+
+    def compute() -> Applied | None:
+        return cache.read("/d", DEFAULT_SETTINGS, ALL)
+
+    cache.begin()
+    cache.remember("one", compute)
+    cache.remember("two", compute)
+    cache.remember("one", compute)  # checked against the files: no second stat
+    assert fake.stats == 1
+    cache.begin()  # the next request looks again
+    cache.remember("one", compute)
+    assert fake.stats == 2
