@@ -55,6 +55,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, pki: tlscerts.Pki) -> Iterato
             CustomLog {root}/access.log ssl
             SSLProtocol all -SSLv3 -TLSv1 -TLSv1.1
             SSLSessionCache shmcb:{root}/scache(512000)
+            RequestReadTimeout header=2
             WSGIDaemonProcess tlsd processes=1 threads=4
 
             <VirtualHost *:${{TLS_PORT}}>
@@ -85,6 +86,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, pki: tlscerts.Pki) -> Iterato
                 SSLEngine on
                 SSLCertificateFile {pki.cert("b.test")}
                 SSLCertificateKeyFile {pki.key("b.test")}
+                SSLStrictSNIVHostCheck on
                 WSGIScriptAlias /app {echo}
             </VirtualHost>
 
@@ -344,3 +346,20 @@ def test_ssl_require_ssl_refuses_plain_http(site: ServerProcess, pki: tlscerts.P
         assert read_response(s)[0] == 403
     with tls_connect(site.tls_port, client_context(pki), "a.test") as t:  # type: ignore[attr-defined]
         assert ask(t, "/app/", "a.test")[0] == 200
+
+
+def test_strict_sni_refuses_a_client_without_sni(site: ServerProcess, pki: tlscerts.Pki) -> None:
+    # b.test has SSLStrictSNIVHostCheck on: reached by Host alone, 403 (mod_ssl's check).
+    with tls_connect(site.tls_port, client_context(pki), None) as s:  # type: ignore[attr-defined]
+        assert ask(s, "/app/", "b.test")[0] == 403
+    with tls_connect(site.tls_port, client_context(pki), "b.test") as s:  # type: ignore[attr-defined]
+        assert ask(s, "/app/", "b.test")[0] == 200
+
+
+def test_header_timeout_over_tls(site: ServerProcess, pki: tlscerts.Pki) -> None:
+    with tls_connect(site.tls_port, client_context(pki), "a.test") as s:  # type: ignore[attr-defined]
+        s.sendall(b"GET / HTTP/1.1\r\nHost: a.t")  # and nothing more
+        started = time.monotonic()
+        assert read_response(s)[0] == 408  # type: ignore[arg-type]
+        assert 1.5 < time.monotonic() - started < 10
+        assert s.recv(1) == b""  # then closed
