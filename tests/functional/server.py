@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 APPS = Path(__file__).resolve().parent.parent / "apps"
-LISTENING = re.compile(r"listening on http://(\S+):(\d+)")
+LISTENING = re.compile(r"listening on https?://(\S+):(\d+)")
 
 
 class ServerProcess:

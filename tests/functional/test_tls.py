@@ -165,6 +165,12 @@ def test_sni_picks_the_certificate_and_the_app_sees_https(
                 assert env["SSL_SERVER_A_SIG"] == "ecdsa-with-SHA256"
 
 
+def test_tls_listeners_are_announced_as_https(site: ServerProcess) -> None:
+    out = site.stdout()
+    assert f"listening on https://127.0.0.1:{site.tls_port}" in out  # type: ignore[attr-defined]
+    assert f"listening on http://127.0.0.1:{site.plain_port}" in out  # type: ignore[attr-defined]
+
+
 def test_no_sni_gets_the_first_host(site: ServerProcess, pki: tlscerts.Pki) -> None:
     with tls_connect(site.tls_port, client_context(pki), None) as s:  # type: ignore[attr-defined]
         assert s.getpeercert()["subject"][-1] == (("commonName", "a.test"),)

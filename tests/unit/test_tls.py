@@ -89,6 +89,7 @@ def test_settings_merge_main_under_vhost(tmp_path: Path, pki: tlscerts.Pki) -> N
     assert server is not None, problems
     a, plain = server.vhosts
     assert plain.tls is None
+    assert server.listeners[0].url().startswith("http://")  # a plain host shares the port
     assert a.tls is not None
     assert a.tls.protocols == ("TLSv1.3",)
     assert a.tls.options == ("+StdEnvVars", "+ExportCertData")
@@ -175,6 +176,7 @@ def test_stapling_and_proxy_are_warnings(tmp_path: Path, pki: tlscerts.Pki) -> N
         """,
     )
     assert server is not None
+    assert server.listeners[0].url() == "https://127.0.0.1:8443"  # every host on it: TLS
     assert [p.split(": ")[0] for p in problems] == ["2", "3", "8"]
     assert all("not provided" in p for p in problems)
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from wsgihost import tls
 from wsgihost.config.draft import Context, ServerDraft
-from wsgihost.config.model import Host, TlsSettings, Where
+from wsgihost.config.model import Host, Listener, TlsSettings, Where
 from wsgihost.config.problems import Problems
 from wsgihost.config.table import ANY, GLOBAL, TOP, Directive, not_ours, record, refused
 from wsgihost.config.values import parse_flag, parse_int
@@ -274,20 +274,36 @@ def merged(main: TlsSettings | None, host: TlsSettings | None) -> TlsSettings:
 
 
 def finish(server: ServerDraft, hosts: tuple[Host, ...], problems: Problems) -> tuple[Host, ...]:
-    """``hosts`` (the main server first) with their TLS settings, the files checked."""
+    """``hosts`` (the main server first) with their TLS settings, the files checked;
+    the listeners all of whose virtual hosts speak TLS say https."""
     main = server.tls.get(server.main.where)
     result: list[Host] = []
     for host in hosts:
         own = server.tls.get(host.where)
         settings = merged(main, own) if host is not hosts[0] else (main or TlsSettings())
-        if not settings.engine:
-            result.append(host)
-            continue
-        if _check_files(settings, settings.where, problems):
-            result.append(replace(host, tls=settings))
-        else:
-            result.append(host)
+        if settings.engine and _check_files(settings, settings.where, problems):
+            host = replace(host, tls=settings)
+        result.append(host)
+    server.listeners[:] = [
+        replace(listener, scheme="https") if _speaks_tls(listener, result) else listener
+        for listener in server.listeners
+    ]
     return tuple(result)
+
+
+def _speaks_tls(listener: Listener, hosts: list[Host]) -> bool:
+    """Do the hosts a connection to ``listener`` may reach all speak TLS?
+    (Announcements and configtest's list say so; each connection still decides.)"""
+    reached = [
+        h
+        for h in hosts[1:]
+        if any(
+            a.port in (None, listener.port)
+            and (a.host in ("*", "_default_") or not listener.host or a.host == listener.host)
+            for a in h.addresses
+        )
+    ]
+    return all(h.tls is not None for h in reached or hosts[:1])
 
 
 def _check_files(settings: TlsSettings, where: Where, problems: Problems) -> bool:

@@ -33,11 +33,13 @@ class Listener:
     host: str
     port: int
     where: Where = field(default_factory=Where, compare=False)
+    # "https" where the virtual hosts it serves speak TLS (config/mod_ssl.py).
+    scheme: str = field(default="http", compare=False)
 
     def url(self, port: int | None = None) -> str:
         host = self.host or "0.0.0.0"
         host = f"[{host}]" if ":" in host else host
-        return f"http://{host}:{self.port if port is None else port}"
+        return f"{self.scheme}://{host}:{self.port if port is None else port}"
 
 
 @dataclass(frozen=True)

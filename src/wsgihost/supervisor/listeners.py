@@ -48,7 +48,7 @@ def bind(spec: Listener, backlog: int) -> BoundListener:
         sock.listen(backlog)
     except OSError as e:
         sock.close()
-        where = spec.url().removeprefix("http://")
+        where = spec.url().split("://", 1)[1]
         raise StartupError(f"cannot listen on {where}: {e.strerror}") from None
     sock.setblocking(False)
     return BoundListener(spec, sock, sock.getsockname()[1])
@@ -75,7 +75,7 @@ def _bind_dual_stack(spec: Listener, backlog: int) -> BoundListener | None:
         sock.close()
         if e.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
             return None  # IPv6 switched off: IPv4 alone
-        where = spec.url().removeprefix("http://")
+        where = spec.url().split("://", 1)[1]
         raise StartupError(f"cannot listen on {where}: {e.strerror}") from None
     try:
         sock.listen(backlog)
