@@ -201,12 +201,14 @@ class ErrorLog:
         client: str | None = None,
         referer: bytes | None = None,
         headers: Sequence[tuple[bytes, bytes]] | None = None,
+        local: str | None = None,
     ) -> None:
-        """``headers``: the request's, for an ErrorLogFormat's ``%{Name}i`` and ``%V``."""
+        """``headers``: the request's, for an ErrorLogFormat's ``%{Name}i`` and ``%V``;
+        ``local``: the address:port it came in on (``%A``)."""
         if LEVEL_RANK[level] > self.threshold:
             return
         if self.fmt is not None:
-            self._log_formatted(self.fmt, level, message, client, referer, headers)
+            self._log_formatted(self.fmt, level, message, client, referer, headers, local)
             return
         now = time.time()
         lt = time.localtime(now)
@@ -231,6 +233,7 @@ class ErrorLog:
         client: str | None,
         referer: bytes | None,
         headers: Sequence[tuple[bytes, bytes]] | None,
+        local: str | None = None,
     ) -> None:
         if headers is None and referer:
             headers = [(b"Referer", referer)]
@@ -242,7 +245,7 @@ class ErrorLog:
         out = []
         for line in message.rstrip("\n").split("\n"):
             entry = Entry(
-                escape_error(line), level, self.module, client, None, host, asked, headers
+                escape_error(line), level, self.module, client, local, host, asked, headers
             )
             text = fmt.render(entry)
             if text is not None:
@@ -256,8 +259,9 @@ class ErrorLog:
         client: str | None = None,
         referer: bytes | None = None,
         headers: Sequence[tuple[bytes, bytes]] | None = None,
+        local: str | None = None,
     ) -> None:
-        self.log("error", message, client, referer, headers)
+        self.log("error", message, client, referer, headers, local)
 
     def warn(self, message: str, client: str | None = None) -> None:
         self.log("warn", message, client)

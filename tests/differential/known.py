@@ -147,6 +147,16 @@ KNOWN: tuple[Known, ...] = (
             (("framing",), "chunked", "length"),
         )
     ),
+    # -- ErrorLogFormat's %A in a daemon process -----------------------------------
+    Known(
+        "errors-daemon-*",
+        ("error log %A",),
+        lambda found: found != ["127.0.0.1:<PORT>"],
+        ABSENT,
+        "deliberate: in mod_wsgi's daemon processes %A is the bytes of the daemon socket's "
+        "path read as an IPv4 address (109.112.47.119 is 'mp/w' of /tmp/wsgi...); "
+        "wsgihost's daemon lines leave the field out",
+    ),
     # -- a response head Apache's strict check refuses (a control byte) ----------
     *(
         Known(

@@ -124,9 +124,10 @@ class EmbeddedApp:
         log = self.log
 
         headers = request.head.headers
+        local = f"{request.head.server_addr}:{request.head.server_port}"
 
         def log_error(message: str) -> None:
-            log.error(message, client, referer, headers)
+            log.error(message, client, referer, headers, local)
 
         if not os.path.isfile(self.loader.path):
             # As Apache does for a WSGIScriptAlias whose script is not there (yet).
