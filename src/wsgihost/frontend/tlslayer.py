@@ -196,7 +196,7 @@ class TlsProtocol(asyncio.Protocol):
             if data[:1] != b"\x16":  # not a TLS handshake record: plain HTTP
                 self._plain_http(data)
                 return
-        if self.obj is None:
+        if self.obj is None:  # plain HTTP, being answered or answered already
             self._plain_http(data)
             return
         self.incoming.write(data)
@@ -393,10 +393,12 @@ class TlsProtocol(asyncio.Protocol):
 
     def _plain_http(self, data: bytes) -> None:
         """Apache reads the request head in plain and answers 400 with the reason."""
+        if self.raw.is_closing():
+            return  # answered: the rest is not read
+        self.obj = None
         self.plain_buf += data
         ended = b"\r\n\r\n" in self.plain_buf or b"\n\n" in self.plain_buf
         if not ended and len(self.plain_buf) < 16384:
             return
         self.raw.write(httpcore.error_response(400, notes=PLAIN_HTTP_NOTE))
         self.raw.close()
-        self.obj = None
