@@ -34,7 +34,7 @@ from wsgihost.config import htaccess as classes
 from wsgihost.config.draft import Context, HostDraft, SectionDraft, ServerDraft
 from wsgihost.config.lexer import first_word, logical_lines
 from wsgihost.config.model import DirSettings, Section, Where
-from wsgihost.config.parser import Node, parse
+from wsgihost.config.parser import CONDITIONALS, Node, parse
 from wsgihost.config.problems import Problems
 
 # Acted on while a file is read, and never allowed in .htaccess: caught in the
@@ -250,7 +250,34 @@ def _load(path: str) -> tuple[Node, ...]:
     bad = next((p for p in problems.items if p.severity == "error"), None)
     if bad is not None:
         raise HtaccessError(500, f"{path}: {bad.message}")
-    return parsed.nodes
+    return with_conditionals(parsed.nodes, conditionals(path, text))
+
+
+def conditionals(path: str, text: str) -> list[Node]:
+    """The ``<IfModule>``-like sections of a file, which the parser decides as it reads.
+
+    Apache checks their override class too (any class will do), so a file
+    whose folder allows nothing fails on one even when it is false; they are
+    kept as empty sections for :func:`apply` to check."""
+    found = []
+    for line in logical_lines(text, path):
+        word = first_word(line.text)
+        name = word[1:].rstrip(">")
+        if word.startswith("<") and name.lower() in CONDITIONALS:
+            args = line.text.strip()[len(word) :].rstrip().removesuffix(">").split()
+            found.append(Node(name, tuple(args), path, line.lineno, ()))
+    return found
+
+
+def with_conditionals(nodes: tuple[Node, ...], found: list[Node]) -> tuple[Node, ...]:
+    """``nodes`` with each of ``found`` before the first node written after it."""
+    merged: list[Node] = []
+    pending = list(found)
+    for node in nodes:
+        while pending and pending[0].line < node.line:
+            merged.append(pending.pop(0))
+        merged.append(node)
+    return (*merged, *pending)
 
 
 def _unreadable(path: str, error: OSError, before: str = "") -> HtaccessError:

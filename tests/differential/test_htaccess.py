@@ -61,6 +61,10 @@ CASES = {
     "htaccess-wsgipassauthorization": "/envapp/",
     "htaccess-adddefaultcharset": "/charset/x.txt",
     "htaccess-require-ip": "/iponly/x.txt",
+    # WordPress's block: skipped where mod_rewrite is absent, but <IfModule> itself
+    # needs an override class, which a folder with no AllowOverride lacks.
+    "htaccess-ifmodule-false-skipped": "/wp/x.txt",
+    "htaccess-unset-ifmodule-not-allowed": "/unset/wp/x.txt",
 }
 # Basic credentials sent with a case (alice:wrong, alice:secret).
 CREDENTIALS = {

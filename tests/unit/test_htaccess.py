@@ -21,7 +21,9 @@ from wsgihost.htaccess import (
     HtaccessFiles,
     apply,
     check_read_time,
+    conditionals,
     walk,
+    with_conditionals,
 )
 from wsgihost.routing import FileTarget, Refusal, Router, WSGITarget
 
@@ -467,3 +469,21 @@ def test_within_one_request_each_file_is_looked_at_once(tmp_path: Path) -> None:
     cache.begin()  # the next request looks again
     cache.remember("one", compute)
     assert fake.stats == 2
+
+
+def test_conditional_sections_need_an_override_class_too(tmp_path: Path) -> None:
+    """Apache checks <IfModule> as it reads: where nothing is allowed (no AllowOverride
+    at all, or only AllowOverrideList), even a false one is 'not allowed here'."""
+    text = "DirectoryIndex a.html\n<IfModule mod_rewrite.c>\nRewriteEngine On\n</IfModule>\n"
+    path = tmp_path / ".htaccess"
+    path.write_text(text)
+    nodes = with_conditionals(parse(str(path), Problems()).nodes, conditionals(str(path), text))
+    assert [(n.name, n.args) for n in nodes] == [
+        ("DirectoryIndex", ("a.html",)),
+        ("IfModule", ("mod_rewrite.c",)),
+    ]
+    listed = Allowed(frozenset(), None, frozenset({"directoryindex"}))
+    with pytest.raises(HtaccessError, match="<IfModule not allowed here"):
+        apply(str(path), nodes, listed)
+    indexes = Allowed(frozenset({"Indexes"}), None, frozenset())
+    assert apply(str(path), nodes, indexes).settings.directory_index == ("a.html",)
