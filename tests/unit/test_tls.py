@@ -209,3 +209,29 @@ def test_per_directory_client_verification(tmp_path: Path, pki: tlscerts.Pki) ->
     server, problems = site(tmp_path, vhost.replace("MODE", "require"))
     assert server is None
     assert any(p.startswith("8: SSLVerifyClient: per-directory") for p in problems)
+
+
+def test_a_key_this_user_cannot_read_is_a_warning(
+    tmp_path: Path, pki: tlscerts.Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # configtest run by a user on a tree whose keys are root's: checked when root starts it.
+    from wsgihost.config import mod_ssl
+
+    key = str(pki.key("a.test"))
+    monkeypatch.setattr(mod_ssl.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(mod_ssl.os, "access", lambda path, mode: path != key)
+    server, problems = site(
+        tmp_path,
+        f"""\
+        <VirtualHost *:8443>
+            SSLEngine on
+            SSLCertificateFile {pki.cert("a.test")}
+            SSLCertificateKeyFile {key}
+        </VirtualHost>
+        """,
+    )
+    assert server is not None
+    assert problems == [
+        f"5: '{key}' cannot be read by this user: not checked (the server, "
+        "started as root, reads it)"
+    ]
