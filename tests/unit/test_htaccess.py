@@ -14,15 +14,14 @@ from wsgihost.config import htaccess as classes
 from wsgihost.config.model import DEFAULT_SETTINGS, DirSettings, Server
 from wsgihost.config.parser import parse
 from wsgihost.config.problems import Problems
-from wsgihost.htaccess import (
+from wsgihost.htaccess import HtaccessFiles, walk
+from wsgihost.htfile import (
     Allowed,
     Applied,
     HtaccessError,
-    HtaccessFiles,
     apply,
     check_read_time,
     conditionals,
-    walk,
     with_conditionals,
 )
 from wsgihost.routing import FileTarget, Refusal, Router, WSGITarget
