@@ -38,7 +38,10 @@ def test_every_directive_allowed_in_directories_has_an_override_class_or_none() 
         and classes.override_class(d.name) is None
         and d.name not in classes.NOT_IN_HTACCESS
     ]
-    assert unclassified == []
+    assert unclassified == [], (
+        "classify these in src/wsgihost/config/htaccess.py: OVERRIDE_CLASS (Apache's "
+        "'Override:' class) or NOT_IN_HTACCESS (never in .htaccess)"
+    )
     both = set(classes.OVERRIDE_CLASS) & classes.NOT_IN_HTACCESS
     assert both == set()
 
