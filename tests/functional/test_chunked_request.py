@@ -116,7 +116,7 @@ def test_a_chunked_body_gets_411_before_the_app(default_server: ServerProcess, c
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["connection"] == "close"
     assert int(response.headers["content-length"]) == len(response.body)
-    assert b"Length Required" in response.body and b"Content-Length" in response.body
+    assert b"Length Required" in response.body and b"a valid Content-length." in response.body
     assert recorded(calls) == [], "the app was called"
     log.wait_for("WSGIChunkedRequest is Off")
     assert f"{SCRIPT}" in log.text()
