@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -140,3 +143,42 @@ def test_request_headers_and_the_name_the_request_asked_for() -> None:
     assert written == (
         "[main.test] [www.example.com] [ua/1] with a request\n[main.test] without one\n"
     )
+
+
+DIFF = Path(__file__).resolve().parents[1] / "differential"
+
+
+def test_lines_as_apache_wrote_them_in_the_differential_suite() -> None:
+    # sites/errors.conf's ErrorLogFormat, and the lines Apache + mod_wsgi wrote with
+    # it (recorded, masked): wsgi.errors of an embedded app, a daemon's traceback.
+    conf = (DIFF / "sites" / "errors.conf").read_text()
+    found = re.search(r'^\s*ErrorLogFormat "(.*)"$', conf, re.M)
+    assert found is not None
+    fmt = ErrorLogFormat(found.group(1))
+    client = "127.0.0.1:<CLIENT-PORT>"
+    embedded = json.loads((DIFF / "recorded" / "errors-embedded-wsgi-errors.json").read_text())
+    headers = [(b"Referer", b"http://example.test/from"), (b"User-Agent", b"differential/1.0")]
+    line = fmt.render(
+        Entry(
+            "LOGGED LINE",
+            client=client,
+            local="127.0.0.1:<PORT>",
+            server_name="errors.test",
+            request_server="errors.test",
+            headers=headers,
+        )
+    )
+    # (the suite sets %A apart from the lines)
+    assert embedded["error log %A"] == ["127.0.0.1:<PORT>"]
+    assert line is not None
+    assert line.replace("[127.0.0.1:<PORT>] ", "") == embedded["error log"][0]
+    daemon = json.loads((DIFF / "recorded" / "errors-daemon-traceback.json").read_text())
+    last = fmt.render(
+        Entry(
+            "RuntimeError: BOOM",
+            client=client,
+            server_name="errors.test",
+            request_server="errors.test",
+        )
+    )
+    assert last == daemon["error log"][-1]
