@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from tests import tlscerts
-from tests.differential.cases import echo_env, failed, parse_json
+from tests.differential.cases import call, echo_env, failed, log_lines, mentions, parse_json
 from tests.differential.client import Conn, request
-from tests.differential.compare import Differential, answer_view
+from tests.differential.compare import Differential, LogMark, answer_view
 from tests.differential.conftest import topic
 from tests.differential.servers import Server, Tree
 
@@ -157,10 +157,50 @@ def test_tls(pair: Differential, case: str) -> None:
     pair.check(case, lambda server: observe(pair, server, sni, host, target))
 
 
+def logged(diff: Differential, server: Server, sni: str | None, host: str, target: str) -> Any:
+    """The access-log lines one request over TLS leaves (%{SSL_PROTOCOL}x, %{SSL_CIPHER}x)."""
+    mark = LogMark(server)
+    seen = observe(diff, server, sni, host, target)
+    mark.wait(lambda new: mentions(new, target))
+    masker = diff.masker(server)
+    masker.pairs.append((str(tls_port(server)), "<TLS_PORT>"))
+    return {
+        "status": seen.get("answer", {}).get("status"),
+        "access logs": masker.deep(log_lines(mark, access=True)),
+    }
+
+
+LOG_CASES = {
+    "tls-log-a": ("a.test", "a.test:{port}", "/digits.txt?logged"),
+    "tls-log-a-missing": ("a.test", "a.test:{port}", "/no-such?logged"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOG_CASES))
+def test_tls_access_log(pair: Differential, case: str) -> None:
+    sni, host, target = LOG_CASES[case]
+    pair.check(case, lambda server: logged(pair, server, sni, host, target))
+
+
+def plain_logged(diff: Differential, server: Server) -> Any:
+    mark = LogMark(server)
+    answer = call(server, "GET", "/echo/?plain-logged", "plain.test:{port}")
+    mark.wait(lambda new: mentions(new, "plain-logged"))
+    return {
+        "status": getattr(answer, "status", None),
+        "access logs": diff.masker(server).deep(log_lines(mark, access=True)),
+    }
+
+
+def test_ssl_variables_are_dashes_on_plain_http(pair: Differential) -> None:
+    pair.check("tls-log-plain", lambda server: plain_logged(pair, server))
+
+
 def plain_to_tls(diff: Differential, server: Server) -> dict[str, Any]:
     port = str(tls_port(server))
     masker = diff.masker(server)
     masker.pairs.append((port, "<TLS_PORT>"))
+    mark = LogMark(server)
     try:
         conn = Conn.__new__(Conn)
         conn.sock = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
@@ -171,7 +211,12 @@ def plain_to_tls(diff: Differential, server: Server) -> dict[str, Any]:
             closed = conn.sock.recv(1) == b""
     except (OSError, ValueError) as e:
         return failed(e)
-    return {"answer": answer_view(answer, masker), "closed": closed}
+    mark.wait(lambda new: mentions(new, '"GET /embedded/ HTTP/1.1" 400'), timeout=2)
+    return {
+        "answer": answer_view(answer, masker),
+        "closed": closed,
+        "access logs": masker.deep(log_lines(mark, access=True)),
+    }
 
 
 def test_plain_http_to_the_tls_port(pair: Differential) -> None:

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from typing import TYPE_CHECKING, Any
 
 from wsgihost import httpcore, tls
 from wsgihost.config.model import Host, Server, Where
 from wsgihost.frontend.connection import Connection, Home
+from wsgihost.logs import AccessRecord
 
 if TYPE_CHECKING:
     from wsgihost.routing import Router
@@ -400,5 +402,26 @@ class TlsProtocol(asyncio.Protocol):
         ended = b"\r\n\r\n" in self.plain_buf or b"\n\n" in self.plain_buf
         if not ended and len(self.plain_buf) < 16384:
             return
-        self.raw.write(httpcore.error_response(400, notes=PLAIN_HTTP_NOTE))
+        response = httpcore.error_response(400, notes=PLAIN_HTTP_NOTE)
+        self.raw.write(response)
         self.raw.close()
+        self._log_plain(len(response) - response.index(b"\r\n\r\n") - 4)
+
+    def _log_plain(self, size: int) -> None:
+        """The access-log line Apache writes: mod_ssl hands the core a made-up
+        "GET / HTTP/1.0" in place of what the client sent, and that is logged."""
+        record = AccessRecord()
+        peer = self.raw.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            address = peer[0][7:] if peer[0].startswith("::ffff:") else peer[0]
+            record.client_addr, record.client_port = address, peer[1]
+        record.method, record.target, record.version = "GET", "/", "HTTP/1.0"
+        record.request_line = "GET / HTTP/1.0"
+        record.status = 400
+        record.bytes_sent = record.bytes_out = size
+        record.start = time.time()
+        host = self.default_host or self.worker.server.main
+        record.server_name = host.server_name or self.worker.server.main.server_name or ""
+        record.server_port = self.local[1]
+        for log in self.worker.logs.access_logs(host):
+            log.log(record)
