@@ -806,7 +806,10 @@ class Connection(asyncio.Protocol):
             with self.cond:
                 req.unsent -= size
         req.keep_alive = False
-        body = httpcore.error_body(500)
+        # Apache's 500 page, naming the host's ServerAdmin, with its signature.
+        body = httpcore.error_body(
+            500, signature=errordocs.signature(req, *errordocs.where(self, req))
+        )
         head = ("500 Internal Server Error", [("Content-Type", httpcore.ERROR_TYPE)])
         self._app_send(req, head, body, True)
         with self.cond:
