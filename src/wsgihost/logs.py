@@ -287,6 +287,7 @@ class AccessRecord:
         "client_port",
         "duration",
         "method",
+        "original_status",
         "request_headers",
         "request_line",
         "response_headers",
@@ -309,6 +310,7 @@ class AccessRecord:
         self.version = ""
         self.request_line = ""
         self.status = 0
+        self.original_status = 0  # before an ErrorDocument's internal redirect (%s)
         self.bytes_sent = 0
         # mod_logio: every byte read for the request (line, headers, body and
         # its chunk framing) and written for it (status line, headers, body).
@@ -445,9 +447,12 @@ def compile_format(fmt: str) -> Callable[[AccessRecord], str]:
             continue
         i += 1
         arg = None
-        # Apache allows status conditions and '<'/'>' before the code; '>' and
-        # '<' only matter for internal redirects, which we do not do.
+        # Apache allows status conditions and '<'/'>' before the code; they
+        # matter after an internal redirect (ErrorDocument), where %s is the
+        # original request's status unless '>' asks for the final one.
+        final = False
         while i < n and fmt[i] in "<>!0123456789,":
+            final = final or fmt[i] == ">"
             i += 1
         if i < n and fmt[i] == "{":
             end = fmt.find("}", i)
@@ -476,6 +481,8 @@ def compile_format(fmt: str) -> Callable[[AccessRecord], str]:
             parts.append(lambda r: "-")
         elif arg is not None and code == "x":
             parts.append(_ssl_var(arg))
+        elif code == "s" and not final:
+            parts.append(lambda r: str(r.original_status or r.status))
         elif code in _SIMPLE:
             parts.append(_SIMPLE[code])
         else:

@@ -97,6 +97,12 @@ def test_format_codes(fmt: str, expected: str) -> None:
     assert compile_format(fmt)(record()) == expected
 
 
+def test_status_of_the_original_request_and_the_final_one() -> None:
+    # After an ErrorDocument's app answered 200 for a 404: %s and %<s say 404.
+    r = record(original_status=404, status=200)
+    assert compile_format("%s %>s %<s")(r) == "404 200 404"
+
+
 def test_logio_codes_count_heads_and_bodies() -> None:
     # mod_logio: %I what came in, %O what went out (heads included), %S both.
     r = record(bytes_in=87, bytes_out=1480)

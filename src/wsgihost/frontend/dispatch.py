@@ -210,6 +210,8 @@ def log_access(conn: Exchange, req: Request) -> None:
     record.version = head.version
     record.request_line = request_line_of(req)
     record.status = req.status
+    if req.redirect_env:  # an ErrorDocument's app answered: %s is the error's status
+        record.original_status = int(req.redirect_env["REDIRECT_STATUS"])
     # %b is the final request's (Apache's rule): a failed ErrorDocument's sent nothing.
     record.bytes_sent = 0 if req.error_redirect == REDIRECT_FAILED else req.bytes_sent
     record.bytes_in = req.bytes_in + body_bytes_read(req)
