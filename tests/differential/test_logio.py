@@ -24,7 +24,9 @@ from tests.differential.servers import Server
 pytestmark = pytest.mark.slow
 
 HOST = "errors.test"
-LOGIO = re.compile(r'"(?P<line>[^"]*)" (?P<status>\d{3}) \d{3} \S+ (?P<I>\d+) (?P<O>\d+) (?P<S>\d+)$')
+LOGIO = re.compile(
+    r'"(?P<line>[^"]*)" (?P<status>\d{3}) \d{3} \S+ (?P<I>\d+) (?P<O>\d+) (?P<S>\d+)$'
+)
 
 
 @pytest.fixture(scope="module")
