@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -121,8 +122,17 @@ def _with_chain(cert: str, chain: str) -> int:
     return fd
 
 
-def context(settings: TlsSettings) -> ssl.SSLContext:
-    """A server SSLContext for one host (raises ssl.SSLError or OSError)."""
+def context(settings: TlsSettings, siblings: tuple[TlsSettings, ...] = ()) -> ssl.SSLContext:
+    """A server SSLContext for one host (raises ssl.SSLError or OSError).
+
+    ``siblings`` are the other TLS hosts on its ports. OpenSSL keeps the
+    verify mode of the context a handshake began with when SNI switches to
+    another host's (only the certificate and the CA store change), so where
+    the hosts of a port differ in SSLVerifyClient, every one of them asks
+    for a certificate without demanding it (CERT_OPTIONAL), each trusting the
+    CAs of all of them, and ``require`` is enforced once the handshake has
+    picked its host (tlslayer); hosts that do not verify never show one.
+    """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     protocols = settings.protocols or OFFERED
     ctx.minimum_version = _VERSIONS[protocols[0]]
@@ -145,10 +155,14 @@ def context(settings: TlsSettings) -> ssl.SSLContext:
         else:
             ctx.load_cert_chain(cert, key, _no_pass_phrase)
     mode = settings.verify_client or "none"
-    if mode != "none":
-        ctx.verify_mode = ssl.CERT_REQUIRED if mode == "require" else ssl.CERT_OPTIONAL
-        if settings.ca_file or settings.ca_path:
-            ctx.load_verify_locations(cafile=settings.ca_file, capath=settings.ca_path)
+    group = (settings, *siblings)
+    modes = {s.verify_client or "none" for s in group}
+    if modes != {"none"}:
+        uniform_require = modes == {"require"}
+        ctx.verify_mode = ssl.CERT_REQUIRED if uniform_require else ssl.CERT_OPTIONAL
+        for other in group if mode == "none" else (settings,):
+            if other.ca_file or other.ca_path:
+                ctx.load_verify_locations(cafile=other.ca_file, capath=other.ca_path)
     ctx.set_alpn_protocols(["http/1.1"])  # Protocols h2 is not provided
     return ctx
 
@@ -285,9 +299,7 @@ def algorithms(der: bytes) -> tuple[str, str]:
     return _ALGORITHMS.get(key, key), _ALGORITHMS.get(sig, sig)
 
 
-def cert_vars(
-    prefix: str, decoded: dict[str, Any], into: dict[str, str], der: bytes = b""
-) -> None:
+def cert_vars(prefix: str, decoded: dict[str, Any], into: dict[str, str], der: bytes = b"") -> None:
     into[f"{prefix}_M_VERSION"] = str(decoded.get("version", ""))
     into[f"{prefix}_M_SERIAL"] = str(decoded.get("serialNumber", ""))
     into[f"{prefix}_V_START"] = str(decoded.get("notBefore", ""))
@@ -389,15 +401,22 @@ def connection_vars(
     if session is not None and session.id:
         env["SSL_SESSION_ID"] = session.id.hex()
     cert_vars("SSL_SERVER", server.decoded, env, server.der)
-    der = obj.getpeercert(binary_form=True)
+    # A host that does not verify shows no certificate, even one its port asked for.
+    der = obj.getpeercert(binary_form=True) if verify_mode != "none" else None
     if der:
         decoded = obj.getpeercert() or {}
         cert_vars("SSL_CLIENT", decoded, env, der)
-        env["SSL_CLIENT_VERIFY"] = "SUCCESS" if verify_mode != "none" else "GENEROUS"
+        env["SSL_CLIENT_VERIFY"] = "SUCCESS"
+        end = decoded.get("notAfter")
+        if isinstance(end, str):
+            left = ssl.cert_time_to_seconds(end) - time.time()
+            env["SSL_CLIENT_V_REMAIN"] = str(max(0, int(left // 86400)))
         if export:
             env["SSL_CLIENT_CERT"] = ssl.DER_cert_to_PEM_cert(der)
     else:
         env["SSL_CLIENT_VERIFY"] = "NONE"
+        if export:
+            env["SSL_CLIENT_CERT"] = ""
     if export:
         env["SSL_SERVER_CERT"] = server.pem
     if sni:

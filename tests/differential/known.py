@@ -63,7 +63,18 @@ _NO_DEFLATE = (
     "app responses of those types; wsgihost does not compress, so nothing varies"
 )
 
+_TLS_CHAIN = (
+    "to fix when Python's ssl can give it (3.13's get_verified_chain): mod_ssl's "
+    "SSL_CLIENT_CERT_CHAIN_n and SSL_CLIENT_CERT_RFC4523_CEA need the client's chain "
+    "and the certificate's ASN.1, which Python 3.11's ssl does not expose"
+)
+
 KNOWN: tuple[Known, ...] = (
+    # -- TLS (tests/differential/test_tls.py) ---------------------------------------
+    *(
+        Known("tls-client-cert-*", ("ssl_keys", key), True, ABSENT, _TLS_CHAIN)
+        for key in ("SSL_CLIENT_CERT_CHAIN_0", "SSL_CLIENT_CERT_RFC4523_CEA")
+    ),
     # -- Debian's default tree (tests/differential/test_distribution_trees.py) ---
     Known("tree-debian-app*", ("headers", "vary"), "Accept-Encoding", ABSENT, _NO_DEFLATE),
     # -- framing -----------------------------------------------------------------

@@ -29,7 +29,7 @@ _PKI: list[tlscerts.Pki] = []
 
 
 def _certificates(tree: Tree) -> None:
-    pki = tlscerts.make(tree.site / "pki")
+    pki = tlscerts.make(tree.site / "pki", ("a.test", "b.test", "c.test"))
     _PKI.append(pki)
 
 
@@ -42,9 +42,11 @@ def tls_port(server: Server) -> int:
     return int(server.extra["tls_port"])
 
 
-def tls_conn(server: Server, sni: str | None) -> Conn:
+def tls_conn(server: Server, sni: str | None, client_cert: bool = False) -> Conn:
     """A Conn (tests/differential/client.py) over TLS to the server's TLS port."""
     ctx = ssl.create_default_context(cafile=str(_PKI[-1].ca))
+    if client_cert:
+        ctx.load_cert_chain(str(_PKI[-1].client_cert), str(_PKI[-1].client_key))
     if sni is None:
         ctx.check_hostname = False
     raw = socket.create_connection(("127.0.0.1", tls_port(server)), timeout=10)
@@ -98,13 +100,18 @@ KEYS = (
 
 
 def observe(
-    diff: Differential, server: Server, sni: str | None, host: str, target: str
+    diff: Differential,
+    server: Server,
+    sni: str | None,
+    host: str,
+    target: str,
+    client_cert: bool = False,
 ) -> dict[str, Any]:
     port = str(tls_port(server))
     masker = diff.masker(server)
     masker.pairs.append((port, "<TLS_PORT>"))
     try:
-        with tls_conn(server, sni) as conn:
+        with tls_conn(server, sni, client_cert) as conn:
             peer = conn.sock.getpeercert() or {}  # type: ignore[attr-defined]
             conn.send(request(server, "GET", target, host.replace("{port}", port)))
             answer = conn.answer()
@@ -118,16 +125,25 @@ def observe(
         # The echo's whole environ differs beyond TLS (compared in test_environ.py):
         # its size is not what this topic is about.
         seen["answer"]["headers"].pop("content-length", None)
+        seen["answer"]["body"] = "<JSON>"
         env = echo_env(parse_json(answer.body), masker)
-        seen["environ"] = {k: _masked(k, env.get(k, "<absent>")) for k in KEYS}
+        keys = KEYS + tuple(k.replace("SSL_SERVER", "SSL_CLIENT") for k in KEYS if "SERVER" in k)
+        keys += ("SSL_CLIENT_CERT", "SSL_SERVER_CERT", "SSL_CLIENT_SAN_Email_0")
+        seen["environ"] = {k: _masked(k, env.get(k, "<absent>")) for k in keys}
         # Every mod_ssl variable the app got, by name.
-        seen["ssl_keys"] = sorted(k for k in env if k.startswith(("SSL_", "HTTPS")))
+        seen["ssl_keys"] = {k: True for k in sorted(env) if k.startswith(("SSL_", "HTTPS"))}
     return seen
 
 
 # Values that change with each run (the certificates are made per run) or each
 # connection: that they are there counts.
-_PER_RUN = {"SSL_SERVER_M_SERIAL", "SSL_SESSION_ID"}
+_PER_RUN = {
+    "SSL_SERVER_M_SERIAL",
+    "SSL_CLIENT_M_SERIAL",
+    "SSL_SESSION_ID",
+    "SSL_CLIENT_CERT",
+    "SSL_SERVER_CERT",
+}
 
 
 def _masked(key: str, value: str) -> str:
@@ -155,6 +171,25 @@ CASES = {
 def test_tls(pair: Differential, case: str) -> None:
     sni, host, target = CASES[case]
     pair.check(case, lambda server: observe(pair, server, sni, host, target))
+
+
+@pytest.mark.parametrize("mode", ["embedded", "daemon"])
+@pytest.mark.parametrize("cert", [True, False])
+def test_client_certificate(pair: Differential, mode: str, cert: bool) -> None:
+    case = f"tls-client-{'cert' if cert else 'none'}-{mode}"
+    pair.check(case, lambda s: observe(pair, s, "c.test", "c.test:{port}", f"/{mode}/", cert))
+
+
+def test_client_certificate_is_the_one_sent(pair: Differential) -> None:
+    """SSL_CLIENT_CERT is masked in the comparison (a new CA each run): check it here."""
+    seen = {}
+    for server in filter(None, (pair.apache, pair.wsgihost)):
+        with tls_conn(server, "c.test", client_cert=True) as conn:
+            conn.send(request(server, "GET", "/embedded/", f"c.test:{tls_port(server)}"))
+            seen[server.name] = parse_json(conn.answer().body)["environ"]["SSL_CLIENT_CERT"]
+    pem = _PKI[-1].client_cert.read_text()
+    for value in seen.values():
+        assert value.split() == pem[pem.index("-----BEGIN") :].split()
 
 
 def logged(diff: Differential, server: Server, sni: str | None, host: str, target: str) -> Any:

@@ -245,20 +245,35 @@ def test_client_certificate_optional(site: ServerProcess, pki: tlscerts.Pki) -> 
         assert json.loads(body)["environ"]["SSL_CLIENT_VERIFY"] == "NONE"
 
 
-def test_client_certificate_required(tmp_path: Path, pki: tlscerts.Pki) -> None:
+@pytest.mark.parametrize("alone", [True, False])
+def test_client_certificate_required(tmp_path: Path, pki: tlscerts.Pki, alone: bool) -> None:
+    """``require`` on its own port, and on a port whose first host asks for nothing
+    (SNI then switches hosts, and OpenSSL keeps the first host's verify mode)."""
+    first = f"""\
+            <VirtualHost *:${{PORT}}>
+                ServerName a.test
+                SSLEngine on
+                SSLCertificateFile {pki.cert("a.test")}
+                SSLCertificateKeyFile {pki.key("a.test")}
+                SSLOptions +StdEnvVars
+                WSGIScriptAlias / {APPS / "echo.wsgi"}
+            </VirtualHost>
+            """
     conf = tmp_path / "site.conf"
     conf.write_text(
         textwrap.dedent(
             f"""\
             Listen 127.0.0.1:${{PORT}}
-            ServerName a.test
             ErrorLog {tmp_path}/error.log
+            {"" if alone else first}
             <VirtualHost *:${{PORT}}>
+                ServerName b.test
                 SSLEngine on
-                SSLCertificateFile {pki.cert("a.test")}
-                SSLCertificateKeyFile {pki.key("a.test")}
+                SSLCertificateFile {pki.cert("b.test")}
+                SSLCertificateKeyFile {pki.key("b.test")}
                 SSLCACertificateFile {pki.ca}
                 SSLVerifyClient require
+                SSLOptions +StdEnvVars
                 WSGIScriptAlias / {APPS / "echo.wsgi"}
             </VirtualHost>
             """
@@ -268,14 +283,25 @@ def test_client_certificate_required(tmp_path: Path, pki: tlscerts.Pki) -> None:
     server = ServerProcess(["serve", "--config", str(conf)], env={"PORT": str(port)})
     try:
         server.wait_listening()
-        with tls_connect(port, client_context(pki, cert=True), "a.test") as s:
-            assert ask(s, "/", "a.test")[0] == 200
-        # Without a certificate, TLS 1.3 fails at the first read.
+        with tls_connect(port, client_context(pki, cert=True), "b.test") as s:
+            status, _, body = ask(s, "/", "b.test")
+            assert status == 200
+            assert json.loads(body)["environ"]["SSL_CLIENT_S_DN_CN"] == "alice"
+        # Without a certificate: refused (TLS 1.3 fails at the first read).
         with (
             pytest.raises((ssl.SSLError, ConnectionError)),
-            tls_connect(port, client_context(pki), "a.test") as s,
+            tls_connect(port, client_context(pki), "b.test") as s,
         ):
-            ask(s, "/", "a.test")
+            ask(s, "/", "b.test")
+        if not alone:
+            # The host that verifies nothing shows no certificate, though one was sent.
+            with tls_connect(port, client_context(pki, cert=True), "a.test") as s:
+                status, _, body = ask(s, "/", "a.test")
+                env = json.loads(body)["environ"]
+                assert status == 200
+                assert env["SSL_CLIENT_VERIFY"] == "NONE" and "SSL_CLIENT_S_DN" not in env
+            with tls_connect(port, client_context(pki), "a.test") as s:
+                assert ask(s, "/", "a.test")[0] == 200
     finally:
         server.close()
 

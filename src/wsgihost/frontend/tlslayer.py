@@ -47,10 +47,15 @@ class Sites:
         self.certs: dict[Where, tls.ServerCert] = {}
         self.ports: set[int] = set()
         self.any_port = False
-        for host in (server.main, *server.vhosts):
-            if host.tls is None:
-                continue
-            ctx = tls.context(host.tls)
+        hosts = [h for h in (server.main, *server.vhosts) if h.tls is not None]
+        for host in hosts:
+            assert host.tls is not None
+            siblings = tuple(
+                h.tls
+                for h in hosts
+                if h.tls is not None and h is not host and _share_a_port(h, host)
+            )
+            ctx = tls.context(host.tls, siblings)
             ctx.sni_callback = self._on_sni
             self.contexts[host.where] = ctx
             self.certs[host.where] = tls.ServerCert.load(host.tls)
@@ -87,6 +92,14 @@ class Sites:
             obj.context = ctx
             state.handshake_host = host
         return None
+
+
+def _share_a_port(a: Host, b: Host) -> bool:
+    """May one connection reach both hosts (by SNI)? The main server and a host
+    with a port-less address count as on every port."""
+    ports_a = {x.port for x in a.addresses} or {None}
+    ports_b = {x.port for x in b.addresses} or {None}
+    return None in ports_a or None in ports_b or bool(ports_a & ports_b)
 
 
 class TlsTransport:
@@ -247,6 +260,16 @@ class TlsProtocol(asyncio.Protocol):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        host = self.handshake_host
+        if (
+            host is not None
+            and host.tls is not None
+            and host.tls.verify_client == "require"
+            and not self.obj.getpeercert(binary_form=True)
+        ):
+            # The port asked without demanding (its hosts differ): this one demands.
+            self._fail(ssl.SSLError("peer did not return a certificate"))
+            return
         inner = Connection(self.worker)
         self.inner = inner
         inner.connection_made(TlsTransport(self))  # type: ignore[arg-type]  # duck-typed
