@@ -210,6 +210,7 @@ def test_debian_site_file_passes_configtest(
     main_file = tmp_path / "apache2.conf"
     main_file.write_text("Include ports.conf\nIncludeOptional sites-enabled/*.conf\n")
     monkeypatch.setenv("APACHE_LOG_DIR", str(tmp_path / "log"))
+    (tmp_path / "log").mkdir()  # the package creates it; configtest warns when it is missing
 
     assert main(["configtest", "--config", str(main_file)]) == 0
     out, err = capsys.readouterr()
@@ -219,7 +220,9 @@ def test_debian_site_file_passes_configtest(
 
     server, _ = load(str(main_file))
     assert server is not None
-    assert [(x.host, x.port) for x in server.listeners] == [("", 80)]
+    # No LoadModule anywhere: every module wsgihost provides counts as loaded,
+    # mod_ssl included, so ports.conf's <IfModule ssl_module> Listen 443 holds.
+    assert [(x.host, x.port) for x in server.listeners] == [("", 80), ("", 443)]
     (vhost,) = server.vhosts
     assert vhost.document_root == str(docroot)
     assert vhost.error_log == f"{tmp_path}/log/error.log"

@@ -1,4 +1,4 @@
-"""wsgi/restrict.py: what WSGIRestrictStdin/Stdout/Signal give an app."""
+"""daemon/restrict.py: what WSGIRestrictStdin/Stdout/Signal give an app."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from wsgihost.wsgi import restrict
+from wsgihost.daemon import restrict
 
 
 def test_a_restricted_stream_refuses_every_use_as_mod_wsgi_words_it() -> None:

@@ -1997,8 +1997,7 @@ IGNORED: tuple[Directive, ...] = tuple(
         "wsgihost does not read .htaccess files",
     )
     + not_ours(
-        "AddLanguage AddEncoding DefaultLanguage "
-        "LanguagePriority ForceLanguagePriority RemoveType",
+        "AddLanguage AddEncoding DefaultLanguage LanguagePriority ForceLanguagePriority RemoveType",
         "content negotiation and language or encoding tagging are not provided",
         module="mod_mime",
     )

@@ -5,7 +5,7 @@ Pure. Declared here and joined to the directive table through
 replaces the core's "ignored" placeholder of the same name. What they do at
 run time lives with what they change: :mod:`wsgihost.wsgi.proxyheaders`
 (WSGITrustedProxyHeaders, WSGITrustedProxies), :func:`wsgihost.wsgi.environ.
-build_environ` (WSGIMapHEADToGET), :mod:`wsgihost.wsgi.restrict`
+build_environ` (WSGIMapHEADToGET), :mod:`wsgihost.daemon.restrict`
 (WSGIRestrictStdin/Stdout/Signal, WSGISwitchInterval) and the front end's
 dispatch (WSGIRestrictProcess). A directive with no meaning here is accepted,
 with a warning that says what will not happen and why, only where the

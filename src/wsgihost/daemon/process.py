@@ -43,6 +43,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from wsgihost import privileges
+from wsgihost.daemon import restrict
 from wsgihost.daemon.errorlogs import DaemonLogs
 from wsgihost.daemon.protocol import (
     DEADLINE,
@@ -63,7 +64,7 @@ from wsgihost.daemon.watchdog import ANSWERED, CUT, FINISHED, Watchdog, apply_li
 from wsgihost.logs import as_process, bound
 from wsgihost.memory import release_free_memory
 from wsgihost.proctitle import set_name
-from wsgihost.wsgi import restrict, runner
+from wsgihost.wsgi import runner
 from wsgihost.wsgi.counters import RequestCounters
 from wsgihost.wsgi.environ import MOD_WSGI_VERSION
 from wsgihost.wsgi.input_error import InputError

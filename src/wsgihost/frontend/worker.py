@@ -31,6 +31,7 @@ from collections.abc import Callable
 
 from wsgihost import privileges, static
 from wsgihost.config.model import Server
+from wsgihost.daemon import restrict
 from wsgihost.frontend.connection import Connection
 from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
 from wsgihost.frontend.hostlogs import HostLogs
@@ -40,7 +41,6 @@ from wsgihost.logs import ErrorLog
 from wsgihost.memory import release_free_memory
 from wsgihost.proctitle import set_name
 from wsgihost.routing import Router
-from wsgihost.wsgi import restrict
 from wsgihost.wsgi.environ import log_id
 
 
