@@ -421,8 +421,6 @@ _NAME = re.compile(r"(?:unknown directive '|unknown section <)?<?(?P<name>[A-Za-
 def label(problem: Problem) -> str:
     """The feature and owner a refusal (an error) is for."""
     message = problem.message
-    if "TLS is terminated in front" in message:
-        return "TLS"
     if message.startswith(("SSLVerifyClient: per-directory", "SSLVerifyDepth: per-directory")):
         return "TLS (mod_ssl): per-directory client verification (renegotiation)"
     if message.startswith("SSLVerifyClient: optional_no_ca"):
