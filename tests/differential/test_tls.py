@@ -192,6 +192,42 @@ def test_client_certificate_is_the_one_sent(pair: Differential) -> None:
         assert value.split() == pem[pem.index("-----BEGIN") :].split()
 
 
+def refused(diff: Differential, server: Server, raw: bytes, code: str) -> dict[str, Any]:
+    """mod_ssl's refusal of a request on a connection that named a host by SNI,
+    and the error-log line it writes (``code``: its AHnnnnn)."""
+    masker = diff.masker(server)
+    masker.pairs.append((str(tls_port(server)), "<TLS_PORT>"))
+    mark = LogMark(server)
+    try:
+        with tls_conn(server, "a.test") as conn:
+            conn.send(raw.replace(b"{port}", str(tls_port(server)).encode()))
+            answer = conn.answer()
+    except (OSError, ValueError) as e:
+        return failed(e)
+    mark.wait(lambda new: mentions(new, code))
+    # log_lines() leaves Apache's AHnnnnn lines out: this one is the point here.
+    errors = [line for lines in mark.new().values() for line in lines if code in line]
+    said = [masker.text(line[line.index(code) :]) for line in errors]
+    return {"answer": answer_view(answer, masker), "logged": said}
+
+
+REFUSED = {
+    # HTTP/1.0 with no Host: 400, AH02031.
+    "tls-sni-no-host": (b"GET /embedded/ HTTP/1.0\r\n\r\n", "AH02031"),
+    # Host names another TLS host, with another certificate: 421, AH02032.
+    "tls-sni-a-host-b-logged": (
+        b"GET /embedded/ HTTP/1.1\r\nHost: b.test:{port}\r\n\r\n",
+        "AH02032",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_mod_ssl_refusals_and_their_log_lines(pair: Differential, case: str) -> None:
+    raw, code = REFUSED[case]
+    pair.check(case, lambda server: refused(pair, server, raw, code))
+
+
 def logged(diff: Differential, server: Server, sni: str | None, host: str, target: str) -> Any:
     """The access-log lines one request over TLS leaves (%{SSL_PROTOCOL}x, %{SSL_CIPHER}x)."""
     mark = LogMark(server)

@@ -42,7 +42,6 @@ from wsgihost.byteranges import (
 from wsgihost.config import (
     htaccess,
     mod_auth,
-    mod_env,
     mod_handlers,
     mod_log,
     mod_refused,
@@ -936,7 +935,6 @@ PROVIDED_MODULES: dict[str, str] = {
     "mpm_event": "StartServers and ThreadsPerChild (front-end processes and threads)",
     "version": "<IfVersion>",
     "ssl": "TLS per virtual host: SSLEngine, SSLCertificateFile, SSLProtocol, SSLOptions, ...",
-    "env": "SetEnv, UnsetEnv and PassEnv: request variables the app sees in its environ",
 }
 
 
@@ -968,6 +966,7 @@ _NOT_PROVIDED = {
     "filter": "output filters are not run",
     "negotiation": "content negotiation (MultiViews, type maps) does not happen",
     "setenvif": "request environment variables are not set from the request",
+    "env": "SetEnv/PassEnv variables do not reach the app",
     "status": "there is no server-status page",
     "info": "there is no server-info page",
     "headers": "response and request headers are not edited",
@@ -2154,7 +2153,6 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_log.DIRECTIVES,
     mod_wsgi.DIRECTIVES,
     mod_ssl.DIRECTIVES,
-    mod_env.DIRECTIVES,
 )
 
 

@@ -10,14 +10,9 @@ socket or a file. Every record that came from a configuration file keeps
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wsgihost.access.rules import Rule
-
-if TYPE_CHECKING:
-    # The per-directory records of the pipeline's modules (wsgihost.pipeline):
-    # each module's own, with a merge of its own (see MODULE_DIR_FIELDS).
-    from wsgihost.config.mod_env import EnvSettings
 
 
 @dataclass(frozen=True)
@@ -134,9 +129,6 @@ class DirSettings:
     auth_user_script: AuthScript | None = None  # WSGIAuthUserScript
     auth_group_script: AuthScript | None = None  # WSGIAuthGroupScript
     access_script: AuthScript | None = None  # WSGIAccessScript
-    # The pipeline's modules (wsgihost.pipeline): one field each, None where the
-    # module is not configured here, merged by the record's own ``merge``.
-    env: EnvSettings | None = None  # mod_env: SetEnv, UnsetEnv, PassEnv
 
     def merge(self, over: DirSettings) -> DirSettings:
         """These settings with ``over``'s set values on top (Apache's merge)."""
@@ -228,7 +220,6 @@ class DirSettings:
             require_ssl=over.require_ssl if over.require_ssl is not None else self.require_ssl,
             **_merge_auth(self, over),
             **_merge_set(self, over, _MOD_WSGI_FIELDS),
-            **_merge_modules(self, over),
         )
 
 
@@ -250,25 +241,6 @@ _MOD_WSGI_FIELDS = (
     "map_head_to_get",
     "restrict_process",
 )
-
-
-# The pipeline modules' fields of DirSettings (wsgihost.pipeline): each a frozen
-# record with ``merge(over)``, Apache's merge_dir_config of that module.
-MODULE_DIR_FIELDS: tuple[str, ...] = ("env",)
-
-
-def _merge_modules(under: DirSettings, over: DirSettings) -> dict[str, Any]:
-    """The modules' records merged by their own rule (one side unset: the other)."""
-    merged: dict[str, Any] = {}
-    for name in MODULE_DIR_FIELDS:
-        mine, theirs = getattr(under, name), getattr(over, name)
-        if theirs is None:
-            merged[name] = mine
-        elif mine is None:
-            merged[name] = theirs
-        else:
-            merged[name] = mine.merge(theirs)
-    return merged
 
 
 def _merge_set(under: DirSettings, over: DirSettings, names: tuple[str, ...]) -> dict[str, Any]:

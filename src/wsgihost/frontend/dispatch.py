@@ -27,7 +27,8 @@ def start(conn: Exchange, req: Request) -> None:
     head = req.head
     layer = getattr(conn, "tls", None)  # over TLS: mod_ssl's checks first (tlslayer.py)
     if layer is not None:
-        status = layer.refusal(worker.router.host(head.server_addr, head.server_port, req.host))
+        host = worker.router.host(head.server_addr, head.server_port, req.host)
+        status = layer.refusal(host, req.host, conn.client())
         if status:
             conn.answer(req, status)
             return

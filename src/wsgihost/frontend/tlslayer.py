@@ -27,6 +27,7 @@ from wsgihost import httpcore, tls
 from wsgihost.config.model import Host, Server, Where
 from wsgihost.frontend.connection import Connection, Home
 from wsgihost.logs import AccessRecord
+from wsgihost.routing import host_name
 
 if TYPE_CHECKING:
     from wsgihost.routing import Router
@@ -388,9 +389,25 @@ class TlsProtocol(asyncio.Protocol):
             return self.sni
         return self.environ({"StdEnvVars"}).get(name)
 
-    def refusal(self, host: Host) -> int:
-        """The status mod_ssl's post-read-request hook answers for a request for ``host``, or 0."""
+    def refusal(self, host: Host, named: bytes | None, client: str | None = None) -> int:
+        """The status mod_ssl's post-read-request hook answers for a request for ``host``
+        (``named``: the host the request names, if any), or 0; the reason is logged as
+        mod_ssl logs it."""
+        log = self.worker.logs.error_log(host)
+        if self.sni and not named:
+            log.error(
+                f"AH02031: Hostname {self.sni} provided via SNI, but no hostname provided "
+                "in HTTP request",
+                client,
+            )
+            return 400
         if self.misdirected(host):
+            log.error(
+                f"AH02032: Hostname {self.sni} provided via SNI and hostname "
+                f"{host_name(named)} provided via HTTP have no compatible SSL setup "
+                "for policy 'secure'",  # Apache 2.4.71's words (Debian's)
+                client,
+            )
             return 421
         shook = self.handshake_host
         strict = any(
