@@ -395,3 +395,14 @@ def test_header_timeout_over_tls(site: ServerProcess, pki: tlscerts.Pki) -> None
         assert read_response(s)[0] == 408  # type: ignore[arg-type]
         assert 1.5 < time.monotonic() - started < 10
         assert s.recv(1) == b""  # then closed
+
+
+def test_a_request_body_through_tls(site: ServerProcess, pki: tlscerts.Pki) -> None:
+    body = bytes(range(256)) * 8192  # 2 MiB, many TLS records
+    with tls_connect(site.tls_port, client_context(pki), "a.test", timeout=30) as s:  # type: ignore[attr-defined]
+        for path in ("/app/post", "/daemon/post"):
+            head = f"POST {path} HTTP/1.1\r\nHost: a.test\r\nContent-Length: {len(body)}\r\n\r\n"
+            s.sendall(head.encode() + body)
+            status, _, answer = read_response(s)  # type: ignore[arg-type]
+            assert status == 200
+            assert json.loads(answer)["body"].encode("latin-1") == body

@@ -520,7 +520,7 @@ DIRECTIVES: tuple[Directive, ...] = (
         (1, 1),
         "none",
         "Accepted: each front-end worker keeps OpenSSL's own in-memory session cache "
-        "(sessions resumed by tickets work across workers).",
+        "(and ticket key), so a session resumes on the worker that made it.",
         _session_cache,
         MODULE,
     ),
