@@ -41,6 +41,7 @@ from wsgihost.byteranges import (
 )
 from wsgihost.config import (
     htaccess,
+    macro,
     mod_auth,
     mod_handlers,
     mod_log,
@@ -935,6 +936,7 @@ PROVIDED_MODULES: dict[str, str] = {
     "mpm_event": "StartServers and ThreadsPerChild (front-end processes and threads)",
     "version": "<IfVersion>",
     "ssl": "TLS per virtual host: SSLEngine, SSLCertificateFile, SSLProtocol, SSLOptions, ...",
+    "macro": "<Macro>, Use and UndefMacro, expanded as the configuration is read",
 }
 
 
@@ -2153,6 +2155,7 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_log.DIRECTIVES,
     mod_wsgi.DIRECTIVES,
     mod_ssl.DIRECTIVES,
+    macro.DIRECTIVES,
 )
 
 

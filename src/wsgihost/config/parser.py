@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from wsgihost.config import directives
+from wsgihost.config import directives, macro
 from wsgihost.config.lexer import ConfigError, Line, expand, first_word, logical_lines, split_args
 from wsgihost.config.problems import Problems
 
@@ -136,6 +136,7 @@ class _Reader:
         self.paths: list[str] = []
         self.reading: list[str] = []  # real paths of the files open now, for include loops
         self.real_depth = 0  # how many real (not conditional) sections we are inside
+        self.macros = macro.Macros(problems)  # mod_macro's, defined as they are read
 
     # -- files ---------------------------------------------------------------------
 
@@ -217,6 +218,8 @@ class _Reader:
                 i += 1
             elif word.startswith("<"):
                 i = self.section(lines, i, stack, live, out)
+            elif live and word.lower() in ("use", "undefmacro"):
+                self.use_macro(lines, i)  # the line is replaced by what it stands for
             else:
                 if live:
                     self.directive(line, out)
@@ -247,6 +250,8 @@ class _Reader:
             _, after = self.block(lines, i + 1, [*stack, (name, line)], live=False)
             return after
         name, args = parsed
+        if name.lower() == "macro":
+            return self.define_macro(lines, i, args)
         inner = [*stack, (name, line)]
         if name.lower() in CONDITIONALS:
             if self.condition(line, name, args):
@@ -282,6 +287,40 @@ class _Reader:
             self._error(line, e.message)
             return None
         return name, args
+
+    # -- mod_macro (config/macro.py) ----------------------------------------------------
+
+    def _macro_module(self, line: Line, name: str) -> bool:
+        if self.loaded is None or "macro" in self.loaded:
+            return True
+        self._error(
+            line,
+            f"Invalid command '{name}', perhaps misspelled or defined by a module not "
+            "included in the server configuration (LoadModule macro_module)",
+        )
+        return False
+
+    def define_macro(self, lines: list[Line], i: int, args: list[str]) -> int:
+        line = lines[i]
+        end = macro.body_end(lines, i + 1)
+        if end is None:
+            self._error(line, "<Macro> contents error: expected token not found: </Macro>")
+            return len(lines)
+        if self._macro_module(line, "<Macro"):
+            self.macros.define(line, args, lines[i + 1 : end])
+        return end + 1
+
+    def use_macro(self, lines: list[Line], i: int) -> None:
+        """Replace the ``Use`` (or ``UndefMacro``) line at ``i`` by what it stands for."""
+        line = lines[i]
+        text = self._expand(line)
+        expansion: list[Line] = []
+        if text is not None and self._macro_module(line, first_word(text)):
+            if first_word(text).lower() == "use":
+                expansion = self.macros.expand(line, text) or []
+            else:
+                self.macros.undefine(line, text)
+        lines[i : i + 1] = expansion
 
     # -- directives --------------------------------------------------------------------
 
