@@ -406,3 +406,50 @@ def test_a_request_body_through_tls(site: ServerProcess, pki: tlscerts.Pki) -> N
             status, _, answer = read_response(s)  # type: ignore[arg-type]
             assert status == 200
             assert json.loads(answer)["body"].encode("latin-1") == body
+
+
+def test_the_first_host_of_an_address_decides_tls(tmp_path: Path, pki: tlscerts.Pki) -> None:
+    """As Apache (which accepts TLS and plain hosts on one port): a connection speaks
+    TLS when the host its address alone picks does; the request then goes by Host."""
+
+    def vhost(port: str, name: str, tls: bool) -> str:
+        lines = [f"<VirtualHost *:${{{port}}}>", f"ServerName {name}"]
+        if tls:
+            lines += [
+                "SSLEngine on",
+                f"SSLCertificateFile {pki.cert('a.test')}",
+                f"SSLCertificateKeyFile {pki.key('a.test')}",
+            ]
+        lines += [f"WSGIScriptAlias / {APPS / 'echo.wsgi'}", "</VirtualHost>"]
+        return "\n".join(lines) + "\n"
+
+    conf = tmp_path / "site.conf"
+    conf.write_text(
+        "Listen 127.0.0.1:${TLS_FIRST}\nListen 127.0.0.1:${PLAIN_FIRST}\n"
+        f"ErrorLog {tmp_path}/error.log\n"
+        + vhost("TLS_FIRST", "a.test", True)
+        + vhost("TLS_FIRST", "b.test", False)
+        + vhost("PLAIN_FIRST", "c.test", False)
+        + vhost("PLAIN_FIRST", "d.test", True)
+    )
+    ports = {"TLS_FIRST": free_port(), "PLAIN_FIRST": free_port()}
+    server = ServerProcess(
+        ["serve", "--config", str(conf)], env={k: str(v) for k, v in ports.items()}
+    )
+    try:
+        server.wait_listening(count=2)
+        ctx = client_context(pki)
+        ctx.check_hostname = False
+        with tls_connect(ports["TLS_FIRST"], ctx, "b.test") as s:
+            status, _, body = ask(s, "/", "b.test")
+            env = json.loads(body)["environ"]
+            assert status == 200
+            assert (env["SERVER_NAME"], env["wsgi.url_scheme"]) == ("b.test", "https")
+        with socket.create_connection(("127.0.0.1", ports["PLAIN_FIRST"]), timeout=10) as p:
+            p.sendall(b"GET / HTTP/1.1\r\nHost: d.test\r\n\r\n")
+            status, _, body = read_response(p)
+            env = json.loads(body)["environ"]
+            assert status == 200
+            assert (env["SERVER_NAME"], env["wsgi.url_scheme"]) == ("d.test", "http")
+    finally:
+        server.close()
