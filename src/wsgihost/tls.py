@@ -328,6 +328,14 @@ def decode_file(path: str) -> dict[str, Any]:
     return decoded
 
 
+def name_matches(pattern: str, name: str) -> bool:
+    """Does a certificate's DNS name (``*.example.com`` covers one label) match ``name``?"""
+    if pattern.startswith("*."):
+        head, _, rest = name.partition(".")
+        return bool(head) and rest == pattern[2:]
+    return pattern == name
+
+
 def first_pem(path: str) -> str:
     """The first certificate in a PEM file (SSL_SERVER_CERT), or ""."""
     try:

@@ -235,3 +235,32 @@ def test_a_key_this_user_cannot_read_is_a_warning(
         f"5: '{key}' cannot be read by this user: not checked (the server, "
         "started as root, reads it)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("server_name", "warned"),
+    [("a.test", False), ("https://a.test:8443", False), ("b.test", True), ("x.a.test", True)],
+)
+def test_a_certificate_for_another_name_is_a_warning(
+    tmp_path: Path, pki: tlscerts.Pki, server_name: str, warned: bool
+) -> None:
+    server, problems = site(
+        tmp_path,
+        f"""\
+        <VirtualHost *:8443>
+            ServerName {server_name}
+            SSLEngine on
+            SSLCertificateFile {pki.cert("a.test")}
+            SSLCertificateKeyFile {pki.key("a.test")}
+        </VirtualHost>
+        """,
+    )
+    assert server is not None  # as Apache, which starts with a warning (AH01909)
+    warning = "5: the server certificate does not include an ID which matches"
+    assert [p.startswith(warning) for p in problems] == ([True] if warned else [])
+
+
+def test_wildcard_names() -> None:
+    assert tls.name_matches("*.example.com", "www.example.com")
+    assert not tls.name_matches("*.example.com", "a.b.example.com")
+    assert not tls.name_matches("*.example.com", "example.com")

@@ -283,12 +283,40 @@ def finish(server: ServerDraft, hosts: tuple[Host, ...], problems: Problems) -> 
         settings = merged(main, own) if host is not hosts[0] else (main or TlsSettings())
         if settings.engine and _check_files(settings, settings.where, problems):
             host = replace(host, tls=settings)
+            name = host.server_name or (hosts[0].server_name if hosts else None)
+            _check_name(settings, name, problems)
         result.append(host)
     server.listeners[:] = [
         replace(listener, scheme="https") if _speaks_tls(listener, result) else listener
         for listener in server.listeners
     ]
     return tuple(result)
+
+
+def _check_name(settings: TlsSettings, server_name: str | None, problems: Problems) -> None:
+    """Apache's AH01909 warning: no certificate of the host names its ServerName."""
+    if not server_name:
+        return
+    name = server_name.split("://")[-1].rsplit(":", 1)[0].lower()
+    if name.startswith("["):
+        return  # an address: clients compare IP SANs, which this does not read
+    names: list[str] = []
+    for cert in settings.certificate_files:
+        decoded = tls.decode_file(cert)
+        names += [v.lower() for k, v in decoded.get("subjectAltName", ()) if k == "DNS"]
+        names += [
+            v.lower() for rdn in decoded.get("subject", ()) for k, v in rdn if k == "commonName"
+        ]
+    if any(tls.name_matches(pattern, name) for pattern in names):
+        return
+    where = dict(settings.sources).get(settings.certificate_files[0], settings.where)
+    problems.warning(
+        where.file,
+        where.line,
+        f"the server certificate does not include an ID which matches the server name "
+        f"{name} (it names {', '.join(sorted(set(names))) or 'nothing'}): clients will "
+        "refuse it",
+    )
 
 
 def _speaks_tls(listener: Listener, hosts: list[Host]) -> bool:
