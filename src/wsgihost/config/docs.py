@@ -88,15 +88,17 @@ reads them again while it is still root, before it drops to `User`, so a key
 readable by root only works, and no key material goes anywhere else (not to
 the model handed to the workers, not to a file, not to a log line).
 
-The app sees `wsgi.url_scheme` `https`, `HTTPS=on` and, where `SSLOptions
-+StdEnvVars` applies, the `SSL_*` variables Python's ssl can give
-(SSL_PROTOCOL, SSL_CIPHER, SSL_CIPHER_USEKEYSIZE, SSL_CIPHER_ALGKEYSIZE,
-SSL_SESSION_RESUMED, SSL_SERVER_S_DN and SSL_SERVER_I_DN and their parts,
-SSL_SERVER_M_SERIAL, SSL_SERVER_V_START/END, SSL_CLIENT_* of a client
-certificate, SSL_CLIENT_VERIFY, SSL_TLS_SNI); `+ExportCertData` adds
-SSL_SERVER_CERT and SSL_CLIENT_CERT. `%{SSL_PROTOCOL}x`, `%{SSL_CIPHER}x` (and
-the other variables) work in `LogFormat`. What differs from mod_ssl is in
-docs/differences.md.
+The app sees `wsgi.url_scheme` `https` (not `HTTPS`, which mod_wsgi leaves out
+of a WSGI environ) and, where `SSLOptions +StdEnvVars` applies (in the virtual
+host or a section), the `SSL_*` variables mod_ssl gives that Python's ssl can
+give: SSL_PROTOCOL, SSL_CIPHER and its key sizes, SSL_SESSION_ID and
+SSL_SESSION_RESUMED, SSL_SECURE_RENEG, SSL_VERSION_INTERFACE/LIBRARY,
+SSL_SERVER_* and SSL_CLIENT_* of each certificate (S_DN and I_DN and their
+parts, SAN_DNS_n, M_SERIAL, M_VERSION, V_START/END, A_KEY, A_SIG),
+SSL_CLIENT_VERIFY and SSL_TLS_SNI; `+ExportCertData` adds SSL_SERVER_CERT and
+SSL_CLIENT_CERT. `%{SSL_PROTOCOL}x`, `%{SSL_CIPHER}x` (and the other variables)
+work in `LogFormat`. A configtest run by a user who cannot read a root-only key
+says so with a warning. What differs from mod_ssl is in docs/differences.md.
 """
 
 
