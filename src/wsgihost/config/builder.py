@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from wsgihost.config import directives, mod_ssl, table
+from wsgihost.config import directives, mod_remoteip, mod_ssl, table
 from wsgihost.config.draft import Context, HostDraft, ServerDraft
 from wsgihost.config.model import (
     COMBINED,
@@ -51,7 +51,12 @@ PREDEFINED_FORMATS = {
     "agent": "%{User-agent}i",
 }
 
-_SECTION_TAGS = {"directory": "<Directory>", "location": "<Location>", "files": "<Files>"}
+_SECTION_TAGS = {
+    "directory": "<Directory>",
+    "location": "<Location>",
+    "files": "<Files>",
+    "if": "<If>",  # and <ElseIf>, <Else> (config/mod_if.py)
+}
 _CONTEXT_ORDER = (table.SERVER, table.VHOST, table.DIRECTORY)
 
 
@@ -387,6 +392,8 @@ def _host(host: HostDraft, main: HostDraft, problems: Problems) -> Host:
         where=host.where,
         log_level=host.log_level,
         trace_enable=host.trace_enable or main.trace_enable or "on",
+        redirects=tuple(host.redirects),
+        remoteip=mod_remoteip.merged(main.remoteip, host.remoteip),
     )
 
 
@@ -418,4 +425,5 @@ def _finish(server: ServerDraft, parsed: Parsed, problems: Problems) -> Server:
         server_root=server.server_root,
         config_files=tuple(dict.fromkeys((*parsed.paths, *server.extra_files))),
         autoindex=parsed.loaded is None or "autoindex" in parsed.loaded,
+        proxy_protocol=server.proxy_protocol,
     )

@@ -42,10 +42,12 @@ from wsgihost.byteranges import (
 from wsgihost.config import (
     htaccess,
     macro,
+    mod_alias,
     mod_auth,
     mod_handlers,
     mod_log,
     mod_refused,
+    mod_remoteip,
     mod_ssl,
     mod_wsgi,
     placeholders,
@@ -921,7 +923,10 @@ PROVIDED_MODULES: dict[str, str] = {
     "wsgi": "mod_wsgi: WSGIScriptAlias, WSGIDaemonProcess and the other WSGI directives",
     "core": "the core directives (Listen, ServerName, DocumentRoot, Options, ...)",
     "http": "HTTP/1.1 itself",
-    "alias": "Alias and AliasMatch (not Redirect or ScriptAlias)",
+    "alias": "Alias, AliasMatch, Redirect, RedirectMatch, RedirectPermanent, RedirectTemp "
+    "(not ScriptAlias)",
+    "remoteip": "RemoteIPHeader, RemoteIPTrustedProxy, RemoteIPInternalProxy, "
+    "RemoteIPProxyProtocol (PROXY protocol v1 and v2)",
     "mime": "TypesConfig, AddType and AddCharset",
     "dir": "DirectoryIndex",
     "authz_core": "Require (several lines: any of them), AuthMerging Off",
@@ -989,7 +994,6 @@ _NOT_PROVIDED = {
     "logio": "%I, %O and %S are not counted",
     "systemd": "systemd is not notified",
     "unique_id": "requests get no UNIQUE_ID",
-    "remoteip": "client addresses are not taken from proxy headers",
     "allowmethods": "methods are not restricted by AllowMethods",
     "brotli": "responses are not compressed",
     "mime_magic": "types are not guessed from file contents",
@@ -2155,6 +2159,8 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_log.DIRECTIVES,
     mod_wsgi.DIRECTIVES,
     mod_ssl.DIRECTIVES,
+    mod_alias.DIRECTIVES,
+    mod_remoteip.DIRECTIVES,
     macro.DIRECTIVES,
 )
 

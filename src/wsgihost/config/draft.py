@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from wsgihost.config.model import (
     Address,
     Alias,
+    Conditions,
     DaemonGroup,
     DirSettings,
     Limits,
@@ -27,6 +28,11 @@ from wsgihost.config.model import (
     Where,
 )
 from wsgihost.config.problems import Problems
+
+if TYPE_CHECKING:
+    from wsgihost.config.mod_alias import RedirectRule
+    from wsgihost.config.mod_if import ConditionDraft
+    from wsgihost.config.mod_remoteip import ProxyProtocolSettings, RemoteIPSettings
 
 Level = Literal["server", "vhost", "directory"]
 
@@ -45,6 +51,8 @@ class DirDraft:
     order: str | None = None  # "allow,deny" | "deny,allow" | "mutual-failure"
     allow_all: bool = False
     deny_all: bool = False
+    # <If>/<ElseIf>/<Else> sections of this scope, in order (config/mod_if.py).
+    conditions: list[ConditionDraft] = field(default_factory=list)
 
     def compat_require(self) -> str | None:
         """What ``Order``/``Allow from all``/``Deny from all`` amount to, if given."""
@@ -65,7 +73,11 @@ class DirDraft:
         compat = self.compat_require()
         if compat is not None:
             require = compat if require is None or compat == "denied" else require
-        return replace(self.settings, require=require)
+        settings = self.settings
+        if self.conditions:
+            frozen = tuple(c.freeze() for c in self.conditions)
+            settings = replace(settings, conditions=Conditions(frozen))
+        return replace(settings, require=require)
 
 
 @dataclass
@@ -110,6 +122,8 @@ class HostDraft:
     trace_enable: str | None = None
     groups: list[DaemonGroup] = field(default_factory=list)
     group_options: dict[str, frozenset[str]] = field(default_factory=dict)  # given, by group
+    redirects: list[RedirectRule] = field(default_factory=list)  # mod_alias, host level
+    remoteip: RemoteIPSettings | None = None  # mod_remoteip (config/mod_remoteip.py)
 
 
 @dataclass
@@ -137,6 +151,7 @@ class ServerDraft:
     extra_files: list[str] = field(default_factory=list)  # TypesConfig, for reloading
     # mod_ssl's settings by the ``where`` of their host (config/mod_ssl.py).
     tls: dict[Where, TlsSettings] = field(default_factory=dict)
+    proxy_protocol: ProxyProtocolSettings | None = None  # RemoteIPProxyProtocol
 
     def set(self, **values: Any) -> None:
         self.model = replace(self.model, **values)

@@ -10,9 +10,20 @@ socket or a file. Every record that came from a configuration file keeps
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wsgihost.access.rules import Rule
+from wsgihost.expr import Expr
+
+if TYPE_CHECKING:
+    # The per-directory records of the pipeline's modules (wsgihost.pipeline):
+    # each module's own, with a merge of its own (see MODULE_DIR_FIELDS).
+    from wsgihost.config.mod_alias import AliasSettings, RedirectRule
+    from wsgihost.config.mod_env import EnvSettings
+    from wsgihost.config.mod_remoteip import ProxyProtocolSettings, RemoteIPSettings
+    from wsgihost.mods.headers_core import HeadersConfig
+    from wsgihost.mods.rewrite.rules import RewriteDir
+    from wsgihost.mods.setenvif_core import SetEnvIfConfig
 
 
 @dataclass(frozen=True)
@@ -129,6 +140,16 @@ class DirSettings:
     auth_user_script: AuthScript | None = None  # WSGIAuthUserScript
     auth_group_script: AuthScript | None = None  # WSGIAuthGroupScript
     access_script: AuthScript | None = None  # WSGIAccessScript
+    # <If>, <ElseIf>, <Else> of this scope (config/mod_if.py), chosen per request
+    # by mod_if.walk; a deeper scope's sections follow the outer ones.
+    conditions: Conditions | None = None
+    # The pipeline's modules (wsgihost.pipeline): one field each, None where the
+    # module is not configured here, merged by the record's own ``merge``.
+    env: EnvSettings | None = None  # mod_env: SetEnv, UnsetEnv, PassEnv
+    alias: AliasSettings | None = None  # mod_alias: Redirect* in sections and .htaccess
+    headers: HeadersConfig | None = None  # mod_headers: Header, RequestHeader
+    setenvif: SetEnvIfConfig | None = None  # mod_setenvif: SetEnvIf, BrowserMatch, ...
+    rewrite: RewriteDir | None = None  # mod_rewrite (a host's own also holds its server rules)
 
     def merge(self, over: DirSettings) -> DirSettings:
         """These settings with ``over``'s set values on top (Apache's merge)."""
@@ -218,8 +239,10 @@ class DirSettings:
             ),
             ssl_options=self.ssl_options + over.ssl_options,
             require_ssl=over.require_ssl if over.require_ssl is not None else self.require_ssl,
+            conditions=_merge_conditions(self.conditions, over.conditions),
             **_merge_auth(self, over),
             **_merge_set(self, over, _MOD_WSGI_FIELDS),
+            **_merge_modules(self, over),
         )
 
 
@@ -243,6 +266,25 @@ _MOD_WSGI_FIELDS = (
 )
 
 
+# The pipeline modules' fields of DirSettings (wsgihost.pipeline): each a frozen
+# record with ``merge(over)``, Apache's merge_dir_config of that module.
+MODULE_DIR_FIELDS: tuple[str, ...] = ("env", "alias", "headers", "setenvif", "rewrite")
+
+
+def _merge_modules(under: DirSettings, over: DirSettings) -> dict[str, Any]:
+    """The modules' records merged by their own rule (one side unset: the other)."""
+    merged: dict[str, Any] = {}
+    for name in MODULE_DIR_FIELDS:
+        mine, theirs = getattr(under, name), getattr(over, name)
+        if theirs is None:
+            merged[name] = mine
+        elif mine is None:
+            merged[name] = theirs
+        else:
+            merged[name] = mine.merge(theirs)
+    return merged
+
+
 def _merge_set(under: DirSettings, over: DirSettings, names: tuple[str, ...]) -> dict[str, Any]:
     """``names`` merged: ``over``'s where set (not None), else ``under``'s."""
     return {
@@ -257,6 +299,33 @@ def _merge_auth(under: DirSettings, over: DirSettings) -> dict[str, Any]:
         value = getattr(over, name)
         merged[name] = value if value is not None else getattr(under, name)
     return merged
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One ``<If>``, ``<ElseIf>`` or ``<Else>`` section (config/mod_if.py)."""
+
+    kind: str  # "if" | "elseif" | "else"
+    expr: Expr | None  # None for <Else>
+    settings: DirSettings  # what the section encloses
+    where: Where = field(default_factory=Where, compare=False)
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """The ``<If>`` sections of one scope, in the order written."""
+
+    items: tuple[Condition, ...] = ()
+
+    def merge(self, over: Conditions) -> Conditions:
+        # As core's merge_core_dir_configs: the outer scope's sections, then these.
+        return Conditions(self.items + over.items)
+
+
+def _merge_conditions(under: Conditions | None, over: Conditions | None) -> Conditions | None:
+    if under is None or over is None:
+        return over if under is None else under
+    return under.merge(over)
 
 
 # Where nothing is configured: Apache's and mod_wsgi's defaults.
@@ -370,6 +439,9 @@ class Host:
     log_level: str | None = None  # LogLevel given in this virtual host
     trace_enable: str = "on"  # TraceEnable: on, off or extended (a vhost inherits the main's)
     tls: TlsSettings | None = None  # mod_ssl's, merged; None: SSLEngine is not on here
+    # mod_alias: Redirect* given in this host itself (a vhost's are tried before the main's).
+    redirects: tuple[RedirectRule, ...] = ()
+    remoteip: RemoteIPSettings | None = None  # mod_remoteip, merged over the main server's
 
 
 @dataclass(frozen=True)
@@ -531,6 +603,8 @@ class Server:
     # ErrorLogFormat, by the ``where`` of the host it was given in (the main
     # server's or a <VirtualHost>'s); a host without one uses the main server's.
     error_log_formats: tuple[tuple[Where, str], ...] = ()
+    # RemoteIPProxyProtocol: the addresses whose connections start with a PROXY header.
+    proxy_protocol: ProxyProtocolSettings | None = None
 
     def error_log_format(self, host: Host) -> str | None:
         """The ErrorLogFormat that applies to ``host`` (None: Apache's default lines)."""
