@@ -78,6 +78,10 @@ def expand(line: Line, lookup: Callable[[str], str | None]) -> str:
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
+        if ":" in name:
+            # ${map:key} is mod_rewrite's map lookup, kept for it; a Define
+            # name cannot hold ":" (Apache refuses one), so nothing is lost.
+            return match.group(0)
         value = lookup(name) if name else None
         if value is None:
             if name not in missing:
