@@ -375,10 +375,11 @@ def test_ifdirective_and_ifsection(tmp_path: Path) -> None:
         "<IfDirective ProxyPass>\nC\n</IfDirective>\n"  # refused
         "<IfDirective !Frobnicate>\nD\n</IfDirective>\n"
         "<IfSection VirtualHost>\nE\n</IfSection>\n"
-        "<IfSection If>\nF\n</IfSection>\n",
+        "<IfSection Proxy>\nF\n</IfSection>\n"  # refused
+        "<IfSection If>\nG\n</IfSection>\n",
     )
     assert problems == []
-    assert shape(parsed.nodes) == ["A", "B", "D", "E"]
+    assert shape(parsed.nodes) == ["A", "B", "D", "E", "G"]
 
 
 @pytest.mark.parametrize(

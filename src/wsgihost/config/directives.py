@@ -45,6 +45,7 @@ from wsgihost.config import (
     mod_alias,
     mod_auth,
     mod_handlers,
+    mod_if,
     mod_log,
     mod_refused,
     mod_remoteip,
@@ -376,7 +377,12 @@ def _section(kind: str, regex_form: bool) -> Apply:
         if ctx.section is not None:
             # Only <Files> may nest, and only inside <Directory> (Apache's rule).
             if kind != "files" or ctx.section.kind != "directory":
-                inside = {"directory": "Directory", "location": "Location", "files": "Files"}
+                inside = {
+                    "directory": "Directory",
+                    "location": "Location",
+                    "files": "Files",
+                    "if": "If",
+                }
                 ctx.error(f"may not be nested inside <{inside[ctx.section.kind]}>")
                 return None
             within = ctx.section
@@ -2162,6 +2168,7 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_alias.DIRECTIVES,
     mod_remoteip.DIRECTIVES,
     macro.DIRECTIVES,
+    mod_if.DIRECTIVES,
 )
 
 

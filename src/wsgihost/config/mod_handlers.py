@@ -56,7 +56,9 @@ def section_label(ctx: Context) -> str:
     section = ctx.section
     if section is None:
         return "*"
-    kind = {"directory": "Directory", "location": "Location", "files": "Files"}[section.kind]
+    kind = {"directory": "Directory", "location": "Location", "files": "Files", "if": "If"}[
+        section.kind
+    ]
     return f"<{kind}{'Match' if section.regex else ''} {section.pattern}>"
 
 
