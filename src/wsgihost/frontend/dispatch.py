@@ -187,6 +187,8 @@ def to_daemon(conn: Exchange, req: Request, target: WSGITarget, name: str) -> No
             req, f"daemon group {name!r} has no process ready: its app does not start"
         )
         return
+    # mod_wsgi sends a daemon the whole body, whether or not the app reads it.
+    req.whole_body = True
     conn.loop.create_task(proxy.serve(conn, req, target, group, path))
 
 
@@ -235,11 +237,11 @@ def log_access(conn: Exchange, req: Request) -> None:
 def body_bytes_read(req: Request) -> int:
     """The body bytes mod_logio's %I counts: all of it when the connection goes on
     (Apache reads the rest to reach the next request), else what the app read."""
-    if req.keep_alive and not req.body_done and not req.head.chunked:
+    if (req.keep_alive or req.whole_body) and not req.body_done and not req.head.chunked:
         # The rest is read and dropped after this line is written; Apache logs later.
         declared = req.head.header(b"content-length")
         return int(declared) if declared and declared.isdigit() else req.body_raw
-    if req.keep_alive or req.body_read >= req.body_received:
+    if req.keep_alive or req.whole_body or req.body_read >= req.body_received:
         return req.body_raw
     return req.body_read
 

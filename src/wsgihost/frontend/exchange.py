@@ -128,6 +128,7 @@ class Request:
         "status",
         "unsent",
         "vhost",
+        "whole_body",
     )
 
     def __init__(self, conn: Exchange, head: RequestHead, keep_alive: bool, has_body: bool) -> None:
@@ -157,6 +158,7 @@ class Request:
         self.bytes_in = 0  # the request line and head
         self.body_raw = 0  # the body as it came, chunk framing included
         self.body_read = 0  # body bytes the app (or the daemon) took
+        self.whole_body = False  # read whole whatever the app does (daemon mode, as mod_wsgi)
         self.bytes_framing = 0
         self.unsent = 0
         self.response_headers: list[tuple[str, str]] = []
