@@ -285,6 +285,7 @@ class AccessRecord:
         "bytes_sent",
         "client_addr",
         "client_port",
+        "conn_addr",
         "duration",
         "method",
         "original_status",
@@ -304,6 +305,8 @@ class AccessRecord:
     def __init__(self) -> None:
         self.client_addr = "-"
         self.client_port = 0
+        # %{c}a: the connection's peer where it is not the client (mod_remoteip).
+        self.conn_addr: Optional[str] = None
         self.user: Optional[str] = None  # the user the request named (Basic auth), if any
         self.method = ""
         self.target = ""
@@ -479,6 +482,8 @@ def compile_format(fmt: str) -> Callable[[AccessRecord], str]:
             parts.append(lambda r, strf=strf: time.strftime(strf, time.localtime(r.start)))  # type: ignore[misc]
         elif arg is not None and code == "e":
             parts.append(lambda r: "-")
+        elif arg == "c" and code == "a":
+            parts.append(lambda r: r.conn_addr or r.client_addr)
         elif arg is not None and code == "x":
             parts.append(_ssl_var(arg))
         elif code == "s" and not final:

@@ -150,6 +150,9 @@ class Connection(asyncio.Protocol):
         self.peer = ("", 0)
         self.local = ("", 0)
         self.tls: Any = None
+        # The socket's own peer where a PROXY header named the client (mods/proxyproto.py):
+        # ``peer`` is then that client, and this is what %{c}a logs.
+        self.conn_peer: tuple[str, int] | None = None
 
     # -- transport events ------------------------------------------------------
 
@@ -166,6 +169,7 @@ class Connection(asyncio.Protocol):
         tr.set_write_buffer_limits(high=64 * 1024)
         # The TLS layer under this connection, if any (frontend/tlslayer.py).
         self.tls = transport.get_extra_info("wsgihost_tls")
+        self.conn_peer = transport.get_extra_info("wsgihost_conn_peer")
         worker = self.worker
         worker.connections.add(self)
         self.state = IDLE

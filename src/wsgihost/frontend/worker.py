@@ -39,6 +39,7 @@ from wsgihost.frontend.tlslayer import Sites, TlsProtocol
 from wsgihost.htaccess import HtaccessFiles
 from wsgihost.logs import ErrorLog
 from wsgihost.memory import release_free_memory
+from wsgihost.mods import proxyproto
 from wsgihost.proctitle import set_name
 from wsgihost.routing import Router
 from wsgihost.wsgi.environ import log_id
@@ -104,6 +105,9 @@ class Worker:
             factory: Callable[[], asyncio.Protocol] = lambda: Connection(self)  # noqa: E731
             if self.tls and self.tls.on_port(sock.getsockname()[1]):
                 factory = lambda: TlsProtocol(self.tls, self)  # noqa: E731
+            if self.server.proxy_protocol is not None:
+                # RemoteIPProxyProtocol: the PROXY header comes first, before TLS.
+                factory = proxyproto.layered(self, factory)
             srv = await loop.create_server(factory, sock=sock, backlog=self.server.listen_backlog)
             self._servers.append(srv)
         loop.add_signal_handler(signal.SIGTERM, self.stop, "SIGTERM")

@@ -297,3 +297,25 @@ class ProxyLayer(asyncio.Protocol):
 
 def _unmapped(addr: str) -> str:
     return addr[7:] if addr.startswith("::ffff:") and "." in addr else addr
+
+
+def layered(worker: Any, make_inner: Callable[[], asyncio.Protocol]) -> Callable[[], ProxyLayer]:
+    """A listener's protocol factory with the PROXY layer under it (a front-end
+    worker's: its server's RemoteIPProxyProtocol settings, its main error log)."""
+    from wsgihost.logs import ErrorLog
+
+    server = worker.server
+    settings = server.proxy_protocol
+    main = worker.logs.error_log(server.main)
+    level = server.main.log_level or server.logging.level
+    # mod_remoteip's lines say [remoteip:...], in the main server's error log.
+    errors = ErrorLog(
+        main.dest, level, module="remoteip", fmt=main.fmt, server_name=main.server_name
+    )
+    # The header is part of the request head's time (mod_reqtimeout's header stage).
+    timeout = server.header_timeout or server.timeout
+
+    def log(level: str, message: str, client: str) -> None:
+        errors.log(level, message, client)
+
+    return lambda: ProxyLayer(settings.expects, make_inner, timeout, log)
