@@ -1,0 +1,142 @@
+"""HAProxy in front of wsgihost with ``send-proxy-v2``, as load balancers are run.
+
+HAProxy (a real PROXY protocol client) sends a v2 header on each connection
+and a LOCAL one on its health checks (``check-send-proxy``); wsgihost has
+``RemoteIPProxyProtocol On``. Clients connect from 127.0.0.2 and 127.0.0.3,
+HAProxy from 127.0.0.1: the app must see the clients, the access log's
+``%{c}a`` HAProxy, and the health checks must pass (the server stays UP).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.functional.helpers import free_port, read_to_eof
+from tests.functional.server import APPS, ServerProcess
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, int, Path]]:
+    root = tmp_path_factory.mktemp("haproxy")
+    backend, front, stats = free_port(), free_port(), root / "stats.sock"
+    conf = root / "site.conf"
+    conf.write_text(
+        textwrap.dedent(
+            f"""\
+            Listen 127.0.0.1:{backend}
+            ServerName backend.test
+            ErrorLog {root}/error.log
+            LogFormat "%a %{{c}}a \\"%r\\" %>s" peers
+            CustomLog {root}/access.log peers
+            RemoteIPProxyProtocol On
+            WSGIScriptAlias / {APPS / "echo.wsgi"}
+            """
+        )
+    )
+    server = ServerProcess(["serve", "--config", str(conf)])
+    haproxy_conf = root / "haproxy.cfg"
+    haproxy_conf.write_text(
+        textwrap.dedent(
+            f"""\
+            global
+                stats socket {stats} mode 600 level admin
+            defaults
+                mode http
+                timeout connect 2s
+                timeout client 10s
+                timeout server 10s
+            frontend web
+                bind 127.0.0.1:{front}
+                default_backend app
+            backend app
+                option httpchk GET /health
+                server s1 127.0.0.1:{backend} send-proxy-v2 check check-send-proxy inter 300ms
+            """
+        )
+    )
+    haproxy: subprocess.Popen[bytes] | None = None
+    try:
+        server.wait_listening()
+        with open(root / "haproxy.err", "wb") as err:
+            haproxy = subprocess.Popen(
+                ["haproxy", "-db", "-f", str(haproxy_conf)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                process_group=0,
+            )
+        deadline = time.monotonic() + 10
+        while not stats.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield server, front, root
+    finally:
+        if haproxy is not None:
+            haproxy.send_signal(signal.SIGTERM)
+            try:
+                haproxy.wait(10)
+            except subprocess.TimeoutExpired:
+                haproxy.kill()
+                haproxy.wait(5)
+        server.close()
+
+
+def through(front: int, source: str, path: str = "/who") -> dict[str, str]:
+    with socket.create_connection(
+        ("127.0.0.1", front), timeout=10, source_address=(source, 0)
+    ) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = read_to_eof(s)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), answer[:300]
+    found: dict[str, str] = json.loads(body)["environ"]
+    return found
+
+
+def server_state(root: Path) -> str:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(root / "stats.sock"))
+        s.sendall(b"show stat\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    for line in data.decode().splitlines():
+        fields = line.split(",")
+        if fields[:2] == ["app", "s1"]:
+            return f"{fields[17]} {fields[36]}"  # status, check_status
+    return "missing"
+
+
+def test_clients_seen_through_haproxy(stack: tuple[ServerProcess, int, Path]) -> None:
+    _, front, root = stack
+    assert through(front, "127.0.0.2")["REMOTE_ADDR"] == "127.0.0.2"
+    assert through(front, "127.0.0.3")["REMOTE_ADDR"] == "127.0.0.3"
+    lines = (root / "access.log").read_text().splitlines()
+    # %a: the client HAProxy named; %{c}a: HAProxy's own connection.
+    assert any(line.startswith('127.0.0.3 127.0.0.1 "GET /who') for line in lines), lines
+
+
+def test_health_checks_pass(stack: tuple[ServerProcess, int, Path]) -> None:
+    _, _, root = stack
+    deadline = time.monotonic() + 10
+    state = server_state(root)
+    while not state.startswith("UP L7OK") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        state = server_state(root)
+    assert state.startswith("UP L7OK"), state
+    # The checks came as LOCAL: logged with HAProxy's own address as the client.
+    checks = [line for line in (root / "access.log").read_text().splitlines() if "/health" in line]
+    assert checks and all(line.startswith("127.0.0.1 127.0.0.1 ") for line in checks), checks
