@@ -529,13 +529,30 @@ class Router:
     def route(
         self, local_addr: str, local_port: int, host_header: bytes | None, raw_path: bytes
     ) -> Target:
-        host = self._select(local_addr, local_port, host_header)
         url = normalize_path(raw_path)
         if url is None:
             return Refusal(path_refusal(raw_path), "invalid path")
+        return self.route_url(local_addr, local_port, host_header, url)
+
+    def route_url(
+        self,
+        local_addr: str,
+        local_port: int,
+        host_header: bytes | None,
+        url: str,
+        filename: str | None = None,
+    ) -> Target:
+        """``route`` for a URL already decoded and normalised, as the pipeline's
+        translate_name left it (wsgihost.pipeline): a ``filename`` it chose (a
+        RewriteRule to a path) is served as that file, as Apache's core takes an
+        r->filename set by translate_name, with no Alias or WSGIScriptAlias."""
+        host = self._select(local_addr, local_port, host_header)
         if self.overrides is not None:
             self.overrides.begin()  # each .htaccess is looked at once per request
         try:
+            if filename is not None:
+                # Any file, as Apache's: its sections and handlers decide the rest.
+                return self._file(host, filename, "/", url)
             return self._route_in(host, url)
         except htaccess.HtaccessError as e:  # a .htaccess on the way cannot be read or applied
             return Refusal(e.status, ".htaccess", e.message, host.host, e.level)

@@ -13,6 +13,7 @@ import pytest
 from wsgihost.config.model import Host, Listener, Server
 from wsgihost.frontend import dispatch
 from wsgihost.frontend.exchange import Exchange, Request
+from wsgihost.pipeline import Pipeline
 from wsgihost.routing import Router
 from wsgihost.wsgi.environ import RequestHead
 
@@ -21,6 +22,7 @@ from wsgihost.wsgi.environ import RequestHead
 class Site:
     server: Server
     router: Router
+    pipeline: Pipeline = field(default_factory=Pipeline)  # no module configured
 
 
 @dataclass

@@ -44,6 +44,7 @@ from wsgihost.config import (
     macro,
     mod_alias,
     mod_auth,
+    mod_env,
     mod_handlers,
     mod_if,
     mod_log,
@@ -947,6 +948,7 @@ PROVIDED_MODULES: dict[str, str] = {
     "mpm_event": "StartServers and ThreadsPerChild (front-end processes and threads)",
     "version": "<IfVersion>",
     "ssl": "TLS per virtual host: SSLEngine, SSLCertificateFile, SSLProtocol, SSLOptions, ...",
+    "env": "SetEnv, UnsetEnv and PassEnv: request variables the app sees in its environ",
     "macro": "<Macro>, Use and UndefMacro, expanded as the configuration is read",
 }
 
@@ -979,7 +981,6 @@ _NOT_PROVIDED = {
     "filter": "output filters are not run",
     "negotiation": "content negotiation (MultiViews, type maps) does not happen",
     "setenvif": "request environment variables are not set from the request",
-    "env": "SetEnv/PassEnv variables do not reach the app",
     "status": "there is no server-status page",
     "info": "there is no server-info page",
     "headers": "response and request headers are not edited",
@@ -2167,6 +2168,7 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_ssl.DIRECTIVES,
     mod_alias.DIRECTIVES,
     mod_remoteip.DIRECTIVES,
+    mod_env.DIRECTIVES,
     macro.DIRECTIVES,
     mod_if.DIRECTIVES,
 )

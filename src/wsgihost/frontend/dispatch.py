@@ -14,7 +14,7 @@ import time
 
 from wsgihost.access import gate as access
 from wsgihost.config.model import Host
-from wsgihost.frontend import dispatcher, errordocs, proxy, trace
+from wsgihost.frontend import dispatcher, errordocs, phases, proxy, trace
 from wsgihost.frontend.exchange import REDIRECT_FAILED, Exchange, Request
 from wsgihost.frontend.files import serve_file
 from wsgihost.logs import AccessRecord
@@ -37,7 +37,14 @@ def start(conn: Exchange, req: Request) -> None:
         # core answers 200 with no body and no Allow.
         conn.app_send(req, ("200 OK", []), b"", True)
         return
-    target = worker.router.route(head.server_addr, head.server_port, req.host, head.path)
+    if worker.pipeline:
+        # The modules' phases around routing (frontend/phases.py, wsgihost.pipeline).
+        routed = phases.route(conn, req, start)
+        if routed is None:
+            return  # a module answered
+        target = routed
+    else:
+        target = worker.router.route(head.server_addr, head.server_port, req.host, head.path)
     if head.method == "TRACE" and not (
         isinstance(target, Refusal) and target.reason == "invalid path"
     ):
@@ -59,6 +66,14 @@ def start(conn: Exchange, req: Request) -> None:
             head.ssl_environ = layer.request_environ(target.host, target.settings.ssl_options)
         # The access phases (Require, authentication, WSGIAccessScript) come
         # before any handler, as in Apache; they may finish on a pool thread.
+        if worker.pipeline:
+            access.admit(
+                conn,
+                req,
+                target,
+                lambda: phases.before_handler(conn, req, target, serve_target, start),
+            )
+            return
         access.admit(conn, req, target, lambda: serve_target(conn, req, target))
         return
     serve_target(conn, req, target)

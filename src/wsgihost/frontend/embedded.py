@@ -147,6 +147,7 @@ class EmbeddedApp:
             target.script_name,
             target.path_info,
             target.path_translated,
+            request.state.env if request.state is not None else None,
         )
         if request.redirect_env:  # an ErrorDocument's internal redirect (errordocs.py)
             environ.update(request.redirect_env)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
     from wsgihost.frontend.hostlogs import HostLogs
     from wsgihost.logs import ErrorLog
+    from wsgihost.pipeline import Pipeline, RequestState
     from wsgihost.routing import Router
 
 REDIRECTED = 1  # Request.error_redirect: an ErrorDocument's internal redirect happened
@@ -53,6 +54,7 @@ class Site(Protocol):
     logs: HostLogs
     pool: ThreadPool
     router: Router
+    pipeline: Pipeline  # the modules' hooks; falsy where none is configured
     apps: EmbeddedApps
     groups: dict[str, DaemonGroup]
     group_sockets: dict[str, str]
@@ -122,9 +124,11 @@ class Request:
         "is_head",
         "keep_alive",
         "logged_head",
+        "own_page",
         "record",
         "redirect_env",
         "response_headers",
+        "state",
         "status",
         "unsent",
         "vhost",
@@ -170,6 +174,11 @@ class Request:
         self.error_redirect = 0
         self.redirect_env: dict[str, str] | None = None
         self.logged_head: RequestHead | None = None
+        # The request as the pipeline's modules see it (wsgihost.pipeline); None
+        # where the configuration uses no module. ``own_page``: the response is
+        # the server's own error page (the output-header hooks' "error" case).
+        self.state: RequestState | None = None
+        self.own_page = False
 
     # -- thread side: the app's body source -----------------------------------
 

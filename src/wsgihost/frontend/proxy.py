@@ -117,6 +117,7 @@ def request_head(
         target.script_name,
         target.path_info,
         target.path_translated,
+        req.state.env if req.state is not None else None,  # the request's SetEnv and co.
     )
     environ.update(target.environ_overrides())  # a handler mapping's
     if req.redirect_env:  # an ErrorDocument's internal redirect (frontend/errordocs.py)

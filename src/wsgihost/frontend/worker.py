@@ -40,6 +40,7 @@ from wsgihost.htaccess import HtaccessFiles
 from wsgihost.logs import ErrorLog
 from wsgihost.memory import release_free_memory
 from wsgihost.mods import proxyproto
+from wsgihost.pipeline import registry as pipeline_registry
 from wsgihost.proctitle import set_name
 from wsgihost.routing import Router
 from wsgihost.wsgi.environ import log_id
@@ -83,6 +84,7 @@ class Worker:
         # `<Directory /> AllowOverride None`.
         htaccess = HtaccessFiles(server.server_root or "/", warn=self.log.warn)
         self.router = Router(server, htaccess if server.config_files else None)
+        self.pipeline = pipeline_registry.build(server)  # the modules the configuration uses
         self.apps = EmbeddedApps(server.processes, server.threads, self.logs)
         self.mime_types = load_mime_types(server, self.log)
         # SSLContexts, built now: the worker is still root here when the

@@ -105,6 +105,27 @@ def decode_path(raw_path: bytes) -> str:
     return raw_path.decode("latin-1")
 
 
+def add_variables(environ: Dict[str, Any], variables: Dict[str, str]) -> None:
+    """The request's environment into ``environ``, as mod_wsgi's environ gets it.
+
+    mod_wsgi builds its environ from r->subprocess_env after Apache's
+    ``ap_add_cgi_vars`` and ``ap_add_common_vars`` have written the request's
+    own variables over it: a variable never replaces one the request
+    defines (``SetEnv HTTP_HOST`` changes nothing where the request has a
+    Host header; it shows where it has none). ``PATH`` never reaches the
+    app. ``HTTPS`` is not passed either: "on" or "1" (``SetEnvIf
+    X-Forwarded-Proto https HTTPS=on``, behind a TLS proxy) makes
+    ``wsgi.url_scheme`` https, as mod_wsgi's wsgi_build_environ does.
+    """
+    for name, value in variables.items():
+        if name not in environ:
+            environ[name] = value
+    environ.pop("PATH", None)
+    https = environ.pop("HTTPS", None)
+    if https is not None and (https.lower() == "on" or https == "1"):
+        environ["wsgi.url_scheme"] = "https"
+
+
 class RequestHead:
     """A request as the HTTP layer parsed it; the input of :func:`build_environ`."""
 
@@ -166,6 +187,14 @@ class RequestHead:
         # mod_ssl's HTTPS and SSL_* variables for a request over TLS (set by
         # the front end's TLS layer once the request is routed; None: plain).
         self.ssl_environ: Optional[Dict[str, str]] = None
+
+    def with_query(self, query: str) -> "RequestHead":
+        """A copy of this head with another query string (a rewrite's new r->args)."""
+        copy = RequestHead.__new__(RequestHead)
+        for name in RequestHead.__slots__:
+            setattr(copy, name, getattr(self, name))
+        copy.query = query
+        return copy
 
     def header(self, name: bytes) -> Optional[bytes]:
         """The first value of a header, by case-insensitive name."""
@@ -246,6 +275,7 @@ def build_environ(
     script_name: Optional[str] = None,
     path_info: Optional[str] = None,
     path_translated: Optional[str] = None,
+    variables: Optional[Dict[str, str]] = None,
 ) -> Dict[str, Any]:
     """The environ for one request to the app at ``mount``.
 
@@ -256,6 +286,8 @@ def build_environ(
     root followed by ``path_info``. The keys that depend on the process that
     runs the app (``mod_wsgi.thread_id`` and friends) are added there, by
     :mod:`wsgihost.wsgi.counters`; the daemon-mode ones by the daemon process.
+    ``variables`` are the request's environment (Apache's r->subprocess_env:
+    SetEnv, SetEnvIf, RewriteRule [E=]; see :func:`add_variables`).
     """
     if script_name is None:
         script_name = mount.script_name
@@ -366,6 +398,8 @@ def build_environ(
         # where an Apache output filter could need the body; wsgihost runs
         # none, so Auto is Off here, as in Apache without such filters.
         environ["REQUEST_METHOD"] = "GET"
+    if variables:
+        add_variables(environ, variables)
     # After the keys above, as mod_wsgi does it: the application group and
     # mod_wsgi.script_name keep what the request itself said.
     proxyheaders.apply(environ, mount.trusted_proxy_headers, mount.trusted_proxies)

@@ -1,0 +1,91 @@
+"""Run the pipeline's phases over the active modules (see :mod:`wsgihost.pipeline`).
+
+Pure: the front end (:mod:`wsgihost.frontend.dispatch`) decides what an
+outcome does to the connection; this only calls the hooks in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from wsgihost.pipeline.hooks import PHASES, Module, Outcome, OutHeaders, overrides
+from wsgihost.pipeline.state import RequestState
+
+Hook = Callable[[RequestState], "Outcome | None"]
+
+
+class Pipeline:
+    """The hooks of the modules a configuration uses, phase by phase.
+
+    Falsy when no module is active: the request path tests it once and
+    then takes the path it took before there were modules.
+    """
+
+    __slots__ = ("_hooks", "_output", "modules")
+
+    def __init__(self, modules: Sequence[Module] = ()) -> None:
+        self.modules = tuple(modules)
+        # Only the hooks a module overrides: a phase no module uses is an empty loop.
+        self._hooks: dict[str, tuple[Hook, ...]] = {
+            phase: tuple(getattr(m, phase) for m in self.modules if overrides(m, phase))
+            for phase in PHASES
+        }
+        self._output = tuple(
+            m.output_headers for m in self.modules if overrides(m, "output_headers")
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.modules)
+
+    def uses(self, phase: str) -> bool:
+        """Whether some module hooks ``phase`` (or ``output_headers``)."""
+        if phase == "output_headers":
+            return bool(self._output)
+        return bool(self._hooks[phase])
+
+    def run(self, phase: str, r: RequestState) -> Outcome | None:
+        """Call ``phase``'s hooks in order; the first outcome ends the phase."""
+        for hook in self._hooks[phase]:
+            outcome = hook(r)
+            if outcome is not None:
+                return outcome
+        return None
+
+    def before_routing(self, r: RequestState) -> Outcome | None:
+        """post_read_request (only for the request the client sent) and translate_name."""
+        if r.prev is None:
+            outcome = self.run("post_read_request", r)
+            if outcome is not None:
+                return outcome
+        return self.run("translate_name", r)
+
+    def after_routing(self, r: RequestState) -> Outcome | None:
+        """map_to_storage's module part (the ``<If>`` walk), then header_parser."""
+        return self.run("map_to_storage", r) or self.run("header_parser", r)
+
+    def before_handler(self, r: RequestState) -> Outcome | None:
+        """type_checker and fixups, after the access checks."""
+        return self.run("type_checker", r) or self.run("fixups", r)
+
+    def output(
+        self,
+        r: RequestState,
+        status: int,
+        headers: list[tuple[str, str]],
+        error: bool = False,
+    ) -> list[tuple[str, str]]:
+        """The headers a response goes out with, after every output-header hook.
+
+        ``headers`` are the handler's (or the app's); what modules put in
+        ``r.headers_out`` joins them for a response that is not the server's
+        own error page, and ``r.err_headers_out`` joins every response.
+        """
+        if not self._output and not r.headers_out and not r.err_headers_out:
+            return headers  # nothing to add or change: the common case, kept cheap
+        out_headers = list(headers)  # a copy: the hooks change it in place
+        if not error:
+            out_headers += r.headers_out
+        out = OutHeaders(status, out_headers, list(r.err_headers_out), error)
+        for hook in self._output:
+            hook(r, out)
+        return out.result()
