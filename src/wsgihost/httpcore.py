@@ -297,10 +297,14 @@ def error_response(
     notes: str = "",
     headers: Iterable[tuple[str, str]] = (),
     signature: Signature | None = None,
+    body: bytes | None = None,
 ) -> bytes:
-    """A small complete error response for problems found before any app ran."""
-    reason = REASONS.get(code, "Error")
-    body = error_body(code, method=method, notes=notes, signature=signature)
+    """A small complete error response for problems found before any app ran
+    (``body``: an ErrorDocument's text in place of the page)."""
+    known = errorpages.STATUS_LINES.get(code, "000 Error")[4:]
+    reason = REASONS.get(code) or known
+    if body is None:
+        body = error_body(code, method=method, notes=notes, signature=signature)
     head = (
         (
             f"HTTP/1.1 {code} {reason}\r\nContent-Type: {ERROR_TYPE}\r\n"

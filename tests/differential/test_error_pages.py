@@ -119,6 +119,7 @@ RAW = {
         "POST /embedded/log HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n"
         "1\r\nx\r\n0\r\n\r\n"
     ),
+    "errors-414-document": "GET /" + "a" * 9000 + " HTTP/1.1\r\nHost: {host}\r\n\r\n",
     "errors-signed-trace-body": "TRACE /x HTTP/1.1\r\nHost: {host}\r\nContent-Length: 3\r\n\r\nabc",
 }
 

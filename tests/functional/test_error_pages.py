@@ -59,6 +59,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             CustomLog {root}/access.log io
             DocumentRoot {www}
             ErrorDocument 404 /errors/404.html
+            ErrorDocument 414 "That URL is too long for us"
             <Directory {www}/forced>
                 ForceType text/plain
             </Directory>
@@ -254,3 +255,12 @@ def test_refusals_before_routing_and_by_mod_wsgi_carry_the_signature(site: Site)
     assert r.status == 411
     assert "<p>A request of the requested method POST requires a valid Content-length." in r.text
     assert f"<address>wsgihost Server at www.example.com Port {site.port}</address>" in r.text
+
+
+def test_a_refusal_before_routing_gets_a_text_error_document(site: Site) -> None:
+    with socket.create_connection(("127.0.0.1", site.port), timeout=30) as sock:
+        sock.sendall(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
+        raw = read_to_eof(sock)
+    assert raw.startswith(b"HTTP/1.1 414 Request-URI Too Long\r\n")
+    assert raw.endswith(b"\r\n\r\nThat URL is too long for us")
+    wait_for(lambda: '" 414 ' in site.log("access.log"))

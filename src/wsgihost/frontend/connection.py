@@ -735,11 +735,6 @@ class Connection(asyncio.Protocol):
         size = len(data)  # what the app's thread counted as in flight
         if head is not None:
             status, headers = head
-            if req.state is not None:
-                # The modules' output-header hooks (wsgihost.pipeline: Header, ...),
-                # on every response the request gets; the head is checked after them.
-                code = int(status[:3]) if status[:3].isdigit() else 500
-                headers = self.worker.pipeline.output(req.state, code, headers, req.own_page)
             problem = httpcore.head_problem(status, headers)
             if problem is not None:
                 self._replace_with_500(req, problem, size, end)
@@ -961,11 +956,12 @@ class Connection(asyncio.Protocol):
             host = dispatch.host_of(self, parsing)
         else:
             host = self.worker.router.host(self.local[0], self.local[1], None)
-        sig = errordocs.early_signature(self.worker.server, host, parsing, record_headers)
-        response = httpcore.error_response(status, method=method, notes=notes, signature=sig)
-        record.bytes_sent = len(
-            httpcore.error_body(status, method=method, notes=notes, signature=sig)
-        )
+        server = self.worker.server
+        sig = errordocs.early_signature(server, host, parsing, record_headers)
+        code, extra, body = errordocs.early_answer(server, host, status, method, notes, sig)
+        response = httpcore.error_response(code, headers=extra, body=body)
+        record.status = code
+        record.bytes_sent = len(body)
         record.bytes_out = len(response)
         record.bytes_in = parsing.bytes_in + parsing.body_raw if parsing else self.head_seen
         for log in self.worker.logs.access_logs(host):

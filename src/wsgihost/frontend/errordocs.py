@@ -47,11 +47,13 @@ def where(conn: Exchange, req: Request) -> tuple[Host, DirSettings]:
     if not isinstance(target, Refusal):
         return target.host, target.settings
     host = req.vhost or router.host(head.server_addr, head.server_port, req.host)
-    main = conn.worker.server.main
-    settings = DEFAULT_SETTINGS.merge(main.settings)
-    if host is not main:
-        settings = settings.merge(host.settings)
-    return host, settings
+    return host, host_settings(conn.worker.server, host)
+
+
+def host_settings(server: Server, host: Host) -> DirSettings:
+    """A host's own settings over the main server's: all a request has before routing."""
+    settings = DEFAULT_SETTINGS.merge(server.main.settings)
+    return settings if host is server.main else settings.merge(host.settings)
 
 
 def signature(req: Request, host: Host, settings: DirSettings) -> Signature:
@@ -80,9 +82,7 @@ def early_signature(
     head refused as it was read, Apache names the Host header's name (else the
     ServerName) and the default port, 80 (as it did, beside us, in the differential
     suite's errors-signed-bad-head)."""
-    settings = DEFAULT_SETTINGS.merge(server.main.settings)
-    if host is not server.main:
-        settings = settings.merge(host.settings)
+    settings = host_settings(server, host)
     if req is not None:
         return signature(req, host, settings)
     admin = host.server_admin or errorpages.NO_ADMIN
@@ -91,6 +91,21 @@ def early_signature(
     name = name or (host.server_name or server.main.server_name or "localhost").partition(":")[0]
     mode = settings.server_signature or "off"
     return Signature(mode, BANNER, name, 80, admin)
+
+
+def early_answer(
+    server: Server, host: Host, status: int, method: str, notes: str, sig: Signature
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers, body) of a request refused before routing: the host's
+    ErrorDocument if it is a text or a URL, else Apache's page. (A local path is
+    an internal redirect, which needs a request to redirect: Apache's page then.)"""
+    doc = errorpages.custom(host_settings(server, host).error_documents, status)
+    if doc is not None and doc[0] == "text":
+        return status, [], doc[1].encode("latin-1", "replace")
+    if doc is not None and doc[0] == "url":
+        page = errorpages.page(302, method, location=doc[1], signature=sig)
+        return 302, [("Location", doc[1])], page
+    return status, [], errorpages.page(status, method, notes=notes, signature=sig)
 
 
 def environ_signature(req: Request, host: Host, settings: DirSettings) -> str:
@@ -135,7 +150,6 @@ def _send(
 ) -> None:
     line = errorpages.title(status) if status in errorpages.STATUS_LINES else f"{status} Error"
     head = (line, [("Content-Type", errorpages.CONTENT_TYPE), *headers])
-    req.own_page = True  # for the modules' output-header hooks: only "always" headers
     conn.app_send(req, head, body, True)
 
 
