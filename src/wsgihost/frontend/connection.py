@@ -735,6 +735,11 @@ class Connection(asyncio.Protocol):
         size = len(data)  # what the app's thread counted as in flight
         if head is not None:
             status, headers = head
+            if req.state is not None:
+                # The modules' output-header hooks (wsgihost.pipeline: Header, ...),
+                # on every response the request gets; the head is checked after them.
+                code = int(status[:3]) if status[:3].isdigit() else 500
+                headers = self.worker.pipeline.output(req.state, code, headers, req.own_page)
             problem = httpcore.head_problem(status, headers)
             if problem is not None:
                 self._replace_with_500(req, problem, size, end)

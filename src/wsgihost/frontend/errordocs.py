@@ -150,6 +150,7 @@ def _send(
 ) -> None:
     line = errorpages.title(status) if status in errorpages.STATUS_LINES else f"{status} Error"
     head = (line, [("Content-Type", errorpages.CONTENT_TYPE), *headers])
+    req.own_page = True  # for the modules' output-header hooks: only "always" headers
     conn.app_send(req, head, body, True)
 
 
