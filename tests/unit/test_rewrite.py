@@ -168,10 +168,25 @@ def test_absolute_file_path_is_taken_as_is(tmp_path: Path) -> None:
 
 
 def test_own_url_is_reduced_to_a_path(tmp_path: Path) -> None:
-    server, mod = module(tmp_path, "RewriteEngine On\nRewriteRule ^/a$ http://example.test/b\n")
+    # ap_matches_request_vhost: the name and the port ServerName gives (80 here).
+    body = "ServerName example.test:80\nRewriteEngine On\nRewriteRule ^/a$ http://example.test/b\n"
+    server, mod = module(tmp_path, body)
     r = request(server, "/a")
     assert mod.translate_name(r) is None
     assert r.filename == f"{tmp_path}/www/b"
+
+
+def test_own_url_without_a_configured_port_is_redirected(tmp_path: Path) -> None:
+    # No port in ServerName: Apache's server port is 0, so nothing is reduced.
+    body = "RewriteEngine On\nRewriteRule ^/a$ http://example.test/b\n"
+    assert serve(tmp_path, body, "/a") == Redirect(302, "http://example.test/b")
+
+
+def test_dot_matches_newline_and_dollar_is_the_end(tmp_path: Path) -> None:
+    body = "RewriteEngine On\nRewriteRule ^/n/(.*)$ /to/$1 [R]\n"
+    assert serve(tmp_path, body, "/n/a\nb") == Redirect(302, "http://example.test/to/a%0ab")
+    body = "RewriteEngine On\nRewriteRule ^/d/a$ - [F]\n"
+    assert serve(tmp_path, body, "/d/a\n") is None  # "$" is not before a final newline
 
 
 def test_other_host_url_is_an_implicit_redirect(tmp_path: Path) -> None:
@@ -314,7 +329,7 @@ def test_question_mark_from_a_backreference_is_refused(tmp_path: Path) -> None:
 
 
 def test_crlf_in_a_redirect_is_escaped(tmp_path: Path) -> None:
-    body = "RewriteEngine On\nRewriteRule ^/r/([\\s\\S]*) /to/$1 [R]\n"
+    body = "RewriteEngine On\nRewriteRule ^/r/(.*) /to/$1 [R]\n"
     found = serve(tmp_path, body, "/r/a\r\nSet-Cookie: x")
     assert found == Redirect(302, "http://example.test/to/a%0d%0aSet-Cookie:%20x")
 

@@ -49,6 +49,8 @@ class Site:
     server_admin: str = ""
     limit_request_line: int = 8190
     log: Callable[[str, str], None] = lambda level, message: None
+    # ap_matches_request_vhost: whether host:port names this virtual host.
+    matches_vhost: Callable[[str, int], bool] = lambda host, port: False
 
 
 @dataclass
@@ -486,8 +488,7 @@ def _reduce(run: Run) -> None:
     port = _atoi(port_text) if port_text is not None else default
     if not url:
         url = "/"
-    ours = {run.site.server_name.lower()}
-    if host.lower() in ours and port == run.site.port:
+    if run.site.matches_vhost(host, port):
         run.filename = url
         run.reduced = True
 

@@ -3,6 +3,7 @@ at translate_name and the per-directory ones at fixups (see :mod:`.phases`)."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -79,7 +80,22 @@ class RewriteModule(Module):
             port=port,
             server_admin=host.server_admin or "",
             log=write,
+            matches_vhost=lambda name, number: self._matches_vhost(host, name, number),
         )
+
+    def _matches_vhost(self, host: Host, name: str, port: int) -> bool:
+        """ap_matches_request_vhost: an address of the vhost by name (and port), else its
+        port (ServerName's, else the main server's; none: 0) and ServerName/Alias."""
+        name = name.lower()
+        for address in host.addresses:
+            if (address.port is None or address.port == port) and address.host.lower() == name:
+                return True
+        own = _port_of(host.server_name) or _port_of(self.server.main.server_name)
+        if port != own:
+            return False
+        names = [n for n in (host.server_name or self.server.main.server_name,) if n]
+        names += list(host.server_aliases)
+        return any(fnmatch.fnmatchcase(name, _bare(n)) for n in names)
 
     def translate_name(self, r: RequestState) -> Outcome | None:
         sconf, engine_on, any_uri = self._server_conf(r.host)
@@ -99,6 +115,13 @@ class RewriteModule(Module):
         sconf = self._server_conf(r.host)[0]
         follow = settings.follow_symlinks is not False if settings is not None else True
         return phases.fixup(r, self._site(r, sconf), conf, filename, path_info, follow, context)
+
+
+def _port_of(name: str | None) -> int:
+    if not name:
+        return 0
+    port = split_host(name.split("://", 1)[-1])[1]
+    return int(port) if port else 0
 
 
 def _bare(name: str) -> str:

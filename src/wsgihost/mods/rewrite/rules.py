@@ -192,9 +192,38 @@ def parse_flags(text: str) -> list[tuple[str, str | None]] | str:
     return found
 
 
+def _dollar_end_only(pattern: str) -> str:
+    """``$`` (outside a class, unescaped) as ``\\Z``: the end of the text only."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    in_class, class_start = False, -1
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = not (c == "]" and i != class_start)  # "[]...]": the first is literal
+        elif c == "[":
+            j = i + 2 if pattern[i + 1 : i + 2] == "^" else i + 1
+            in_class, class_start = True, j
+            out.append(pattern[i:j])
+            i = j
+            continue
+        elif c == "$":
+            c = r"\Z"
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def _compile(pattern: str, nocase: bool) -> re.Pattern[str] | None:
+    """As ap_regcomp compiles it by default (RegexDefaultOptions DOTALL DOLLAR_ENDONLY):
+    ``.`` matches a newline too, and ``$`` only at the very end."""
+    flags = re.DOTALL | (re.IGNORECASE if nocase else 0)
     try:
-        return re.compile(pattern, re.IGNORECASE if nocase else 0)
+        return re.compile(_dollar_end_only(pattern), flags)
     except re.error:
         return None
 
