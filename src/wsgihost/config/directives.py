@@ -50,6 +50,7 @@ from wsgihost.config import (
     mod_log,
     mod_refused,
     mod_remoteip,
+    mod_rewrite,
     mod_ssl,
     mod_wsgi,
     placeholders,
@@ -950,6 +951,7 @@ PROVIDED_MODULES: dict[str, str] = {
     "ssl": "TLS per virtual host: SSLEngine, SSLCertificateFile, SSLProtocol, SSLOptions, ...",
     "env": "SetEnv, UnsetEnv and PassEnv: request variables the app sees in its environ",
     "macro": "<Macro>, Use and UndefMacro, expanded as the configuration is read",
+    "rewrite": "RewriteEngine, RewriteCond, RewriteRule, RewriteBase, RewriteOptions, RewriteMap",
 }
 
 
@@ -2171,6 +2173,7 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_env.DIRECTIVES,
     macro.DIRECTIVES,
     mod_if.DIRECTIVES,
+    mod_rewrite.DIRECTIVES,
 )
 
 

@@ -21,7 +21,7 @@ from wsgihost.pipeline.runner import Pipeline
 if TYPE_CHECKING:
     from wsgihost.config.model import DirSettings, Section, Server
 
-MODULES: tuple[str, ...] = ("wsgihost.mods.env",)
+MODULES: tuple[str, ...] = ("wsgihost.mods.rewrite", "wsgihost.mods.env")
 
 
 def all_settings(server: Server) -> Iterator[DirSettings]:
