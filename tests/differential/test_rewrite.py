@@ -11,6 +11,7 @@ and the internal redirect set (SCRIPT_URL, REDIRECT_URL, [E=] ones).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 
 from tests.differential.cases import call, view
 from tests.differential.client import Answer
-from tests.differential.compare import Differential
+from tests.differential.compare import Differential, LogMark
 from tests.differential.conftest import topic
 from tests.differential.servers import Server
 
@@ -106,6 +107,24 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
 }
 
 
+# Cases whose [rewrite:error] line in the host's error log is compared too.
+LOGGED = {
+    "rewrite-n-flag-limit",
+    "rewrite-unsafe-question-mark-refused",
+}
+_MESSAGE = re.compile(r"\[rewrite:(\w+)\] .*?\] (AH\d{5}: .*)$")
+
+
+def _rewrite_lines(mark: LogMark) -> list[str]:
+    found = []
+    for name, lines in mark.new().items():
+        for line in lines:
+            m = _MESSAGE.search(line)
+            if m and not name.endswith("access.log"):
+                found.append(f"{m.group(1)}: {m.group(2)}")
+    return found
+
+
 @pytest.fixture(scope="module")
 def pair() -> Iterator[Differential]:
     yield from topic("rewrite.conf", warm=[(MAIN, "/index.html")])
@@ -113,8 +132,12 @@ def pair() -> Iterator[Differential]:
 
 def rewrite_view(diff: Differential, server: Server, case: str) -> Any:
     host, target, headers = CASES[case]
+    mark = LogMark(server)
     answer = call(server, "GET", target, host, headers)
     masker = diff.masker(server)
+    if case in LOGGED:
+        mark.wait(lambda new: any("[rewrite:" in line for v in new.values() for line in v))
+        return {"answer": view(answer, masker), "log": _rewrite_lines(mark)}
     if not isinstance(answer, Answer) or answer.header("content-type") != "application/json":
         return view(answer, masker)
     seen = view(answer, masker)

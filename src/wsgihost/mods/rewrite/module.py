@@ -32,8 +32,6 @@ class RewriteModule(Module):
     def __init__(self, server: Server) -> None:
         self.server = server
         self.maps = MapFiles()
-        # The error log of a request's host: (host, level, message); set by the front end.
-        self.log: Callable[[Host, str, str], None] | None = None
         self._servers: dict[int, tuple[RewriteServer, bool, bool]] = {}
 
     def _server_conf(self, host: Host) -> tuple[RewriteServer, bool, bool]:
@@ -66,11 +64,9 @@ class RewriteModule(Module):
             name = _bare(host.server_name or main.server_name or "") or r.local_addr
         default = 443 if r.https else 80
         port = int(port_text) if port_text else (default if header else r.local_port)
-        log = self.log
 
         def write(level: str, message: str) -> None:
-            if log is not None:
-                log(host, level, message)
+            r.log(level, message, "rewrite")  # [rewrite:error] in the host's error log
 
         return Site(
             server=sconf,
