@@ -146,6 +146,13 @@ def quiet_for(sock: socket.socket, seconds: float) -> bool:
     return not readable
 
 
+def replace_file(path: Path, text: str) -> None:
+    """Write ``text`` so that the change shows even within one second (a new inode)."""
+    fresh = path.with_name(path.name + ".new")
+    fresh.write_text(text)
+    os.replace(fresh, path)
+
+
 def free_port() -> int:
     """A loopback port free now, for a config file's ``Listen`` (which takes no 0)."""
     with socket.socket() as s:

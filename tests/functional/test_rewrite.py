@@ -4,7 +4,6 @@ forbids, the [N] loop limit, and configtest refusing bad rules with file:line.""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import LogWatch, free_port, get
+from tests.functional.helpers import LogWatch, free_port, get, replace_file
 from tests.functional.server import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -80,13 +79,6 @@ def root(server: ServerProcess) -> Path:
     return server.root  # type: ignore[attr-defined,no-any-return]
 
 
-def edit(path: Path, text: str) -> None:
-    """Write ``text`` so that the change shows even within one second (a new inode)."""
-    fresh = path.with_name(path.name + ".new")
-    fresh.write_text(text)
-    os.replace(fresh, path)
-
-
 def test_front_controller_in_htaccess_reaches_the_app(server: ServerProcess) -> None:
     answer = get(server, "/fc/blog/2024/post?x=1")
     assert answer.status == 200
@@ -102,9 +94,9 @@ def test_front_controller_in_htaccess_reaches_the_app(server: ServerProcess) -> 
 
 def test_an_htaccess_edit_changes_the_rules_without_a_restart(server: ServerProcess) -> None:
     folder = root(server) / "docs" / "edited"
-    edit(folder / ".htaccess", "RewriteEngine On\nRewriteRule ^x\\.txt$ - [F]\n")
+    replace_file(folder / ".htaccess", "RewriteEngine On\nRewriteRule ^x\\.txt$ - [F]\n")
     assert get(server, "/edited/x.txt").status == 403
-    edit(folder / ".htaccess", "RewriteEngine On\nRewriteRule ^x\\.txt$ - [G]\n")
+    replace_file(folder / ".htaccess", "RewriteEngine On\nRewriteRule ^x\\.txt$ - [G]\n")
     assert get(server, "/edited/x.txt").status == 410
     (folder / ".htaccess").unlink()
     assert get(server, "/edited/x.txt").status == 200
@@ -113,10 +105,10 @@ def test_an_htaccess_edit_changes_the_rules_without_a_restart(server: ServerProc
 def test_a_map_file_edit_is_seen_by_the_next_request(server: ServerProcess) -> None:
     pages = root(server) / "pages.txt"
     assert get(server, "/m/a").headers["location"].endswith("/fc/real.txt")
-    edit(pages, "a /elsewhere\n")
+    replace_file(pages, "a /elsewhere\n")
     assert get(server, "/m/a").headers["location"].endswith("/elsewhere")
     assert get(server, "/m/zz").headers["location"].endswith("/none")
-    edit(pages, "a /fc/real.txt\n")
+    replace_file(pages, "a /fc/real.txt\n")
 
 
 def test_rewrite_not_allowed_by_allowoverride_is_a_500(
