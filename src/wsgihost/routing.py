@@ -26,7 +26,7 @@ import ipaddress
 import os
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import unquote_to_bytes
 
@@ -413,24 +413,42 @@ class _CompiledHost:
                 if s.regex is None and s.matches(directory)
             ]
             settings, extra = htaccess.walk(directory, settings, plain, overrides.read)
-        for section in self.directories:
-            if (overrides is None or section.regex is not None) and section.matches(directory):
-                settings = settings.merge(section.settings)
+            for section in self.directories:
+                if section.regex is not None and section.matches(directory):
+                    settings = settings.merge(section.settings)
+        else:
+            dirs = (s.settings for s in self.directories if s.matches(directory))
+            settings = _onto(settings, dirs)
         name = posixpath.basename(fs_path.rstrip("/"))
-        for section in self.files:
-            if section.matches(name) and (
-                section.within is None or section.within.matches(directory)
-            ):
-                settings = settings.merge(section.settings)
-        for found in extra:  # the <Files> sections of .htaccess files
-            if _CompiledSection(found).matches(name):
-                settings = settings.merge(found.settings)
-        for section in self.locations:
-            if section.matches(url_path):
-                settings = settings.merge(section.settings)
+        files = [
+            s.settings
+            for s in self.files
+            if s.matches(name) and (s.within is None or s.within.matches(directory))
+        ]
+        # (then the <Files> sections of .htaccess files)
+        files += [found.settings for found in extra if _CompiledSection(found).matches(name)]
+        settings = _onto(settings, files)
+        settings = _onto(settings, (s.settings for s in self.locations if s.matches(url_path)))
         if over is not None:
             settings = settings.merge(over)
         return settings
+
+
+def _onto(settings: DirSettings, layers: Iterable[DirSettings]) -> DirSettings:
+    """``layers`` merged among themselves, then onto ``settings``.
+
+    Apache's walks (directory, files, location, <If>) each build their chain
+    of sections from nothing and merge it onto the request's configuration
+    at the end. That differs from merging one by one where a merge is not
+    associative: mod_env's UnsetEnv acts on the layer right under it only, so
+    in a chain of two sections it no longer reaches the server's variables.
+    (With .htaccess files the directory walk merges one by one: each level's
+    AllowOverride depends on what is merged so far.)
+    """
+    chain: DirSettings | None = None
+    for layer in layers:
+        chain = layer if chain is None else chain.merge(layer)
+    return settings if chain is None else settings.merge(chain)
 
 
 def _fs(url_part: str) -> str:

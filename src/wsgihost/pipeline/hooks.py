@@ -72,8 +72,9 @@ class OutHeaders:
         self.error = error
 
     def result(self) -> list[tuple[str, str]]:
-        """The headers to send: headers_out, then err_headers_out (ap_send_header's order)."""
-        return self.headers + self.err_headers if self.err_headers else self.headers
+        """The headers to send: err_headers_out, then headers_out (ap_http_header_filter
+        overlays headers_out on err_headers_out, so "always" headers come first)."""
+        return self.err_headers + self.headers if self.err_headers else self.headers
 
 
 class Module:

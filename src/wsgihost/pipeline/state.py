@@ -9,6 +9,7 @@ the very list the request head holds, so that a change a module makes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ class RequestState:
         "https",
         "local_addr",
         "local_port",
+        "logger",
         "method",
         "notes",
         "prev",
@@ -93,17 +95,27 @@ class RequestState:
         self.status = 200  # for an ErrorDocument's redirect: the error's status
         self.prev: RequestState | None = None  # r->prev: before an internal redirect
         self.begun = False  # the front end has started serving it (a Reroute's is not yet)
+        # The host's error log, with the client, set by the front end: (level,
+        # message, module); see ``log``.
+        self.logger: Callable[[str, str, str], None] | None = None
         self.redirects = 0
+
+    def log(self, level: str, message: str, module: str = "core") -> None:
+        """A line in the error log of the request's host, naming the client, tagged
+        ``[module:level]`` as Apache tags its modules' lines (``rewrite``, ...)."""
+        if self.logger is not None:
+            self.logger(level, message, module)
 
     # -- request headers, by case-insensitive name (as Apache's tables) --------
 
     def header(self, name: str) -> str | None:
-        """The first value of request header ``name`` (None: absent)."""
+        """Request header ``name`` (None: absent); repeated ones joined with ", ",
+        as Apache merges them when it reads the head."""
         key = name.lower().encode("latin-1")
-        for n, v in self.headers_in:
-            if n.lower() == key:
-                return v.decode("latin-1")
-        return None
+        found = [v for n, v in self.headers_in if n.lower() == key]
+        if not found:
+            return None
+        return b", ".join(found).decode("latin-1")
 
     def set_header(self, name: str, value: str) -> None:
         """Replace every ``name`` header with one of ``value`` (apr_table_set)."""
@@ -167,6 +179,7 @@ class RequestState:
         if self.args:
             new.env["REDIRECT_QUERY_STRING"] = self.args
         new.err_headers_out = self.err_headers_out  # Apache keeps them over the redirect
+        new.logger = self.logger
         new.prev = self
         new.redirects = self.redirects + 1
         new.status = self.status
