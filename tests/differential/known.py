@@ -69,7 +69,46 @@ _TLS_CHAIN = (
     "and the certificate's ASN.1, which Python 3.11's ssl does not expose"
 )
 
+_IF_NOT_APPLIED = (
+    "to fix (issue 16, the pipeline): <If>/<ElseIf>/<Else> are read and checked "
+    "(config/mod_if.py) and mod_if.walk chooses them per request as Apache's if walk "
+    "does, but the pipeline does not call it yet, so what they enclose is not applied"
+)
+_EXPR_VARY = (
+    "to fix (issue 16, the pipeline's request state): Apache adds the request headers an "
+    "expression read (req(), http(), %{HTTP_USER_AGENT}, ...; never Host) to the answer's "
+    "Vary; 'Require expr' evaluates in the access phase, which cannot reach the answer's "
+    "headers yet"
+)
+
+_REDIRECT_CTL = (
+    "deliberate: a redirect whose Location would hold a control character (a CR/LF a "
+    "RedirectMatch group put in the query) is answered 500 by wsgihost's check "
+    "before any header is made; Apache builds the header, refuses it as it goes out "
+    "and sends its 500 page chunked, with 'Additionally, a 302 Found error was "
+    "encountered' under it"
+)
+
+
 KNOWN: tuple[Known, ...] = (
+    # -- expressions and mod_macro (tests/differential/test_expr.py) --------------
+    Known("expr-header-[at]*", ("vary",), ANY, None, _EXPR_VARY),  # the granted ones
+    Known("expr-*if*-denied", ("status",), 403, 200, _IF_NOT_APPLIED),
+    Known("expr-*if*-denied", ("app",), ABSENT, ANY, _IF_NOT_APPLIED),
+    Known("expr-*if*-denied", ("errors",), ANY, [], _IF_NOT_APPLIED),
+    Known(
+        "expr-evaluation-fails",
+        ("errors",),
+        ANY,
+        [
+            "[<TIME>] [authz_core:error] [pid <PID>] [client 127.0.0.1:<CLIENT-PORT>] "
+            "AH02320: Error evaluating expression in 'Require expr': Cannot open file "
+            "<SITE>/nothing-here"
+        ],
+        "to fix (issue 16): before AH02320, Apache logs 'Evaluation of expression from "
+        "FILE:LINE failed: ...' naming where the Require line was written; a Require rule "
+        "does not carry its file and line to the access phase yet",
+    ),
     # -- TLS (tests/differential/test_tls.py) ---------------------------------------
     *(
         Known("tls-client-cert-*", ("ssl_keys", key), True, ABSENT, _TLS_CHAIN)

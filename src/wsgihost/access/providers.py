@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 
+from wsgihost import expr
 from wsgihost.access.address import BadAddress, in_domain, in_network, is_local, parse_network
+from wsgihost.access.exprfacts import FactsRequest
 from wsgihost.access.rules import Check, Facts, Outcome, Provider
 
 
@@ -148,6 +150,47 @@ class WsgiGroupProvider:
         return Outcome.DENIED
 
 
+class ExprProvider:
+    """mod_authz_core's ``Require expr "..."``: granted when the expression is true.
+
+    Compiled once when the configuration is read (a bad one is refused there,
+    with Apache's message); an expression naming ``%{REMOTE_USER}`` that is
+    false asks for a user first, as Apache's does.
+    """
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, tuple[expr.Expr, bool]] = {}
+
+    @staticmethod
+    def text(args: tuple[str, ...]) -> str:
+        # Apache takes the rest of the line (its quotes already removed here).
+        return " ".join(args)
+
+    def parse(self, args: tuple[str, ...]) -> str | None:
+        text = self.text(args)
+        try:
+            compiled = expr.compile(text)
+        except expr.ExprError as e:
+            return f"Cannot parse expression in require line: {e}"
+        wants_user = re.search(r"%\{\s*remote_user\s*\}", text, re.IGNORECASE) is not None
+        self.compiled[text] = (compiled, wants_user)
+        return None
+
+    def check(self, rule: Check, facts: Facts) -> Outcome:
+        text = self.text(rule.args)
+        if text not in self.compiled and self.parse(rule.args) is not None:
+            return Outcome.ERROR
+        compiled, wants_user = self.compiled[text]
+        try:
+            granted = compiled.evaluate(FactsRequest(facts))
+        except expr.EvaluationError as e:
+            facts.log("authz_core", f"AH02320: Error evaluating expression in 'Require expr': {e}")
+            return Outcome.ERROR
+        if granted:
+            return Outcome.GRANTED
+        return Outcome.DENIED_NO_USER if wants_user and facts.user is None else Outcome.DENIED
+
+
 REGISTRY: dict[str, Provider] = {
     "all": AllProvider(),
     "method": MethodProvider(),
@@ -157,6 +200,7 @@ REGISTRY: dict[str, Provider] = {
     "valid-user": ValidUserProvider(),
     "user": UserProvider(),
     "wsgi-group": WsgiGroupProvider(),
+    "expr": ExprProvider(),
 }
 # Providers whose check may block (DNS, a script): never evaluated on the event loop.
 SLOW = frozenset({"host", "wsgi-group"})

@@ -147,7 +147,7 @@ DIRECTIVES: tuple[Directive, ...] = (
     record(
         "Require",
         "Require all granted|denied | local | ip ADDR... | host NAME... | valid-user | "
-        "user NAME... | wsgi-group NAME...",
+        "user NAME... | wsgi-group NAME... | expr EXPRESSION",
         _DIR,
         (1, None),
         "(none: granted)",
@@ -157,7 +157,9 @@ DIRECTIVES: tuple[Directive, ...] = (
         "`host` (the client's reverse-DNS name, confirmed by a forward lookup, equal to or "
         "within a name given; looked up on a thread, answers kept for a minute); "
         "`valid-user`, `user NAME...` and `wsgi-group NAME...` (groups from "
-        "WSGIAuthGroupScript) need an authenticated user (AuthType Basic). Several lines "
+        "WSGIAuthGroupScript) need an authenticated user (AuthType Basic); `expr` "
+        '(Apache\'s expression language, quoted: `Require expr "%{REQUEST_URI} =~ m#^/x#"`, '
+        "checked when read). Several lines "
         "in one section grant if any does; a section with Require lines replaces the "
         "rules of the sections around it (AuthMerging Off). Denied: 403, or 401 for an "
         "authenticated user. Other providers and `Require not` outside <RequireAll> are "
