@@ -245,6 +245,50 @@ KNOWN: tuple[Known, ...] = (
         "(up to MaxRequestWorkers / ThreadsPerChild) and says True",
         cases="environ-embedded",
     ),
+    # -- mod_headers (tests/differential/test_headers_module.py) -------------------
+    Known(
+        "modheaders-*-cors",
+        ("headers", "vary"),
+        ["Origin,Accept-Encoding"],
+        ["Origin, Accept-Encoding"],
+        "to fix (issue 18, the core's output pipeline): Apache's core rewrites every "
+        "Vary into one list without repeats, joined by ',' (fix_vary); wsgihost sends "
+        "Vary as the app and Header lines made it",
+    ),
+    Known(
+        "modheaders-*-request-headers",
+        ("app saw", "HTTP_X_TWICE"),
+        "second",
+        "first, second",
+        "deliberate: after 'RequestHeader add' the request has two such headers; "
+        "mod_wsgi's environ keeps the last, wsgihost joins them with ', ' as it joins a "
+        "client's repeated headers (RFC 9110 5.3), so no value is lost",
+    ),
+    Known(
+        "modheaders-literal-crlf",
+        ("headers", "x-early-response"),
+        ABSENT,
+        ["from-early"],
+        "deliberate: Apache builds the 500 for a refused response head anew, running "
+        "only the late 'Header always' lines again, so what an 'early' line set is lost; "
+        "wsgihost's 500 keeps it, as every other error page of both servers does",
+    ),
+    *(
+        Known(
+            "modheaders-*-tables-500",
+            ("headers", name),
+            apache,
+            ours,
+            "to fix (issue 16, the pipeline's output hook): the 500 page an app's "
+            "exception gets is not yet told apart from the app's own answers, so "
+            "'Header onsuccess' lines reach it; Apache sends only 'Header always' ones",
+        )
+        for name, apache, ours in (
+            ("x-both", ["always-value"], ["always-value", "onsuccess-value"]),
+            ("x-frame-options", ABSENT, ["DENY"]),
+            ("x-success", ABSENT, ["yes"]),
+        )
+    ),
 )
 
 

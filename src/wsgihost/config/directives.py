@@ -46,11 +46,13 @@ from wsgihost.config import (
     mod_auth,
     mod_env,
     mod_handlers,
+    mod_headers,
     mod_if,
     mod_log,
     mod_refused,
     mod_remoteip,
     mod_rewrite,
+    mod_setenvif,
     mod_ssl,
     mod_wsgi,
     placeholders,
@@ -936,6 +938,8 @@ PROVIDED_MODULES: dict[str, str] = {
     "remoteip": "RemoteIPHeader, RemoteIPTrustedProxy, RemoteIPInternalProxy, "
     "RemoteIPProxyProtocol (PROXY protocol v1 and v2)",
     "mime": "TypesConfig, AddType and AddCharset",
+    "headers": "Header and RequestHeader (onsuccess, always, early, env=, expr=)",
+    "setenvif": "SetEnvIf, SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase, SetEnvIfExpr",
     "dir": "DirectoryIndex",
     "authz_core": "Require (several lines: any of them), AuthMerging Off",
     "authz_host": "Require ip, Require local, Require host (forward-confirmed reverse DNS)",
@@ -2174,6 +2178,8 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     macro.DIRECTIVES,
     mod_if.DIRECTIVES,
     mod_rewrite.DIRECTIVES,
+    mod_headers.DIRECTIVES,
+    mod_setenvif.DIRECTIVES,
 )
 
 

@@ -820,6 +820,9 @@ class Connection(asyncio.Protocol):
             500, signature=errordocs.signature(req, *errordocs.where(self, req))
         )
         head = ("500 Internal Server Error", [("Content-Type", httpcore.ERROR_TYPE)])
+        # The server's own page: only "Header always" lines reach it (a Header line
+        # that made the refused head would otherwise refuse this one too, forever).
+        req.own_page = True
         self._app_send(req, head, body, True)
         with self.cond:
             req.dropped = True

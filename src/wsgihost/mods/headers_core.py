@@ -121,6 +121,16 @@ def parse_format(text: str) -> tuple[Piece, ...]:
     return tuple(pieces)
 
 
+def lookup(env: Mapping[str, str], name: str) -> str | None:
+    """A variable of the request's environment, by name in any letter case (Apache's
+    tables compare names so)."""
+    value = env.get(name)
+    if value is None:
+        key = name.lower()
+        value = next((v for k, v in env.items() if k.lower() == key), None)
+    return value
+
+
 def unwrap(value: str) -> str:
     """CR and LF as spaces: a variable's value never splits a header (unwrap_header)."""
     return value.replace("\r", " ").replace("\n", " ")
@@ -135,6 +145,17 @@ class Facts:
     ssl: Callable[[str], str | None] = lambda name: None
     idle: int = 0  # workers idle and busy (the scoreboard's, for %i and %b)
     busy: int = 1
+    # An expr= value's string (the ap_expr engine's); None: such values are empty.
+    evaluate: Callable[[HeaderRule], str] | None = None
+    # An expr= condition's truth; None: such rules do not run.
+    test: Callable[[HeaderRule], bool] | None = None
+
+
+def value_of(rule: HeaderRule, facts: Facts) -> str:
+    """A rule's value for this request: its format expanded, or its expr= string."""
+    if rule.value_expr is not None:
+        return facts.evaluate(rule) if facts.evaluate is not None else ""
+    return expand(rule.value, facts)
 
 
 def expand(pieces: tuple[Piece, ...], facts: Facts) -> str:
@@ -144,7 +165,7 @@ def expand(pieces: tuple[Piece, ...], facts: Facts) -> str:
         if not letter:
             out.append(piece.text)
         elif letter == "e":
-            value = facts.env.get(piece.text)
+            value = lookup(facts.env, piece.text)
             out.append("(null)" if value is None else unwrap(value))
         elif letter == "s":
             value = facts.ssl(piece.text)
@@ -172,8 +193,8 @@ def wanted(rule: HeaderRule, env: Mapping[str, str], early: bool) -> bool:
     if condition is None or early:
         return True
     if condition.startswith("!"):
-        return condition[1:] not in env
-    return condition in env
+        return lookup(env, condition[1:]) is None
+    return lookup(env, condition) is not None
 
 
 # -- Apache's table operations on a list of (name, value) ---------------------
@@ -239,7 +260,7 @@ def edit(rule: HeaderRule, value: str, facts: Facts) -> str:
     """``value`` with the first (edit) or every (edit*) match of the rule's pattern
     replaced; an empty match moves on by one character, as Apache (and Perl's /g)."""
     assert rule.pattern is not None
-    template = expand(rule.value, facts)
+    template = value_of(rule, facts)
     if rule.action == "edit":
         match = rule.pattern.search(value)
         if match is None:
@@ -255,32 +276,32 @@ def apply(
     early: bool = False,
     headers_in: list[tuple[str, str]] | None = None,
     notes: dict[str, str] | None = None,
-    test: Callable[[HeaderRule], bool] | None = None,
 ) -> None:
     """Run ``rules`` over ``table`` in order (do_headers_fixup). ``headers_in`` is
-    the request's headers for ``echo``; ``test`` evaluates an expr= condition."""
+    the request's headers for ``echo``."""
+    test = facts.test
     for rule in rules:
         if not wanted(rule, facts.env, early):
             continue
-        if rule.expr is not None and test is not None and not test(rule):
+        if rule.expr is not None and (test is None or not test(rule)):
             continue
         action, name = rule.action, rule.header
         if action == "add":
-            table.append((name, expand(rule.value, facts)))
+            table.append((name, value_of(rule, facts)))
         elif action == "append":
-            merge_into(table, name, expand(rule.value, facts))
+            merge_into(table, name, value_of(rule, facts))
         elif action == "merge":
-            value = expand(rule.value, facts)
+            value = value_of(rule, facts)
             existing = get(table, name)
             if existing is None:
                 table.append((name, value))
             elif not has_token(existing, value):
                 merge_into(table, name, value)
         elif action == "set":
-            set_(table, name, expand(rule.value, facts))
+            set_(table, name, value_of(rule, facts))
         elif action == "setifempty":
             if get(table, name) is None:
-                set_(table, name, expand(rule.value, facts))
+                set_(table, name, value_of(rule, facts))
         elif action == "unset":
             unset(table, name)
         elif action == "echo":
@@ -296,34 +317,8 @@ def apply(
                 table.extend(edited)
         elif action == "note" and notes is not None:
             found = get(table, name)
-            note = expand(rule.value, facts)
+            note = value_of(rule, facts)
             if found is None:
                 notes.pop(note, None)
             else:
                 notes[note] = found
-
-
-# A header Apache's core refuses to send (check_headers, HttpProtocolOptions
-# Strict): a name that is not a token, a value with a control character
-# other than tab. The whole response becomes a 500 (AH02430).
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
-def bad_header(table: list[tuple[str, str]]) -> tuple[str, str] | None:
-    """The first header of ``table`` Apache would refuse to send, if any."""
-    for name, value in table:
-        if not _TOKEN.match(name) or _CONTROL.search(value):
-            return name, value
-    return None
-
-
-def refusal_message(name: str, value: str) -> str:
-    """The error-log line Apache writes for it (C escapes, as ap_escape_logitem)."""
-    shown = value.encode("unicode_escape").decode("ascii")
-    if _TOKEN.match(name):
-        return (
-            f"AH02430: Response header '{name}' value of '{shown}' contains invalid "
-            "characters, aborting request"
-        )
-    return f"AH02429: Response header name '{name}' contains invalid characters, aborting request"

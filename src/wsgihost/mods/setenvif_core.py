@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from wsgihost.mods.headers_core import lookup
 from wsgihost.mods.regsub import pregsub
 
 SPECIALS = {
@@ -158,6 +159,18 @@ class Request:
     remote_host: str = ""  # with HostnameLookups Off: the address
     server_addr: str = ""
 
+    def set(self, name: str, value: str) -> None:
+        """apr_table_set: a variable already there in another letter case keeps its
+        spelling and takes the value."""
+        key = name.lower()
+        found = next((k for k in self.env if k.lower() == key), name)
+        self.env[found] = value
+
+    def unset(self, name: str) -> None:
+        key = name.lower()
+        for k in [k for k in self.env if k.lower() == key]:
+            del self.env[k]
+
 
 def attribute_value(condition: Condition, r: Request) -> str | None:
     special = condition.special
@@ -183,7 +196,7 @@ def attribute_value(condition: Condition, r: Request) -> str | None:
     for name, value in r.headers:
         if name.lower() == key:
             return value
-    return r.env.get(condition.attribute)
+    return lookup(r.env, condition.attribute)
 
 
 def _contains(haystack: str, needle: str, nocase: bool) -> bool:
@@ -219,8 +232,8 @@ def run(
                 continue
         for name, template in c.variables:
             if template == UNSET:
-                r.env.pop(name, None)
+                r.unset(name)
             elif c.plain is not None:
-                r.env[name] = template  # a plain pattern has no groups: as written
+                r.set(name, template)  # a plain pattern has no groups: as written
             else:
-                r.env[name] = pregsub(template, match)
+                r.set(name, pregsub(template, match))

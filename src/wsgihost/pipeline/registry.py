@@ -21,7 +21,12 @@ from wsgihost.pipeline.runner import Pipeline
 if TYPE_CHECKING:
     from wsgihost.config.model import DirSettings, Section, Server
 
-MODULES: tuple[str, ...] = ("wsgihost.mods.rewrite", "wsgihost.mods.env")
+MODULES: tuple[str, ...] = (
+    "wsgihost.mods.setenvif",
+    "wsgihost.mods.rewrite",
+    "wsgihost.mods.env",
+    "wsgihost.mods.headers",
+)
 
 
 def all_settings(server: Server) -> Iterator[DirSettings]:
