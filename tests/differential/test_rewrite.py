@@ -78,6 +78,8 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     "rewrite-or-conditions-second": (MAIN, "/item?item=8", []),
     "rewrite-or-conditions-none": (MAIN, "/item?other=1", []),
     "rewrite-chain": (MAIN, "/chain/x", []),
+    "rewrite-expr-condition": (MAIN, "/expr", [("X-Expr", "go-abc")]),
+    "rewrite-expr-condition-false": (MAIN, "/expr", [("X-Expr", "stop")]),
     "rewrite-skip": (MAIN, "/skip", []),
     "rewrite-question-mark-after-a-literal-one": (MAIN, "/split/a%3Fb=1", []),
     "rewrite-unsafe-question-mark-refused": (MAIN, "/split2/a%3Fb=1", []),

@@ -499,3 +499,28 @@ def test_bad_lines_are_refused_with_file_and_line(tmp_path: Path, line: str, mes
     assert any(message in str(p) and "site.conf:5" in str(p) for p in problems), [
         str(p) for p in problems
     ]
+
+
+def test_posix_classes_are_read_as_pcre_reads_them(tmp_path: Path) -> None:
+    body = (
+        "RewriteEngine On\nRewriteRule ^/p/[[:alpha:]]+$ - [F]\n"
+        "RewriteRule ^/p/[^[:digit:]]$ - [G]\n"
+    )
+    assert serve(tmp_path, body, "/p/abc") == Answer(403)
+    assert serve(tmp_path, body, "/p/ab1") is None
+    assert serve(tmp_path, body, "/p/-") == Answer(410)
+
+
+def test_expr_conditions_with_captures(tmp_path: Path) -> None:
+    body = (
+        "RewriteEngine On\n"
+        "RewriteCond expr \"%{QUERY_STRING} =~ /^id=([0-9]+)$/ && -n req('X-Ok')\"\n"
+        "RewriteRule ^/e$ /item/%1? [R]\n"
+    )
+    assert serve(
+        tmp_path, body, "/e", "id=42", headers=(("Host", "example.test"), ("X-Ok", "1"))
+    ) == Redirect(302, "http://example.test/item/42")
+    assert serve(tmp_path, body, "/e", "id=42") is None  # no X-Ok header
+    server, problems = read(tmp_path, 'RewriteCond expr "%{QUERY_STRING} =="\n')
+    assert server is None
+    assert any("site.conf:5: RewriteCond: cannot compile expression" in str(p) for p in problems)

@@ -94,8 +94,17 @@ def _base(ctx: Context, args: list[str]) -> None:
     _store(ctx, replace(_dir(ctx), base=url, base_set=True))
 
 
+def _compile_expr(text: str) -> object:
+    from wsgihost import expr
+
+    try:
+        return expr.compile(text)
+    except expr.ExprError as e:
+        raise ValueError(str(e)) from None
+
+
 def _cond(ctx: Context, args: list[str]) -> None:
-    found = parse_cond(args)
+    found = parse_cond(args, _compile_expr)
     if isinstance(found, str):
         ctx.error(found.removeprefix("RewriteCond: "))
         return
@@ -187,8 +196,8 @@ DIRECTIVES: tuple[Directive, ...] = (
         "",
         "A condition for the next RewriteRule: a regular expression (with !), -f, -s, -d, "
         "-l/-L/-h, -x, -F (a file test, not a subrequest), -U (approximated: a URL path "
-        "counts as found), <, >, =, <=, >=, -eq, -ne, -lt, -le, -gt, -ge. Flags NC, OR, NV. "
-        "'expr' conditions are refused until ap_expr is provided.",
+        "counts as found), <, >, =, <=, >=, -eq, -ne, -lt, -le, -gt, -ge, and "
+        '`expr "..."` (ap_expr, as in <If>). Flags NC, OR, NV.',
         _cond,
         module=_MODULE,
     ),

@@ -12,6 +12,7 @@ Apache gives for it: a client must not be able to write ``%{...}``).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -25,6 +26,7 @@ from wsgihost.mods.rewrite.maps import MapFiles
 from wsgihost.mods.rewrite.rules import Cond, RewriteServer, Rule
 
 if TYPE_CHECKING:
+    from wsgihost.expr import Expr
     from wsgihost.pipeline.state import RequestState
 
 # What apply_rewrite_list returns.
@@ -372,18 +374,60 @@ def check_cond(run: Run, cond: Cond) -> bool:
     return ok != cond.negate
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(text: str) -> Expr:
+    from wsgihost.expr import compile as compile_expr
+
+    return compile_expr(text)
+
+
+class _ExprView:
+    """The request as an ap_expr condition reads it (wsgihost.expr.Request)."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def variable(self, name: str) -> str | None:
+        return lookup_variable(self.run, name) or None
+
+    def header(self, name: str) -> str | None:
+        return self.run.r.header(name)
+
+    def response_header(self, name: str) -> str | None:
+        key = name.lower()
+        return next((v for n, v in self.run.r.headers_out if n.lower() == key), None)
+
+    def env(self, name: str) -> str | None:
+        key = name.lower()
+        return next((v for n, v in self.run.r.env.items() if n.lower() == key), None)
+
+    def note(self, name: str) -> str | None:
+        return self.run.r.notes.get(name)
+
+
 def _expr(run: Run, cond: Cond) -> tuple[bool, tuple[str | None, ...] | None]:
-    evaluate = getattr(cond.expr, "evaluate_match", None)
-    if evaluate is None:
-        return False, None
+    """An ``expr`` condition: its value and the captures its last match left (%N)."""
+    from wsgihost.expr import EvaluationError
+
+    assert cond.expr is not None
     try:
-        found = evaluate(run.r)
-    except Exception as e:  # an expression that fails is false (Apache logs it)
+        outcome = _compiled(cond.expr).run(_ExprView(run))
+    except EvaluationError as e:  # a failed evaluation is false (Apache logs it)
         run.site.log("error", f"RewriteCond: expr='{cond.pattern}' evaluation failed: {e}")
         return False, None
-    if isinstance(found, tuple):
-        return bool(found[0]), found[1]
-    return bool(found), None
+    if outcome.varies and not cond.novary:
+        # ap_expr adds its headers to Vary itself, whether the condition holds or not.
+        merge_vary(run.r, ", ".join(outcome.varies))
+    return outcome.value, outcome.captures or None
+
+
+def merge_vary(r: RequestState, value: str) -> None:
+    """apr_table_merge(r->headers_out, "Vary", value): one Vary, values joined."""
+    for i, (name, old) in enumerate(r.headers_out):
+        if name.lower() == "vary":
+            r.headers_out[i] = (name, f"{old}, {value}")
+            return
+    r.headers_out.append(("Vary", value))
 
 
 def _conditions(run: Run, conds: tuple[Cond, ...]) -> bool:
@@ -586,8 +630,7 @@ def apply_list(run: Run, rules: tuple[Rule, ...]) -> int:
                 run.status = 500
                 return STATUS
             if run.vary:
-                vary = ", ".join(run.vary)
-                run.r.headers_out.append(("Vary", vary))
+                merge_vary(run.r, ", ".join(run.vary))
                 run.vary.clear()
             if rc == _STATUS_SET or "STATUS" in rule.flags:
                 return STATUS

@@ -57,7 +57,9 @@ class Cond:
     nocase: bool = False
     ornext: bool = False
     novary: bool = False
-    expr: object | None = None  # a compiled ap_expr (wsgihost.expr), for kind "expr"
+    # kind "expr": the ap_expr text, checked when read and compiled where it runs
+    # (a compiled one cannot be sent to the worker processes).
+    expr: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,8 +194,28 @@ def parse_flags(text: str) -> list[tuple[str, str | None]] | str:
     return found
 
 
+# POSIX classes inside [...], which PCRE knows and Python's re does not.
+_POSIX_CLASS = re.compile(r"\[:(\w+):\]")
+_POSIX = {
+    "alpha": "a-zA-Z",
+    "digit": "0-9",
+    "alnum": "a-zA-Z0-9",
+    "upper": "A-Z",
+    "lower": "a-z",
+    "space": r"\s",
+    "xdigit": "0-9A-Fa-f",
+    "word": r"\w",
+    "punct": r"!-/:-@\[-`{-~",
+    "blank": r" \t",
+    "cntrl": r"\x00-\x1f\x7f",
+    "print": r"\x20-\x7e",
+    "graph": r"\x21-\x7e",
+}
+
+
 def _dollar_end_only(pattern: str) -> str:
-    """``$`` (outside a class, unescaped) as ``\\Z``: the end of the text only."""
+    """PCRE's reading of a pattern in Python's terms: ``$`` (outside a class,
+    unescaped) as ``\\Z``, the end of the text only; POSIX classes spelled out."""
     out: list[str] = []
     i, n = 0, len(pattern)
     in_class, class_start = False, -1
@@ -204,6 +226,11 @@ def _dollar_end_only(pattern: str) -> str:
             i += 2
             continue
         if in_class:
+            posix = _POSIX_CLASS.match(pattern, i)
+            if posix is not None and posix.group(1) in _POSIX:
+                out.append(_POSIX[posix.group(1)])  # [[:alpha:]]: PCRE's, not Python's
+                i = posix.end()
+                continue
             in_class = not (c == "]" and i != class_start)  # "[]...]": the first is literal
         elif c == "[":
             j = i + 2 if pattern[i + 1 : i + 2] == "^" else i + 1
@@ -283,9 +310,10 @@ def parse_cond(args: list[str], compile_expr: object = None) -> Cond | str:
                 "provide yet: write the test as a regular expression condition"
             )
         try:
-            expr = compile_expr(rest)  # type: ignore[operator]
+            compile_expr(rest)  # type: ignore[operator]
         except ValueError as e:
             return f'RewriteCond: cannot compile expression "{rest}": {e}'
+        expr = rest
     return Cond(test, kind, rest, regex, negate, nocase, ornext, novary, expr)
 
 
