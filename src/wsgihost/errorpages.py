@@ -93,6 +93,7 @@ STATUS_LINES = {
 
 # The paragraphs that name nothing of the request.
 _FIXED = {
+    300: "",  # Apache's 300 page (Redirect 300) has the heading alone
     305: "<p>This resource is only accessible through the proxy\n"
     "<br />\nYou will need to configure your client to use that proxy.</p>\n",
     401: "<p>This server could not verify that you\n"

@@ -90,7 +90,49 @@ _REDIRECT_CTL = (
 )
 
 
+_BARE_UNKNOWN = (
+    "deliberate: 'PROXY UNKNOWN\\r\\n' (the v1 form HAProxy sends for a client it cannot "
+    "name) keeps the peer's address, as the PROXY protocol says; mod_remoteip decides "
+    "the version on the first 15 bytes, which hold that whole line, then reads the next "
+    "line too and closes the connection (AH03513, 'have data left over')"
+)
+
+
 KNOWN: tuple[Known, ...] = (
+    # -- mod_alias's redirects ---------------------------------------------------------
+    *(
+        Known("redirect-crlf-in-query-group", path, apache, ANY, _REDIRECT_CTL)
+        for path, apache in ((("body",), ANY), (("headers", "content-length"), ABSENT))
+    ),
+    Known(
+        "redirect-head",
+        ("headers", "content-length"),
+        ABSENT,
+        ANY,
+        "deliberate: a HEAD answered with the server's own page (a redirect, an error) "
+        "carries the Content-Length the GET would have, as RFC 9110 9.3.2 suggests; "
+        "Apache sends none",
+    ),
+    # -- mod_remoteip: a bare "PROXY UNKNOWN" line ------------------------------------
+    *(
+        Known("remoteip-proxy-v1-unknown", (key,), apache, ours, _BARE_UNKNOWN)
+        for key, apache, ours in (
+            ("closed", "without an answer", ABSENT),
+            ("status", ABSENT, 200),
+            ("environ", ABSENT, ANY),
+            ("access", ABSENT, ANY),
+            ("errors", ANY, ABSENT),
+        )
+    ),
+    Known(
+        "redirect-open-encoded-slashes",
+        ("access",),
+        ANY,
+        [],
+        "to fix: a request refused for its path before routing (an encoded slash: 404) "
+        "is logged in the main server's access log, not in its virtual host's "
+        "(dispatch.log_access has no host for it)",
+    ),
     # -- expressions and mod_macro (tests/differential/test_expr.py) --------------
     Known("expr-header-[at]*", ("vary",), ANY, None, _EXPR_VARY),  # the granted ones
     Known("expr-*if*-denied", ("status",), 403, 200, _IF_NOT_APPLIED),

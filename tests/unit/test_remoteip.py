@@ -154,7 +154,7 @@ def test_request_hook(tmp_path: Path) -> None:
     headers = [(b"X-Forwarded-For", b"192.168.0.1, 203.0.113.5"), (b"Host", b"x")]
     r = RequestState("GET", "/", "", headers, s.main, "127.0.0.1", 5000)
     RemoteIPModule().post_read_request(r)
-    assert (r.client_addr, r.client_port) == ("203.0.113.5", 0)
+    assert (r.client_addr, r.client_port) == ("203.0.113.5", 5000)
     assert r.header("X-Forwarded-For") == "192.168.0.1"
     assert r.header("X-Forwarded-By") == "127.0.0.1"
     # A connection whose address came from a PROXY header: the header is not read.

@@ -223,6 +223,9 @@ def log_access(conn: Exchange, req: Request) -> None:
     record = AccessRecord()
     record.client_addr = head.client_addr
     record.client_port = head.client_port
+    peer = getattr(conn, "conn_peer", None) or getattr(conn, "peer", None)
+    if peer and peer[0] != head.client_addr:
+        record.conn_addr = peer[0]  # %{c}a: mod_remoteip changed the client's address
     record.method = head.method
     record.target = head.target
     record.version = head.version

@@ -16,6 +16,7 @@ from dataclasses import replace
 from wsgihost import errorpages
 from wsgihost.frontend import errordocs
 from wsgihost.frontend.exchange import Exchange, Request
+from wsgihost.mods.remoteip import PROXIED_NOTE
 from wsgihost.pipeline import Answer, Outcome, Redirect, RequestState, Reroute
 from wsgihost.pipeline.state import MAX_REDIRECTS
 from wsgihost.routing import Refusal, Target, normalize_path, path_refusal
@@ -55,6 +56,9 @@ def begin(conn: Exchange, req: Request) -> RequestState:
             head.version,
             head.target,
         )
+        if getattr(conn, "conn_peer", None) is not None:
+            # A PROXY header gave the client's address: mod_remoteip reads no header then.
+            state.notes[PROXIED_NOTE] = "1"
     state.begun = True
     req.state = state
     return state
@@ -124,6 +128,7 @@ def _finish(
     conn: Exchange, req: Request, state: RequestState, outcome: Outcome, restart: Restart
 ) -> None:
     """Do what a hook's outcome says."""
+    req.vhost = req.vhost or state.host  # logged in its host's logs, as Apache logs it
     if isinstance(outcome, Reroute):
         if state.redirects >= MAX_REDIRECTS:
             # Apache's AH00124, and its 500.

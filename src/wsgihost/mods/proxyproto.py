@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ V2_MAX = 16 + 216  # sizeof(proxy_v2) in mod_remoteip: the AF_UNIX address block
 _FIRST = 15  # mod_remoteip decides the version on the first 15 bytes
 _V4_CHARS = frozenset("0123456789.")
 _V6_CHARS = frozenset("0123456789abcdefABCDEF:")
+_PORT = re.compile(r"[+-]?\d+")
 
 
 class ProxyHeaderError(Exception):
@@ -85,7 +87,7 @@ class HeaderReader:
             return None
         need = 16 + struct.unpack_from("!H", buf, 14)[0]
         if need > V2_MAX:
-            raise ProxyHeaderError("RemoteIPProxyProtocol protocol header length too long")
+            raise ProxyHeaderError("AH10186: RemoteIPProxyProtocol protocol header length too long")
         if len(buf) < need:
             return None
         return Header(parse_v2(buf[:need]), 2, need), buf[need:]
@@ -96,27 +98,34 @@ def parse_v1(line: str) -> tuple[str, int] | None:
     words = [w for w in line.split(" ") if w]  # apr_strtok on spaces
     family = words[1] if len(words) > 1 else None
     if family is None:
-        raise ProxyHeaderError(f"RemoteIPProxyProtocol: no family found in header '{line}'")
+        raise ProxyHeaderError(
+            f"AH03497: RemoteIPProxyProtocol: no family found in header '{line}'"
+        )
     if family == "UNKNOWN":
         return None  # the rest of the line does not matter (the spec's rule)
     if family not in ("TCP4", "TCP6"):
         raise ProxyHeaderError(
-            f"RemoteIPProxyProtocol: unknown family '{family}' in header '{line}'"
+            f"AH03499: RemoteIPProxyProtocol: unknown family '{family}' in header '{line}'"
         )
     for index, what in ((2, "client-address"), (3, "destination-address"), (4, "client-port")):
         if len(words) <= index:
-            raise ProxyHeaderError(f"RemoteIPProxyProtocol: no {what} found in header '{line}'")
+            raise ProxyHeaderError(
+                f"AH03497: RemoteIPProxyProtocol: no {what} found in header '{line}'"
+            )
     host, port_text = words[2], words[4]
     allowed = _V4_CHARS if family == "TCP4" else _V6_CHARS
     if not set(host) <= allowed:
         raise ProxyHeaderError(
-            f"RemoteIPProxyProtocol: invalid client-address '{host}' found in header '{line}'"
+            f"AH03500: RemoteIPProxyProtocol: invalid client-address '{host}' found in "
+            f"header '{line}'"
         )
-    if not port_text.isdigit() or int(port_text) > 65535:
+    # sscanf("%hu"): the leading digits, kept to 16 bits (99999 is 34463), as Apache reads it.
+    digits = _PORT.match(port_text)
+    if digits is None:
         raise ProxyHeaderError(
-            f"RemoteIPProxyProtocol: error parsing port '{port_text}' in header '{line}'"
+            f"AH03501: RemoteIPProxyProtocol: error parsing port '{port_text}' in header '{line}'"
         )
-    port = int(port_text)
+    port = int(digits.group(0)) & 0xFFFF
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -124,7 +133,7 @@ def parse_v1(line: str) -> tuple[str, int] | None:
     if address is None or address.version != (4 if family == "TCP4" else 6):
         number = 2 if family == "TCP4" else 10  # APR_INET, APR_INET6 on Linux
         raise ProxyHeaderError(
-            f"RemoteIPProxyProtocol: error converting family '{number}', host '{host}', "
+            f"AH03502: RemoteIPProxyProtocol: error converting family '{number}', host '{host}', "
             f"and port '{port}' to sockaddr; header was '{line}'"
         )
     return str(address), port
@@ -139,13 +148,15 @@ def parse_v2(header: bytes) -> tuple[str, int] | None:
     if command == 0x00:
         return None  # LOCAL: the proxy's own connection (a health check)
     if command != 0x01:
-        raise ProxyHeaderError(f"RemoteIPProxyProtocol: unsupported command {header[12]:02x}")
+        raise ProxyHeaderError(
+            f"AH03507: RemoteIPProxyProtocol: unsupported command {header[12]:02x}"
+        )
     if family == 0x11:
         size = 12
     elif family == 0x21:
         size = 36
     else:
-        raise ProxyHeaderError(f"RemoteIPProxyProtocol: unsupported protocol {family:02x}")
+        raise ProxyHeaderError(f"AH10183: RemoteIPProxyProtocol: unsupported protocol {family:02x}")
     if len(block) < size:
         # mod_remoteip would read past the declared length; a short block is refused.
         raise ProxyHeaderError(

@@ -50,7 +50,8 @@ def escape_path(text: str) -> str:
     raw = text.encode("latin-1", "replace")
     if all(b in _PATH_SAFE for b in raw):
         return text
-    return "".join(chr(b) if b in _PATH_SAFE else f"%{b:02X}" for b in raw)
+    # Lower-case hex, as Apache's c2x writes it.
+    return "".join(chr(b) if b in _PATH_SAFE else f"%{b:02x}" for b in raw)
 
 
 def segment_match(uri: str, prefix: str) -> int:

@@ -9,8 +9,7 @@ proxy may not present a private address (10/8, 127/8, 169.254/16,
 172.16/12, 192.168/16; for IPv6 anything outside 2000::/3), and once a hop
 is external, the hops before it are too. What was not used stays in the
 header; the trusted external proxies passed go to RemoteIPProxiesHeader.
-The new address is what REMOTE_ADDR, ``%a``, ``%h`` and ``Require ip`` see;
-its port is 0, as Apache's is.
+The new address is what REMOTE_ADDR, ``%a``, ``%h`` and ``Require ip`` see.
 
 A connection that came with a PROXY protocol header
 (:mod:`wsgihost.mods.proxyproto`) has its client's address from that header
@@ -144,8 +143,9 @@ class RemoteIPModule(Module):
         found = walk(", ".join(values), r.client_addr, self._compiled(settings))
         if found is None:
             return None
+        # The port stays the connection's: mod_wsgi's REMOTE_PORT is the peer's even
+        # where mod_remoteip zeroes the useragent's (the differential suite shows it).
         r.client_addr = found.client
-        r.client_port = 0  # not known: Apache sets it to zero rather than mislead
         if found.rest is None:
             r.unset_header(settings.header)
         else:

@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from wsgihost.config.model import DirSettings, Section, Server
 
 MODULES: tuple[str, ...] = (
+    "wsgihost.mods.remoteip",
     "wsgihost.mods.setenvif",
     "wsgihost.mods.rewrite",
+    "wsgihost.mods.redirect",
     "wsgihost.mods.env",
     "wsgihost.mods.headers",
 )
