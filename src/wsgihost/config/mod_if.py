@@ -135,6 +135,9 @@ def _holds(
     try:
         outcome = cond.expr.run(request)
     except EvaluationError as e:
+        # The evaluator's own line (AH03299, written without its number), then ap_if_walk's.
+        where = cond.where
+        log(f"Evaluation of expression from {where.file}:{where.line} failed: {e}")
         log(f"AH00039: Failed to evaluate <If > condition: {e}")
         return False
     varies.extend(v for v in outcome.varies if v not in varies)

@@ -10,6 +10,7 @@ comes through :class:`Request` (see :mod:`wsgihost.expr.context`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from wsgihost.expr.context import MapRequest, Request
 from wsgihost.expr.lexer import ExprError, string_parts, tokens
@@ -49,6 +50,11 @@ class Expr:
         """True or False; EvaluationError if it cannot be evaluated."""
         return self.run(request).value
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # Pickled with the model for the front-end workers: as its text, compiled
+        # again there (the tree holds the library's functions, some not picklable).
+        return (compile, (self.text,))
+
     def run(self, request: Request) -> Outcome:
         ev = Evaluation(request)
         value = self.root.test(ev)
@@ -63,6 +69,9 @@ class StringExpr:
 
     text: str
     root: Word
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (compile_string, (self.text,))  # as Expr's
 
     def evaluate(self, request: Request, captures: tuple[str, ...] = ()) -> str:
         """The string; ``captures`` are the caller's $0..$9 (a regex it matched)."""

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from wsgihost.config.model import DirSettings, Section, Server
 
 MODULES: tuple[str, ...] = (
+    "wsgihost.mods.ifsections",  # map_to_storage only: the <If> walk
     "wsgihost.mods.remoteip",
     "wsgihost.mods.setenvif",
     "wsgihost.mods.rewrite",
