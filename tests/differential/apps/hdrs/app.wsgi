@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 SEEN = ("MOBILE", "OLDIE", "FROM", "TOKEN", "VIA_DIR", "SPECIAL", "NOKEEP", "ROOT_ENV",
         "downgrade-1.0", "force-response-1.0", "nokeepalive", "ssl-unclean-shutdown",
         "METHOD_SEEN", "URI_SEEN", "PROTO_SEEN", "ADDR_SEEN", "SERVER_SEEN", "CHAIN",
-        "NOT_SET", "REGEX_HEADER", "CASELESS")
+        "NOT_SET", "REGEX_HEADER", "CASELESS", "redirect-carefully")
 
 
 def application(environ, start_response):
