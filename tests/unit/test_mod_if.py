@@ -83,7 +83,11 @@ def test_headers_read_are_returned_for_vary_and_failures_logged(tmp_path: Path) 
     assert chosen.error_documents == ((404, "/x.html"),)
     # Only an expression that was evaluated names its headers (Host never).
     assert varies == ("X-A", "Referer")
-    assert logged == ["AH00039: Failed to evaluate <If > condition: Cannot open file /nonexistent"]
+    assert logged == [
+        f"Evaluation of expression from {tmp_path}/site.conf:2 failed: "
+        "Cannot open file /nonexistent",
+        "AH00039: Failed to evaluate <If > condition: Cannot open file /nonexistent",
+    ]
 
 
 def test_settings_without_sections_are_unchanged() -> None:
