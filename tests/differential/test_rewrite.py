@@ -30,6 +30,7 @@ CANON = "canon.test:{port}"
 WWW = "www.canon.test:{port}"
 FC = "fc.test:{port}"
 WP = "wp.test:{port}"
+BOTH = "both.test:{port}"
 
 # What the echo app's environ says about a rewrite.
 SEEN = (
@@ -43,6 +44,8 @@ SEEN = (
     "REDIRECT_STATUS",
     "REDIRECT_QUERY_STRING",
     "REDIRECT_SCRIPT_URL",
+    "REDIRECT_SCRIPT_URI",
+    "REDIRECT_FROM",
     "FROM",
     "UNSET_ME",
     "HTTP_AUTHORIZATION",
@@ -106,6 +109,8 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     "rewrite-htaccess-result-decoded": (WP, "/blog/enc/x?%41b", []),
     "rewrite-htaccess-result-encoded-slash": (WP, "/blog/enc/x?a%2Fb", []),
     "rewrite-htaccess-result-above-root": (WP, "/blog/up", []),
+    "rewrite-server-then-directory-rules": (BOTH, "/srv/x?y=1", []),
+    "rewrite-directory-rules-under-server-engine": (BOTH, "/other", []),
 }
 
 

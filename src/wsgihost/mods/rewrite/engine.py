@@ -120,77 +120,83 @@ _HEADERS = {
 }
 
 
+def _ipv6(addr: str) -> bool:
+    """An IPv6 client, not an IPv4 one seen through a dual-stack socket."""
+    return ":" in addr and not addr.startswith("::ffff:")
+
+
+def _table_get(table: dict[str, str], name: str) -> str | None:
+    """apr_table_get: a name in any letter case."""
+    found = table.get(name)
+    if found is None:
+        key = name.lower()
+        found = next((v for k, v in table.items() if k.lower() == key), None)
+    return found
+
+
+# The plain %{NAME}s, each read from the run (mod_rewrite's lookup_variable).
+_VARIABLES: dict[str, Callable[[Run], str | None]] = {
+    "HTTPS": lambda run: "on" if run.r.https else "off",
+    "IPV6": lambda run: "on" if _ipv6(run.r.client_addr) else "off",
+    "IS_SUBREQ": lambda run: "false",  # wsgihost makes no sub-requests
+    "PATH_INFO": lambda run: run.path_info,
+    "AUTH_TYPE": lambda run: None,
+    "SERVER_NAME": lambda run: run.site.server_name,
+    "REMOTE_ADDR": lambda run: run.r.client_addr,
+    "SERVER_ADDR": lambda run: run.r.local_addr,
+    "THE_REQUEST": lambda run: f"{run.r.method} {run.r.unparsed_uri} {run.r.protocol}".rstrip(),
+    "API_VERSION": lambda run: "20120211:137",
+    "SERVER_PORT": lambda run: str(run.site.port),
+    "REMOTE_HOST": lambda run: run.r.client_addr,  # HostnameLookups Off
+    "REMOTE_PORT": lambda run: str(run.r.client_port),
+    "REMOTE_USER": lambda run: _table_get(run.r.env, "REMOTE_USER"),
+    "SCRIPT_USER": lambda run: "<unknown>",
+    "SCRIPT_GROUP": lambda run: "<unknown>",
+    "REQUEST_URI": lambda run: run.r.uri,
+    "REMOTE_IDENT": lambda run: None,
+    "QUERY_STRING": lambda run: run.r.args or None,
+    "SERVER_ADMIN": lambda run: run.site.server_admin,
+    "DOCUMENT_ROOT": lambda run: run.site.document_root,
+    "CONTEXT_PREFIX": lambda run: "",
+    "REQUEST_METHOD": lambda run: run.r.method,
+    "REQUEST_SCHEME": lambda run: run.scheme,
+    "SCRIPT_FILENAME": lambda run: run.filename,
+    "REQUEST_FILENAME": lambda run: run.filename,
+    "SERVER_PROTOCOL": lambda run: run.r.protocol,
+    "SERVER_SOFTWARE": lambda run: "Apache",
+    "CONN_REMOTE_ADDR": lambda run: run.r.client_addr,
+    "CONTEXT_DOCUMENT_ROOT": lambda run: run.site.document_root,
+}
+_TIMES = frozenset(
+    ("TIME", "TIME_YEAR", "TIME_MON", "TIME_DAY", "TIME_HOUR", "TIME_MIN", "TIME_SEC", "TIME_WDAY")
+)
+
+
 def lookup_variable(run: Run, name: str) -> str:
     """``%{NAME}``, as mod_rewrite's lookup_variable; "" for what it does not know."""
-    r = run.r
     if len(name) < 4:
         return ""
     if name[3:4] == ":" and name[4:]:
-        kind = name[:3].upper()
-        if kind == "ENV":
+        if name[:3].upper() == "ENV":
             var = name[4:]
-            found = r.notes.get(var)
+            found = _table_get(run.r.notes, var)
             if found is None:
-                found = r.env.get(var)
+                found = _table_get(run.r.env, var)
             if found is None:
                 found = os.environ.get(var)
             return found or ""
-        if kind == "SSL":
-            return ""  # mod_ssl's variables come from its layer (not given to rewrites yet)
-        return ""
+        return ""  # SSL:...: mod_ssl's variables are not given to rewrites (differences.md)
     if name[4:5] == ":" and name[5:]:
         if name[:4].upper() == "HTTP":
             return _header(run, name[5:]) or ""
-        return ""  # LA-U, LA-F: look-aheads are not made (a known difference)
+        return ""  # LA-U, LA-F: look-aheads are not made (differences.md)
     upper = name.upper()
     if upper in _HEADERS:
         return _header(run, _HEADERS[upper]) or ""
-    if upper.startswith("TIME") and upper in (
-        "TIME",
-        "TIME_YEAR",
-        "TIME_MON",
-        "TIME_DAY",
-        "TIME_HOUR",
-        "TIME_MIN",
-        "TIME_SEC",
-        "TIME_WDAY",
-    ):
+    if upper in _TIMES:
         return _time(upper)
-    site = run.site
-    simple: dict[str, Callable[[], str | None]] = {
-        "HTTPS": lambda: "on" if r.https else "off",
-        "IPV6": lambda: "on" if ":" in r.client_addr and "." not in r.client_addr else "off",
-        "IS_SUBREQ": lambda: "false",
-        "PATH_INFO": lambda: run.path_info,
-        "AUTH_TYPE": lambda: None,
-        "SERVER_NAME": lambda: site.server_name,
-        "REMOTE_ADDR": lambda: r.client_addr,
-        "SERVER_ADDR": lambda: r.local_addr,
-        "THE_REQUEST": lambda: f"{r.method} {r.unparsed_uri} {r.protocol}".rstrip(),
-        "API_VERSION": lambda: "20120211:137",
-        "SERVER_PORT": lambda: str(site.port),
-        "REMOTE_HOST": lambda: r.client_addr,
-        "REMOTE_PORT": lambda: str(r.client_port),
-        "REMOTE_USER": lambda: r.env.get("REMOTE_USER"),
-        "SCRIPT_USER": lambda: "<unknown>",
-        "SCRIPT_GROUP": lambda: "<unknown>",
-        "REQUEST_URI": lambda: r.uri,
-        "REMOTE_IDENT": lambda: None,
-        "QUERY_STRING": lambda: r.args or None,
-        "SERVER_ADMIN": lambda: site.server_admin,
-        "DOCUMENT_ROOT": lambda: site.document_root,
-        "CONTEXT_PREFIX": lambda: "",
-        "REQUEST_METHOD": lambda: r.method,
-        "REQUEST_SCHEME": lambda: run.scheme,
-        "SCRIPT_FILENAME": lambda: run.filename,
-        "REQUEST_FILENAME": lambda: run.filename,
-        "SERVER_PROTOCOL": lambda: r.protocol,
-        "SERVER_SOFTWARE": lambda: "Apache",
-        "CONN_REMOTE_ADDR": lambda: r.client_addr,
-        "CONTEXT_DOCUMENT_ROOT": lambda: site.document_root,
-    }
-    get = simple.get(upper)
-    return (get() or "") if get is not None else ""
+    get = _VARIABLES.get(upper)
+    return (get(run) or "") if get is not None else ""
 
 
 # -- expansion -----------------------------------------------------------------
@@ -539,7 +545,6 @@ def _reduce(run: Run) -> None:
 
 def apply_rule(run: Run, rule: Rule) -> int:
     """One rule (apply_rewrite_rule)."""
-    r = run.r
     run.uri = run.filename
     if run.perdir is not None:
         if run.path_info:
@@ -599,7 +604,6 @@ def apply_rule(run: Run, rule: Rule) -> int:
         if len(stripped) < len(run.filename) - 1:
             run.filename = "/" + stripped
     _type_handler(run, rule)
-    del r  # (kept for symmetry with Apache's code; nothing else to set)
     return _MATCH
 
 

@@ -133,8 +133,8 @@ def translate(r: RequestState, site: Site, engine_on: bool, any_uri: bool) -> Ou
     if not any_uri and (r.unparsed_uri == "*" or not r.uri.startswith("/")):
         return None
     oargs = r.args
-    url = r.env.get("REDIRECT_SCRIPT_URL") if r.prev is None else None
-    r.env["SCRIPT_URL"] = url or r.uri
+    # After an internal redirect, the URL the client asked for (renamed REDIRECT_*).
+    r.env["SCRIPT_URL"] = r.env.get("REDIRECT_SCRIPT_URL") or r.uri
     default = 443 if r.https else 80
     port = "" if site.port == default else f":{site.port}"
     scheme = "https" if r.https else "http"
