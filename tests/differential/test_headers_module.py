@@ -85,7 +85,7 @@ CASES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "/emb/edit?h=X-App:left-right&h=X-Many:foo-boo&h=X-None:abc",
         [("X-Echo-A", "1"), ("X-Echo-B", "2")],
     ),
-    "modheaders-formats": ("/emb/format", [("X-Early-Token", "tok")]),
+    "modheaders-formats": ("/emb/format/more?q=1", [("X-Early-Token", "tok")]),
     "modheaders-literal-crlf": ("/emb/literal-crlf", []),
 }
 for mode in APP:

@@ -25,7 +25,7 @@ makes the response a 500, through the front end's last check of every head.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from wsgihost.expr import EvaluationError
@@ -33,6 +33,7 @@ from wsgihost.mods.exprview import ExprView
 from wsgihost.mods.headers_core import Facts, HeaderRule, HeadersConfig, apply
 from wsgihost.pipeline.hooks import Module, Outcome, OutHeaders
 from wsgihost.pipeline.registry import configured
+from wsgihost.routing import WSGITarget
 
 if TYPE_CHECKING:
     from wsgihost.config.model import Host, Server
@@ -59,6 +60,60 @@ def _ssl_lookup(r: RequestState) -> Callable[[str], str | None]:
         return r.env.get(name)  # SSLOptions +StdEnvVars puts the others there
 
     return ssl
+
+
+class AppEnv(Mapping[str, str]):
+    """The environment a Header line reads on an app's response: mod_wsgi has added
+    the CGI variables to Apache's subprocess_env by then (ap_add_cgi_vars and
+    ap_add_common_vars), so ``%{QUERY_STRING}e`` has a value there. The request's
+    own variables come first; the CGI ones are made on the first miss."""
+
+    __slots__ = ("_cgi", "r", "target")
+
+    def __init__(self, r: RequestState, target: WSGITarget) -> None:
+        self.r = r
+        self.target = target
+        self._cgi: dict[str, str] | None = None
+
+    def _made(self) -> dict[str, str]:
+        if self._cgi is None:
+            r, t = self.r, self.target
+            cgi = {
+                "QUERY_STRING": r.args,
+                "REQUEST_URI": r.unparsed_uri,
+                "REQUEST_METHOD": r.method,
+                "SERVER_PROTOCOL": r.protocol,
+                "REQUEST_SCHEME": "https" if r.https else "http",
+                "REMOTE_ADDR": r.client_addr,
+                "REMOTE_PORT": str(r.client_port),
+                "SERVER_ADDR": r.local_addr,
+                "SERVER_PORT": str(r.local_port),
+                "SCRIPT_NAME": t.script_name,
+                "SCRIPT_FILENAME": t.filename or t.script,
+                "DOCUMENT_ROOT": t.document_root or "",
+            }
+            if t.path_info:
+                cgi["PATH_INFO"] = t.path_info
+            if r.https:
+                cgi["HTTPS"] = "on"
+            for name, value in r.headers_in:
+                key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+                text = value.decode("latin-1")
+                cgi[key] = f"{cgi[key]}, {text}" if key in cgi else text
+            self._cgi = cgi
+        return self._cgi
+
+    def __getitem__(self, name: str) -> str:
+        value = self.r.env.get(name)
+        if value is not None:
+            return value
+        return self._made()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self._made(), **self.r.env})
+
+    def __len__(self) -> int:
+        return len({**self._made(), **self.r.env})
 
 
 class HeadersModule(Module):
@@ -92,7 +147,9 @@ class HeadersModule(Module):
             self.filtered[id(config)] = seen
         return seen[1]
 
-    def _facts(self, r: RequestState, table: list[tuple[str, str]] | None = None) -> Facts:
+    def _facts(
+        self, r: RequestState, table: list[tuple[str, str]] | None = None, output: bool = False
+    ) -> Facts:
         view = ExprView(r, table)
 
         def evaluate(rule: HeaderRule) -> str:
@@ -101,8 +158,9 @@ class HeadersModule(Module):
             except EvaluationError:
                 return ""  # Apache logs AH02557 and sends the header empty
 
+        target = r.target
         return Facts(
-            env=r.env,
+            env=AppEnv(r, target) if output and isinstance(target, WSGITarget) else r.env,
             request_time=_request_time(r),
             ssl=_ssl_lookup(r),
             evaluate=evaluate,
@@ -129,11 +187,11 @@ class HeadersModule(Module):
         config = self._scope(r)
         if not config.always and not config.onsuccess:
             return
-        facts = self._facts(r)
+        facts = self._facts(r, output=True)
         headers_in = _text_headers(r) if _echoes(config) else None
         apply(config.always, out.err_headers, facts, headers_in=headers_in, notes=r.notes)
         if not out.error:
-            facts = self._facts(r, out.headers)  # resp() in an expression reads headers_out
+            facts = self._facts(r, out.headers, output=True)  # resp() reads headers_out
             apply(config.onsuccess, out.headers, facts, headers_in=headers_in, notes=r.notes)
 
 
