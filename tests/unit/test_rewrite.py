@@ -524,3 +524,20 @@ def test_expr_conditions_with_captures(tmp_path: Path) -> None:
     server, problems = read(tmp_path, 'RewriteCond expr "%{QUERY_STRING} =="\n')
     assert server is None
     assert any("site.conf:5: RewriteCond: cannot compile expression" in str(p) for p in problems)
+
+
+def test_dot_segments_in_a_rewritten_path(tmp_path: Path) -> None:
+    body = (
+        "RewriteEngine On\nRewriteRule ^/dl$ /files/%{QUERY_STRING} [L]\n"
+        "RewriteRule ^/pt$ /files/%{QUERY_STRING} [PT]\n"
+    )
+    server, mod = module(tmp_path, body)
+    r = request(server, "/dl", "../x/./y")
+    assert mod.translate_name(r) is None
+    assert r.filename == f"{tmp_path}/www/x/y"  # resolved, as Apache's directory walk
+    r = request(server, "/pt", "../a/../b/")
+    assert mod.translate_name(r) is None
+    assert r.uri == "/b/"
+    deep = "../" * (str(tmp_path).count("/") + 3) + "etc/hostname"
+    assert mod.translate_name(request(server, "/dl", deep)) == Answer(403)  # above "/"
+    assert mod.translate_name(request(server, "/pt", "../../x")) == Answer(403)

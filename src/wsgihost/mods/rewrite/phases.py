@@ -146,7 +146,10 @@ def translate(r: RequestState, site: Site, engine_on: bool, any_uri: bool) -> Ou
     if skip:
         return _redirect(run, r, status == CHANGED_NOESCAPE, oargs, skip)
     if run.filename.startswith("passthrough:"):
-        r.uri = run.filename[len("passthrough:") :]
+        uri = _resolve(run.filename[len("passthrough:") :])
+        if uri is None:
+            return _above_root(run, r)
+        r.uri = uri
         return None
     path = run.filename
     if not path.startswith("/"):
@@ -155,8 +158,39 @@ def translate(r: RequestState, site: Site, engine_on: bool, any_uri: bool) -> Ou
         root = site.document_root.rstrip("/")
         path = root + path
     # A file path as Apache's directory walk would merge it: dot segments resolved.
-    r.filename = posixpath.normpath(path) + ("/" if path.endswith("/") else "")
+    filename = _resolve(path)
+    if filename is None:
+        return _above_root(run, r)
+    r.filename = filename
     return None
+
+
+def _resolve(path: str) -> str | None:
+    """``path`` with its dot segments resolved, as apr_filepath_merge resolves a file
+    name (and Apache's core the URL a [PT] rule leaves); None when it climbs above
+    the root, which Apache refuses (APR_EABOVEROOT)."""
+    if "/." not in path:
+        return path
+    out: list[str] = []
+    for segment in path.split("/"):
+        if segment == "..":
+            if not out:
+                return None
+            out.pop()
+        elif segment not in ("", "."):
+            out.append(segment)
+    trailing = path.endswith(("/", "/.", "/.."))
+    return "/" + "/".join(out) + ("/" if trailing and out else "")
+
+
+def _above_root(run: Run, r: RequestState) -> Outcome:
+    """A rewritten path above the root: 403, with the line ap_directory_walk writes."""
+    run.site.log(
+        "error",
+        f"(20023)The given path was above the root path: AH00127: Cannot map "
+        f"{r.method} {r.unparsed_uri} {r.protocol} to file",
+    )
+    return Answer(403)
 
 
 def _prefix_stat(run: Run, path: str) -> bool:
