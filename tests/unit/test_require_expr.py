@@ -11,7 +11,9 @@ from wsgihost.access.rules import Check, Outcome
 from wsgihost.wsgi.environ import RequestHead
 
 
-def facts(host: str, uri: str, user: str | None = None) -> SimpleNamespace:
+def facts(
+    host: str, uri: str, user: str | None = None, state: SimpleNamespace | None = None
+) -> SimpleNamespace:
     """What the access phase knows of a request (gate.RequestFacts' fields)."""
     head = RequestHead(
         "GET", uri, uri.encode(), "", "HTTP/1.1", [(b"Host", host.encode())],
@@ -23,7 +25,7 @@ def facts(host: str, uri: str, user: str | None = None) -> SimpleNamespace:
     )
     logged: list[tuple[str, str]] = []
     return SimpleNamespace(
-        req=SimpleNamespace(head=head), target=target, uri=uri, filename="/srv" + uri,
+        req=SimpleNamespace(head=head, state=state), target=target, uri=uri, filename="/srv" + uri,
         path_info="", client_addr="10.1.2.3", user=user,
         log=lambda module, message: logged.append((module, message)), logged=logged,
     )  # fmt: skip
@@ -69,3 +71,14 @@ def test_a_bad_expression_is_refused_when_read(tmp_path: Path) -> None:
         "site.conf:3: Require: Cannot parse expression in require line: "
         "syntax error, unexpected $end (at character 16)"
     ]
+
+
+def test_the_pipelines_request_gives_the_environment_and_takes_vary() -> None:
+    state = SimpleNamespace(env={"Tier": "gold"}, notes={"n": "1"}, headers_out=[])
+    request = facts("a.test", "/", state=state)
+    rule = "env('TIER') == 'gold' && note('n') == '1' && req('User-Agent') == ''"
+    assert check(rule, request) is Outcome.GRANTED
+    assert state.headers_out == [("Vary", "User-Agent")]
+    assert check("%{HTTP_ACCEPT} == 'x'", request) is Outcome.DENIED
+    assert state.headers_out == [("Vary", "User-Agent, Accept")]
+    assert check("env('TIER') == 'gold'", facts("a.test", "/")) is Outcome.DENIED  # no state

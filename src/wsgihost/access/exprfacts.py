@@ -3,10 +3,12 @@
 Pure. Adapts what the access phases know of a request (:class:`~wsgihost.access.gate.
 RequestFacts`: the parsed head, the routing target, the user) to the
 :class:`wsgihost.expr.Request` protocol. The values are Apache's for the same
-request (r->uri, r->filename, ap_get_server_name_for_url, ...). Until the
-pipeline's request state (issue 16) carries them, the request's environment
-(SetEnv, SetEnvIf) and notes are empty here, as are response headers (none
-exist before the handler).
+request (r->uri, r->filename, ap_get_server_name_for_url, ...). Where the
+request runs through the pipeline (``req.state``, a RequestState), its
+environment (SetEnv, SetEnvIf) and notes are read from there, and the
+request headers an expression read go into its ``headers_out`` as ``Vary``
+(Apache's expression evaluator adds them to r->headers_out); without one,
+they are empty. Response headers do not exist yet in the access phase.
 """
 
 from __future__ import annotations
@@ -23,6 +25,19 @@ class FactsRequest:
         self.facts = facts
         self.head = facts.req.head
         self.target = facts.target
+        self.state = getattr(facts.req, "state", None)  # the pipeline's RequestState
+
+    def vary(self, names: tuple[str, ...]) -> None:
+        """Add ``names`` to the answer's Vary (on success only, as r->headers_out)."""
+        if self.state is None or not names:
+            return
+        headers: list[tuple[str, str]] = self.state.headers_out
+        joined = ", ".join(names)
+        for i, (name, value) in enumerate(headers):
+            if name.lower() == "vary":
+                headers[i] = (name, f"{value}, {joined}")
+                return
+        headers.append(("Vary", joined))
 
     def header(self, name: str) -> str | None:
         key = name.lower().encode("latin-1", "replace")
@@ -34,10 +49,17 @@ class FactsRequest:
         return None
 
     def env(self, name: str) -> str | None:
-        return None
+        if self.state is None:
+            return None
+        env: dict[str, str] = self.state.env
+        key = name.lower()  # an Apache table: any letter case
+        return next((v for k, v in env.items() if k.lower() == key), None)
 
     def note(self, name: str) -> str | None:
-        return None
+        if self.state is None:
+            return None
+        notes: dict[str, str] = self.state.notes
+        return notes.get(name)
 
     def _host_header(self) -> tuple[str, str]:
         host = self.header("Host") or ""

@@ -181,12 +181,14 @@ class ExprProvider:
         if text not in self.compiled and self.parse(rule.args) is not None:
             return Outcome.ERROR
         compiled, wants_user = self.compiled[text]
+        request = FactsRequest(facts)
         try:
-            granted = compiled.evaluate(FactsRequest(facts))
+            outcome = compiled.run(request)
         except expr.EvaluationError as e:
             facts.log("authz_core", f"AH02320: Error evaluating expression in 'Require expr': {e}")
             return Outcome.ERROR
-        if granted:
+        request.vary(outcome.varies)
+        if outcome.value:
             return Outcome.GRANTED
         return Outcome.DENIED_NO_USER if wants_user and facts.user is None else Outcome.DENIED
 
