@@ -31,6 +31,7 @@ WWW = "www.canon.test:{port}"
 FC = "fc.test:{port}"
 WP = "wp.test:{port}"
 BOTH = "both.test:{port}"
+LOOP = "loop.test:{port}"
 
 # What the echo app's environ says about a rewrite.
 SEEN = (
@@ -119,6 +120,9 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     "rewrite-htaccess-result-above-root": (WP, "/blog/up", []),
     "rewrite-server-then-directory-rules": (BOTH, "/srv/x?y=1", []),
     "rewrite-directory-rules-under-server-engine": (BOTH, "/other", []),
+    "rewrite-redirect-status-guard": (LOOP, "/guarded/a/b?x=1", []),
+    "rewrite-end-flag-stops-the-redirect": (LOOP, "/ended/a/b", []),
+    "rewrite-internal-redirect-loop": (LOOP, "/endless/a", []),
 }
 
 
