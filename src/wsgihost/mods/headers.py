@@ -57,7 +57,7 @@ def _ssl_lookup(r: RequestState) -> Callable[[str], str | None]:
     def ssl(name: str) -> str | None:
         if name == "HTTPS":
             return "on" if r.https else "off"
-        return r.env.get(name)  # SSLOptions +StdEnvVars puts the others there
+        return None  # the TLS layer's other variables are not at hand yet (differences.md)
 
     return ssl
 
