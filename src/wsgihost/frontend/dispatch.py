@@ -37,7 +37,7 @@ def start(conn: Exchange, req: Request) -> None:
         # core answers 200 with no body and no Allow.
         conn.app_send(req, ("200 OK", []), b"", True)
         return
-    if worker.pipeline:
+    if worker.pipeline.active:
         # The modules' phases around routing (frontend/phases.py, wsgihost.pipeline).
         routed = phases.route(conn, req, start)
         if routed is None:
@@ -66,7 +66,7 @@ def start(conn: Exchange, req: Request) -> None:
             head.ssl_environ = layer.request_environ(target.host, target.settings.ssl_options)
         # The access phases (Require, authentication, WSGIAccessScript) come
         # before any handler, as in Apache; they may finish on a pool thread.
-        if worker.pipeline:
+        if worker.pipeline.active:
             access.admit(
                 conn,
                 req,

@@ -1,7 +1,7 @@
 """The pipeline's phases for a request in a front-end worker (loop side).
 
 :mod:`wsgihost.frontend.dispatch` calls these only where the configuration
-uses some module (``worker.pipeline`` is truthy); :mod:`wsgihost.pipeline`
+uses some module (``worker.pipeline.active``); :mod:`wsgihost.pipeline`
 runs the hooks, and this module does what their outcomes mean for the
 connection: an answer, an external redirect, or an internal redirect that
 serves the request again from translate_name, as Apache's
@@ -10,12 +10,15 @@ serves the request again from translate_name, as Apache's
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import replace
 
 from wsgihost import errorpages
+from wsgihost.config.model import Host
 from wsgihost.frontend import errordocs
 from wsgihost.frontend.exchange import Exchange, Request
+from wsgihost.logs import ErrorLog
 from wsgihost.mods.remoteip import PROXIED_NOTE
 from wsgihost.pipeline import Answer, Outcome, Redirect, RequestState, Reroute
 from wsgihost.pipeline.state import MAX_REDIRECTS
@@ -60,8 +63,29 @@ def begin(conn: Exchange, req: Request) -> RequestState:
             # A PROXY header gave the client's address: mod_remoteip reads no header then.
             state.notes[PROXIED_NOTE] = "1"
     state.begun = True
+    state.logger = _logger(conn, state.host)
     req.state = state
     return state
+
+
+_tagged: dict[tuple[int, str], ErrorLog] = {}
+
+
+def _logger(conn: Exchange, host: Host) -> Callable[[str, str, str], None]:
+    """``RequestState.log`` for a request to ``host``: its error log, naming the
+    client, with the module's tag (``[rewrite:error]``)."""
+    base = conn.worker.logs.error_log(host)
+    client = conn.client()
+
+    def log(level: str, message: str, module: str) -> None:
+        found = base
+        if module != base.module:
+            key = (id(base), module)
+            found = _tagged.get(key) or _tagged.setdefault(key, copy.copy(base))
+            found.module = module
+        found.log(level, message, client)
+
+    return log
 
 
 def route(conn: Exchange, req: Request, restart: Restart) -> Target | None:

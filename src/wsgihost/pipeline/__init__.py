@@ -61,7 +61,7 @@ Adding a module
 
 A worker builds one :class:`~wsgihost.pipeline.runner.Pipeline` from the
 active modules; a site that configures none has an empty pipeline, and its
-requests pay one truth test (``if pipeline:``) and nothing else.
+requests pay one attribute test (``pipeline.active``) and nothing else.
 """
 
 from __future__ import annotations

@@ -17,14 +17,18 @@ Hook = Callable[[RequestState], "Outcome | None"]
 class Pipeline:
     """The hooks of the modules a configuration uses, phase by phase.
 
-    Falsy when no module is active: the request path tests it once and
-    then takes the path it took before there were modules.
+    ``active`` (and the truth value) is False when no module is active: the
+    request path tests it and then takes the path it took before there were
+    modules.
     """
 
-    __slots__ = ("_hooks", "_output", "modules")
+    __slots__ = ("_hooks", "_output", "active", "modules")
 
     def __init__(self, modules: Sequence[Module] = ()) -> None:
         self.modules = tuple(modules)
+        # A plain attribute, not __bool__ alone: the request path tests it on every
+        # request of every site, and an attribute read is the cheapest test there is.
+        self.active = bool(self.modules)
         # Only the hooks a module overrides: a phase no module uses is an empty loop.
         self._hooks: dict[str, tuple[Hook, ...]] = {
             phase: tuple(getattr(m, phase) for m in self.modules if overrides(m, phase))
