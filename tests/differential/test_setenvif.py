@@ -87,6 +87,8 @@ for mode in ("emb", "dmn"):
             "HTTP/1.1",
         ),
         f"setenvif-{mode}-expr": (f"/{mode}/x", [("X-Case", "UPPER")], "HTTP/1.1"),
+        f"setenvif-{mode}-expr-captures": (f"/{mode}/x", [("X-Ver", "v42")], "HTTP/1.1"),
+        f"setenvif-{mode}-expr-no-regex": (f"/{mode}/x", [("X-Lit", "y")], "HTTP/1.1"),
     }
 CASES |= {
     # Debian's setenvif.conf: the old browsers it names.

@@ -136,3 +136,4 @@ def test_pregsub() -> None:
     m = re.search(r"(a)(b)?", "xa")
     assert pregsub("$1-$2-$0-\\$1-$x", m) == "a--a-$1-$x"
     assert pregsub("$1", None) == ""
+    assert pregsub("$0|$1|$2", ("v42", "42")) == "v42|42|"  # an expression's groups

@@ -10,15 +10,20 @@ group that did not take part gives nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 # Apache keeps ten groups (AP_MAX_REG_MATCH); "$1" followed by more digits is
 # group 1 and the digits as text.
 MAX_GROUPS = 10
 
 
-def pregsub(template: str, match: re.Match[str] | None) -> str:
-    """``template`` with ``$N`` replaced by group N of ``match`` (None: no groups,
-    as after a plain-string pattern, where ``$1`` gives nothing)."""
+Groups = re.Match[str] | Sequence[str] | None
+
+
+def pregsub(template: str, match: Groups) -> str:
+    """``template`` with ``$N`` replaced by group N of ``match`` (a regex match, or
+    the groups an expression's match left, $0 first); None: no groups, so ``$1``
+    gives nothing."""
     if "$" not in template and "\\" not in template:
         return template
     out: list[str] = []
@@ -38,7 +43,11 @@ def pregsub(template: str, match: re.Match[str] | None) -> str:
     return "".join(out)
 
 
-def _group(match: re.Match[str] | None, number: int) -> str:
-    if match is None or number > (match.re.groups if number else 0):
+def _group(match: Groups, number: int) -> str:
+    if match is None:
+        return ""
+    if not isinstance(match, re.Match):
+        return match[number] if number < len(match) else ""
+    if number > match.re.groups:
         return ""
     return match.group(number) or ""

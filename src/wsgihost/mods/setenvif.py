@@ -15,7 +15,6 @@ environ, ``Header ... env=`` and the other modules read them there.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -75,11 +74,12 @@ class SetEnvIfModule(Module):
         )
         view = ExprView(r)
 
-        def test(c: Condition, env: Mapping[str, str]) -> tuple[bool, re.Match[str] | None]:
+        def test(c: Condition, env: Mapping[str, str]) -> tuple[bool, tuple[str, ...]]:
             try:
-                return bool(c.expr.evaluate(view)), None
+                outcome = c.expr.run(view)
             except EvaluationError:
-                return False, None  # Apache logs it and sets nothing
+                return False, ()  # Apache logs it and sets nothing
+            return bool(outcome.value), tuple(outcome.captures)
 
         run(conditions, request, early_pass=early_pass, test=test)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wsgihost.mods.headers_core import lookup
-from wsgihost.mods.regsub import pregsub
+from wsgihost.mods.regsub import Groups, pregsub
 
 SPECIALS = {
     "remote_addr": "remote_addr",
@@ -207,21 +207,26 @@ def run(
     conditions: tuple[Condition, ...],
     r: Request,
     early_pass: bool = False,
-    test: Callable[[Condition, Mapping[str, str]], tuple[bool, re.Match[str] | None]] | None = None,
+    test: Callable[[Condition, Mapping[str, str]], tuple[bool, tuple[str, ...]]] | None = None,
 ) -> None:
     """Apply ``conditions`` to ``r.env``. In the late server-level pass the
     ``--early`` ones are skipped (they ran already); ``test`` evaluates a
-    SetEnvIfExpr's expression (True/False and the regex match it made, if any)."""
+    SetEnvIfExpr's expression: whether it holds, and the groups ($0 first) of the
+    regex match it made, () if none."""
     for c in conditions:
         if c.early and not early_pass:
             continue
-        match: re.Match[str] | None = None
+        match: Groups = None
+        literal = c.plain is not None  # a plain pattern has no groups: as written
         if c.expr is not None:
             if test is None:
                 continue
-            ok, match = test(c, r.env)
+            ok, groups = test(c, r.env)
             if not ok:
                 continue
+            # $N from the expression's last regex match; with none, $N gives nothing
+            # (Apache keeps a value as written only after a '!~' that held).
+            match = groups
         else:
             value = attribute_value(c, r) or ""
             if c.pattern is not None:
@@ -233,7 +238,7 @@ def run(
         for name, template in c.variables:
             if template == UNSET:
                 r.unset(name)
-            elif c.plain is not None:
-                r.set(name, template)  # a plain pattern has no groups: as written
+            elif literal:
+                r.set(name, template)
             else:
                 r.set(name, pregsub(template, match))
