@@ -19,14 +19,8 @@ from dataclasses import replace
 
 from wsgihost.config.draft import Context
 from wsgihost.config.table import ANY, DIRECTORY, TOP, Directive, record
-from wsgihost.mods.rewrite.rules import (
-    OPTIONS,
-    RewriteDir,
-    RewriteServer,
-    parse_cond,
-    parse_map,
-    parse_rule,
-)
+from wsgihost.mods.rewrite.parse import parse_cond, parse_map, parse_rule
+from wsgihost.mods.rewrite.rules import OPTIONS, RewriteDir, RewriteServer
 
 _MODULE = "mod_rewrite"
 
