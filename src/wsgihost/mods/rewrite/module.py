@@ -12,7 +12,7 @@ from wsgihost.mods.rewrite import phases
 from wsgihost.mods.rewrite.engine import Site
 from wsgihost.mods.rewrite.maps import MapFiles
 from wsgihost.mods.rewrite.rules import RewriteDir, RewriteServer
-from wsgihost.pipeline.hooks import Module, Outcome
+from wsgihost.pipeline.hooks import Module, Outcome, OutHeaders
 from wsgihost.wsgi.environ import APACHE_DOCUMENT_ROOT, split_host
 
 if TYPE_CHECKING:
@@ -99,6 +99,16 @@ class RewriteModule(Module):
             return None
         return phases.translate(r, self._site(r, sconf), engine_on, any_uri)
 
+    def output_headers(self, r: RequestState, out: OutHeaders) -> None:
+        """[T=type]: the type of a file the default handler serves (hook_mimetype sets
+        r->content_type; an app's own Content-Type is its own, as under mod_wsgi)."""
+        forced = r.notes.get(phases.TYPE_NOTE)
+        if forced is None or out.error or not _is_file(r.target):
+            return
+        for i, (name, _) in enumerate(out.headers):
+            if name.lower() == "content-type":
+                out.headers[i] = (name, forced)
+
     def fixups(self, r: RequestState) -> Outcome | None:
         settings = r.settings
         conf = settings.rewrite if settings is not None else None
@@ -118,6 +128,12 @@ def _port_of(name: str | None) -> int:
         return 0
     port = split_host(name.split("://", 1)[-1])[1]
     return int(port) if port else 0
+
+
+def _is_file(target: object) -> bool:
+    from wsgihost.routing import FileTarget
+
+    return isinstance(target, FileTarget)
 
 
 def _bare(name: str) -> str:
