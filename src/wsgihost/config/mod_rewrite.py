@@ -144,8 +144,8 @@ def _map(ctx: Context, args: list[str]) -> None:
 _FLAGS_DOC = (
     "Flags: L, END, R[=code], NC, QSA, QSD, QSL, NE, PT, F, G, E=VAR:VAL, E=!VAR, CO=, "
     "S=n, C, T=, H=, N[=limit], B[=chars], BNP, BNE=, BCTLS, DPI, NS, UnsafeAllow3F, "
-    "UnsafePrefixStat, UNC. [P] is refused: proxying is not provided. T= and H= are "
-    "noted for other modules (see docs/differences.md)."
+    "UnsafePrefixStat, UNC. [P] is refused: proxying is not provided. T= sets the "
+    "type of a file; H= is not applied (see docs/differences.md)."
 )
 
 DIRECTIVES: tuple[Directive, ...] = (
