@@ -12,7 +12,7 @@ import pytest
 
 from tests.differential.cases import call, view
 from tests.differential.client import Answer
-from tests.differential.compare import Differential, LogMark
+from tests.differential.compare import Differential, LogMark, mask_log_line
 from tests.differential.conftest import topic
 from tests.differential.servers import Server
 
@@ -97,12 +97,23 @@ def observe(diff: Differential, server: Server, target: str, host: str) -> Any:
         seen["body"] = "(the app answered)"
         seen["headers"].pop("content-length", None)
     mark.wait(lambda new: any(k.endswith("redirect-access.log") for k in new))
+    new = mark.new()
     seen["access"] = [
         line.replace(str(server.port), "<PORT>")
-        for name, lines in mark.new().items()
+        for name, lines in new.items()
         if name.endswith("redirect-access.log")
         for line in lines
     ]
+    # mod_alias's own error lines (a target that is no URL).
+    errors = [
+        mask_log_line(line)
+        for name, lines in new.items()
+        if name.endswith("redirect-error.log")
+        for line in lines
+        if "[alias:" in line or "[http:" in line
+    ]
+    if errors:
+        seen["errors"] = errors
     return seen
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from wsgihost.config.mod_alias import RedirectRule, is_url
 from wsgihost.mods.regsub import pregsub
+from wsgihost.mods.rewrite.rules import _compile as ap_regcomp
 from wsgihost.pipeline.hooks import Answer, Module, Outcome, Redirect
 from wsgihost.pipeline.registry import configured
 
@@ -137,8 +138,10 @@ def escape_target(url: str) -> str:
 
 @lru_cache(maxsize=256)
 def _compiled(pattern: str) -> re.Pattern[str]:
-    # httpd 2.4 compiles with AP_REG_DOTALL by default (RegexDefaultOptions).
-    return re.compile(pattern, re.DOTALL)
+    # As ap_regcomp by default (RegexDefaultOptions DOTALL DOLLAR_ENDONLY): mod_rewrite's
+    # reading of a pattern, shared rather than written twice.
+    found = ap_regcomp(pattern, False)
+    return found if found is not None else re.compile(pattern, re.DOTALL)
 
 
 def match_rule(rule: RedirectRule, uri: str) -> str | None:
@@ -181,16 +184,28 @@ def _host_port(value: str) -> tuple[str, int | None]:
     return name.rstrip("."), int(port) if port.isdigit() else None
 
 
-def answer(r: RequestState, status: int, target: str) -> Outcome:
-    """The outcome of a redirect that matched (translate_alias_redir's tail)."""
+def answer(r: RequestState, status: int, target: str, code: str = "AH00674") -> Outcome:
+    """The outcome of a redirect that matched (translate_alias_redir's tail; ``code``
+    is the number of its error line: AH00674 there, AH00676 in fixup_redir)."""
     if not 300 <= status < 400:
         return Answer(status)
     if target.startswith("/"):
         target = construct_url(target, r)
-    if not is_url(target) or _CONTROL.search(target):
-        r.notes["error-notes"] = (
-            f"cannot redirect '{r.uri}' to '{target}'; "
-            "target is not a valid absoluteURI or abs_path"
+    if not is_url(target):
+        r.log(
+            "error",
+            f"{code}: cannot redirect '{r.uri}' to '{target}'; "
+            "target is not a valid absoluteURI or abs_path",
+            "alias",
+        )
+        return Answer(500)
+    if _CONTROL.search(target):
+        # Apache would refuse the header as it goes out (a 500 too): never sent.
+        r.log(
+            "error",
+            f"AH02430: Response header 'Location' value of '{_escaped(target)}' contains invalid "
+            "characters, aborting request",
+            "http",
         )
         return Answer(500)
     if r.args and "?" not in target:
@@ -198,9 +213,14 @@ def answer(r: RequestState, status: int, target: str) -> Outcome:
     return Redirect(status, target)
 
 
-def _here(r: RequestState, here: tuple[int, str | None]) -> Outcome:
+def _escaped(text: str) -> str:
+    """CR and LF as Apache's error log shows them (one line, ``\\r\\n``)."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def _here(r: RequestState, here: tuple[int, str | None], code: str) -> Outcome:
     status, url = here
-    return answer(r, status, escape_target(url) if url is not None else "")
+    return answer(r, status, escape_target(url) if url is not None else "", code)
 
 
 class RedirectModule(Module):
@@ -223,7 +243,7 @@ class RedirectModule(Module):
     def map_to_storage(self, r: RequestState) -> Outcome | None:
         alias = r.settings.alias if r.settings is not None else None
         if alias is not None and alias.here is not None and alias.here_location:
-            return _here(r, alias.here)
+            return _here(r, alias.here, "AH00674")
         return None
 
     def fixups(self, r: RequestState) -> Outcome | None:
@@ -231,11 +251,11 @@ class RedirectModule(Module):
         if alias is None:
             return None
         if alias.here is not None:
-            return _here(r, alias.here)
+            return _here(r, alias.here, "AH00676")
         for rule in alias.redirects:
             found = match_rule(rule, r.uri)
             if found is not None:
-                return answer(r, rule.status, found)
+                return answer(r, rule.status, found, "AH00676")
         return None
 
 
