@@ -299,7 +299,8 @@ def test_a_section_must_close_in_its_own_file(tmp_path: Path) -> None:
         ("mpm_worker_module", False),
         ("mod_ssl.c", True),
         ("ssl_module", True),
-        ("mod_rewrite.c", False),
+        ("mod_rewrite.c", True),
+        ("mod_deflate.c", False),
         ("mod_headers.c", False),
     ],
 )
@@ -313,7 +314,7 @@ def test_ifmodule(tmp_path: Path, module: str, found: bool) -> None:
 def test_a_false_condition_is_skipped_without_expanding_or_checking(tmp_path: Path) -> None:
     parsed, problems = read(
         tmp_path,
-        "<IfModule mod_rewrite.c>\n"
+        "<IfModule mod_deflate.c>\n"
         "  RewriteEngine ${UNDEFINED}\n"
         "  <VirtualHost ${ALSO}>\n"
         "    Include /no/such/file\n"
@@ -335,7 +336,7 @@ def test_a_false_condition_still_needs_matching_tags(tmp_path: Path) -> None:
 def test_conditions_nest(tmp_path: Path) -> None:
     parsed, problems = read(
         tmp_path,
-        "<IfModule mod_wsgi.c>\n<IfDefine !NOPE>\n<IfModule mod_rewrite.c>\nA\n</IfModule>\nB\n"
+        "<IfModule mod_wsgi.c>\n<IfDefine !NOPE>\n<IfModule mod_deflate.c>\nA\n</IfModule>\nB\n"
         "</IfDefine>\n</IfModule>\n",
     )
     assert problems == []

@@ -484,7 +484,7 @@ def test_walk_splits_path_info(tmp_path: Path) -> None:
         ("RewriteRule ^ /x [R=299]", "invalid HTTP response code '299' for flag 'R'"),
         ("RewriteRule ^ http://b/ [P]", "proxying is not provided"),
         ("RewriteCond %{HTTPS} on [XX]", "unknown flag 'XX'"),
-        ("RewriteEngine maybe", "must be On or Off"),
+        ("RewriteEngine maybe", "expected On or Off, not 'maybe'"),
         ("RewriteOptions Inherit Sometimes", "unknown option 'Sometimes'"),
         ("RewriteBase /x", "RewriteBase is not allowed in the main server config"),
         ("RewriteMap m prg:/bin/cat", "would run once per server, as root"),

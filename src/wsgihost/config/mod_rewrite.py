@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from wsgihost.config.draft import Context
 from wsgihost.config.table import ANY, DIRECTORY, TOP, Directive, record
+from wsgihost.config.values import parse_flag
 from wsgihost.mods.rewrite.parse import parse_cond, parse_map, parse_rule
 from wsgihost.mods.rewrite.rules import OPTIONS, RewriteDir, RewriteServer
 
@@ -45,11 +46,9 @@ def _server(conf: RewriteDir) -> RewriteServer:
 
 
 def _engine(ctx: Context, args: list[str]) -> None:
-    word = args[0].lower()
-    if word not in ("on", "off"):
-        ctx.error(f"RewriteEngine must be On or Off, not '{args[0]}'")
+    on = parse_flag(ctx, args[0])
+    if on is None:
         return
-    on = word == "on"
     conf = replace(_dir(ctx), engine=on)
     if ctx.section is None:
         conf = replace(conf, server=replace(_server(conf), engine=on))
