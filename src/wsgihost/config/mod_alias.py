@@ -159,7 +159,7 @@ _FORMS = (
     "In the main server or a virtual host, tried before Alias and WSGIScriptAlias; "
     "in a section or .htaccess (FileInfo), tried after the access checks; in a "
     "`<Location>` with no URL-path (`Redirect /new`, `Redirect gone`), for every "
-    "request the section covers, before the access checks. "
+    "request the section covers, before the access checks."
 )
 
 DIRECTIVES: tuple[Directive, ...] = (

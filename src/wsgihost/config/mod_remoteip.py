@@ -249,8 +249,8 @@ def _exceptions(ctx: Context, args: list[str]) -> None:
 
 
 _TRUST = (
-    "Without any RemoteIPTrustedProxy/RemoteIPInternalProxy, every peer is trusted "
-    "as an internal proxy. "
+    "Without any RemoteIPTrustedProxy/RemoteIPInternalProxy, every peer is trusted, as "
+    "an external proxy (the addresses it gives must be public ones)."
 )
 
 DIRECTIVES: tuple[Directive, ...] = (
