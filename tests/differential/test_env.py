@@ -12,7 +12,7 @@ import pytest
 
 from tests.differential.cases import call
 from tests.differential.client import Answer
-from tests.differential.compare import Differential
+from tests.differential.compare import Differential, LogMark, mask_log_line
 from tests.differential.conftest import topic
 from tests.differential.servers import Server
 
@@ -28,6 +28,7 @@ KEYS = (
     "EMPTY",
     "GONE",
     "STATIC_ONLY",
+    "FRONT",
     "DIFF_SITE",
     "HTTP_X_FROM_ENV",
     "HTTP_USER_AGENT",
@@ -53,10 +54,13 @@ CASES = {
     "env-unset-and-set-in-one-section": "/embedded/same-scope",
     "env-https-variable": "/embedded/https",
     "env-error-document-redirect": "/static/missing.txt?from=static",
+    "env-rewrite-internal-redirect": "/front/page?from=front",
+    "env-rewrite-redirect-loop": "/front/loop",
 }
 
 
 def observe(diff: Differential, server: Server, target: str) -> Any:
+    mark = LogMark(server)
     answer = call(server, "GET", target, HOST, [("User-Agent", "differential")])
     if not isinstance(answer, Answer):
         return answer
@@ -66,6 +70,14 @@ def observe(diff: Differential, server: Server, target: str) -> Any:
         seen["environ"] = {key: environ.get(key, "(absent)") for key in KEYS}
         # Whatever an internal redirect renamed, by name.
         seen["redirect"] = {k: v for k, v in environ.items() if k.startswith("REDIRECT_")}
+    mark.wait(lambda new: any(k.endswith("env-access.log") for k in new))
+    seen["errors"] = [
+        mask_log_line(line)
+        for name, lines in mark.new().items()
+        if name.endswith("env-error.log")
+        for line in lines
+        if "[core:" in line
+    ]
     return diff.masker(server).deep(seen)
 
 

@@ -140,6 +140,23 @@ def test_a_reroute_is_an_outcome_like_any_other() -> None:
     assert Pipeline([Rewrite()]).before_handler(state()) == Reroute("/index.php", "q=/a/b")
 
 
+def test_a_reroute_at_fixups_lets_the_later_fixups_run_first() -> None:
+    class Rewrite(Module):
+        def fixups(self, r: RequestState) -> Outcome | None:
+            return Reroute("/front")
+
+    class Stop(Module):
+        def fixups(self, r: RequestState) -> Outcome | None:
+            return Answer(500)
+
+    # As Apache's: mod_rewrite only names the redirect, mod_env's fixup still runs.
+    r = state()
+    assert Pipeline([Rewrite(), OnlyFixups()]).before_handler(r) == Reroute("/front")
+    assert r.env == {"SEEN": "1"}
+    # An answer still ends the phase.
+    assert Pipeline([Rewrite(), Stop(), OnlyFixups()]).before_handler(state()) == Answer(500)
+
+
 class AddHeader(Module):
     def output_headers(self, r: RequestState, out: OutHeaders) -> None:
         (out.err_headers if out.error else out.headers).append(("X-Seen", str(out.status)))

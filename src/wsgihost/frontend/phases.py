@@ -155,12 +155,12 @@ def _finish(
     req.vhost = req.vhost or state.host  # logged in its host's logs, as Apache logs it
     if isinstance(outcome, Reroute):
         if state.redirects >= MAX_REDIRECTS:
-            # Apache's AH00124, and its 500.
-            conn.worker.logs.error_log(state.host).error(
-                f"Request exceeded the limit of {MAX_REDIRECTS} internal redirects due to "
-                "probable configuration error. Use 'LimitInternalRecursion' to increase the "
-                "limit if necessary. Use 'LogLevel debug' to get a backtrace.",
-                conn.client(),
+            # Apache's line, and its 500.
+            state.log(
+                "error",
+                f"AH00124: Request exceeded the limit of {MAX_REDIRECTS} internal redirects "
+                "due to probable configuration error. Use 'LimitInternalRecursion' to "
+                "increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.",
             )
             errordocs.answer(conn, req, 500)
             return

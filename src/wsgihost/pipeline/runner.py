@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from wsgihost.pipeline.hooks import PHASES, Module, Outcome, OutHeaders, overrides
+from wsgihost.pipeline.hooks import PHASES, Module, Outcome, OutHeaders, Reroute, overrides
 from wsgihost.pipeline.state import RequestState
 
 Hook = Callable[[RequestState], "Outcome | None"]
@@ -68,8 +68,24 @@ class Pipeline:
         return self.run("map_to_storage", r) or self.run("header_parser", r)
 
     def before_handler(self, r: RequestState) -> Outcome | None:
-        """type_checker and fixups, after the access checks."""
-        return self.run("type_checker", r) or self.run("fixups", r)
+        """type_checker and fixups, after the access checks.
+
+        A fixup's Reroute lets the other fixups run first: in Apache, mod_rewrite's
+        fixup only names the redirect (a "redirect:" filename for its handler),
+        and mod_env's fixup, which comes after, still sets its variables, which
+        the new request gets as REDIRECT_*. An Answer ends the phase at once.
+        """
+        outcome = self.run("type_checker", r)
+        if outcome is not None:
+            return outcome
+        pending: Outcome | None = None
+        for hook in self._hooks["fixups"]:
+            outcome = hook(r)
+            if isinstance(outcome, Reroute):
+                pending = pending or outcome
+            elif outcome is not None:
+                return outcome
+        return pending
 
     def output(
         self,
