@@ -15,6 +15,8 @@ from wsgihost.mods.rewrite import activate
 from wsgihost.mods.rewrite.escape import escape_backref, escape_uri
 from wsgihost.mods.rewrite.maps import parse_txt
 from wsgihost.mods.rewrite.module import RewriteModule, walk
+from wsgihost.mods.rewrite.parse import parse_rule
+from wsgihost.mods.rewrite.rules import MapSpec, RewriteDir, RewriteServer, Rule
 from wsgihost.pipeline.hooks import Answer, Outcome, Redirect, Reroute
 from wsgihost.pipeline.state import RequestState
 from wsgihost.routing import Router
@@ -541,3 +543,38 @@ def test_dot_segments_in_a_rewritten_path(tmp_path: Path) -> None:
     deep = "../" * (str(tmp_path).count("/") + 3) + "etc/hostname"
     assert mod.translate_name(request(server, "/dl", deep)) == Answer(403)  # above "/"
     assert mod.translate_name(request(server, "/pt", "../../x")) == Answer(403)
+
+
+def _rules(*patterns: str) -> tuple[Rule, ...]:
+    found = [parse_rule([p, "-"], ()) for p in patterns]
+    assert all(isinstance(r, Rule) for r in found)
+    return tuple(r for r in found if isinstance(r, Rule))
+
+
+def test_per_directory_merges_as_config_perdir_merge() -> None:
+    parent = RewriteDir(engine=True, base="/p/", base_set=True, directory="/d/", rules=_rules("a"))
+    own = _rules("b")
+    plain = parent.merge(RewriteDir(directory="/d/s/", rules=own))
+    assert [r.pattern for r in plain.rules] == ["b"] and plain.engine and plain.base is None
+    after = parent.merge(RewriteDir(options=frozenset({"Inherit"}), directory="/d/s/", rules=own))
+    assert [r.pattern for r in after.rules] == ["b", "a"]
+    before = parent.merge(
+        RewriteDir(options=frozenset({"InheritBefore"}), directory="/d/s/", rules=own)
+    )
+    assert [r.pattern for r in before.rules] == ["a", "b"]
+    kept = parent.merge(RewriteDir(options=frozenset({"MergeBase"}), directory="/d/s/"))
+    assert kept.base == "/p/"  # MergeBase keeps the parent's RewriteBase
+    down = RewriteDir(options=frozenset({"InheritDown"}), rules=_rules("a"))
+    assert [r.pattern for r in down.merge(RewriteDir(rules=own)).rules] == ["b", "a"]
+    ignoring = RewriteDir(options=frozenset({"IgnoreInherit"}), rules=own)
+    assert [r.pattern for r in down.merge(ignoring).rules] == ["b"]
+
+
+def test_server_merge_inherits_rules_and_maps_only_when_asked() -> None:
+    main = RewriteServer(rules=_rules("m"), maps=(("x", MapSpec("int", "tolower")),))
+    vhost = RewriteServer(rules=_rules("v"))
+    assert [r.pattern for r in main.merge(vhost).rules] == ["v"]
+    assert main.merge(vhost).map("x") is None
+    inheriting = RewriteServer(options=frozenset({"Inherit"}), rules=_rules("v"))
+    merged = main.merge(inheriting)
+    assert [r.pattern for r in merged.rules] == ["v", "m"] and merged.map("x") is not None
