@@ -898,14 +898,6 @@ def _log_level(ctx: Context, args: list[str]) -> None:
 # -- the Apache features wsgihost does not provide -----------------------------------
 
 
-def _rewrite_engine(ctx: Context, args: list[str]) -> None:
-    value = parse_flag(ctx, args[0])
-    if value:
-        ctx.error("mod_rewrite is not provided by wsgihost; these rewrites would not happen")
-    elif value is False:
-        ctx.warn("mod_rewrite is not provided by wsgihost; ignored")
-
-
 def module_id(name: str) -> str:
     """``mod_alias.c``, ``mod_alias`` and ``alias_module`` all name ``alias``."""
     n = name.strip().lower()
@@ -991,7 +983,6 @@ _NOT_PROVIDED = {
     "info": "there is no server-info page",
     "headers": "response and request headers are not edited",
     "expires": "Expires and Cache-Control headers are not added",
-    "rewrite": "URLs are not rewritten",
     "userdir": "~user folders are not served",
     "cgi": "CGI scripts are not run",
     "cgid": "CGI scripts are not run",
@@ -2030,17 +2021,6 @@ IGNORED: tuple[Directive, ...] = tuple(
         "Header RequestHeader",
         "headers are not edited: set them in the app or in the proxy in front",
         module="mod_headers",
-    )
-    + not_ours(
-        "RewriteEngine",
-        "mod_rewrite is not provided; `RewriteEngine Off` is a warning, `On` an error",
-        module="mod_rewrite",
-        apply=_rewrite_engine,
-    )
-    + not_ours(
-        "RewriteRule RewriteCond RewriteBase RewriteOptions RewriteMap",
-        "mod_rewrite is not provided (RewriteEngine On is an error)",
-        module="mod_rewrite",
     )
     + not_ours("ErrorDocument", "error pages are wsgihost's own")
     + not_ours("DefaultType NameVirtualHost", "it has had no effect since Apache 2.4")
