@@ -68,6 +68,7 @@ CASES: dict[str, tuple[str, str]] = {
     "redirect-location-before-access": ("/locdenied/x", HOST),
     "redirect-location-path-after-access": ("/locthree/x", HOST),
     "redirect-location-path": ("/locopen/x/y?q=1", HOST),
+    "redirect-location-expression": ("/exprloc/a%20b?q=1", HOST),
     "redirect-htaccess": ("/sub/h/i?j=k", HOST),
     "redirect-htaccess-match": ("/sub/m-more", HOST),
     "redirect-htaccess-other-file": ("/sub/file.txt", HOST),

@@ -192,3 +192,13 @@ def test_hostile_targets(tmp_path: Path) -> None:
 def test_gone_is_an_answer(tmp_path: Path) -> None:
     s = server(tmp_path, "Redirect gone /g\n")
     assert module(s).translate_name(request(s.main, "/g/x")) == Answer(410)
+
+
+def test_location_expression(tmp_path: Path) -> None:
+    s = server(tmp_path, '<Location /e>\nRedirect "http://x.test%{REQUEST_URI}"\n</Location>\n')
+    [section] = s.main.sections
+    r = request(s.main, "/e/a b", "q=1")
+    r.settings = section.settings
+    assert module(s).map_to_storage(r) == Redirect(302, "http://x.test/e/a%20b?q=1")
+    found = errors(tmp_path, '<Location /e>\nRedirect "http://x.test%{REQUEST_URI"\n</Location>\n')
+    assert found and found[0][0] == 4 and "Cannot parse redirect expression" in found[0][1]

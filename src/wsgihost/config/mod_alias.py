@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from wsgihost import expr
 from wsgihost.config.draft import Context
 from wsgihost.config.model import Where
 from wsgihost.config.table import ANY, Apply, Directive, record
@@ -128,10 +129,14 @@ def _redirect(default: int, regex: bool) -> Apply:
 
 
 def _here(ctx: Context, status: int, url: str | None) -> None:
-    if url is not None and "%{" in url:
-        # Apache reads this form as an ap_expr string.
-        ctx.error(f"'{url}': expressions (%{{...}}) in a section's Redirect are not supported")
-        return
+    if url is not None:
+        # Apache reads this form's URL as an ap_expr string (%{REQUEST_URI}, ...):
+        # checked now, evaluated per request (mods/redirect.py).
+        try:
+            expr.compile_string(url)
+        except expr.ExprError as e:
+            ctx.error(f"Cannot parse redirect expression '{url}': {e}")
+            return
     if url is not None and 300 <= status < 400 and not is_url(url) and not url.startswith("/"):
         ctx.error("Redirect to non-URL")
         return
@@ -159,7 +164,8 @@ _FORMS = (
     "In the main server or a virtual host, tried before Alias and WSGIScriptAlias; "
     "in a section or .htaccess (FileInfo), tried after the access checks; in a "
     "`<Location>` with no URL-path (`Redirect /new`, `Redirect gone`), for every "
-    "request the section covers, before the access checks."
+    "request the section covers, before the access checks; that URL is an ap_expr "
+    "string (`%{REQUEST_URI}`, ...)."
 )
 
 DIRECTIVES: tuple[Directive, ...] = (

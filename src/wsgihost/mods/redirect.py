@@ -27,7 +27,9 @@ import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from wsgihost import expr
 from wsgihost.config.mod_alias import RedirectRule, is_url
+from wsgihost.mods.exprview import ExprView
 from wsgihost.mods.regsub import pregsub
 from wsgihost.mods.rewrite.rules import _compile as ap_regcomp
 from wsgihost.pipeline.hooks import Answer, Module, Outcome, Redirect
@@ -219,8 +221,21 @@ def _escaped(text: str) -> str:
 
 
 def _here(r: RequestState, here: tuple[int, str | None], code: str) -> Outcome:
+    """A section's own redirect (try_redirect): its URL an ap_expr string."""
     status, url = here
-    return answer(r, status, escape_target(url) if url is not None else "", code)
+    if url is None:
+        return answer(r, status, "", code)
+    try:
+        found = _string_expr(url).evaluate(ExprView(r))
+    except (expr.ExprError, expr.EvaluationError) as e:
+        r.log("error", f"AH02826: Can't evaluate redirect expression: {e}", "alias")
+        return Answer(500)
+    return answer(r, status, escape_target(found), code)
+
+
+@lru_cache(maxsize=256)
+def _string_expr(text: str) -> expr.StringExpr:
+    return expr.compile_string(text)
 
 
 class RedirectModule(Module):
