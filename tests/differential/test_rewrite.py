@@ -97,6 +97,8 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     "rewrite-other-host-implicit-redirect": (MAIN, "/elsewhere/x?y=1", []),
     "rewrite-type-flag-on-a-file": (MAIN, "/typed/a.txt", []),
     "rewrite-type-flag-on-an-app": (MAIN, "/typedapp/t", []),
+    "rewrite-backreference-to-a-system-path": (MAIN, "/fs/etc/hostname", []),
+    "rewrite-backreference-to-a-document": (MAIN, "/fs/files/a.txt", []),
     "rewrite-dot-segments-from-the-query": (MAIN, "/dl?../a.txt", []),
     "rewrite-dot-segments-above-the-root": (MAIN, "/dl?../../../../../../../../etc/hostname", []),
     "rewrite-dot-segments-pt": (MAIN, "/dlpt?../a.txt", []),

@@ -578,3 +578,20 @@ def test_server_merge_inherits_rules_and_maps_only_when_asked() -> None:
     inheriting = RewriteServer(options=frozenset({"Inherit"}), rules=_rules("v"))
     merged = main.merge(inheriting)
     assert [r.pattern for r in merged.rules] == ["v", "m"] and merged.map("x") is not None
+
+
+def test_a_backreference_cannot_reach_the_file_system_root(tmp_path: Path) -> None:
+    # prefix_stat (2.4.60): a path is taken as a file system path only when the rule
+    # itself wrote its first segment; a client's /etc/... stays under DocumentRoot.
+    server, mod = module(tmp_path, "RewriteEngine On\nRewriteRule ^/(.*) /$1\n")
+    r = request(server, "/etc/hostname")
+    mod.translate_name(r)
+    assert r.filename == f"{tmp_path}/www/etc/hostname"
+    server, mod = module(tmp_path, "RewriteEngine On\nRewriteRule ^/(.*) /$1 [UnsafePrefixStat]\n")
+    r = request(server, "/etc/hostname")
+    mod.translate_name(r)
+    assert r.filename == "/etc/hostname"
+    server, mod = module(tmp_path, "RewriteEngine On\nRewriteRule ^/h$ /etc/hostname\n")
+    r = request(server, "/h")
+    mod.translate_name(r)
+    assert r.filename == "/etc/hostname"  # written by the rule: a file system path

@@ -154,7 +154,9 @@ def translate(r: RequestState, site: Site, engine_on: bool, any_uri: bool) -> Ou
     path = run.filename
     if not path.startswith("/"):
         return Answer(400)
-    if run.reduced or not _prefix_stat(run, path):
+    options = site.server.options or frozenset()
+    reduced = run.reduced and "LegacyPrefixDocRoot" not in options
+    if reduced or not _prefix_stat(run, path, "UnsafePrefixStat" in options):
         root = site.document_root.rstrip("/")
         path = root + path
     # A file path as Apache's directory walk would merge it: dot segments resolved.
@@ -193,14 +195,14 @@ def _above_root(run: Run, r: RequestState) -> Outcome:
     return Answer(403)
 
 
-def _prefix_stat(run: Run, path: str) -> bool:
+def _prefix_stat(run: Run, path: str, unsafe: bool) -> bool:
     """prefix_stat: the path's first segment exists, and the rule wrote it (or the
     path is under DocumentRoot); then the path is a file system path as it is."""
     first = path[1:].split("/", 1)[0]
     statpath = posixpath.normpath("/" + first)
     if not os.path.exists(statpath):
         return False
-    rule = run.last_sub
+    rule = None if unsafe else run.last_sub  # RewriteOptions UnsafePrefixStat: any rule
     if rule is None or "UNSAFE_PREFIX_STAT" in rule.flags:
         return True
     root = run.site.document_root
