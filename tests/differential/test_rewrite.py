@@ -122,6 +122,8 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     "rewrite-htaccess-result-decoded": (WP, "/blog/enc/x?%41b", []),
     "rewrite-htaccess-result-encoded-slash": (WP, "/blog/enc/x?a%2Fb", []),
     "rewrite-htaccess-result-above-root": (WP, "/blog/up", []),
+    "rewrite-htaccess-in-an-alias": (WP, "/al/x", []),
+    "rewrite-htaccess-in-an-alias-redirect": (WP, "/al/moved", []),
     "rewrite-server-then-directory-rules": (BOTH, "/srv/x?y=1", []),
     "rewrite-directory-rules-under-server-engine": (BOTH, "/other", []),
     "rewrite-redirect-status-guard": (LOOP, "/guarded/a/b?x=1", []),
