@@ -202,3 +202,12 @@ def test_location_expression(tmp_path: Path) -> None:
     assert module(s).map_to_storage(r) == Redirect(302, "http://x.test/e/a%20b?q=1")
     found = errors(tmp_path, '<Location /e>\nRedirect "http://x.test%{REQUEST_URI"\n</Location>\n')
     assert found and found[0][0] == 4 and "Cannot parse redirect expression" in found[0][1]
+
+
+def test_no_host_header_takes_the_server_name(tmp_path: Path) -> None:
+    s = server(
+        tmp_path,
+        "ServerName main.test\n<VirtualHost *:8000>\nRedirect /a /b\n</VirtualHost>\n",
+    )
+    r = request(s.vhosts[0], "/a", hostname="")
+    assert module(s).translate_name(r) == Redirect(302, "http://main.test/b")

@@ -159,7 +159,7 @@ def match_rule(rule: RedirectRule, uri: str) -> str | None:
     return (rule.url or "") + escape_path(uri[covered:]) if rule.url is not None else ""
 
 
-def construct_url(path: str, r: RequestState) -> str:
+def construct_url(path: str, r: RequestState, main_name: str | None = None) -> str:
     """``ap_construct_url`` with UseCanonicalName Off: the scheme of the connection,
     the name and port from ``Host`` (else ServerName), the port left out where it is
     the scheme's default."""
@@ -167,7 +167,8 @@ def construct_url(path: str, r: RequestState) -> str:
     default = 443 if r.https else 80
     name, port = _host_port(r.header("host") or "")
     if not name:
-        server = r.host.server_name or "localhost"
+        # No Host: the virtual host's ServerName (inherited from the main server's).
+        server = r.host.server_name or main_name or "localhost"
         name, server_port = _host_port(server.partition("://")[2] or server)
         port = port or server_port
     port = port or default
@@ -186,13 +187,15 @@ def _host_port(value: str) -> tuple[str, int | None]:
     return name.rstrip("."), int(port) if port.isdigit() else None
 
 
-def answer(r: RequestState, status: int, target: str, code: str = "AH00674") -> Outcome:
+def answer(
+    r: RequestState, status: int, target: str, code: str = "AH00674", main_name: str | None = None
+) -> Outcome:
     """The outcome of a redirect that matched (translate_alias_redir's tail; ``code``
     is the number of its error line: AH00674 there, AH00676 in fixup_redir)."""
     if not 300 <= status < 400:
         return Answer(status)
     if target.startswith("/"):
-        target = construct_url(target, r)
+        target = construct_url(target, r, main_name)
     if not is_url(target):
         r.log(
             "error",
@@ -220,17 +223,19 @@ def _escaped(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
-def _here(r: RequestState, here: tuple[int, str | None], code: str) -> Outcome:
+def _here(
+    r: RequestState, here: tuple[int, str | None], code: str, main_name: str | None
+) -> Outcome:
     """A section's own redirect (try_redirect): its URL an ap_expr string."""
     status, url = here
     if url is None:
-        return answer(r, status, "", code)
+        return answer(r, status, "", code, main_name)
     try:
         found = _string_expr(url).evaluate(ExprView(r))
     except (expr.ExprError, expr.EvaluationError) as e:
         r.log("error", f"AH02826: Can't evaluate redirect expression: {e}", "alias")
         return Answer(500)
-    return answer(r, status, escape_target(found), code)
+    return answer(r, status, escape_target(found), code, main_name)
 
 
 @lru_cache(maxsize=256)
@@ -252,13 +257,13 @@ class RedirectModule(Module):
         for rule in rules:
             found = match_rule(rule, uri)
             if found is not None:
-                return answer(r, rule.status, found)
+                return answer(r, rule.status, found, "AH00674", self.main.server_name)
         return None
 
     def map_to_storage(self, r: RequestState) -> Outcome | None:
         alias = r.settings.alias if r.settings is not None else None
         if alias is not None and alias.here is not None and alias.here_location:
-            return _here(r, alias.here, "AH00674")
+            return _here(r, alias.here, "AH00674", self.main.server_name)
         return None
 
     def fixups(self, r: RequestState) -> Outcome | None:
@@ -266,11 +271,11 @@ class RedirectModule(Module):
         if alias is None:
             return None
         if alias.here is not None:
-            return _here(r, alias.here, "AH00676")
+            return _here(r, alias.here, "AH00676", self.main.server_name)
         for rule in alias.redirects:
             found = match_rule(rule, r.uri)
             if found is not None:
-                return answer(r, rule.status, found, "AH00676")
+                return answer(r, rule.status, found, "AH00676", self.main.server_name)
         return None
 
 
