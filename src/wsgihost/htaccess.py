@@ -63,20 +63,27 @@ def walk(
     settings: DirSettings,
     sections: Sequence[tuple[str, DirSettings]],
     read: Callable[[str, DirSettings, Allowed], Applied | None],
-) -> tuple[DirSettings, tuple[Section, ...]]:
-    """``settings`` merged with the matching plain <Directory> ``sections``
-    (pattern, settings) and each folder's .htaccess, level by level.
+) -> tuple[DirSettings | None, tuple[Section, ...]]:
+    """The matching plain <Directory> ``sections`` (pattern, settings) and each
+    folder's .htaccess, level by level, merged among themselves (None: none).
 
-    Returns the settings and the <Files> sections the .htaccess files held,
+    As Apache's directory walk, the chain is built from nothing and the caller
+    merges it onto ``settings`` (which matters where a merge is not associative:
+    an UnsetEnv in a .htaccess does not reach the server's variables); what
+    each level allows is read from ``settings`` with the chain so far on top.
+    Returns the chain and the <Files> sections the .htaccess files held,
     which apply after the configuration's own <Files> sections.
     """
     parts = [p for p in directory.split("/") if p]
     by_level = sorted(sections, key=lambda s: _components(s[0]))  # stable: config order
     files: list[Section] = []
+    chain: DirSettings | None = None
     index = 0
     for level in range(len(parts) + 1):
         while index < len(by_level) and _components(by_level[index][0]) <= level:
-            settings = settings.merge(by_level[index][1])
+            layer = by_level[index][1]
+            settings = settings.merge(layer)
+            chain = layer if chain is None else chain.merge(layer)
             index += 1
         allowed = Allowed.of(settings)
         if allowed is None:
@@ -85,10 +92,11 @@ def walk(
         applied = read(folder, settings, allowed)
         if applied is not None:
             settings = settings.merge(applied.settings)
+            chain = applied.settings if chain is None else chain.merge(applied.settings)
             files.extend(applied.files)
     for _, rest in by_level[index:]:
-        settings = settings.merge(rest)
-    return settings, tuple(files)
+        chain = rest if chain is None else chain.merge(rest)
+    return chain, tuple(files)
 
 
 # -- the front end's reader ----------------------------------------------------------

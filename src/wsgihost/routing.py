@@ -412,13 +412,17 @@ class _CompiledHost:
                 for s in self.directories
                 if s.regex is None and s.matches(directory)
             ]
-            settings, extra = htaccess.walk(directory, settings, plain, overrides.read)
-            for section in self.directories:
-                if section.regex is not None and section.matches(directory):
-                    settings = settings.merge(section.settings)
-        else:
-            dirs = (s.settings for s in self.directories if s.matches(directory))
+            chain, extra = htaccess.walk(directory, settings, plain, overrides.read)
+            # The regex <Directory> sections close the same chain.
+            dirs = [] if chain is None else [chain]
+            dirs += [
+                s.settings for s in self.directories if s.regex is not None and s.matches(directory)
+            ]
             settings = _onto(settings, dirs)
+        else:
+            settings = _onto(
+                settings, (s.settings for s in self.directories if s.matches(directory))
+            )
         name = posixpath.basename(fs_path.rstrip("/"))
         files = [
             s.settings
@@ -442,8 +446,6 @@ def _onto(settings: DirSettings, layers: Iterable[DirSettings]) -> DirSettings:
     at the end. That differs from merging one by one where a merge is not
     associative: mod_env's UnsetEnv acts on the layer right under it only, so
     in a chain of two sections it no longer reaches the server's variables.
-    (With .htaccess files the directory walk merges one by one: each level's
-    AllowOverride depends on what is merged so far.)
     """
     chain: DirSettings | None = None
     for layer in layers:
