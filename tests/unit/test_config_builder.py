@@ -480,14 +480,14 @@ def test_configtest_prints_every_problem_and_fails(
 ) -> None:
     conf = tmp_path / "site.conf"
     conf.write_text(
-        "Listen 80\nWSGIDaemonProcess g proceses=2\nServerAdmin x\nSSLRequire %{SSL_CIPHER}\n"
+        "Listen 80\nWSGIDaemonProcess g proceses=2\nHostnameLookups On\nSSLRequire %{SSL_CIPHER}\n"
     )
     assert main(["configtest", "--config", str(conf)]) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err.splitlines() == [
         f"{conf}:2: WSGIDaemonProcess: unknown option 'proceses' (did you mean 'processes'?)",
-        f"{conf}:3: warning: ServerAdmin: wsgihost's error pages name no administrator; ignored",
+        f"{conf}:3: warning: HostnameLookups: {d.lookup('HostnameLookups').why}; ignored",  # type: ignore[union-attr]
         f"{conf}:4: SSLRequire: {d.lookup('SSLRequire').why}",  # type: ignore[union-attr]
     ]
 

@@ -301,7 +301,8 @@ def test_a_section_must_close_in_its_own_file(tmp_path: Path) -> None:
         ("ssl_module", True),
         ("mod_rewrite.c", True),
         ("mod_deflate.c", False),
-        ("mod_headers.c", False),
+        ("mod_headers.c", True),
+        ("mod_expires.c", False),
     ],
 )
 def test_ifmodule(tmp_path: Path, module: str, found: bool) -> None:

@@ -1,5 +1,5 @@
 """HTTP Basic authentication as mod_auth_basic speaks it: the credentials a request
-carries, and the 401 that asks for them.
+carries, and the challenge of the 401 that asks for them (its page is errorpages').
 
 Pure.
 """
@@ -9,22 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-
-# Apache 2.4's own 401 page (its default error text for HTTP_UNAUTHORIZED).
-UNAUTHORIZED_BODY = (
-    b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">\n'
-    b"<html><head>\n"
-    b"<title>401 Unauthorized</title>\n"
-    b"</head><body>\n"
-    b"<h1>Unauthorized</h1>\n"
-    b"<p>This server could not verify that you\n"
-    b"are authorized to access the document\n"
-    b"requested.  Either you supplied the wrong\n"
-    b"credentials (e.g., bad password), or your\n"
-    b"browser doesn't understand how to supply\n"
-    b"the credentials required.</p>\n"
-    b"</body></html>\n"
-)
 
 
 @dataclass(frozen=True)

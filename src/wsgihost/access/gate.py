@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wsgihost.access import hostnames
-from wsgihost.access.basic import UNAUTHORIZED_BODY, WrongScheme, challenge, credentials
+from wsgihost.access.basic import WrongScheme, challenge, credentials
 from wsgihost.access.providers import REGISTRY, SLOW
 from wsgihost.access.rules import Outcome, evaluate, only_denies, providers_in
 from wsgihost.access.scripts import (
@@ -33,6 +33,7 @@ from wsgihost.access.scripts import (
     prefix,
 )
 from wsgihost.config.model import AuthScript, DirSettings
+from wsgihost.frontend import errordocs
 from wsgihost.frontend.exchange import Exchange, Request
 from wsgihost.logs import ErrorLog
 from wsgihost.routing import FileTarget, WSGITarget
@@ -356,10 +357,9 @@ def _finish(conn: Exchange, req: Request, decision: Decision, proceed: Callable[
     if status == PROCEED:
         proceed()
     elif status == 401:
-        headers = [("Content-Type", "text/html; charset=iso-8859-1")]
-        if decision.realm is not None:
-            headers.append(challenge(decision.realm))
-        conn.app_send(req, ("401 Unauthorized", headers), UNAUTHORIZED_BODY, True)
+        # Through the server's error answers: ErrorDocument 401 and the signature apply.
+        headers = [challenge(decision.realm)] if decision.realm is not None else []
+        errordocs.answer(conn, req, 401, headers=headers)
     else:
         conn.answer(req, status)
 

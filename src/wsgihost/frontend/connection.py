@@ -564,6 +564,9 @@ class Connection(asyncio.Protocol):
         self.state = BUSY
         dispatch.start(self, req)
 
+    def restart(self, req: Request) -> None:
+        dispatch.start(self, req)
+
     def answer_unavailable(self, req: Request, why: str) -> None:
         """503 with Retry-After, and the reason in the error log."""
         log = self.worker.logs.error_log(req.vhost or self.worker.server.main)

@@ -125,6 +125,9 @@ def redirect(conn: Exchange, req: Request, target: WSGITarget) -> None:
 
 def serve_app(conn: Exchange, req: Request, target: WSGITarget) -> None:
     """Hand a WSGI request to its daemon process set, or run it in this worker."""
+    if target.settings.server_signature not in (None, "off"):
+        # ServerSignature: the app's SERVER_SIGNATURE, as mod_wsgi passes Apache's.
+        req.server_signature = errordocs.environ_signature(req, target.host, target.settings)
     worker = conn.worker
     group_name = target.settings.process_group
     allowed = target.settings.restrict_process

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import wsgihost
 from wsgihost.config.model import DirSettings
-from wsgihost.frontend.errordocs import environ_signature
 from wsgihost.httpcore import ERROR_TYPE, error_body
 from wsgihost.logs import ErrorLog, as_process, bound
 
@@ -151,8 +150,8 @@ class EmbeddedApp:
         )
         if request.redirect_env:  # an ErrorDocument's internal redirect (errordocs.py)
             environ.update(request.redirect_env)
-        if target.settings.server_signature not in (None, "off"):
-            environ["SERVER_SIGNATURE"] = environ_signature(request, target.host, target.settings)
+        if request.server_signature:
+            environ["SERVER_SIGNATURE"] = request.server_signature
         environ.update(target.environ_overrides())  # a handler mapping's
         load = self.loader.get
         counters = self.counters

@@ -129,6 +129,13 @@ def answer(
     sig = signature(req, host, settings)
     extra = list(headers)
     doc = None if req.error_redirect else errorpages.custom(settings.error_documents, status)
+    if doc is not None and doc[0] == "url" and status == 401:
+        # A redirect would lose the challenge: Apache ignores such a document.
+        conn.worker.logs.error_log(host).error(
+            "AH00569: cannot use a full URL in a 401 ErrorDocument directive --- ignoring!",
+            conn.client(),
+        )
+        doc = None
     if doc is not None and doc[0] == "text":
         _send(conn, req, status, extra, doc[1].encode("latin-1", "replace"))
         return
@@ -203,10 +210,7 @@ def _redirect(
             request_id=head.request_id,
             start_time=head.start_time,
         )
-        # (Imported here: dispatch reaches this module through files and proxy.)
-        from wsgihost.frontend import dispatch
-
-        dispatch.start(conn, req)
+        conn.restart(req)
         return True
     failed = target.status if isinstance(target, Refusal) else 500
     req.error_redirect = REDIRECT_FAILED

@@ -84,6 +84,10 @@ class Exchange(Protocol):
     def app_send(self, req: Request, head: Any, data: bytes, end: bool) -> None: ...
     def app_abort(self, req: Request) -> None: ...
     def answer(self, req: Request, status: int) -> None: ...
+    def restart(self, req: Request) -> None:
+        """Serve ``req`` again from the start: an internal redirect (ErrorDocument)."""
+        ...
+
     def answer_unavailable(self, req: Request, why: str) -> None: ...
     def send_continue(self, req: Request) -> None: ...
     def resume_for_body(self) -> None: ...
@@ -127,6 +131,7 @@ class Request:
         "own_page",
         "record",
         "redirect_env",
+        "server_signature",
         "response_headers",
         "state",
         "status",
@@ -173,6 +178,8 @@ class Request:
         # the app's REDIRECT_* environ; the head the client sent.
         self.error_redirect = 0
         self.redirect_env: dict[str, str] | None = None
+        # SERVER_SIGNATURE for the app's environ, made on the loop (dispatch.serve_app).
+        self.server_signature = ""
         self.logged_head: RequestHead | None = None
         # The request as the pipeline's modules see it (wsgihost.pipeline); None
         # where the configuration uses no module. ``own_page``: the response is

@@ -48,7 +48,6 @@ from wsgihost.daemon.protocol import (
     Request,
     Response,
 )
-from wsgihost.frontend import errordocs
 from wsgihost.routing import WSGITarget, set_key
 from wsgihost.wsgi.environ import Mount, build_environ
 
@@ -122,8 +121,8 @@ def request_head(
     environ.update(target.environ_overrides())  # a handler mapping's
     if req.redirect_env:  # an ErrorDocument's internal redirect (frontend/errordocs.py)
         environ.update(req.redirect_env)
-    if target.settings.server_signature not in (None, "off"):
-        environ["SERVER_SIGNATURE"] = errordocs.environ_signature(req, target.host, target.settings)
+    if req.server_signature:
+        environ["SERVER_SIGNATURE"] = req.server_signature
     strings = {k: v for k, v in environ.items() if isinstance(v, str)}
     settings = target.settings
     head: dict[str, Any] = {
