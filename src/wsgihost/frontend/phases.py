@@ -74,16 +74,15 @@ _tagged: dict[tuple[int, str], ErrorLog] = {}
 def _logger(conn: Exchange, host: Host) -> Callable[[str, str, str], None]:
     """``RequestState.log`` for a request to ``host``: its error log, naming the
     client, with the module's tag (``[rewrite:error]``)."""
-    base = conn.worker.logs.error_log(host)
-    client = conn.client()
 
     def log(level: str, message: str, module: str) -> None:
-        found = base
+        # Looked up when a line is written: most requests write none.
+        found = base = conn.worker.logs.error_log(host)
         if module != base.module:
             key = (id(base), module)
             found = _tagged.get(key) or _tagged.setdefault(key, copy.copy(base))
             found.module = module
-        found.log(level, message, client)
+        found.log(level, message, conn.client())
 
     return log
 
