@@ -41,6 +41,8 @@ CASES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "if-after-later-location": ("GET /embedded/chain/later", [("X-Mode", "a")]),
     "if-location-and-host-if": ("GET /embedded/chain/x?host-if", [("X-Mode", "b")]),
     "if-evaluation-fails": ("GET /embedded/broken", []),
+    "if-error-document": ("GET /files/missing.txt?custom", []),
+    "if-error-document-not-chosen": ("GET /files/missing.txt?other", []),
 }
 
 
@@ -55,6 +57,8 @@ def observe(diff: Differential, server: Server, target: str, headers: list[tuple
     if answer.status == 200:
         environ = json.loads(answer.body)["environ"]
         seen["environ"] = {key: environ.get(key, "(absent)") for key in KEYS}
+    else:
+        seen["body"] = answer.body.decode("latin-1")
     mark.wait(lambda new: any(k.endswith("if-access.log") for k in new))
     errors = [
         mask_log_line(line)

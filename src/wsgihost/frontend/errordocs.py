@@ -41,6 +41,11 @@ LARGEST_DOCUMENT = 1 << 20  # a static ErrorDocument is read whole; larger ones 
 
 def where(conn: Exchange, req: Request) -> tuple[Host, DirSettings]:
     """The virtual host and merged per-directory settings of ``req``'s URL."""
+    state = req.state
+    if state is not None and state.settings is not None:
+        # The pipeline routed it: the settings it went on with (a rewritten URL's,
+        # with its <If> sections merged), as Apache's ap_die reads r->per_dir_config.
+        return state.host, state.settings
     head = req.head
     router = conn.worker.router
     target = router.route(head.server_addr, head.server_port, req.host, head.path)
