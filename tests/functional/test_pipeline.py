@@ -69,6 +69,8 @@ Alias /d/ {root}/daemon/
 <Location /e/app.wsgi/close>
     SetEnv nokeepalive
 </Location>
+SetEnvIf Request_URI "^/gone" nokeepalive
+Redirect gone /gone
 """
     )
     proc = ServerProcess(["serve", "--config", str(conf)])
@@ -121,6 +123,11 @@ def test_nokeepalive_closes_the_connection(site: tuple[ServerProcess, Path]) -> 
         assert response.status == 200
         assert response.headers.get("connection") == "close"
         assert sock.recv(1) == b""  # the server closed it
+    with server.connect() as sock:  # an answer before any handler, too
+        sock.sendall(build("GET", "/gone", host="pipeline.test"))
+        response = next_response(Reader(sock))
+        assert response.status == 410 and response.headers.get("connection") == "close"
+        assert sock.recv(1) == b""
     with server.connect() as sock:  # elsewhere, the connection is kept
         sock.sendall(build("GET", "/e/app.wsgi/open", host="pipeline.test") * 2)
         reader = Reader(sock)

@@ -743,6 +743,8 @@ class Connection(asyncio.Protocol):
                 # on every response the request gets; the head is checked after them.
                 code = int(status[:3]) if status[:3].isdigit() else 500
                 headers = self.worker.pipeline.output(req.state, code, headers, req.own_page)
+                if "nokeepalive" in req.state.env:
+                    req.keep_alive = False  # as Apache's core reads it, for any answer
             problem = httpcore.head_problem(status, headers)
             if problem is not None:
                 self._replace_with_500(req, problem, size, end)

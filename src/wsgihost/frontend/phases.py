@@ -142,8 +142,6 @@ def before_handler(
         # one (r->args); the access log keeps the request line as sent.
         req.logged_head = req.logged_head or req.head
         req.head = req.head.with_query(state.args)
-    if "nokeepalive" in state.env:
-        req.keep_alive = False  # Apache's core reads it when the response goes out
     serve(conn, req, target)
 
 
