@@ -36,7 +36,17 @@ phases at once:
   with ``Location``, Apache's "moved" page);
 * :class:`~wsgihost.pipeline.hooks.Reroute`: an internal redirect to a new
   URI; the request starts over at translate_name with its environment
-  renamed ``REDIRECT_*`` (Apache's ``ap_internal_redirect``).
+  renamed ``REDIRECT_*`` (Apache's ``ap_internal_redirect``; at most 10, then
+  a 500 with AH00124). A Reroute from a fixup waits for the other fixups, as
+  mod_rewrite's redirect waits for the handler in Apache.
+
+A module writes error-log lines with ``r.log(level, message, module)`` (the
+host's log, the client named, ``[module:level]``); it changes the response's
+headers in ``output_headers`` (``out.headers`` is headers_out,
+``out.err_headers`` err_headers_out; ``out.error`` marks the server's own page,
+which Apache sends with err_headers_out only). Sections are merged as Apache's
+walks merge them: each walk's sections among themselves, then onto the host's
+settings, so a module's ``merge`` need not be associative.
 
 Adding a module
 ---------------
