@@ -43,6 +43,7 @@ def begin(conn: Exchange, req: Request) -> RequestState:
         redirect_env = req.redirect_env or {}
         prev.status = int(redirect_env.get("REDIRECT_STATUS", "500"))
         state = prev.redirected(url or decode_path(head.path), head.query)
+        state.method = head.method  # GET, as Apache's ap_die makes an ErrorDocument's
     else:
         host = conn.worker.router.host(head.server_addr, head.server_port, req.host)
         state = RequestState(
