@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from wsgihost.cli import main
-from wsgihost.config import daemon_options, load
+from wsgihost.config import daemon_options, load, modules
 from wsgihost.config import directives as d
 from wsgihost.config.draft import DirDraft
 from wsgihost.config.model import DaemonGroup, DirSettings, Server
@@ -137,7 +137,7 @@ def test_suggestions() -> None:
     ],
 )
 def test_module_names(name: str, base: str) -> None:
-    assert d.module_id(name) == base
+    assert modules.module_id(name) == base
 
 
 # -- access: Require and the old forms -----------------------------------------------------

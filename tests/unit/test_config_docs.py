@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wsgihost.config import daemon_options, directives
+from wsgihost.config import daemon_options, directives, modules
 from wsgihost.config.docs import COMMAND, render
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "directives.md"
@@ -21,6 +21,6 @@ def test_the_reference_covers_every_directive_and_option() -> None:
         assert f"`{name}`" in text, name
     for option in daemon_options.DAEMON_OPTIONS:
         assert f"`{option.name}=" in text, option.name
-    for module in directives.PROVIDED_MODULES:
+    for module in modules.PROVIDED_MODULES:
         assert module in text
     assert "## TLS" in text

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from wsgihost.config import load
-from wsgihost.config.directives import BUILT_IN_MODULES, module_loaded
 from wsgihost.config.model import Server
+from wsgihost.config.modules import BUILT_IN_MODULES, module_loaded
 from wsgihost.config.parser import parse
 from wsgihost.config.problems import Problems
 

@@ -1,22 +1,29 @@
 """The directive table: every directive wsgihost reads, declared once.
 
-Pure. Each :class:`Directive` record says where a directive may appear, how
-many arguments it takes, its default, a paragraph of documentation, whether
-wsgihost supports it, accepts and ignores it with a warning, or refuses it,
-and the function that checks its arguments and writes them into the drafts
-(:mod:`wsgihost.config.draft`). The builder applies the table, ``configtest``
-reports what it finds, the "did you mean" suggestions come from its names,
-and ``docs/directives.md`` is generated from it (:mod:`wsgihost.config.docs`).
+Pure. Each :class:`Directive` record (:mod:`wsgihost.config.table`) says
+where a directive may appear, how many arguments it takes, its default, a
+paragraph of documentation, whether wsgihost supports it, accepts and
+ignores it with a warning, or refuses it, and the function that checks its
+arguments and writes them into the drafts (:mod:`wsgihost.config.draft`).
+The builder applies the table, ``configtest`` reports what it finds, the
+"did you mean" suggestions come from its names, and ``docs/directives.md``
+is generated from it (:mod:`wsgihost.config.docs`).
+
+This module holds the core's records (addresses, sections, aliases, mod_wsgi,
+limits, types); each Apache module wsgihost provides declares its own in a
+module of its own (``config/mod_*.py``, :mod:`.log_directives`), joined
+below through ``MODULE_TABLES``; what wsgihost reads but does not provide is
+in :mod:`.unprovided`, and which modules it provides in :mod:`.modules`.
 
 Three kinds:
 
 - **supported**: read and acted on.
 - **ignored**: an Apache feature wsgihost does not provide but that is harmless
-  to go without (``ServerAdmin``, ``Header``, ...). Accepted with a warning
-  that names the file and line, so an existing site file keeps working.
+  to go without (``HostnameLookups``, ``AddLanguage``, ...). Accepted with a
+  warning that names the file and line, so an existing site file keeps working.
 - **refused**: a feature whose absence would change what clients get in a way
-  that matters (TLS, authentication, CGI, rewrites that are switched on):
-  an error, with what to do instead.
+  that matters (proxying, combined access rules, CGI): an error, with what to
+  do instead.
 
 A directive that is not in the table at all is an error with a suggestion.
 Behaviour follows the Apache 2.4 and mod_wsgi documentation; where wsgihost
@@ -29,7 +36,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
 from wsgihost import privileges
@@ -41,6 +48,7 @@ from wsgihost.byteranges import (
 )
 from wsgihost.config import (
     htaccess,
+    log_directives,
     macro,
     mod_alias,
     mod_auth,
@@ -59,7 +67,6 @@ from wsgihost.config import (
 )
 from wsgihost.config.daemon_options import daemon_process
 from wsgihost.config.draft import (
-    AccessLogDraft,
     Context,
     GroupRef,
     HostDraft,
@@ -71,7 +78,6 @@ from wsgihost.config.model import (
     DirSettings,
     Limits,
     Listener,
-    Logging,
     Server,
 )
 from wsgihost.config.table import (
@@ -82,10 +88,10 @@ from wsgihost.config.table import (
     VHOST,
     Apply,
     Directive,
-    not_ours,
+    model_default,
     record,
-    refused,
 )
+from wsgihost.config.unprovided import IGNORED, REFUSED
 from wsgihost.config.values import (
     check_regex,
     parse_duration,
@@ -95,7 +101,6 @@ from wsgihost.config.values import (
     server_wide,
     suggest,
 )
-from wsgihost.logs import LEVELS, LogFormatError, compile_format
 from wsgihost.mime import DEFAULT_CHARSET_NAME
 
 # The Apache version <IfVersion> compares against: the 2.4 series, whose
@@ -310,12 +315,6 @@ def _document_root(ctx: Context, args: list[str]) -> None:
         ctx.error(f"'{path}' is not a directory")
     else:
         ctx.host.document_root = path
-
-
-def _server_admin(ctx: Context, args: list[str]) -> None:
-    # Not shown on wsgihost's own pages (hence the warning); the app sees it, as in Apache.
-    ctx.host.server_admin = args[0]
-    ctx.warn("wsgihost's error pages name no administrator; ignored")
 
 
 def _no_op(ctx: Context, args: list[str]) -> None:
@@ -537,24 +536,6 @@ def _path_value(ctx: Context, value: str) -> str:
 
 
 # -- access, options, indexes, types ---------------------------------------------------
-
-
-def _require(ctx: Context, args: list[str]) -> None:
-    ldap = mod_refused.require_provider_refusal(args[0]) if args else None
-    if ldap is not None:
-        ctx.error(ldap)
-        return
-    words = [a.lower() for a in args]
-    if len(words) != 2 or words[0] != "all" or words[1] not in ("granted", "denied"):
-        ctx.error(
-            f"'Require {' '.join(args)}' is not supported: only 'Require all granted' and "
-            "'Require all denied' are, and a rule wsgihost cannot enforce is refused"
-        )
-        return
-    value = "granted" if words[1] == "granted" else "denied"
-    # Several Require lines in one section mean any of them (Apache's <RequireAny>).
-    if ctx.dir.require != "granted":
-        ctx.dir.require = value
 
 
 def _order(ctx: Context, args: list[str]) -> None:
@@ -806,255 +787,10 @@ def _request_read_timeout(ctx: Context, args: list[str]) -> None:
         ctx.server.set(**changes)
 
 
-# -- logs --------------------------------------------------------------------------
-
-
-def _log_target(ctx: Context, target: str) -> str | None:
-    if target.startswith("|"):
-        ctx.error(
-            "piped logs are not supported: log to a file (wsgihost reopens its logs on "
-            "SIGUSR1, for logrotate)"
-        )
-        return None
-    if target.lower().startswith("syslog"):
-        ctx.error("logging to syslog is not supported: log to a file")
-        return None
-    return ctx.path(target)
-
-
-def _check_format(ctx: Context, fmt: str) -> bool:
-    try:
-        compile_format(fmt)
-    except LogFormatError as e:
-        ctx.error(str(e))
-        return False
-    return True
-
-
-def _error_log(ctx: Context, args: list[str]) -> None:
-    path = _log_target(ctx, args[0])
-    if path is not None:
-        ctx.host.error_log = path
-
-
-def _custom_log(ctx: Context, args: list[str]) -> None:
-    path = _log_target(ctx, args[0])
-    fmt = args[1]
-    literal = "%" in fmt
-    if literal and not _check_format(ctx, fmt):
-        return
-    if len(args) == 3:
-        if not args[2].startswith(("env=", "expr=")):
-            ctx.error(f"expected env=... or expr=..., not '{args[2]}'")
-            return
-        ctx.warn("conditional logging is not provided; every request is logged")
-    if path is not None:
-        ctx.host.access_logs.append(
-            AccessLogDraft(path, fmt if literal else None, None if literal else fmt, ctx.where)
-        )
-
-
-def _transfer_log(ctx: Context, args: list[str]) -> None:
-    path = _log_target(ctx, args[0])
-    if path is not None:
-        ctx.host.access_logs.append(AccessLogDraft(path, None, None, ctx.where))
-
-
-def _log_format(ctx: Context, args: list[str]) -> None:
-    fmt = args[0]
-    if not _check_format(ctx, fmt):
-        return
-    if len(args) == 2:
-        ctx.host.log_formats[args[1]] = fmt
-    else:
-        ctx.host.default_format = fmt
-
-
-_TRACE = tuple(f"trace{n}" for n in range(1, 9))
-
-
-def _level(ctx: Context, value: str) -> str | None:
-    lowered = value.lower()
-    if lowered in LEVELS:
-        return lowered
-    if lowered in _TRACE:
-        return "debug"  # wsgihost's finest level
-    ctx.error(f"unknown level '{value}'{suggest(value, LEVELS + _TRACE)}")
-    return None
-
-
-def _log_level(ctx: Context, args: list[str]) -> None:
-    for word in args:
-        _, colon, level = word.rpartition(":")
-        if colon:
-            if _level(ctx, level) is not None:
-                ctx.warn(f"per-module levels ('{word}') are not provided; ignored")
-            continue
-        value = _level(ctx, word)
-        if value is not None:
-            ctx.host.log_level = value
-
-
 # -- the Apache features wsgihost does not provide -----------------------------------
 
 
-def module_id(name: str) -> str:
-    """``mod_alias.c``, ``mod_alias`` and ``alias_module`` all name ``alias``."""
-    n = name.strip().lower()
-    if n.endswith("_module"):
-        n = n[: -len("_module")]
-    else:
-        for suffix in (".c", ".so"):
-            n = n.removesuffix(suffix)
-        n = n.removeprefix("mod_")
-    return _MODULE_ALIASES.get(n, n)
-
-
-_MODULE_ALIASES = {
-    "http_core": "http",
-    "event": "mpm_event",
-    "prefork": "mpm_prefork",
-    "worker": "mpm_worker",
-}
-
-# The modules <IfModule> finds "loaded": mod_wsgi, and the Apache modules whose
-# directives wsgihost reads itself. Only the event MPM counts: Apache loads
-# exactly one MPM, and configurations set StartServers and friends once per
-# MPM, so answering yes for all three would apply three sets of settings.
-PROVIDED_MODULES: dict[str, str] = {
-    "wsgi": "mod_wsgi: WSGIScriptAlias, WSGIDaemonProcess and the other WSGI directives",
-    "core": "the core directives (Listen, ServerName, DocumentRoot, Options, ...)",
-    "http": "HTTP/1.1 itself",
-    "alias": "Alias, AliasMatch, Redirect, RedirectMatch, RedirectPermanent, RedirectTemp "
-    "(not ScriptAlias)",
-    "remoteip": "RemoteIPHeader, RemoteIPTrustedProxy, RemoteIPInternalProxy, "
-    "RemoteIPProxyProtocol (PROXY protocol v1 and v2)",
-    "mime": "TypesConfig, AddType and AddCharset",
-    "headers": "Header and RequestHeader (onsuccess, always, early, env=, expr=)",
-    "setenvif": "SetEnvIf, SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase, SetEnvIfExpr",
-    "dir": "DirectoryIndex",
-    "authz_core": "Require (several lines: any of them), AuthMerging Off",
-    "authz_host": "Require ip, Require local, Require host (forward-confirmed reverse DNS)",
-    "authn_core": "AuthType Basic|None, AuthName",
-    "auth_basic": "Basic authentication: AuthBasicProvider wsgi (not file, issue 17)",
-    "authz_user": "Require valid-user, Require user",
-    "access_compat": "Order, Allow from all, Deny from all",
-    "log_config": "LogFormat, CustomLog, TransferLog",
-    "logio": "%I, %O and %S in LogFormat",
-    "reqtimeout": "RequestReadTimeout header=",
-    "mpm_event": "StartServers and ThreadsPerChild (front-end processes and threads)",
-    "version": "<IfVersion>",
-    "ssl": "TLS per virtual host: SSLEngine, SSLCertificateFile, SSLProtocol, SSLOptions, ...",
-    "env": "SetEnv, UnsetEnv and PassEnv: request variables the app sees in its environ",
-    "macro": "<Macro>, Use and UndefMacro, expanded as the configuration is read",
-    "rewrite": "RewriteEngine, RewriteCond, RewriteRule, RewriteBase, RewriteOptions, RewriteMap",
-}
-
-
-def module_provided(name: str) -> bool:
-    return module_id(name) in PROVIDED_MODULES
-
-
-# Compiled into Debian's and RHEL's httpd (`apache2 -l`): <IfModule> finds them
-# with no LoadModule. An MPM is not among them: both load theirs as a module.
-BUILT_IN_MODULES = frozenset(
-    {"core", "so", "watchdog", "http", "log_config", "logio", "version", "unixd"}
-)
-
-
-def module_loaded(name: str, loaded: set[str] | frozenset[str] | None) -> bool:
-    """Whether ``<IfModule name>`` is true: ``loaded`` holds the built-in modules and
-    those LoadModule has loaded so far; None stands for a configuration with no
-    LoadModule at all, where every module wsgihost provides counts as loaded."""
-    if loaded is None:
-        return module_provided(name)
-    return module_id(name) in loaded
-
-
-# What is lost when a module wsgihost does not provide is loaded, for the
-# LoadModule warning (the directives of such a module are reported where used).
-_NOT_PROVIDED = {
-    "autoindex": "Options Indexes lists plain names, with none of its options",
-    "deflate": "responses are not compressed",
-    "filter": "output filters are not run",
-    "negotiation": "content negotiation (MultiViews, type maps) does not happen",
-    "setenvif": "request environment variables are not set from the request",
-    "status": "there is no server-status page",
-    "info": "there is no server-info page",
-    "headers": "response and request headers are not edited",
-    "expires": "Expires and Cache-Control headers are not added",
-    "userdir": "~user folders are not served",
-    "cgi": "CGI scripts are not run",
-    "cgid": "CGI scripts are not run",
-    "include": "server-side includes are not processed",
-    "actions": "Action handlers are not run",
-    "auth_basic": "Basic authentication is not done",
-    "auth_digest": "Digest authentication is not done",
-    "authn_core": "authentication providers are not defined",
-    "authn_file": "password files are not read",
-    "authz_user": "Require user/valid-user are not enforced",
-    "authz_groupfile": "group files are not read",
-    "proxy": "requests are not proxied",
-    "logio": "%I, %O and %S are not counted",
-    "systemd": "systemd is not notified",
-    "unique_id": "requests get no UNIQUE_ID",
-    "allowmethods": "methods are not restricted by AllowMethods",
-    "brotli": "responses are not compressed",
-    "mime_magic": "types are not guessed from file contents",
-    "substitute": "response bodies are not rewritten",
-    "suexec": "CGI scripts are not run as other users",
-    "vhost_alias": "mass virtual hosts (VirtualDocumentRoot) are not served",
-    "macro": "<Macro> is not expanded",
-    "data": "the DATA filter is not run",
-    "echo": "there is no echo protocol",
-    "dumpio": "traffic is not dumped to the error log",
-    "request": "request bodies are not kept for other modules",
-}
-# Modules named by family (RHEL's 00-base.conf and 00-proxy.conf load dozens).
-_NOT_PROVIDED_FAMILIES = (
-    ("proxy", "requests are not proxied"),
-    ("lbmethod_", "requests are not proxied or balanced"),
-    ("cache", "responses are not cached"),
-    ("socache_", "nothing: it serves other modules' caches"),
-    ("slotmem_", "nothing: it serves other modules' shared memory"),
-    ("dav", "WebDAV is not provided"),
-    ("authn_", "users are not authenticated by it"),
-    ("authz_", "its Require rules are not enforced"),
-    ("auth_", "users are not authenticated by it"),
-    ("dbd", "database connections are not pooled for other modules"),
-    ("ext_filter", "external filters are not run"),
-)
-
-
-def _load_module(ctx: Context, args: list[str]) -> None:
-    name = module_id(args[0])
-    if name in PROVIDED_MODULES:
-        return  # wsgihost does what it does; nothing to say
-    elif name in BUILT_IN_MODULES:
-        return  # built into httpd itself; its <IfModule> was already true
-    else:
-        lost = _NOT_PROVIDED.get(name) or next(
-            (what for prefix, what in _NOT_PROVIDED_FAMILIES if name.startswith(prefix)),
-            "nothing it does happens",
-        )
-        ctx.warn(
-            f"module '{args[0]}' is not provided by wsgihost: {lost}; its directives "
-            "are reported where they are used"
-        )
-
-
 # -- the table -----------------------------------------------------------------------
-
-
-def _model_default(record: type, name: str) -> str:
-    """A field's default in the model, for the docs (so they cannot drift from it)."""
-    for f in fields(record):
-        if f.name == name:
-            value = f.default
-            if isinstance(value, bool):
-                return "On" if value else "Off"
-            return str(value)
-    raise KeyError(name)
 
 
 _ONE = (1, 1)
@@ -1139,7 +875,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "ListenBacklog backlog",
         GLOBAL,
         _ONE,
-        _model_default(Server, "listen_backlog"),
+        model_default(Server, "listen_backlog"),
         "The queue length of the listening sockets.",
         _listen_backlog,
     ),
@@ -1333,19 +1069,6 @@ SUPPORTED: tuple[Directive, ...] = (
     ),
     # Access and options.
     record(
-        "Require",
-        "Require all granted|denied",
-        frozenset({DIRECTORY}),
-        (1, None),
-        "all granted",
-        "Grants or denies access to everything the section covers (403 when denied). "
-        "Several Require lines in one section grant access if any does. Other forms "
-        "(`Require ip`, `Require valid-user`, ...) are refused rather than ignored, because "
-        "ignoring them would open what they protect.",
-        _require,
-        module="mod_authz_core",
-    ),
-    record(
         "Order",
         "Order Allow,Deny|Deny,Allow|Mutual-failure",
         frozenset({DIRECTORY}),
@@ -1520,7 +1243,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "KeepAlive On|Off",
         TOP,
         _ONE,
-        _model_default(Server, "keepalive"),
+        model_default(Server, "keepalive"),
         "Whether connections stay open for more requests. Server-wide in wsgihost: in a "
         "<VirtualHost> it is a warning and ignored.",
         _keepalive,
@@ -1530,7 +1253,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "KeepAliveTimeout num[ms]",
         TOP,
         _ONE,
-        _model_default(Server, "keepalive_timeout"),
+        model_default(Server, "keepalive_timeout"),
         "How long an idle keep-alive connection stays open, in seconds (or with ms). Server-wide.",
         _server_duration("keepalive_timeout"),
     ),
@@ -1539,7 +1262,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "MaxKeepAliveRequests number",
         TOP,
         _ONE,
-        _model_default(Server, "max_keepalive_requests"),
+        model_default(Server, "max_keepalive_requests"),
         "Requests per connection before it is closed; 0 means no limit. Server-wide.",
         _server_count("max_keepalive_requests", 0),
     ),
@@ -1548,7 +1271,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "Timeout seconds",
         TOP,
         _ONE,
-        _model_default(Server, "timeout"),
+        model_default(Server, "timeout"),
         "The most a read from or write to a client may wait; also the default socket-timeout "
         "of daemon process groups. Server-wide.",
         _server_duration("timeout"),
@@ -1559,9 +1282,9 @@ SUPPORTED: tuple[Directive, ...] = (
         "[body=timeout[-maxtimeout][,MinRate=rate]]",
         TOP,
         (1, None),
-        f"header={_model_default(Server, 'header_timeout')} "
-        f"body={_model_default(Server, 'body_timeout')},"
-        f"MinRate={_model_default(Server, 'body_min_rate')}",
+        f"header={model_default(Server, 'header_timeout')} "
+        f"body={model_default(Server, 'body_timeout')},"
+        f"MinRate={model_default(Server, 'body_min_rate')}",
         "Deadlines for receiving a request, as mod_reqtimeout's: `header=` for its head, "
         "`body=` for its body, each answered with 408 and a close when missed. "
         "`timeout-maxtimeout,MinRate=rate` starts with `timeout` seconds and adds one for "
@@ -1580,7 +1303,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "LimitRequestBody bytes",
         ANY,
         _ONE,
-        _model_default(Limits, "body"),
+        model_default(Limits, "body"),
         "The largest request body, in bytes (413 beyond it); 0 means no limit. Server-wide "
         "in wsgihost: elsewhere it is a warning and ignored.",
         _limit("body", 0),
@@ -1590,7 +1313,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "LimitRequestLine bytes",
         TOP,
         _ONE,
-        _model_default(Limits, "request_line"),
+        model_default(Limits, "request_line"),
         "The longest request line (414 beyond it). Server-wide.",
         _limit("request_line", 1),
     ),
@@ -1599,7 +1322,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "LimitRequestFieldSize bytes",
         TOP,
         _ONE,
-        _model_default(Limits, "field_size"),
+        model_default(Limits, "field_size"),
         "The longest request header field line (400 beyond it, as Apache answers). Server-wide.",
         _limit("field_size", 1),
     ),
@@ -1608,7 +1331,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "LimitRequestFields number",
         TOP,
         _ONE,
-        _model_default(Limits, "fields"),
+        model_default(Limits, "fields"),
         "The most request header fields (400 beyond it); 0 means no limit. Server-wide.",
         _limit("fields", 0),
     ),
@@ -1617,7 +1340,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "StartServers number",
         GLOBAL,
         _ONE,
-        _model_default(Server, "processes"),
+        model_default(Server, "processes"),
         "How many front-end worker processes wsgihost runs (a fixed number).",
         _server_setting("processes", lambda ctx, v: parse_int(ctx, v, 1)),
         module="mpm_event",
@@ -1627,7 +1350,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "ThreadsPerChild number",
         GLOBAL,
         _ONE,
-        _model_default(Server, "threads"),
+        model_default(Server, "threads"),
         "How many threads each front-end worker runs embedded-mode apps in.",
         _server_setting("threads", lambda ctx, v: parse_int(ctx, v, 1)),
         module="mpm_event",
@@ -1637,7 +1360,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "MaxRequestWorkers number",
         GLOBAL,
         _ONE,
-        _model_default(Server, "max_connections"),
+        model_default(Server, "max_connections"),
         "The most client connections open at once, server-wide; each of the StartServers "
         "front-end workers takes an equal share. Past its share a worker first closes its "
         "longest-idle keep-alive connections, then answers new connections with `503` "
@@ -1653,7 +1376,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "MaxClients number",
         GLOBAL,
         _ONE,
-        _model_default(Server, "max_connections"),
+        model_default(Server, "max_connections"),
         "The Apache 2.2 name of `MaxRequestWorkers`, which it sets.",
         _server_setting("max_connections", lambda ctx, v: parse_int(ctx, v, 0)),
         module="mpm_event",
@@ -1663,7 +1386,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "GracefulShutdownTimeout seconds",
         GLOBAL,
         _ONE,
-        _model_default(Server, "graceful_timeout"),
+        model_default(Server, "graceful_timeout"),
         "How long a graceful stop waits for requests in flight.",
         _server_setting("graceful_timeout", parse_duration),
     ),
@@ -1675,64 +1398,6 @@ SUPPORTED: tuple[Directive, ...] = (
         "none",
         "A file the master writes its process id to.",
         _server_setting("pid_file", _path_value),
-    ),
-    # Logs.
-    record(
-        "ErrorLog",
-        "ErrorLog file-path",
-        TOP,
-        _ONE,
-        "standard error",
-        "The error log file. Piped logs (`|program`) and syslog are refused: log to a file "
-        "and rotate it with logrotate (wsgihost reopens its logs on SIGUSR1).",
-        _error_log,
-    ),
-    record(
-        "LogLevel",
-        "LogLevel level",
-        TOP,
-        (1, None),
-        _model_default(Logging, "level"),
-        "The least severe error log messages written: emerg, alert, crit, error, warn, "
-        "notice, info, debug; trace1 to trace8 mean debug. Per-module levels "
-        "(`ssl:warn`) are a warning and ignored.",
-        _log_level,
-    ),
-    record(
-        "LogFormat",
-        "LogFormat format [nickname]",
-        TOP,
-        (1, 2),
-        "`combined` and `common` are predefined",
-        "Names an access log format for CustomLog (or, without a nickname, sets the one "
-        "TransferLog uses). The `%` codes of Apache's mod_log_config: `%h %l %u %t %r %s "
-        "%>s %b %B %D %T %m %U %q %H %v %V %p %P %a %%`, `%{Name}i`, `%{Name}o`, "
-        "`%{format}t`, `%{unit}T`, and mod_logio's `%I %O %S` (bytes received and sent, "
-        "heads included). An unknown code is an error.",
-        _log_format,
-        module="mod_log_config",
-    ),
-    record(
-        "CustomLog",
-        "CustomLog file-path format|nickname [env=...]",
-        TOP,
-        (2, 3),
-        "none: standard output",
-        "An access log, with a format or a LogFormat nickname (`combined` and `common` "
-        "are predefined). An unknown nickname is an error. Conditions (`env=`, `expr=`) "
-        "are not provided: a warning, and every request is logged.",
-        _custom_log,
-        module="mod_log_config",
-    ),
-    record(
-        "TransferLog",
-        "TransferLog file-path",
-        TOP,
-        _ONE,
-        "",
-        "An access log in the format of the last LogFormat without a nickname, else common.",
-        _transfer_log,
-        module="mod_log_config",
     ),
     # mod_wsgi.
     record(
@@ -1924,7 +1589,7 @@ SUPPORTED: tuple[Directive, ...] = (
         "WSGIApplicationGroupLimit number",
         GLOBAL,
         _ONE,
-        _model_default(Server, "application_group_limit"),
+        model_default(Server, "application_group_limit"),
         "wsgihost's own (mod_wsgi has none). Each application group of a daemon group runs "
         "in daemon processes of its own (mod_wsgi's sub-interpreters), `processes=` x "
         "`threads=` each; this is the most application groups one daemon group may have, "
@@ -1987,156 +1652,6 @@ SUPPORTED: tuple[Directive, ...] = (
 )
 
 
-IGNORED: tuple[Directive, ...] = tuple(
-    # Its address still reaches the app as SERVER_ADMIN, as Apache passes it.
-    not_ours(
-        "ServerAdmin", "wsgihost's error pages name no administrator", TOP, apply=_server_admin
-    )
-    + not_ours("ServerSignature", "wsgihost's error pages carry no server signature")
-    + not_ours("ServerTokens", "wsgihost sends its own Server header", GLOBAL)
-    + not_ours(
-        "HostnameLookups",
-        "client addresses are never looked up in DNS (as with HostnameLookups Off)",
-    )
-    + not_ours(
-        "UseCanonicalName UseCanonicalPhysicalPort",
-        "SERVER_NAME and SERVER_PORT come from the request's Host header, as with Off",
-    )
-    + not_ours(
-        "AccessFileName AllowOverride AllowOverrideList",
-        "wsgihost does not read .htaccess files",
-    )
-    + not_ours(
-        "AddLanguage AddEncoding DefaultLanguage LanguagePriority ForceLanguagePriority RemoveType",
-        "content negotiation and language or encoding tagging are not provided",
-        module="mod_mime",
-    )
-    + not_ours(
-        "AddOutputFilter AddOutputFilterByType SetOutputFilter AddInputFilter SetInputFilter "
-        "DeflateCompressionLevel",
-        "filters (compression, server-side includes) are not provided",
-        module="mod_filter",
-    )
-    + not_ours(
-        "Header RequestHeader",
-        "headers are not edited: set them in the app or in the proxy in front",
-        module="mod_headers",
-    )
-    + not_ours("ErrorDocument", "error pages are wsgihost's own")
-    + not_ours("DefaultType NameVirtualHost", "it has had no effect since Apache 2.4")
-    + not_ours(
-        "EnableMMAP EnableSendfile FileETag ContentDigest AcceptPathInfo "
-        "AllowEncodedSlashes AcceptFilter",
-        "wsgihost decides this itself (files are sent with sendfile; encoded slashes "
-        "are refused, as with AllowEncodedSlashes Off)",
-    )
-    + not_ours("LimitXMLRequestBody", "WebDAV is not provided")
-    + not_ours(
-        "ServerLimit MinSpareServers MaxSpareServers "
-        "MinSpareThreads MaxSpareThreads ThreadLimit ThreadStackSize MaxConnectionsPerChild "
-        "MaxRequestsPerChild MaxMemFree AsyncRequestWorkerFactor",
-        "wsgihost runs a fixed number of front-end processes (StartServers) of "
-        "ThreadsPerChild threads",
-        GLOBAL,
-        module="mpm_event",
-    )
-    + not_ours(
-        "Mutex DefaultRuntimeDir CoreDumpDirectory EnableExceptionHook ExtendedStatus "
-        "SendBufferSize ReceiveBufferSize RLimitCPU RLimitMEM RLimitNPROC",
-        "Apache's process management is not wsgihost's",
-    )
-    + not_ours(
-        "LoadModule",
-        "modules are not loaded: wsgihost provides its modules itself; one it does not "
-        "provide is a warning naming what will not happen. Read in order, for <IfModule>",
-        GLOBAL,
-        module="mod_so",
-        apply=_load_module,
-    )
-    + not_ours("LoadFile", "shared objects are not loaded", GLOBAL, module="mod_so")
-    + not_ours(
-        "BrowserMatch BrowserMatchNoCase SetEnvIf SetEnvIfNoCase SetEnvIfExpr SetEnv UnsetEnv "
-        "PassEnv",
-        "request environment variables are not provided, so they do not reach the app",
-        module="mod_env",
-    )
-    + not_ours(
-        "ExpiresActive ExpiresByType ExpiresDefault",
-        "Expires headers are not added",
-        module="mod_expires",
-    )
-    + not_ours(
-        "Satisfy",
-        "only Require all and Order/Allow/Deny from all are provided, and both must grant",
-        module="mod_access_compat",
-    )
-    + not_ours("Protocols ProtocolsHonorOrder", "wsgihost speaks HTTP/1.1 (and 1.0) only", TOP)
-    + not_ours(
-        "WSGIPythonEggs WSGILazyInitialization WSGIRestrictStdin WSGIRestrictStdout "
-        "WSGIRestrictSignal WSGIRestrictProcess WSGIAcceptMutex WSGIMapHEADToGET "
-        "WSGIErrorOverride WSGIVerboseDebugging WSGITrustedProxyHeaders WSGITrustedProxies "
-        "WSGIDestroyInterpreter WSGICaseSensitivity WSGIEnableSendfile "
-        "WSGISocketRotation WSGIServerMetrics WSGISwitchInterval WSGIIgnoreActivity "
-        "WSGIPassApacheRequest",
-        "this mod_wsgi tuning is not provided by wsgihost",
-        module="mod_wsgi",
-    )
-)
-
-_TLS_NAMES = (
-    "SSLEngine SSLCertificateFile SSLCertificateKeyFile SSLCertificateChainFile "
-    "SSLCACertificateFile SSLCACertificatePath SSLProtocol SSLCipherSuite SSLHonorCipherOrder "
-    "SSLOptions SSLVerifyClient SSLVerifyDepth SSLSessionCache SSLSessionCacheTimeout "
-    "SSLSessionTickets SSLCompression SSLUseStapling SSLStaplingCache SSLRandomSeed "
-    "SSLPassPhraseDialog SSLProxyEngine SSLOpenSSLConfCmd SSLStrictSNIVHostCheck"
-)
-
-REFUSED: tuple[Directive, ...] = tuple(
-    refused(_TLS_NAMES, TLS_WHY, module="mod_ssl")
-    + refused(
-        "ScriptAlias ScriptAliasMatch",
-        "CGI is not provided by wsgihost: mount WSGI apps with WSGIScriptAlias",
-        module="mod_alias",
-    )
-    + refused(
-        "Redirect RedirectMatch RedirectPermanent RedirectTemp",
-        "redirects are not provided: redirect in the app or in the proxy in front",
-        module="mod_alias",
-    )
-    + refused(
-        "AuthType AuthName AuthUserFile AuthGroupFile AuthBasicProvider",
-        "authentication is not provided, and what it protects would be open to anyone: "
-        "authenticate in the app or in the proxy in front",
-        module="mod_auth_basic",
-    )
-    + refused(
-        "ProxyPass ProxyPassMatch ProxyPassReverse",
-        "proxying is not provided by wsgihost",
-        module="mod_proxy",
-    )
-    + refused(
-        "WSGIAccessScript WSGIAuthUserScript WSGIAuthGroupScript WSGIHandlerScript "
-        "WSGIDispatchScript",
-        "access, authentication and dispatch scripts are not provided, and skipping them "
-        "would change who gets what",
-        module="mod_wsgi",
-    )
-    + refused(
-        "If ElseIf Else",
-        "expressions are not provided (use <IfDefine> or <IfModule>)",
-        section=True,
-    )
-    + refused(
-        "Limit LimitExcept RequireAll RequireAny RequireNone",
-        "access rules by method or combined rules are not provided, and skipping them "
-        "would open what they protect",
-        section=True,
-    )
-    + refused("Proxy ProxyMatch", "proxying is not provided by wsgihost", section=True)
-    + refused("Macro", "mod_macro is not provided", module="mod_macro", section=True)
-    + refused("Use UndefMacro", "mod_macro is not provided", module="mod_macro")
-)
-
 CORE: tuple[Directive, ...] = SUPPORTED + IGNORED + REFUSED
 assert len({d.name.lower() for d in CORE}) == len(CORE), "a directive is declared twice"
 
@@ -2144,6 +1659,7 @@ assert len({d.name.lower() for d in CORE}) == len(CORE), "a directive is declare
 # (see wsgihost.config.table). A module's record replaces the core's
 # placeholder of the same name; two modules may not declare one name.
 MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
+    log_directives.DIRECTIVES,
     mod_refused.DIRECTIVES,
     mod_handlers.DIRECTIVES,
     mod_auth.DIRECTIVES,

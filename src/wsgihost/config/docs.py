@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from dataclasses import fields
 
-from wsgihost.config import directives, table
+from wsgihost.config import directives, modules, table
 from wsgihost.config.builder import PREDEFINED_FORMATS
 from wsgihost.config.daemon_options import DAEMON_OPTIONS
 from wsgihost.config.htaccess import override_class
@@ -202,7 +202,7 @@ def render() -> str:
         "## Modules `<IfModule>` finds",
         "",
         "With LoadModule lines (a distribution's tree), `<IfModule>` is true for the "
-        "modules built into httpd (" + ", ".join(sorted(directives.BUILT_IN_MODULES)) + ") "
+        "modules built into httpd (" + ", ".join(sorted(modules.BUILT_IN_MODULES)) + ") "
         "and those loaded by the LoadModule lines read before it, as in Apache; a "
         "loaded module wsgihost does not provide is a warning naming what will not "
         "happen. With no LoadModule at all (a site file on its own), it is true for "
@@ -212,7 +212,7 @@ def render() -> str:
         "| module | what wsgihost provides |",
         "|---|---|",
     ]
-    for name, what in directives.PROVIDED_MODULES.items():
+    for name, what in modules.PROVIDED_MODULES.items():
         label = {"core": "core", "http": "http_core"}.get(name, f"mod_{name}")
         label = name if name.startswith("mpm_") else label
         lines.append(f"| `{label}` | {_cell(_prose(what))} |")

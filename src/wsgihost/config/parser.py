@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from wsgihost.config import directives, macro
+from wsgihost.config import directives, macro, modules
 from wsgihost.config.lexer import ConfigError, Line, expand, first_word, logical_lines, split_args
 from wsgihost.config.problems import Problems
 
@@ -84,7 +84,7 @@ def parse(
     # (a site file on its own) is read again as if every module wsgihost
     # provides were loaded, since the main file that would load them is not read.
     scratch = Problems()
-    reader = _Reader(root, scratch, dict(defines or {}), env, set(directives.BUILT_IN_MODULES))
+    reader = _Reader(root, scratch, dict(defines or {}), env, set(modules.BUILT_IN_MODULES))
     nodes = reader.read(path, path, None)
     if not reader.saw_load_module:
         scratch = Problems()
@@ -349,7 +349,7 @@ class _Reader:
         elif key == "loadmodule" and args:
             self.saw_load_module = True
             if self.loaded is not None:
-                self.loaded.add(directives.module_id(args[0]))
+                self.loaded.add(modules.module_id(args[0]))
         elif key == "serverroot" and self.real_depth == 0 and len(args) == 1:
             self.set_server_root(line, args[0])
         out.append(Node(name, tuple(args), line.file, line.lineno))
@@ -386,7 +386,7 @@ class _Reader:
         negate = arg.startswith("!")
         arg = arg[1:] if negate else arg
         if key == "ifmodule":
-            found = directives.module_loaded(arg, self.loaded)
+            found = modules.module_loaded(arg, self.loaded)
         elif key == "ifdefine":
             found = arg in self.defines
         elif key == "iffile":

@@ -10,7 +10,7 @@ directive once ignored or refused that the module now supports).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -114,3 +114,14 @@ def refused(names: str, why: str, module: str = "core", section: bool = False) -
         )
         for name in names.split()
     ]
+
+
+def model_default(record: type, name: str) -> str:
+    """A field's default in the model, for the docs (so they cannot drift from it)."""
+    for f in fields(record):
+        if f.name == name:
+            value = f.default
+            if isinstance(value, bool):
+                return "On" if value else "Off"
+            return str(value)
+    raise KeyError(name)
