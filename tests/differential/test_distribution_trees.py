@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,13 +123,18 @@ def access_logs(server: Server) -> dict[str, list[str]]:
     for host, target in (("app.test:{port}", "/app/logged"), ("127.0.0.1:{port}", "/hello.txt")):
         call(server, "GET", target, host, [("User-Agent", "tree-test")])
     log_dir = server.root / "log"
-    found: dict[str, list[str]] = {}
-    for path in sorted(log_dir.glob("*.log")):
-        if "error" in path.name:
-            continue
-        lines = [line for line in path.read_text().splitlines() if "tree-test" in line]
-        found[path.name] = [SENT.sub(r"\1<SENT>\2", mask_log_line(line)) for line in lines]
-    return found
+    # A server writes the line after the answer has gone: wait for both.
+    deadline = time.monotonic() + 10
+    while True:
+        found: dict[str, list[str]] = {}
+        for path in sorted(log_dir.glob("*.log")):
+            if "error" in path.name:
+                continue
+            lines = [line for line in path.read_text().splitlines() if "tree-test" in line]
+            found[path.name] = [SENT.sub(r"\1<SENT>\2", mask_log_line(line)) for line in lines]
+        if sum(map(len, found.values())) >= 2 or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def test_access_logs_go_where_envvars_says_with_the_same_lines(pair: Differential) -> None:
