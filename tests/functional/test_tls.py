@@ -306,6 +306,47 @@ def test_client_certificate_required(tmp_path: Path, pki: tlscerts.Pki, alone: b
         server.close()
 
 
+def test_a_section_that_requires_a_client_certificate(tmp_path: Path, pki: tlscerts.Pki) -> None:
+    """SSLVerifyClient require in a <Location>: asked for at the handshake for the
+    whole host, the rest of it open, the section 403 without a certificate."""
+    conf = tmp_path / "site.conf"
+    conf.write_text(
+        textwrap.dedent(
+            f"""\
+            Listen 127.0.0.1:${{PORT}}
+            ErrorLog {tmp_path}/error.log
+            <VirtualHost *:${{PORT}}>
+                ServerName b.test
+                SSLEngine on
+                SSLCertificateFile {pki.cert("b.test")}
+                SSLCertificateKeyFile {pki.key("b.test")}
+                SSLCACertificateFile {pki.ca}
+                SSLOptions +StdEnvVars
+                WSGIScriptAlias / {APPS / "echo.wsgi"}
+                <Location /private>
+                    SSLVerifyClient require
+                </Location>
+            </VirtualHost>
+            """
+        )
+    )
+    port = free_port()
+    server = ServerProcess(["serve", "--config", str(conf)], env={"PORT": str(port)})
+    try:
+        server.wait_listening()
+        with tls_connect(port, client_context(pki), "b.test") as s:
+            assert ask(s, "/open", "b.test")[0] == 200
+            assert ask(s, "/private/x", "b.test")[0] == 403
+        with tls_connect(port, client_context(pki, cert=True), "b.test") as s:
+            status, _, body = ask(s, "/private/x", "b.test")
+            assert status == 200
+            assert json.loads(body)["environ"]["SSL_CLIENT_S_DN_CN"] == "alice"
+        log = (tmp_path / "error.log").read_text()
+        assert "access to /private/x failed, reason: no verified client certificate" in log
+    finally:
+        server.close()
+
+
 def test_plain_http_to_the_tls_port_gets_apaches_400(site: ServerProcess) -> None:
     with socket.create_connection(("127.0.0.1", site.tls_port), timeout=10) as s:  # type: ignore[attr-defined]
         s.sendall(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")

@@ -205,10 +205,15 @@ def test_per_directory_client_verification(tmp_path: Path, pki: tlscerts.Pki) ->
     assert server is not None and server.vhosts[0].tls is not None
     assert server.vhosts[0].tls.verify_client == "optional"
     assert any(p.startswith("8: SSLVerifyClient: asked for at the handshake") for p in problems)
-    # require cannot be hoisted without refusing the rest of the host.
+    # require: asked for at the handshake too (optional, so the rest of the host is
+    # open), and the section refuses a connection that presented none.
     server, problems = site(tmp_path, vhost.replace("MODE", "require"))
-    assert server is None
-    assert any(p.startswith("8: SSLVerifyClient: per-directory") for p in problems)
+    assert server is not None and server.vhosts[0].tls is not None
+    assert server.vhosts[0].tls.verify_client == "optional"
+    assert any(p.startswith("8: SSLVerifyClient: asked for at the handshake") for p in problems)
+    (section,) = [s for s in server.vhosts[0].sections if s.pattern == "/certs"]
+    assert section.settings.require_client_cert is True
+    assert not server.vhosts[0].settings.require_client_cert
 
 
 def test_a_key_this_user_cannot_read_is_a_warning(

@@ -115,10 +115,17 @@ def _verify_client(ctx: Context, args: list[str]) -> None:
         return
     if ctx.section is not None:
         # Apache renegotiates (TLS 1.2) or asks again after the handshake
-        # (TLS 1.3) for a section; skipping it would let anyone in.
-        ctx.error(
-            "per-directory client verification (a renegotiation) is not provided: "
-            "set SSLVerifyClient in the <VirtualHost>"
+        # (TLS 1.3) for a section. wsgihost asks at the handshake, for the
+        # whole host, and refuses the section's requests (403) on a
+        # connection that presented no verified certificate: no one gets in
+        # whom Apache would keep out.
+        if (_settings(ctx).verify_client or "none") == "none":
+            _store(ctx, verify_client="optional")
+        ctx.dir.settings = replace(ctx.dir.settings, require_client_cert=True)
+        ctx.warn(
+            "asked for at the handshake, for the whole virtual host (no renegotiation): "
+            "clients are asked everywhere on it, and a request here without a verified "
+            "certificate is refused (403)"
         )
         return
     _store(ctx, verify_client=mode)
@@ -449,8 +456,9 @@ DIRECTIVES: tuple[Directive, ...] = (
         "Ask for a client certificate: `require` refuses the handshake without a valid "
         "one, `optional` also accepts none (SSL_CLIENT_VERIFY says which). "
         "`optional_no_ca` is refused (Python's ssl cannot accept an unverifiable "
-        "certificate). In a section, `optional` is asked for at the handshake for the "
-        "whole host (a warning; no renegotiation), and `require` is refused.",
+        "certificate). In a section, the certificate is asked for at the handshake for "
+        "the whole host (a warning; no renegotiation); with `require`, the section's "
+        "requests on a connection that presented none are refused (403).",
         _verify_client,
         MODULE,
     ),

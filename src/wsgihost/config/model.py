@@ -111,6 +111,8 @@ class DirSettings:
     error_override: bool | None = None  # WSGIErrorOverride
     ssl_options: tuple[str, ...] = ()  # SSLOptions in sections: "+StdEnvVars", ... in order
     require_ssl: bool | None = None  # SSLRequireSSL: 403 for a request not over TLS
+    # SSLVerifyClient require in a section: 403 without a verified client certificate.
+    require_client_cert: bool | None = None
     # Handlers (mod_mime, core, mod_wsgi; config/mod_handlers.py). ``handler`` is
     # SetHandler's (name, where it was set), name "" for None; ``add_handlers``
     # AddHandler's (".ext", name, where), RemoveHandler's with name "".
@@ -239,6 +241,11 @@ class DirSettings:
             ),
             ssl_options=self.ssl_options + over.ssl_options,
             require_ssl=over.require_ssl if over.require_ssl is not None else self.require_ssl,
+            require_client_cert=(
+                over.require_client_cert
+                if over.require_client_cert is not None
+                else self.require_client_cert
+            ),
             conditions=_merge_conditions(self.conditions, over.conditions),
             **_merge_auth(self, over),
             **_merge_set(self, over, _MOD_WSGI_FIELDS),

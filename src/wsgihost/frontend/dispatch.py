@@ -62,6 +62,16 @@ def start(conn: Exchange, req: Request) -> None:
             )
             conn.answer(req, 403)
             return
+        if layer is not None and target.settings.require_client_cert and not layer.client_cert():
+            # SSLVerifyClient require in a section: Apache would renegotiate and
+            # fail; the certificate was asked for at the handshake, and none came.
+            worker.logs.error_log(target.host).error(
+                f"access to {head.target} failed, reason: no verified client certificate "
+                "(SSLVerifyClient require)",
+                conn.client(),
+            )
+            conn.answer(req, 403)
+            return
         if layer is not None and isinstance(target, WSGITarget):
             head.ssl_environ = layer.request_environ(target.host, target.settings.ssl_options)
         # The access phases (Require, authentication, WSGIAccessScript) come

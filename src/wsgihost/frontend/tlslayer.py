@@ -417,6 +417,11 @@ class TlsProtocol(asyncio.Protocol):
             return 403
         return 0
 
+    def client_cert(self) -> bool:
+        """Whether the client presented a certificate (one that fails verification
+        ends the handshake, so any it presented is verified)."""
+        return self.obj is not None and bool(self.obj.getpeercert(binary_form=True))
+
     def request_environ(self, host: Host, section_options: tuple[str, ...]) -> dict[str, str]:
         settings = host.tls or (self.handshake_host.tls if self.handshake_host else None)
         options = tls.options_on(settings.options if settings else (), section_options)
