@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wsgihost.access import hostnames
-from wsgihost.access.basic import WrongScheme, challenge, credentials
+from wsgihost.access import groupfile, hostnames, htpasswd
+from wsgihost.access.basic import Credentials, WrongScheme, challenge, credentials
 from wsgihost.access.providers import REGISTRY, SLOW
 from wsgihost.access.rules import Outcome, evaluate, only_denies, providers_in
 from wsgihost.access.scripts import (
@@ -100,6 +100,18 @@ class RequestFacts:
             self._groups_known = True
             self._groups = _groups_for_user(self)
         return self._groups
+
+    def file_groups(self) -> tuple[str | None, frozenset[str] | None]:
+        """AuthGroupFile and the user's groups in it (None: the file cannot be read)."""
+        path = self.target.settings.auth_group_file
+        if path is None or self.user is None:
+            return path, frozenset()
+        try:
+            return path, groupfile.user_groups(path, self.user)
+        except OSError as e:
+            why = f"({e.errno}){e.strerror}: " if e.errno is not None else ""
+            self.log("authz_groupfile", f"{why}AH01666: Could not open group file: {path}")
+            return path, None
 
     def environ(self, script: AuthScript) -> dict[str, Any]:
         host = self.target.host
@@ -259,36 +271,85 @@ def _authenticate(settings: DirSettings, facts: RequestFacts) -> Decision:
     if sent is None:
         return Decision(401, realm)
     user = sent.user
-    if settings.auth_provider != "wsgi":
-        facts.log(
-            "auth_basic",
-            "AuthType Basic without AuthBasicProvider wsgi: Apache's default provider, file "
-            "(mod_authn_file), is not provided by wsgihost",
-        )
+    result = _NOT_FOUND
+    for provider in (settings.auth_provider or "file").split():
+        # mod_auth_basic asks the next provider only for a user this one does not know.
+        result = (_check_file if provider == "file" else _check_wsgi)(settings, facts, sent)
+        if result != _NOT_FOUND:
+            break
+    if result not in _RESULTS:
+        return Decision(user=result, auth_type=auth_type)  # the user granted
+    if settings.auth_basic_authoritative is False and result != _DENIED:
+        # Left to another authentication module; there is none, so the core's
+        # check_user_id phase declines and the request is a configuration error.
+        facts.log("core", f"AH00025: configuration error:  couldn't check user: {facts.uri}")
         return Decision(500, user=user, auth_type=auth_type)
-    script = settings.auth_user_script
-    if script is None:
-        facts.log_server(
-            facts.wsgi_prefix + "Location of WSGI user authentication script not provided."
-        )
-        return Decision(500, user=user, auth_type=auth_type)
-    try:
-        result = facts.call(script, CHECK_PASSWORD, sent.user, sent.password)
-    except ScriptFailed:
-        return Decision(500, user=user, auth_type=auth_type)
-    if result is True:
-        return Decision(user=user, auth_type=auth_type)
-    if isinstance(result, str):
-        return Decision(user=result, auth_type=auth_type)  # the script names the user
-    if result is False:
+    if result == _DENIED:
         facts.log(
             "auth_basic",
             f'AH01617: user {user}: authentication failure for "{facts.uri}": Password Mismatch',
         )
         return Decision(401, realm, user, auth_type)
-    if result is None:
+    if result == _NOT_FOUND:
         facts.log("auth_basic", f"AH01618: user {user} not found: {facts.uri}")
         return Decision(401, realm, user, auth_type)
+    return Decision(500, user=user, auth_type=auth_type)
+
+
+# A provider's answer: the user granted (a name), or one of these.
+_DENIED = "\0denied"
+_NOT_FOUND = "\0not found"
+_ERROR = "\0error"
+_RESULTS = frozenset({_DENIED, _NOT_FOUND, _ERROR})
+
+
+def _check_file(settings: DirSettings, facts: RequestFacts, sent: Credentials) -> str:
+    """mod_authn_file: the AuthUserFile (on a thread: bcrypt is slow on purpose)."""
+    path = settings.auth_user_file
+    if path is None:
+        facts.log("authn_file", "AH01619: AuthUserFile not specified in the configuration")
+        return _ERROR
+    # Apache compares the bytes sent; credentials() read them as UTF-8 or latin-1.
+    password = _sent_bytes(sent.password)
+    answer = htpasswd.check(htpasswd.FILES, path, sent.user, password)
+    if answer.message:
+        facts.log("authn_file", answer.message)
+    return {
+        htpasswd.Lookup.GRANTED: sent.user,
+        htpasswd.Lookup.DENIED: _DENIED,
+        htpasswd.Lookup.NOT_FOUND: _NOT_FOUND,
+        htpasswd.Lookup.ERROR: _ERROR,
+    }[answer.lookup]
+
+
+def _sent_bytes(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("latin-1", "replace")
+
+
+def _check_wsgi(settings: DirSettings, facts: RequestFacts, sent: Credentials) -> str:
+    """mod_wsgi's provider: WSGIAuthUserScript's check_password."""
+    script = settings.auth_user_script
+    if script is None:
+        facts.log_server(
+            facts.wsgi_prefix + "Location of WSGI user authentication script not provided."
+        )
+        return _ERROR
+    try:
+        result = facts.call(script, CHECK_PASSWORD, sent.user, sent.password)
+    except ScriptFailed:
+        return _ERROR
+    if result is True:
+        return sent.user
+    if isinstance(result, str):
+        # The script names the user (never one of our markers: those start with NUL).
+        return result if result not in _RESULTS else _ERROR
+    if result is False:
+        return _DENIED
+    if result is None:
+        return _NOT_FOUND
     facts.log(
         "wsgi",
         facts.wsgi_prefix + f"Exception occurred processing WSGI script '{script.path}'.",
@@ -297,7 +358,7 @@ def _authenticate(settings: DirSettings, facts: RequestFacts) -> Decision:
         "wsgi",
         "TypeError: Basic auth provider must return True, False None or user name as string",
     )
-    return Decision(500, user=user, auth_type=auth_type)
+    return _ERROR
 
 
 # -- the front end's call -------------------------------------------------------------
@@ -330,9 +391,9 @@ def _blocks(settings: DirSettings) -> bool:
     if rules is None:
         return False
     used = providers_in(rules)
-    return bool(used & SLOW) or (
-        settings.auth_user_script is not None and bool(used - {"all", "ip", "local"})
-    )
+    # A password check (a script, or bcrypt in a file) runs wherever a user is asked for.
+    checks_passwords = settings.auth_user_script is not None or bool(settings.auth_type)
+    return bool(used & SLOW) or (checks_passwords and bool(used - {"all", "ip", "local"}))
 
 
 def _decide_on_thread(

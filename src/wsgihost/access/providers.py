@@ -1,6 +1,6 @@
-"""The ``Require`` providers wsgihost has: mod_authz_core's ``all`` and ``method``, mod_authz_host's
-``ip``, ``local`` and ``host``, mod_authz_user's ``valid-user`` and ``user``, and
-mod_wsgi's ``wsgi-group``.
+"""The ``Require`` providers wsgihost has: mod_authz_core's ``all`` and ``method``,
+mod_authz_host's ``ip``, ``local`` and ``host``, mod_authz_user's ``valid-user`` and
+``user``, mod_authz_groupfile's ``group``, and mod_wsgi's ``wsgi-group``.
 
 Each checks its arguments when the configuration is read (``parse``) and
 answers for one request (``check``), with the results and error-log lines
@@ -150,6 +150,59 @@ class WsgiGroupProvider:
         return Outcome.DENIED
 
 
+class GroupProvider:
+    """mod_authz_groupfile's ``Require group``: the groups of AuthGroupFile."""
+
+    def parse(self, args: tuple[str, ...]) -> str | None:
+        return None if args else "'Require group' needs at least one group name"
+
+    def check(self, rule: Check, facts: Facts) -> Outcome:
+        if facts.user is None:
+            return Outcome.DENIED_NO_USER
+        # The gate's facts know the group file; the Facts protocol is authorization's.
+        lookup = getattr(facts, "file_groups", None)
+        if lookup is None:
+            return Outcome.ERROR
+        path, groups = lookup()
+        if path is None:
+            facts.log(
+                "authz_groupfile", "AH01664: No group file was specified in the configuration"
+            )
+            return Outcome.DENIED
+        if groups is None:
+            return Outcome.ERROR
+        if not groups:
+            facts.log(
+                "authz_groupfile",
+                f"AH01667: Authorization of user {facts.user} to access {facts.uri} failed, "
+                f"reason: user doesn't appear in group file ({path}).",
+            )
+            return Outcome.DENIED
+        if any(name in groups for name in rule.args):
+            return Outcome.GRANTED
+        facts.log(
+            "authz_groupfile",
+            f"AH01668: Authorization of user {facts.user} to access {facts.uri} failed, "
+            "reason: user is not part of the 'require'ed group(s).",
+        )
+        return Outcome.DENIED
+
+
+class EnvProvider:
+    """mod_authz_core's ``Require env VAR...``: granted when the request has any of the
+    variables (SetEnv, SetEnvIf, ...; names in any case, any value, empty too), else
+    denied. The variables are the pipeline's request state's; a request without one
+    has none."""
+
+    def parse(self, args: tuple[str, ...]) -> str | None:
+        return None  # Apache takes none too: such a rule denies everyone
+
+    def check(self, rule: Check, facts: Facts) -> Outcome:
+        request = FactsRequest(facts)
+        found = any(request.env(name) is not None for name in rule.args)
+        return Outcome.GRANTED if found else Outcome.DENIED
+
+
 class ExprProvider:
     """mod_authz_core's ``Require expr "..."``: granted when the expression is true.
 
@@ -203,6 +256,8 @@ REGISTRY: dict[str, Provider] = {
     "user": UserProvider(),
     "wsgi-group": WsgiGroupProvider(),
     "expr": ExprProvider(),
+    "env": EnvProvider(),
+    "group": GroupProvider(),
 }
 # Providers whose check may block (DNS, a script): never evaluated on the event loop.
-SLOW = frozenset({"host", "wsgi-group"})
+SLOW = frozenset({"host", "wsgi-group", "group"})

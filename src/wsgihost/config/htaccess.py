@@ -58,6 +58,7 @@ OVERRIDE_CLASS: dict[str, str] = {
         "AuthConfig",
         "AuthType AuthName AuthUserFile AuthGroupFile AuthBasicProvider "
         "AuthBasicAuthoritative AuthBasicFake AuthDigestProvider AuthDigestDomain "
+        "AuthBasicUseDigestAlgorithm AuthDigestNonceLifetime AuthDigestAlgorithm AuthDigestQop "
         "AuthDBMUserFile AuthDBMGroupFile AuthMerging AuthzSendForbiddenOnFailure "
         "Require RequireAll RequireAny RequireNone Satisfy CGIPassAuth "
         "WSGIAccessScript WSGIAuthUserScript WSGIAuthGroupScript "

@@ -21,16 +21,11 @@ from wsgihost.access.rules import Check, Combine
 from wsgihost.config.draft import Context
 from wsgihost.config.mod_refused import require_provider_refusal
 from wsgihost.config.model import AuthScript
-from wsgihost.config.table import DIRECTORY, Apply, Directive, record, refused
+from wsgihost.config.table import DIRECTORY, Apply, Directive, record
 from wsgihost.config.values import parse_pairs, suggest
 
 _DIR = frozenset({DIRECTORY})
 
-FILE_WHY = (
-    "password and group files (mod_authn_file, mod_authz_groupfile) are not provided yet "
-    "(issue 17), and skipping them would open what they protect: use AuthBasicProvider "
-    "wsgi with a WSGIAuthUserScript"
-)
 
 _RUN_IN_WORKER = (
     " mod_wsgi runs it inside Apache's own processes; wsgihost runs it in the front-end "
@@ -100,18 +95,19 @@ def _auth_name(ctx: Context, args: list[str]) -> None:
 
 
 def _auth_basic_provider(ctx: Context, args: list[str]) -> None:
+    names: list[str] = []
     for arg in args:
         name = arg.lower()
-        if name == "file":
-            ctx.error(f"the file provider: {FILE_WHY}")
-            return
-        if name != "wsgi":
+        if name not in ("file", "wsgi"):
             ctx.error(
-                f"authentication provider '{arg}' is not provided: only 'wsgi' (a "
-                "WSGIAuthUserScript) is, and skipping it would open what it protects"
+                f"authentication provider '{arg}' is not provided: only 'file' "
+                "(AuthUserFile) and 'wsgi' (a WSGIAuthUserScript) are, and skipping it "
+                "would open what it protects"
             )
             return
-    ctx.dir.settings = replace(ctx.dir.settings, auth_provider="wsgi")
+        names.append(name)
+    # Tried in the order written, the next only for a user the last did not know.
+    ctx.dir.settings = replace(ctx.dir.settings, auth_provider=" ".join(names))
 
 
 def _script(field_name: str) -> Apply:
@@ -177,7 +173,7 @@ DIRECTIVES: tuple[Directive, ...] = (
         'one with a 401 and `WWW-Authenticate: Basic realm="AuthName"`, and check the '
         "credentials with the AuthBasicProvider; the user reaches the app as REMOTE_USER "
         "and AUTH_TYPE, and the access log's `%u`. None: no authentication here. Digest "
-        "and Form are refused.",
+        "and Form are refused (mod_auth_digest and mod_auth_form are not provided).",
         _auth_type,
         module="mod_authn_core",
     ),
@@ -194,13 +190,13 @@ DIRECTIVES: tuple[Directive, ...] = (
     ),
     record(
         "AuthBasicProvider",
-        "AuthBasicProvider wsgi",
+        "AuthBasicProvider file|wsgi ...",
         _DIR,
         (1, None),
         "file",
-        "Where Basic credentials are checked: `wsgi`, the WSGIAuthUserScript. Apache's "
-        "default, `file`, is not provided yet (issue 17) and is refused; AuthType Basic "
-        "without AuthBasicProvider wsgi is a 500 for the requests that need a user.",
+        "Where Basic credentials are checked, in the order given (the next provider only "
+        "for a user the previous one does not know): `file`, the AuthUserFile (Apache's "
+        "default), and `wsgi`, the WSGIAuthUserScript.",
         _auth_basic_provider,
         module="mod_auth_basic",
     ),
@@ -245,6 +241,4 @@ DIRECTIVES: tuple[Directive, ...] = (
         _script("access_script"),
         module="mod_wsgi",
     ),
-    *refused("AuthUserFile", FILE_WHY, module="mod_authn_file"),
-    *refused("AuthGroupFile", FILE_WHY, module="mod_authz_groupfile"),
 )

@@ -142,6 +142,9 @@ class DirSettings:
     auth_user_script: AuthScript | None = None  # WSGIAuthUserScript
     auth_group_script: AuthScript | None = None  # WSGIAuthGroupScript
     access_script: AuthScript | None = None  # WSGIAccessScript
+    auth_user_file: str | None = None  # AuthUserFile (config/mod_authn_file.py)
+    auth_group_file: str | None = None  # AuthGroupFile
+    auth_basic_authoritative: bool | None = None  # AuthBasicAuthoritative
     # <If>, <ElseIf>, <Else> of this scope (config/mod_if.py), chosen per request
     # by mod_if.walk; a deeper scope's sections follow the outer ones.
     conditions: Conditions | None = None
@@ -261,6 +264,9 @@ _AUTH_FIELDS = (
     "auth_user_script",
     "auth_group_script",
     "access_script",
+    "auth_user_file",
+    "auth_group_file",
+    "auth_basic_authoritative",
 )
 
 
