@@ -53,10 +53,12 @@ def call(
     headers: list[tuple[str, str]] | None = None,
     body: bytes = b"",
     version: str = "HTTP/1.1",
+    source: str = "",
 ) -> Answer | dict[str, Any]:
-    """One request on a new connection; its answer, or what went wrong."""
+    """One request on a new connection (from ``source``, if given); its answer, or
+    what went wrong."""
     try:
-        with Conn(server, timeout=10) as conn:
+        with Conn(server, timeout=10, source=source) as conn:
             conn.send(request(server, method, target, host, headers, body, version))
             return conn.answer(head_only=method == "HEAD")
     except (OSError, ValueError) as e:

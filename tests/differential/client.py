@@ -29,8 +29,13 @@ class Answer:
 class Conn:
     """One client connection; ``answer()`` reads the next response on it."""
 
-    def __init__(self, server: Server, rcvbuf: int = 0, timeout: float = 30.0) -> None:
+    def __init__(
+        self, server: Server, rcvbuf: int = 0, timeout: float = 30.0, source: str = ""
+    ) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if source:
+            # Another client address (127.0.0.2, ...) for rules that tell clients apart.
+            self.sock.bind((source, 0))
         if rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)

@@ -3,9 +3,9 @@
 Pure. A section's ``Require`` lines are a tree: each line is a
 :class:`Check` of one provider (``all``, ``ip``, ``valid-user``, ...), and
 lines written together are a :class:`Combine` (several lines in one section
-are an implicit ``<RequireAny>``; ``<RequireAll>``/``<RequireAny>`` blocks will
-nest more of them). Evaluating a tree gives one of mod_authz_core's results:
-granted, denied, denied for want of a user (authentication may still grant
+are an implicit ``<RequireAny>``; ``<RequireAll>``, ``<RequireAny>`` and
+``<RequireNone>`` blocks nest more of them). Evaluating a tree gives one of
+mod_authz_core's results: granted, denied, denied for want of a user (authentication may still grant
 it), neutral (a negated rule that did not match) or an error.
 
 Providers are looked up by name in a registry of :class:`Provider` objects,
@@ -18,7 +18,7 @@ group script), so the caller evaluates trees that use them on a thread.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 
@@ -150,3 +150,50 @@ def only_denies(rule: Rule) -> bool:
     if isinstance(rule, Check):
         return rule.provider == "all" and rule.args == ("denied",) and not rule.negate
     return not rule.negate and all(only_denies(c) for c in rule.children)
+
+
+def placed(root: Combine, path: tuple[int, ...], child: Rule) -> Combine:
+    """``root`` with ``child`` appended to the block ``path`` leads to (child indices)."""
+    if not path:
+        return replace(root, children=(*root.children, child))
+    inner = root.children[path[0]]
+    if not isinstance(inner, Combine):
+        raise ValueError(f"no block at {path}")
+    children = list(root.children)
+    children[path[0]] = placed(inner, path[1:], child)
+    return replace(root, children=tuple(children))
+
+
+def block_at(root: Combine, path: tuple[int, ...]) -> Combine:
+    """The block ``path`` leads to from ``root``."""
+    for index in path:
+        inner = root.children[index]
+        if not isinstance(inner, Combine):
+            raise ValueError(f"no block at {path}")
+        root = inner
+    return root
+
+
+def spliced(parent_op: str, block: Combine) -> bool:
+    """Whether mod_authz_core merges ``block`` into its parent (a plain block of
+    the parent's own kind is associative, so its lines count as the parent's)."""
+    return not block.negate and block.op == parent_op
+
+
+def only_negative(block: Combine) -> bool:
+    """True when none of the block's rules can grant, as mod_authz_core judges it at
+    startup (AH01624): a negated block of the other kind counts as its own rules
+    negated (De Morgan), a plain block of the same kind as its own rules."""
+    for child in block.children:
+        if isinstance(child, Combine):
+            if spliced(block.op, child):
+                if not only_negative(child):
+                    return False
+                continue
+            if child.negate and child.op != block.op:
+                if all(not c.negate for c in child.children):
+                    continue  # each of its rules becomes a negated one here
+                return False  # a negated rule of it becomes a plain one here
+        if not child.negate:
+            return False
+    return True

@@ -149,6 +149,8 @@ def _walk(ctx: Context, nodes: tuple[Node, ...]) -> None:
         child = record.apply(ctx.at(node.file, node.line, label), list(node.args))
         if node.children is not None and child is not None:
             _walk(child, node.children)
+            if child.on_close is not None:
+                child.on_close()  # a section judged whole (an empty <RequireAll>, ...)
 
 
 # -- the checks that need everything, and the freeze ----------------------------------------

@@ -12,6 +12,7 @@ further down).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -179,6 +180,10 @@ class Context:
         self.file = ""
         self.line = 0
         self.name = ""
+        # Inside <RequireAll>/<RequireAny>/<RequireNone> (config/mod_authz.py): the
+        # path to the block in the scope's rule tree, and what to check at its end.
+        self.authz_path: tuple[int, ...] | None = None
+        self.on_close: Callable[[], None] | None = None
 
     def at(self, file: str, line: int, name: str) -> Context:
         """Point at the directive about to be applied (``name`` as the table spells it)."""

@@ -17,8 +17,9 @@ from dataclasses import replace
 from typing import Any
 
 from wsgihost.access.providers import REGISTRY
-from wsgihost.access.rules import Check, Combine
+from wsgihost.access.rules import Check
 from wsgihost.config.draft import Context
+from wsgihost.config.mod_authz import add_rule, block_name, current_block
 from wsgihost.config.mod_refused import require_provider_refusal
 from wsgihost.config.model import AuthScript
 from wsgihost.config.table import DIRECTORY, Apply, Directive, record
@@ -38,14 +39,14 @@ _RUN_IN_WORKER = (
 
 
 def _require(ctx: Context, args: list[str]) -> None:
-    negate = args[0].lower() == "not"
+    negate = args[0].lower() == "not" and len(args) > 1
     words = args[1:] if negate else args
-    if negate:
-        # Apache: a negated rule alone can only be neutral, never grant.
+    if negate and current_block(ctx).op == "any":
+        # Apache: a negated rule can only deny or say nothing, never grant.
+        where = block_name(current_block(ctx))
         ctx.error(
-            f"'Require {' '.join(args)}': a negated rule belongs inside <RequireAll> "
-            "(or <RequireNone>), where it can deny; alone, or among the lines of one "
-            "section (an implicit <RequireAny>), it has no effect, as Apache says too"
+            f"negative Require directive has no effect in {where} directive: 'Require "
+            f"{' '.join(args)}' belongs inside <RequireAll>, where it can deny"
         )
         return
     name = words[0].lower()
@@ -66,12 +67,12 @@ def _require(ctx: Context, args: list[str]) -> None:
     if problem is not None:
         ctx.error(problem)
         return
-    check = Check(name, rule_args)
+    check = Check(name, rule_args, negate)
     draft = ctx.dir
-    lines = draft.settings.authz
-    children = lines.children if isinstance(lines, Combine) else ()
-    # Several Require lines in one section mean any of them (Apache's <RequireAny>).
-    draft.settings = replace(draft.settings, authz=Combine("any", (*children, check)))
+    inside = ctx.authz_path is not None
+    add_rule(ctx, check)  # several lines in one scope: any of them (<RequireAny>)
+    if inside:
+        return
     # The summary static files read: "denied" only while every line denies everyone.
     denies = name == "all" and rule_args[0].lower() == "denied"
     draft.require = "denied" if denies and draft.require != "granted" else "granted"
@@ -142,8 +143,8 @@ _SCRIPT_SYNTAX = " /path/to/script.wsgi [application-group=NAME]"
 DIRECTIVES: tuple[Directive, ...] = (
     record(
         "Require",
-        "Require all granted|denied | local | ip ADDR... | host NAME... | valid-user | "
-        "user NAME... | wsgi-group NAME... | expr EXPRESSION",
+        "Require [not] all granted|denied | local | ip ADDR... | host NAME... | valid-user | "
+        "user NAME... | wsgi-group NAME... | env VAR... | expr EXPRESSION",
         _DIR,
         (1, None),
         "(none: granted)",
@@ -155,7 +156,9 @@ DIRECTIVES: tuple[Directive, ...] = (
         "`valid-user`, `user NAME...` and `wsgi-group NAME...` (groups from "
         "WSGIAuthGroupScript) need an authenticated user (AuthType Basic); `expr` "
         '(Apache\'s expression language, quoted: `Require expr "%{REQUEST_URI} =~ m#^/x#"`, '
-        "checked when read). Several lines "
+        "checked when read); `env VAR...` (any of the request's variables set, by "
+        "SetEnvIf, SetEnv, ...). `not` negates a rule: it can then only deny, inside "
+        "<RequireAll>. Several lines "
         "in one section grant if any does; a section with Require lines replaces the "
         "rules of the sections around it (AuthMerging Off). Denied: 403, or 401 for an "
         "authenticated user. Other providers and `Require not` outside <RequireAll> are "

@@ -48,7 +48,8 @@ PROVIDED_MODULES: dict[str, str] = {
     "headers": "Header and RequestHeader (onsuccess, always, early, env=, expr=)",
     "setenvif": "SetEnvIf, SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase, SetEnvIfExpr",
     "dir": "DirectoryIndex",
-    "authz_core": "Require (several lines: any of them), AuthMerging Off",
+    "authz_core": "Require (several lines: any of them; not; env), <RequireAll>, <RequireAny>, "
+    "<RequireNone>, AuthMerging Off",
     "authz_host": "Require ip, Require local, Require host (forward-confirmed reverse DNS)",
     "authn_core": "AuthType Basic|None, AuthName",
     "auth_basic": "Basic authentication: AuthBasicProvider file and wsgi, AuthBasicAuthoritative",

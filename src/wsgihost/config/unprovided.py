@@ -85,9 +85,8 @@ REFUSED: tuple[Directive, ...] = tuple(
         module="mod_proxy",
     )
     + refused(
-        "Limit LimitExcept RequireAll RequireAny RequireNone",
-        "access rules by method or combined rules are not provided, and skipping them would open "
-        "what they protect",
+        "Limit LimitExcept",
+        "access rules by method are not provided, and skipping them would open what they protect",
         section=True,
     )
     + refused("Proxy ProxyMatch", "proxying is not provided by wsgihost", section=True)

@@ -1,0 +1,138 @@
+"""mod_authz_core's rule blocks: ``<RequireAll>``, ``<RequireAny>``, ``<RequireNone>``.
+
+Pure. A block is a :class:`~wsgihost.access.rules.Combine` in the scope's
+rule tree; the ``Require`` lines inside it (config/mod_auth.py) land in it
+through :func:`add_rule`, found by the path the block's context carries.
+Apache's rules are kept where it checks them: a negated rule (``Require not``,
+``<RequireNone>``) cannot stand in a block that grants on any one rule (the
+scope's own lines, ``<RequireAny>``, ``<RequireNone>``), a block must hold a
+rule, and a block whose rules are all negated can never grant (AH01624): all
+three are configuration errors, as Apache refuses to start with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Literal
+
+from wsgihost.access.rules import Combine, Rule, block_at, only_negative, placed, spliced
+from wsgihost.config.draft import Context
+from wsgihost.config.table import DIRECTORY, Apply, Directive, record
+
+_DIR = frozenset({DIRECTORY})
+
+_NAMES = {("all", False): "<RequireAll>", ("any", False): "<RequireAny>"}
+
+
+def block_name(block: Combine) -> str:
+    """How Apache names a block in its messages (the scope's own lines: <RequireAny>)."""
+    return _NAMES.get((block.op, block.negate), "<RequireNone>")
+
+
+def _root(ctx: Context) -> Combine:
+    authz = ctx.dir.settings.authz
+    return authz if isinstance(authz, Combine) else Combine("any", ())
+
+
+def current_block(ctx: Context) -> Combine:
+    """The block a ``Require`` line here joins: its container's, else the scope's lines."""
+    return block_at(_root(ctx), ctx.authz_path or ())
+
+
+def add_rule(ctx: Context, rule: Rule) -> tuple[int, ...]:
+    """Put ``rule`` in the block ``ctx`` is in; its path in the scope's tree."""
+    root = _root(ctx)
+    path = ctx.authz_path or ()
+    index = len(block_at(root, path).children)
+    draft = ctx.dir
+    draft.settings = replace(draft.settings, authz=placed(root, path, rule))
+    if ctx.authz_path is not None or isinstance(rule, Combine):
+        # A block, or a rule inside one: the shortcut summary ("every rule
+        # denies everyone") no longer holds, so the tree decides.
+        draft.require = "granted"
+    return (*path, index)
+
+
+def _block(op: Literal["all", "any"], negate: bool) -> Apply:
+    def apply(ctx: Context, args: list[str]) -> Context | None:
+        fresh = Combine(op, (), negate)
+        outer = current_block(ctx)
+        if negate and outer.op == "any":
+            ctx.error(
+                f"{block_name(fresh)} directive has no effect in {block_name(outer)} "
+                "directive (as Apache says: a negated block can only deny, so it "
+                "belongs inside <RequireAll>)"
+            )
+            return None
+        file, line, name = ctx.file, ctx.line, ctx.name
+        path = add_rule(ctx, fresh)
+        inner = ctx.child(ctx.level, ctx.host, ctx.section)
+        inner.authz_path = path
+
+        def close() -> None:
+            block = block_at(_root(inner), path)
+            if not block.children:
+                ctx.problems.error(
+                    file,
+                    line,
+                    f"{name}: {block_name(block)} directive contains no authorization directives",
+                )
+            elif not spliced(outer.op, block) and only_negative(block):
+                ctx.problems.error(
+                    file,
+                    line,
+                    f"{name}: AH01624: {block_name(block)} directive contains only "
+                    "negative authorization directives (it could never grant)",
+                )
+
+        inner.on_close = close
+        return inner
+
+    return apply
+
+
+_DOC = (
+    "Nests rules as mod_authz_core does; blocks nest in one another. `Require not` "
+    "is allowed only inside <RequireAll> (elsewhere it could never deny: an error, as "
+    "in Apache); an empty block, a <RequireNone> outside <RequireAll>, and a block "
+    "whose rules are all negated are errors too. Other directives written inside "
+    "apply to the enclosing section."
+)
+
+DIRECTIVES: tuple[Directive, ...] = (
+    record(
+        "RequireAll",
+        "<RequireAll>",
+        _DIR,
+        (0, 0),
+        "",
+        "Granted when no rule inside denies and at least one grants. " + _DOC,
+        _block("all", False),
+        module="mod_authz_core",
+        section=True,
+    ),
+    record(
+        "RequireAny",
+        "<RequireAny>",
+        _DIR,
+        (0, 0),
+        "",
+        "Granted when any rule inside grants (what several Require lines of one "
+        "section mean already). " + _DOC,
+        _block("any", False),
+        module="mod_authz_core",
+        section=True,
+    ),
+    record(
+        "RequireNone",
+        "<RequireNone>",
+        _DIR,
+        (0, 0),
+        "",
+        "Denied when any rule inside grants, else no verdict: it can never grant on "
+        "its own, so it belongs inside <RequireAll>. " + _DOC,
+        _block("any", True),
+        module="mod_authz_core",
+        section=True,
+    ),
+)

@@ -1,0 +1,154 @@
+"""<RequireAll>/<RequireAny>/<RequireNone>, ``Require not`` and ``Require env``:
+the trees the configuration makes, Apache's refusals, and their evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from wsgihost.access.providers import REGISTRY
+from wsgihost.access.rules import Check, Combine, Outcome, evaluate, only_negative
+from wsgihost.config import load
+from wsgihost.config.model import DirSettings
+from wsgihost.routing import Refusal, Router
+
+from .test_access_rules import FakeFacts
+
+
+def configure(tmp_path: Path, body: str) -> tuple[DirSettings | None, str]:
+    """The settings of /x/y under ``<Location /x>`` holding ``body``, or the problems."""
+    conf = tmp_path / "site.conf"
+    conf.write_text(f"Listen 80\nDocumentRoot {tmp_path}\n<Location /x>\n{body}\n</Location>\n")
+    server, problems = load(str(conf), {}, {})
+    if server is None:
+        return None, str(problems)
+    target = Router(server).route("127.0.0.1", 80, b"example.com", b"/x/y")
+    assert not isinstance(target, Refusal)
+    return target.settings, str(problems)
+
+
+def test_blocks_nest_with_negated_rules_inside_require_all(tmp_path: Path) -> None:
+    settings, problems = configure(
+        tmp_path,
+        "Require user nobody\n<RequireAll>\n Require ip 127.0.0.0/8\n Require not ip 127.0.0.2\n"
+        " <RequireNone>\n  Require env BLOCKED\n </RequireNone>\n</RequireAll>",
+    )
+    assert settings is not None, problems
+    assert settings.authz == Combine(
+        "any",
+        (
+            Check("user", ("nobody",)),
+            Combine(
+                "all",
+                (
+                    Check("ip", ("127.0.0.0/8",)),
+                    Check("ip", ("127.0.0.2",), negate=True),
+                    Combine("any", (Check("env", ("BLOCKED",)),), negate=True),
+                ),
+            ),
+        ),
+    )
+    assert settings.require == "granted"  # the tree decides, not the static-file shortcut
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("Require not ip 10.1", "negative Require directive has no effect in <RequireAny>"),
+        (
+            "<RequireAny>\nRequire not ip 10.1\n</RequireAny>",
+            "negative Require directive has no effect in <RequireAny>",
+        ),
+        (
+            "<RequireAll>\n<RequireNone>\nRequire not ip 10.1\n</RequireNone>\nRequire ip 10"
+            "\n</RequireAll>",
+            "negative Require directive has no effect in <RequireNone>",
+        ),
+        (
+            "<RequireNone>\nRequire ip 10.1\n</RequireNone>",
+            "<RequireNone> directive has no effect in <RequireAny> directive",
+        ),
+        ("<RequireAll>\n</RequireAll>", "<RequireAll> directive contains no authorization"),
+        (
+            "<RequireAll>\nRequire not ip 10.1\n</RequireAll>",
+            "AH01624: <RequireAll> directive contains only negative",
+        ),
+        (
+            "<RequireAll>\n<RequireNone>\nRequire ip 10.1\n</RequireNone>\n</RequireAll>",
+            "AH01624: <RequireAll> directive contains only negative",
+        ),
+        ("<RequireAll extra>\nRequire ip 10\n</RequireAll>", "RequireAll"),
+    ],
+)
+def test_what_apache_refuses_is_refused(tmp_path: Path, body: str, message: str) -> None:
+    settings, problems = configure(tmp_path, body)
+    assert settings is None
+    assert message in problems
+
+
+def test_a_plain_block_of_its_parents_kind_counts_as_the_parents_rules(tmp_path: Path) -> None:
+    # mod_authz_core merges it into the parent, so its lone negated rule is no error.
+    settings, problems = configure(
+        tmp_path,
+        "<RequireAll>\n<RequireAll>\nRequire not ip 10.1\n</RequireAll>\nRequire ip 10\n"
+        "</RequireAll>",
+    )
+    assert settings is not None, problems
+
+
+def test_only_negative_follows_de_morgan() -> None:
+    ip = Check("ip", ("10",))
+    assert only_negative(Combine("all", (Combine("any", (ip,), negate=True),)))
+    assert not only_negative(
+        Combine("all", (Combine("any", (ip.__class__("ip", ("10",), True),), True),))
+    )
+    assert not only_negative(Combine("all", (Combine("all", (ip,)),)))
+
+
+def _facts(client: str, env: dict[str, str] | None = None) -> FakeFacts:
+    facts = FakeFacts(client_addr=client)
+    state = SimpleNamespace(env=env or {}, headers_out=[]) if env is not None else None
+    facts.req = SimpleNamespace(head=None, state=state)  # type: ignore[attr-defined]
+    facts.target = None  # type: ignore[attr-defined]
+    return facts
+
+
+TREE = Combine(
+    "all",
+    (
+        Check("ip", ("127.0.0.0/8",)),
+        Check("ip", ("127.0.0.2",), negate=True),
+        Combine("any", (Check("env", ("BLOCKED",)),), negate=True),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("client", "env", "outcome"),
+    [
+        ("127.0.0.1", {}, Outcome.GRANTED),
+        ("127.0.0.2", {}, Outcome.DENIED),  # the negated ip matched
+        ("10.0.0.1", {}, Outcome.DENIED),
+        ("127.0.0.1", {"blocked": ""}, Outcome.DENIED),  # any case, an empty value counts
+        ("127.0.0.1", None, Outcome.GRANTED),  # no request state: no variables
+    ],
+)
+def test_require_all_with_negations(
+    client: str, env: dict[str, str] | None, outcome: Outcome
+) -> None:
+    assert evaluate(TREE, _facts(client, env), REGISTRY) is outcome
+
+
+def test_require_none_alone_never_grants() -> None:
+    none = Combine("any", (Check("ip", ("10",)),), negate=True)
+    assert evaluate(none, _facts("127.0.0.1", {}), REGISTRY) is Outcome.NEUTRAL
+    assert evaluate(none, _facts("10.0.0.1", {}), REGISTRY) is Outcome.DENIED
+
+
+def test_require_env_grants_on_any_variable_named() -> None:
+    rule = Check("env", ("A", "B"))
+    assert evaluate(rule, _facts("10.0.0.1", {"b": "1"}), REGISTRY) is Outcome.GRANTED
+    assert evaluate(rule, _facts("10.0.0.1", {"C": "1"}), REGISTRY) is Outcome.DENIED
+    assert evaluate(Check("env"), _facts("10.0.0.1", {"C": "1"}), REGISTRY) is Outcome.DENIED
