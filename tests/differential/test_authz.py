@@ -1,6 +1,6 @@
 """Authorization beside Apache + mod_wsgi: <RequireAll>, <RequireAny> and
 <RequireNone> nested, ``Require not`` inside <RequireAll>, ``Require env`` with
-SetEnvIf, and a <Location>'s Require over a <Directory>'s, for clients at
+SetEnvIf, a <Location>'s Require over a <Directory>'s and AuthMerging, for clients at
 127.0.0.1 and 127.0.0.2: the answers, the access log's user and status, and
 the error-log lines of the access modules."""
 
@@ -52,6 +52,14 @@ CASES: dict[str, tuple[str, list[tuple[str, str]], str]] = {
     "authz-nested-no-user": ("/nested/a", [], "127.0.0.1"),
     "authz-nested-user": ("/nested/a", [basic("alice", "secret")], "127.0.0.1"),
     "authz-nested-excluded-user": ("/nested/a", [basic("bob", "hunter2")], "127.0.0.1"),
+    "authz-merge-and-both": ("/merge/and/a", [("X-Pass", "yes")], "127.0.0.1"),
+    "authz-merge-and-one": ("/merge/and/a", [], "127.0.0.1"),
+    "authz-merge-or-env": ("/merge/or/a", [("X-Pass", "yes")], OTHER),
+    "authz-merge-or-neither": ("/merge/or/a", [], OTHER),
+    "authz-merge-off-nothing-required": ("/merge/off/a", [], OTHER),
+    "authz-merge-replaced": ("/merge/a", [], OTHER),
+    "authz-merge-directory-or-address": ("/dir-or/a", [], OTHER),
+    "authz-merge-directory-or-denied": ("/dir-or/a", [], "127.0.0.1"),
 }
 
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from wsgihost.access.providers import REGISTRY
-from wsgihost.access.rules import Check, Combine, Outcome, evaluate, only_negative
+from wsgihost.access.rules import Check, Combine, Outcome, evaluate, merge_rules, only_negative
 from wsgihost.config import load
 from wsgihost.config.model import DirSettings
 from wsgihost.routing import Refusal, Router
@@ -152,3 +152,36 @@ def test_require_env_grants_on_any_variable_named() -> None:
     assert evaluate(rule, _facts("10.0.0.1", {"b": "1"}), REGISTRY) is Outcome.GRANTED
     assert evaluate(rule, _facts("10.0.0.1", {"C": "1"}), REGISTRY) is Outcome.DENIED
     assert evaluate(Check("env"), _facts("10.0.0.1", {"C": "1"}), REGISTRY) is Outcome.DENIED
+
+
+A = Check("ip", ("10",))
+B = Check("env", ("X",))
+
+
+@pytest.mark.parametrize(
+    ("outer", "inner", "merged"),
+    [
+        ((A, None), (B, None), (B, None)),  # no AuthMerging: replaced
+        ((A, None), (None, None), (A, None)),  # nothing said: kept
+        ((A, "or"), (None, None), (A, "or")),
+        ((A, None), (None, "and"), (A, "and")),  # And with no rules here: the outer ones
+        ((A, None), (None, "off"), (None, "off")),  # Off with no rules: nothing required
+        ((A, None), (B, "and"), (Combine("all", (A, B)), "and")),
+        ((A, "and"), (B, "or"), (Combine("any", (A, B)), "or")),
+        ((None, None), (B, "or"), (B, "or")),
+        ((A, "and"), (B, None), (B, None)),  # not inherited
+    ],
+)
+def test_auth_merging(
+    outer: tuple[Check | None, str | None],
+    inner: tuple[Check | None, str | None],
+    merged: tuple[Check | Combine | None, str | None],
+) -> None:
+    assert merge_rules(outer, inner) == merged
+
+
+def test_auth_merging_is_read_and_checked(tmp_path: Path) -> None:
+    settings, problems = configure(tmp_path, "AuthMerging or\nRequire ip 10")
+    assert settings is not None and settings.auth_merging == "or", problems
+    settings, problems = configure(tmp_path, "AuthMerging Maybe")
+    assert settings is None and "AuthMerging must be one of: Off | And | Or" in problems

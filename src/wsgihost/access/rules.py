@@ -197,3 +197,26 @@ def only_negative(block: Combine) -> bool:
         if not child.negate:
             return False
     return True
+
+
+Merging = str | None  # AuthMerging: "off", "and", "or"; None where not given
+
+
+def merge_rules(
+    outer: tuple[Rule | None, Merging], inner: tuple[Rule | None, Merging]
+) -> tuple[Rule | None, Merging]:
+    """An inner section's rules over an outer one's, as mod_authz_core merges them.
+
+    Without AuthMerging (or Off) the inner section's rules replace the outer
+    ones, even when it has none but says ``AuthMerging Off`` (then nothing is
+    required); And/Or join both sides' rules in one block. A section that says
+    nothing about rules keeps the outer ones.
+    """
+    (base, base_op), (new, new_op) = outer, inner
+    if new_op is None and new is None and base is not None:
+        return base, base_op
+    if new_op in (None, "off") or (base is None and new is None):
+        return new, new_op
+    if base is None or new is None:
+        return base if new is None else new, new_op
+    return Combine("all" if new_op == "and" else "any", (base, new)), new_op

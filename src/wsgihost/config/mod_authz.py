@@ -91,6 +91,14 @@ def _block(op: Literal["all", "any"], negate: bool) -> Apply:
     return apply
 
 
+def _auth_merging(ctx: Context, args: list[str]) -> None:
+    value = args[0].lower()
+    if value not in ("off", "and", "or"):
+        ctx.error("AuthMerging must be one of: Off | And | Or")
+        return
+    ctx.dir.settings = replace(ctx.dir.settings, auth_merging=value)
+
+
 _DOC = (
     "Nests rules as mod_authz_core does; blocks nest in one another. `Require not` "
     "is allowed only inside <RequireAll> (elsewhere it could never deny: an error, as "
@@ -100,6 +108,21 @@ _DOC = (
 )
 
 DIRECTIVES: tuple[Directive, ...] = (
+    record(
+        "AuthMerging",
+        "AuthMerging Off|And|Or",
+        _DIR,
+        (1, 1),
+        "Off",
+        "How this section's Require rules join those of the sections it lies in "
+        "(<Directory> under <Location>, ...): Off, the default, replaces them (and a "
+        "section with AuthMerging Off and no Require of its own requires nothing); And "
+        "needs both to grant (a <RequireAll> of them), Or either (a <RequireAny>). A "
+        "section without Require lines keeps the outer rules. Not inherited: it speaks "
+        "for its own section only.",
+        _auth_merging,
+        module="mod_authz_core",
+    ),
     record(
         "RequireAll",
         "<RequireAll>",

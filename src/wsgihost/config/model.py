@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from wsgihost.access.rules import Rule
+from wsgihost.access.rules import Rule, merge_rules
 from wsgihost.expr import Expr
 
 if TYPE_CHECKING:
@@ -136,6 +136,8 @@ class DirSettings:
     # None: no Require anywhere, which grants. ``require`` above stays the
     # summary static files read ("denied": every rule here denies everyone).
     authz: Rule | None = None
+    # AuthMerging (config/mod_authz.py): "off" | "and" | "or"; None: not given.
+    auth_merging: str | None = None
     auth_type: str | None = None  # AuthType as written ("Basic"); "" for None
     auth_name: str | None = None  # AuthName: the realm
     auth_provider: str | None = None  # AuthBasicProvider: "wsgi"
@@ -311,6 +313,10 @@ def _merge_auth(under: DirSettings, over: DirSettings) -> dict[str, Any]:
     for name in _AUTH_FIELDS:
         value = getattr(over, name)
         merged[name] = value if value is not None else getattr(under, name)
+    # The rules themselves merge by AuthMerging, as mod_authz_core's do.
+    merged["authz"], merged["auth_merging"] = merge_rules(
+        (under.authz, under.auth_merging), (over.authz, over.auth_merging)
+    )
     return merged
 
 

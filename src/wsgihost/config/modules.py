@@ -49,7 +49,7 @@ PROVIDED_MODULES: dict[str, str] = {
     "setenvif": "SetEnvIf, SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase, SetEnvIfExpr",
     "dir": "DirectoryIndex",
     "authz_core": "Require (several lines: any of them; not; env), <RequireAll>, <RequireAny>, "
-    "<RequireNone>, AuthMerging Off",
+    "<RequireNone>, AuthMerging",
     "authz_host": "Require ip, Require local, Require host (forward-confirmed reverse DNS)",
     "authn_core": "AuthType Basic|None, AuthName",
     "auth_basic": "Basic authentication: AuthBasicProvider file and wsgi, AuthBasicAuthoritative",
