@@ -16,7 +16,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from wsgihost.config import directives
+from wsgihost.config import directives, mod_authz
 from wsgihost.config import htaccess as classes
 from wsgihost.config.draft import Context, HostDraft, SectionDraft, ServerDraft
 from wsgihost.config.lexer import first_word, logical_lines
@@ -146,6 +146,9 @@ def _apply_nodes(
                 500,
                 f"{path}: {label}: {found.why}, and wsgihost does not skip a .htaccess rule",
             )
+        inside = mod_authz.refused_inside(ctx, found.name, found.section)
+        if inside is not None:
+            raise HtaccessError(500, f"{path}: {inside}")
         if found.name == "Options" and allowed.options is not None:
             _check_options(path, node.args, allowed.options)
         if found.apply is None:
@@ -157,6 +160,11 @@ def _apply_nodes(
             raise HtaccessError(500, f"{path}: {problem.message}")
         if node.children is not None and child is not None:
             _apply_nodes(path, child, node.children, allowed, found.name, warnings)
+            if child.on_close is not None:
+                child.on_close()  # a rule block judged whole
+                problem = next(iter(ctx.problems.items), None)
+                if problem is not None:
+                    raise HtaccessError(500, f"{path}: {problem.message}")
 
 
 def _check_options(path: str, args: Sequence[str], allowed: frozenset[str]) -> None:

@@ -37,7 +37,7 @@ def basic(user: str, password: str) -> tuple[str, str]:
     return ("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
 
 
-# case: (path, request headers, client address)
+# case: ("[METHOD ]path", request headers, client address)
 CASES: dict[str, tuple[str, list[tuple[str, str]], str]] = {
     "authz-directory-denies": ("/dir-only/a", [], "127.0.0.1"),
     "authz-location-over-directory": ("/loc-over-dir/a", [], "127.0.0.1"),
@@ -60,20 +60,34 @@ CASES: dict[str, tuple[str, list[tuple[str, str]], str]] = {
     "authz-merge-replaced": ("/merge/a", [], OTHER),
     "authz-merge-directory-or-address": ("/dir-or/a", [], OTHER),
     "authz-merge-directory-or-denied": ("/dir-or/a", [], "127.0.0.1"),
+    "authz-limit-except-get": ("/limit-except/a", [], "127.0.0.1"),
+    "authz-limit-except-head": ("HEAD /limit-except/a", [], "127.0.0.1"),
+    "authz-limit-except-post": ("POST /limit-except/a", [], "127.0.0.1"),
+    "authz-limit-except-post-user": (
+        "POST /limit-except/a",
+        [basic("alice", "secret")],
+        "127.0.0.1",
+    ),
+    "authz-limit-get": ("/limit-post/a", [], "127.0.0.1"),
+    "authz-limit-post": ("POST /limit-post/a", [], "127.0.0.1"),
+    "authz-limit-delete": ("DELETE /limit-post/a", [], OTHER),
+    "authz-limit-put": ("PUT /limit-post/a", [], OTHER),
+    "authz-limit-in-any-post": ("POST /limit-any/a", [], "127.0.0.1"),
 }
 
 
 def observe(
-    diff: Differential, server: Server, path: str, headers: list[tuple[str, str]], source: str
+    diff: Differential, server: Server, target: str, headers: list[tuple[str, str]], source: str
 ) -> Any:
     mark = LogMark(server)
-    answer = call(server, "GET", path, HOST, headers, source=source)
+    method, _, path = target.rpartition(" ")
+    answer = call(server, method or "GET", path, HOST, headers, source=source)
     if not isinstance(answer, Answer):
         return answer
     seen: dict[str, Any] = {"status": answer.status}
     if answer.status == 401:
         seen["challenge"] = answer.header("www-authenticate")
-    if answer.status == 200:
+    if answer.status == 200 and method != "HEAD":
         seen["body"] = answer.body.decode("latin-1")
     mark.wait(lambda new: any(k.endswith("authz-access.log") for k in new))
     logs: dict[str, list[str]] = {"access": [], "errors": []}

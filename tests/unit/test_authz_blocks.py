@@ -9,7 +9,16 @@ from types import SimpleNamespace
 import pytest
 
 from wsgihost.access.providers import REGISTRY
-from wsgihost.access.rules import Check, Combine, Outcome, evaluate, merge_rules, only_negative
+from wsgihost.access.rules import (
+    ALL_METHODS,
+    Check,
+    Combine,
+    Methods,
+    Outcome,
+    evaluate,
+    merge_rules,
+    only_negative,
+)
 from wsgihost.config import load
 from wsgihost.config.model import DirSettings
 from wsgihost.routing import Refusal, Router
@@ -185,3 +194,101 @@ def test_auth_merging_is_read_and_checked(tmp_path: Path) -> None:
     assert settings is not None and settings.auth_merging == "or", problems
     settings, problems = configure(tmp_path, "AuthMerging Maybe")
     assert settings is None and "AuthMerging must be one of: Off | And | Or" in problems
+
+
+def test_method_sets() -> None:
+    get_post = Methods(frozenset({"GET", "POST"}), False)
+    but_get = Methods(frozenset({"GET"}), True)
+    assert get_post.covers("HEAD") and not get_post.covers("PUT")
+    assert but_get.covers("PUT") and not but_get.covers("HEAD")
+    assert (get_post & but_get) == Methods(frozenset({"POST"}), False)
+    assert (get_post | but_get) == ALL_METHODS
+    assert (but_get & Methods(frozenset({"PUT"}), True)) == Methods(frozenset({"GET", "PUT"}), True)
+    assert (Methods(frozenset({"GET"}), False) & Methods(frozenset({"POST"}), False)).empty
+
+
+def test_limit_marks_the_rules_inside(tmp_path: Path) -> None:
+    settings, problems = configure(
+        tmp_path,
+        "Require all granted\n<LimitExcept GET OPTIONS>\n<RequireAll>\nRequire valid-user\n"
+        "Require not user bob\n</RequireAll>\n<Limit POST>\nRequire user alice\n</Limit>\n"
+        "</LimitExcept>",
+    )
+    assert settings is not None, problems
+    but = Methods(frozenset({"GET", "OPTIONS"}), True)
+    post = Methods(frozenset({"POST"}), False)
+    assert settings.authz == Combine(
+        "any",
+        (
+            Check("all", ("granted",)),
+            Combine(
+                "all", (Check("valid-user", (), False, but), Check("user", ("bob",), True, but))
+            ),
+            Check("user", ("alice",), False, post),
+        ),
+    )
+    assert settings.require == "granted"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("<Limit TRACE>\nRequire all denied\n</Limit>", "TRACE cannot be controlled by <Limit>"),
+        (
+            "<Limit GET>\n<Limit POST>\nRequire all denied\n</Limit>\n</Limit>",
+            "excludes all methods",
+        ),
+        ("<Limit GET>\n<Limit GET>\nRequire all denied\n</Limit>\n</Limit>", "already excluded"),
+        ("<Limit GET>\n<Files x>\n</Files>\n</Limit>", "<Files> cannot occur within <Limit>"),
+        ("<RequireAll>\n<If true>\n</If>\nRequire all granted\n</RequireAll>", "cannot occur"),
+        ("<Limit POST>\nDeny from all\n</Limit>", "per-method Order/Allow/Deny is not provided"),
+        ("<RequireAll>\nSetEnv A b\nRequire all granted\n</RequireAll>", "SetEnv not allowed here"),
+    ],
+)
+def test_what_apache_refuses_in_limit(tmp_path: Path, body: str, message: str) -> None:
+    settings, problems = configure(tmp_path, body)
+    assert settings is None
+    assert message in problems
+
+
+@pytest.mark.parametrize(
+    ("method", "user", "outcome"),
+    [
+        ("GET", None, Outcome.GRANTED),  # the limited rules have no say
+        ("HEAD", None, Outcome.GRANTED),
+        ("POST", None, Outcome.DENIED_NO_USER),
+        ("POST", "alice", Outcome.GRANTED),
+        ("POST", "bob", Outcome.DENIED),
+        ("PUT", "carol", Outcome.GRANTED),
+    ],
+)
+def test_limited_rules_evaluate_for_their_methods(
+    method: str, user: str | None, outcome: Outcome
+) -> None:
+    but_get = Methods(frozenset({"GET"}), True)
+    tree = Combine(
+        "any",
+        (
+            Combine(
+                "all",
+                (Check("valid-user", (), False, but_get), Check("user", ("bob",), True, but_get)),
+            ),
+        ),
+    )
+    facts = _facts("127.0.0.1", {})
+    facts.method, facts.user = method, user
+    assert evaluate(tree, facts, REGISTRY) is outcome
+
+
+def test_a_limited_rule_has_no_say_in_require_any() -> None:
+    tree = Combine(
+        "any",
+        (
+            Check("all", ("denied",)),
+            Check("all", ("granted",), False, Methods(frozenset({"POST"}), False)),
+        ),
+    )
+    facts = _facts("127.0.0.1", {})
+    assert evaluate(tree, facts, REGISTRY) is Outcome.DENIED
+    facts.method = "POST"
+    assert evaluate(tree, facts, REGISTRY) is Outcome.GRANTED

@@ -31,12 +31,49 @@ class Outcome(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Methods:
+    """The methods a rule speaks for: those of its ``<Limit>`` (``names``), or all but
+    those of its ``<LimitExcept>`` (``inverted``). HEAD counts as GET, as in Apache."""
+
+    names: frozenset[str] = frozenset()
+    inverted: bool = True  # the default: all methods
+
+    def covers(self, method: str) -> bool:
+        listed = ("GET" if method == "HEAD" else method) in self.names
+        return listed != self.inverted
+
+    def __and__(self, other: Methods) -> Methods:
+        if self.inverted and other.inverted:
+            return Methods(self.names | other.names, True)
+        if not self.inverted and not other.inverted:
+            return Methods(self.names & other.names, False)
+        kept, dropped = (other, self) if self.inverted else (self, other)
+        return Methods(kept.names - dropped.names, False)
+
+    def __or__(self, other: Methods) -> Methods:
+        if self.inverted and other.inverted:
+            return Methods(self.names & other.names, True)
+        if not self.inverted and not other.inverted:
+            return Methods(self.names | other.names, False)
+        inverted, plain = (self, other) if self.inverted else (other, self)
+        return Methods(inverted.names - plain.names, True)
+
+    @property
+    def empty(self) -> bool:
+        return not self.inverted and not self.names
+
+
+ALL_METHODS = Methods()
+
+
+@dataclass(frozen=True)
 class Check:
     """One ``Require [not] provider args...`` line."""
 
     provider: str  # lower case: "all", "ip", "local", "host", "valid-user", ...
     args: tuple[str, ...] = ()
     negate: bool = False
+    methods: Methods = ALL_METHODS  # its <Limit>/<LimitExcept>
 
     def __str__(self) -> str:
         words = ("not " if self.negate else "") + " ".join((self.provider, *self.args))
@@ -90,10 +127,24 @@ class Provider(Protocol):
 
 def evaluate(rule: Rule, facts: Facts, registry: dict[str, Provider]) -> Outcome:
     """The tree's result, as mod_authz_core's apply_authz_sections gives it."""
-    return _apply(rule, facts, registry)
+    return _apply(rule, facts, registry, "all")
 
 
-def _apply(rule: Rule, facts: Facts, registry: dict[str, Provider]) -> Outcome:
+def limited(rule: Rule) -> Methods:
+    """The methods a rule or block speaks for (a block: those of any rule in it)."""
+    if isinstance(rule, Check):
+        return rule.methods
+    found = Methods(frozenset(), False)
+    for child in rule.children:
+        found = found | limited(child)
+    return found
+
+
+def _apply(rule: Rule, facts: Facts, registry: dict[str, Provider], parent: str) -> Outcome:
+    if not limited(rule).covers(facts.method):
+        # Limited to other methods: no objection inside <RequireAll> (and at the
+        # top, which Apache evaluates as one), no verdict elsewhere.
+        return Outcome.GRANTED if parent == "all" else Outcome.NEUTRAL
     if isinstance(rule, Check):
         result = registry[rule.provider].check(rule, facts)
     else:
@@ -112,7 +163,7 @@ def _apply(rule: Rule, facts: Facts, registry: dict[str, Provider]) -> Outcome:
 def _combine(rule: Combine, facts: Facts, registry: dict[str, Provider]) -> Outcome:
     result = Outcome.NEUTRAL
     for child in rule.children:
-        got = _apply(child, facts, registry)
+        got = _apply(child, facts, registry, rule.op)
         if got is Outcome.ERROR:
             return got
         if got is Outcome.NEUTRAL:
@@ -148,7 +199,12 @@ def providers_in(rule: Rule) -> set[str]:
 def only_denies(rule: Rule) -> bool:
     """True for a tree of ``Require all denied`` lines only: it denies everyone."""
     if isinstance(rule, Check):
-        return rule.provider == "all" and rule.args == ("denied",) and not rule.negate
+        return (
+            rule.provider == "all"
+            and rule.args == ("denied",)
+            and not rule.negate
+            and rule.methods == ALL_METHODS
+        )
     return not rule.negate and all(only_denies(c) for c in rule.children)
 
 

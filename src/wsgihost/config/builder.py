@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from wsgihost.config import directives, mod_remoteip, mod_ssl, table
+from wsgihost.config import directives, mod_authz, mod_remoteip, mod_ssl, table
 from wsgihost.config.draft import Context, HostDraft, ServerDraft
 from wsgihost.config.model import (
     COMBINED,
@@ -121,6 +121,10 @@ def _walk(ctx: Context, nodes: tuple[Node, ...]) -> None:
             continue
         if record.kind == "refused":
             problems.error(node.file, node.line, f"{label}: {record.why}")
+            continue
+        inside = mod_authz.refused_inside(ctx, record.name, record.section)
+        if inside is not None:
+            problems.error(node.file, node.line, inside)
             continue
         if table.LEVEL_CONTEXT[ctx.level] not in record.contexts:
             allowed = ", ".join(c for c in _CONTEXT_ORDER if c in record.contexts)

@@ -31,6 +31,7 @@ from wsgihost.config.model import (
 from wsgihost.config.problems import Problems
 
 if TYPE_CHECKING:
+    from wsgihost.access.rules import Methods
     from wsgihost.config.mod_alias import RedirectRule
     from wsgihost.config.mod_if import ConditionDraft
     from wsgihost.config.mod_remoteip import ProxyProtocolSettings, RemoteIPSettings
@@ -184,6 +185,8 @@ class Context:
         # path to the block in the scope's rule tree, and what to check at its end.
         self.authz_path: tuple[int, ...] | None = None
         self.on_close: Callable[[], None] | None = None
+        # Inside <Limit>/<LimitExcept>: the methods its Require lines speak for.
+        self.limit: Methods | None = None
 
     def at(self, file: str, line: int, name: str) -> Context:
         """Point at the directive about to be applied (``name`` as the table spells it)."""

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from wsgihost.access.providers import REGISTRY
-from wsgihost.access.rules import Check
+from wsgihost.access.rules import ALL_METHODS, Check
 from wsgihost.config.draft import Context
 from wsgihost.config.mod_authz import add_rule, block_name, current_block
 from wsgihost.config.mod_refused import require_provider_refusal
@@ -67,9 +67,9 @@ def _require(ctx: Context, args: list[str]) -> None:
     if problem is not None:
         ctx.error(problem)
         return
-    check = Check(name, rule_args, negate)
+    check = Check(name, rule_args, negate, ctx.limit or ALL_METHODS)
     draft = ctx.dir
-    inside = ctx.authz_path is not None
+    inside = ctx.authz_path is not None or ctx.limit is not None
     add_rule(ctx, check)  # several lines in one scope: any of them (<RequireAny>)
     if inside:
         return

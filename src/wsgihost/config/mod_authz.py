@@ -15,7 +15,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
-from wsgihost.access.rules import Combine, Rule, block_at, only_negative, placed, spliced
+from wsgihost.access.rules import (
+    ALL_METHODS,
+    Combine,
+    Methods,
+    Rule,
+    block_at,
+    only_negative,
+    placed,
+    spliced,
+)
+from wsgihost.config import htaccess
 from wsgihost.config.draft import Context
 from wsgihost.config.table import DIRECTORY, Apply, Directive, record
 
@@ -46,11 +56,18 @@ def add_rule(ctx: Context, rule: Rule) -> tuple[int, ...]:
     index = len(block_at(root, path).children)
     draft = ctx.dir
     draft.settings = replace(draft.settings, authz=placed(root, path, rule))
-    if ctx.authz_path is not None or isinstance(rule, Combine):
+    if ctx.authz_path is not None or ctx.limit is not None or isinstance(rule, Combine):
         # A block, or a rule inside one: the shortcut summary ("every rule
         # denies everyone") no longer holds, so the tree decides.
         draft.require = "granted"
     return (*path, index)
+
+
+def _nested(ctx: Context) -> Context:
+    """A context for what a block or a <Limit> encloses: the same scope, same place."""
+    inner = ctx.child(ctx.level, ctx.host, ctx.section)
+    inner.authz_path, inner.limit = ctx.authz_path, ctx.limit
+    return inner
 
 
 def _block(op: Literal["all", "any"], negate: bool) -> Apply:
@@ -66,7 +83,7 @@ def _block(op: Literal["all", "any"], negate: bool) -> Apply:
             return None
         file, line, name = ctx.file, ctx.line, ctx.name
         path = add_rule(ctx, fresh)
-        inner = ctx.child(ctx.level, ctx.host, ctx.section)
+        inner = _nested(ctx)
         inner.authz_path = path
 
         def close() -> None:
@@ -91,6 +108,55 @@ def _block(op: Literal["all", "any"], negate: bool) -> Apply:
     return apply
 
 
+def _limit(inverted: bool) -> Apply:
+    def apply(ctx: Context, args: list[str]) -> Context | None:
+        if not inverted and "TRACE" in args:
+            ctx.error("TRACE cannot be controlled by <Limit>, see TraceEnable")
+            return None
+        # Method names are case-sensitive; HEAD is GET's, as in Apache's registry.
+        names = frozenset("GET" if m == "HEAD" else m for m in args)
+        outer = ctx.limit or ALL_METHODS
+        methods = outer & Methods(names, inverted)
+        if methods.empty:
+            ctx.error(f"{ctx.name} directive excludes all methods")
+            return None
+        if methods == outer:
+            ctx.error(f"{ctx.name} directive specifies methods already excluded")
+            return None
+        inner = _nested(ctx)
+        inner.limit = methods
+        return inner
+
+    return apply
+
+
+# Sections Apache refuses inside <Limit> and inside the rule blocks (NOT_IN_LIMIT).
+_NOT_IN_LIMIT = frozenset({"Files", "FilesMatch", "If", "ElseIf", "Else"})
+# mod_access_compat's directives, per method in Apache: not provided per method.
+_COMPAT = frozenset({"Order", "Allow", "Deny"})
+
+
+def refused_inside(ctx: Context, name: str, section: bool) -> str | None:
+    """Why the directive ``name`` may not stand where ``ctx`` is, if it may not."""
+    if ctx.limit is None and ctx.authz_path is None:
+        return None
+    if name in _NOT_IN_LIMIT:
+        label = f"<{name}>" if section else name
+        return f"{label} cannot occur within <Limit> or <LimitExcept> section"
+    if ctx.authz_path is not None:
+        # Apache reads a block's lines as AuthConfig ones (OR_AUTHCFG); All counts.
+        kind = htaccess.OVERRIDE_CLASS.get(name, "")
+        if "AuthConfig" not in kind and kind != "All":
+            return f"{name} not allowed here (inside <RequireAll>/<RequireAny>/<RequireNone>)"
+    if name in _COMPAT and ctx.limit is not None:
+        return (
+            f"{name} inside <Limit>/<LimitExcept>: per-method Order/Allow/Deny is not "
+            "provided, and applying it to every method would change who gets in; use "
+            "Require inside <Limit>"
+        )
+    return None
+
+
 def _auth_merging(ctx: Context, args: list[str]) -> None:
     value = args[0].lower()
     if value not in ("off", "and", "or"):
@@ -107,7 +173,36 @@ _DOC = (
     "apply to the enclosing section."
 )
 
+_LIMIT_DOC = (
+    " HEAD goes with GET. The Require lines (and rule blocks) inside speak for those "
+    "methods only: for another method a rule there has no say (it grants inside "
+    "<RequireAll> and at the section's top, and gives no verdict in <RequireAny>), "
+    "as mod_authz_core has it. Other directives inside apply to every method, as in "
+    "Apache; <Files> and <If> are refused there, as Apache refuses them, and so are "
+    "Order, Allow and Deny (per-method access_compat rules are not provided)."
+)
+
 DIRECTIVES: tuple[Directive, ...] = (
+    record(
+        "Limit",
+        "<Limit method [method] ...>",
+        _DIR,
+        (1, None),
+        "",
+        "Rules for the methods named (case-sensitive; TRACE is TraceEnable's)." + _LIMIT_DOC,
+        _limit(False),
+        section=True,
+    ),
+    record(
+        "LimitExcept",
+        "<LimitExcept method [method] ...>",
+        _DIR,
+        (1, None),
+        "",
+        "Rules for every method but those named." + _LIMIT_DOC,
+        _limit(True),
+        section=True,
+    ),
     record(
         "AuthMerging",
         "AuthMerging Off|And|Or",

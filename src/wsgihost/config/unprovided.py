@@ -84,10 +84,5 @@ REFUSED: tuple[Directive, ...] = tuple(
         "proxying is not provided by wsgihost",
         module="mod_proxy",
     )
-    + refused(
-        "Limit LimitExcept",
-        "access rules by method are not provided, and skipping them would open what they protect",
-        section=True,
-    )
     + refused("Proxy ProxyMatch", "proxying is not provided by wsgihost", section=True)
 )
