@@ -202,12 +202,16 @@ class ErrorLog:
         referer: bytes | None = None,
         headers: Sequence[tuple[bytes, bytes]] | None = None,
         local: str | None = None,
+        status: str | None = None,
     ) -> None:
         """``headers``: the request's, for an ErrorLogFormat's ``%{Name}i`` and ``%V``;
-        ``local``: the address:port it came in on (``%A``)."""
+        ``local``: the address:port it came in on (``%A``); ``status``: an OS error
+        as Apache shows one (``(2)No such file or directory``), before the client."""
         if LEVEL_RANK[level] > self.threshold:
             return
         if self.fmt is not None:
+            if status:
+                message = f"{status}: {message}"
             self._log_formatted(self.fmt, level, message, client, referer, headers, local)
             return
         now = time.time()
@@ -219,6 +223,8 @@ class ErrorLog:
         # and /proc/PID/task show it), not Python's pthread_t.
         tid = threading.get_native_id()
         prefix = f"[{stamp}] [{self.module}:{level}] [pid {os.getpid()}:tid {tid}] "
+        if status:
+            prefix += f"{status}: "
         if client:
             prefix += f"[{self.peer} {client}] "
         end = f", referer: {escape_error_bytes(referer)}\n" if referer else "\n"

@@ -93,8 +93,8 @@ class Tree:
         shutil.copy(MAIN_CONF, self.main_conf)
         shutil.copytree(HERE / "apps", self.site / "apps", ignore=_NO_CACHE)
         _copy_packages(FRAMEWORK_PACKAGES, self.site / "pylib")
-        # wsgihost itself and its two dependencies, for SYSTEM_PYTHON (see start_wsgihost).
-        _copy_packages(("wsgihost", "uvloop", "httptools"), self.root / "serverlib")
+        # wsgihost itself and its dependencies, for SYSTEM_PYTHON (see start_wsgihost).
+        _copy_packages(("wsgihost", "uvloop", "httptools", "bcrypt"), self.root / "serverlib")
         subprocess.run(["chmod", "-R", "a+rX", str(self.root)], check=True)
 
     @property

@@ -4,6 +4,7 @@ it changes, and what cannot be verified refused with its file and line."""
 
 from __future__ import annotations
 
+import base64
 import hmac
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ from unittest import mock
 import pytest
 
 from wsgihost.access import groupfile, htpasswd
+from wsgihost.access.basic import credentials
 from wsgihost.access.htpasswd import Lookup, ParsedFiles, Verdict, check, verify
 
 HTPASSWD = shutil.which("htpasswd") or "/usr/bin/htpasswd"
@@ -122,3 +124,11 @@ def test_group_file(tmp_path: Path) -> None:
     assert groups["alice"] == {"staff", "admins"}
     assert groups["carol"] == {"staff"}
     assert "dave" not in groups
+
+
+def test_password_bytes_are_kept_as_sent() -> None:
+    # A latin-1 password is checked as its bytes, not re-encoded from the text.
+    sent = credentials(b"Basic " + base64.b64encode("u:\u00e9t\u00e9".encode("latin-1")))
+    assert sent is not None and sent.raw_password == b"\xe9t\xe9"
+    sent = credentials(b"Basic " + base64.b64encode("u:\u00e9:x".encode()))
+    assert sent is not None and sent.raw_password == "\u00e9:x".encode()

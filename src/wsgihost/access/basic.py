@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Credentials:
     user: str
     password: str
+    # The password's bytes as sent: a password file's hashes are of bytes, and the
+    # text above may have been read as latin-1.
+    raw_password: bytes = field(default=b"", compare=False, repr=False)
 
 
 class WrongScheme(Exception):
@@ -43,7 +46,7 @@ def credentials(header: bytes | None) -> Credentials | None:
     except UnicodeDecodeError:
         text = decoded.decode("latin-1")
     user, _, password = text.partition(":")
-    return Credentials(user, password)
+    return Credentials(user, password, decoded.partition(b":")[2])
 
 
 def challenge(realm: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ go on or answers it.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,7 +111,7 @@ class RequestFacts:
             return path, groupfile.user_groups(path, self.user)
         except OSError as e:
             why = f"({e.errno}){e.strerror}: " if e.errno is not None else ""
-            self.log("authz_groupfile", f"{why}AH01666: Could not open group file: {path}")
+            self.log("authz_groupfile", f"{why}AH01665: Could not open group file: {path}")
             return path, None
 
     def environ(self, script: AuthScript) -> dict[str, Any]:
@@ -280,9 +281,11 @@ def _authenticate(settings: DirSettings, facts: RequestFacts) -> Decision:
     if result not in _RESULTS:
         return Decision(user=result, auth_type=auth_type)  # the user granted
     if settings.auth_basic_authoritative is False and result != _DENIED:
-        # Left to another authentication module; there is none, so the core's
-        # check_user_id phase declines and the request is a configuration error.
-        facts.log("core", f"AH00025: configuration error:  couldn't check user: {facts.uri}")
+        # Left to another authentication module; there is none, so mod_authn_core's
+        # last-resort hook refuses the request as a configuration error.
+        facts.log(
+            "authn_core", f"AH01796: AuthType {auth_type} configured without corresponding module"
+        )
         return Decision(500, user=user, auth_type=auth_type)
     if result == _DENIED:
         facts.log(
@@ -309,9 +312,8 @@ def _check_file(settings: DirSettings, facts: RequestFacts, sent: Credentials) -
     if path is None:
         facts.log("authn_file", "AH01619: AuthUserFile not specified in the configuration")
         return _ERROR
-    # Apache compares the bytes sent; credentials() read them as UTF-8 or latin-1.
-    password = _sent_bytes(sent.password)
-    answer = htpasswd.check(htpasswd.FILES, path, sent.user, password)
+    # Apache hashes the bytes sent, whatever their encoding.
+    answer = htpasswd.check(htpasswd.FILES, path, sent.user, sent.raw_password)
     if answer.message:
         facts.log("authn_file", answer.message)
     return {
@@ -320,13 +322,6 @@ def _check_file(settings: DirSettings, facts: RequestFacts, sent: Credentials) -
         htpasswd.Lookup.NOT_FOUND: _NOT_FOUND,
         htpasswd.Lookup.ERROR: _ERROR,
     }[answer.lookup]
-
-
-def _sent_bytes(text: str) -> bytes:
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("latin-1", "replace")
 
 
 def _check_wsgi(settings: DirSettings, facts: RequestFacts, sent: Credentials) -> str:
@@ -425,6 +420,9 @@ def _finish(conn: Exchange, req: Request, decision: Decision, proceed: Callable[
         conn.answer(req, status)
 
 
+_OS_STATUS = re.compile(r"(\(\d+\)[^:]*): (AH\d{5}: .*)", re.DOTALL)
+
+
 def _logger(conn: Exchange, req: Request, target: Target) -> Callable[[str, str, str], None]:
     """Error-log lines of the request's virtual host, as the named Apache module writes them."""
     base = conn.worker.logs.error_log(target.host)
@@ -436,6 +434,11 @@ def _logger(conn: Exchange, req: Request, target: Target) -> Callable[[str, str,
         # reopened log could outlive).
         named: ErrorLog = copy.copy(base)
         named.module = module
-        named.log(level, message, client, referer)
+        # An OS error's "(errno)text: " goes before the client, where Apache puts it.
+        os_error = _OS_STATUS.fullmatch(message)
+        if os_error is not None:
+            named.log(level, os_error[2], client, referer, status=os_error[1])
+        else:
+            named.log(level, message, client, referer)
 
     return log

@@ -25,9 +25,18 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+# Imported with this module, in the front-end worker before it takes its own
+# entries off sys.path for embedded apps (a lazy import could then miss it).
+_bcrypt: ModuleType | None
+try:
+    import bcrypt as _bcrypt
+except ImportError:  # a dependency; without it bcrypt entries are refused
+    _bcrypt = None
 
 _ITOA64 = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _DES_HASH = re.compile(r"[./0-9A-Za-z]{13}")
@@ -104,11 +113,11 @@ def _same(a: bytes, b: bytes) -> Verdict:
 
 
 def _bcrypt_check(password: bytes, stored: str) -> Verdict:
-    import bcrypt  # lazily: only sites with bcrypt entries pay for it
-
+    if _bcrypt is None:
+        return Verdict.UNVERIFIABLE  # refused, with the reason describe() gives
     try:
         # bcrypt's own check compares in constant time.
-        ok = bcrypt.checkpw(password[:72], stored.encode("ascii"))
+        ok = _bcrypt.checkpw(password[:72], stored.encode("ascii"))
     except (ValueError, UnicodeEncodeError):
         return Verdict.UNVERIFIABLE
     return Verdict.MATCH if ok else Verdict.MISMATCH
@@ -134,6 +143,8 @@ def verify(password: bytes, stored: str) -> Verdict:
 
 
 def describe(stored: str) -> str:
+    if stored[:4] in ("$2y$", "$2a$", "$2b$"):
+        return "bcrypt, and the bcrypt package cannot be imported"
     if stored.startswith("$"):
         return f"'{stored.split('$')[1] if stored.count('$') > 1 else stored}' crypt"
     return "DES crypt"

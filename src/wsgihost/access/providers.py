@@ -170,21 +170,26 @@ class GroupProvider:
             )
             return Outcome.DENIED
         if groups is None:
-            return Outcome.ERROR
+            return Outcome.DENIED  # the file could not be read (logged)
+        log_at = getattr(facts, "log_to", None)
         if not groups:
-            facts.log(
-                "authz_groupfile",
-                f"AH01667: Authorization of user {facts.user} to access {facts.uri} failed, "
-                f"reason: user doesn't appear in group file ({path}).",
-            )
+            if log_at is not None:
+                log_at(
+                    "authz_groupfile",
+                    "info",
+                    f"AH01666: Authorization of user {facts.user} to access {facts.uri} "
+                    f"failed, reason: user doesn't appear in group file ({path}).",
+                )
             return Outcome.DENIED
         if any(name in groups for name in rule.args):
             return Outcome.GRANTED
-        facts.log(
-            "authz_groupfile",
-            f"AH01668: Authorization of user {facts.user} to access {facts.uri} failed, "
-            "reason: user is not part of the 'require'ed group(s).",
-        )
+        if log_at is not None:
+            log_at(
+                "authz_groupfile",
+                "debug",
+                f"AH01667: Authorization of user {facts.user} to access {facts.uri} failed, "
+                "reason: user is not part of the 'require'ed group(s).",
+            )
         return Outcome.DENIED
 
 

@@ -61,7 +61,7 @@ DIRECTIVES: tuple[Directive, ...] = (
         (1, 1),
         "(none)",
         "The group file of `Require group`: lines `group: user user ...`. Read again "
-        "when it changes; one that cannot be opened is a 500 (AH01666).",
+        "when it changes; one that cannot be opened denies (AH01665), as in Apache.",
         _group_file,
         module="mod_authz_groupfile",
     ),
@@ -73,7 +73,7 @@ DIRECTIVES: tuple[Directive, ...] = (
         "On",
         "Off: a user no provider knows (or a provider's error) is left to another "
         "authentication module; wsgihost has none, so, as Apache with only "
-        "mod_auth_basic, such a request gets a 500 (AH00025). A wrong password is "
+        "mod_auth_basic, such a request gets a 500 (AH01796). A wrong password is "
         "still a 401.",
         _authoritative,
         module="mod_auth_basic",
