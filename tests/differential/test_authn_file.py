@@ -40,6 +40,8 @@ CASES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "authn-file-apr1": ("/private/c", [basic(b"md5", b"m-pw")]),
     "authn-file-sha": ("/private/d", [basic(b"sha", b"s-pw")]),
     "authn-file-plain": ("/private/e", [basic(b"plain", b"p-pw")]),
+    "authn-file-sha512-crypt": ("/private/e2", [basic(b"sha512", b"x-pw")]),
+    "authn-file-sha512-crypt-wrong": ("/private/e3", [basic(b"sha512", b"x-pX")]),
     "authn-file-bcrypt-wrong": ("/private/f", [basic(b"bee", b"b-pX")]),
     "authn-file-apr1-wrong": ("/private/g", [basic(b"md5", b"m-pX")]),
     "authn-file-sha-wrong": ("/private/h", [basic(b"sha", b"")]),

@@ -16,6 +16,7 @@ import pytest
 from wsgihost.access import groupfile, htpasswd
 from wsgihost.access.basic import credentials
 from wsgihost.access.htpasswd import Lookup, ParsedFiles, Verdict, check, verify
+from wsgihost.access.shacrypt import sha_crypt
 
 HTPASSWD = shutil.which("htpasswd") or "/usr/bin/htpasswd"
 
@@ -52,8 +53,26 @@ def test_des_crypt_and_sha_crypt_are_refused_never_accepted() -> None:
     des = made("d", "pw")
     assert len(des) == 13
     assert verify(b"pw", des) is Verdict.UNVERIFIABLE
-    for stored in ("$5$salt$abc", "$6$salt$abc", "$y$j9T$abc$def"):
-        assert verify(b"pw", stored) is Verdict.UNVERIFIABLE
+    assert verify(b"pw", "$y$j9T$abc$def") is Verdict.UNVERIFIABLE
+    assert verify(b"pw", "$5$rounds=x$abc$def") is Verdict.UNVERIFIABLE
+
+
+@pytest.mark.parametrize("flag", ["-5", "-6"])
+def test_sha_crypt_as_openssl_writes_it(flag: str) -> None:
+    argv = ["openssl", "passwd", flag, "-salt", "0123456789abcdef", "pw:é"]
+    stored = subprocess.run(argv, capture_output=True, check=True, text=True).stdout.strip()
+    assert verify("pw:é".encode(), stored) is Verdict.MATCH
+    assert verify(b"pw", stored) is Verdict.MISMATCH
+
+
+def test_sha_crypt_specification_vectors_with_rounds() -> None:
+    assert sha_crypt(b"Hello world!", "$5$rounds=10000$saltstringsaltstring") == (
+        "$5$rounds=10000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA"
+    )
+    assert sha_crypt(b"Hello world!", "$6$rounds=10000$saltstringsaltstring") == (
+        "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/"
+        "UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v."
+    )
 
 
 def test_plain_text_never_matches_as_on_linux() -> None:

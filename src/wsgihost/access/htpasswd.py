@@ -8,8 +8,9 @@ Parsing and checking may be slow (bcrypt): callers run them off the event loop.
 
 The formats Debian's ``htpasswd`` writes: bcrypt (``$2y$``), apr1 MD5
 (``$apr1$``, also glibc's ``$1$``, the same algorithm), ``{SHA}``, DES crypt
-and plain text. What apr-util hands to the C library's ``crypt()`` on Linux and
-this module cannot compute (DES crypt, ``$5$``, ``$6$``, yescrypt ``$y$`` ...)
+and plain text; and glibc's SHA-crypt (``$5$``, ``$6$``). What apr-util hands to
+the C library's ``crypt()`` on Linux and this module cannot compute (DES crypt,
+yescrypt ``$y$`` ...)
 is refused with the file and line: never accepted. Plain text is what Linux
 makes of it: ``crypt()`` never returns the plain password, so it never matches.
 """
@@ -27,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Generic, TypeVar
+
+from wsgihost.access import shacrypt
 
 T = TypeVar("T")
 
@@ -135,6 +138,11 @@ def verify(password: bytes, stored: str) -> Verdict:
     # Everything else goes to crypt(3) in apr-util on Linux.
     if stored.startswith("$1$"):
         return _md5_check(password, stored, "$1$")
+    if stored[:3] in ("$5$", "$6$"):
+        computed = shacrypt.sha_crypt(password, stored)
+        if computed is None:
+            return Verdict.UNVERIFIABLE
+        return _same(computed.encode("latin-1"), stored.encode("latin-1"))
     if stored.startswith("$") or _DES_HASH.fullmatch(stored):
         return Verdict.UNVERIFIABLE
     # crypt() gives 13 characters, "*0"/"*1" or nothing for this "salt": never the
