@@ -107,8 +107,11 @@ def _auth_basic_provider(ctx: Context, args: list[str]) -> None:
             )
             return
         names.append(name)
-    # Tried in the order written, the next only for a user the last did not know.
-    ctx.dir.settings = replace(ctx.dir.settings, auth_provider=" ".join(names))
+    # Tried in the order written, the next only for a user the last did not know;
+    # a second line in the same section adds to the list, as mod_auth_basic's does.
+    before = ctx.dir.settings.auth_provider
+    joined = " ".join(names) if before is None else f"{before} {' '.join(names)}"
+    ctx.dir.settings = replace(ctx.dir.settings, auth_provider=joined)
 
 
 def _script(field_name: str) -> Apply:
