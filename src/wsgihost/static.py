@@ -225,7 +225,9 @@ def decide(
     ``autoindex`` is whether mod_autoindex is loaded (Server.autoindex).
     """
     settings = target.settings
-    if settings.require == "denied":
+    satisfy_any = settings.compat is not None and settings.compat.satisfy == "any"
+    # Under Satisfy Any the access phase may have let in whom Require denies.
+    if settings.require == "denied" and not satisfy_any:
         return _page(403, _DENIED)
     path = target.path
     found = _stat(target, fs)

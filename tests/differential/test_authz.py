@@ -22,7 +22,7 @@ from tests.differential.servers import Server
 pytestmark = pytest.mark.slow
 
 HOST = "authz.test:{port}"
-OURS = re.compile(r"\[(auth_basic|authz_core|authz_host|authn_core|wsgi):")
+OURS = re.compile(r"\[(auth_basic|authz_core|authz_host|authn_core|access_compat|wsgi):")
 OTHER = "127.0.0.2"
 # The shared masking knows 127.0.0.1's client ports only.
 CLIENT_PORT = re.compile(r"(\[client 127\.0\.0\.\d+):\d+\]")
@@ -73,6 +73,16 @@ CASES: dict[str, tuple[str, list[tuple[str, str]], str]] = {
     "authz-limit-delete": ("DELETE /limit-post/a", [], OTHER),
     "authz-limit-put": ("PUT /limit-post/a", [], OTHER),
     "authz-limit-in-any-post": ("POST /limit-any/a", [], "127.0.0.1"),
+    "authz-compat-deny-allow-both": ("/deny-allow/a", [], OTHER),
+    "authz-compat-deny-allow-denied": ("/deny-allow/a", [], "127.0.0.1"),
+    "authz-compat-allow-deny-both": ("/allow-deny/a", [], OTHER),
+    "authz-compat-allow-deny-allowed": ("/allow-deny/a", [], "127.0.0.1"),
+    "authz-satisfy-any-address": ("/satisfy-any/a", [], OTHER),
+    "authz-satisfy-any-no-user": ("/satisfy-any/a", [], "127.0.0.1"),
+    "authz-satisfy-any-user": ("/satisfy-any/a", [basic("alice", "secret")], "127.0.0.1"),
+    "authz-satisfy-any-wrong-password": ("/satisfy-any/a", [basic("alice", "x")], "127.0.0.1"),
+    "authz-compat-env-set": ("/compat-env/a", [("X-Pass", "yes")], "127.0.0.1"),
+    "authz-compat-env-unset": ("/compat-env/a", [], "127.0.0.1"),
 }
 
 

@@ -1,5 +1,5 @@
-"""<RequireAll>/<RequireAny>/<RequireNone>, Require not, Require env (SetEnvIf)
-and AuthMerging in a real server, for static files and an app, with clients
+"""<RequireAll>/<RequireAny>/<RequireNone>, Require not, Require env (SetEnvIf),
+AuthMerging and Order/Allow/Deny/Satisfy in a real server, for static files and an app, with clients
 connecting from 127.0.0.1 and from 127.0.0.2 (the socket bound to that source)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ OTHER = "127.0.0.2"
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     root = tmp_path_factory.mktemp("authz")
     docs = root / "htdocs"
-    for name in ("notip", "none", "env", "merged"):
+    for name in ("notip", "none", "env", "merged", "compat", "satisfy"):
         (docs / name).mkdir(parents=True)
         (docs / name / "page.txt").write_text(f"{name} page\n")
     conf = root / "site.conf"
@@ -64,6 +64,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
                     </RequireAll>
                 </RequireAny>
             </Location>
+            <Location /compat>
+                Order Allow,Deny
+                Allow from 127.0.0.0/8 env=LET_IN
+                Deny from {OTHER}
+            </Location>
+            <Location /satisfy>
+                Require all denied
+                Order Deny,Allow
+                Deny from all
+                Allow from {OTHER}
+                Satisfy Any
+            </Location>
             <Location /merged>
                 AuthMerging Or
                 Require ip {OTHER}
@@ -104,6 +116,10 @@ def get_from(
         ("/app", "127.0.0.1", [("X-Pass", "yes")], 200),
         ("/merged/page.txt", OTHER, [], 200),
         ("/merged/page.txt", "127.0.0.1", [], 403),
+        ("/compat/page.txt", "127.0.0.1", [], 200),
+        ("/compat/page.txt", OTHER, [("X-Pass", "yes")], 403),  # Allow,Deny: Deny wins
+        ("/satisfy/page.txt", OTHER, [], 200),  # let in: Require is not asked
+        ("/satisfy/page.txt", "127.0.0.1", [], 403),  # kept out: Require alone, denied
     ],
 )
 def test_rules_by_client_and_variables(

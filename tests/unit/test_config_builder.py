@@ -10,7 +10,6 @@ import pytest
 from wsgihost.cli import main
 from wsgihost.config import daemon_options, load, modules
 from wsgihost.config import directives as d
-from wsgihost.config.draft import DirDraft
 from wsgihost.config.model import DaemonGroup, DirSettings, Server
 from wsgihost.config.problems import Problem
 from wsgihost.config.values import suggest
@@ -141,51 +140,6 @@ def test_module_names(name: str, base: str) -> None:
 
 
 # -- access: Require and the old forms -----------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("order", "allow", "deny", "expected"),
-    [
-        (None, False, False, None),
-        (None, True, False, "granted"),
-        (None, False, True, "denied"),
-        (None, True, True, "granted"),  # Deny,Allow: Allow is evaluated last and wins
-        ("allow,deny", False, False, "denied"),
-        ("allow,deny", True, False, "granted"),
-        ("allow,deny", False, True, "denied"),
-        ("allow,deny", True, True, "denied"),
-        ("deny,allow", False, False, "granted"),
-        ("deny,allow", True, False, "granted"),
-        ("deny,allow", False, True, "denied"),
-        ("deny,allow", True, True, "granted"),
-        ("mutual-failure", True, False, "granted"),
-        ("mutual-failure", True, True, "denied"),
-        ("mutual-failure", False, False, "denied"),
-    ],
-)
-def test_order_allow_deny(order: str | None, allow: bool, deny: bool, expected: str) -> None:
-    assert DirDraft(order=order, allow_all=allow, deny_all=deny).compat_require() == expected
-
-
-@pytest.mark.parametrize(
-    ("require", "compat", "expected"),
-    [
-        ("granted", "granted", "granted"),
-        ("granted", "denied", "denied"),
-        ("denied", "granted", "denied"),
-        (None, "denied", "denied"),
-        ("denied", None, "denied"),
-    ],
-)
-def test_require_and_the_old_forms_must_both_grant(
-    require: str | None, compat: str | None, expected: str
-) -> None:
-    draft = DirDraft(require=require)
-    if compat == "granted":
-        draft.allow_all = True
-    elif compat == "denied":
-        draft.deny_all = True
-    assert draft.freeze().require == expected
 
 
 def test_several_require_lines_grant_if_any_does(tmp_path: Path) -> None:

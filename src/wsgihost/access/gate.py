@@ -22,8 +22,10 @@ from typing import Any
 
 from wsgihost.access import groupfile, hostnames, htpasswd
 from wsgihost.access.basic import Credentials, WrongScheme, challenge, credentials
+from wsgihost.access.compat import allows as compat_allows
+from wsgihost.access.compat import uses_names
 from wsgihost.access.providers import REGISTRY, SLOW
-from wsgihost.access.rules import Outcome, evaluate, only_denies, providers_in
+from wsgihost.access.rules import Outcome, evaluate, providers_in
 from wsgihost.access.scripts import (
     ALLOW_ACCESS,
     CHECK_PASSWORD,
@@ -175,17 +177,26 @@ def _groups_for_user(facts: RequestFacts) -> frozenset[str] | None:
 def decide(settings: DirSettings, facts: RequestFacts) -> Decision:
     """Apache's access, authentication and authorization phases for one request."""
     rules = settings.authz
-    # The access checkers. mod_access_compat's verdict is folded into
-    # ``require``; when the Require lines alone do not deny everyone, a
-    # "denied" there is Order/Allow/Deny's.
-    if settings.require == "denied" and not (rules is not None and only_denies(rules)):
+    # The access checkers: mod_access_compat, then WSGIAccessScript. Under
+    # Satisfy Any a client they let in needs nothing more, and one they keep
+    # out is left to the Require rules (and a password) alone.
+    compat = settings.compat
+    any_of = compat is not None and compat.satisfy == "any"
+    let_in = True
+    if compat is not None and not compat_allows(compat, facts):
         facts.log(
             "access_compat", f"AH01797: client denied by server configuration: {facts.filename}"
         )
-        return Decision(403)
+        if not any_of:
+            return Decision(403)
+        let_in = False
     script = settings.access_script
-    if script is not None and not _allow_access(facts, script):
-        return Decision(403)
+    if let_in and script is not None and not _allow_access(facts, script):
+        if not any_of:
+            return Decision(403)
+        let_in = False
+    if any_of and let_in:
+        return Decision()
     # The rules without a user (mod_authz_core's access_checker_ex).
     if rules is None:
         if settings.auth_type:
@@ -367,6 +378,7 @@ def admit(conn: Exchange, req: Request, target: Target, proceed: Callable[[], No
         and not settings.auth_type
         and settings.access_script is None
         and settings.require != "denied"
+        and settings.compat is None
     ):
         proceed()  # nothing to check: the common case costs nothing
         return
@@ -382,6 +394,8 @@ def _blocks(settings: DirSettings) -> bool:
     """Whether deciding may block: a script to run, or a provider that looks things up."""
     if settings.access_script is not None:
         return True
+    if settings.compat is not None and uses_names(settings.compat):
+        return True  # Allow/Deny from a host name: a DNS lookup
     rules = settings.authz
     if rules is None:
         return False

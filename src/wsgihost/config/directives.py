@@ -84,7 +84,6 @@ from wsgihost.config.model import (
 )
 from wsgihost.config.table import (
     ANY,
-    DIRECTORY,
     GLOBAL,
     TOP,
     VHOST,
@@ -538,34 +537,6 @@ def _path_value(ctx: Context, value: str) -> str:
 
 
 # -- access, options, indexes, types ---------------------------------------------------
-
-
-def _order(ctx: Context, args: list[str]) -> None:
-    value = args[0].lower()
-    if value not in ("allow,deny", "deny,allow", "mutual-failure"):
-        ctx.error(f"expected Allow,Deny or Deny,Allow or Mutual-failure, not '{args[0]}'")
-        return
-    ctx.dir.order = value
-
-
-def _allow_deny(allow: bool) -> Apply:
-    def apply(ctx: Context, args: list[str]) -> None:
-        if args[0].lower() != "from":
-            ctx.error(f"expected 'from', not '{args[0]}'")
-            return
-        hosts = [a.lower() for a in args[1:]]
-        if hosts != ["all"]:
-            ctx.error(
-                f"only 'from all' is supported, not 'from {' '.join(args[1:])}': "
-                "host-based access control would not be enforced"
-            )
-            return
-        if allow:
-            ctx.dir.allow_all = True
-        else:
-            ctx.dir.deny_all = True
-
-    return apply
 
 
 _OPTION_NAMES = (
@@ -1070,40 +1041,6 @@ SUPPORTED: tuple[Directive, ...] = (
         module="mod_version",
     ),
     # Access and options.
-    record(
-        "Order",
-        "Order Allow,Deny|Deny,Allow|Mutual-failure",
-        frozenset({DIRECTORY}),
-        _ONE,
-        "Deny,Allow",
-        "Apache 2.2's access control, read as Apache 2.4's mod_access_compat reads it, for "
-        "`Allow from all` and `Deny from all`. With Allow,Deny access is denied unless "
-        "allowed and not denied; with Deny,Allow it is allowed unless denied and not "
-        "allowed. Combined with Require in the same section, both must grant access.",
-        _order,
-        module="mod_access_compat",
-    ),
-    record(
-        "Allow",
-        "Allow from all",
-        frozenset({DIRECTORY}),
-        (2, None),
-        "",
-        "See Order. Only `from all` is supported; addresses and host names are refused "
-        "rather than ignored.",
-        _allow_deny(True),
-        module="mod_access_compat",
-    ),
-    record(
-        "Deny",
-        "Deny from all",
-        frozenset({DIRECTORY}),
-        (2, None),
-        "",
-        "See Order. Only `from all` is supported.",
-        _allow_deny(False),
-        module="mod_access_compat",
-    ),
     record(
         "Options",
         "Options [+|-]option [[+|-]option] ...",

@@ -41,45 +41,19 @@ Level = Literal["server", "vhost", "directory"]
 
 @dataclass
 class DirDraft:
-    """Per-directory settings being collected for one scope.
-
-    ``Require`` is kept apart from the old ``Order``/``Allow``/``Deny`` forms
-    (mod_access_compat) because both may be given, and Apache then grants
-    access only when both grant it.
-    """
+    """Per-directory settings being collected for one scope."""
 
     settings: DirSettings = field(default_factory=DirSettings)
     require: str | None = None
-    order: str | None = None  # "allow,deny" | "deny,allow" | "mutual-failure"
-    allow_all: bool = False
-    deny_all: bool = False
     # <If>/<ElseIf>/<Else> sections of this scope, in order (config/mod_if.py).
     conditions: list[ConditionDraft] = field(default_factory=list)
 
-    def compat_require(self) -> str | None:
-        """What ``Order``/``Allow from all``/``Deny from all`` amount to, if given."""
-        if self.order is None and not self.allow_all and not self.deny_all:
-            return None
-        order = self.order or "deny,allow"  # mod_access_compat's default order
-        if order == "allow,deny":
-            # Denied unless allowed; a Deny that also matches wins.
-            return "granted" if self.allow_all and not self.deny_all else "denied"
-        if order == "deny,allow":
-            # Allowed unless denied; an Allow that also matches wins.
-            return "granted" if self.allow_all or not self.deny_all else "denied"
-        # mutual-failure: only what Allow lists and Deny does not.
-        return "granted" if self.allow_all and not self.deny_all else "denied"
-
     def freeze(self) -> DirSettings:
-        require = self.require
-        compat = self.compat_require()
-        if compat is not None:
-            require = compat if require is None or compat == "denied" else require
         settings = self.settings
         if self.conditions:
             frozen = tuple(c.freeze() for c in self.conditions)
             settings = replace(settings, conditions=Conditions(frozen))
-        return replace(settings, require=require)
+        return replace(settings, require=self.require)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
+from wsgihost.access.compat import Compat, parse_source
 from wsgihost.access.rules import (
     ALL_METHODS,
     Combine,
@@ -133,7 +134,7 @@ def _limit(inverted: bool) -> Apply:
 # Sections Apache refuses inside <Limit> and inside the rule blocks (NOT_IN_LIMIT).
 _NOT_IN_LIMIT = frozenset({"Files", "FilesMatch", "If", "ElseIf", "Else"})
 # mod_access_compat's directives, per method in Apache: not provided per method.
-_COMPAT = frozenset({"Order", "Allow", "Deny"})
+_COMPAT = frozenset({"Order", "Allow", "Deny", "Satisfy"})
 
 
 def refused_inside(ctx: Context, name: str, section: bool) -> str | None:
@@ -155,6 +156,52 @@ def refused_inside(ctx: Context, name: str, section: bool) -> str | None:
             "Require inside <Limit>"
         )
     return None
+
+
+def _compat(ctx: Context) -> Compat:
+    return ctx.dir.settings.compat or Compat()
+
+
+def _set_compat(ctx: Context, compat: Compat) -> None:
+    ctx.dir.settings = replace(ctx.dir.settings, compat=compat)
+
+
+def _order(ctx: Context, args: list[str]) -> None:
+    value = args[0].lower()
+    if value not in ("allow,deny", "deny,allow", "mutual-failure"):
+        ctx.error("unknown order")
+        return
+    _set_compat(ctx, replace(_compat(ctx), order=value))
+
+
+def _allow_deny(allow: bool) -> Apply:
+    def apply(ctx: Context, args: list[str]) -> None:
+        if args[0].lower() != "from":
+            ctx.error("allow and deny must be followed by 'from'")
+            return
+        sources = []
+        for word in args[1:]:
+            source = parse_source(word)
+            if isinstance(source, str):
+                ctx.error(source)
+                return
+            sources.append(source)
+        compat = _compat(ctx)
+        if allow:
+            compat = replace(compat, allows=(*compat.allows, *sources))
+        else:
+            compat = replace(compat, denies=(*compat.denies, *sources))
+        _set_compat(ctx, compat)
+
+    return apply
+
+
+def _satisfy(ctx: Context, args: list[str]) -> None:
+    value = args[0].lower()
+    if value not in ("all", "any"):
+        ctx.error("Satisfy either 'any' or 'all'.")
+        return
+    _set_compat(ctx, replace(_compat(ctx), satisfy=value))
 
 
 def _auth_merging(ctx: Context, args: list[str]) -> None:
@@ -182,7 +229,60 @@ _LIMIT_DOC = (
     "Order, Allow and Deny (per-method access_compat rules are not provided)."
 )
 
+_COMPAT_NOTE = (
+    " A section with any of Order, Allow, Deny or Satisfy replaces those of the "
+    "sections around it, all four (mod_access_compat has no merge of its own)."
+)
+
 DIRECTIVES: tuple[Directive, ...] = (
+    record(
+        "Order",
+        "Order Allow,Deny|Deny,Allow|Mutual-failure",
+        _DIR,
+        (1, 1),
+        "Deny,Allow",
+        "Apache 2.2's access control (mod_access_compat). Deny,Allow: allowed unless a "
+        "Deny matches and no Allow does; Allow,Deny and Mutual-failure: denied unless an "
+        "Allow matches and no Deny does. A denial is a 403 (AH01797) whatever Require "
+        "says, unless `Satisfy Any`." + _COMPAT_NOTE,
+        _order,
+        module="mod_access_compat",
+    ),
+    record(
+        "Allow",
+        "Allow from all|host|ip|env=[!]VAR ...",
+        _DIR,
+        (2, None),
+        "",
+        "See Order. `all`; whole or partial addresses (`10.1`), `net/mask`, CIDR, IPv6; "
+        "host names and domain suffixes (`.example.com`), matched against the client's "
+        "forward-confirmed reverse-DNS name (looked up on a thread, never on the event "
+        "loop); `env=VAR` (set) and `env=!VAR` (not set).",
+        _allow_deny(True),
+        module="mod_access_compat",
+    ),
+    record(
+        "Deny",
+        "Deny from all|host|ip|env=[!]VAR ...",
+        _DIR,
+        (2, None),
+        "",
+        "See Order and Allow.",
+        _allow_deny(False),
+        module="mod_access_compat",
+    ),
+    record(
+        "Satisfy",
+        "Satisfy Any|All",
+        _DIR,
+        (1, 1),
+        "All",
+        "All: Order/Allow/Deny (and WSGIAccessScript) must let the client in, and then "
+        "Require decides. Any: a client they let in needs nothing more (no Require, no "
+        "password); any other is judged by Require alone (a password, say).",
+        _satisfy,
+        module="mod_access_compat",
+    ),
     record(
         "Limit",
         "<Limit method [method] ...>",

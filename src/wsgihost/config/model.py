@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from wsgihost.access.compat import Compat
 from wsgihost.access.rules import Rule, merge_rules
 from wsgihost.expr import Expr
 
@@ -136,6 +137,8 @@ class DirSettings:
     # None: no Require anywhere, which grants. ``require`` above stays the
     # summary static files read ("denied": every rule here denies everyone).
     authz: Rule | None = None
+    # Order/Allow/Deny/Satisfy (access/compat.py); a section with any replaces it whole.
+    compat: Compat | None = None
     # AuthMerging (config/mod_authz.py): "off" | "and" | "or"; None: not given.
     auth_merging: str | None = None
     auth_type: str | None = None  # AuthType as written ("Basic"); "" for None
@@ -259,6 +262,7 @@ class DirSettings:
 
 
 _AUTH_FIELDS = (
+    "compat",
     "authz",
     "auth_type",
     "auth_name",

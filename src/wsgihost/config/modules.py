@@ -56,7 +56,7 @@ PROVIDED_MODULES: dict[str, str] = {
     "authn_file": "AuthUserFile (bcrypt, apr1 MD5, {SHA}; crypt(3) formats refused)",
     "authz_groupfile": "AuthGroupFile, Require group",
     "authz_user": "Require valid-user, Require user",
-    "access_compat": "Order, Allow from all, Deny from all",
+    "access_compat": "Order, Allow, Deny (addresses, names, env=), Satisfy",
     "log_config": "LogFormat, CustomLog, TransferLog",
     "logio": "%I, %O and %S in LogFormat",
     "reqtimeout": "RequestReadTimeout header=",

@@ -70,11 +70,6 @@ IGNORED: tuple[Directive, ...] = tuple(
         "Expires headers are not added",
         module="mod_expires",
     )
-    + not_ours(
-        "Satisfy",
-        "only Require all and Order/Allow/Deny from all are provided, and both must grant",
-        module="mod_access_compat",
-    )
     + not_ours("Protocols ProtocolsHonorOrder", "wsgihost speaks HTTP/1.1 (and 1.0) only", TOP)
 )
 
