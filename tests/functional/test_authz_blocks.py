@@ -1,6 +1,7 @@
 """<RequireAll>/<RequireAny>/<RequireNone>, Require not, Require env (SetEnvIf),
-AuthMerging and Order/Allow/Deny/Satisfy in a real server, for static files and an app, with clients
-connecting from 127.0.0.1 and from 127.0.0.2 (the socket bound to that source)."""
+AuthMerging and Order/Allow/Deny/Satisfy in a real server (and in .htaccess), for
+static files and an app, with clients connecting from 127.0.0.1 and from 127.0.0.2
+(the socket bound to that source)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,15 @@ OTHER = "127.0.0.2"
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     root = tmp_path_factory.mktemp("authz")
     docs = root / "htdocs"
-    for name in ("notip", "none", "env", "merged", "compat", "satisfy"):
+    for name in ("notip", "none", "env", "merged", "compat", "satisfy", "ht", "htlimit"):
         (docs / name).mkdir(parents=True)
         (docs / name / "page.txt").write_text(f"{name} page\n")
+    (docs / "ht" / ".htaccess").write_text(
+        f"<RequireAll>\nRequire ip 127.0.0.0/8\nRequire not ip {OTHER}\n</RequireAll>\n"
+        "Order Deny,Allow\nDeny from env=BLOCK\n"
+    )
+    # AllowOverride AuthConfig without Limit: Order is refused here (a 500), as Apache.
+    (docs / "htlimit" / ".htaccess").write_text("Order Allow,Deny\n")
     conf = root / "site.conf"
     conf.write_text(
         textwrap.dedent(
@@ -38,6 +45,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
             <Directory {docs}/merged>
                 Require all denied
             </Directory>
+            <Directory {docs}/ht>
+                AllowOverride AuthConfig Limit
+            </Directory>
+            <Directory {docs}/htlimit>
+                AllowOverride AuthConfig
+            </Directory>
+            SetEnvIf X-Block ^1$ BLOCK
             <Location /notip>
                 <RequireAll>
                     Require ip 127.0.0.0/8
@@ -116,6 +130,10 @@ def get_from(
         ("/app", "127.0.0.1", [("X-Pass", "yes")], 200),
         ("/merged/page.txt", OTHER, [], 200),
         ("/merged/page.txt", "127.0.0.1", [], 403),
+        ("/ht/page.txt", "127.0.0.1", [], 200),
+        ("/ht/page.txt", OTHER, [], 403),
+        ("/ht/page.txt", "127.0.0.1", [("X-Block", "1")], 403),
+        ("/htlimit/page.txt", "127.0.0.1", [], 500),
         ("/compat/page.txt", "127.0.0.1", [], 200),
         ("/compat/page.txt", OTHER, [("X-Pass", "yes")], 403),  # Allow,Deny: Deny wins
         ("/satisfy/page.txt", OTHER, [], 200),  # let in: Require is not asked
