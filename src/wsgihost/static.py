@@ -225,7 +225,7 @@ def decide(
     ``autoindex`` is whether mod_autoindex is loaded (Server.autoindex).
     """
     settings = target.settings
-    satisfy_any = settings.compat is not None and settings.compat.satisfy == "any"
+    satisfy_any = settings.compat is not None and settings.compat.satisfy(method) == "any"
     # Under Satisfy Any the access phase may have let in whom Require denies.
     if settings.require == "denied" and not satisfy_any:
         return _page(403, _DENIED)

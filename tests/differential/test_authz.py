@@ -83,6 +83,9 @@ CASES: dict[str, tuple[str, list[tuple[str, str]], str]] = {
     "authz-satisfy-any-wrong-password": ("/satisfy-any/a", [basic("alice", "x")], "127.0.0.1"),
     "authz-compat-env-set": ("/compat-env/a", [("X-Pass", "yes")], "127.0.0.1"),
     "authz-compat-env-unset": ("/compat-env/a", [], "127.0.0.1"),
+    "authz-compat-limit-get": ("/limit-compat/a", [], "127.0.0.1"),
+    "authz-compat-limit-post-denied": ("POST /limit-compat/a", [], "127.0.0.1"),
+    "authz-compat-limit-post-allowed": ("POST /limit-compat/a", [], OTHER),
 }
 
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from wsgihost.access.compat import Compat, Source, allows, parse_source, uses_names
+from wsgihost.access.rules import ALL_METHODS, Methods
 
 
 class Facts(SimpleNamespace):
@@ -14,10 +15,16 @@ class Facts(SimpleNamespace):
         return self.name  # type: ignore[no-any-return]
 
 
-def facts(addr: str = "192.0.2.7", name: str | None = None, **env: str) -> Facts:
+def facts(
+    addr: str = "192.0.2.7", name: str | None = None, method: str = "GET", **env: str
+) -> Facts:
     state = SimpleNamespace(env=env, headers_out=[])
     return Facts(
-        client_addr=addr, name=name, req=SimpleNamespace(head=None, state=state), target=None
+        client_addr=addr,
+        method=method,
+        name=name,
+        req=SimpleNamespace(head=None, state=state),
+        target=None,
     )
 
 
@@ -63,12 +70,13 @@ NONE: tuple[Source, ...] = ()
 def test_orders(
     order: str, allow: tuple[Source, ...], deny: tuple[Source, ...], expected: bool
 ) -> None:
-    assert allows(Compat(order, allow, deny), facts()) is expected
+    compat = Compat(((ALL_METHODS, order),), allow, deny)
+    assert allows(compat, facts()) is expected
 
 
 def test_addresses_names_and_variables() -> None:
     rule = Compat(
-        "allow,deny",
+        ((ALL_METHODS, "allow,deny"),),
         (Source("ip", "10.0.0.0/8"), Source("host", ".example.com"), Source("env", "IN")),
         (Source("ip", "10.9.0.0/16"), Source("not-env", "HAS_KEY")),
     )
@@ -81,3 +89,20 @@ def test_addresses_names_and_variables() -> None:
     assert not allows(rule, facts("192.0.2.1", "badexample.com", has_key=""))
     assert not allows(rule, facts("192.0.2.1", None, has_key=""))  # no confirmed name
     assert not uses_names(Compat(allows=ALL))
+
+
+def test_per_method_lines() -> None:
+    post = Methods(frozenset({"POST"}), False)
+    compat = Compat(
+        ((ALL_METHODS, "deny,allow"), (post, "allow,deny")),
+        (Source("ip", "10.0.0.0/8", post),),
+        (Source("all", "", Methods(frozenset({"PUT"}), False)),),
+        ((post, "any"),),
+    )
+    assert compat.order("POST") == "allow,deny" and compat.order("GET") == "deny,allow"
+    assert compat.satisfy("POST") == "any" and compat.satisfy("HEAD") == "all"
+    assert allows(compat, facts("192.0.2.1", method="GET"))  # no Deny for GET
+    assert allows(compat, facts("192.0.2.1", method="HEAD"))
+    assert not allows(compat, facts("192.0.2.1", method="PUT"))  # its Deny from all
+    assert allows(compat, facts("10.1.1.1", method="POST"))
+    assert not allows(compat, facts("192.0.2.1", method="POST"))

@@ -241,7 +241,6 @@ def test_limit_marks_the_rules_inside(tmp_path: Path) -> None:
         ("<Limit GET>\n<Limit GET>\nRequire all denied\n</Limit>\n</Limit>", "already excluded"),
         ("<Limit GET>\n<Files x>\n</Files>\n</Limit>", "<Files> cannot occur within <Limit>"),
         ("<RequireAll>\n<If true>\n</If>\nRequire all granted\n</RequireAll>", "cannot occur"),
-        ("<Limit POST>\nDeny from all\n</Limit>", "per-method Order/Allow/Deny is not provided"),
         ("<RequireAll>\nSetEnv A b\nRequire all granted\n</RequireAll>", "SetEnv not allowed here"),
     ],
 )
@@ -292,3 +291,14 @@ def test_a_limited_rule_has_no_say_in_require_any() -> None:
     assert evaluate(tree, facts, REGISTRY) is Outcome.DENIED
     facts.method = "POST"
     assert evaluate(tree, facts, REGISTRY) is Outcome.GRANTED
+
+
+def test_compat_lines_in_limit_speak_for_its_methods(tmp_path: Path) -> None:
+    settings, problems = configure(
+        tmp_path, "<LimitExcept GET>\nOrder Allow,Deny\nAllow from 10\nSatisfy Any\n</LimitExcept>"
+    )
+    assert settings is not None and settings.compat is not None, problems
+    but_get = Methods(frozenset({"GET"}), True)
+    assert settings.compat.orders == ((but_get, "allow,deny"),)
+    assert settings.compat.allows[0].methods == but_get
+    assert settings.compat.satisfy("POST") == "any" and settings.compat.satisfy("GET") == "all"

@@ -181,7 +181,7 @@ def decide(settings: DirSettings, facts: RequestFacts) -> Decision:
     # Satisfy Any a client they let in needs nothing more, and one they keep
     # out is left to the Require rules (and a password) alone.
     compat = settings.compat
-    any_of = compat is not None and compat.satisfy == "any"
+    any_of = compat is not None and compat.satisfy(facts.method) == "any"
     let_in = True
     if compat is not None and not compat_allows(compat, facts):
         facts.log(

@@ -133,8 +133,6 @@ def _limit(inverted: bool) -> Apply:
 
 # Sections Apache refuses inside <Limit> and inside the rule blocks (NOT_IN_LIMIT).
 _NOT_IN_LIMIT = frozenset({"Files", "FilesMatch", "If", "ElseIf", "Else"})
-# mod_access_compat's directives, per method in Apache: not provided per method.
-_COMPAT = frozenset({"Order", "Allow", "Deny", "Satisfy"})
 
 
 def refused_inside(ctx: Context, name: str, section: bool) -> str | None:
@@ -149,12 +147,6 @@ def refused_inside(ctx: Context, name: str, section: bool) -> str | None:
         kind = htaccess.OVERRIDE_CLASS.get(name, "")
         if "AuthConfig" not in kind and kind != "All":
             return f"{name} not allowed here (inside <RequireAll>/<RequireAny>/<RequireNone>)"
-    if name in _COMPAT and ctx.limit is not None:
-        return (
-            f"{name} inside <Limit>/<LimitExcept>: per-method Order/Allow/Deny is not "
-            "provided, and applying it to every method would change who gets in; use "
-            "Require inside <Limit>"
-        )
     return None
 
 
@@ -171,7 +163,9 @@ def _order(ctx: Context, args: list[str]) -> None:
     if value not in ("allow,deny", "deny,allow", "mutual-failure"):
         ctx.error("unknown order")
         return
-    _set_compat(ctx, replace(_compat(ctx), order=value))
+    compat = _compat(ctx)
+    methods = ctx.limit or ALL_METHODS
+    _set_compat(ctx, replace(compat, orders=(*compat.orders, (methods, value))))
 
 
 def _allow_deny(allow: bool) -> Apply:
@@ -181,7 +175,7 @@ def _allow_deny(allow: bool) -> Apply:
             return
         sources = []
         for word in args[1:]:
-            source = parse_source(word)
+            source = parse_source(word, ctx.limit or ALL_METHODS)
             if isinstance(source, str):
                 ctx.error(source)
                 return
@@ -201,7 +195,9 @@ def _satisfy(ctx: Context, args: list[str]) -> None:
     if value not in ("all", "any"):
         ctx.error("Satisfy either 'any' or 'all'.")
         return
-    _set_compat(ctx, replace(_compat(ctx), satisfy=value))
+    compat = _compat(ctx)
+    methods = ctx.limit or ALL_METHODS
+    _set_compat(ctx, replace(compat, satisfies=(*compat.satisfies, (methods, value))))
 
 
 def _auth_merging(ctx: Context, args: list[str]) -> None:
@@ -224,9 +220,9 @@ _LIMIT_DOC = (
     " HEAD goes with GET. The Require lines (and rule blocks) inside speak for those "
     "methods only: for another method a rule there has no say (it grants inside "
     "<RequireAll> and at the section's top, and gives no verdict in <RequireAny>), "
-    "as mod_authz_core has it. Other directives inside apply to every method, as in "
-    "Apache; <Files> and <If> are refused there, as Apache refuses them, and so are "
-    "Order, Allow and Deny (per-method access_compat rules are not provided)."
+    "as mod_authz_core has it. Order, Allow, Deny and Satisfy inside speak for those "
+    "methods too. Other directives inside apply to every method, as in Apache; <Files> "
+    "and <If> are refused there, as Apache refuses them."
 )
 
 _COMPAT_NOTE = (
