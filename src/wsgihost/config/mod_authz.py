@@ -1,15 +1,18 @@
-"""mod_authz_core's rule blocks: ``<RequireAll>``, ``<RequireAny>``, ``<RequireNone>``.
+"""Authorization sections and merging: mod_authz_core's ``<RequireAll>``,
+``<RequireAny>``, ``<RequireNone>`` and ``AuthMerging``, core's ``<Limit>`` and
+``<LimitExcept>``, and mod_access_compat's ``Order``, ``Allow``, ``Deny`` and
+``Satisfy`` (evaluated by :mod:`wsgihost.access.compat`).
 
 Pure. A block is a :class:`~wsgihost.access.rules.Combine` in the scope's
 rule tree; the ``Require`` lines inside it (config/mod_auth.py) land in it
-through :func:`add_rule`, found by the path the block's context carries.
+through :func:`add_rule`, found by the path the block's context carries, and
+a ``<Limit>``'s context carries the methods its lines speak for.
 Apache's rules are kept where it checks them: a negated rule (``Require not``,
 ``<RequireNone>``) cannot stand in a block that grants on any one rule (the
 scope's own lines, ``<RequireAny>``, ``<RequireNone>``), a block must hold a
 rule, and a block whose rules are all negated can never grant (AH01624): all
 three are configuration errors, as Apache refuses to start with them.
 """
-
 from __future__ import annotations
 
 from dataclasses import replace
