@@ -13,6 +13,7 @@ scope's own lines, ``<RequireAny>``, ``<RequireNone>``), a block must hold a
 rule, and a block whose rules are all negated can never grant (AH01624): all
 three are configuration errors, as Apache refuses to start with them.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
