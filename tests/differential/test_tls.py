@@ -149,8 +149,9 @@ _PER_RUN = {
 def _masked(key: str, value: str) -> str:
     if key in _PER_RUN and value != "<absent>":
         return "<PER-RUN>"
-    if key == "SSL_VERSION_INTERFACE":
-        return re.sub(r"/[0-9.]+$", "/<VERSION>", value)
+    if key in ("SSL_VERSION_INTERFACE", "SSL_VERSION_LIBRARY"):
+        # mod_ssl's and OpenSSL's versions change with Debian's updates.
+        return re.sub(r"/[0-9.]+[a-z]?$", "/<VERSION>", value)
     return value
 
 
