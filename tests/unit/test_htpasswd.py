@@ -49,10 +49,28 @@ def test_glibc_md5_crypt_is_the_apr1_algorithm() -> None:
     assert verify(b"px", out) is Verdict.MISMATCH
 
 
-def test_des_crypt_and_sha_crypt_are_refused_never_accepted() -> None:
+def test_des_crypt_is_checked_as_crypt_3_does() -> None:
     des = made("d", "pw")
     assert len(des) == 13
-    assert verify(b"pw", des) is Verdict.UNVERIFIABLE
+    assert verify(b"pw", des) is Verdict.MATCH
+    assert verify(b"px", des) is Verdict.MISMATCH
+    assert verify(b"", des) is Verdict.MISMATCH
+    long = made("d", "eightchr and more")
+    assert verify(b"eightchr", long) is Verdict.MATCH  # only 8 bytes count
+    assert verify(b"eightchr, or else", long) is Verdict.MATCH
+    assert verify(b"eightch", long) is Verdict.MISMATCH
+
+
+def test_plain_text_that_looks_like_des_is_a_des_hash_to_crypt() -> None:
+    # 13 characters of the alphabet: crypt(3) takes them as a DES hash, so the
+    # text itself never matches, but the password whose DES it is does.
+    assert verify(b"s3cretpass123", "s3cretpass123") is Verdict.MISMATCH
+    assert verify(b"test", "abgOeLfPimXQo") is Verdict.MATCH
+    # Other plain text (not 13 characters of the alphabet) never matches.
+    assert verify(b"p-pw", "p-pw") is Verdict.MISMATCH
+
+
+def test_unknown_crypt_formats_are_refused_never_accepted() -> None:
     assert verify(b"pw", "$y$j9T$abc$def") is Verdict.UNVERIFIABLE
     assert verify(b"pw", "$5$rounds=x$abc$def") is Verdict.UNVERIFIABLE
 
@@ -103,11 +121,11 @@ def test_lookup_first_entry_wins_and_unknown_users(tmp_path: Path) -> None:
 
 def test_unverifiable_entry_is_an_error_naming_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "users"
-    path.write_text(f"alice:{made('m', 'a')}\nbob:{made('d', 'secret')}\n")
+    path.write_text(f"alice:{made('m', 'a')}\nbob:$y$j9T$salt$hashvalue\n")
     answer = check(ParsedFiles(htpasswd.parse), str(path), "bob", b"secret")
     assert answer.lookup is Lookup.ERROR
     assert f"{path}:2:" in answer.message
-    assert "DES crypt" in answer.message
+    assert "'y' crypt" in answer.message
     assert "secret" not in answer.message
 
 

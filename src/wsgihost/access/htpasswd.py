@@ -8,11 +8,12 @@ Parsing and checking may be slow (bcrypt): callers run them off the event loop.
 
 The formats Debian's ``htpasswd`` writes: bcrypt (``$2y$``), apr1 MD5
 (``$apr1$``, also glibc's ``$1$``, the same algorithm), ``{SHA}``, DES crypt
-and plain text; and glibc's SHA-crypt (``$5$``, ``$6$``). What apr-util hands to
-the C library's ``crypt()`` on Linux and this module cannot compute (DES crypt,
-yescrypt ``$y$`` ...)
-is refused with the file and line: never accepted. Plain text is what Linux
-makes of it: ``crypt()`` never returns the plain password, so it never matches.
+(:mod:`.descrypt`) and plain text; and glibc's SHA-crypt (``$5$``, ``$6$``).
+What apr-util hands to the C library's ``crypt()`` on Linux and this module
+cannot compute (yescrypt ``$y$`` ...) is refused with the file and line: never
+accepted. Plain text is what Linux makes of it: ``crypt()`` never returns the
+plain password, so it never matches; a plain-text entry of 13 characters of
+``./0-9A-Za-z`` is a DES hash to ``crypt()``, and is checked as one.
 """
 
 from __future__ import annotations
@@ -22,14 +23,13 @@ import enum
 import hashlib
 import hmac
 import os
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Generic, TypeVar
 
-from wsgihost.access import shacrypt
+from wsgihost.access import descrypt, shacrypt
 
 T = TypeVar("T")
 
@@ -42,7 +42,6 @@ except ImportError:  # a dependency; without it bcrypt entries are refused
     _bcrypt = None
 
 _ITOA64 = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_DES_HASH = re.compile(r"[./0-9A-Za-z]{13}")
 # Apache reads a configuration line of at most MAX_STRING_LEN bytes.
 _MAX_LINE = 8192
 
@@ -143,7 +142,10 @@ def verify(password: bytes, stored: str) -> Verdict:
         if computed is None:
             return Verdict.UNVERIFIABLE
         return _same(computed.encode("latin-1"), stored.encode("latin-1"))
-    if stored.startswith("$") or _DES_HASH.fullmatch(stored):
+    if descrypt.HASH.fullmatch(stored):
+        # DES: only the password's first 8 bytes count, as in crypt(3).
+        return _same(descrypt.des_crypt(password, stored.encode("ascii")), stored.encode("ascii"))
+    if stored.startswith("$"):
         return Verdict.UNVERIFIABLE
     # crypt() gives 13 characters, "*0"/"*1" or nothing for this "salt": never the
     # text itself, so a plain-text entry never matches on Linux (Apache's too).
@@ -155,7 +157,7 @@ def describe(stored: str) -> str:
         return "bcrypt, and the bcrypt package cannot be imported"
     if stored.startswith("$"):
         return f"'{stored.split('$')[1] if stored.count('$') > 1 else stored}' crypt"
-    return "DES crypt"
+    return "an unknown crypt format"
 
 
 @dataclass(frozen=True)

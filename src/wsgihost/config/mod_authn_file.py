@@ -46,12 +46,13 @@ DIRECTIVES: tuple[Directive, ...] = (
         (1, 1),
         "(none)",
         "The password file of AuthBasicProvider `file` (Apache's default provider), as "
-        "`htpasswd` writes it: bcrypt (`-B`), apr1 MD5 (`-m`), `{SHA}` (`-s`); also glibc's "
-        "`$1$`, `$5$` and `$6$` crypt. Read again when it changes. Checked as apr-util "
-        "does on Linux: plain text (`-p`) never matches; DES crypt (`-d`), yescrypt and "
-        "other crypt(3) formats "
-        "are refused for their user (a 500 and an error-log line naming the file and "
-        "line), never accepted. A file that cannot be opened is a 500 (AH01620).",
+        "`htpasswd` writes it: bcrypt (`-B`), apr1 MD5 (`-m`), `{SHA}` (`-s`), DES crypt "
+        "(`-d`: only a password's first 8 bytes count); also glibc's `$1$`, `$5$` and `$6$` "
+        "crypt. Read again when it changes. Checked as apr-util does on Linux: plain text "
+        "(`-p`) never matches (13 characters of `./0-9A-Za-z` are a DES hash to crypt(3), "
+        "and checked as one); yescrypt and other crypt(3) formats are refused for their "
+        "user (a 500 and an error-log line naming the file and line), never accepted. A "
+        "file that cannot be opened is a 500 (AH01620).",
         _user_file,
         module="mod_authn_file",
     ),

@@ -53,7 +53,7 @@ PROVIDED_MODULES: dict[str, str] = {
     "authz_host": "Require ip, Require local, Require host (forward-confirmed reverse DNS)",
     "authn_core": "AuthType Basic|None, AuthName",
     "auth_basic": "Basic authentication: AuthBasicProvider file and wsgi, AuthBasicAuthoritative",
-    "authn_file": "AuthUserFile (bcrypt, apr1 MD5, {SHA}, SHA-crypt; DES crypt refused)",
+    "authn_file": "AuthUserFile (bcrypt, apr1 MD5, {SHA}, SHA-crypt, DES crypt)",
     "authz_groupfile": "AuthGroupFile, Require group",
     "authz_user": "Require valid-user, Require user",
     "access_compat": "Order, Allow, Deny (addresses, names, env=), Satisfy",
