@@ -299,6 +299,85 @@ def algorithms(der: bytes) -> tuple[str, str]:
     return _ALGORITHMS.get(key, key), _ALGORITHMS.get(sig, sig)
 
 
+# OpenSSL's short names of the attributes of a name, by OID (OBJ_nid2sn), for
+# X509_NAME_oneline; an attribute not named here is written as its OID.
+_ONELINE_NAMES = {
+    "2.5.4.3": "CN",
+    "2.5.4.4": "SN",
+    "2.5.4.5": "serialNumber",
+    "2.5.4.6": "C",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.9": "street",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+    "2.5.4.12": "title",
+    "2.5.4.13": "description",
+    "2.5.4.15": "businessCategory",
+    "2.5.4.17": "postalCode",
+    "2.5.4.41": "name",
+    "2.5.4.42": "GN",
+    "2.5.4.43": "initials",
+    "2.5.4.44": "generationQualifier",
+    "2.5.4.45": "x500UniqueIdentifier",
+    "2.5.4.46": "dnQualifier",
+    "2.5.4.65": "pseudonym",
+    "2.5.4.97": "organizationIdentifier",
+    "0.9.2342.19200300.100.1.1": "UID",
+    "0.9.2342.19200300.100.1.25": "DC",
+    "1.2.840.113549.1.9.1": "emailAddress",
+    "1.2.840.113549.1.9.2": "unstructuredName",
+}
+
+
+def oneline_value(tag: int, raw: bytes) -> str:
+    """One attribute's value as OpenSSL 3's X509_NAME_oneline writes it: its bytes,
+    ``/`` and ``+`` behind a backslash, each outside printable ASCII as ``\\xHH``
+    (a GeneralString of 4-byte characters that are
+    all ASCII: their last bytes)."""
+    if tag == 0x1B and len(raw) % 4 == 0:  # GeneralString
+        wide = any(raw[j] for j in range(len(raw)) if j % 4 != 3)
+        if not wide:
+            raw = raw[3::4]
+    out = []
+    for b in raw:
+        if b in (0x2F, 0x2B):  # "/" and "+" (OpenSSL 3 escapes them)
+            out.append("\\" + chr(b))
+        elif 0x20 <= b <= 0x7E:
+            out.append(chr(b))
+        else:
+            out.append(f"\\x{b:02X}")
+    return "".join(out)
+
+
+def oneline_dn(der: bytes) -> str | None:
+    """A certificate's subject as mod_ssl's FakeBasicAuth names the user: OpenSSL's
+    X509_NAME_oneline, ``/C=US/O=Example/CN=alice`` (the first attribute first, each
+    behind a ``/``, or a ``+`` in a multi-valued RDN). None if ``der`` is not
+    a certificate this can read."""
+    try:
+        _, start, end = _tlv(der, 0)
+        tbs = _children(der, start, end)[0]
+        fields = _children(der, tbs[1], tbs[2])
+        if fields[0][0] == 0xA0:  # [0] version
+            fields = fields[1:]
+        subject = fields[4]  # serial, signature, issuer, validity, subject
+        if subject[0] != 0x30:
+            return None
+        out = []
+        for rdn in _children(der, subject[1], subject[2]):
+            # The attributes of one RDN (a multi-valued one) are joined by "+".
+            for n, attr in enumerate(_children(der, rdn[1], rdn[2])):
+                oid_tlv, value = _children(der, attr[1], attr[2])[:2]
+                oid = _oid(der, oid_tlv[1], oid_tlv[2])
+                raw = der[value[1] : value[2]]
+                name = _ONELINE_NAMES.get(oid, oid)
+                out.append(f"{'+' if n else '/'}{name}={oneline_value(value[0], raw)}")
+    except (IndexError, ValueError):
+        return None
+    return "".join(out)
+
+
 def cert_vars(prefix: str, decoded: dict[str, Any], into: dict[str, str], der: bytes = b"") -> None:
     into[f"{prefix}_M_VERSION"] = str(decoded.get("version", ""))
     into[f"{prefix}_M_SERIAL"] = str(decoded.get("serialNumber", ""))

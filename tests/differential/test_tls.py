@@ -8,9 +8,11 @@ The certificates are made at test time (tests/tlscerts.py) into the tree's
 
 from __future__ import annotations
 
+import base64
 import re
 import socket
 import ssl
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +33,18 @@ _PKI: list[tlscerts.Pki] = []
 def _certificates(tree: Tree) -> None:
     pki = tlscerts.make(tree.site / "pki", ("a.test", "b.test", "c.test"))
     _PKI.append(pki)
+    # FakeBasicAuth's users: the client certificate's subject with an {SHA} hash of
+    # "password", and bob with an apr1 one.
+    lines = []
+    for user, password, flag in ((_CLIENT_DN, "password", "-nbs"), ("bob", "b0b", "-nbm")):
+        made = subprocess.run(
+            ["htpasswd", flag, user, password], check=True, capture_output=True, text=True
+        )
+        lines.append(made.stdout.strip())
+    (pki.dir / "users").write_text("\n".join(lines) + "\n")
+
+
+_CLIENT_DN = "/C=US/O=wsgihost tests/CN=alice"  # tests/tlscerts.py's client, one-line form
 
 
 @pytest.fixture(scope="module")
@@ -293,3 +307,49 @@ def plain_to_tls(diff: Differential, server: Server) -> dict[str, Any]:
 
 def test_plain_http_to_the_tls_port(pair: Differential) -> None:
     pair.check("tls-plain-http", lambda server: plain_to_tls(pair, server))
+
+
+def fake_basic(diff: Differential, server: Server, cert: bool, sent: str | None) -> dict[str, Any]:
+    """A request to c.test's FakeBasicAuth section: its status, the user the app got,
+    and mod_ssl's error-log lines (AH02035, a spoof) it left."""
+    port = str(tls_port(server))
+    masker = diff.masker(server)
+    masker.pairs.append((port, "<TLS_PORT>"))
+    headers = []
+    if sent is not None:
+        headers.append(("Authorization", "Basic " + base64.b64encode(sent.encode()).decode()))
+    mark = LogMark(server)
+    try:
+        with tls_conn(server, "c.test", cert) as conn:
+            conn.send(request(server, "GET", "/embedded/fake", f"c.test:{port}", headers))
+            answer = conn.answer()
+    except (OSError, ValueError) as e:
+        return failed(e)
+    seen: dict[str, Any] = {"status": answer.status}
+    if answer.status == 200:
+        env = parse_json(answer.body)["environ"]
+        seen["user"] = [env.get("REMOTE_USER"), env.get("AUTH_TYPE")]
+        seen["authorization"] = env.get("HTTP_AUTHORIZATION")  # WSGIPassAuthorization On
+    else:
+        seen["challenge"] = answer.header("www-authenticate")
+    if answer.status == 403:
+        mark.wait(lambda new: mentions(new, "AH02035"))
+        errors = [line for lines in mark.new().values() for line in lines if "AH02035" in line]
+        seen["logged"] = [masker.text(line[line.index("AH02035") :]) for line in errors]
+    return seen
+
+
+FAKE_BASIC = {
+    "tls-fake-basic-cert": (True, None),
+    "tls-fake-basic-cert-and-credentials": (True, "bob:b0b"),
+    "tls-fake-basic-none": (False, None),
+    "tls-fake-basic-password": (False, "bob:b0b"),
+    "tls-fake-basic-spoof": (False, f"{_CLIENT_DN}:password"),
+    "tls-fake-basic-not-a-spoof": (False, "/CN=x:other"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FAKE_BASIC))
+def test_fake_basic_auth(pair: Differential, case: str) -> None:
+    cert, sent = FAKE_BASIC[case]
+    pair.check(case, lambda server: fake_basic(pair, server, cert, sent))

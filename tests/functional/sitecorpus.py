@@ -425,8 +425,6 @@ def label(problem: Problem) -> str:
         return "TLS (mod_ssl): per-directory client verification (renegotiation)"
     if message.startswith("SSLVerifyClient: optional_no_ca"):
         return "TLS (mod_ssl): SSLVerifyClient optional_no_ca (Python's ssl)"
-    if message.startswith("SSLOptions: FakeBasicAuth"):
-        return "TLS (mod_ssl): FakeBasicAuth (issue 17)"
     if message.startswith(("SSLRequire:", "SSLUserName:")) or "mod_ssl directive" in message:
         return f"TLS (mod_ssl): {message.split(':', 1)[0]}"
     if "mod_authnz_ldap" in message:

@@ -7,6 +7,7 @@ name) and ``curl``.
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import socket
@@ -492,5 +493,86 @@ def test_the_first_host_of_an_address_decides_tls(tmp_path: Path, pki: tlscerts.
             env = json.loads(body)["environ"]
             assert status == 200
             assert (env["SERVER_NAME"], env["wsgi.url_scheme"]) == ("d.test", "http")
+    finally:
+        server.close()
+
+
+def test_fake_basic_auth(tmp_path: Path, pki: tlscerts.Pki) -> None:
+    """SSLOptions +FakeBasicAuth: the verified certificate's subject (X509_NAME_oneline
+    form) is the Basic user, with the password "password"; a client that sends such
+    credentials itself is refused (mod_ssl's AH02035), one with no certificate asked."""
+    dn = "/C=US/O=wsgihost tests/CN=alice"
+    lines = []
+    for user, password, flag in ((dn, "password", "-nbs"), ("bob", "b0b", "-nbm")):
+        made = subprocess.run(
+            ["htpasswd", flag, user, password], check=True, capture_output=True, text=True
+        )
+        lines.append(made.stdout.strip())
+    (tmp_path / "users").write_text("\n".join(lines) + "\n")
+    conf = tmp_path / "site.conf"
+    conf.write_text(
+        textwrap.dedent(
+            f"""\
+            Listen 127.0.0.1:${{PORT}}
+            ErrorLog {tmp_path}/error.log
+            LogLevel info
+            <VirtualHost *:${{PORT}}>
+                ServerName b.test
+                SSLEngine on
+                SSLCertificateFile {pki.cert("b.test")}
+                SSLCertificateKeyFile {pki.key("b.test")}
+                SSLCACertificateFile {pki.ca}
+                SSLVerifyClient optional
+                WSGIScriptAlias / {APPS / "echo.wsgi"}
+                <Location /cert>
+                    SSLOptions +FakeBasicAuth
+                    WSGIPassAuthorization On
+                    AuthType Basic
+                    AuthName certs
+                    AuthUserFile {tmp_path}/users
+                    Require valid-user
+                </Location>
+            </VirtualHost>
+            """
+        )
+    )
+
+    def get(s: ssl.SSLSocket, user: str | None = None) -> tuple[int, dict[str, str], bytes]:
+        auth = ""
+        if user is not None:
+            auth = f"Authorization: Basic {base64.b64encode(user.encode()).decode()}\r\n"
+        s.sendall(f"GET /cert/x HTTP/1.1\r\nHost: b.test\r\n{auth}\r\n".encode())
+        return read_response(s)  # type: ignore[arg-type]
+
+    port = free_port()
+    server = ServerProcess(["serve", "--config", str(conf)], env={"PORT": str(port)})
+    try:
+        server.wait_listening()
+        with tls_connect(port, client_context(pki, cert=True), "b.test") as s:
+            status, _, body = get(s)
+            env = json.loads(body)["environ"]
+            assert status == 200
+            assert (env["REMOTE_USER"], env["AUTH_TYPE"]) == (dn, "Basic")
+            fake = "Basic " + base64.b64encode(f"{dn}:password".encode()).decode()
+            assert env["HTTP_AUTHORIZATION"] == fake  # the header mod_ssl made
+            # mod_ssl puts the certificate's user in place of the one sent.
+            status, _, body = get(s, "bob:b0b")
+            env = json.loads(body)["environ"]
+            assert status == 200 and env["REMOTE_USER"] == dn
+            assert env["HTTP_AUTHORIZATION"] == fake
+        with tls_connect(port, client_context(pki), "b.test") as s:
+            status, headers, _ = get(s)
+            assert status == 401
+            assert headers["www-authenticate"] == 'Basic realm="certs"'
+            assert get(s, f"{dn}:password")[0] == 403  # a spoof: no certificate behind it
+            assert get(s, "/CN=x:password")[0] == 403
+            assert get(s, "/CN=x:other")[0] == 401  # not the fake password: not a spoof
+            status, _, body = get(s, "bob:b0b")
+            assert status == 200 and json.loads(body)["environ"]["REMOTE_USER"] == "bob"
+        log = (tmp_path / "error.log").read_text()
+        assert "[ssl:error] [pid " in log
+        assert f"AH02035: Encountered FakeBasicAuth spoof: {dn}" in log
+        assert "AH02035: Encountered FakeBasicAuth spoof: /CN=x" in log
+        assert f'AH02036: Faking HTTP Basic Auth header: "Authorization: {fake}"' in log
     finally:
         server.close()

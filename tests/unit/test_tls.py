@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import ssl
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -10,6 +12,8 @@ import pytest
 
 from tests import tlscerts
 from wsgihost import tls
+from wsgihost.access import htpasswd
+from wsgihost.access.basic import fake_basic_credentials, fake_basic_spoof
 from wsgihost.config import load
 from wsgihost.config.model import Server, TlsSettings
 
@@ -56,6 +60,83 @@ def test_dn_as_mod_ssl_writes_it() -> None:
     tls.cert_vars("SSL_CLIENT", {"subject": subject, "issuer": subject, "version": 3}, env)
     assert env["SSL_CLIENT_S_DN_CN"] == "x" and env["SSL_CLIENT_S_DN_O"] == "A, B"
     assert env["SSL_CLIENT_M_VERSION"] == "3"
+
+
+def _openssl_oneline(pem: Path) -> str:
+    """OpenSSL's own X509_NAME_oneline of a certificate's subject (-nameopt compat)."""
+    out = subprocess.run(
+        ["openssl", "x509", "-in", str(pem), "-noout", "-subject", "-nameopt", "compat"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return out.strip().removeprefix("subject=").strip()
+
+
+def test_oneline_dn_is_x509_name_oneline(pki: tlscerts.Pki) -> None:
+    """FakeBasicAuth's user: the subject as X509_NAME_oneline writes it (not SSL_CLIENT_S_DN's
+    RFC 2253 form), the same as OpenSSL's, for the test client's and an odd subject."""
+    der = ssl.PEM_cert_to_DER_cert(pki.client_cert.read_text())
+    assert tls.oneline_dn(der) == "/C=US/O=wsgihost tests/CN=alice"
+    assert tls.oneline_dn(der) == _openssl_oneline(pki.client_cert)
+    d = pki.dir
+    odd = {
+        # "/" and "+" escaped (OpenSSL 3), UTF-8 bytes as \\xHH, a multi-valued RDN.
+        "odd": ("/DC=org/CN=a\\/b\\+c, d/emailAddress=b@example.org/OU=caf\u00e9", ()),
+        "multi": ("/CN=a+UID=b/C=US", ("-multivalue-rdn",)),
+    }
+    for name, (subject, flags) in odd.items():
+        subprocess.run(
+            ["openssl", "req", "-x509", "-new", "-key", str(pki.client_key), "-days", "1",
+             "-utf8", *flags, "-subj", subject, "-out", str(d / f"{name}.pem")],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    for name, expected in (
+        ("odd", "/DC=org/CN=a\\/b\\+c, d/emailAddress=b@example.org/OU=caf\\xC3\\xA9"),
+        ("multi", "/CN=a+UID=b/C=US"),
+    ):
+        der = ssl.PEM_cert_to_DER_cert((d / f"{name}.pem").read_text())
+        assert tls.oneline_dn(der) == expected
+        assert tls.oneline_dn(der) == _openssl_oneline(d / f"{name}.pem")
+    assert tls.oneline_dn(b"not a certificate") is None
+
+
+def test_fake_basic_auth_spoof_check() -> None:
+    """mod_ssl's AH02035 guard: a Basic user starting with "/" and the password "password"."""
+
+    def basic(text: bytes, scheme: bytes = b"Basic") -> bytes:
+        return scheme + b" " + base64.b64encode(text)
+
+    assert fake_basic_spoof(basic(b"/CN=x:password")) == "/CN=x"
+    assert fake_basic_spoof(basic(b"/C=US/O=A/CN=alice:password")) == "/C=US/O=A/CN=alice"
+    assert fake_basic_spoof(basic(b"/CN=x:password", b"Basic  \t")) == "/CN=x"
+    assert fake_basic_spoof(basic(b"/CN=x:other")) is None  # another password: no spoof
+    assert fake_basic_spoof(basic(b"/CN=x")) is None  # no password at all
+    assert fake_basic_spoof(basic(b"alice:password")) is None
+    assert fake_basic_spoof(basic(b"/CN=x:password", b"basic")) is None  # mod_ssl: strcEQ
+    assert fake_basic_spoof(None) is None
+    assert fake_basic_spoof(b"Bearer abc") is None
+    sent = fake_basic_credentials("/CN=alice")
+    assert (sent.user, sent.password, sent.raw_password) == ("/CN=alice", "password", b"password")
+
+
+def test_fake_basic_auth_users_file_line(tmp_path: Path) -> None:
+    """mod_ssl's documented line: the subject and xxj31ZMTZzkVA (DES crypt of "password")."""
+    dn = "/C=US/O=wsgihost tests/CN=alice"
+    users = tmp_path / "users"
+    users.write_text(f"{dn}:xxj31ZMTZzkVA\n")
+    sent = fake_basic_credentials(dn)
+    answer = htpasswd.check(htpasswd.FILES, str(users), sent.user, sent.raw_password)
+    assert answer.lookup is htpasswd.Lookup.GRANTED
+
+
+def test_fake_basic_auth_is_accepted_per_section(tmp_path: Path, pki: tlscerts.Pki) -> None:
+    server, problems = site(
+        tmp_path,
+        "SSLOptions +StdEnvVars\n<Location /x>\nSSLOptions +FakeBasicAuth\n</Location>\n",
+    )
+    assert server is not None, problems
+    assert not [p for p in problems if "FakeBasicAuth" in p]
 
 
 def site(tmp_path: Path, body: str) -> tuple[Server | None, list[str]]:
@@ -126,7 +207,6 @@ def test_context_follows_the_settings(pki: tlscerts.Pki) -> None:
         ("SSLProtocol +TLSv9\n", "2: SSLProtocol: Illegal protocol 'TLSv9'"),
         ("SSLCipherSuite NOTACIPHER\n", "2: SSLCipherSuite: 'NOTACIPHER': no cipher"),
         ("SSLVerifyClient sometimes\n", "2: SSLVerifyClient: 'sometimes'"),
-        ("SSLOptions +FakeBasicAuth\n", "2: SSLOptions: FakeBasicAuth is not provided"),
         ("SSLRequire %{HTTPS}\n", "2: SSLRequire: this mod_ssl access check is not provided"),
         ("SSLCertificateFile /no/such.pem\n", "2: SSLCertificateFile: file '/no/such.pem'"),
     ],

@@ -49,6 +49,43 @@ def credentials(header: bytes | None) -> Credentials | None:
     return Credentials(user, password, decoded.partition(b":")[2])
 
 
+def _decode(text: bytes) -> bytes:
+    try:
+        return base64.b64decode(text + b"===", validate=False)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def fake_basic_spoof(header: bytes | None) -> str | None:
+    """mod_ssl's guard for SSLOptions +FakeBasicAuth (ssl_hook_UserCheck): the user
+    of Basic credentials that pose as a certificate's, else None.
+
+    A user that starts with ``/`` (an X.509 subject in X509_NAME_oneline form)
+    with the password ``password`` is what FakeBasicAuth itself would send, so a
+    client sending it may be faking a certificate it does not have. As mod_ssl
+    reads it: the scheme ``Basic`` exactly (case-sensitive), the password exactly
+    ``password``.
+    """
+    if header is None:
+        return None
+    scheme, _, rest = header.partition(b" ")
+    if scheme != b"Basic":
+        return None
+    user, colon, password = _decode(rest.lstrip(b" \t")).partition(b":")
+    if not colon or not user.startswith(b"/") or password.partition(b"\0")[0] != b"password":
+        return None
+    try:
+        return user.decode("utf-8")
+    except UnicodeDecodeError:
+        return user.decode("latin-1")
+
+
+def fake_basic_credentials(dn: str) -> Credentials:
+    """The credentials FakeBasicAuth gives a request: the certificate's subject and
+    the password ``password`` (``xxj31ZMTZzkVA`` in a password file: its DES crypt)."""
+    return Credentials(dn, "password", b"password")
+
+
 def challenge(realm: str) -> tuple[str, str]:
     """The ``WWW-Authenticate`` header of a 401, as mod_auth_basic writes it."""
     return ("WWW-Authenticate", f'Basic realm="{realm}"')

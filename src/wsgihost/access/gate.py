@@ -14,6 +14,7 @@ go on or answers it.
 
 from __future__ import annotations
 
+import base64
 import copy
 import re
 from collections.abc import Callable
@@ -21,7 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wsgihost.access import groupfile, hostnames, htpasswd
-from wsgihost.access.basic import Credentials, WrongScheme, challenge, credentials
+from wsgihost.access.basic import (
+    Credentials,
+    WrongScheme,
+    challenge,
+    credentials,
+    fake_basic_credentials,
+    fake_basic_spoof,
+)
 from wsgihost.access.compat import allows as compat_allows
 from wsgihost.access.compat import uses_names
 from wsgihost.access.providers import REGISTRY, SLOW
@@ -74,6 +82,15 @@ class RequestFacts:
     method: str = ""
     filename: str = ""
     path_info: str = ""
+    # mod_ssl's authentication hook: on where mod_ssl is loaded (its guard against
+    # a faked certificate user runs for every request that authenticates) ...
+    ssl_guard: bool = False
+    # ... and with SSLOptions +FakeBasicAuth, the subject of the connection's
+    # verified client certificate (None: no verified certificate, or the option off).
+    fake_basic_user: str | None = None
+    # The Authorization header mod_ssl put in the request, once it has (for the app
+    # with WSGIPassAuthorization On, and the logs, as in Apache).
+    faked_authorization: bytes | None = None
     wsgi_prefix: str = field(default_factory=prefix)
     _groups: frozenset[str] | None = None
     _groups_known: bool = False
@@ -261,6 +278,27 @@ def _allow_access(facts: RequestFacts, script: AuthScript) -> bool:
 
 def _authenticate(settings: DirSettings, facts: RequestFacts) -> Decision:
     """mod_auth_basic with the wsgi provider: the user, or the answer that refuses one."""
+    # mod_ssl's hook comes first (ssl_hook_UserCheck, APR_HOOK_FIRST).
+    header = facts.req.head.header(b"authorization")
+    if facts.ssl_guard:
+        spoof = fake_basic_spoof(header)
+        if spoof is not None:
+            facts.log("ssl", f"AH02035: Encountered FakeBasicAuth spoof: {spoof}")
+            return Decision(403)
+    fake = facts.fake_basic_user
+    if fake is not None and ":" in fake:
+        facts.log(
+            "ssl", f"AH10096: Cannot use FakeBasicAuth for username containing a colon: {fake}"
+        )
+        return Decision(403)
+    if fake is not None:
+        encoded = base64.b64encode(f"{fake}:password".encode()).decode("ascii")
+        facts.faked_authorization = f"Basic {encoded}".encode("ascii")
+        facts.log_to(
+            "ssl",
+            "info",
+            f'AH02036: Faking HTTP Basic Auth header: "Authorization: Basic {encoded}"',
+        )
     auth_type = settings.auth_type
     if not auth_type:
         # mod_authn_core lets a request with no AuthType through unauthenticated,
@@ -276,7 +314,10 @@ def _authenticate(settings: DirSettings, facts: RequestFacts) -> Decision:
         facts.log("auth_basic", f"AH01615: need AuthName: {facts.uri}")
         return Decision(500)
     try:
-        sent = credentials(facts.req.head.header(b"authorization"))
+        # With FakeBasicAuth, mod_ssl puts the certificate's subject and "password"
+        # in the Authorization header, in place of any the client sent; only a
+        # connection whose certificate was verified has one to put.
+        sent = fake_basic_credentials(fake) if fake is not None else credentials(header)
     except WrongScheme:
         facts.log("auth_basic", f"AH01614: client used wrong authentication scheme: {facts.uri}")
         return Decision(401, realm)
@@ -384,10 +425,15 @@ def admit(conn: Exchange, req: Request, target: Target, proceed: Callable[[], No
         return
     main = conn.worker.logs.error_log(conn.worker.server.main)
     facts = RequestFacts(req, target, _logger(conn, req, target), main.error)
+    facts.ssl_guard = conn.worker.server.mod_ssl
+    layer = getattr(conn, "tls", None)
+    if layer is not None and layer.fake_basic_auth(target.host, settings.ssl_options):
+        # Never a client without a certificate verified on this connection.
+        facts.fake_basic_user = layer.verified_client_dn()
     if _blocks(settings):
         conn.worker.pool.submit(_decide_on_thread, conn, req, facts, proceed)
         return
-    _finish(conn, req, decide(settings, facts), proceed)
+    _finish(conn, req, decide(settings, facts), proceed, facts)
 
 
 def _blocks(settings: DirSettings) -> bool:
@@ -413,11 +459,31 @@ def _decide_on_thread(
     except BaseException as e:  # a bug of ours: never a hung request
         facts.log_to("core", "error", f"internal error in the access phases: {e!r}")
         decision = Decision(500)
-    conn.loop.call_soon_threadsafe(_finish, conn, req, decision, proceed)
+    conn.loop.call_soon_threadsafe(_finish, conn, req, decision, proceed, facts)
 
 
-def _finish(conn: Exchange, req: Request, decision: Decision, proceed: Callable[[], None]) -> None:
+def _finish(
+    conn: Exchange,
+    req: Request,
+    decision: Decision,
+    proceed: Callable[[], None],
+    facts: RequestFacts,
+) -> None:
     head = req.head
+    faked = facts.faked_authorization
+    if faked is not None:
+        # mod_ssl's apr_table_setn: the first Authorization field takes the faked
+        # value, any other goes (a new list: the old one may still be read).
+        fields: list[tuple[bytes, bytes]] = []
+        for name, value in head.headers:
+            if name.lower() != b"authorization":
+                fields.append((name, value))
+            elif faked:
+                fields.append((name, faked))
+                faked = b""
+        if faked:
+            fields.append((b"Authorization", faked))
+        head.headers = fields
     if decision.user is not None:
         # r->user: the access log's %u, even for a 401 (Apache logs the name sent),
         # and with AUTH_TYPE the app's REMOTE_USER once it was authenticated.

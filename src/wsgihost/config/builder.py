@@ -431,5 +431,6 @@ def _finish(server: ServerDraft, parsed: Parsed, problems: Problems) -> Server:
         server_root=server.server_root,
         config_files=tuple(dict.fromkeys((*parsed.paths, *server.extra_files))),
         autoindex=parsed.loaded is None or "autoindex" in parsed.loaded,
+        mod_ssl=parsed.loaded is None or "ssl" in parsed.loaded,
         proxy_protocol=server.proxy_protocol,
     )

@@ -211,9 +211,6 @@ def parse_options(ctx: Context, args: list[str]) -> tuple[str, ...] | None:
         if name not in _OPTION_NAMES:
             ctx.error(f"Illegal SSLOptions option '{arg}'")
             return None
-        if name == "fakebasicauth" and sign != "-":
-            ctx.error("FakeBasicAuth is not provided (authentication by certificate)")
-            return None
         if name in ("compatenvvars", "legacydnstringformat", "optrenegotiate") and sign != "-":
             ctx.warn(f"{_OPTION_NAMES[name]} is not provided by wsgihost; ignored")
         words.append(sign + _OPTION_NAMES[name])
@@ -545,7 +542,11 @@ DIRECTIVES: tuple[Directive, ...] = (
         "SSL_SERVER_S_DN, SSL_CLIENT_S_DN, SSL_CLIENT_VERIFY, SSL_TLS_SNI, ...), "
         "`ExportCertData` adds SSL_SERVER_CERT and SSL_CLIENT_CERT; in a virtual host or "
         "a section, merged as mod_ssl merges them. `StrictRequire` is accepted "
-        "(SSLRequire is not provided); `FakeBasicAuth` is refused.",
+        "(SSLRequire is not provided). `FakeBasicAuth`: Basic authentication takes the "
+        "verified client certificate's subject (`/C=US/O=Example/CN=alice`, OpenSSL's "
+        "one-line form) as the user and `password` as its password, in place of any "
+        "credentials sent; a sent user starting with `/` with the password `password` "
+        "is refused (403, AH02035), as mod_ssl does.",
         _options,
         MODULE,
     ),

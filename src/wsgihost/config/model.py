@@ -567,6 +567,9 @@ class Server:
     # a 403. Without it (LoadModule lines that leave it out), Apache's core
     # answers such a directory 404.
     autoindex: bool = True
+    # mod_ssl loaded: its authentication hook refuses a Basic user posing as a
+    # certificate's subject (FakeBasicAuth's spoof guard), on every host.
+    mod_ssl: bool = True
     main: Host = field(default_factory=Host)
     vhosts: tuple[Host, ...] = ()
     groups: tuple[DaemonGroup, ...] = ()

@@ -422,6 +422,24 @@ class TlsProtocol(asyncio.Protocol):
         ends the handshake, so any it presented is verified)."""
         return self.obj is not None and bool(self.obj.getpeercert(binary_form=True))
 
+    def verified_client_dn(self) -> str | None:
+        """The subject (X509_NAME_oneline form) of the client certificate this
+        connection verified, or None: none presented, or the handshake's host does
+        not verify (a port whose hosts differ may have taken one it never checks)."""
+        host = self.handshake_host
+        if self.obj is None or host is None or host.tls is None:
+            return None
+        if (host.tls.verify_client or "none") == "none":
+            return None
+        der = self.obj.getpeercert(binary_form=True)
+        return tls.oneline_dn(der) if der else None
+
+    def fake_basic_auth(self, host: Host, section_options: tuple[str, ...]) -> bool:
+        """Whether SSLOptions +FakeBasicAuth is on for a request of ``host`` and section."""
+        settings = host.tls or (self.handshake_host.tls if self.handshake_host else None)
+        options = tls.options_on(settings.options if settings else (), section_options)
+        return "FakeBasicAuth" in options
+
     def request_environ(self, host: Host, section_options: tuple[str, ...]) -> dict[str, str]:
         settings = host.tls or (self.handshake_host.tls if self.handshake_host else None)
         options = tls.options_on(settings.options if settings else (), section_options)
