@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import threading
 import traceback
-import types
 from typing import TYPE_CHECKING, Any
 
 from wsgihost.logs import ErrorLog
 from wsgihost.routing import Router, WSGITarget
 from wsgihost.wsgi.environ import Mount, build_environ
-from wsgihost.wsgi.loader import FileSignature, load_module, module_name_for
+from wsgihost.wsgi.loader import ScriptModule
 
 if TYPE_CHECKING:
     from wsgihost.frontend.exchange import Request
@@ -37,47 +36,25 @@ class DispatchError(Exception):
     """The script failed or returned what mod_wsgi refuses: a 500, logged."""
 
 
-class _Script:
-    """One dispatch script, loaded again when its file changes."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.name = module_name_for(path)
-        self._lock = threading.Lock()
-        self._module: types.ModuleType | None = None
-        self._signature: FileSignature | None = None
-
-    def module(self) -> types.ModuleType:
-        try:
-            current: FileSignature | None = FileSignature.of(self.path)
-        except OSError:
-            current = None
-        with self._lock:
-            if self._module is None or current != self._signature:
-                self._module = load_module(self.path, self.name)
-                self._signature = current
-            return self._module
-
-
 class DispatchScripts:
     """The dispatch scripts one worker has loaded, by path."""
 
     def __init__(self) -> None:
-        self._scripts: dict[str, _Script] = {}
+        self._scripts: dict[str, ScriptModule] = {}
         self._lock = threading.Lock()
 
-    def _script(self, path: str) -> _Script:
+    def _script(self, path: str) -> ScriptModule:
         with self._lock:
             found = self._scripts.get(path)
             if found is None:
-                found = self._scripts[path] = _Script(path)
+                found = self._scripts[path] = ScriptModule(path)
             return found
 
     def choose(self, path: str, environ: dict[str, Any]) -> list[str | None]:
         """What the script at ``path`` returns from each of :data:`CHOICES` (None where it
         defines no such function or returns None)."""
         try:
-            module = self._script(path).module()
+            module = self._script(path).get()
         except BaseException as e:
             raise DispatchError(_python_error(path)) from e
         found: list[str | None] = []
