@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from wsgihost import __version__, privileges
+from wsgihost import __version__, compiled, privileges
 from wsgihost.config.model import (
     Alias,
     DaemonGroup,
@@ -92,7 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wsgihost",
         description="Host Python WSGI applications the way Apache + mod_wsgi does.",
     )
-    parser.add_argument("--version", action="version", version=f"wsgihost {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"wsgihost {__version__} ({compiled.describe()})",
+        help="show the version and which build runs (compiled or pure Python), then exit",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = commands.add_parser(
@@ -769,6 +774,11 @@ def cmd_serve(args: argparse.Namespace, announce: Callable[[str], None] = _print
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("serve", "configtest"):
+        stale = compiled.stale_message()  # pip install -e's trap: compiled code gone stale
+        if stale is not None:
+            print(stale, file=sys.stderr)
+            return 1
     commands: dict[str, Callable[[argparse.Namespace], int]] = {
         "serve": cmd_serve,
         "configtest": cmd_configtest,

@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Iterable
 from email.utils import formatdate
+from typing import Final
 
 from wsgihost import errorpages
 from wsgihost.errorpages import Signature
@@ -186,10 +187,10 @@ def http_date() -> bytes:
 class Framing:
     """How a response body is delimited."""
 
-    NONE = 0  # no body at all (HEAD, 1xx, 204, 304)
-    LENGTH = 1  # Content-Length
-    CHUNKED = 2  # Transfer-Encoding: chunked
-    CLOSE = 3  # until the connection closes (HTTP/1.0 with an unknown length)
+    NONE: Final = 0  # no body at all (HEAD, 1xx, 204, 304)
+    LENGTH: Final = 1  # Content-Length
+    CHUNKED: Final = 2  # Transfer-Encoding: chunked
+    CLOSE: Final = 3  # until the connection closes (HTTP/1.0 with an unknown length)
 
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import struct
 from itertools import chain
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, ClassVar, Tuple
 
 _HEADER = struct.Struct("!BI")
 MAX_FRAME = 16 * 1024 * 1024
@@ -60,8 +60,9 @@ class ProtocolError(Exception):
 
 
 class Event:
-    __slots__: Tuple[str, ...] = ()
-    kind = 0
+    # ClassVar: compiled (mypyc), a plain class attribute would not reach the subclasses.
+    __slots__: ClassVar[Tuple[str, ...]] = ()
+    kind: ClassVar[int] = 0
 
     def __eq__(self, other: object) -> bool:
         names: Tuple[str, ...] = self.__slots__

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import wsgihost
-from wsgihost import privileges
+from wsgihost import compiled, privileges
 from wsgihost.config.model import DaemonGroup, Server
 from wsgihost.routing import Router, set_key
 from wsgihost.supervisor import plan, rundir
@@ -238,6 +238,7 @@ def library_files() -> list[str]:
     package = Path(wsgihost.__file__).parent
     return [
         "__init__.py",
+        "compiled.py",
         "errorformat.py",
         "errorpages.py",
         "logs.py",
@@ -251,14 +252,34 @@ def library_files() -> list[str]:
     ]
 
 
-def install_library(directory: Path) -> Path:
-    """Copy the standard-library-only modules for daemon processes; return the path root."""
+def library_extensions() -> list[tuple[Path, str]]:
+    """The compiled build's extension modules of the library's modules, with
+    mypyc's shared runtime module (top level, beside the package): (file, its
+    path in the library). They travel with the ``.py`` files: a daemon on this
+    interpreter's ABI imports them, one on another Python the ``.py`` files."""
+    runtime = compiled.runtime_path()
+    if runtime is None:
+        return []
     package = Path(wsgihost.__file__).parent
-    files = library_files()
+    files = [(Path(runtime), Path(runtime).name)]
+    for name in library_files():
+        extension = compiled.extension_path(name.removesuffix(".py").replace("/", "."))
+        if extension is not None:
+            path = Path(extension)
+            files.append((path, "wsgihost/" + path.relative_to(package).as_posix()))
+    return files if len(files) > 1 else []
+
+
+def install_library(directory: Path) -> Path:
+    """Copy the standard-library-only modules for daemon processes (with their
+    compiled extension modules, if built); return the path root."""
+    package = Path(wsgihost.__file__).parent
+    copies = [(package / name, "wsgihost/" + name) for name in library_files()]
+    copies += library_extensions()
     digest = hashlib.sha1()
-    for name in files:
+    for source, name in copies:
         digest.update(name.encode())
-        digest.update((package / name).read_bytes())
+        digest.update(source.read_bytes())
     root = directory / f"lib-{digest.hexdigest()[:12]}"
     if root.is_symlink():
         root.unlink()
@@ -266,10 +287,10 @@ def install_library(directory: Path) -> Path:
         shutil.rmtree(root, ignore_errors=True)
     if not (root / "wsgihost" / "daemon" / "process.py").exists():
         staging = Path(tempfile.mkdtemp(dir=directory, prefix="lib-tmp-"))
-        for name in files:
-            target = staging / "wsgihost" / name
+        for source, name in copies:
+            target = staging / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(package / name, target)
+            shutil.copyfile(source, target)
         # Modes set outright, whatever the umask: readable by a group's
         # user= (daemons may drop privileges), writable by us alone.
         for path in [staging, *staging.rglob("*")]:

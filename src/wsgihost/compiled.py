@@ -1,0 +1,218 @@
+"""The compiled build: which modules are compiled, the stale-module guard, the pure switch.
+
+The hot modules below are compiled with mypyc when the package is built where
+a C compiler and Python's headers are (setup.py); the ``.py`` files stay
+beside the extension modules as the fallback, so one folder serves every
+interpreter: the import system takes an extension module only when its file
+name carries its own ABI tag, and the ``.py`` otherwise.
+
+Two traps of such a build are guarded here. With ``pip install -e .`` the
+extension modules are built in place, beside the sources, and shadow them: an
+edited ``.py`` would not run until rebuilt. :func:`stale` finds such a module
+(its ``.py`` newer than its extension and different from the source it was
+built from), and ``wsgihost serve``/``configtest`` refuse to start on it.
+And ``WSGIHOST_PURE=1`` makes the package import the ``.py`` modules even where
+compiled ones exist (:class:`PureFinder`, installed by ``wsgihost/__init__.py``
+before any hot module is imported; child processes inherit the variable).
+
+Daemon processes import this module from their library copy under any Python
+3.9+: standard library only, 3.9 syntax.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+from types import ModuleType
+from typing import Dict, List, Optional, Sequence, Tuple
+
+PACKAGE = "wsgihost"
+
+# The modules mypyc compiles, relative to the package: the request's path
+# through a front-end worker (framing, parsing, routing, static files,
+# the daemon protocol) and the environ built for every request. Left out:
+# modules whose classes are subclassed outside the compiled set or whose
+# functions tests replace, and everything that runs once at start.
+HOT: Tuple[str, ...] = (
+    "chunked",
+    "httpcore",
+    "requesthead",
+    "requestline",
+    "routing",
+    "static",
+    "daemon.protocol",
+    "wsgi.environ",
+    "frontend.connection",
+    "frontend.dispatch",
+    "frontend.dispatcher",
+    "frontend.embedded",
+    "frontend.errordocs",
+    "frontend.exchange",
+    "frontend.files",
+    "frontend.hostlogs",
+    "frontend.phases",
+    "frontend.proxy",
+    "frontend.tlslayer",
+    "frontend.trace",
+    "frontend.worker",
+)
+
+# The name of mypyc's shared runtime module, top level beside the package.
+RUNTIME = PACKAGE + "__mypyc"
+# Written by setup.py beside the compiled modules: the compiler and, for each
+# module, the digest of the source it was built from.
+MANIFEST = "_compiled.json"
+PURE_ENV = "WSGIHOST_PURE"
+
+
+def package_dir() -> str:
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+def source_path(module: str) -> str:
+    return os.path.join(package_dir(), *module.split(".")) + ".py"
+
+
+def extension_path(module: str) -> Optional[str]:
+    """The extension file this interpreter would import for ``module``, if there is one."""
+    base = os.path.join(package_dir(), *module.split("."))
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        if os.path.exists(base + suffix):
+            return base + suffix
+    return None
+
+
+def runtime_path() -> Optional[str]:
+    """mypyc's shared runtime module for this interpreter, beside the package."""
+    base = os.path.join(os.path.dirname(package_dir()), RUNTIME)
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        if os.path.exists(base + suffix):
+            return base + suffix
+    return None
+
+
+def pure_forced() -> bool:
+    return os.environ.get(PURE_ENV, "") not in ("", "0")
+
+
+def manifest() -> Dict[str, object]:
+    try:
+        with open(os.path.join(package_dir(), MANIFEST), encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def built() -> List[str]:
+    """The hot modules with an extension module this interpreter can import."""
+    if runtime_path() is None:
+        return []
+    return [m for m in HOT if extension_path(m) is not None]
+
+
+def loaded(modules: Optional[Sequence[str]] = None) -> List[str]:
+    """Of the hot modules imported so far, those running as compiled code."""
+    found = []
+    for module in HOT if modules is None else modules:
+        mod = sys.modules.get(PACKAGE + "." + module)
+        if mod is not None and is_compiled(mod):
+            found.append(module)
+    return found
+
+
+def is_compiled(mod: ModuleType) -> bool:
+    name = getattr(mod, "__file__", None) or ""
+    return name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
+
+
+def describe() -> str:
+    """What ``wsgihost --version`` says after the version: which build runs."""
+    modules = built()
+    compiler = str(manifest().get("compiler", "mypyc")).split()[0]
+    if pure_forced():
+        unused = f", {len(modules)} compiled modules not used" if modules else ""
+        return f"pure Python: {PURE_ENV} set{unused}"
+    if modules:
+        return f"compiled: {len(modules)} modules, {compiler}"
+    return "pure Python"
+
+
+def _digest(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def stale() -> List[Tuple[str, str]]:
+    """(source, extension) of each compiled module whose ``.py`` changed after the build.
+
+    Newer alone is not enough: a wheel install writes the ``.py`` after the
+    extension at times, so a newer source counts only when it differs from the
+    one the manifest says was compiled (or when there is no manifest to ask).
+    """
+    if pure_forced():
+        return []
+    sources = manifest().get("sources")
+    digests = sources if isinstance(sources, dict) else {}
+    found = []
+    for module in built():
+        source, extension = source_path(module), extension_path(module)
+        assert extension is not None
+        try:
+            newer = os.stat(source).st_mtime_ns > os.stat(extension).st_mtime_ns
+            if newer and digests.get(module) != _digest(source):
+                found.append((source, extension))
+        except OSError:
+            continue  # no source beside it: nothing to be stale against
+    return found
+
+
+def stale_message() -> Optional[str]:
+    """Why the server must not start with these compiled modules, or None."""
+    found = stale()
+    if not found:
+        return None
+    lines = [
+        "wsgihost: error: compiled module older than its source "
+        "(it would run the code as it was, not as it is now):"
+    ]
+    for source, extension in found:
+        lines.append(f"  {source} changed after {os.path.basename(extension)} was built")
+    lines.append(
+        "rebuild with `pip install -e .` (in the project's folder), "
+        f"or run the pure-Python modules with {PURE_ENV}=1"
+    )
+    return "\n".join(lines)
+
+
+class PureFinder(importlib.abc.MetaPathFinder):
+    """Finds the hot modules' ``.py`` files, ahead of the extension modules beside them."""
+
+    def __init__(self) -> None:
+        self.names = {PACKAGE + "." + m: m.rsplit(".", 1)[-1] for m in HOT}
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Optional[Sequence[str]],
+        target: Optional[ModuleType] = None,
+    ) -> Optional[importlib.machinery.ModuleSpec]:
+        leaf = self.names.get(fullname)
+        if leaf is None or not path:
+            return None
+        for folder in path:
+            candidate = os.path.join(folder, leaf + ".py")
+            if os.path.isfile(candidate):
+                return importlib.util.spec_from_file_location(fullname, candidate)
+        return None
+
+
+def install_pure_finder() -> None:
+    """Put :class:`PureFinder` first on ``sys.meta_path`` (once)."""
+    if not any(isinstance(f, PureFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, PureFinder())
