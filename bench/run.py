@@ -950,25 +950,8 @@ def throughput(
         running: dict[str, RunningServer] = {}
         for kind in kinds:
             record = records[kind.name]
-            try:
-                launch = kind.plan(settings, work)
-            except Unavailable as exc:
-                record.status, record.reason = "skipped", str(exc)
-                say(f"{kind.name}: skipped: {exc}")
-                continue
-            record.budget, record.launcher, record.command = (
-                launch.budget,
-                launch.launcher,
-                launch.argv,
-            )
-            server = RunningServer(kind.name, launch, work / f"{kind.name}.log")
-            stack.callback(server.stop)
-            say(f"{kind.name}: starting: {' '.join(launch.argv)}")
-            try:
-                server.start(settings.startup_timeout)
-                record.interpreter = server.interpreter()
-            except (ServerFailed, OSError, ValueError, http.client.HTTPException) as exc:
-                servers.fail(record, server, str(exc))
+            server = start_server(kind, settings, work, record, stack)
+            if server is None:
                 continue
             assert server.port is not None
             for scenario in scenarios:
@@ -989,6 +972,34 @@ def throughput(
         for name, server in running.items():
             records[name].log_tail = servers.tail(server.log_path)
     return samples
+
+
+def start_server(
+    kind: ServerKind,
+    settings: Settings,
+    work: Path,
+    record: ServerRecord,
+    stack: contextlib.ExitStack,
+) -> RunningServer | None:
+    """Plan, start and check one server (GET /, then its interpreter); its stop goes on
+    stack. None when it is not installed or failed: record says why."""
+    try:
+        launch = kind.plan(settings, work)
+    except Unavailable as exc:
+        record.status, record.reason = "skipped", str(exc)
+        say(f"{kind.name}: skipped: {exc}")
+        return None
+    record.budget, record.launcher, record.command = launch.budget, launch.launcher, launch.argv
+    server = RunningServer(kind.name, launch, work / f"{kind.name}.log")
+    stack.callback(server.stop)
+    say(f"{kind.name}: starting: {' '.join(launch.argv)}")
+    try:
+        server.start(settings.startup_timeout)
+        record.interpreter = server.interpreter()
+    except (ServerFailed, OSError, ValueError, http.client.HTTPException) as exc:
+        servers.fail(record, server, str(exc))
+        return None
+    return server
 
 
 def run_reload(settings: Settings, chosen: list[str], output_dir: Path) -> dict[str, Any]:
