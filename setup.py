@@ -29,6 +29,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import types
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -38,7 +39,7 @@ SRC = "src"
 PACKAGE_DIR = os.path.join(SRC, "wsgihost")
 
 
-def _compiled_module():  # type: ignore[no-untyped-def]
+def _compiled_module() -> types.ModuleType:
     """src/wsgihost/compiled.py, loaded by path: the list of modules lives there."""
     path = os.path.join(HERE, PACKAGE_DIR, "compiled.py")
     spec = importlib.util.spec_from_file_location("_wsgihost_compiled_for_build", path)
@@ -101,6 +102,25 @@ def _sources() -> list[str]:
     return [os.path.join(PACKAGE_DIR, *m.split(".")) + ".py" for m in COMPILED.HOT]
 
 
+_generated: list[Extension] | None = None
+
+
+def _mypyc_extensions() -> list[Extension]:
+    """mypyc's C for the hot modules, generated once a process ([] if it fails)."""
+    global _generated
+    if _generated is None:
+        try:
+            from mypyc.build import mypycify
+
+            started = time.monotonic()
+            _generated = mypycify(_sources(), group_name=COMPILED.PACKAGE, opt_level="3")
+            _say(f"mypyc generated C in {time.monotonic() - started:.1f}s")
+        except (Exception, SystemExit) as e:  # mypyc exits on a type error
+            _say(f"mypyc failed, installing pure Python: {e!r}")
+            _generated = []
+    return _generated
+
+
 class BuildCompiled(build_ext):
     """build_ext whose extensions mypyc generates when the build runs, not when
     setup.py is read (pip reads it several times), and that falls back to the
@@ -108,17 +128,7 @@ class BuildCompiled(build_ext):
 
     def finalize_options(self) -> None:
         if self.distribution.ext_modules:
-            try:
-                from mypyc.build import mypycify
-
-                started = time.monotonic()
-                self.distribution.ext_modules = mypycify(
-                    _sources(), group_name=COMPILED.PACKAGE, opt_level="3"
-                )
-                _say(f"mypyc generated C in {time.monotonic() - started:.1f}s")
-            except (Exception, SystemExit) as e:  # mypyc exits on a type error
-                _say(f"mypyc failed, installing pure Python: {e!r}")
-                self.distribution.ext_modules = []
+            self.distribution.ext_modules = _mypyc_extensions()
         super().finalize_options()
 
     def run(self) -> None:
@@ -149,7 +159,7 @@ class BuildCompiled(build_ext):
         import mypy.version
 
         sources = {}
-        for module, path in zip(COMPILED.HOT, _sources()):
+        for module, path in zip(COMPILED.HOT, _sources(), strict=True):
             with open(os.path.join(HERE, path), "rb") as f:
                 sources[module] = hashlib.sha256(f.read()).hexdigest()
         data = {"compiler": f"mypyc {mypy.version.__version__}", "sources": sources}

@@ -123,6 +123,9 @@ def _copy_packages(names: tuple[str, ...], into: Path) -> None:
         assert spec is not None and spec.submodule_search_locations, name
         source = Path(next(iter(spec.submodule_search_locations)))
         shutil.copytree(source, into / name, ignore=_NO_CACHE)
+        # The compiled build's shared runtime module (mypyc's) lives beside the package.
+        for runtime in source.parent.glob(f"{name}__mypyc.*"):
+            shutil.copy2(runtime, into)
 
 
 @dataclass
@@ -229,8 +232,9 @@ def start(name: str, argv: list[str], tree: Tree, env: dict[str, str] | None = N
     return server
 
 
-def start_apache(tree: Tree) -> Server:
-    return start("apache", [str(APACHE), "-f", str(tree.main_conf), "-DFOREGROUND"], tree)
+def start_apache(tree: Tree, env: dict[str, str] | None = None) -> Server:
+    argv = [str(APACHE), "-f", str(tree.main_conf), "-DFOREGROUND"]
+    return start("apache", argv, tree, env)
 
 
 def _same_python(python: Path) -> bool:
@@ -243,7 +247,7 @@ def _same_python(python: Path) -> bool:
     return said == str(sys.version_info[:2])
 
 
-def start_wsgihost(tree: Tree) -> Server:
+def start_wsgihost(tree: Tree, env: dict[str, str] | None = None) -> Server:
     """wsgihost on the same main configuration Apache reads: it accepts every line
     of it (LoadModule and DefaultRuntimeDir with a warning), so no wrapper is needed.
 
@@ -254,4 +258,6 @@ def start_wsgihost(tree: Tree) -> Server:
     """
     python = str(SYSTEM_PYTHON) if _same_python(SYSTEM_PYTHON) else sys.executable
     argv = [python, "-m", "wsgihost", "serve", "--config", str(tree.main_conf)]
-    return start("wsgihost", argv, tree, {"PYTHONPATH": str(tree.root / "serverlib")})
+    return start(
+        "wsgihost", argv, tree, {**(env or {}), "PYTHONPATH": str(tree.root / "serverlib")}
+    )
