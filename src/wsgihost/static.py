@@ -22,7 +22,6 @@ also be under the real root, so no symbolic link leads outside it.
 
 from __future__ import annotations
 
-import html
 import os
 import stat as statmod
 from collections.abc import Callable, Mapping
@@ -34,6 +33,8 @@ from wsgihost import byteranges, conditional, errorpages
 from wsgihost.byteranges import UNSATISFIABLE, Limits, Multipart
 from wsgihost.config.model import DirSettings, Host
 from wsgihost.mime import MIME_TYPES, content_type, parse_mime_types
+from wsgihost.mods import autoindex
+from wsgihost.mods.autoindex import Found, Surroundings
 from wsgihost.routing import FileTarget
 
 __all__ = ["MIME_TYPES", "FileResponse", "FileSystem", "decide", "etag_for", "parse_mime_types"]
@@ -68,6 +69,9 @@ class FileResponse:
     multipart: Multipart | None = None  # or these parts of it (``path``)
     close: bool = False  # end the connection after this answer
     extra: dict[str, str] = field(default_factory=dict)
+    # Sent in pieces with no declared length (chunked), as Apache sends a page
+    # that ran a sub-request (a listing's HTML header or readme file).
+    streamed: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,11 @@ def _media(path: str, settings: DirSettings, table: Mapping[str, str]) -> str | 
     return content_type(
         path, settings.add_types, table, settings.add_charsets, settings.default_charset or ""
     )
+
+
+def media_type(path: str, settings: DirSettings, table: Mapping[str, str]) -> str | None:
+    """The type mod_mime gives ``path`` under ``settings`` (None when unknown)."""
+    return _media(path, settings, table)
 
 
 def _range_limits(settings: DirSettings) -> Limits:
@@ -217,12 +226,15 @@ def decide(
     now: float | None = None,
     boundary: str = "wsgihost",
     autoindex: bool = True,
+    surroundings: Callable[[], Surroundings] | None = None,
 ) -> FileResponse:
     """The response for a static file request.
 
     ``now`` is the request's time (None: long after the file last changed);
     ``boundary`` separates the parts of a multipart/byteranges body;
-    ``autoindex`` is whether mod_autoindex is loaded (Server.autoindex).
+    ``autoindex`` is whether mod_autoindex is loaded (Server.autoindex);
+    ``surroundings`` gives a listing the server around its folder (sub-requests
+    and the signature; by default, the folder's own settings and no signature).
     """
     settings = target.settings
     satisfy_any = settings.compat is not None and settings.compat.satisfy(method) == "any"
@@ -262,6 +274,7 @@ def decide(
                     now=now,
                     boundary=boundary,
                     autoindex=autoindex,
+                    surroundings=surroundings,
                 )
     if method not in SERVED_METHODS:
         is_dir = isinstance(found, os.stat_result) and statmod.S_ISDIR(found.st_mode)
@@ -277,8 +290,10 @@ def decide(
     if statmod.S_ISDIR(found.st_mode):
         if not autoindex:
             return _page(404)  # no module takes a directory: the core's AH00129
-        if settings.indexes and method != "POST":
-            return _listing(path, target.url_path, fs)
+        if method == "POST":
+            return _page(404)  # mod_autoindex declines all but GET: the core's AH00129
+        if settings.indexes:
+            return _listing(target, method, query, mime_table, fs, surroundings)
         return _page(403, _DENIED)
     if not statmod.S_ISREG(found.st_mode):
         return _page(403)
@@ -368,33 +383,31 @@ def _file(
     return FileResponse(200, headers, path=path, offset=0, length=size)
 
 
-def _listing(path: str, url_path: str, fs: FileSystem) -> FileResponse:
-    """An ``Options Indexes`` listing: names only, directories first."""
-    try:
-        names = sorted(fs.listdir(path))
-    except OSError:
-        return _page(403)
-    rows = []
-    for name in names:
-        if name.startswith("."):
-            continue
-        try:
-            is_dir = statmod.S_ISDIR(fs.stat(os.path.join(path, name)).st_mode)
-        except OSError:
-            continue
-        raw = os.fsencode(name) + (b"/" if is_dir else b"")
-        shown = html.escape(raw.decode("utf-8", "replace"))
-        rows.append((not is_dir, f'<li><a href="{quote(raw)}">{shown}</a></li>'))
-    rows.sort(key=lambda r: r[0])
-    title = html.escape("Index of " + url_path.encode("latin-1").decode("utf-8", "replace"))
-    body = (
-        f"<!DOCTYPE html>\n<html><head><title>{title}</title></head>\n<body><h1>{title}</h1>\n"
-        '<ul><li><a href="../">Parent Directory</a></li>\n'
-        + "\n".join(r[1] for r in rows)
-        + "\n</ul></body></html>\n"
-    ).encode()
-    return FileResponse(
-        200,
-        [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))],
-        body,
-    )
+def _listing(
+    target: FileTarget,
+    method: str,
+    query: str,
+    mime_table: Mapping[str, str],
+    fs: FileSystem,
+    surroundings: Callable[[], Surroundings] | None,
+) -> FileResponse:
+    """An ``Options Indexes`` listing, drawn by mod_autoindex (:mod:`wsgihost.mods.autoindex`)."""
+    env = surroundings() if surroundings is not None else folder_surroundings(target, mime_table)
+    page = autoindex.render(target, query, method == "HEAD", env, fs)
+    if page.status != 200:
+        return _page(page.status)
+    return FileResponse(page.status, page.headers, page.body, streamed=page.streamed)
+
+
+def folder_surroundings(target: FileTarget, mime_table: Mapping[str, str]) -> Surroundings:
+    """Sub-requests answered from the folder's own settings, with no signature: for
+    a caller with no router (the front end passes its own)."""
+    folder = target.url_path.rsplit("/", 1)[0] + "/"
+
+    def resolve(url: str) -> Found:
+        if not url.startswith(folder) or "/" in url[len(folder) :].rstrip("/"):
+            return Found(404)
+        name = url[len(folder) :].encode("latin-1")
+        return Found(200, os.path.join(target.path, os.fsdecode(name)), target.settings)
+
+    return Surroundings(resolve, lambda path, settings: _media(path, settings, mime_table))

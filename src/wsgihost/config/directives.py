@@ -54,6 +54,7 @@ from wsgihost.config import (
     mod_auth,
     mod_authn_file,
     mod_authz,
+    mod_autoindex,
     mod_env,
     mod_handlers,
     mod_headers,
@@ -1617,6 +1618,7 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_rewrite.DIRECTIVES,
     mod_headers.DIRECTIVES,
     mod_setenvif.DIRECTIVES,
+    mod_autoindex.DIRECTIVES,
 )
 
 

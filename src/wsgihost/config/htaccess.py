@@ -39,7 +39,7 @@ OVERRIDE_CLASS: dict[str, str] = {
     **_names(
         "All",
         "Files FilesMatch IfModule IfDefine IfFile IfDirective IfSection IfVersion "
-        "If ElseIf Else LimitRequestBody LimitXMLRequestBody ServerSignature "
+        "If ElseIf Else LimitRequestBody LimitXMLRequestBody ServerSignature FancyIndexing "
         "RLimitCPU RLimitMEM RLimitNPROC Macro Use UndefMacro",
     ),
     **_names("Limit, AuthConfig", "Limit LimitExcept"),
@@ -49,7 +49,7 @@ OVERRIDE_CLASS: dict[str, str] = {
         "Indexes",
         "DirectoryIndex DirectorySlash DirectoryCheckHandler FallbackResource "
         "IndexOptions IndexIgnore IndexIgnoreReset IndexOrderDefault IndexStyleSheet "
-        "IndexHeadInsert "
+        "IndexHeadInsert IndexForbiddenReturn404 "
         "HeaderName ReadmeName AddIcon AddIconByType AddIconByEncoding AddAlt "
         "AddAltByType AddAltByEncoding AddDescription DefaultIcon "
         "ExpiresActive ExpiresByType ExpiresDefault",

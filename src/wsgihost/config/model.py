@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     # The per-directory records of the pipeline's modules (wsgihost.pipeline):
     # each module's own, with a merge of its own (see MODULE_DIR_FIELDS).
     from wsgihost.config.mod_alias import AliasSettings, RedirectRule
+    from wsgihost.config.mod_autoindex import AutoindexSettings
     from wsgihost.config.mod_env import EnvSettings
     from wsgihost.config.mod_remoteip import ProxyProtocolSettings, RemoteIPSettings
     from wsgihost.mods.headers_core import HeadersConfig
@@ -160,6 +161,7 @@ class DirSettings:
     headers: HeadersConfig | None = None  # mod_headers: Header, RequestHeader
     setenvif: SetEnvIfConfig | None = None  # mod_setenvif: SetEnvIf, BrowserMatch, ...
     rewrite: RewriteDir | None = None  # mod_rewrite (a host's own also holds its server rules)
+    autoindex: AutoindexSettings | None = None  # mod_autoindex: IndexOptions, AddIcon, ...
 
     def merge(self, over: DirSettings) -> DirSettings:
         """These settings with ``over``'s set values on top (Apache's merge)."""
@@ -287,7 +289,14 @@ _MOD_WSGI_FIELDS = (
 
 # The pipeline modules' fields of DirSettings (wsgihost.pipeline): each a frozen
 # record with ``merge(over)``, Apache's merge_dir_config of that module.
-MODULE_DIR_FIELDS: tuple[str, ...] = ("env", "alias", "headers", "setenvif", "rewrite")
+MODULE_DIR_FIELDS: tuple[str, ...] = (
+    "env",
+    "alias",
+    "headers",
+    "setenvif",
+    "rewrite",
+    "autoindex",
+)
 
 
 def _merge_modules(under: DirSettings, over: DirSettings) -> dict[str, Any]:

@@ -48,6 +48,8 @@ PROVIDED_MODULES: dict[str, str] = {
     "headers": "Header and RequestHeader (onsuccess, always, early, env=, expr=)",
     "setenvif": "SetEnvIf, SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase, SetEnvIfExpr",
     "dir": "DirectoryIndex",
+    "autoindex": "Options Indexes listings as Apache draws them: IndexOptions, IndexIgnore, "
+    "HeaderName, ReadmeName, AddDescription, AddIcon*, AddAlt*, DefaultIcon, IndexOrderDefault",
     "authz_core": "Require (several lines: any of them; not; env), <RequireAll>, <RequireAny>, "
     "<RequireNone>, AuthMerging",
     "authz_host": "Require ip, Require local, Require host (forward-confirmed reverse DNS)",
@@ -92,7 +94,6 @@ def module_loaded(name: str, loaded: set[str] | frozenset[str] | None) -> bool:
 # What is lost when a module wsgihost does not provide is loaded, for the
 # LoadModule warning (the directives of such a module are reported where used).
 _NOT_PROVIDED = {
-    "autoindex": "Options Indexes lists plain names, with none of its options",
     "deflate": "responses are not compressed",
     "filter": "output filters are not run",
     "negotiation": "content negotiation (MultiViews, type maps) does not happen",

@@ -1,9 +1,9 @@
 """Directives of the distributions' default trees that wsgihost does not act on yet.
 
 Pure. Debian's ``/etc/apache2`` and RHEL's ``/etc/httpd`` enable modules
-whose directives no mod_wsgi site depends on (directory listings, icons,
-``~user`` folders, magic-number MIME types). Each is accepted with a
-warning that says what will not happen, so a distribution's tree passes
+whose directives no mod_wsgi site depends on (``~user`` folders,
+magic-number MIME types). Each is accepted with a warning that says what
+will not happen, so a distribution's tree passes
 ``configtest`` as written, until an issue implements the module; that
 module's table then takes the name over (a module's record replaces a
 placeholder, see :mod:`wsgihost.config.table`).
@@ -20,17 +20,6 @@ import os
 
 from wsgihost.config.draft import Context
 from wsgihost.config.table import TOP, Directive, not_ours, record
-
-AUTOINDEX_WHY = (
-    "mod_autoindex is not provided: with Options Indexes a directory is listed as plain "
-    "names, without its icons, descriptions, headers or sorting"
-)
-
-_AUTOINDEX = (
-    "IndexOptions AddIcon AddIconByType AddIconByEncoding AddAlt AddAltByType "
-    "AddAltByEncoding DefaultIcon ReadmeName HeaderName IndexIgnore IndexIgnoreReset "
-    "AddDescription IndexOrderDefault IndexStyleSheet IndexHeadInsert"
-)
 
 CGI_WHY = "CGI is not provided by wsgihost: mount WSGI apps with WSGIScriptAlias"
 
@@ -64,45 +53,42 @@ def _script_alias(ctx: Context, args: list[str]) -> None:
         )
 
 
-DIRECTIVES: tuple[Directive, ...] = tuple(
-    not_ours(_AUTOINDEX, AUTOINDEX_WHY, module="mod_autoindex")
-    + not_ours(
+DIRECTIVES: tuple[Directive, ...] = (
+    *not_ours(
         "MIMEMagicFile",
         "types are not guessed from file contents (mod_mime_magic is not provided)",
         TOP,
         module="mod_mime_magic",
-    )
-    + [
+    ),
+    record(
+        "UserDir",
+        "UserDir directory-filename [directory-filename] ... | disabled [user] ...",
+        TOP,
+        (1, None),
+        "",
+        "`~user` folders are not served (mod_userdir is not provided). "
+        "`UserDir disabled` is accepted silently, since it asks for just that; any "
+        "other form is a warning.",
+        _user_dir,
+        module="mod_userdir",
+        kind="ignored",
+        why="~user folders are not served (mod_userdir is not provided)",
+    ),
+    *(
         record(
-            "UserDir",
-            "UserDir directory-filename [directory-filename] ... | disabled [user] ...",
+            name,
+            f"{name} URL-path file-path|directory-path",
             TOP,
-            (1, None),
+            (2, 2),
             "",
-            "`~user` folders are not served (mod_userdir is not provided). "
-            "`UserDir disabled` is accepted silently, since it asks for just that; any "
-            "other form is a warning.",
-            _user_dir,
-            module="mod_userdir",
+            "CGI is not provided. Accepted with a warning when the folder it maps "
+            "holds no file (RHEL's default `/var/www/cgi-bin/`), since nothing is "
+            "lost; an error when it holds scripts, which would not run.",
+            _script_alias,
+            module="mod_alias",
             kind="ignored",
-            why="~user folders are not served (mod_userdir is not provided)",
-        ),
-        *(
-            record(
-                name,
-                f"{name} URL-path file-path|directory-path",
-                TOP,
-                (2, 2),
-                "",
-                "CGI is not provided. Accepted with a warning when the folder it maps "
-                "holds no file (RHEL's default `/var/www/cgi-bin/`), since nothing is "
-                "lost; an error when it holds scripts, which would not run.",
-                _script_alias,
-                module="mod_alias",
-                kind="ignored",
-                why=CGI_WHY,
-            )
-            for name in ("ScriptAlias", "ScriptAliasMatch")
-        ),
-    ]
+            why=CGI_WHY,
+        )
+        for name in ("ScriptAlias", "ScriptAliasMatch")
+    ),
 )

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from wsgihost import static
 from wsgihost.byteranges import Multipart
-from wsgihost.frontend import errordocs
+from wsgihost.frontend import errordocs, listing
 from wsgihost.httpcore import ERROR_TYPE, REASONS, error_body
 from wsgihost.routing import FileTarget
 
@@ -60,6 +60,7 @@ def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
         now=time.time(),
         boundary=BOUNDARY,
         autoindex=conn.worker.server.autoindex,
+        surroundings=listing.surroundings(conn, req, target),
     )
     if resp.close:
         req.keep_alive = False
@@ -71,6 +72,10 @@ def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
         return
     status = f"{resp.status} {REASONS.get(resp.status) or static.reason(resp.status)}"
     if resp.path is None or req.is_head:
+        if resp.streamed and not req.is_head:
+            conn.app_send(req, (status, resp.headers), b"", False)  # no length: chunked
+            conn.app_send(req, None, resp.body, True)
+            return
         conn.app_send(req, (status, resp.headers), resp.body, True)
         return
     if resp.multipart is not None:

@@ -1,0 +1,49 @@
+"""What a directory listing needs of the server around its folder (mod_autoindex).
+
+Apache draws a listing with sub-requests: one per name (left out unless it
+could be served), and one for each of HeaderName and ReadmeName. Here a
+sub-request is the router's answer for the URL (its per-directory settings,
+.htaccess included): a name whose settings deny everyone (``Require all
+denied``, Debian's ``<FilesMatch "^\\.ht">``) is left out, as Apache leaves
+out a sub-request answered 403. The signature is ServerSignature's line for
+the request, as Apache's ``ap_psignature`` gives it to mod_autoindex.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from wsgihost import static
+from wsgihost.frontend import errordocs
+from wsgihost.mods.autoindex import Found, Surroundings
+from wsgihost.routing import FileTarget, Refusal
+
+if TYPE_CHECKING:
+    from wsgihost.frontend.exchange import Exchange as Connection
+    from wsgihost.frontend.exchange import Request
+
+
+def surroundings(conn: Connection, req: Request, target: FileTarget) -> Callable[[], Surroundings]:
+    """A maker of the listing's surroundings: only a listing pays for them."""
+
+    def make() -> Surroundings:
+        router = conn.worker.router
+        head = req.head
+        table = conn.worker.mime_types
+
+        def resolve(url: str) -> Found:
+            found = router.route_url(head.server_addr, head.server_port, req.host, url)
+            if isinstance(found, FileTarget):
+                if found.settings.require == "denied":
+                    return Found(403)
+                return Found(200, found.path, found.settings)
+            if isinstance(found, Refusal):
+                return Found(found.status)
+            # An app's (or another handler's): servable, as a sub-request would run it.
+            return Found(200, None, getattr(found, "settings", None))
+
+        sign = errordocs.signature(req, target.host, target.settings).html(prefix="")
+        return Surroundings(resolve, lambda path, s: static.media_type(path, s, table), sign)
+
+    return make
