@@ -3,7 +3,7 @@
 Downloads: a client that reads a large stream slowly must hold the app back: the
 server may buffer a bounded window of the response, never the response. In
 daemon mode the front end stops reading the daemon's socket while its
-window (``proxy.WINDOW``) waits for the client, so the daemon's writes
+window (``daemonlink.WINDOW``) waits for the client, so the daemon's writes
 block and the app's generator is not advanced; in embedded mode the app's
 thread waits on the transport's high-water mark. ``tests/apps/flow.wsgi``
 counts what it has handed to the server, and a second request reads the
@@ -46,7 +46,7 @@ FLOW_APP = APPS / "flow.wsgi"
 MB = 1 << 20
 BLOCK = 65536
 SIZE = 64 * MB
-OURS = 2 * MB  # proxy.WINDOW (1 MiB) + a 256 KiB frame in hand + the transport's share
+OURS = 2 * MB  # daemonlink.WINDOW (1 MiB) + a 256 KiB frame in hand + the transport's share
 
 
 def _sysctl(path: str, field: int = 0, default: int = 4 * MB) -> int:

@@ -403,6 +403,21 @@ class Daemon:
                 os._exit(EXIT_OK)
 
     def _thread_main(self) -> None:
+        profile_dir = os.environ.get("WSGIHOST_PROFILE_DIR")
+        if not profile_dir:
+            return self._thread_main_()
+        import cProfile
+
+        profiler = cProfile.Profile(time.thread_time_ns, 1e-9)
+        profiler.enable()
+        try:
+            return self._thread_main_()
+        finally:
+            profiler.disable()
+            name = f"daemon-{os.getpid()}-{threading.get_ident()}.prof"
+            profiler.dump_stats(os.path.join(profile_dir, name))
+
+    def _thread_main_(self) -> None:
         listener = self.listener
         listen_fd = listener.fileno()
         wake = self._wake_r

@@ -14,7 +14,7 @@ import time
 
 from wsgihost.access import gate as access
 from wsgihost.config.model import Host
-from wsgihost.frontend import dispatcher, errordocs, phases, proxy, trace
+from wsgihost.frontend import dispatcher, errordocs, fastpath, phases, trace
 from wsgihost.frontend.exchange import REDIRECT_FAILED, Exchange, Request
 from wsgihost.frontend.files import serve_file
 from wsgihost.logs import AccessRecord
@@ -217,7 +217,7 @@ def to_daemon(conn: Exchange, req: Request, target: WSGITarget, name: str) -> No
         return
     # mod_wsgi sends a daemon the whole body, whether or not the app reads it.
     req.whole_body = True
-    conn.loop.create_task(proxy.serve(conn, req, target, group, path))
+    fastpath.start(conn, req, target, group, path)
 
 
 def host_of(conn: Exchange, req: Request) -> Host:

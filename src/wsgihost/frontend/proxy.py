@@ -29,17 +29,14 @@ END says whether it keeps its end; DESIGN.md, "From front-end to daemon"):
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from typing import TYPE_CHECKING, Any
 
 from wsgihost.config.model import DaemonGroup, DirSettings
 from wsgihost.daemon.protocol import (
     DRAINING,
-    NEED_DATA,
     Abort,
     Accept,
-    Channel,
     Data,
     End,
     Event,
@@ -48,6 +45,7 @@ from wsgihost.daemon.protocol import (
     Request,
     Response,
 )
+from wsgihost.frontend.daemonlink import POOL, WINDOW, DaemonExchange, Unavailable, connect
 from wsgihost.routing import WSGITarget, set_key
 from wsgihost.wsgi.environ import Mount, build_environ
 
@@ -56,30 +54,19 @@ if TYPE_CHECKING:
     from wsgihost.frontend.exchange import Request as HttpRequest
 
 GRACE = 1.0  # how long past its deadline we still wait for a daemon's answer
-READ_SIZE = 256 * 1024
 SEND_BATCH = 256 * 1024  # request body gathered into one DATA frame, at most
-# Response bytes of one request read from its daemon and not yet written to
-# the client, past which we stop reading the daemon (a group's
-# response-buffer-size, when given, instead). With the transport's own
-# high-water mark and one frame in hand, a slow reader costs us about 1.3 MiB,
-# whatever the size of the response (mod_wsgi's Apache child holds a few
-# socket buffers; a larger window keeps a fast client's pipe full).
-WINDOW = 1024 * 1024
-# Every read goes into this one buffer and is copied once, into the channel:
-# a fresh 256 KiB bytes object per read would cost glibc an mmap, an mremap
-# and a munmap each time (it is above malloc's mmap threshold). One worker
-# process, one loop thread: nothing else touches it.
-_READ_BUFFER = memoryview(bytearray(READ_SIZE))
 
-
-def _recv(sock: socket.socket) -> memoryview:
-    """What the socket has (at most READ_SIZE bytes), valid until the next call."""
-    n = sock.recv_into(_READ_BUFFER)
-    return _READ_BUFFER[:n]
-
-
-class Unavailable(Exception):
-    """The group cannot take the request now: answer 503."""
+_OBJECT_KEYS = (
+    "wsgi.version",
+    "wsgi.input",
+    "wsgi.input_terminated",
+    "wsgi.errors",
+    "wsgi.multithread",
+    "wsgi.multiprocess",
+    "wsgi.run_once",
+    "wsgi.file_wrapper",
+    "mod_wsgi.version",
+)
 
 
 def mount_for(target: WSGITarget, group: DaemonGroup) -> Mount:
@@ -123,7 +110,11 @@ def request_head(
         environ.update(req.redirect_env)
     if req.server_signature:
         environ["SERVER_SIGNATURE"] = req.server_signature
-    strings = {k: v for k, v in environ.items() if isinstance(v, str)}
+    # The daemon makes the objects (wsgi.input and co.) itself; everything
+    # else in the environ is a string.
+    for key in _OBJECT_KEYS:
+        del environ[key]
+    strings: dict[str, str] = environ
     settings = target.settings
     head: dict[str, Any] = {
         "environ": strings,
@@ -150,242 +141,96 @@ def request_head(
     return head
 
 
-async def connect(path: str, until: float) -> socket.socket:
-    """A connected UNIX socket, retrying a full backlog with back-off until ``until``."""
-    delay = 0.001
-    while True:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        try:
-            sock.connect(path)
-            return sock
-        except (BlockingIOError, InterruptedError, ConnectionRefusedError, FileNotFoundError):
-            sock.close()
-        except BaseException:
-            sock.close()
-            raise
-        if time.monotonic() + delay > until:
-            raise Unavailable(f"cannot connect to {path} in time")
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.1)
+SENT, ACCEPTED, RELAYING = 0, 1, 2
 
 
-class Pool:
-    """Idle connections to each group socket, most recently used first.
+class Try:
+    """Where a request stands between its tries: what :func:`serve` carries on from."""
 
-    One per front-end process (a worker has one event loop); only touched
-    from the loop.
-    """
+    __slots__ = (
+        "deadline",
+        "delay",
+        "exchange",
+        "head",
+        "restarts",
+        "reused",
+        "stage",
+        "start",
+        "tries",
+        "wait_first",
+    )
 
-    def __init__(self) -> None:
-        self.idle: dict[str, list[DaemonExchange]] = {}
-
-    def take(self, path: str) -> DaemonExchange | None:
-        stack = self.idle.get(path)
-        while stack:
-            exchange = stack.pop()
-            exchange.parked_in = None
-            if exchange.reading and not exchange.write_failed:
-                return exchange
-            exchange.close()
-        return None
-
-    def give(self, path: str, exchange: DaemonExchange, limit: int) -> None:
-        stack = self.idle.setdefault(path, [])
-        if len(stack) >= limit or not exchange.reading:
-            exchange.close()
-            return
-        exchange.parked_in = stack
-        stack.append(exchange)
-
-    def close_all(self) -> None:
-        for stack in self.idle.values():
-            for exchange in stack:
-                exchange.parked_in = None
-                exchange.close()
-            stack.clear()
-
-
-POOL = Pool()
+    def __init__(self, start: float, deadline: float, head: dict[str, Any]) -> None:
+        self.start = start
+        self.deadline = deadline
+        self.head = head
+        # mod_wsgi.daemon_connects and daemon_restarts: the tries this request took
+        # (each try one connection), and how many found the daemon going away.
+        self.tries = 0
+        self.restarts = 0
+        self.delay = 0.005
+        # A try already sent (the fast path's, taken over): wait for its answer.
+        self.exchange: DaemonExchange | None = None
+        self.reused = False
+        # How far that try got: SENT (no answer yet), ACCEPTED (no response
+        # head read yet) or RELAYING (the head went to the client, the body
+        # follows).
+        self.stage = SENT
+        self.wait_first = False  # the try before found the daemon going away: back off first
 
 
-class DaemonExchange:
-    """The loop side of one connection to a daemon: frames out, events in.
-
-    A reader callback moves every byte the daemon sends into the channel as
-    soon as it arrives, whoever is waiting: nothing read can be lost to a
-    timeout or a cancellation (a lost ACCEPT would make us retry a request
-    the app is already running). Writes are plain socket operations, so a
-    write that fails because the daemon stopped reading (it answered without
-    reading the whole body) never costs us the response waiting to be read.
-    """
-
-    def __init__(self, sock: socket.socket, window: int = WINDOW) -> None:
-        self.sock = sock
-        self.window = window  # response bytes held for the client before we stop reading
-        self.fd = sock.fileno()
-        self.channel = Channel("front")
-        self.loop = asyncio.get_running_loop()
-        self.write_failed = False
-        self.reading = True  # until the daemon's EOF, or we close
-        self.paused = False  # reading stopped for flow control: WINDOW bytes wait here
-        self._waiter: asyncio.Future[bool] | None = None
-        self.parked_in: list[DaemonExchange] | None = None  # the pool's list while idle
-        self.loop.add_reader(self.fd, self._on_readable)
-
-    def _on_readable(self) -> None:
-        data: bytes | memoryview
-        try:
-            data = _recv(self.sock)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""  # a reset: the same as an EOF here
-        if self.parked_in is not None:
-            # An idle connection has nothing to say: the daemon closed it
-            # (it is retiring), or broke the protocol. Either way it is done.
-            self.parked_in.remove(self)
-            self.parked_in = None
-            self.close()
-            return
-        if not data:
-            self._stop_reading()
-        self.channel.receive_data(data)
-        if self.reading and self.channel.buffered >= self.window:
-            # The client is slower than the app: leave the rest in the
-            # daemon's socket until next_event() has passed this much on.
-            self.paused = True
-            self.loop.remove_reader(self.fd)
-        self._wake(True)
-
-    def _stop_reading(self) -> None:
-        if self.reading:
-            self.reading = False
-            self.paused = False
-            self.loop.remove_reader(self.fd)
-
-    def _resume(self) -> None:
-        if self.paused:
-            self.paused = False
-            self.loop.add_reader(self.fd, self._on_readable)
-
-    def _wake(self, value: bool) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(value)
-
-    async def next_event(self, until: float) -> Event:
-        """The next event from the daemon; ProtocolError on a broken connection."""
-        while True:
-            event = self.channel.next_event()
-            if event is not NEED_DATA:
-                if not isinstance(event, Event):
-                    raise ProtocolError("the daemon closed the connection")
-                return event
-            self._resume()
-            timeout = until - time.monotonic()
-            if timeout <= 0:
-                raise TimeoutError
-            self._waiter = self.loop.create_future()
-            timer = self.loop.call_later(timeout, self._wake, False)
-            try:
-                got_data = await self._waiter
-            finally:
-                timer.cancel()
-                self._waiter = None
-            if not got_data:
-                raise TimeoutError
-
-    def available(self) -> Event | None:
-        """An event already received, without waiting."""
-        event = self.channel.next_event()
-        return event if isinstance(event, Event) else None
-
-    async def send(self, data: bytes | list[bytes | memoryview]) -> bool:
-        """Write frames, waiting while the daemon's socket is full; False once writes fail."""
-        if self.write_failed:
-            return False
-        if isinstance(data, list):
-            data = b"".join(data)
-        try:
-            # Most writes fit the socket buffer: skip the loop's machinery.
-            sent = self.sock.send(data)
-        except (BlockingIOError, InterruptedError):
-            sent = 0
-        except OSError:
-            self.write_failed = True
-            return False
-        if sent < len(data):
-            try:
-                await self.loop.sock_sendall(self.sock, data[sent:])
-            except OSError:
-                self.write_failed = True
-        return not self.write_failed
-
-    def withdraw(self) -> bool:
-        """Take back a request not yet accepted; True if an ACCEPT had already arrived.
-
-        After ``shutdown(SHUT_RD)`` a daemon's ACCEPT can no longer be
-        written (it gets EPIPE and never runs the app); one that arrived
-        before it is still in our queue, and is read here.
-        """
-        try:
-            self.sock.shutdown(socket.SHUT_RD)
-        except OSError:
-            pass
-        while self.reading:
-            try:
-                data = _recv(self.sock)
-            except OSError:
-                break
-            if not data:
-                break
-            self.channel.receive_data(data)
-        self._stop_reading()
-        try:
-            self.channel.next_event()
-        except ProtocolError:
-            pass
-        return self.channel.accepted
-
-    def close(self) -> None:
-        self._stop_reading()
-        self._wake(False)
-        self.sock.close()
+def first_try(conn: Connection, req: HttpRequest, target: WSGITarget, group: DaemonGroup) -> Try:
+    start = time.monotonic()  # system-wide on Linux, so the daemon can compare it
+    deadline = start + (group.queue_timeout or conn.worker.server.timeout)
+    return Try(start, deadline, request_head(req, target, group, start, deadline))
 
 
 async def serve(
-    conn: Connection, req: HttpRequest, target: WSGITarget, group: DaemonGroup, path: str
+    conn: Connection,
+    req: HttpRequest,
+    target: WSGITarget,
+    group: DaemonGroup,
+    path: str,
+    state: Try | None = None,
 ) -> None:
-    """Run on the worker's loop: serve ``req`` through the daemon group at ``path``."""
+    """Run on the worker's loop: serve ``req`` through the daemon group at ``path``.
+
+    With ``state``, carry on from a try the fast path (:mod:`.fastpath`) began.
+    """
     loop = asyncio.get_running_loop()
-    start = time.monotonic()  # system-wide on Linux, so the daemon can compare it
-    deadline = start + (group.queue_timeout or conn.worker.server.timeout)
-    head = request_head(req, target, group, start, deadline)
-    exchange: DaemonExchange | None = None
-    # mod_wsgi.daemon_connects and daemon_restarts: the tries this request took
-    # (each try one connection), and how many found the daemon going away.
-    tries = restarts = 0
+    if state is None:
+        state = first_try(conn, req, target, group)
+    start, deadline, head = state.start, state.deadline, state.head
+    exchange: DaemonExchange | None = state.exchange
     try:
-        delay = 0.005
-        while True:
-            tries += 1
-            head["environ"]["mod_wsgi.daemon_connects"] = str(tries)
-            head["environ"]["mod_wsgi.daemon_restarts"] = str(restarts)
-            exchange = POOL.take(path)
-            reused = exchange is not None
-            if exchange is None:
-                try:
-                    sock = await connect(path, min(deadline, start + group.connect_timeout))
-                except Unavailable:
-                    conn.answer_unavailable(req, f"daemon group {group.name!r} did not answer")
-                    return
-                exchange = DaemonExchange(sock, group.response_buffer_size or WINDOW)
-            channel = exchange.channel
-            frames = channel.send(Request(head))
-            if not req.has_body:
-                frames += channel.send(End())
-            await exchange.send(frames)
+        while state.stage == SENT:
+            if state.wait_first:
+                state.wait_first = False
+                await asyncio.sleep(state.delay)
+                state.delay = min(state.delay * 2, 0.2)
+            if exchange is not None:
+                # The fast path sent this try: its answer is all that is left.
+                reused = state.reused
+                channel = exchange.channel
+                state.exchange = None
+            else:
+                state.tries += 1
+                head["environ"]["mod_wsgi.daemon_connects"] = str(state.tries)
+                head["environ"]["mod_wsgi.daemon_restarts"] = str(state.restarts)
+                exchange = POOL.take(path)
+                reused = exchange is not None
+                if exchange is None:
+                    try:
+                        sock = await connect(path, min(deadline, start + group.connect_timeout))
+                    except Unavailable:
+                        conn.answer_unavailable(req, f"daemon group {group.name!r} did not answer")
+                        return
+                    exchange = DaemonExchange(sock, group.response_buffer_size or WINDOW)
+                channel = exchange.channel
+                frames = channel.send(Request(head))
+                if not req.has_body:
+                    frames += channel.send(End())
+                await exchange.send(frames)
             try:
                 event = await _answer(conn, req, exchange, group, deadline + GRACE, target)
             except TimeoutError:
@@ -413,6 +258,7 @@ async def serve(
                     conn.answer_unavailable(req, str(e))
                 return
             if isinstance(event, Accept):
+                state.stage = ACCEPTED
                 break
             exchange.close()
             exchange = None
@@ -423,37 +269,47 @@ async def serve(
                 return
             if reused and event is None:
                 continue  # a pooled connection the daemon had closed: no reason to wait
-            restarts += 1
+            state.restarts += 1
+            delay = state.delay
             if time.monotonic() + delay > deadline + GRACE:
                 conn.answer_unavailable(req, f"daemon group {group.name!r} kept refusing")
                 return
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.2)
+            state.delay = min(delay * 2, 0.2)
         # Accepted: from here on, never retried.
-        if req.expect_continue and not req.continue_sent:
-            req.continue_sent = True
-            conn.send_continue(req)
-        sender = loop.create_task(_send_body(conn, req, exchange)) if req.has_body else None
-        try:
-            override = bool(target.settings.error_override)
-            keep = await _relay_response(conn, req, exchange, group, override)
-        finally:
-            if sender is not None:
-                sender.cancel()
+        assert exchange is not None
+        if state.stage == RELAYING:
+            keep = await _relay_rest(conn, req, exchange, _timeout(group))
+        else:
+            if req.expect_continue and not req.continue_sent:
+                req.continue_sent = True
+                conn.send_continue(req)
+            sender = loop.create_task(_send_body(conn, req, exchange)) if req.has_body else None
+            try:
+                override = bool(target.settings.error_override)
+                keep = await _relay_response(conn, req, exchange, group, override)
+            finally:
+                if sender is not None:
+                    sender.cancel()
         channel = exchange.channel
         if keep and channel.my_state == "done" and not exchange.write_failed:
             channel.start_next()
             POOL.give(path, exchange, group.processes * group.threads)
             exchange = None
     except Exception as e:  # a bug here must not leave the client hanging
-        conn.worker.log.error(f"internal error while passing a request to a daemon: {e!r}")
-        if not req.head_sent:
-            conn.answer(req, 500)
-        else:
-            conn.app_abort(req)
+        internal_error(conn, req, e)
     finally:
         if exchange is not None:
             exchange.close()
+
+
+def internal_error(conn: Connection, req: HttpRequest, e: Exception) -> None:
+    """A bug in passing the request on: logged, and never a client left waiting."""
+    conn.worker.log.error(f"internal error while passing a request to a daemon: {e!r}")
+    if not req.head_sent:
+        conn.answer(req, 500)
+    else:
+        conn.app_abort(req)
 
 
 class Withdrawn(Exception):
@@ -535,7 +391,7 @@ async def _relay_response(
     is read and dropped, and the server's own answer for its status goes
     out instead (its ErrorDocument, or Apache's page), as mod_wsgi does.
     """
-    timeout = group.response_socket_timeout or group.socket_timeout or 60.0
+    timeout = _timeout(group)
     # An app past request-timeout is answered (504) by its daemon, which
     # also logs where it was stuck: give it the time to, before our own 502.
     first = max(timeout, group.request_timeout + 5.0) if group.request_timeout else timeout
@@ -566,6 +422,18 @@ async def _relay_response(
         conn.app_abort(req)
         return False
     conn.app_send(req, head, b"".join(parts), False)
+    return await _relay_rest(conn, req, exchange, timeout)
+
+
+def _timeout(group: DaemonGroup) -> float:
+    """How long we wait for the next bytes of a response (mod_wsgi's socket-timeout)."""
+    return group.response_socket_timeout or group.socket_timeout or 60.0
+
+
+async def _relay_rest(
+    conn: Connection, req: HttpRequest, exchange: DaemonExchange, timeout: float
+) -> bool:
+    """The rest of a response body, once its head went out; True as for _relay_response."""
     while not req.dropped:
         try:
             event = await exchange.next_event(time.monotonic() + timeout)

@@ -347,8 +347,18 @@ def main(argv: list[str] | None = None) -> int:
     # Logs are open and listeners inherited: from here on, User and Group
     # (when started as root), before any request or app code runs.
     privileges.drop(privileges.resolve(server.user, server.group))
+    profile_dir = os.environ.get("WSGIHOST_PROFILE_DIR", "")  # bench/README.md: profiling
+    profiler = None
+    if profile_dir:
+        import cProfile
+
+        profiler = cProfile.Profile(time.thread_time_ns, 1e-9)
+        profiler.enable()
     try:
         loop.run_until_complete(worker.run())
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(os.path.join(profile_dir, f"front-{os.getpid()}.prof"))
         if server.destroy_interpreter:
             # Drained: the embedded apps' atexit functions, as mod_wsgi runs
             # them when an Apache child stops (WSGIDestroyInterpreter On).
