@@ -110,7 +110,22 @@ class Refusal:
     log_level: str = "error"  # Apache's: alert for a .htaccess that cannot be applied
 
 
-Target = WSGITarget | FileTarget | Refusal
+@dataclass(frozen=True)
+class ProxyTarget:
+    """A request mod_proxy passes to a backend (:mod:`wsgihost.revproxy`): no file,
+    its ``<Proxy>`` sections' and ``<Location>`` sections' settings."""
+
+    host: Host
+    path: str  # r->filename: "proxy:" and the backend URL
+    url_path: str
+    settings: DirSettings
+
+    @property
+    def url(self) -> str:
+        return self.path[6:]
+
+
+Target = WSGITarget | FileTarget | ProxyTarget | Refusal
 
 
 _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
@@ -264,6 +279,7 @@ class _CompiledSection:
         self.kind = section.kind
         self.settings = section.settings
         self.regex = re.compile(section.pattern) if section.regex else None
+        self.raw = section.pattern
         self.pattern = section.pattern.rstrip("/") or "/"
         self.glob = not section.regex and any(c in section.pattern for c in "*?[")
         # Apache applies non-regex <Directory> sections shortest first.
@@ -322,6 +338,7 @@ class _CompiledHost:
         ]
         self.files = [c for c in compiled if c.kind == "files"]
         self.locations = [c for c in compiled if c.kind == "location"]
+        self.proxies = [c for c in compiled if c.kind == "proxy"]  # <Proxy>, <ProxyMatch>
         self._cache: dict[tuple[str, str, DirSettings | None], DirSettings] = {}
         # .htaccess files to read per request; set by Router where AllowOverride allows.
         self.overrides: htaccess.HtaccessFiles | None = None
@@ -570,12 +587,32 @@ class Router:
         if self.overrides is not None:
             self.overrides.begin()  # each .htaccess is looked at once per request
         try:
+            if filename is not None and filename.startswith("proxy:"):
+                return self._proxied(host, filename, url)  # mod_proxy's (revproxy/module.py)
             if filename is not None:
                 # Any file, as Apache's: its sections and handlers decide the rest.
                 return self._file(host, filename, "/", url)
             return self._route_in(host, url)
         except htaccess.HtaccessError as e:  # a .htaccess on the way cannot be read or applied
             return Refusal(e.status, ".htaccess", e.message, host.host, e.level)
+
+    def _proxied(self, host: _CompiledHost, filename: str, url: str) -> ProxyTarget:
+        """A request passed to a backend: mod_proxy's map_to_storage merges the
+        ``<Proxy>`` sections that match the backend URL (prefix, wildcard or
+        regex), then the location walk; no <Directory>, <Files> or .htaccess."""
+        backend = filename[6:]
+        settings = host.base
+        for section in host.proxies:
+            if section.regex is not None:
+                hit = section.regex.search(backend) is not None
+            elif section.glob:
+                hit = fnmatch.fnmatchcase(backend, section.raw)
+            else:
+                hit = backend.startswith(section.raw)
+            if hit:
+                settings = settings.merge(section.settings)
+        settings = _onto(settings, (s.settings for s in host.locations if s.matches(url)))
+        return ProxyTarget(host.host, filename, url, settings)
 
     def _route_in(self, host: _CompiledHost, url: str, translate: bool = True) -> Target:
         """The target of a normalised URL on one host (``translate``: with PATH_TRANSLATED)."""

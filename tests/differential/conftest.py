@@ -74,6 +74,7 @@ def topic(
     site_file: str,
     warm: list[tuple[str, str]] | None = None,
     prepare: Callable[[Tree], None] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Differential]:
     """Both servers on a topic's own site file (``tests/differential/sites/NAME``),
     for a module-scoped fixture: a topic whose directives need modules or
@@ -81,17 +82,18 @@ def topic(
     it cannot stop the shared site from starting. The file is Included by
     ``main.conf`` in place of ``site.conf`` (so it may LoadModule what it
     needs); ``warm`` lists (host, target) pairs to wait for with a 200;
-    ``prepare`` adds to the tree before the servers start (certificates)."""
+    ``prepare`` adds to the tree before the servers start (certificates); ``env``
+    is given to both servers (what the site file reads as ``${NAME}``)."""
     built = Tree.build(HERE / "sites" / site_file)
     servers: list[Server] = []
     try:
         if prepare is not None:
             prepare(built)
         if apache_available():
-            servers.append(start_apache(built))
+            servers.append(start_apache(built, env))
         elif RECORDING:
             raise pytest.UsageError("WSGIHOST_RECORD=1 needs Apache + mod_wsgi installed")
-        servers.append(start_wsgihost(built))
+        servers.append(start_wsgihost(built, env))
         for server in servers:
             for host, target in warm or []:
                 _wait_for(server, host, target)

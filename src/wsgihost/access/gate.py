@@ -47,10 +47,10 @@ from wsgihost.config.model import AuthScript, DirSettings
 from wsgihost.frontend import errordocs
 from wsgihost.frontend.exchange import Exchange, Request
 from wsgihost.logs import ErrorLog
-from wsgihost.routing import FileTarget, WSGITarget
+from wsgihost.routing import FileTarget, ProxyTarget, WSGITarget
 from wsgihost.wsgi.environ import unmap_ipv4
 
-Target = WSGITarget | FileTarget
+Target = WSGITarget | FileTarget | ProxyTarget  # (a proxied request: revproxy)
 PROCEED = 0
 
 _SCRIPTS = AuthScripts()  # one set per worker process, as one interpreter's modules

@@ -56,6 +56,7 @@ _SECTION_TAGS = {
     "location": "<Location>",
     "files": "<Files>",
     "if": "<If>",  # and <ElseIf>, <Else> (config/mod_if.py)
+    "proxy": "<Proxy>",  # and <ProxyMatch> (config/mod_proxy.py)
 }
 _CONTEXT_ORDER = (table.SERVER, table.VHOST, table.DIRECTORY)
 

@@ -60,6 +60,7 @@ from wsgihost.config import (
     mod_headers,
     mod_if,
     mod_log,
+    mod_proxy,
     mod_refused,
     mod_remoteip,
     mod_rewrite,
@@ -1618,6 +1619,7 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_rewrite.DIRECTIVES,
     mod_headers.DIRECTIVES,
     mod_setenvif.DIRECTIVES,
+    mod_proxy.DIRECTIVES,
     mod_autoindex.DIRECTIVES,
 )
 

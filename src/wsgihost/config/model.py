@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from wsgihost.config.mod_alias import AliasSettings, RedirectRule
     from wsgihost.config.mod_autoindex import AutoindexSettings
     from wsgihost.config.mod_env import EnvSettings
+    from wsgihost.config.mod_proxy import ProxyDir
     from wsgihost.config.mod_remoteip import ProxyProtocolSettings, RemoteIPSettings
     from wsgihost.mods.headers_core import HeadersConfig
     from wsgihost.mods.rewrite.rules import RewriteDir
@@ -161,6 +162,7 @@ class DirSettings:
     headers: HeadersConfig | None = None  # mod_headers: Header, RequestHeader
     setenvif: SetEnvIfConfig | None = None  # mod_setenvif: SetEnvIf, BrowserMatch, ...
     rewrite: RewriteDir | None = None  # mod_rewrite (a host's own also holds its server rules)
+    proxy: ProxyDir | None = None  # mod_proxy (a host's own also holds its ProxyPass list)
     autoindex: AutoindexSettings | None = None  # mod_autoindex: IndexOptions, AddIcon, ...
 
     def merge(self, over: DirSettings) -> DirSettings:
@@ -295,6 +297,7 @@ MODULE_DIR_FIELDS: tuple[str, ...] = (
     "headers",
     "setenvif",
     "rewrite",
+    "proxy",
     "autoindex",
 )
 

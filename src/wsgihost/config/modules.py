@@ -68,6 +68,10 @@ PROVIDED_MODULES: dict[str, str] = {
     "env": "SetEnv, UnsetEnv and PassEnv: request variables the app sees in its environ",
     "macro": "<Macro>, Use and UndefMacro, expanded as the configuration is read",
     "rewrite": "RewriteEngine, RewriteCond, RewriteRule, RewriteBase, RewriteOptions, RewriteMap",
+    "proxy": "ProxyPass, ProxyPassMatch, ProxyPassReverse (and its cookie forms), "
+    "ProxyPreserveHost, ProxyTimeout, <Proxy>; ProxyRequests Off only",
+    "proxy_http": "HTTP/1.1 backends for ProxyPass (pooled connections, streamed bodies)",
+    "proxy_wstunnel": "WebSocket backends: ProxyPass ws://... or upgrade=websocket",
 }
 
 
@@ -113,7 +117,6 @@ _NOT_PROVIDED = {
     "authn_file": "password files are not read",
     "authz_user": "Require user/valid-user are not enforced",
     "authz_groupfile": "group files are not read",
-    "proxy": "requests are not proxied",
     "logio": "%I, %O and %S are not counted",
     "systemd": "systemd is not notified",
     "unique_id": "requests get no UNIQUE_ID",
@@ -131,7 +134,7 @@ _NOT_PROVIDED = {
 }
 # Modules named by family (RHEL's 00-base.conf and 00-proxy.conf load dozens).
 _NOT_PROVIDED_FAMILIES = (
-    ("proxy", "requests are not proxied"),
+    ("proxy", "its kind of backend is not proxied to (ProxyPass takes http:// and ws://)"),
     ("lbmethod_", "requests are not proxied or balanced"),
     ("cache", "responses are not cached"),
     ("socache_", "nothing: it serves other modules' caches"),

@@ -11,7 +11,7 @@ provide one declares its own record, which replaces the placeholder here.
 from __future__ import annotations
 
 from wsgihost.config.modules import load_module
-from wsgihost.config.table import GLOBAL, TOP, Directive, not_ours, refused
+from wsgihost.config.table import GLOBAL, TOP, Directive, not_ours
 
 IGNORED: tuple[Directive, ...] = tuple(
     not_ours("ServerTokens", "wsgihost sends its own Server header", GLOBAL)
@@ -73,11 +73,5 @@ IGNORED: tuple[Directive, ...] = tuple(
     + not_ours("Protocols ProtocolsHonorOrder", "wsgihost speaks HTTP/1.1 (and 1.0) only", TOP)
 )
 
-REFUSED: tuple[Directive, ...] = tuple(
-    refused(
-        "ProxyPass ProxyPassMatch ProxyPassReverse",
-        "proxying is not provided by wsgihost",
-        module="mod_proxy",
-    )
-    + refused("Proxy ProxyMatch", "proxying is not provided by wsgihost", section=True)
-)
+# (mod_proxy's ProxyPass and <Proxy> are provided now: config/mod_proxy.py.)
+REFUSED: tuple[Directive, ...] = ()

@@ -31,6 +31,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import httptools
@@ -153,6 +154,9 @@ class Connection(asyncio.Protocol):
         # The socket's own peer where a PROXY header named the client (mods/proxyproto.py):
         # ``peer`` is then that client, and this is what %{c}a logs.
         self.conn_peer: tuple[str, int] | None = None
+        # After a 101 (a proxied WebSocket, wsgihost.revproxy.tunnel): where the
+        # client's bytes go, unframed (b"" at their end); see ``take_over``.
+        self.tunnel: Callable[[bytes], None] | None = None
 
     # -- transport events ------------------------------------------------------
 
@@ -184,6 +188,8 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
+        if self.tunnel is not None:
+            self.tunnel(b"")
         self.worker.connections.discard(self)
         self.worker.release(self)
         with self.cond:
@@ -219,6 +225,9 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.client_eof = True
+        if self.tunnel is not None:
+            self.tunnel(b"")
+            return True
         if self.parsing is not None and not self.reading_done:
             # The client stopped sending in the middle of a body.
             self.reject(400, "the client closed the connection before the end of the body")
@@ -228,6 +237,9 @@ class Connection(asyncio.Protocol):
         return self.active is not None or bool(self.queue)
 
     def data_received(self, data: bytes) -> None:
+        if self.tunnel is not None:
+            self.tunnel(data)
+            return
         if self.reading_done:
             if self.state == LINGER:
                 self.deadline = min(self.deadline, self.loop.time() + 2.0)
@@ -613,6 +625,32 @@ class Connection(asyncio.Protocol):
                 await waiter
             finally:
                 self.write_waiter = None
+
+    def take_over(
+        self, req: Request, head: bytes, feed: Callable[[bytes], None]
+    ) -> asyncio.Transport | None:
+        """Hand the connection to a tunnel once ``head`` (a 101 answer to ``req``) is
+        written: every byte the client sends from now on goes to ``feed``, unframed
+        (b"" at its end), and the tunnel writes to the returned transport and closes
+        it. None if the client is gone. Bytes already received past the request go
+        to ``feed`` at once."""
+        transport = self.transport
+        if req.dropped or self.lost or transport is None or transport.is_closing():
+            return None
+        transport.write(head)
+        req.head_sent = True
+        req.status = 101
+        req.bytes_framing += len(head)
+        self.reading_done = True  # nothing more is framed as HTTP
+        self.tunnel = feed
+        self.worker.idle.pop(self, None)
+        rest, self.pending = self.pending, b""
+        if rest:
+            feed(rest)
+        if self.reading_paused:
+            self.reading_paused = False
+            transport.resume_reading()
+        return transport
 
     def answer(self, req: Request, status: int) -> None:
         """Answer a request ourselves: its ErrorDocument, else Apache's page (errordocs)."""

@@ -18,7 +18,8 @@ from wsgihost.frontend import dispatcher, errordocs, fastpath, phases, trace
 from wsgihost.frontend.exchange import REDIRECT_FAILED, Exchange, Request
 from wsgihost.frontend.files import serve_file
 from wsgihost.logs import AccessRecord
-from wsgihost.routing import FileTarget, Refusal, Target, WSGITarget, set_key
+from wsgihost.revproxy import handler as revproxy
+from wsgihost.routing import FileTarget, ProxyTarget, Refusal, Target, WSGITarget, set_key
 
 
 def start(conn: Exchange, req: Request) -> None:
@@ -103,6 +104,8 @@ def serve_target(conn: Exchange, req: Request, target: Target) -> None:
         serve_app(conn, req, target)
     elif isinstance(target, FileTarget):
         serve_file(conn, req, target)
+    elif isinstance(target, ProxyTarget):
+        revproxy.serve(conn, req, target)  # ProxyPass (wsgihost.revproxy)
     else:
         if target.log and target.host is not None:
             # Refused for a reason worth the host's error log (a .htaccess that

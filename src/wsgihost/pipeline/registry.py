@@ -26,6 +26,7 @@ MODULES: tuple[str, ...] = (
     "wsgihost.mods.remoteip",
     "wsgihost.mods.setenvif",
     "wsgihost.mods.rewrite",
+    "wsgihost.revproxy.module",  # mod_proxy: translate_name after mod_rewrite's
     "wsgihost.mods.redirect",
     "wsgihost.mods.env",
     "wsgihost.mods.headers",

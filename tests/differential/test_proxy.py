@@ -1,0 +1,240 @@
+"""mod_proxy, mod_proxy_http and mod_proxy_wstunnel beside Apache, to one backend.
+
+The backend (``backend.py``) is started here on a free loopback port, and both
+servers proxy to it (``sites/proxy.conf`` reads its port from the
+environment). Each case compares what the backend received (its answer
+echoes the request line, the header lines in order and the body's framing
+and digest) and what the client got, with the error-log lines: prefix and
+regex mappings, ``!``, ProxyPassReverse and its cookie forms,
+ProxyPreserveHost, X-Forwarded-*, hop-by-hop headers, bodies both ways,
+a backend that is down, breaks off or stalls, ``<Proxy>`` with Require,
+absolute-form targets, and WebSocket tunnels.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.differential.backend import Backend, dead_port, make_frame, read_frame
+from tests.differential.cases import APACHE_NOTICE, call, view
+from tests.differential.client import Answer, Conn
+from tests.differential.compare import Differential, LogMark, mask_log_line
+from tests.differential.conftest import topic
+from tests.differential.servers import Server
+
+pytestmark = pytest.mark.slow
+
+HOST = "proxy.test:{port}"
+_BACKEND = ["", ""]  # the backend's port and the dead one
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[Differential]:
+    backend = Backend().start()
+    _BACKEND[:] = [str(backend.port), str(dead_port())]
+    env = {"PROXY_BACKEND_PORT": _BACKEND[0], "PROXY_DEAD_PORT": _BACKEND[1]}
+    try:
+        yield from topic("proxy.conf", warm=[(HOST, "/p/warm")], env=env)
+    finally:
+        backend.stop()
+
+
+def _chunked(body: bytes, size: int = 4000) -> bytes:
+    pieces = [body[i : i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+_BIG = bytes(range(256)) * 4096  # 1 MiB
+_CHUNKED = [("Transfer-Encoding", "chunked")]
+
+# case -> (method, target, extra headers, body)
+CASES: dict[str, tuple[str, str, list[tuple[str, str]], bytes]] = {
+    "proxy-prefix": ("GET", "/p/a/b?x=1&y=%20z", [], b""),
+    "proxy-prefix-bare": ("GET", "/p", [], b""),
+    "proxy-prefix-slashes": ("GET", "//p//a///b", [], b""),
+    "proxy-prefix-not-a-segment": ("GET", "/pp/x", [], b""),
+    "proxy-no-trailing-slash": ("GET", "/bare/x", [], b""),
+    "proxy-no-trailing-slash-exact": ("GET", "/bare", [], b""),
+    "proxy-no-trailing-slash-longer": ("GET", "/barely", [], b""),
+    "proxy-encoded-path": ("GET", "/p/a%20b/%C3%A9/c%3Fd/e%25f;g", [], b""),
+    "proxy-exclusion": ("GET", "/p/keep/x", [], b""),
+    "proxy-exclusion-too-late": ("GET", "/p/late/x", [], b""),
+    "proxy-match-groups": ("GET", "/m/abc/42?q=v", [], b""),
+    "proxy-match-no-match": ("GET", "/m/abc/x", [], b""),
+    "proxy-match-whole-path": ("GET", "/whole/a/b?c", [], b""),
+    "proxy-location": ("GET", "/kept/sub?k=1", [], b""),
+    "proxy-head": ("HEAD", "/p/head", [], b""),
+    "proxy-post-length": ("POST", "/p/post", [("Content-Type", "text/plain")], b"a=1&b=2"),
+    "proxy-post-empty": ("POST", "/p/post", [("Content-Length", "0")], b""),
+    "proxy-post-large": ("PUT", "/p/large", [], _BIG),
+    "proxy-chunked-small": ("POST", "/p/chunks", _CHUNKED, _chunked(b"hello world")),
+    "proxy-chunked-large": ("POST", "/p/chunks", _CHUNKED, _chunked(_BIG[:100000])),
+    "proxy-forwarded-append": (
+        "GET",
+        "/p/fwd",
+        [("X-Forwarded-For", "203.0.113.9"), ("X-Forwarded-Host", "first.example")],
+        b"",
+    ),
+    "proxy-hop-by-hop": (
+        "GET",
+        "/p/hop",
+        [
+            ("Connection", "keep-alive, X-Private"),
+            ("X-Private", "secret"),
+            ("Keep-Alive", "timeout=5"),
+            ("TE", "trailers"),
+            ("Proxy-Connection", "keep-alive"),
+            ("Trailer", "X-T"),
+            ("Upgrade", "h2c"),
+            ("X-Kept", "yes"),
+        ],
+        b"",
+    ),
+    "proxy-repeated-headers": (
+        "GET",
+        "/p/rep",
+        [("Accept", "text/html"), ("X-A", "1"), ("accept", "text/plain")],
+        b"",
+    ),
+    "proxy-reverse-location": ("GET", "/p/redirect", [], b""),
+    "proxy-reverse-cookies": ("GET", "/p/cookie", [], b""),
+    "proxy-stream-response": ("GET", "/p/stream?n=40&size=20000", [], b""),
+    "proxy-small-chunked-response": ("GET", "/p/small-chunked", [], b""),
+    "proxy-big-response": ("GET", "/p/big?size=3000000", [], b""),
+    "proxy-backend-down": ("GET", "/down/x", [], b""),
+    "proxy-backend-closes": ("GET", "/p/close", [], b""),
+    "proxy-backend-cuts-body": ("GET", "/p/cut", [], b""),
+    "proxy-timeout": ("GET", "/p/stall?s=4", [], b""),
+    "proxy-worker-timeout": ("GET", "/quick/stall?s=2.5", [], b""),
+    "proxy-denied-by-proxy-section": ("GET", "/p/secret/x", [], b""),
+    "proxy-ws-without-upgrade": ("GET", "/ws/plain", [], b""),
+    "proxy-absolute-target": ("GET", "http://127.0.0.1:{backend}/inner/x", [], b""),
+    "proxy-absolute-target-mapped": ("GET", "http://elsewhere.example/p/abs", [], b""),
+}
+
+# The Host header a case sends, where not HOST.
+HOSTS = {
+    "proxy-preserve-host-client-port": "Client.Example:8080",
+}
+CASES["proxy-preserve-host-client-port"] = ("GET", "/kept/ph", [], b"")
+CASES["proxy-host-not-preserved"] = ("GET", "/p/host", [], b"")
+
+
+def _ports(text: str) -> str:
+    """The backend's and the dead port, which change from run to run, masked."""
+    for port, name in zip(_BACKEND, ("<BACKEND>", "<DEAD>"), strict=True):
+        text = text.replace(port, name)
+    return text
+
+
+def observe(server: Server, case: str, masker: Any) -> Any:
+    method, target, headers, body = CASES[case]
+    mark = LogMark(server)
+    host = HOSTS.get(case, HOST).format(port=server.port)
+    answer = call(server, method, target.format(backend=_BACKEND[0]), host, headers, body)
+    seen = json.loads(_ports(json.dumps(view(answer, masker))))
+    if isinstance(answer, Answer):
+        seen["framing"] = answer.framing
+        if answer.header("x-backend") and answer.body[:1] == b"{":
+            got = json.loads(answer.body)
+            got["headers"] = [[n, _ports(masker.text(v))] for n, v in got["headers"]]
+            got["target"] = _ports(got["target"])
+            seen["body"] = masker.deep(got)
+            seen["headers"].pop("content-length", None)  # the JSON's: its ports vary
+    mark.wait(lambda new: any(k.endswith("proxy-access.log") for k in new))
+    new = mark.new()
+    seen["access"] = [
+        _ports(line.replace(str(server.port), "<PORT>"))
+        for name, lines in new.items()
+        if name.endswith("proxy-access.log")
+        for line in lines
+    ]
+    errors = [
+        _ports(masker.text(mask_log_line(line)))
+        for name, lines in new.items()
+        if name.endswith("proxy-error.log")
+        for line in lines
+        if not APACHE_NOTICE.search(line) or "AH0" in line or "AH1" in line
+    ]
+    if errors:
+        seen["errors"] = errors
+    return seen
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_proxy_as_with_apache(pair: Differential, case: str) -> None:
+    pair.check(case, lambda server: observe(server, case, pair.masker(server)))
+
+
+# -- WebSocket ---------------------------------------------------------------------
+
+
+def websocket(server: Server, path: str) -> dict[str, Any]:
+    key = base64.b64encode(b"0123456789abcdef").decode()
+    head = (
+        f"GET {path} HTTP/1.1\r\nHost: proxy.test:{server.port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    seen: dict[str, Any] = {}
+    try:
+        with Conn(server, timeout=10) as conn:
+            conn.send(head.encode())
+            answer = conn.answer(head_only=True)
+            seen["status"] = answer.status
+            seen["headers"] = {
+                n: answer.header(n)
+                for n in ("upgrade", "connection", "sec-websocket-accept", "content-length")
+            }
+            if answer.status != 101:
+                return seen
+            echoes: list[Any] = []
+            for text in (b"hello", b"x" * 70000):
+                conn.send(make_frame(1, text))
+                frame = read_frame(_Reader(conn))  # type: ignore[arg-type]
+                echoes.append(frame and [frame[0], len(frame[1]), frame[1][:12].decode()])
+            conn.send(make_frame(8, b"\x03\xe8"))
+            closing = read_frame(_Reader(conn))  # type: ignore[arg-type]
+            seen["echoes"] = echoes
+            seen["close"] = None if closing is None else closing[0]
+    except (OSError, ValueError) as e:
+        seen["failed"] = type(e).__name__
+    return seen
+
+
+class _Reader:
+    """backend.read_frame's view of the test client's connection."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    def exactly(self, n: int) -> bytes:
+        return self.conn._need(n)
+
+
+@pytest.mark.parametrize(
+    ("case", "path"), [("proxy-ws-scheme", "/ws/echo/ws"), ("proxy-ws-upgrade-param", "/up/ws")]
+)
+def test_websocket_as_with_apache(pair: Differential, case: str, path: str) -> None:
+    pair.check(case, lambda server: websocket(server, path))
+
+
+def test_forward_proxy_refused_at_config_time(tmp_path: Any) -> None:
+    """ProxyRequests On is an error naming its file and line (wsgihost's refusal)."""
+    import subprocess
+    import sys
+
+    conf = tmp_path / "f.conf"
+    conf.write_text("Listen 127.0.0.1:8\nServerName x\n\nProxyRequests On\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "wsgihost", "configtest", "--config", str(conf)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert f"{conf}:4: ProxyRequests" in done.stdout + done.stderr
