@@ -57,12 +57,6 @@ _RANGE_416 = (
 )
 
 
-_NO_DEFLATE = (
-    "to fix (mod_deflate, with the output pipeline of issue 18): Debian's deflate.conf "
-    "compresses text/html, text/plain, ... and Apache then says Vary: Accept-Encoding on "
-    "app responses of those types; wsgihost does not compress, so nothing varies"
-)
-
 _TLS_CHAIN = (
     "to fix when Python's ssl can give it (3.13's get_verified_chain): mod_ssl's "
     "SSL_CLIENT_CERT_CHAIN_n and SSL_CLIENT_CERT_RFC4523_CEA need the client's chain "
@@ -157,8 +151,24 @@ KNOWN: tuple[Known, ...] = (
         Known("tls-client-cert-*", ("ssl_keys", key), True, ABSENT, _TLS_CHAIN)
         for key in ("SSL_CLIENT_CERT_CHAIN_0", "SSL_CLIENT_CERT_RFC4523_CEA")
     ),
-    # -- Debian's default tree (tests/differential/test_distribution_trees.py) ---
-    Known("tree-debian-app*", ("headers", "vary"), "Accept-Encoding", ABSENT, _NO_DEFLATE),
+    # -- mod_deflate (tests/differential/test_deflate.py) ------------------------------
+    # An app's response the DEFLATE filter leaves as it is: framed as any other.
+    *(
+        known
+        for case in (
+            "206",
+            "404-by-type",
+            "location-types-replace",
+            "no-accept",
+            "no-gzip",
+            "other-type",
+        )
+        for known in (
+            Known(f"deflate-*-{case}", ("transfer-encoding",), "chunked", ABSENT, _ONE_PIECE),
+            Known(f"deflate-*-{case}", ("content-length",), ABSENT, ANY, _ONE_PIECE),
+            Known(f"deflate-*-{case}", ("framing",), "chunked", "length", _ONE_PIECE),
+        )
+    ),
     # -- framing -----------------------------------------------------------------
     *(
         known

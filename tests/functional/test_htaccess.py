@@ -140,9 +140,9 @@ def test_a_directive_wsgihost_cannot_apply_is_a_500_not_skipped(
     server: ServerProcess, log: LogWatch
 ) -> None:
     folder = docs(server) / "denied"
-    edit(folder / ".htaccess", "SetOutputFilter DEFLATE\n")
+    edit(folder / ".htaccess", "SetInputFilter DEFLATE\n")
     assert get(server, "/denied/x.txt").status == 500
-    log.wait_for(f"{folder}/.htaccess: SetOutputFilter")
+    log.wait_for(f"{folder}/.htaccess: SetInputFilter")
     (folder / ".htaccess").unlink()
 
 

@@ -476,13 +476,13 @@ def test_within_one_request_each_file_is_looked_at_once(tmp_path: Path) -> None:
 def test_conditional_sections_need_an_override_class_too(tmp_path: Path) -> None:
     """Apache checks <IfModule> as it reads: where nothing is allowed (no AllowOverride
     at all, or only AllowOverrideList), even a false one is 'not allowed here'."""
-    text = "DirectoryIndex a.html\n<IfModule mod_deflate.c>\nSetOutputFilter DEFLATE\n</IfModule>\n"
+    text = "DirectoryIndex a.html\n<IfModule mod_brotli.c>\nSetOutputFilter BROTLI\n</IfModule>\n"
     path = tmp_path / ".htaccess"
     path.write_text(text)
     nodes = with_conditionals(parse(str(path), Problems()).nodes, conditionals(str(path), text))
     assert [(n.name, n.args) for n in nodes] == [
         ("DirectoryIndex", ("a.html",)),
-        ("IfModule", ("mod_deflate.c",)),
+        ("IfModule", ("mod_brotli.c",)),
     ]
     listed = Allowed(frozenset(), None, frozenset({"directoryindex"}))
     with pytest.raises(HtaccessError, match="<IfModule not allowed here"):

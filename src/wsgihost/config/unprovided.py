@@ -29,9 +29,8 @@ IGNORED: tuple[Directive, ...] = tuple(
         module="mod_mime",
     )
     + not_ours(
-        "AddOutputFilter AddOutputFilterByType SetOutputFilter AddInputFilter SetInputFilter "
-        "DeflateCompressionLevel",
-        "filters (compression, server-side includes) are not provided",
+        "AddInputFilter SetInputFilter",
+        "input filters (inflating request bodies, ...) are not provided",
         module="mod_filter",
     )
     + not_ours("DefaultType NameVirtualHost", "it has had no effect since Apache 2.4")

@@ -38,7 +38,7 @@ import httptools
 
 from wsgihost import httpcore, requestline
 from wsgihost.chunked import ChunkedDecoder, ChunkError
-from wsgihost.frontend import dispatch, errordocs
+from wsgihost.frontend import dispatch, errordocs, filtered
 from wsgihost.frontend.exchange import BODY_HIGH, BODY_LOW, Request, Site
 from wsgihost.httpcore import Framing
 from wsgihost.logs import AccessRecord
@@ -667,7 +667,9 @@ class Connection(asyncio.Protocol):
 
         def attempt(tries: int) -> None:
             transport = self.transport
-            if req.dropped or self.lost or transport is None or transport.is_closing():
+            # A filtered body (frontend/filtered.py) must pass through the filter.
+            filtering = req.state is not None and req.state.body_filter is not None
+            if filtering or req.dropped or self.lost or transport is None or transport.is_closing():
                 box.append(None)
                 done.set()
             elif transport.get_write_buffer_size() == 0:
@@ -764,16 +766,31 @@ class Connection(asyncio.Protocol):
         if req.dropped or self.lost or self.transport is None:
             return
         try:
-            self._app_send(req, head, data, end)
+            if self.worker.pipeline.filters and req.state is not None and not req.own_page:
+                # A module filters bodies (DEFLATE): the pieces go through it.
+                for step in filtered.steps(self.worker.pipeline, req, head, data, end):
+                    self._app_send(req, *step)
+            else:
+                self._app_send(req, head, data, end)
         except Exception as e:
             # A bug or an unencodable header must not leave the client waiting.
             self.worker.log.error(f"internal error while sending a response: {e!r}")
             self.app_abort(req)
 
-    def _app_send(self, req: Request, head: Any, data: bytes, end: bool) -> None:
+    def _app_send(
+        self,
+        req: Request,
+        head: Any,
+        data: bytes,
+        end: bool,
+        counted: int | None = None,
+        length: bool = True,
+    ) -> None:
+        # ``counted``: what the app's thread counted as in flight, where a filter
+        # made ``data`` of it; ``length``: a body that ends here may be declared.
         transport = self.transport
         assert transport is not None
-        size = len(data)  # what the app's thread counted as in flight
+        size = len(data) if counted is None else counted
         if head is not None:
             status, headers = head
             if req.state is not None:
@@ -803,7 +820,7 @@ class Connection(asyncio.Protocol):
                 http11=req.http11,
                 is_head=req.is_head,
                 keep_alive=keep_alive,
-                body_length=len(data) if end else None,
+                body_length=len(data) if end and length else None,
             )
             if req.http09:
                 # An HTTP/0.9 answer is the body alone, ended by closing.

@@ -77,6 +77,35 @@ class OutHeaders:
         return self.err_headers + self.headers if self.err_headers else self.headers
 
 
+class BodyFilter:
+    """A response body's transformation (an Apache output filter of the content set),
+    chosen by a module's ``output_filter`` hook once the response head is known.
+
+    ``feed`` takes the next piece of the body and returns what is ready to go
+    out (maybe nothing yet); ``finish`` returns the rest at the body's end. A
+    filter keeps a bounded state: the connection writes what it returns as the
+    client takes it, so a large body never sits whole in memory.
+
+    ``hold`` (bytes, 0 for none) lets the front end keep the head back while
+    the filter's output stays within it, so that a body that turns out small
+    goes out with a ``Content-Length`` (Apache's content-length filter sees
+    the whole of it in one pass); ``held`` is the part of what ``feed`` gave
+    so far that counts against it.
+    """
+
+    hold = 0
+
+    @property
+    def held(self) -> int:
+        return 0
+
+    def feed(self, data: bytes) -> bytes:
+        return data
+
+    def finish(self) -> bytes:
+        return b""
+
+
 class Module:
     """A module in the pipeline; every hook returns None to go on."""
 
@@ -104,6 +133,15 @@ class Module:
 
     def fixups(self, r: RequestState) -> Outcome | None:
         """Last before the handler (mod_env, per-directory RewriteRule, RequestHeader)."""
+        return None
+
+    def output_filter(
+        self, r: RequestState, out: OutHeaders, size: int | None
+    ) -> BodyFilter | None:
+        """Choose a filter for a response's body, before the output-header hooks (an
+        Apache content filter runs ahead of mod_headers' fixup filter); may change
+        ``out.headers``. ``size`` is the whole body's length where it is known now
+        (a static file's), else None. Not called for the server's own pages."""
         return None
 
     def output_headers(self, r: RequestState, out: OutHeaders) -> None:

@@ -29,6 +29,7 @@ MODULES: tuple[str, ...] = (
     "wsgihost.revproxy.module",  # mod_proxy: translate_name after mod_rewrite's
     "wsgihost.mods.redirect",
     "wsgihost.mods.env",
+    "wsgihost.mods.deflate",  # output_filter only: DEFLATE
     "wsgihost.mods.headers",
 )
 

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from wsgihost.pipeline.hooks import PHASES, Module, Outcome, OutHeaders, Reroute, overrides
+from wsgihost.pipeline.hooks import (
+    PHASES,
+    BodyFilter,
+    Module,
+    Outcome,
+    OutHeaders,
+    Reroute,
+    overrides,
+)
 from wsgihost.pipeline.state import RequestState
 
 Hook = Callable[[RequestState], "Outcome | None"]
@@ -22,7 +30,7 @@ class Pipeline:
     modules.
     """
 
-    __slots__ = ("_hooks", "_output", "active", "modules")
+    __slots__ = ("_hooks", "_output", "active", "filters", "modules")
 
     def __init__(self, modules: Sequence[Module] = ()) -> None:
         self.modules = tuple(modules)
@@ -37,6 +45,9 @@ class Pipeline:
         self._output = tuple(
             m.output_headers for m in self.modules if overrides(m, "output_headers")
         )
+        # The output-filter hooks: empty where no module filters bodies, and the
+        # response path tests it before it looks any further (one attribute read).
+        self.filters = tuple(m.output_filter for m in self.modules if overrides(m, "output_filter"))
 
     def __bool__(self) -> bool:
         return bool(self.modules)
@@ -87,6 +98,29 @@ class Pipeline:
                 return outcome
         return pending
 
+    def choose_filter(
+        self,
+        r: RequestState,
+        status: int,
+        headers: list[tuple[str, str]],
+        size: int | None,
+    ) -> tuple[list[tuple[str, str]], BodyFilter | None]:
+        """The body filter for a response (None: the body goes out as it is), and its
+        headers as the filter hooks left them (Content-Encoding, Vary, ...).
+
+        Each hook sees the headers the ones before it left; filters chosen by
+        several hooks run in that order, each on the one before's output.
+        """
+        out = OutHeaders(status, list(headers), list(r.err_headers_out))
+        chosen: list[BodyFilter] = []
+        for hook in self.filters:
+            found = hook(r, out, size)
+            if found is not None:
+                chosen.append(found)
+        if not chosen:
+            return out.headers, None
+        return out.headers, chosen[0] if len(chosen) == 1 else Chain(chosen)
+
     def output(
         self,
         r: RequestState,
@@ -108,4 +142,47 @@ class Pipeline:
         out = OutHeaders(status, out_headers, list(r.err_headers_out), error)
         for hook in self._output:
             hook(r, out)
+        if self.filters:
+            out.headers = fixup_vary(out.headers)
         return out.result()
+
+
+def fixup_vary(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Every Vary header as one, its names once each and joined by "," where the
+    first Vary was (Apache's http header filter, fixup_vary; headers_out only)."""
+    places = [i for i, (name, _) in enumerate(headers) if name.lower() == "vary"]
+    if not places:
+        return headers
+    names: list[str] = []
+    seen: set[str] = set()
+    for i in places:
+        for word in headers[i][1].replace(",", " ").split():
+            if word.lower() not in seen:
+                seen.add(word.lower())
+                names.append(word)
+    if not names:
+        return headers
+    first = places[0]
+    kept = [h for i, h in enumerate(headers) if i == first or i not in places]
+    kept[first] = (headers[first][0], ",".join(names))
+    return kept
+
+
+class Chain(BodyFilter):
+    """Several modules' filters, each fed the one before's output."""
+
+    __slots__ = ("filters",)
+
+    def __init__(self, filters: list[BodyFilter]) -> None:
+        self.filters = filters
+
+    def feed(self, data: bytes) -> bytes:
+        for f in self.filters:
+            data = f.feed(data)
+        return data
+
+    def finish(self) -> bytes:
+        data = b""
+        for f in self.filters:
+            data = f.feed(data) + f.finish() if data else f.finish()
+        return data

@@ -25,6 +25,7 @@ class RequestState:
     __slots__ = (
         "args",
         "begun",
+        "body_filter",
         "client_addr",
         "client_port",
         "env",
@@ -99,6 +100,9 @@ class RequestState:
         # message, module); see ``log``.
         self.logger: Callable[[str, str, str], None] | None = None
         self.redirects = 0
+        # The response body's filter, once the front end has chosen one with the
+        # output-filter hooks (frontend/filtered.py keeps its progress there).
+        self.body_filter: Any = None
 
     def log(self, level: str, message: str, module: str = "core") -> None:
         """A line in the error log of the request's host, naming the client, tagged
