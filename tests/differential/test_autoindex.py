@@ -99,6 +99,14 @@ FILES: dict[str, dict[str, int]] = {
     "xhtml": {"a.txt": 1, "b.unknownext": 2, "sub/": 0},
     "bydate": {"new.txt": 1, "old.txt": 2, "mid.txt": 3},
     "signed": {"a.txt": 1},
+    "readmehtml": {"HEADER.txt": 0, "README.html": 0, "x.txt": 1},
+    "scan": {"titled.html": 0, "described.html": 0, "untitled.html": 0, "spaced.html": 0},
+    "style": {"a.txt": 1, "b.png": 2, "sub/": 0},
+    "noamble": {"HEADER.html": 0, "README.html": 0, "a.txt": 1},
+    "ignoreclient": {"a.txt": 3, "b.txt": 1},
+    "olddate": {"a.txt": 1, "sub/": 0},
+    "links": {"target.txt": 5, "dir/": 0},
+    "htaccess": {".htaccess": 0, "a.txt": 1, "b.tmp": 2, "c.md": 3},
 }
 
 CONTENTS = {
@@ -106,6 +114,15 @@ CONTENTS = {
     "header/README.txt": b"Read <me> & weep\nsecond line\n",
     "withindex/index.html": b"<p>the index file</p>\n",
     "fancy/README": b"readme\n",
+    "readmehtml/HEADER.txt": b"Plain <header> & more\n",
+    "readmehtml/README.html": b"<p>The readme, <em>as HTML</em></p>\n",
+    "scan/titled.html": b"<html><head><TITLE>A &amp; B</TITLE></head></html>\n",
+    "scan/described.html": b"<title>Not shown</title>\n",
+    "scan/spaced.html": b"<title>\n  Two\nlines </title>\n",
+    "noamble/HEADER.html": b"<!DOCTYPE html>\n<html><head><title>Mine</title></head><body>\n",
+    "noamble/README.html": b"<p>end</p></body></html>\n",
+    "htaccess/.htaccess": b"IndexOptions -HTMLTable +SuppressSize\nIndexIgnore *.tmp\n"
+    b'AddDescription "Markdown" *.md\n',
 }
 
 # Modification times out of name order, so that sorting by date is its own order.
@@ -133,6 +150,16 @@ def _make_tree(tree: Tree) -> None:
             stamps.append((path, when))
         stamps.append((base, BASE_TIME + 86400 * n))
     (root / "fancy" / ".htaccess").write_text('AddDescription "From .htaccess" a.txt\n')
+    # Symbolic links are listed as what they point at; a broken one is left out.
+    (root / "links" / "to-file").symlink_to("target.txt")
+    (root / "links" / "to-dir").symlink_to("dir")
+    (root / "links" / "broken").symlink_to("nowhere")
+    (root / "plain" / "link.txt").symlink_to("a.txt")  # no FollowSymLinks there: left out
+    # A name that is not UTF-8: its bytes, as they are.
+    latin = os.path.join(os.fsencode(root / "names"), b"latin\xe9.txt")
+    with open(latin, "wb") as f:
+        f.write(b"x")
+    stamps.append((Path(os.fsdecode(latin)), BASE_TIME))
     stamps.append((root / "fancy" / ".htaccess", BASE_TIME))
     for sub in ("fancy/sub", "fancy/Sub2", "fancy/CVS", "pre/sub", "prewide/sub", "plain/dir"):
         stamps.append((root / sub, BASE_TIME + 7200))
@@ -202,6 +229,18 @@ CASES: dict[str, str] = {
     "autoindex-default-order-date": "/bydate/",
     "autoindex-signature": "/signed/",
     "autoindex-subfolder": "/fancy/sub/",
+    "autoindex-readme-html-header-text": "/readmehtml/",
+    "autoindex-scan-titles": "/scan/",
+    "autoindex-style-sheet": "/style/",
+    "autoindex-suppress-preamble": "/noamble/",
+    "autoindex-ignore-client": "/ignoreclient/?C=S;O=D",
+    "autoindex-old-date-type": "/olddate/",
+    "autoindex-symbolic-links": "/links/",
+    "autoindex-alias": "/aliased/",
+    "autoindex-alias-no-slash": "/aliased",
+    "autoindex-htaccess": "/htaccess/",
+    "autoindex-pattern-bad-escape": "/fancy/?P=%zz;C=S",
+    "autoindex-pattern-slash": "/fancy/?P=a%2fb",
 }
 
 # The signature names the server: Apache's banner against wsgihost's (the

@@ -55,7 +55,6 @@ from wsgihost.config import (
     mod_authn_file,
     mod_authz,
     mod_autoindex,
-    mod_deflate,
     mod_env,
     mod_handlers,
     mod_headers,
@@ -1622,7 +1621,6 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_setenvif.DIRECTIVES,
     mod_proxy.DIRECTIVES,
     mod_autoindex.DIRECTIVES,
-    mod_deflate.DIRECTIVES,
 )
 
 

@@ -5,12 +5,14 @@ could be served), and one for each of HeaderName and ReadmeName. Here a
 sub-request is the router's answer for the URL (its per-directory settings,
 .htaccess included): a name whose settings deny everyone (``Require all
 denied``, Debian's ``<FilesMatch "^\\.ht">``) is left out, as Apache leaves
-out a sub-request answered 403. The signature is ServerSignature's line for
+out a sub-request answered 403, and so is a symbolic link where FollowSymLinks
+is off. The signature is ServerSignature's line for
 the request, as Apache's ``ap_psignature`` gives it to mod_autoindex.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -37,6 +39,8 @@ def surroundings(conn: Connection, req: Request, target: FileTarget) -> Callable
             if isinstance(found, FileTarget):
                 if found.settings.require == "denied":
                     return Found(403)
+                if found.settings.follow_symlinks is False and os.path.islink(found.path):
+                    return Found(403)  # Apache's directory walk refuses the link itself
                 return Found(200, found.path, found.settings)
             if isinstance(found, Refusal):
                 return Found(found.status)

@@ -84,8 +84,9 @@ def terminate(s: AutoindexSettings, desc: str, opts: int, width: int) -> str:
     return desc
 
 
-def _date(entry: Entry) -> str:
-    return time.strftime(DATE_FORMAT, time.localtime(entry.mtime // 1_000_000))
+def _date(entry: Entry, s: AutoindexSettings) -> str:
+    when = time.localtime(entry.mtime // 1_000_000)
+    return time.strftime(s.datetime_format or DATE_FORMAT, when)
 
 
 def rows(entries: list[Entry], s: AutoindexSettings, opts: int, q: Query) -> str:
@@ -228,7 +229,7 @@ def _table_row(e: Entry, x: int, anchor: str, shown: str, lay: _Layout) -> str:
     if not opts & conf.SUPPRESS_LAST_MOD:
         if e.mtime != -1:
             head = ' class="indexcollastmod">' if styled else ' align="right">'
-            out.append(f"</td><td{head}{_date(e)}  ")
+            out.append(f"</td><td{head}{_date(e, s)}  ")
         else:
             out.append("</td><td" + (' class="indexcollastmod">&nbsp;' if styled else ">&nbsp;"))
     if not opts & conf.SUPPRESS_SIZE:
@@ -256,7 +257,7 @@ def _pre_row(e: Entry, anchor: str, shown: str, lay: _Layout) -> str:
     cut = _cut(shown, name_width)
     out.append(f'<a href="{anchor}">{escape_html(cut)}</a>{pad[len(cut) :]} ')
     if not opts & conf.SUPPRESS_LAST_MOD:
-        out.append(_date(e) + "  " if e.mtime != -1 else NO_DATE)
+        out.append(_date(e, s) + "  " if e.mtime != -1 else NO_DATE)
     if not opts & conf.SUPPRESS_SIZE:
         out.append(size_text(e.size) + "  ")
     if not opts & conf.SUPPRESS_DESC and e.desc is not None:
