@@ -55,6 +55,7 @@ from wsgihost.config import (
     mod_authn_file,
     mod_authz,
     mod_autoindex,
+    mod_deflate,
     mod_env,
     mod_handlers,
     mod_headers,
@@ -1621,6 +1622,7 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_setenvif.DIRECTIVES,
     mod_proxy.DIRECTIVES,
     mod_autoindex.DIRECTIVES,
+    mod_deflate.DIRECTIVES,
 )
 
 

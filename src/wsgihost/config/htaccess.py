@@ -40,7 +40,8 @@ OVERRIDE_CLASS: dict[str, str] = {
         "All",
         "Files FilesMatch IfModule IfDefine IfFile IfDirective IfSection IfVersion "
         "If ElseIf Else LimitRequestBody LimitXMLRequestBody ServerSignature FancyIndexing "
-        "RLimitCPU RLimitMEM RLimitNPROC Macro Use UndefMacro",
+        "RLimitCPU RLimitMEM RLimitNPROC Macro Use UndefMacro "
+        "DeflateInflateLimitRequestBody DeflateInflateRatioLimit DeflateInflateRatioBurst",
     ),
     **_names("Limit, AuthConfig", "Limit LimitExcept"),
     **_names("Limit", "Order Allow Deny"),

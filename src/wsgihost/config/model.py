@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     # each module's own, with a merge of its own (see MODULE_DIR_FIELDS).
     from wsgihost.config.mod_alias import AliasSettings, RedirectRule
     from wsgihost.config.mod_autoindex import AutoindexSettings
+    from wsgihost.config.mod_deflate import FilterSettings
     from wsgihost.config.mod_env import EnvSettings
     from wsgihost.config.mod_proxy import ProxyDir
     from wsgihost.config.mod_remoteip import ProxyProtocolSettings, RemoteIPSettings
@@ -164,6 +165,9 @@ class DirSettings:
     rewrite: RewriteDir | None = None  # mod_rewrite (a host's own also holds its server rules)
     proxy: ProxyDir | None = None  # mod_proxy (a host's own also holds its ProxyPass list)
     autoindex: AutoindexSettings | None = None  # mod_autoindex: IndexOptions, AddIcon, ...
+    # Output filters (SetOutputFilter, AddOutputFilter, AddOutputFilterByType) and, in
+    # a host's own scope, mod_deflate's server settings (config/mod_deflate.py).
+    deflate: FilterSettings | None = None
 
     def merge(self, over: DirSettings) -> DirSettings:
         """These settings with ``over``'s set values on top (Apache's merge)."""
@@ -299,6 +303,7 @@ MODULE_DIR_FIELDS: tuple[str, ...] = (
     "rewrite",
     "proxy",
     "autoindex",
+    "deflate",
 )
 
 

@@ -47,6 +47,9 @@ PROVIDED_MODULES: dict[str, str] = {
     "mime": "TypesConfig, AddType and AddCharset",
     "headers": "Header and RequestHeader (onsuccess, always, early, env=, expr=)",
     "setenvif": "SetEnvIf, SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase, SetEnvIfExpr",
+    "deflate": "the DEFLATE output filter (gzip) and DeflateCompressionLevel, DeflateBufferSize, "
+    "DeflateAlterETag; SetOutputFilter and AddOutputFilter insert it",
+    "filter": "AddOutputFilterByType (for DEFLATE)",
     "dir": "DirectoryIndex",
     "autoindex": "Options Indexes listings as Apache draws them: IndexOptions, IndexIgnore, "
     "HeaderName, ReadmeName, AddDescription, AddIcon*, AddAlt*, DefaultIcon, IndexOrderDefault",
@@ -98,8 +101,6 @@ def module_loaded(name: str, loaded: set[str] | frozenset[str] | None) -> bool:
 # What is lost when a module wsgihost does not provide is loaded, for the
 # LoadModule warning (the directives of such a module are reported where used).
 _NOT_PROVIDED = {
-    "deflate": "responses are not compressed",
-    "filter": "output filters are not run",
     "negotiation": "content negotiation (MultiViews, type maps) does not happen",
     "setenvif": "request environment variables are not set from the request",
     "status": "there is no server-status page",

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from wsgihost import static
 from wsgihost.byteranges import Multipart
-from wsgihost.frontend import errordocs, listing
+from wsgihost.frontend import errordocs, filtered, listing
 from wsgihost.httpcore import ERROR_TYPE, REASONS, error_body
 from wsgihost.routing import FileTarget
 
@@ -51,6 +51,8 @@ def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
                 return v.decode("latin-1")
         return None
 
+    if conn.worker.pipeline.filters and filtered.serve_file(conn, req, target, header, BOUNDARY):
+        return  # a HEAD or a Range of a body a filter changes (DEFLATE): made whole first
     resp = static.decide(
         target,
         head.method,
