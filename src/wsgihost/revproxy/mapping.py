@@ -18,13 +18,12 @@ mod_proxy's rules, as httpd 2.4 applies them:
 from __future__ import annotations
 
 import re
+from urllib.parse import quote_from_bytes
 
 from wsgihost.config.mod_proxy import ProxyRule, split_url
 
 NOT_PROXIED = "!"
-_PATH_SAFE = frozenset(
-    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789~$-_.+!*'(),;:@&=/"
-)
+_PATH_SAFE = "~$-_.+!*'(),;:@&=/"  # besides letters and digits
 _URL = re.compile(r"[A-Za-z0-9+.\-]+:")
 
 
@@ -56,10 +55,7 @@ def alias_match(uri: str, fake: str) -> int:
 def canon_path(path: str) -> str:
     """A decoded path (bytes as latin-1) encoded for the backend, as ap_proxy_canonenc
     encodes a path: letters, digits, ``/`` and ``~$-_.+!*'(),;:@&=`` as they are."""
-    out = []
-    for ch in path.encode("latin-1", "replace"):
-        out.append(chr(ch) if ch in _PATH_SAFE else f"%{ch:02X}")
-    return "".join(out)
+    return quote_from_bytes(path.encode("latin-1", "replace"), _PATH_SAFE)
 
 
 def _substitute(template: str, match: re.Match[str]) -> str:
