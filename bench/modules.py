@@ -176,11 +176,20 @@ def head(port: int) -> tuple[int, set[str]]:
         conn.close()
 
 
-def wrk(server: RunningServer, seconds: float, connections: int) -> float:
-    """Requests per second of one keep-alive run of wrk against ``GET /``."""
+def wrk(
+    server: RunningServer,
+    seconds: float,
+    connections: int,
+    path: str = "/",
+    header: tuple[str, str] | None = None,
+) -> float:
+    """Requests per second of one keep-alive run of wrk against ``GET path`` (with
+    ``header``, if given)."""
     port = server.port or 0
+    extra = ["--header", f"{header[0]}: {header[1]}"] if header else []
     argv = [
         shutil.which("wrk") or "wrk",
+        *extra,
         "--threads",
         "1",
         "--connections",
@@ -189,7 +198,7 @@ def wrk(server: RunningServer, seconds: float, connections: int) -> float:
         f"{max(1, round(seconds))}s",
         "--script",
         str(WRK_SCRIPT),
-        f"http://{HOST}:{port}/",
+        f"http://{HOST}:{port}{path}",
     ]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
     for line in result.stdout.splitlines():

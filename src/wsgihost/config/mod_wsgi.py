@@ -181,10 +181,10 @@ DIRECTIVES: tuple[Directive, ...] = (
         "Auto",
         "On: a HEAD request reaches the app as GET (`REQUEST_METHOD`), so it answers "
         "with the headers a GET gets; the body is not sent. Auto maps only where an "
-        "Apache output filter ahead of the protocol filters may need the body; wsgihost "
-        "runs no output filter, so Auto leaves HEAD as it is. So does Apache 2.4 + "
-        "mod_wsgi 4.9.4 as measured: with no filter, with `AddOutputFilterByType DEFLATE` "
-        "and with `SetOutputFilter DEFLATE`.",
+        "Apache output filter ahead of the protocol filters may need the body. Apache 2.4 + "
+        "mod_wsgi 4.9.4 leaves HEAD as it is under Auto, as measured with no filter, with "
+        "`AddOutputFilterByType DEFLATE` and with `SetOutputFilter DEFLATE`, and so does "
+        "wsgihost (a compressed HEAD answer then has no Content-Length, as Apache's).",
         _map_head_to_get,
     ),
     _mod_wsgi(
