@@ -1,10 +1,14 @@
 """inotify through ctypes (Linux), so the master hears of a script change at once.
 
-Only a hint: on any event in a watched directory the master polls its
-change monitor, which decides from the files' signatures what changed. The
-periodic stat goes on regardless, for file systems where inotify is blind and
-for symbolic links swapped above the script. Where inotify is not available,
-:func:`open_watcher` returns None and polling alone does the work.
+Every event in a watched directory makes the master poll its change monitor,
+which decides from the files' signatures what changed. The events about a
+watched file itself also say how far its writer got (:func:`meaning`): a
+write under way, or a writer that closed the file or a rename that put a
+whole one in place, after which the change need not wait out the full
+settle time. The periodic stat goes on regardless, for file systems where
+inotify is blind and for symbolic links swapped above the script. Where
+inotify is not available, :func:`open_watcher` returns None and polling
+alone does the work.
 """
 
 from __future__ import annotations
@@ -12,17 +16,62 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import struct
+from dataclasses import dataclass, field
+
+from wsgihost.reload import COMPLETE, REPLACED, WRITING
 
 IN_MODIFY = 0x002
 IN_ATTRIB = 0x004
 IN_CLOSE_WRITE = 0x008
+IN_MOVED_FROM = 0x040
 IN_MOVED_TO = 0x080
 IN_CREATE = 0x100
 IN_DELETE = 0x200
 IN_MOVE_SELF = 0x800
+IN_Q_OVERFLOW = 0x4000
+IN_IGNORED = 0x8000
 IN_NONBLOCK = 0o4000
 IN_CLOEXEC = 0o2000000
-MASK = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVE_SELF
+MASK = (
+    IN_MODIFY
+    | IN_ATTRIB
+    | IN_CLOSE_WRITE
+    | IN_MOVED_FROM
+    | IN_MOVED_TO
+    | IN_CREATE
+    | IN_DELETE
+    | IN_MOVE_SELF
+)
+_HEADER = struct.Struct("iIII")  # struct inotify_event: wd, mask, cookie, len (then the name)
+
+
+def meaning(mask: int) -> str | None:
+    """What an event on a watched file says about its writer, for the change monitor.
+
+    ``IN_MODIFY``: a write, so someone has the file open for writing and may
+    not be done. ``IN_CLOSE_WRITE``: that writer (or ``touch``, which opens
+    the file to set its times) closed it. ``IN_MOVED_TO``: a rename put a
+    file in place, whole. A creation, a deletion or a rename away: another
+    inode, for which no writer is known yet. ``IN_ATTRIB`` (``chmod``,
+    ``utime``, a ``touch -c`` that does not open) says nothing of content.
+    """
+    if mask & (IN_CLOSE_WRITE | IN_MOVED_TO):
+        return COMPLETE
+    if mask & IN_MODIFY:
+        return WRITING
+    if mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM):
+        return REPLACED
+    return None
+
+
+@dataclass
+class Events:
+    """What one read of the inotify descriptor brought."""
+
+    seen: bool = False  # something happened in a watched directory: poll now
+    overflow: bool = False  # the kernel dropped events: what they said is unknown
+    files: list[tuple[str, int]] = field(default_factory=list)  # (watched path, mask), in order
 
 
 class Watcher:
@@ -31,28 +80,52 @@ class Watcher:
     def __init__(self, fd: int, libc: ctypes.CDLL) -> None:
         self.fd = fd
         self._libc = libc
-        self._dirs: set[str] = set()
+        self._dirs: dict[str, int] = {}  # directory -> watch descriptor
+        self._paths: dict[tuple[int, str], str] = {}  # (wd, name in it) -> the watched path
 
     def watch(self, paths: list[str]) -> None:
         # The directory, not the file: an editor or a deploy that renames a
         # new file into place replaces the inode a file watch would follow.
-        for directory in {os.path.dirname(p) or "." for p in paths} - self._dirs:
-            if self._libc.inotify_add_watch(self.fd, os.fsencode(directory), MASK) >= 0:
-                self._dirs.add(directory)
+        for path in paths:
+            directory = os.path.dirname(path) or "."
+            wd = self._dirs.get(directory)
+            if wd is None:
+                wd = self._libc.inotify_add_watch(self.fd, os.fsencode(directory), MASK)
+                if wd < 0:
+                    continue  # polling alone watches it
+                self._dirs[directory] = wd
+            self._paths[(wd, os.path.basename(path))] = path
 
-    def drain(self) -> bool:
-        """Read the pending events; True if there were any."""
-        got = False
+    def read(self) -> Events:
+        """The pending events, those about watched files with their paths."""
+        events = Events()
         while True:
             try:
                 data = os.read(self.fd, 65536)
-            except (BlockingIOError, InterruptedError):
-                return got
-            except OSError:
-                return got
+            except OSError:  # BlockingIOError included: nothing more for now
+                return events
             if not data:
-                return got
-            got = True
+                return events
+            events.seen = True
+            self._parse(data, events)
+
+    def _parse(self, data: bytes, events: Events) -> None:
+        offset = 0
+        while offset + _HEADER.size <= len(data):
+            wd, mask, _cookie, length = _HEADER.unpack_from(data, offset)
+            offset += _HEADER.size
+            raw = data[offset : offset + length]
+            offset += length
+            if mask & IN_Q_OVERFLOW:
+                events.overflow = True
+            elif mask & IN_IGNORED:
+                # The directory went (or was unmounted): a later watch() adds it again.
+                self._dirs = {d: w for d, w in self._dirs.items() if w != wd}
+                self._paths = {k: p for k, p in self._paths.items() if k[0] != wd}
+            else:
+                path = self._paths.get((wd, os.fsdecode(raw.split(b"\0", 1)[0])))
+                if path is not None:
+                    events.files.append((path, mask))
 
     def close(self) -> None:
         os.close(self.fd)

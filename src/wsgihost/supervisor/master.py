@@ -40,7 +40,7 @@ from wsgihost.supervisor import groups as groupsmod
 from wsgihost.supervisor import plan, report
 from wsgihost.supervisor.control import ControlError, ControlServer
 from wsgihost.supervisor.groups import GroupError, GroupSocket
-from wsgihost.supervisor.inotify import Watcher, open_watcher
+from wsgihost.supervisor.inotify import Events, Watcher, meaning, open_watcher
 from wsgihost.supervisor.listeners import BoundListener, StartupError, bind
 
 # A worker that exits this soon after starting counts as a failed start.
@@ -495,8 +495,7 @@ class Master:
                 self._on_signals()
             elif key.data is _INOTIFY:
                 assert self.inotify is not None
-                if self.inotify.drain():
-                    self.next_poll = 0.0  # look now; the monitor decides what changed
+                self._on_inotify(self.inotify.read())
             elif key.data is _CONTROL:
                 assert self.control is not None
                 conn = self.control.accept()
@@ -509,6 +508,16 @@ class Master:
                     self.control.drop(key.data)
             else:
                 self._on_channel(key.data)
+
+    def _on_inotify(self, events: Events) -> None:
+        if events.overflow:
+            self.monitor.forget_notes()
+        for path, mask in events.files:
+            what = meaning(mask)
+            if what is not None:
+                self.monitor.note(path, what)
+        if events.seen:
+            self.next_poll = 0.0  # look now; the monitor decides what changed
 
     def _on_signals(self) -> None:
         assert self._wake_r is not None
@@ -921,15 +930,17 @@ class Master:
     # -- rolling restarts -----------------------------------------------------
 
     def _watch_scripts(self) -> None:
-        """About four times a second: roll the groups whose script changed."""
+        """Roll the groups whose script changed (looked at on inotify events, else 4 times a s)."""
         now = time.monotonic()
         if self.stopping or not self.watched or now < self.next_poll:
             return
+        changed = self.monitor.poll(now)
         self.next_poll = now + POLL_INTERVAL
+        # Asked after the poll, which is what starts a change's settling.
         settling = self.monitor.next_deadline()
         if settling is not None:
-            self.next_poll = min(self.next_poll, max(settling, now + 0.01))
-        for path in self.monitor.poll(now):
+            self.next_poll = min(self.next_poll, max(settling, now + 0.005))
+        for path in changed:
             for name in sorted(self.watched.get(path, ())):
                 self.roll(name, f"{path} changed")
 
