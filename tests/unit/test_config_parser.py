@@ -303,7 +303,8 @@ def test_a_section_must_close_in_its_own_file(tmp_path: Path) -> None:
         ("mod_deflate.c", True),
         ("mod_brotli.c", False),
         ("mod_headers.c", True),
-        ("mod_expires.c", False),
+        ("mod_expires.c", True),
+        ("mod_cache.c", False),
     ],
 )
 def test_ifmodule(tmp_path: Path, module: str, found: bool) -> None:

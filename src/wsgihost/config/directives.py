@@ -57,10 +57,12 @@ from wsgihost.config import (
     mod_autoindex,
     mod_deflate,
     mod_env,
+    mod_expires,
     mod_handlers,
     mod_headers,
     mod_if,
     mod_log,
+    mod_mime,
     mod_proxy,
     mod_refused,
     mod_remoteip,
@@ -105,7 +107,6 @@ from wsgihost.config.values import (
     server_wide,
     suggest,
 )
-from wsgihost.mime import DEFAULT_CHARSET_NAME
 
 # The Apache version <IfVersion> compares against: the 2.4 series, whose
 # configuration language wsgihost reads.
@@ -631,13 +632,6 @@ def _add_charset(ctx: Context, args: list[str]) -> None:
     ctx.dir.settings = replace(settings, add_charsets=settings.add_charsets + added)
 
 
-def _add_default_charset(ctx: Context, args: list[str]) -> None:
-    word = args[0].lower()
-    # As core.c's set_add_default_charset: On names iso-8859-1, any other word is a name.
-    name = "" if word == "off" else DEFAULT_CHARSET_NAME if word == "on" else args[0]
-    ctx.dir.settings = replace(ctx.dir.settings, default_charset=name)
-
-
 def _range_limit(default: int) -> Callable[[Context, str], int | None]:
     """MaxRanges, MaxRangeOverlaps, MaxRangeReversals: none, default, unlimited or a count."""
 
@@ -1100,17 +1094,6 @@ SUPPORTED: tuple[Directive, ...] = (
         "Content-Type (whatever the type), as mod_mime adds it.",
         _add_charset,
         module="mod_mime",
-    ),
-    record(
-        "AddDefaultCharset",
-        "AddDefaultCharset On|Off|charset",
-        ANY,
-        _ONE,
-        "Off",
-        "A charset added to a static file's `text/plain` or `text/html` Content-Type "
-        "that names none (`On` means iso-8859-1). Off: the type is sent as it is, and "
-        "the client decides how to read the file.",
-        _add_default_charset,
     ),
     *(
         record(
@@ -1620,9 +1603,11 @@ MODULE_TABLES: tuple[tuple[Directive, ...], ...] = (
     mod_rewrite.DIRECTIVES,
     mod_headers.DIRECTIVES,
     mod_setenvif.DIRECTIVES,
-    mod_proxy.DIRECTIVES,
     mod_autoindex.DIRECTIVES,
     mod_deflate.DIRECTIVES,
+    mod_proxy.DIRECTIVES,
+    mod_expires.DIRECTIVES,
+    mod_mime.DIRECTIVES,
 )
 
 

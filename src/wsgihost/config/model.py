@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from wsgihost.config.mod_autoindex import AutoindexSettings
     from wsgihost.config.mod_deflate import FilterSettings
     from wsgihost.config.mod_env import EnvSettings
+    from wsgihost.config.mod_expires import ExpiresSettings
     from wsgihost.config.mod_proxy import ProxyDir
     from wsgihost.config.mod_remoteip import ProxyProtocolSettings, RemoteIPSettings
     from wsgihost.mods.headers_core import HeadersConfig
@@ -163,11 +164,12 @@ class DirSettings:
     headers: HeadersConfig | None = None  # mod_headers: Header, RequestHeader
     setenvif: SetEnvIfConfig | None = None  # mod_setenvif: SetEnvIf, BrowserMatch, ...
     rewrite: RewriteDir | None = None  # mod_rewrite (a host's own also holds its server rules)
-    proxy: ProxyDir | None = None  # mod_proxy (a host's own also holds its ProxyPass list)
     autoindex: AutoindexSettings | None = None  # mod_autoindex: IndexOptions, AddIcon, ...
     # Output filters (SetOutputFilter, AddOutputFilter, AddOutputFilterByType) and, in
     # a host's own scope, mod_deflate's server settings (config/mod_deflate.py).
     deflate: FilterSettings | None = None
+    proxy: ProxyDir | None = None  # mod_proxy (a host's own also holds its ProxyPass list)
+    expires: ExpiresSettings | None = None  # mod_expires: ExpiresActive, ExpiresByType, ...
 
     def merge(self, over: DirSettings) -> DirSettings:
         """These settings with ``over``'s set values on top (Apache's merge)."""
@@ -301,9 +303,10 @@ MODULE_DIR_FIELDS: tuple[str, ...] = (
     "headers",
     "setenvif",
     "rewrite",
-    "proxy",
     "autoindex",
+    "proxy",
     "deflate",
+    "expires",
 )
 
 

@@ -45,6 +45,7 @@ PROVIDED_MODULES: dict[str, str] = {
     "remoteip": "RemoteIPHeader, RemoteIPTrustedProxy, RemoteIPInternalProxy, "
     "RemoteIPProxyProtocol (PROXY protocol v1 and v2)",
     "mime": "TypesConfig, AddType and AddCharset",
+    "expires": "ExpiresActive, ExpiresByType, ExpiresDefault (Expires and Cache-Control: max-age)",
     "headers": "Header and RequestHeader (onsuccess, always, early, env=, expr=)",
     "setenvif": "SetEnvIf, SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase, SetEnvIfExpr",
     "deflate": "the DEFLATE output filter (gzip) and DeflateCompressionLevel, DeflateBufferSize, "
@@ -106,7 +107,6 @@ _NOT_PROVIDED = {
     "status": "there is no server-status page",
     "info": "there is no server-info page",
     "headers": "response and request headers are not edited",
-    "expires": "Expires and Cache-Control headers are not added",
     "userdir": "~user folders are not served",
     "cgi": "CGI scripts are not run",
     "cgid": "CGI scripts are not run",

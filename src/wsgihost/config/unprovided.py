@@ -33,7 +33,7 @@ IGNORED: tuple[Directive, ...] = tuple(
         "input filters (inflating request bodies, ...) are not provided",
         module="mod_filter",
     )
-    + not_ours("DefaultType NameVirtualHost", "it has had no effect since Apache 2.4")
+    + not_ours("NameVirtualHost", "it has had no effect since Apache 2.4")
     + not_ours(
         "EnableMMAP EnableSendfile FileETag ContentDigest AcceptPathInfo AllowEncodedSlashes "
         "AcceptFilter",
@@ -64,11 +64,6 @@ IGNORED: tuple[Directive, ...] = tuple(
         apply=load_module,
     )
     + not_ours("LoadFile", "shared objects are not loaded", GLOBAL, module="mod_so")
-    + not_ours(
-        "ExpiresActive ExpiresByType ExpiresDefault",
-        "Expires headers are not added",
-        module="mod_expires",
-    )
     + not_ours("Protocols ProtocolsHonorOrder", "wsgihost speaks HTTP/1.1 (and 1.0) only", TOP)
 )
 

@@ -30,6 +30,10 @@ MODULES: tuple[str, ...] = (
     "wsgihost.mods.redirect",
     "wsgihost.mods.env",
     "wsgihost.mods.deflate",  # output_filter only: DEFLATE
+    # output_headers: ForceType, then mod_expires (which reads the forced type), then
+    # mod_headers, whose output filter comes after mod_expires' in Apache.
+    "wsgihost.mods.mime",
+    "wsgihost.mods.expires",
     "wsgihost.mods.headers",
 )
 
