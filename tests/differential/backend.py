@@ -14,6 +14,9 @@ the backend received, so a case compares what each proxy passed on:
 - ``/close``: closes the connection without an answer;
 - ``/cut``: promises 1000 bytes, sends 10, closes;
 - ``/ws``: a WebSocket echo (RFC 6455 handshake and framing, written here).
+
+A request with ``Expect: 100-continue`` gets ``100 Continue`` before its body is
+read, unless its target says ``nocontinue``.
 """
 
 from __future__ import annotations
@@ -84,6 +87,8 @@ class Handler(socketserver.BaseRequestHandler):
             name, _, value = h.decode("latin-1").partition(":")
             headers.append((name, value.strip()))
         lower = {n.lower(): v for n, v in headers}
+        if lower.get("expect", "").lower() == "100-continue" and "nocontinue" not in target:
+            self.request.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         framing = "none"
         body = b""
         if lower.get("transfer-encoding", "").lower() == "chunked":

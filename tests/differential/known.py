@@ -342,6 +342,15 @@ KNOWN: tuple[Known, ...] = (
             ("x-success", ABSENT, ["yes"]),
         )
     ),
+    # -- mod_proxy: CONNECT (a forward proxy's method) is refused by the core ----------
+    Known(
+        "proxy-connect-refused",
+        ("headers", "allow"),
+        "GET, HEAD, OPTIONS, POST, TRACE",
+        ABSENT,
+        "to fix (core): wsgihost's 405 for a method nothing here handles names no Allow "
+        "header; Apache's core lists the methods it knows (the status and page are the same)",
+    ),
 )
 
 

@@ -115,6 +115,9 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str]], bytes]] = {
     "proxy-ws-without-upgrade": ("GET", "/ws/plain", [], b""),
     "proxy-absolute-target": ("GET", "http://127.0.0.1:{backend}/inner/x", [], b""),
     "proxy-absolute-target-mapped": ("GET", "http://elsewhere.example/p/abs", [], b""),
+    "proxy-connect-refused": ("CONNECT", "127.0.0.1:{backend}", [], b""),
+    "proxy-denied-by-proxymatch": ("GET", "/p/private.key", [], b""),
+    "proxy-options": ("OPTIONS", "/p/opt", [], b""),
 }
 
 # The Host header a case sends, where not HOST.
@@ -123,6 +126,9 @@ HOSTS = {
 }
 CASES["proxy-preserve-host-client-port"] = ("GET", "/kept/ph", [], b"")
 CASES["proxy-host-not-preserved"] = ("GET", "/p/host", [], b"")
+# A Host naming the backend picks nothing: the path is served as any other.
+HOSTS["proxy-host-names-backend"] = "127.0.0.1:{backend}"
+CASES["proxy-host-names-backend"] = ("GET", "/inner/x", [], b"")
 
 
 def _ports(text: str) -> str:
@@ -135,7 +141,7 @@ def _ports(text: str) -> str:
 def observe(server: Server, case: str, masker: Any) -> Any:
     method, target, headers, body = CASES[case]
     mark = LogMark(server)
-    host = HOSTS.get(case, HOST).format(port=server.port)
+    host = HOSTS.get(case, HOST).format(port=server.port, backend=_BACKEND[0])
     answer = call(server, method, target.format(backend=_BACKEND[0]), host, headers, body)
     seen = json.loads(_ports(json.dumps(view(answer, masker))))
     if isinstance(answer, Answer):
@@ -238,3 +244,63 @@ def test_forward_proxy_refused_at_config_time(tmp_path: Any) -> None:
     )
     assert done.returncode != 0
     assert f"{conf}:4: ProxyRequests" in done.stdout + done.stderr
+
+
+def keep_alive(server: Server) -> dict[str, Any]:
+    """Three requests on one client connection, each proxied: all answered, in order."""
+    seen: dict[str, Any] = {"statuses": [], "targets": []}
+    try:
+        with Conn(server, timeout=10) as conn:
+            for n in range(3):
+                head = f"GET /p/again/{n} HTTP/1.1\r\nHost: proxy.test:{server.port}\r\n\r\n"
+                conn.send(head.encode())
+                answer = conn.answer()
+                seen["statuses"].append(answer.status)
+                seen["targets"].append(json.loads(answer.body)["target"])
+    except (OSError, ValueError) as e:
+        seen["failed"] = type(e).__name__
+    return seen
+
+
+def test_keep_alive_as_with_apache(pair: Differential) -> None:
+    pair.check("proxy-keep-alive", keep_alive)
+
+
+def expect_continue(server: Server, path: str) -> dict[str, Any]:
+    """A client that waits for 100 Continue before its body, as curl does."""
+    masker_port = str(server.port)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: proxy.test:{server.port}\r\n"
+        "Expect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+    )
+    seen: dict[str, Any] = {}
+    try:
+        with Conn(server, timeout=10) as conn:
+            conn.send(head.encode())
+            first = conn.answer()
+            seen["first"] = [first.status, first.reason]
+            if first.status == 100:
+                conn.send(b"hello")
+                final = conn.answer()
+            else:
+                final = first
+            seen["status"] = final.status
+            if final.header("x-backend"):
+                got = json.loads(final.body)
+                got["headers"] = [
+                    [n, _ports(v.replace(masker_port, "<PORT>"))] for n, v in got["headers"]
+                ]
+                seen["backend"] = got
+            else:
+                seen["body"] = final.body.decode("latin-1")
+    except (OSError, ValueError) as e:
+        seen["failed"] = type(e).__name__
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("case", "path"),
+    [("proxy-expect-continue", "/p/cont"), ("proxy-expect-no-continue", "/p/nocontinue")],
+)
+def test_expect_continue_as_with_apache(pair: Differential, case: str, path: str) -> None:
+    pair.check(case, lambda server: expect_continue(server, path))

@@ -195,8 +195,9 @@ def parse_head(raw: bytes) -> Head:
     return Head(parts[0], code, parts[2] if len(parts) > 2 else "", headers)
 
 
-async def read_head(conn: Backend, timeout: float) -> Head:
-    """The next final response head (1xx interim ones skipped, except 101)."""
+async def read_head(conn: Backend, timeout: float, interim: bool = False) -> Head:
+    """The next final response head (1xx interim ones skipped, except 101; with
+    ``interim``, a 100 Continue too)."""
     while True:
         while True:
             end = conn.buf.find(b"\r\n\r\n")
@@ -211,7 +212,7 @@ async def read_head(conn: Backend, timeout: float) -> Head:
             if not await conn.more(timeout):
                 raise BadResponse("the backend closed the connection before a response")
         head = parse_head(conn.take(end + cut)[:end])
-        if head.code >= 200 or head.code == 101:
+        if head.code >= 200 or head.code == 101 or (interim and head.code == 100):
             return head
 
 

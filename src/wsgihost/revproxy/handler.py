@@ -92,18 +92,20 @@ def _os_error(e: BaseException) -> str:
     return "(20014)Internal error (specific information not available)"
 
 
-def _proxy_error(conn: Exchange, req: Request, notes: str) -> None:
-    """ap_proxyerror's 502: "502 Proxy Error", its page, the reason in the notes."""
+def _proxy_error(conn: Exchange, req: Request, notes: str, status: int = 502) -> None:
+    """ap_proxyerror: "502 Proxy Error" (or 503), its page, the reason in the notes."""
     host, settings = errordocs.where(conn, req)
-    if errorpages.custom(settings.error_documents, 502) is not None:
-        errordocs.answer(conn, req, 502, notes=notes)
+    if errorpages.custom(settings.error_documents, status) is not None:
+        errordocs.answer(conn, req, status, notes=notes)
         return
     sig = errordocs.signature(req, host, settings)
-    body = errorpages.page(502, req.head.method, notes=notes, signature=sig)
-    body = body.replace(b"502 Bad Gateway", b"502 Proxy Error", 1)
-    body = body.replace(b"<h1>Bad Gateway</h1>", b"<h1>Proxy Error</h1>", 1)
+    body = errorpages.page(status, req.head.method, notes=notes, signature=sig)
+    line = errorpages.title(status)  # "502 Bad Gateway": the status line Apache replaces
+    body = body.replace(line.encode(), b"%d Proxy Error" % status, 1)
+    body = body.replace(b"<h1>%s</h1>" % line[4:].encode(), b"<h1>Proxy Error</h1>", 1)
     req.own_page = True
-    conn.app_send(req, ("502 Proxy Error", [("Content-Type", errorpages.CONTENT_TYPE)]), body, True)
+    head = (f"{status} Proxy Error", [("Content-Type", errorpages.CONTENT_TYPE)])
+    conn.app_send(req, head, body, True)
 
 
 _READ_FAILED = (
@@ -138,8 +140,11 @@ async def _serve(conn: Exchange, req: Request, target: ProxyTarget) -> None:
             backend = await _connect(conn, req, worker, timeout, label, log)
             if backend is None:
                 return
+        # Expect: 100-continue goes to the backend, whose 100 (or final answer)
+        # decides whether the client's body is read at all (Proxy100Continue On).
+        waits = req.has_body and req.expect_continue and not req.continue_sent
         head, body_first, more_body, framing = await _request(
-            conn, req, target, conf, parts, upgrade, worker
+            conn, req, target, conf, parts, upgrade, worker, waits
         )
         if not await backend.write(head + body_first, timeout) and reused and not more_body:
             backend.close()
@@ -147,13 +152,27 @@ async def _serve(conn: Exchange, req: Request, target: ProxyTarget) -> None:
             if backend is None:
                 return
             await backend.write(head + body_first, timeout)
+        early: Head | None = None
+        if waits:
+            early = await _await_continue(conn, req, target, backend, worker, timeout, log)
+            if early is None:
+                return
+            if early.code == 100:
+                early = None
+                req.continue_sent = True
+                conn.send_continue(req)
+            else:
+                more_body = False  # answered without the body: it is not sent
         sender = None
         if more_body:
             sender = asyncio.get_running_loop().create_task(
                 _send_body(conn, req, backend, framing, timeout)
             )
         try:
-            keep = await _relay(conn, req, target, conf, backend, worker, timeout, upgrade, log)
+            keep = await _relay(
+                conn, req, target, conf, backend, worker, timeout, upgrade, log, early
+            )
+            keep = keep and early is None
         finally:
             if sender is not None and not sender.done():
                 sender.cancel()
@@ -242,6 +261,7 @@ async def _request(
     parts: tuple[str, str, int, str],
     upgrade: str | None,
     worker: Worker,
+    waits: bool = False,
 ) -> tuple[bytes, bytes, bool, str]:
     """The request head for the backend, the body read so far, whether more is to
     come, and its framing ("length" or "chunked")."""
@@ -249,6 +269,8 @@ async def _request(
     _, host, port, path = parts
     headers = _merged(head.headers)
     drop = set(_HOP) | {"content-length", "transfer-encoding"}
+    if waits:
+        drop.discard("expect")
     for name, value in headers:
         if name.lower() == "connection":
             drop |= {t.strip().lower() for t in value.split(",") if t.strip()}
@@ -273,7 +295,14 @@ async def _request(
     body, more = b"", False
     framing = "length"
     declared = head.header(b"content-length")
-    if req.has_body:
+    if waits:
+        more = True  # nothing read yet: the body keeps the client's framing
+        if head.chunked:
+            framing = "chunked"
+            lines.append("Transfer-Encoding: chunked")
+        else:
+            lines.append(f"Content-Length: {declared.decode('latin-1') if declared else 0}")
+    elif req.has_body:
         body, more = await _prefetch(conn, req)
         if not more:
             lines.append(f"Content-Length: {len(body)}")
@@ -301,6 +330,30 @@ def _mergen(headers: list[list[str]], name: str, value: str) -> None:
             entry[1] += ", " + value
             return
     headers.append([name, value])
+
+
+async def _await_continue(
+    conn: Exchange,
+    req: Request,
+    target: ProxyTarget,
+    backend: Backend,
+    worker: Worker,
+    timeout: float,
+    log: _Log,
+) -> Head | None:
+    """The backend's 100 Continue or final answer; None if it gave neither (answered 503)."""
+    try:
+        return await read_head(backend, timeout, interim=True)
+    except (TimeoutError, BadResponse) as e:
+        log(
+            "error",
+            f"AH01102: error reading status line from remote server {worker.host}:{worker.port}",
+            "proxy_http",
+            error=e,
+        )
+        log("error", f"AH00898: Timeout on 100-Continue returned by {target.url_path}")
+        _proxy_error(conn, req, "", 503)
+        return None
 
 
 async def _prefetch(conn: Exchange, req: Request) -> tuple[bytes, bool]:
@@ -391,11 +444,12 @@ async def _relay(
     timeout: float,
     upgrade: str | None,
     log: _Log,
+    early: Head | None = None,
 ) -> bool:
     """The backend's answer to the client; True if the connection may be reused."""
     module = "proxy_http"
     try:
-        head = await read_head(backend, timeout)
+        head = early or await read_head(backend, timeout)
     except (TimeoutError, BadResponse) as e:
         # No head: 502 either way (Apache 2.4 answers a ProxyTimeout here so too).
         log(
