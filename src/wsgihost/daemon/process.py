@@ -431,17 +431,9 @@ class Daemon:
                 self._close_parked()
                 return
             if fd == listen_fd:
-                try:
-                    sock, _ = listener.accept()
-                except (BlockingIOError, InterruptedError):
-                    continue  # another thread or process took it
-                except OSError as e:
-                    self.log.error(f"accept on the group socket failed: {e}")
-                    time.sleep(0.1)
+                sock = self._accept()
+                if sock is None:
                     continue
-                finally:
-                    if not self.draining:
-                        poll.modify(listen_fd, _ARMED)
                 if not self._peer_allowed(sock):
                     sock.close()
                     continue
@@ -453,6 +445,21 @@ class Daemon:
                     continue  # closed while we were being woken
                 conn = found
             self._serve(conn)
+
+    def _accept(self) -> Optional[socket.socket]:
+        """A connection from the group socket, which is armed again for the next one."""
+        try:
+            sock, _ = self.listener.accept()
+            return sock
+        except (BlockingIOError, InterruptedError):
+            return None  # another thread or process took it
+        except OSError as e:
+            self.log.error(f"accept on the group socket failed: {e}")
+            time.sleep(0.1)
+            return None
+        finally:
+            if not self.draining:
+                self._poll.modify(self.listener.fileno(), _ARMED)
 
     def _serve(self, conn: _Conn) -> None:
         """One exchange on ``conn``, then park the connection or close it."""
