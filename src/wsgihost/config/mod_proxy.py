@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from wsgihost.config.draft import Context, SectionDraft
 from wsgihost.config.model import Where
-from wsgihost.config.table import ANY, TOP, Apply, Directive, record
+from wsgihost.config.table import ANY, TOP, Apply, Directive, not_ours, record, refused
 
 # The schemes a mapping may name: HTTP/1.1 backends, and WebSocket ones (mod_proxy_wstunnel).
 SCHEMES = ("http", "ws")
@@ -320,8 +320,57 @@ def _section(regex_form: bool) -> Apply:
     return apply
 
 
+def _default_only(default: str, what: str) -> Apply:
+    """A directive whose default is what wsgihost does: that value is accepted
+    silently, another one is a warning naming what will not happen."""
+
+    def apply(ctx: Context, args: list[str]) -> None:
+        if " ".join(args).lower() != default.lower():
+            ctx.warn(f"only {default} is provided: {what}")
+
+    return apply
+
+
+def _inherit(ctx: Context, args: list[str]) -> None:
+    if args[0].lower() == "off":
+        # Skipping it would proxy, in a virtual host, what its author kept out.
+        ctx.error(
+            "ProxyPassInherit Off is not provided: a virtual host always inherits "
+            "the main server's ProxyPass lines; move them into the virtual hosts"
+        )
+    elif args[0].lower() != "on":
+        ctx.error("must be On or Off")
+
+
 _SCOPE = ANY
 M = "mod_proxy"
+
+# Read, not provided: harmless to go without (a warning says what will not happen),
+# or refused where going without would change where requests go.
+_UNPROVIDED: tuple[Directive, ...] = tuple(
+    not_ours(
+        "ProxyIOBufferSize ProxyReceiveBufferSize ProxyStatus ProxySourceAddress "
+        "ProxyWebsocketIdleTimeout ProxyWebsocketAsync ProxyWebsocketAsyncDelay",
+        "wsgihost tunes backend connections itself (a tunnel idles for ProxyTimeout)",
+        module=M,
+    )
+    + not_ours(
+        "ProxyErrorOverride",
+        "a backend's error pages reach the client as they are, not the ErrorDocument",
+        module=M,
+    )
+    + not_ours("ProxyMaxForwards", "Max-Forwards is passed on unchanged", module=M)
+    + refused(
+        "ProxyRemote ProxyRemoteMatch NoProxy ProxyBlock ProxyDomain",
+        "forward proxying and chaining through another proxy are not provided",
+        module=M,
+    )
+    + refused(
+        "ProxySet BalancerMember",
+        "balancers are not provided: ProxyPass to one http:// or ws:// backend",
+        module=M,
+    )
+)
 
 DIRECTIVES: tuple[Directive, ...] = (
     record(
@@ -340,7 +389,7 @@ DIRECTIVES: tuple[Directive, ...] = (
         "meanwhile; default 60), `upgrade=`, `disablereuse=On`, `keepalive=`; tuning "
         "ones (`max=`, `ttl=`, ...) are accepted with a warning. HTTP/1.1 to the backend, "
         "connections kept in a pool, both bodies streamed; a backend that refuses is "
-        "503, one that breaks its answer 502, one that does not answer in time 504. "
+        "503, one that breaks its answer or does not answer in time 502 (as Apache 2.4's). "
         "Only `http://` and `ws://` backends (no TLS to backends, no balancers).",
         _pass(False),
         module=M,
@@ -420,7 +469,9 @@ DIRECTIVES: tuple[Directive, ...] = (
         (1, 1),
         "the Timeout",
         "How long a backend may keep a proxied request waiting (connecting, and each "
-        "read and write); past it the answer is 504. A ProxyPass `timeout=` wins.",
+        "read and write); past it the answer is a 502 Proxy Error, as Apache 2.4 gives "
+        "(and a 503 for a backend that never says 100 Continue). A ProxyPass `timeout=` "
+        "wins.",
         _timeout,
         module=M,
     ),
@@ -434,6 +485,68 @@ DIRECTIVES: tuple[Directive, ...] = (
         "whose target names another server (`GET http://other/ HTTP/1.1`) is served "
         "here as the path it names, never fetched from there.",
         _requests,
+        module=M,
+    ),
+    record(
+        "ProxyVia",
+        "ProxyVia Off",
+        TOP,
+        (1, 1),
+        "Off",
+        "Only `Off` (no `Via` header is added); another value is a warning.",
+        _default_only("Off", "no Via header is added or removed"),
+        module=M,
+    ),
+    record(
+        "ProxyBadHeader",
+        "ProxyBadHeader IsError",
+        TOP,
+        (1, 1),
+        "IsError",
+        "Only `IsError`: a backend's malformed header line is a 502.",
+        _default_only("IsError", "a malformed header line from a backend is a 502"),
+        module=M,
+    ),
+    record(
+        "Proxy100Continue",
+        "Proxy100Continue On",
+        _SCOPE,
+        (1, 1),
+        "On",
+        "Only `On`: a client's `Expect: 100-continue` goes to the backend, whose "
+        "`100 Continue` is relayed before the body is read.",
+        _default_only("On", "Expect: 100-continue still goes to the backend"),
+        module=M,
+    ),
+    record(
+        "ProxyWebsocketFallbackToProxyHttp",
+        "ProxyWebsocketFallbackToProxyHttp On",
+        _SCOPE,
+        (1, 1),
+        "On",
+        "Only `On`: a request without an Upgrade to a `ws://` mapping is passed as HTTP.",
+        _default_only("On", "a ws:// mapping still passes plain HTTP requests"),
+        module=M,
+    ),
+    record(
+        "ProxyPassInterpolateEnv",
+        "ProxyPassInterpolateEnv Off",
+        _SCOPE,
+        (1, 1),
+        "Off",
+        "Only `Off`: `${VAR}` in ProxyPass lines is not replaced per request.",
+        _default_only("Off", "${VAR} in ProxyPass lines is not replaced per request"),
+        module=M,
+    ),
+    record(
+        "ProxyPassInherit",
+        "ProxyPassInherit On",
+        TOP,
+        (1, 1),
+        "On",
+        "Only `On`: a virtual host inherits the main server's ProxyPass lines (`Off` is "
+        "refused, since ignoring it would proxy what the virtual host kept out).",
+        _inherit,
         module=M,
     ),
     record(
@@ -459,4 +572,5 @@ DIRECTIVES: tuple[Directive, ...] = (
         section=True,
         module=M,
     ),
+    *_UNPROVIDED,
 )

@@ -14,8 +14,9 @@
    connection stops being read while a slow client has 1 MiB waiting, and
    the client's body is read only as fast as the backend takes it. A
    response already whole when its head is read goes out in one write with
-   its length. No head within the timeout is 504; a broken or missing head
-   502; a body cut short cuts the client's response short too.
+   its length. No head within the timeout, or a broken one, is a 502 Proxy
+   Error (Apache 2.4 answers a ProxyTimeout so); a body cut short cuts the
+   client's response short too.
 4. ``Location``/``Content-Location``/``URI`` and ``Set-Cookie`` come back
    through ProxyPassReverse and its cookie forms (:mod:`.mapping`).
 5. A WebSocket handshake (the worker allows ``upgrade``) that the backend
