@@ -34,10 +34,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 PACKAGE = "wsgihost"
 
 # The modules mypyc compiles, relative to the package: the request's path
-# through a front-end worker (framing, parsing, routing, static files,
-# the daemon protocol) and the environ built for every request. Left out:
-# modules whose classes are subclassed outside the compiled set or whose
-# functions tests replace, and everything that runs once at start.
+# through a front-end worker (framing, parsing, routing, static files) and the
+# daemon protocol. Left out: everything that runs once at start, and
+# wsgi.environ (RequestHead.with_query makes its copy with __new__, which a
+# compiled class answers by calling __init__).
 HOT: Tuple[str, ...] = (
     "chunked",
     "httpcore",
@@ -46,7 +46,6 @@ HOT: Tuple[str, ...] = (
     "routing",
     "static",
     "daemon.protocol",
-    "wsgi.environ",
     "frontend.connection",
     "frontend.daemonlink",
     "frontend.dispatch",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any, ClassVar, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import unquote_to_bytes
 
 from wsgihost.wsgi import proxyheaders
@@ -129,8 +129,7 @@ def add_variables(environ: Dict[str, Any], variables: Dict[str, str]) -> None:
 class RequestHead:
     """A request as the HTTP layer parsed it; the input of :func:`build_environ`."""
 
-    # ClassVar: compiled (mypyc), __slots__ is kept only so (with_query reads it).
-    __slots__: ClassVar[Tuple[str, ...]] = (
+    __slots__ = (
         "auth_type",
         "chunked",
         "client_addr",
