@@ -281,6 +281,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=15)
     parser.add_argument("--servers", default="wsgihost,apache")
+    parser.add_argument(
+        "--identity",
+        action="store_true",
+        help="the JSON part without Accept-Encoding (not compressed), for a baseline",
+    )
     parser.add_argument("--python", type=Path, default=Path(sys.executable))
     return parser.parse_args(argv)
 
@@ -321,17 +326,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{got['peak_mb']:,.1f} MB (growth {got['growth_mb']:+,.1f}); "
                     f"{got['wire_bytes'] / MB:,.1f} MB on the wire in {got['seconds']:,.1f} s"
                 )
+        accept = None if args.identity else GZIP
         for server in running:
-            check_json(server.port or 0)
-            wrk(server, args.warmup, args.connections, "/json", GZIP)
+            if accept is not None:
+                check_json(server.port or 0)
+            wrk(server, args.warmup, args.connections, "/json", accept)
         figures: dict[str, list[float]] = {s.name: [] for s in running}
         for round_no in range(args.rounds):
             order = running[round_no % 2 :] + running[: round_no % 2]
             for server in order:
                 time.sleep(args.pause)
-                rps = wrk(server, args.duration, args.connections, "/json", GZIP)
+                rps = wrk(server, args.duration, args.connections, "/json", accept)
                 figures[server.name].append(rps)
-        say(f"compressed JSON (20 kB), keep-alive, {args.rounds} rounds")
+        what = "JSON (20 kB), not compressed" if args.identity else "compressed JSON (20 kB)"
+        say(f"{what}, keep-alive, {args.rounds} rounds")
         medians = {name: statistics.median(values) for name, values in figures.items()}
         for name, values in figures.items():
             runs = ", ".join(f"{v:,.0f}" for v in values)

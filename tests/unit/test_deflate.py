@@ -14,7 +14,8 @@ from wsgihost.config import load
 from wsgihost.config.model import Server
 from wsgihost.frontend import filtered
 from wsgihost.mods.deflate import DeflateModule, Gzip, accepts_gzip, add_vary
-from wsgihost.pipeline import Pipeline, RequestState
+from wsgihost.pipeline import Module, OutHeaders, Pipeline, RequestState
+from wsgihost.pipeline.hooks import BodyFilter
 from wsgihost.pipeline.runner import fixup_vary
 from wsgihost.routing import Refusal, Router
 
@@ -214,17 +215,23 @@ def test_bad_lines_are_refused_or_warned_about(tmp_path: Path, line: str, proble
 # -- framing what the filter makes (frontend/filtered.py) -------------------------------------
 
 
-class _Req:
+class _Request:
+    """The two things filtered.steps reads of a front-end Request."""
+
     def __init__(self, state: RequestState, is_head: bool = False) -> None:
         self.state = state
         self.is_head = is_head
+
+
+def _Req(state: RequestState, is_head: bool = False) -> Any:
+    return _Request(state, is_head)
 
 
 def test_a_held_head_goes_out_with_a_length_when_the_result_stays_small(tmp_path: Path) -> None:
     server, _ = read(tmp_path, "SetOutputFilter DEFLATE\n")
     assert server is not None
     pipeline = Pipeline([DeflateModule(server)])
-    req: Any = _Req(request(server, "/page.html"))
+    req = _Req(request(server, "/page.html"))
     head = ("200 OK", [("Content-Type", "text/html"), ("Content-Length", "2600")])
     first = filtered.steps(pipeline, req, head, b"", False)
     assert first == [(None, b"", False, 0, True)]  # held: nothing written yet
@@ -248,7 +255,39 @@ def test_an_apps_compressed_body_is_never_given_a_length(tmp_path: Path) -> None
         _Req(r),
         ("200 OK", HTML),
         b"x" * 1300,
-        True,  # type: ignore[arg-type]
+        True,
     )
     assert head is not None and end and not length
     assert zlib.decompress(body, 31) == b"x" * 1300
+
+
+# -- the seam, with a module of another kind ------------------------------------------------
+
+
+class _Upper(BodyFilter):
+    def feed(self, data: bytes) -> bytes:
+        return data.upper()
+
+
+class _Shout(Module):
+    name = "shout"
+
+    def output_filter(self, r: RequestState, out: OutHeaders, size: int | None) -> BodyFilter:
+        out.headers.append(("X-Shouted", "yes"))
+        return _Upper()
+
+
+def test_any_module_may_filter_bodies_and_filters_chain_in_module_order(tmp_path: Path) -> None:
+    server, _ = read(tmp_path, "SetOutputFilter DEFLATE\n")
+    assert server is not None
+    pipeline = Pipeline([_Shout(), DeflateModule(server)])
+    assert len(pipeline.filters) == 2 and not Pipeline([]).filters
+    r = request(server, "/app")
+    r.target = None
+    head = ("200 OK", [("Content-Type", "text/html")])
+    [(sent, first, end, counted, _)] = filtered.steps(pipeline, _Req(r), head, b"abc" * 100, False)
+    assert ("X-Shouted", "yes") in sent[1] and ("Content-Encoding", "gzip") in sent[1]
+    assert not end and counted == 300  # the producer's bytes, not the filtered ones
+    [(none, rest, end, _, _)] = filtered.steps(pipeline, _Req(r), None, b"def", True)
+    assert none is None and end
+    assert zlib.decompress(first + rest, 31) == b"ABC" * 100 + b"DEF"
