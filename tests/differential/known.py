@@ -351,6 +351,24 @@ KNOWN: tuple[Known, ...] = (
         "to fix (core): wsgihost's 405 for a method nothing here handles names no Allow "
         "header; Apache's core lists the methods it knows (the status and page are the same)",
     ),
+    # -- charsets and types: what the core does to an app's head -----------------------
+    Known(
+        "mime-dmn-capital-type",
+        ("content-type",),
+        ["text/html; charset=iso-8859-1"],
+        ["TEXT/HTML; charset=iso-8859-1"],
+        "to fix (daemon mode's head, frontend/proxy.py): Apache reads a daemon's head as "
+        "a script's (ap_scan_script_header_err), which lower-cases the media type of its "
+        "Content-Type (not its parameters); wsgihost passes it on as the app wrote it",
+    ),
+    Known(
+        "mime-*-304-with-type",
+        ("content-type",),
+        [],
+        ["text/html; charset=iso-8859-1"],
+        "to fix (core, httpcore.build_head): Apache drops the Content-Type of a 204 or 304 "
+        "an app sends (AP_STATUS_IS_HEADER_ONLY); wsgihost sends it",
+    ),
 )
 
 
