@@ -29,6 +29,7 @@ class BadResponse(Exception):
     def __init__(self, message: str, partial: bool = False) -> None:
         super().__init__(message)
         self.partial = partial
+        self.nothing = False
 
 
 class Backend(asyncio.Protocol):
@@ -210,7 +211,9 @@ async def read_head(conn: Backend, timeout: float, interim: bool = False) -> Hea
             if len(conn.buf) > MAX_HEAD:
                 raise BadResponse("response head too large")
             if not await conn.more(timeout):
-                raise BadResponse("the backend closed the connection before a response")
+                gone = BadResponse("the backend closed the connection before a response")
+                gone.nothing = not conn.buf  # not a byte: an idle connection it had closed
+                raise gone
         head = parse_head(conn.take(end + cut)[:end])
         if head.code >= 200 or head.code == 101 or (interim and head.code == 100):
             return head

@@ -50,6 +50,7 @@ _HOP = frozenset(
     {"connection", "proxy-connection", "keep-alive", "upgrade", "trailer", "te", "expect"}
 )
 _RESPONSE_HOP = httpcore.HOP_BY_HOP
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def serve(conn: Exchange, req: Request, target: ProxyTarget) -> None:
@@ -154,6 +155,21 @@ async def _serve(conn: Exchange, req: Request, target: ProxyTarget) -> None:
                 return
             await backend.write(head + body_first, timeout)
         early: Head | None = None
+        skipped = False  # the backend answered before the body went: not reusable
+        if reused and req.head.method in _IDEMPOTENT and not more_body and upgrade is None:
+            # A pooled connection the backend closed as we wrote: one more try on a new
+            # one, for a safe request (the backend said nothing: it never answered it).
+            try:
+                early = await read_head(backend, timeout)
+            except (TimeoutError, BadResponse) as e:
+                if not isinstance(e, BadResponse) or not e.nothing:
+                    _no_head(conn, req, target, worker, log, e)
+                    return
+                backend.close()
+                backend = await _connect(conn, req, worker, timeout, label, log)
+                if backend is None:
+                    return
+                await backend.write(head + body_first, timeout)
         if waits:
             early = await _await_continue(conn, req, target, backend, worker, timeout, log)
             if early is None:
@@ -164,6 +180,7 @@ async def _serve(conn: Exchange, req: Request, target: ProxyTarget) -> None:
                 conn.send_continue(req)
             else:
                 more_body = False  # answered without the body: it is not sent
+                skipped = True
         sender = None
         if more_body:
             sender = asyncio.get_running_loop().create_task(
@@ -173,7 +190,7 @@ async def _serve(conn: Exchange, req: Request, target: ProxyTarget) -> None:
             keep = await _relay(
                 conn, req, target, conf, backend, worker, timeout, upgrade, log, early
             )
-            keep = keep and early is None
+            keep = keep and not skipped
         finally:
             if sender is not None and not sender.done():
                 sender.cancel()
@@ -357,6 +374,20 @@ async def _await_continue(
         return None
 
 
+def _no_head(
+    conn: Exchange, req: Request, target: ProxyTarget, worker: Worker, log: _Log, e: Exception
+) -> None:
+    """No response head: 502 either way (Apache 2.4 answers a ProxyTimeout here so too)."""
+    log(
+        "error",
+        f"AH01102: error reading status line from remote server {worker.host}:{worker.port}",
+        "proxy_http",
+        error=e,
+    )
+    log("error", f"AH00898: Error reading from remote server returned by {target.url_path}")
+    _proxy_error(conn, req, _READ_FAILED)
+
+
 async def _prefetch(conn: Exchange, req: Request) -> tuple[bytes, bool]:
     """Up to PREFETCH bytes of the body; True if more is to come."""
     if req.expect_continue and not req.continue_sent:
@@ -452,15 +483,7 @@ async def _relay(
     try:
         head = early or await read_head(backend, timeout)
     except (TimeoutError, BadResponse) as e:
-        # No head: 502 either way (Apache 2.4 answers a ProxyTimeout here so too).
-        log(
-            "error",
-            f"AH01102: error reading status line from remote server {worker.host}:{worker.port}",
-            module,
-            error=e,
-        )
-        log("error", f"AH00898: Error reading from remote server returned by {target.url_path}")
-        _proxy_error(conn, req, _READ_FAILED)
+        _no_head(conn, req, target, worker, log, e)
         return False
     if head.code == 101:
         if upgrade is None:
