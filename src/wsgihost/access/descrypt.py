@@ -8,12 +8,14 @@ one. The salt's 12 bits perturb the E-box: for each set bit i, E's output bits
 i and i + 24 are swapped.
 
 Pure Python, written from the algorithm's description. The tables are combined
-at import (E per byte of R, S-boxes with P per pair), so a check takes a few
-milliseconds.
+once, on the first check (E per byte of R, S-boxes with P per pair: about 60 ms),
+so a check takes a few milliseconds; a process that checks no DES entry never
+builds them.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 ITOA64 = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -111,20 +113,28 @@ def _sbox(box: int, chunk: int) -> int:
     return _S[box][(((chunk >> 4) & 2) | (chunk & 1)) * 16 + ((chunk >> 1) & 15)]
 
 
-# E of R, one table per byte of R (the byte's contribution to the 48 bits).
-_E_BYTE = tuple(tuple(_permute(v << (24 - 8 * b), _E, 32) for v in range(256)) for b in range(4))
-# S-boxes 2k and 2k + 1 with P after them, from 12 bits of the E output.
-_SP_PAIR = tuple(
-    tuple(
-        _permute(
-            (_sbox(2 * k, v >> 6) << (28 - 8 * k)) | (_sbox(2 * k + 1, v & 63) << (24 - 8 * k)),
-            _P,
-            32,
+@functools.cache
+def _tables() -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
+    """E of R, one table per byte of R (the byte's contribution to the 48 bits); and
+    S-boxes 2k and 2k + 1 with P after them, from 12 bits of the E output.
+
+    Built on the first DES check, not at import: 16,384 ints (about 1.6 MB of
+    resident memory) that every front-end worker would otherwise carry, DES entries
+    or not. Two threads racing to the first check build them twice, harmlessly.
+    """
+    e_byte = tuple(tuple(_permute(v << (24 - 8 * b), _E, 32) for v in range(256)) for b in range(4))
+    sp_pair = tuple(
+        tuple(
+            _permute(
+                (_sbox(2 * k, v >> 6) << (28 - 8 * k)) | (_sbox(2 * k + 1, v & 63) << (24 - 8 * k)),
+                _P,
+                32,
+            )
+            for v in range(4096)
         )
-        for v in range(4096)
+        for k in range(4)
     )
-    for k in range(4)
-)
+    return e_byte, sp_pair
 
 
 def _subkeys(password: bytes) -> list[int]:
@@ -157,8 +167,7 @@ def des_crypt(password: bytes, salt: bytes) -> bytes:
         if bits >> i & 1:
             mask |= 1 << (23 - i)
     keys = _subkeys(password)
-    e0, e1, e2, e3 = _E_BYTE
-    sp0, sp1, sp2, sp3 = _SP_PAIR
+    (e0, e1, e2, e3), (sp0, sp1, sp2, sp3) = _tables()
     left = right = 0  # the initial permutation of a zero block is zero
     for _ in range(25):
         for k in keys:

@@ -131,9 +131,8 @@ class Channel2Master:
                 pass  # the master is gone; we notice through EOF
 
 
-class FrameSink:
-    """The runner's response sink (:class:`runner.ResponseSink`): RESPONSE, DATA and
-    END frames on the connection."""
+class FrameSink(runner.ResponseSink):
+    """The runner's response sink: RESPONSE, DATA and END frames on the connection."""
 
     def __init__(
         self, conn: socket.socket, channel: Channel, keep: Callable[[], bool] = lambda: False

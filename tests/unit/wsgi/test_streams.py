@@ -294,7 +294,6 @@ def test_file_wrapper_through_the_runner_sends_the_file_and_closes_it() -> None:
     class Sink(ResponseSink):
         def __init__(self) -> None:
             self.data: list[bytes] = []
-            self.closed = False
 
         def send(self, head: Any, data: bytes, end: bool) -> None:
             self.data.append(data)
