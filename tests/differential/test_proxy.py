@@ -118,7 +118,12 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str]], bytes]] = {
     "proxy-connect-refused": ("CONNECT", "127.0.0.1:{backend}", [], b""),
     "proxy-denied-by-proxymatch": ("GET", "/p/private.key", [], b""),
     "proxy-options": ("OPTIONS", "/p/opt", [], b""),
+    "proxy-trace": ("TRACE", "/p/trace", [("X-Seen", "1")], b""),
+    "proxy-http10-stream": ("GET", "/p/stream?n=3&size=100", [], b""),
+    "proxy-http10-echo": ("GET", "/p/ten", [], b""),
 }
+# The protocol a case's request line names, where not HTTP/1.1.
+VERSIONS = {"proxy-http10-stream": "HTTP/1.0", "proxy-http10-echo": "HTTP/1.0"}
 
 # The Host header a case sends, where not HOST.
 HOSTS = {
@@ -142,7 +147,8 @@ def observe(server: Server, case: str, masker: Any) -> Any:
     method, target, headers, body = CASES[case]
     mark = LogMark(server)
     host = HOSTS.get(case, HOST).format(port=server.port, backend=_BACKEND[0])
-    answer = call(server, method, target.format(backend=_BACKEND[0]), host, headers, body)
+    version = VERSIONS.get(case, "HTTP/1.1")
+    answer = call(server, method, target.format(backend=_BACKEND[0]), host, headers, body, version)
     seen = json.loads(_ports(json.dumps(view(answer, masker))))
     if isinstance(answer, Answer):
         seen["framing"] = answer.framing

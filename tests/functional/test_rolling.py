@@ -45,9 +45,7 @@ def write_app(path: Path, version: str, mtime_ns: int | None = None) -> None:
 
 
 @contextmanager
-def group_server(
-    tmp_path: Path, reloading: str = "On", log_level: str = "warn"
-) -> Iterator[tuple[ServerProcess, Path]]:
+def group_server(tmp_path: Path, reloading: str = "On") -> Iterator[tuple[ServerProcess, Path]]:
     script = tmp_path / "app.wsgi"
     write_app(script, "v1")
     conf = tmp_path / "site.conf"
@@ -55,7 +53,6 @@ def group_server(
         textwrap.dedent(
             f"""\
             Listen 127.0.0.1:{free_port()}
-            LogLevel {log_level}
             WSGIScriptReloading {reloading}
             WSGIDaemonProcess g processes=2 threads=4
             WSGIProcessGroup g

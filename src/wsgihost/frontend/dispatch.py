@@ -46,8 +46,11 @@ def start(conn: Exchange, req: Request) -> None:
         target = routed
     else:
         target = worker.router.route(head.server_addr, head.server_port, req.host, head.path)
-    if head.method == "TRACE" and not (
-        isinstance(target, Refusal) and target.reason == "invalid path"
+    if (
+        head.method == "TRACE"
+        and not (isinstance(target, Refusal) and target.reason == "invalid path")
+        # mod_proxy passes TRACE on to the backend unless TraceEnable is off.
+        and not (isinstance(target, ProxyTarget) and target.host.trace_enable != "off")
     ):
         host = worker.router.host(head.server_addr, head.server_port, req.host)
         req.vhost = host
