@@ -13,7 +13,6 @@ import pytest
 from wsgihost.wsgi.runner import (
     ERROR_500,
     ResponseError,
-    ResponseSink,
     run,
     validate_headers,
     validate_status,
@@ -23,7 +22,7 @@ from wsgihost.wsgi.streams import FileWrapper
 OK = ("200 OK", [("Content-Type", "text/plain")])
 
 
-class RecordingSink(ResponseSink):
+class RecordingSink:
     """Records every call; notes (rather than raises) misuse, since run() catches errors."""
 
     def __init__(self, close_after_sends: int | None = None) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from wsgihost.wsgi.runner import ResponseSink, run
+from wsgihost.wsgi.runner import run
 from wsgihost.wsgi.streams import ErrorStream, FileWrapper, InputStream
 
 BODY = b"first line\nsecond, longer line\n\nfourth\nno newline at the end"
@@ -291,9 +291,10 @@ def test_file_wrapper_without_close_on_the_file_has_no_close() -> None:
 
 
 def test_file_wrapper_through_the_runner_sends_the_file_and_closes_it() -> None:
-    class Sink(ResponseSink):
+    class Sink:
         def __init__(self) -> None:
             self.data: list[bytes] = []
+            self.closed = False
 
         def send(self, head: Any, data: bytes, end: bool) -> None:
             self.data.append(data)
