@@ -310,3 +310,30 @@ def expect_continue(server: Server, path: str) -> dict[str, Any]:
 )
 def test_expect_continue_as_with_apache(pair: Differential, case: str, path: str) -> None:
     pair.check(case, lambda server: expect_continue(server, path))
+
+
+def broken_after_first(server: Server, second: str) -> dict[str, Any]:
+    """A second request on a kept-alive connection whose backend gives no answer."""
+    seen: dict[str, Any] = {}
+    mark = LogMark(server)
+    with Conn(server, timeout=10) as conn:
+        for n, path in enumerate(("/p/first", second)):
+            conn.send(f"GET {path} HTTP/1.1\r\nHost: proxy.test:{server.port}\r\n\r\n".encode())
+            try:
+                answer = conn.answer()
+                seen[str(n)] = [answer.status, answer.reason]
+            except (OSError, ValueError) as e:
+                seen[str(n)] = type(e).__name__
+    mark.wait(lambda new: sum(len(v) for k, v in new.items() if "proxy-access" in k) >= 2)
+    for name, lines in mark.new().items():
+        if name.startswith("proxy-"):
+            seen[name] = [_ports(mask_log_line(line)) for line in lines]
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("case", "path"),
+    [("proxy-second-request-closes", "/p/close"), ("proxy-second-request-stalls", "/p/stall?s=4")],
+)
+def test_second_request_as_with_apache(pair: Differential, case: str, path: str) -> None:
+    pair.check(case, lambda server: broken_after_first(server, path))

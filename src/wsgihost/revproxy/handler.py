@@ -377,13 +377,21 @@ async def _await_continue(
 def _no_head(
     conn: Exchange, req: Request, target: ProxyTarget, worker: Worker, log: _Log, e: Exception
 ) -> None:
-    """No response head: 502 either way (Apache 2.4 answers a ProxyTimeout here so too)."""
+    """No response head: 502 either way (Apache 2.4 answers a ProxyTimeout here so too).
+
+    On a connection that served requests before, a backend that closed without a
+    word closes the client's connection without one either (logged as 502), so
+    that the client may send the request again, as mod_proxy_http does."""
     log(
         "error",
         f"AH01102: error reading status line from remote server {worker.host}:{worker.port}",
         "proxy_http",
         error=e,
     )
+    if isinstance(e, BadResponse) and getattr(conn, "served", 0) > 0:
+        req.status = 502
+        conn.app_abort(req)
+        return
     log("error", f"AH00898: Error reading from remote server returned by {target.url_path}")
     _proxy_error(conn, req, _READ_FAILED)
 
