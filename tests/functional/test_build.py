@@ -326,6 +326,14 @@ def test_an_edited_source_newer_than_its_compiled_module_stops_the_server(
         assert f"{edited} changed after routing{ABI} was built" in said, said
         assert "pip install -e ." in said and "WSGIHOST_PURE=1" in said
     assert "listening on" not in server.stdout()
+    # Nor do the tests run on it (tests/conftest.py).
+    tests = [sys.executable, "-m", "pytest", "-q", "tests/unit/test_chunked.py"]
+    env = {**os.environ, "PYTHONPATH": str(copy), "WSGIHOST_PURE": "0"}
+    done = subprocess.run(
+        tests, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False
+    )
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done
+    assert f"{edited} changed after routing{ABI} was built" in done.stdout + done.stderr
     assert "Syntax OK" in run_wsgihost(copy, "configtest", "--config", str(conf), env=PURE).stdout
 
     # Run pure, the edited source is what runs: the server starts.
