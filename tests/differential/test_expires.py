@@ -121,6 +121,7 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
     "expires-static-404": ("GET", "/missing", []),
     "expires-static-412": ("GET", "/page.html", [("If-Match", '"nope"')]),
     "expires-directory-redirect": ("GET", "/sub", []),
+    "expires-directory-index-modification": ("GET", "/idx/", []),
     "expires-redirect-directive": ("GET", "/moved", []),
 }
 for mode in ("emb", "dmn"):

@@ -62,10 +62,19 @@ def _header(headers: list[tuple[str, str]], lower: str) -> int:
     return -1
 
 
-def _file_of(target: object) -> str | None:
-    """The file Apache's r->finfo describes: the static file (or folder), or the script."""
+def _file_of(target: object, error: bool) -> str | None:
+    """The file Apache's r->finfo describes: the static file, the DirectoryIndex file
+    a folder was answered with (mod_dir's internal redirect), the folder itself (its
+    redirect, its listing), or the script."""
     if isinstance(target, FileTarget):
-        return target.path
+        path = target.path
+        if not error and os.path.isdir(path):
+            # As static.decide chooses it: the first index name that is a file.
+            for index in target.settings.directory_index or ():
+                candidate = os.path.join(path, index)
+                if os.path.isfile(candidate):
+                    return candidate
+        return path
     if isinstance(target, WSGITarget):
         return target.filename or target.script
     return None
@@ -115,7 +124,7 @@ class ExpiresModule(Module):
         base, seconds = code
         now = _request_time(r)
         if base == "M":
-            path = _file_of(r.target)
+            path = _file_of(r.target, out.error)
             if path is None:
                 return  # no file on disk: nothing to count from (not an error)
             try:
