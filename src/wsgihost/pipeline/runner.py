@@ -111,6 +111,10 @@ class Pipeline:
         Each hook sees the headers the ones before it left; filters chosen by
         several hooks run in that order, each on the one before's output.
         """
+        if r.method == "TRACE":
+            # Apache answers TRACE in map_to_storage, before any output filter is
+            # inserted (insert_filter comes with the handler).
+            return headers, None
         out = OutHeaders(status, list(headers), list(r.err_headers_out))
         chosen: list[BodyFilter] = []
         for hook in self.filters:
