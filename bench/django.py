@@ -50,6 +50,7 @@ SERVER_CHOICES = (
     "apache-mod_wsgi-daemon",
 )
 TARGET_RATIO = 1.05  # issue 15: Django view, daemon mode, to Apache's daemon mode
+APP_ROLES = ("daemon process", "mod_wsgi daemon process", "worker")  # daemon-mode app processes
 FLUSH_WAIT = 0.5  # > bench.wsgi's FLUSH_SECONDS: the app's sums are on disk
 
 
@@ -201,6 +202,14 @@ def markdown(result: dict[str, Any], records: dict[str, run.ServerRecord]) -> st
     alone = result["app_alone_rss_mb"]
     if alone:
         lines.append(f"- a bare `--python` that has loaded the app (bench.wsgi): {alone:.1f}")
+        for record in records.values():
+            apps = [p["rss_mb"] for p in record.memory.get("loaded", []) if p["role"] in APP_ROLES]
+            if apps and record.mode == DAEMON:
+                lines.append(
+                    f"- {record.title}: the largest process running the app, beyond the app: "
+                    f"{max(apps) - alone:.1f} (target for wsgihost's daemon processes: "
+                    f"< {report.DAEMON_BEYOND_APP_MB:.0f})"
+                )
     lines += ["", "### Target", "", *targets(summary)]
     lines += servers.not_measured(records.values())
     return "\n".join(lines) + "\n"
