@@ -73,6 +73,8 @@ def seen(answer: Answer) -> dict[str, Any]:
                 value = "<Date + max-age>"
             elif close and age >= LONG and abs(when - date - age) <= 1:  # type: ignore[operator]
                 value += " <Date + max-age>"
+            elif date is not None and when is not None and abs(when - date) <= 1:
+                value = "<Date>"  # its max-age replaced (a Header line), or none
         elif name == "cache-control":
             value = re.sub(r"max-age=\d{8,}", "max-age=<LONG>", value)
         elif name == "content-type":
@@ -152,6 +154,8 @@ for mode in ("emb", "dmn"):
         f"expires-{mode}-wildcard": ("GET", f"/{mode}/wild?type=text/markdown", []),
         f"expires-{mode}-wildcard-other-major": ("GET", f"/{mode}/wild?type=image/gif", []),
         f"expires-{mode}-active-off": ("GET", f"/{mode}/off", []),
+        f"expires-{mode}-header-set-after": ("GET", f"/{mode}/hdrset", []),
+        f"expires-{mode}-header-append-unset-after": ("GET", f"/{mode}/hdrappend", []),
         f"expires-{mode}-capital-a-code": ("GET", f"/{mode}/trap?type=text/markdown", []),
     }
 
