@@ -173,9 +173,11 @@ def analyse(
 ) -> dict[str, Any]:
     ok = [(start, end, *split(word)) for start, end, status, word in record.answers if status < 300]
     per_change = []
-    for at, kind, version in changes:
+    nexts = [at for at, _, _ in changes[1:]] + [float("inf")]
+    for (at, kind, version), until in zip(changes, nexts, strict=True):
+        # Before the next change: a later change's new code must not count for this one.
         first = min(
-            (end for _, end, v, loaded in ok if loaded >= at and v == version), default=None
+            (e for _, e, v, loaded in ok if until > loaded >= at and v == version), default=None
         )
         per_change.append(
             {"kind": kind, "ms": None if first is None else round((first - at) * 1000, 1)}
