@@ -166,6 +166,8 @@ CASES: dict[str, Case] = {
     "deflate-small-buffer": ("GET", "/page.html", "level.test:{port}", GZIP),
     "deflate-set-filter-404-page": ("GET", "/missing", "level.test:{port}", GZIP),
     "deflate-set-filter-app-404": ("GET", "/emb/x?status=404", "level.test:{port}", GZIP),
+    "deflate-htaccess-set-filter": ("GET", "/ht/logo.svg", HOST, GZIP),
+    "deflate-htaccess-outside": ("GET", "/image.png", HOST, GZIP),
     # TRACE is answered before any output filter is inserted.
     "deflate-trace-set-filter": ("TRACE", "/notes.txt", "inherit.test:{port}", GZIP),
     # Apache's recipe for precompressed files.
@@ -229,6 +231,12 @@ for mode in ("emb", "dmn"):
             GZIP,
         ),
         f"deflate-{mode}-no-gzip": ("GET", f"/{mode}/x", HOST, [*GZIP, ("X-No-Gzip", "1")]),
+        f"deflate-{mode}-by-script-extension": (
+            "GET",
+            f"/{mode}/x?type=image/svg%2bxml&status=404",
+            "ext.test:{port}",
+            GZIP,
+        ),
     }
 
 
