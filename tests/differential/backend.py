@@ -9,6 +9,8 @@ the backend received, so a case compares what each proxy passed on:
 - ``/big?size=N``: N bytes with a Content-Length;
 - ``/small-chunked``: a short body, chunked;
 - ``/cookie``: Set-Cookie headers with Domain and Path;
+- ``/hop``: hop-by-hop response headers among others;
+- ``/both-framings``: a Content-Length and chunks at once;
 - ``/redirect``: Location, Content-Location and URI naming the backend;
 - ``/stall?s=S``: answers after S seconds;
 - ``/close``: closes the connection without an answer;
@@ -142,6 +144,28 @@ class Handler(socketserver.BaseRequestHandler):
             size = int(query.get("size", "1000000"))
             pattern = bytes(range(256)) * (size // 256 + 1)
             self.send(200, [("Content-Type", "application/octet-stream")], pattern[:size])
+            return True
+        if path.endswith("/hop"):
+            hop = [
+                ("Content-Type", "text/plain"),
+                ("Connection", "X-Secret"),
+                ("X-Secret", "1"),
+                ("Keep-Alive", "timeout=5"),
+                ("Proxy-Connection", "keep-alive"),
+                ("Upgrade", "h2c"),
+                ("Trailer", "X-T"),
+                ("X-Kept", "1"),
+                ("X-Kept", "2"),
+                ("Server", "backend/1.0"),
+                ("Via", "1.1 inner"),
+            ]
+            self.send(200, hop, b"hop\n")
+            return True
+        if path.endswith("/both-framings"):
+            self.request.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+            )
             return True
         if path.endswith("/cookie"):
             cookies = [

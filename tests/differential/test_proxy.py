@@ -118,10 +118,24 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str]], bytes]] = {
     "proxy-connect-refused": ("CONNECT", "127.0.0.1:{backend}", [], b""),
     "proxy-denied-by-proxymatch": ("GET", "/p/private.key", [], b""),
     "proxy-options": ("OPTIONS", "/p/opt", [], b""),
+    "proxy-response-hop-by-hop": ("GET", "/p/hop", [], b""),
+    "proxy-response-both-framings": ("GET", "/p/both-framings", [], b""),
+    "proxy-proxy-authorization": (
+        "GET",
+        "/p/pa",
+        [("Proxy-Authorization", "Basic Zm9vOmJhcg=="), ("Max-Forwards", "3"), ("Via", "1.0 a")],
+        b"",
+    ),
+    "proxy-max-forwards-zero": ("GET", "/p/mf", [("Max-Forwards", "0")], b""),
+    "proxy-max-forwards-zero-options": ("OPTIONS", "/p/mf", [("Max-Forwards", "0")], b""),
+    "proxy-max-forwards-zero-trace": ("TRACE", "/p/mf", [("Max-Forwards", "0")], b""),
+    "proxy-max-forwards-bad": ("GET", "/p/mf", [("Max-Forwards", "x1")], b""),
     "proxy-trace": ("TRACE", "/p/trace", [("X-Seen", "1")], b""),
     "proxy-http10-stream": ("GET", "/p/stream?n=3&size=100", [], b""),
     "proxy-http10-echo": ("GET", "/p/ten", [], b""),
 }
+# Cases whose every response header is compared.
+ALL_HEADERS = {"proxy-response-hop-by-hop", "proxy-response-both-framings", "proxy-prefix"}
 # The protocol a case's request line names, where not HTTP/1.1.
 VERSIONS = {"proxy-http10-stream": "HTTP/1.0", "proxy-http10-echo": "HTTP/1.0"}
 
@@ -150,6 +164,10 @@ def observe(server: Server, case: str, masker: Any) -> Any:
     version = VERSIONS.get(case, "HTTP/1.1")
     answer = call(server, method, target.format(backend=_BACKEND[0]), host, headers, body, version)
     seen = json.loads(_ports(json.dumps(view(answer, masker))))
+    if isinstance(answer, Answer) and case in ALL_HEADERS:
+        # Every header, in order, but the two that differ anyway.
+        seen["all headers"] = [[n, v] for n, v in answer.headers if n not in ("date", "server")]
+        seen["server"] = answer.header("server") == "backend/1.0"
     if isinstance(answer, Answer):
         seen["framing"] = answer.framing
         if answer.header("x-backend") and answer.body[:1] == b"{":

@@ -29,12 +29,13 @@ import asyncio
 import copy
 import errno
 import os
+import re
 from typing import TYPE_CHECKING
 
 from wsgihost import errorpages, httpcore
 from wsgihost.config.mod_proxy import ProxyDir, split_url
 from wsgihost.config.model import Host
-from wsgihost.frontend import errordocs
+from wsgihost.frontend import errordocs, trace
 from wsgihost.revproxy import mapping, tunnel
 from wsgihost.revproxy.backend import Backend, BadResponse, Body, Head, read_head
 from wsgihost.revproxy.workers import Worker, now, workers_of
@@ -110,10 +111,43 @@ def _proxy_error(conn: Exchange, req: Request, notes: str, status: int = 502) ->
     conn.app_send(req, head, body, True)
 
 
-_READ_FAILED = (
-    "The proxy server could not handle the request<p>Reason: <strong>"
-    "Error reading from remote server</strong></p>"
-)
+def _reason(why: str) -> str:
+    """The error notes ap_proxyerror puts on its page."""
+    return f"The proxy server could not handle the request<p>Reason: <strong>{why}</strong></p>"
+
+
+_READ_FAILED = _reason("Error reading from remote server")
+_MAX_FORWARDS = re.compile(rb"\s*[+-]?\d+")
+
+
+def _max_forwards(conn: Exchange, req: Request, target: ProxyTarget, log: _Log) -> bool:
+    """mod_proxy's Max-Forwards rules; True when the request was answered here.
+
+    A value that is no number is a 400; at zero, TRACE and OPTIONS are answered
+    by this server (the proxy is their end) and anything else is a 400, a
+    proxy loop; otherwise the backend gets the value less one (see _request).
+    """
+    value = req.head.header(b"max-forwards")
+    if value is None:
+        return False
+    found = _MAX_FORWARDS.match(value)
+    if found is not None and int(found.group(0)) >= 1:
+        return False
+    if found is None:
+        text = value.decode("latin-1")
+        log("warn", f"AH10188: Max-Forwards value '{text}' could not be parsed")
+        why = "Max-Forwards request header could not be parsed"
+    elif req.head.method == "TRACE":
+        trace.answer(conn, req, target.host)
+        return True
+    elif req.head.method == "OPTIONS":
+        conn.app_send(req, ("200 OK", [("Allow", "TRACE")]), b"", True)
+        return True
+    else:
+        why = "Max-Forwards has reached zero - proxy loop?"
+    log("error", f"AH00898: {why} returned by {target.url_path}")
+    _proxy_error(conn, req, _reason(why), 400)
+    return True
 
 
 async def _serve(conn: Exchange, req: Request, target: ProxyTarget) -> None:
@@ -132,6 +166,8 @@ async def _serve(conn: Exchange, req: Request, target: ProxyTarget) -> None:
         timeout = worker.timeout or conf.timeout or server.timeout
         upgrade = _upgrade(req, worker)
         label = "HTTP" if not upgrade or worker.scheme == "http" else "WS"
+        if _max_forwards(conn, req, target, log):
+            return
         if now() < worker.failed_until:
             log("error", f"AH00940: {label}: disabled connection for ({worker.address})")
             conn.answer(req, 503)
@@ -296,6 +332,10 @@ async def _request(
         drop.add("proxy-authorization")  # used here: not passed on (Apache's rule)
     client_host = next((v for n, v in headers if n.lower() == "host"), None)
     kept = [[n, v] for n, v in headers if n.lower() not in drop and n.lower() != "host"]
+    for entry in kept:
+        if entry[0].lower() == "max-forwards":  # (checked: a number, at least 1)
+            found = _MAX_FORWARDS.match(entry[1].encode("latin-1"))
+            entry[1] = str(int(found.group(0)) - 1) if found else entry[1]
     if conf.preserve_host:
         host_value = client_host or _server_name(target, req)
     else:
