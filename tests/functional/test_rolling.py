@@ -45,7 +45,9 @@ def write_app(path: Path, version: str, mtime_ns: int | None = None) -> None:
 
 
 @contextmanager
-def group_server(tmp_path: Path, reloading: str = "On") -> Iterator[tuple[ServerProcess, Path]]:
+def group_server(
+    tmp_path: Path, reloading: str = "On", log_level: str = "warn"
+) -> Iterator[tuple[ServerProcess, Path]]:
     script = tmp_path / "app.wsgi"
     write_app(script, "v1")
     conf = tmp_path / "site.conf"
@@ -53,6 +55,7 @@ def group_server(tmp_path: Path, reloading: str = "On") -> Iterator[tuple[Server
         textwrap.dedent(
             f"""\
             Listen 127.0.0.1:{free_port()}
+            LogLevel {log_level}
             WSGIScriptReloading {reloading}
             WSGIDaemonProcess g processes=2 threads=4
             WSGIProcessGroup g
@@ -180,7 +183,8 @@ def test_a_broken_new_script_leaves_the_old_code_serving_until_fixed(tmp_path: P
 
 
 def test_reloading_off_makes_a_touch_do_nothing(tmp_path: Path) -> None:
-    with group_server(tmp_path, reloading="Off") as (server, script):
+    # Notices logged, so that a roll would show in the log.
+    with group_server(tmp_path, reloading="Off", log_level="notice") as (server, script):
         first = ask(server)
         write_app(script, "v2")
         # The roll would start within a second; give it three and see nothing move.
