@@ -140,7 +140,7 @@ def describe() -> str:
         unused = f", {len(modules)} compiled modules not used" if modules else ""
         return f"pure Python: {PURE_ENV} set{unused}"
     if modules:
-        return f"compiled: {len(modules)} modules, {compiler}"
+        return f"compiled: {len(modules)} module{'s' * (len(modules) != 1)}, {compiler}"
     return "pure Python"
 
 
