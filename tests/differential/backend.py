@@ -9,7 +9,7 @@ the backend received, so a case compares what each proxy passed on:
 - ``/big?size=N``: N bytes with a Content-Length;
 - ``/small-chunked``: a short body, chunked;
 - ``/cookie``: Set-Cookie headers with Domain and Path;
-- ``/hop``: hop-by-hop response headers among others;
+- ``/hop-response``: hop-by-hop response headers among others;
 - ``/both-framings``: a Content-Length and chunks at once;
 - ``/redirect``: Location, Content-Location and URI naming the backend;
 - ``/stall?s=S``: answers after S seconds;
@@ -145,7 +145,7 @@ class Handler(socketserver.BaseRequestHandler):
             pattern = bytes(range(256)) * (size // 256 + 1)
             self.send(200, [("Content-Type", "application/octet-stream")], pattern[:size])
             return True
-        if path.endswith("/hop"):
+        if path.endswith("/hop-response"):
             hop = [
                 ("Content-Type", "text/plain"),
                 ("Connection", "X-Secret"),

@@ -118,7 +118,7 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str]], bytes]] = {
     "proxy-connect-refused": ("CONNECT", "127.0.0.1:{backend}", [], b""),
     "proxy-denied-by-proxymatch": ("GET", "/p/private.key", [], b""),
     "proxy-options": ("OPTIONS", "/p/opt", [], b""),
-    "proxy-response-hop-by-hop": ("GET", "/p/hop", [], b""),
+    "proxy-response-hop-by-hop": ("GET", "/p/hop-response", [], b""),
     "proxy-response-both-framings": ("GET", "/p/both-framings", [], b""),
     "proxy-proxy-authorization": (
         "GET",
