@@ -11,18 +11,16 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import children, free_port, wait_for
+from tests.functional.helpers import children, wait_for
 from tests.functional.server import ServerProcess
-from tests.functional.test_rolling import APP, Load, ask, cmdline
+from tests.functional.test_rolling import APP, Load, ask, cmdline, group_server, write_app
 
 pytestmark = pytest.mark.slow
 
@@ -30,30 +28,11 @@ ROLLING = re.compile(r"^\[(\w{3} \w{3} \d\d [\d:.]+ \d{4})\] .*rolling daemon gr
 SETTLE = 0.2  # the settle time of a change inotify says nothing about (reload.ChangeMonitor)
 
 
-@contextmanager
-def server(tmp_path: Path, reloading: str = "On") -> Iterator[tuple[ServerProcess, Path]]:
-    script = tmp_path / "app.wsgi"
-    script.write_text(APP.format(version="v1"))
-    conf = tmp_path / "site.conf"
-    conf.write_text(
-        textwrap.dedent(
-            f"""\
-            Listen 127.0.0.1:{free_port()}
-            LogLevel notice
-            WSGIScriptReloading {reloading}
-            WSGIDaemonProcess g processes=2 threads=4
-            WSGIProcessGroup g
-            WSGIScriptAlias / {script}
-            """
-        )
-    )
-    proc = ServerProcess(["serve", "--config", str(conf)])
-    try:
-        proc.wait_listening()
-        wait_for(lambda: ask(proc) is not None, 20, "the group to answer")
-        yield proc, script
-    finally:
-        proc.close()
+def server(
+    tmp_path: Path, reloading: str = "On"
+) -> AbstractContextManager[tuple[ServerProcess, Path]]:
+    """test_rolling's group (2 processes), with its notices logged: "rolling" shows."""
+    return group_server(tmp_path, reloading, log_level="notice")
 
 
 def rolls(proc: ServerProcess) -> list[float]:
@@ -62,10 +41,6 @@ def rolls(proc: ServerProcess) -> list[float]:
         datetime.strptime(stamp, "%a %b %d %H:%M:%S.%f %Y").timestamp()
         for stamp in ROLLING.findall(proc.stderr())
     ]
-
-
-def rewrite(script: Path, version: str) -> None:
-    script.write_text(APP.format(version=version))
 
 
 def rename_in(script: Path, version: str) -> None:
@@ -86,7 +61,7 @@ def answered_by_new_process(proc: ServerProcess, version: str, old: set[int]) ->
 def test_a_closed_write_or_rename_rolls_before_the_settle_time(tmp_path: Path) -> None:
     with server(tmp_path) as (proc, script):
         delays = []
-        for number, change in enumerate([rewrite, rename_in, rewrite], start=2):
+        for number, change in enumerate([write_app, rename_in, write_app], start=2):
             before = len(rolls(proc))
             at = time.time()
             change(script, f"v{number}")
@@ -131,7 +106,7 @@ def test_a_half_written_script_is_never_imported(tmp_path: Path) -> None:
 def test_no_request_fails_while_changes_roll_the_group(tmp_path: Path) -> None:
     with server(tmp_path) as (proc, script), Load(proc, clients=6) as load:
         wait_for(lambda: len(load.answers) > 20, 20, "answers from v1")
-        changes = [rewrite, rename_in, rewrite, rename_in]
+        changes = [write_app, rename_in, write_app, rename_in]
         for number, change in enumerate(changes, start=2):
             change(script, f"v{number}")
             wait_for(
@@ -154,7 +129,7 @@ def test_reloading_off_ignores_touch_write_and_rename(tmp_path: Path) -> None:
         first = ask(proc)
         subprocess.run(["touch", str(script)], check=True)
         rename_in(script, "v2")
-        rewrite(script, "v3")
+        write_app(script, "v3")
         deadline = time.monotonic() + 2  # ten times what a roll would take to begin
         seen = set()
         while time.monotonic() < deadline:
