@@ -103,6 +103,9 @@ def _sources() -> list[str]:
 
 
 _generated: list[Extension] | None = None
+# The digest of each source as mypyc read it: an edit made while the C
+# compiles must still count as newer than the build.
+_digests: dict[str, str] = {}
 
 
 def _mypyc_extensions() -> list[Extension]:
@@ -112,6 +115,9 @@ def _mypyc_extensions() -> list[Extension]:
         try:
             from mypyc.build import mypycify
 
+            for module, path in zip(COMPILED.HOT, _sources(), strict=True):
+                with open(os.path.join(HERE, path), "rb") as f:
+                    _digests[module] = hashlib.sha256(f.read()).hexdigest()
             started = time.monotonic()
             _generated = mypycify(_sources(), group_name=COMPILED.PACKAGE, opt_level="3")
             _say(f"mypyc generated C in {time.monotonic() - started:.1f}s")
@@ -158,11 +164,7 @@ class BuildCompiled(build_ext):
         the digest of each source compiled."""
         import mypy.version
 
-        sources = {}
-        for module, path in zip(COMPILED.HOT, _sources(), strict=True):
-            with open(os.path.join(HERE, path), "rb") as f:
-                sources[module] = hashlib.sha256(f.read()).hexdigest()
-        data = {"compiler": f"mypyc {mypy.version.__version__}", "sources": sources}
+        data = {"compiler": f"mypyc {mypy.version.__version__}", "sources": _digests}
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, COMPILED.MANIFEST), "w") as f:
             json.dump(data, f, indent=1, sort_keys=True)

@@ -1,4 +1,4 @@
-"""For every test run: no testing of compiled modules older than their sources.
+"""For every test run: no testing of compiled modules built from older sources.
 
 With ``pip install -e .`` the compiled build's extension modules sit beside
 the sources and are imported in their place, so after an edit the tests

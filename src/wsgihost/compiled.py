@@ -9,8 +9,8 @@ name carries its own ABI tag, and the ``.py`` otherwise.
 Two traps of such a build are guarded here. With ``pip install -e .`` the
 extension modules are built in place, beside the sources, and shadow them: an
 edited ``.py`` would not run until rebuilt. :func:`stale` finds such a module
-(its ``.py`` newer than its extension and different from the source it was
-built from), and ``wsgihost serve``/``configtest`` refuse to start on it.
+(its ``.py`` no longer the source it was built from, by the digests the build
+records), and ``wsgihost serve``/``configtest`` refuse to start on it.
 And ``WSGIHOST_PURE=1`` makes the package import the ``.py`` modules even where
 compiled ones exist (:class:`PureFinder`, installed by ``wsgihost/__init__.py``
 before any hot module is imported; child processes inherit the variable).
@@ -152,24 +152,28 @@ def _digest(path: str) -> str:
 def stale() -> List[Tuple[str, str]]:
     """(source, extension) of each compiled module whose ``.py`` changed after the build.
 
-    Newer alone is not enough: a wheel install writes the ``.py`` after the
-    extension at times, so a newer source counts only when it differs from the
-    one the manifest says was compiled (or when there is no manifest to ask).
+    Changed: different from the source the manifest says was compiled (an
+    edit made while the build ran counts too). Newer alone is not enough: a
+    wheel install writes a ``.py`` after its extension at times. Without a
+    manifest to ask, a newer ``.py`` counts.
     """
     if pure_forced():
         return []
     sources = manifest().get("sources")
-    digests = sources if isinstance(sources, dict) else {}
+    digests = sources if isinstance(sources, dict) else None
     found = []
     for module in built():
         source, extension = source_path(module), extension_path(module)
         assert extension is not None
         try:
-            newer = os.stat(source).st_mtime_ns > os.stat(extension).st_mtime_ns
-            if newer and digests.get(module) != _digest(source):
-                found.append((source, extension))
+            if digests is not None:
+                changed = digests.get(module) != _digest(source)
+            else:
+                changed = os.stat(source).st_mtime_ns > os.stat(extension).st_mtime_ns
         except OSError:
             continue  # no source beside it: nothing to be stale against
+        if changed:
+            found.append((source, extension))
     return found
 
 
@@ -179,7 +183,7 @@ def stale_message() -> Optional[str]:
     if not found:
         return None
     lines = [
-        "wsgihost: error: compiled module older than its source "
+        "wsgihost: error: compiled module built from an older source "
         "(it would run the code as it was, not as it is now):"
     ]
     for source, extension in found:
