@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from email.utils import formatdate
 from typing import TYPE_CHECKING
 
 from wsgihost.mime import MIME_TYPES, content_type, parse_mime_types
@@ -52,6 +51,26 @@ def _request_time(r: RequestState) -> int:
             return int(stamp)
         seen = seen.prev
     return time.time_ns() // 1000
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_dates: dict[int, str] = {}  # a few recent seconds' dates: most answers share them
+
+
+def _http_date(seconds: int) -> str:
+    """``seconds`` as apr_rfc822_date writes it (``Tue, 08 Dec 2026 02:25:30 GMT``)."""
+    found = _dates.get(seconds)
+    if found is None:
+        t = time.gmtime(seconds)
+        found = (
+            f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+        )
+        if len(_dates) >= 64:
+            _dates.clear()
+        _dates[seconds] = found
+    return found
 
 
 def _header(headers: list[tuple[str, str]], lower: str) -> int:
@@ -116,9 +135,16 @@ class ExpiresModule(Module):
         config = settings.expires if settings is not None else self.host_scope.get(id(r.host))
         if config is None or not config.enabled:
             return
-        if _header(out.err_headers, "expires") >= 0 or _header(out.headers, "expires") >= 0:
-            return  # the answer dates itself
-        code = config.code_for(self._media(r, out))
+        media: str | None = None
+        for name, value in out.headers:  # one pass: most answers have few headers
+            lower = name.lower()
+            if lower == "expires":
+                return  # the answer dates itself
+            if lower == "content-type" and media is None:
+                media = value
+        if out.err_headers and _header(out.err_headers, "expires") >= 0:
+            return
+        code = config.code_for(self._media(r, out, media))
         if code is None:
             return
         base, seconds = code
@@ -144,13 +170,11 @@ class ExpiresModule(Module):
             table[found] = (name, f"{value}, {max_age}" if value else max_age)
         else:
             table.append(("Cache-Control", max_age))
-        table.append(("Expires", formatdate(expires // 1_000_000, usegmt=True)))
+        table.append(("Expires", _http_date(expires // 1_000_000)))
 
-    def _media(self, r: RequestState, out: OutHeaders) -> str | None:
-        """r->content_type: the answer's type; a static file's own where the answer
-        does not show it (a 304, a multipart/byteranges 206)."""
-        found = _header(out.headers, "content-type")
-        media = out.headers[found][1] if found >= 0 else None
+    def _media(self, r: RequestState, out: OutHeaders, media: str | None) -> str | None:
+        """r->content_type: the answer's type (``media``); a static file's own where
+        the answer does not show it (a 304, a multipart/byteranges 206)."""
         target = r.target
         if out.error or not isinstance(target, FileTarget):
             return media

@@ -44,13 +44,15 @@ class MimeModule(Module):
         if out.error or settings is None or not isinstance(r.target, WSGITarget):
             return
         charset = settings.default_charset
+        forced = settings.force_type
+        if not charset and not forced:
+            return  # a scope with neither (AllowOverride made the module active)
         headers = out.headers
         for i, (name, value) in enumerate(headers):
             if name.lower() == "content-type":
                 if charset:
                     headers[i] = (name, with_default_charset(value, charset))
                 return
-        forced = settings.force_type
         if forced and out.status not in (204, 304):
             media = with_default_charset(forced, charset) if charset else forced
             headers.append(("Content-Type", media))
