@@ -27,6 +27,7 @@ BLOCK = 65536
 APP = """\
 import random
 import threading
+import time
 from urllib.parse import parse_qs
 
 BLOCK = 65536
@@ -49,6 +50,15 @@ def application(environ, start_response):
             body = str(_produced.get(query["id"], -1)).encode()
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return [body]
+    if environ["PATH_INFO"] == "/pause":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def pieces():
+            yield b"the first piece, at once\\n" * 20
+            time.sleep(3)
+            yield b"the second, three seconds later\\n"
+
+        return pieces()
     stream, size, noisy = query["id"], int(query["size"]), query.get("noisy") == "1"
     start_response("200 OK", [("Content-Type", "text/plain")])
 
@@ -197,3 +207,26 @@ def test_compressing_a_large_stream_keeps_memory_flat(server: ServerProcess, pre
     assert body.wire < size // 100  # it was compressed indeed
     growth = max((proc_kb(pid, "VmHWM") or 0) - kb for pid, kb in peak0.items())
     assert growth < 16 * 1024, f"a front-end worker's peak memory grew by {growth} kB"
+
+
+@pytest.mark.parametrize("prefix", ["/e", "/d"])
+def test_each_piece_an_app_yields_reaches_the_client_when_yielded(
+    server: ServerProcess, prefix: str
+) -> None:
+    """mod_wsgi flushes each piece and mod_deflate flushes zlib with it: a streaming
+    app's client can read a piece while the app is still working on the next."""
+    sock = socket.create_connection((server.host, server.port), timeout=30)
+    sock.sendall(
+        f"GET {prefix}/pause HTTP/1.1\r\nHost: deflate.test\r\nAccept-Encoding: gzip\r\n"
+        "Connection: close\r\n\r\n".encode()
+    )
+    body = Inflating(sock)
+    with sock:
+        assert b"content-encoding: gzip" in body.head()
+        began = time.monotonic()
+        while body.size < 20 * 25:
+            body.chunk()
+        assert time.monotonic() - began < 2.0, "the first piece waited for the second"
+        while not body.done:
+            body.chunk()
+    assert body.size == 20 * 25 + 32

@@ -99,6 +99,16 @@ def test_the_stream_is_gzip_made_piece_by_piece_in_bounded_memory(tmp_path: Path
     assert out[:3] == b"\x1f\x8b\x08"
 
 
+def test_an_apps_pieces_come_out_whole_and_a_static_files_in_one_stream(tmp_path: Path) -> None:
+    server, _ = read(tmp_path, "SetOutputFilter DEFLATE\n")
+    assert server is not None
+    config = DeflateModule(server).main_config
+    piece = b"a piece of a streamed page\n" * 3
+    flushed = Gzip(config, 0, flush=True).feed(piece)
+    assert zlib.decompressobj(31).decompress(flushed) == piece  # readable at once
+    assert zlib.decompressobj(31).decompress(Gzip(config, 8096).feed(piece)) == b""
+
+
 # -- which responses are compressed -----------------------------------------------------------
 
 

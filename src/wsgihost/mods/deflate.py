@@ -21,7 +21,8 @@ What the filter then decides, in mod_deflate's order (deflate_out_filter):
    not compressed, unless ``force-gzip`` is set;
 5. otherwise Content-Encoding becomes gzip, Content-Length and Content-MD5
    go, the ETag gets ``-gzip`` (DeflateAlterETag), and the body is
-   compressed as it streams, in constant memory.
+   compressed as it streams, in constant memory; an app's pieces each go out
+   as soon as they are written (a sync flush), a static file's in one stream.
 """
 
 from __future__ import annotations
@@ -49,11 +50,16 @@ _NOT_ENCODED = ("identity", "7bit", "8bit", "binary")
 
 
 class Gzip(BodyFilter):
-    """A gzip stream made as the body comes: header, raw deflate, CRC-32 and size."""
+    """A gzip stream made as the body comes: header, raw deflate, CRC-32 and size.
 
-    __slots__ = ("_crc", "_held", "_size", "_started", "_z", "hold")
+    ``flush``: each piece fed comes out whole (zlib's sync flush), as mod_deflate
+    flushes at each flush bucket and mod_wsgi sends one after each piece an app
+    writes: a streaming app's client sees each piece when the app yields it.
+    """
 
-    def __init__(self, config: DeflateServer, hold: int) -> None:
+    __slots__ = ("_crc", "_flush", "_held", "_size", "_started", "_z", "hold")
+
+    def __init__(self, config: DeflateServer, hold: int, flush: bool = False) -> None:
         self._z = zlib.compressobj(
             config.level, zlib.DEFLATED, -config.window_bits, config.mem_level
         )
@@ -61,6 +67,7 @@ class Gzip(BodyFilter):
         self._size = 0
         self._held = 0
         self._started = False
+        self._flush = flush
         self.hold = hold
 
     @property
@@ -72,6 +79,8 @@ class Gzip(BodyFilter):
             self._crc = zlib.crc32(data, self._crc)
             self._size += len(data)
             out = self._z.compress(data)
+            if self._flush:
+                out += self._z.flush(zlib.Z_SYNC_FLUSH)
             self._held += len(out)
         else:
             out = b""
@@ -234,7 +243,9 @@ class DeflateModule(Module):
         _unset(headers, "Content-MD5")
         _alter_etag(headers, config.alter_etag)
         # A static file's small compressed body keeps a length (see BodyFilter.hold).
-        return Gzip(config, config.buffer_size if static else 0)
+        if static:
+            return Gzip(config, config.buffer_size)
+        return Gzip(config, 0, flush=True)
 
 
 def _daemon(r: RequestState) -> bool:
