@@ -160,9 +160,18 @@ def _pass(regex: bool) -> Apply:
         words = list(args)
         if location is not None:
             if len(words) > 1 and "=" not in words[1] and words[1] not in _FLAGS:
-                ctx.error(f"{name} can not have a path when defined in a location")
+                if words[0].startswith("/"):
+                    ctx.error(f"{name} can not have a path when defined in a location")
+                else:
+                    ctx.error(
+                        f"Invalid {name} parameter. Parameter must be in the form 'key=value'."
+                    )
                 return
-            path, use_regex = location.pattern, regex or location.regex
+            # The section's pattern as written: a regex for ProxyPassMatch or where it
+            # has wildcards (apr_fnmatch_test), else a prefix, even in <LocationMatch>
+            # (where Apache's ProxyPass then never matches).
+            path = location.pattern
+            use_regex = regex or any(c in path for c in "*?[")
         else:
             if len(words) < 2:
                 ctx.error(f"{name} needs a path when not defined in a location")
@@ -390,7 +399,9 @@ DIRECTIVES: tuple[Directive, ...] = (
         "ones (`max=`, `ttl=`, ...) are accepted with a warning. HTTP/1.1 to the backend, "
         "connections kept in a pool, both bodies streamed; a backend that refuses is "
         "503, one that breaks its answer or does not answer in time 502 (as Apache 2.4's). "
-        "Only `http://` and `ws://` backends (no TLS to backends, no balancers).",
+        "Only `http://` and `ws://` backends (no TLS to backends, no balancers). In a "
+        "`<LocationMatch>` the section's pattern is a prefix for ProxyPass, as in Apache "
+        "(so it matches nothing there): use ProxyPassMatch.",
         _pass(False),
         module=M,
     ),
