@@ -22,6 +22,11 @@ header_parser      per-directory SetEnvIf.
 type_checker       mod_mime, ForceType (the static-file path does its own).
 fixups             per-directory RewriteRule, mod_env, RequestHeader.
 (handler)          static file, embedded app or daemon app.
+output_filter      a response's head is known: a module may choose a body
+                   filter (``BodyFilter``: ``feed``/``finish``) and change the
+                   headers it affects (DEFLATE). Not for the server's own
+                   pages, nor TRACE. The front end (frontend/filtered.py) runs
+                   the body through it piece by piece, at the client's pace.
 output_headers     every response's headers on their way out: static files,
                    apps in both modes, the server's own error pages.
 =================  ==========================================================
@@ -72,16 +77,27 @@ Adding a module
 A worker builds one :class:`~wsgihost.pipeline.runner.Pipeline` from the
 active modules; a site that configures none has an empty pipeline, and its
 requests pay one attribute test (``pipeline.active``) and nothing else.
+Likewise a site whose modules filter no body has an empty ``pipeline.filters``,
+and its responses take the path they took before there were filters.
 """
 
 from __future__ import annotations
 
-from wsgihost.pipeline.hooks import Answer, Module, Outcome, OutHeaders, Redirect, Reroute
+from wsgihost.pipeline.hooks import (
+    Answer,
+    BodyFilter,
+    Module,
+    Outcome,
+    OutHeaders,
+    Redirect,
+    Reroute,
+)
 from wsgihost.pipeline.runner import Pipeline
 from wsgihost.pipeline.state import RequestState
 
 __all__ = [
     "Answer",
+    "BodyFilter",
     "Module",
     "OutHeaders",
     "Outcome",
