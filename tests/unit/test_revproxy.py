@@ -106,6 +106,18 @@ def test_directives_refuse_forward_proxying_and_bad_lines(tmp_path: Path) -> Non
     )
 
 
+def test_a_client_can_never_choose_the_backend_address(tmp_path: Path) -> None:
+    _, problems = _server(
+        tmp_path,
+        "ProxyPassMatch ^/(.*)$ http://$1\nProxyPassMatch ^/b/(.*)$ http://h:$1/\n"
+        "ProxyPassMatch ^/c/(.*)$ http://h:8/$1\n",
+    )
+    text = "\n".join(problems)
+    assert "site.conf:3: ProxyPassMatch: http://$1: a $N in the backend's address" in text
+    assert "site.conf:4: ProxyPassMatch: http://h:$1/: a $N" in text
+    assert "site.conf:5:" not in text  # in the path only: fine
+
+
 def test_first_match_wins_main_server_first_and_location_before_all(tmp_path: Path) -> None:
     server, problems = _server(
         tmp_path,

@@ -206,6 +206,14 @@ def _pass(regex: bool) -> Apply:
             params.append((key, value))
         if "interpolate" in flags or "mapping=encoded" in flags or "mapping=servlet" in flags:
             ctx.warn("interpolate and mapping= are not provided: the path is mapped as written")
+        address = m.group(2) if (m := _URL.match(url)) else url
+        if url != "!" and use_regex and "$" in address:
+            # The backend would be whatever the client's path says.
+            ctx.error(
+                f"{url}: a $N in the backend's address would let a client choose where the "
+                "proxy goes; refused (put the substitutions in the path only)"
+            )
+            return
         if url != "!":
             parts = split_url(url)
             if parts is None:

@@ -158,8 +158,10 @@ async def _serve(conn: Exchange, req: Request, target: ProxyTarget) -> None:
         workers = workers_of(server)
         worker = workers.find(target.url)
         parts = split_url(target.url)
-        if worker is None or parts is None:
-            log("error", f"AH00898: no backend defined for {target.url}")
+        if worker is None or parts is None or (parts[1], parts[2]) != (worker.host, worker.port):
+            # Only where the configuration says: a path that made another address of
+            # a ProxyPass URL ("/x/@other/" after a URL without its last slash) is none.
+            log("error", f"no ProxyPass backend is {target.url}: refused (does the URL end in /?)")
             conn.answer(req, 500)
             return
         conf = target.settings.proxy or ProxyDir()
