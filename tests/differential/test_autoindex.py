@@ -174,7 +174,7 @@ def pair() -> Iterator[Differential]:
     yield from topic("autoindex.conf", warm=[(HOST, "/fancy/")], prepare=_make_tree)
 
 
-# case -> request target (a method first where not GET)
+# case -> request target (a method, or another host, first where not GET on autoindex.test)
 CASES: dict[str, str] = {
     "autoindex-fancy-table": "/fancy/",
     "autoindex-sort-name-descending": "/fancy/?C=N;O=D",
@@ -241,6 +241,10 @@ CASES: dict[str, str] = {
     "autoindex-htaccess": "/htaccess/",
     "autoindex-pattern-bad-escape": "/fancy/?P=%zz;C=S",
     "autoindex-pattern-slash": "/fancy/?P=a%2fb",
+    # A host with no section a file could match and no .htaccess.
+    "autoindex-plain-host-fancy": "plain.test /fancy/",
+    "autoindex-plain-host-links": "plain.test /links/",
+    "autoindex-plain-host-names": "plain.test /names/",
 }
 
 # The signature names the server: Apache's banner against wsgihost's (the
@@ -249,11 +253,12 @@ BANNER = re.compile(r"<address>.*? Server at")
 
 
 def observe(diff: Differential, server: Server, target: str) -> Any:
-    method, _, path = target.rpartition(" ")
-    method = method or "GET"
-    answer = call(
-        server, method, path, HOST.format(port=server.port), body=b"x" * (method == "POST")
-    )
+    first, _, path = target.rpartition(" ")
+    host = HOST.format(port=server.port)
+    method = first or "GET"
+    if first.endswith(".test"):  # another virtual host
+        host, method = f"{first}:{server.port}", "GET"
+    answer = call(server, method, path, host, body=b"x" * (method == "POST"))
     if not isinstance(answer, Answer):
         return answer
     masker = diff.masker(server)

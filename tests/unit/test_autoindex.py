@@ -6,6 +6,7 @@ Apache's in tests/differential/test_autoindex.py."""
 from __future__ import annotations
 
 import os
+import random
 import textwrap
 from functools import cmp_to_key
 from pathlib import Path
@@ -204,3 +205,42 @@ def test_a_listing_with_fancy_indexing_sorts_by_the_query(tmp_path: Path) -> Non
     assert page.index(">big<") < page.index(">mid<") < page.index(">small<")
     assert '<a href="?C=S;O=A">Size</a>' in page  # the current column, reversed
     assert "<pre>" in page and "4.9K" in page
+
+
+def _random_name(rng: random.Random) -> str:
+    pieces = ["0", "00", "1", "12", "9", "010", " ", "a", "A", "b", "-", ".", "\xe9", "Z", "x"]
+    return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+
+
+def test_the_natural_key_orders_as_apr_strnatcmp() -> None:
+    rng = random.Random(18)
+    for _ in range(20000):
+        a, b = _random_name(rng), _random_name(rng)
+        for fold in (False, True):
+            want = order.natcmp(a, b, fold)
+            ka, kb = order.natural_key(a, fold), order.natural_key(b, fold)
+            got = (ka > kb) - (ka < kb)
+            assert got == want, (a, b, fold)
+
+
+@pytest.mark.parametrize("key", ["N", "M", "S", "D"])
+@pytest.mark.parametrize("ascending", [True, False])
+@pytest.mark.parametrize(("version_sort", "ignore_case"), [(False, False), (True, True)])
+def test_sorting_by_keys_gives_dsortfs_order(
+    key: str, ascending: bool, version_sort: bool, ignore_case: bool
+) -> None:
+    rng = random.Random(f"{key}{ascending}{version_sort}")
+    names = {_random_name(rng) + str(i % 3) for i in range(300)}
+    entries = [order.Entry("/")] + [
+        order.Entry(
+            n,
+            size=rng.choice([-1, 1, 5]),
+            mtime=rng.choice([0, 7]),
+            desc=rng.choice([None, "a1", "a01", "B"]),
+            isdir=rng.random() < 0.2,
+        )
+        for n in names
+    ]
+    how = order.Order(key, ascending, version_sort, ignore_case)
+    want = sorted(entries, key=cmp_to_key(lambda x, y: order.compare(how, x, y)))
+    assert [e.name for e in order.sort_entries(entries, how)] == [e.name for e in want]

@@ -8,6 +8,11 @@ denied``, Debian's ``<FilesMatch "^\\.ht">``) is left out, as Apache leaves
 out a sub-request answered 403, and so is a symbolic link where FollowSymLinks
 is off. The signature is ServerSignature's line for
 the request, as Apache's ``ap_psignature`` gives it to mod_autoindex.
+
+Where nothing could tell a file apart from its folder (no <Files> or
+<Location> section, no .htaccess allowed anywhere), files take the folder's
+settings without a route each: a 1,000-file folder then costs 1,000 stats,
+not 1,000 walks.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from wsgihost.mods.autoindex import Found, Surroundings
 from wsgihost.routing import FileTarget, Refusal
 
 if TYPE_CHECKING:
+    from wsgihost.config.model import DirSettings, Host
     from wsgihost.frontend.exchange import Exchange as Connection
     from wsgihost.frontend.exchange import Request
 
@@ -48,6 +54,23 @@ def surroundings(conn: Connection, req: Request, target: FileTarget) -> Callable
             return Found(200, None, getattr(found, "settings", None))
 
         sign = errordocs.signature(req, target.host, target.settings).html(prefix="")
-        return Surroundings(resolve, lambda path, s: static.media_type(path, s, table), sign)
+        plain = _plain_files(conn.worker.server.main, target.host)
+        return Surroundings(resolve, lambda path, s: static.media_type(path, s, table), sign, plain)
 
     return make
+
+
+def _plain_files(main: Host, host: Host) -> bool:
+    """Whether a file's sub-request would find its folder's own settings: no
+    <Files> or <Location> section could tell it apart, and no scope lets a
+    .htaccess say anything (one that did would have failed the listing itself).
+    Then a listing needs no routing per file, only per folder."""
+    hosts = (main,) if host is main else (main, host)
+    scopes: list[DirSettings] = []
+    for h in hosts:
+        scopes.append(h.settings)
+        for section in h.sections:
+            if section.kind in ("files", "location"):
+                return False
+            scopes.append(section.settings)
+    return not any(s.allow_override or s.allow_override_list for s in scopes)

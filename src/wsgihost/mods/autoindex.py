@@ -18,17 +18,18 @@ a name that is not UTF-8 is shown as it is, as by Apache.
 from __future__ import annotations
 
 import os
+import re
 import stat as statmod
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
-from functools import cmp_to_key
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from wsgihost.config import mod_autoindex as conf
-from wsgihost.config.mod_autoindex import AutoindexSettings
+from wsgihost.config.mod_autoindex import AutoindexSettings, Item
 from wsgihost.mods import autoindex_order as order
 from wsgihost.mods.autoindex_order import Entry, escape_html
 from wsgihost.mods.autoindex_rows import rows
@@ -69,6 +70,8 @@ class Surroundings:
     resolve: Callable[[str], Found]
     media: Callable[[str, DirSettings], str | None]
     signature: str = ""
+    # Files (not folders) would find the folder's own settings: no sub-request each.
+    plain_files: bool = False
 
 
 @dataclass
@@ -105,11 +108,23 @@ def _find_desc(settings: AutoindexSettings, full: str) -> str | None:
 def _ignored(settings: AutoindexSettings, path: str) -> bool:
     """``ignore_entry``: the full path against the scope, the name against the pattern."""
     name = path.rsplit("/", 1)[-1]
-    for item in settings.ignores:
-        pattern = item.apply_to.rsplit("/", 1)[-1]
-        if order.wild_match(path, item.apply_path) and order.wild_match(name, pattern):
+    for scope, names in _ignore_patterns(settings.ignores):
+        if order.wild_match(path, scope) and names.match(name) is not None:
             return True
     return False
+
+
+@lru_cache(maxsize=256)
+def _ignore_patterns(items: tuple[Item, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """IndexIgnore's patterns, one regular expression per scope (a listing asks
+    each of them for every name)."""
+    scopes: dict[str, list[str]] = {}
+    for item in items:
+        scopes.setdefault(item.apply_path, []).append(item.apply_to.rsplit("/", 1)[-1])
+    return tuple(
+        (scope, re.compile("|".join(order.wild_regex(p) for p in patterns)))
+        for scope, patterns in scopes.items()
+    )
 
 
 def _title_of(path: str) -> str | None:
@@ -166,6 +181,8 @@ class _Builder:
         self.raw_dir = raw_name(self.dir)
         self.url = target.url_path
         self.out: list[str] = []
+        self.icons = order.Finder(settings.icons)
+        self.alts = order.Finder(settings.alts)
         self.ran = False  # a text/html file went out as Apache's sub-request
 
     # -- the subrequests ---------------------------------------------------------
@@ -269,12 +286,12 @@ class _Builder:
         if _ignored(self.s, testpath):
             return None
         if opts & conf.FANCY_INDEXING:
-            entry.icon = order.find_item(self.s.icons, None, testpath, True) or order.find_item(
-                self.s.icons, None, "^^DIRECTORY^^", True
+            entry.icon = self.icons.find(None, testpath, True) or self.icons.find(
+                None, "^^DIRECTORY^^", True
             )
             entry.alt = (
-                order.find_item(self.s.alts, None, testpath, True)
-                or order.find_item(self.s.alts, None, "^^DIRECTORY^^", True)
+                self.alts.find(None, testpath, True)
+                or self.alts.find(None, "^^DIRECTORY^^", True)
                 or "PARENTDIR"
             )
             entry.desc = _find_desc(self.s, testpath)
@@ -296,7 +313,12 @@ class _Builder:
         is_dir = statmod.S_ISDIR(st.st_mode)
         if not (is_dir or statmod.S_ISREG(st.st_mode)):
             return None
-        found = self.env.resolve(self.url + raw)
+        if is_dir or not self.env.plain_files:
+            found = self.env.resolve(self.url + raw)
+        elif self.target.settings.follow_symlinks is False and os.path.islink(path):
+            found = Found(403)  # the directory walk refuses the link itself
+        else:
+            found = Found(200, path, self.target.settings)
         forbidden = found.status in (401, 403) and bool(opts & conf.SHOW_FORBIDDEN)
         if not (200 <= found.status < 400 or forbidden):
             return None
@@ -306,20 +328,20 @@ class _Builder:
             settings = found.settings or self.target.settings
             if is_dir:
                 entry.isdir = bool(opts & conf.FOLDERS_FIRST)
-                entry.icon = order.find_item(self.s.icons, None, full, True) or order.find_item(
-                    self.s.icons, None, "^^DIRECTORY^^", True
+                entry.icon = self.icons.find(None, full, True) or self.icons.find(
+                    None, "^^DIRECTORY^^", True
                 )
                 entry.alt = (
-                    order.find_item(self.s.alts, None, full, True)
-                    or order.find_item(self.s.alts, None, "^^DIRECTORY^^", True)
+                    self.alts.find(None, full, True)
+                    or self.alts.find(None, "^^DIRECTORY^^", True)
                     or "DIR"
                 )
                 media = None
             else:
                 media = self.env.media(path, settings)
                 kind = media.split(";", 1)[0].strip() if media else None
-                entry.icon = order.find_item(self.s.icons, kind, full, False)
-                entry.alt = order.find_item(self.s.alts, kind, full, False)
+                entry.icon = self.icons.find(kind, full, False)
+                entry.alt = self.alts.find(kind, full, False)
                 entry.size = st.st_size
             entry.desc = _find_desc(self.s, full)
             scan = opts & conf.SCAN_HTML_TITLES and found.status == 200
@@ -372,7 +394,7 @@ def render(
         bool(opts & conf.VERSION_SORT),
         bool(opts & conf.IGNORE_CASE),
     )
-    entries.sort(key=cmp_to_key(lambda e1, e2: order.compare(how, e1, e2)))
+    entries = order.sort_entries(entries, how)
     b.out.append(rows(entries, s, opts, query))
     b.tail(bool(opts & conf.SUPPRESS_PREAMBLE))
     body = "".join(b.out).encode("latin-1", "replace")

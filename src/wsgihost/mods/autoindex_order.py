@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote_to_bytes
@@ -33,6 +34,9 @@ _ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRST
 _PATH_SAFE = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$-_.+!*'(),:;@&=/~"
 )
+_PATH_ESCAPES = str.maketrans(
+    {chr(b): "%%%02x" % b for b in range(256) if chr(b) not in _PATH_SAFE}
+)
 _HTML = str.maketrans({"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;"})
 
 
@@ -47,7 +51,7 @@ def escape_html(text: str) -> str:
 def escape_path(path: str, partial: bool = False) -> str:
     """``ap_os_escape_path``: a name as a URL path (``./`` before a colon that comes
     before any slash, unless ``partial``)."""
-    out = "".join(c if c in _PATH_SAFE else "%%%02x" % ord(c) for c in path)
+    out = path.translate(_PATH_ESCAPES)
     if not partial:
         colon, slash = path.find(":"), path.find("/")
         if colon >= 0 and (slash < 0 or colon < slash):
@@ -150,12 +154,17 @@ def desc_match(pattern: str, name: str) -> bool:
     return _glob(pattern).match(name) is not None
 
 
-@lru_cache(maxsize=1024)
-def _wild(pattern: str, fold: bool) -> re.Pattern[str]:
+def wild_regex(pattern: str) -> str:
+    """``ap_strcmp_match``'s pattern as a regular expression matching the whole text."""
     parts = ["(?s:"]
     for c in pattern:
         parts.append(".*" if c == "*" else "." if c == "?" else re.escape(c))
-    return re.compile("".join(parts) + r")\Z", re.IGNORECASE if fold else 0)
+    return "".join(parts) + r")\Z"
+
+
+@lru_cache(maxsize=1024)
+def _wild(pattern: str, fold: bool) -> re.Pattern[str]:
+    return re.compile(wild_regex(pattern), re.IGNORECASE if fold else 0)
 
 
 def wild_match(text: str, pattern: str, fold: bool = False) -> bool:
@@ -165,26 +174,52 @@ def wild_match(text: str, pattern: str, fold: bool = False) -> bool:
     return _wild(pattern, fold).match(text) is not None
 
 
-def find_item(items: tuple[Item, ...], media: str | None, path: str, path_only: bool) -> str | None:
-    """``find_item``: the first item whose directory and name (or type) match."""
-    special = path.startswith("^")
-    for item in items:
-        if not (special or wild_match(path, item.apply_path)):
-            continue
-        if not item.apply_to:
-            return item.data
-        if item.kind == conf.BY_PATH or special:
-            if wild_match(path, item.apply_to):
-                return item.data
-        elif (
-            # No content encodings (AddEncoding is not provided): types decide.
-            not path_only
-            and item.kind == conf.BY_TYPE
-            and media
-            and wild_match(media, item.apply_to, fold=True)
-        ):
-            return item.data
-    return None
+def _matcher(pattern: str, fold: bool = False) -> Callable[[str], bool]:
+    """A test for ``ap_strcmp_match(text, pattern)``: ``*`` alone matches all, and
+    ``*`` then a plain suffix (AddIcon's ``.gif``) is a suffix test."""
+    if pattern == "*":
+        return lambda text: True
+    rest = pattern[1:]
+    if pattern.startswith("*") and not fold and "*" not in rest and "?" not in rest:
+        return lambda text: text.endswith(rest)
+    match = _wild(pattern, fold).match
+    return lambda text: match(text) is not None
+
+
+class Finder:
+    """``find_item`` over one list of icons or alt texts, its patterns prepared once
+    per listing (a listing asks for every name)."""
+
+    def __init__(self, items: tuple[Item, ...]) -> None:
+        self.items = [
+            (
+                None if item.apply_path == "*" else _matcher(item.apply_path),
+                item.kind,
+                item.data,
+                item.apply_to,
+                _matcher(item.apply_to),
+                _matcher(item.apply_to, fold=True),
+            )
+            for item in items
+        ]
+
+    def find(self, media: str | None, path: str, path_only: bool) -> str | None:
+        """The first item whose directory and name (or type) match ``path``."""
+        special = path.startswith("^")
+        for in_scope, kind, data, apply_to, by_name, by_type in self.items:
+            if not (special or in_scope is None or in_scope(path)):
+                continue
+            if not apply_to:
+                return data
+            if kind == conf.BY_PATH or special:
+                if by_name(path):
+                    return data
+            elif (
+                # No content encodings (AddEncoding is not provided): types decide.
+                not path_only and kind == conf.BY_TYPE and media and by_type(media)
+            ):
+                return data
+        return None
 
 
 def size_text(size: int) -> str:
@@ -308,8 +343,69 @@ class Order:
     ignore_case: bool
 
 
+@lru_cache(maxsize=8192)
+def natural_key(text: str, fold: bool = False) -> tuple[tuple[int | str, ...], ...]:
+    """A sort key that orders as :func:`natcmp` does (tested against it).
+
+    Spaces are dropped; a run of digits is one token, compared with another run
+    as a string when either starts with 0 (compare_left) and by length then
+    digits otherwise (compare_right); a digit against any other character as
+    the characters (no other character falls between the digits); every other
+    character as a signed C char; the end of the text as a NUL.
+    """
+    if fold:
+        text = text.translate(_ASCII_UPPER)
+    tokens: list[tuple[int | str, ...]] = []
+    for run, char in _TOKENS.findall(text):
+        if run:
+            tokens.append((48, 0, run) if run[0] == "0" else (48, 1, len(run), run))
+        elif char not in SPACES:
+            o = ord(char)
+            tokens.append((o - 256 if o >= 128 else o,))
+    tokens.append((0,))
+    return tuple(tokens)
+
+
+_TOKENS = re.compile(r"([0-9]+)|(.)", re.DOTALL)
+
+
+def sort_entries(entries: list[Entry], order: Order) -> list[Entry]:
+    """``dsortf`` as keys: the parent first, then folders (FoldersFirst), each
+    group by the key, then the name (natural with VersionSort, without case
+    with IgnoreCase, then byte order); descending reverses all but the groups."""
+    parents = [e for e in entries if e.name.startswith("/")]
+    folders = [e for e in entries if e.isdir and not e.name.startswith("/")]
+    files = [e for e in entries if not e.isdir and not e.name.startswith("/")]
+
+    def key(e: Entry) -> tuple[object, ...]:
+        parts: list[object] = []
+        if order.key == "M":
+            parts.append(e.mtime)
+        elif order.key == "S":
+            parts.append(e.size)
+        elif order.key == "D":
+            desc = e.desc or ""
+            parts.append(natural_key(desc) if order.version_sort else desc)
+        if order.version_sort:
+            if order.ignore_case:
+                parts.append(natural_key(e.name, fold=True))
+            parts.append(natural_key(e.name))
+        if order.ignore_case:
+            parts.append(ascii_lower(e.name))
+        parts.append(e.name)
+        return tuple(parts)
+
+    reverse = not order.ascending
+    return [
+        *parents,
+        *sorted(folders, key=key, reverse=reverse),
+        *sorted(files, key=key, reverse=reverse),
+    ]
+
+
 def compare(order: Order, e1: Entry, e2: Entry) -> int:
-    """``dsortf``: the parent first, folders first (FoldersFirst), the key, the name."""
+    """``dsortf`` as Apache writes it, a comparison: the reference that
+    :func:`sort_entries` (a key, so no Python call per comparison) is tested against."""
     if e1.name.startswith("/"):
         return -1
     if e2.name.startswith("/"):

@@ -17,10 +17,10 @@ from wsgihost.config import mod_autoindex as conf
 from wsgihost.config.mod_autoindex import AutoindexSettings
 from wsgihost.mods.autoindex_order import (
     Entry,
+    Finder,
     Query,
     escape_html,
     escape_path,
-    find_item,
     size_text,
 )
 
@@ -29,7 +29,7 @@ NO_DATE = " " * 19  # the width of "1975-04-07 01:23  "
 
 
 def _blank_icon(s: AutoindexSettings) -> str | None:
-    return find_item(s.icons, None, "^^BLANKICON^^", True)
+    return Finder(s.icons).find(None, "^^BLANKICON^^", True)
 
 
 def _size_attrs(s: AutoindexSettings, xhtml: bool) -> str:
