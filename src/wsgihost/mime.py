@@ -101,6 +101,18 @@ def parse_mime_types(text: str) -> dict[str, str]:
     return table
 
 
+def load_table(types_config: str | None) -> Mapping[str, str]:
+    """TypesConfig's table, or the one shipped when none is configured or it cannot
+    be read (the front-end worker reports that)."""
+    if not types_config:
+        return MIME_TYPES
+    try:
+        with open(types_config, encoding="utf-8", errors="replace") as f:
+            return parse_mime_types(f.read())
+    except OSError:
+        return MIME_TYPES
+
+
 def extensions(name: str) -> list[str]:
     """The extensions mod_mime reads in a file name, lower-cased, each with its dot.
 

@@ -362,6 +362,16 @@ KNOWN: tuple[Known, ...] = (
         "Content-Type (not its parameters); wsgihost passes it on as the app wrote it",
     ),
     Known(
+        "mime-typed-script-no-type*",
+        ("content-type",),
+        ["text/x-python"],
+        [],
+        "deliberate: an app that sends no Content-Type gets none from wsgihost; Apache "
+        "sends the type mod_mime gives the script's file name (text/x-python for app.py), "
+        "which describes the script, not the answer, and would cost every site with such "
+        "a script the request pipeline",
+    ),
+    Known(
         "mime-*-304-with-type",
         ("content-type",),
         [],

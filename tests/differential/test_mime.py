@@ -47,6 +47,10 @@ CASES: dict[str, str] = {
     "mime-static-addcharset": "/notes.txt.latin",
     "mime-static-addtype-with-parameter": "/page.html.tagged",
     "mime-static-addtype-with-charset": "/data.typed",
+    # An app in app.py (text/x-python by mime.types), with and without a type of its own.
+    "mime-typed-script-own-type": "/py/x?type=text/html",
+    "mime-typed-script-no-type": "/py/x?type=",
+    "mime-typed-script-no-type-daemon": "/pyd/x?type=",
 }
 for mode in ("emb", "dmn"):
     CASES |= {

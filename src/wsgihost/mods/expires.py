@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from wsgihost.mime import MIME_TYPES, content_type, parse_mime_types
+from wsgihost.mime import content_type, load_table
 from wsgihost.pipeline.hooks import Module, OutHeaders
 from wsgihost.pipeline.registry import configured
 from wsgihost.routing import FileTarget, WSGITarget
@@ -99,22 +98,11 @@ def _file_of(target: object, error: bool) -> str | None:
     return None
 
 
-def _load_table(server: Server) -> Mapping[str, str]:
-    """TypesConfig's table (the worker reports a file it cannot read)."""
-    if not server.types_config:
-        return MIME_TYPES
-    try:
-        with open(server.types_config, encoding="utf-8", errors="replace") as f:
-            return parse_mime_types(f.read())
-    except OSError:
-        return MIME_TYPES
-
-
 class ExpiresModule(Module):
     name = "expires"
 
     def __init__(self, server: Server) -> None:
-        self.table = _load_table(server)
+        self.table = load_table(server.types_config)
         main = server.main.settings.expires
         # The scope of an answer made before routing (a Redirect): the host's own.
         self.host_scope: dict[int, ExpiresSettings | None] = {id(server.main): main}

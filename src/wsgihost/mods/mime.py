@@ -9,6 +9,9 @@ steps Apache takes after mod_wsgi has set ``r->content_type`` from the app's
   and an app that sends no Content-Type leaves it there: the answer goes out
   with the forced type (not a 204 or 304, which carry none). An app's own
   Content-Type replaces it, as under mod_wsgi.
+  (Apache's request also had the type mod_mime gives the script's name, which
+  an app with no Content-Type leaves in place: ``text/x-python`` for
+  ``app.py``. wsgihost sends none then: see docs/differences.md.)
 * ``ap_make_content_type`` adds ``; charset=<AddDefaultCharset>`` to a type
   that contains ``text/plain`` or ``text/html`` and no ``charset=`` (both
   looked for anywhere in the value, in any case), so ``text/html; level=1``
