@@ -47,6 +47,11 @@ CASES: dict[str, str] = {
     "mime-static-addcharset": "/notes.txt.latin",
     "mime-static-addtype-with-parameter": "/page.html.tagged",
     "mime-static-addtype-with-charset": "/data.typed",
+    "mime-static-addtype-over-types-config": "/types/data.json",
+    "mime-static-addtype-letter-case": "/types/data.UP",
+    "mime-static-addtype-last-extension": "/types/a.tar.gz",
+    "mime-static-addcharset-letter-case": "/types/page.html.en",
+    "mime-static-no-extension": "/types/noext",
     # An app in app.py (text/x-python by mime.types), with and without a type of its own.
     "mime-typed-script-own-type": "/py/x?type=text/html",
     "mime-typed-script-no-type": "/py/x?type=",
