@@ -139,3 +139,21 @@ def test_reloading_off_ignores_touch_write_and_rename(tmp_path: Path) -> None:
         assert first is not None and {version for version, _ in seen} == {"v1"}
         assert rolls(proc) == []
         assert "notice" in proc.stderr()  # notices are logged: a roll would have shown
+
+
+def test_a_swapped_site_folder_is_watched_again(tmp_path: Path) -> None:
+    site = tmp_path / "current"
+    site.mkdir()
+    with server(site) as (proc, script):
+        # A deploy moves the old release away and puts the new one at the same path.
+        site.rename(tmp_path / "previous")
+        site.mkdir()
+        write_app(script, "v2")
+        wait_for(lambda: (a := ask(proc)) and a[0] == "v2", 20, "the new release")
+        before = len(rolls(proc))
+        at = time.time()
+        write_app(script, "v3")
+        wait_for(lambda: len(rolls(proc)) > before, 10, "the roll to begin")
+        # inotify follows the new folder: no waiting out the settle time
+        assert rolls(proc)[before] - at < SETTLE
+        wait_for(lambda: (a := ask(proc)) and a[0] == "v3", 20, "v3")

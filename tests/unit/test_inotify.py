@@ -63,3 +63,25 @@ def test_a_rename_into_place_is_complete_and_others_files_are_not_reported(
     script.unlink()
     assert said(watcher) == [REPLACED]
     watcher.close()
+
+
+def test_a_folder_swapped_for_another_is_watched_again(tmp_path: Path, watcher: Watcher) -> None:
+    site = tmp_path / "current"
+    site.mkdir()
+    script = site / "app.wsgi"
+    script.write_text("v1")
+    watcher.watch([str(script)])
+    assert not watcher.missing
+    # A deploy moves the old release away and puts a new folder in its place.
+    site.rename(tmp_path / "previous")
+    site.mkdir()
+    (site / "app.wsgi").write_text("v2")
+    watcher.read()
+    assert watcher.missing  # the watch follows the old folder, not the path
+    (tmp_path / "previous" / "app.wsgi").write_text("old")
+    assert watcher.read().files == []  # the old folder's file is not the script any more
+    watcher.retry([str(script)])
+    assert not watcher.missing
+    subprocess.run(["touch", str(script)], check=True)
+    assert said(watcher)[-1] == COMPLETE
+    watcher.close()

@@ -82,6 +82,9 @@ class Watcher:
         self._libc = libc
         self._dirs: dict[str, int] = {}  # directory -> watch descriptor
         self._paths: dict[tuple[int, str], str] = {}  # (wd, name in it) -> the watched path
+        # Some directory is not watched (it could not be, or it went or moved
+        # away): the master calls watch() again at its polls until it is.
+        self.missing = False
 
     def watch(self, paths: list[str]) -> None:
         # The directory, not the file: an editor or a deploy that renames a
@@ -92,7 +95,8 @@ class Watcher:
             if wd is None:
                 wd = self._libc.inotify_add_watch(self.fd, os.fsencode(directory), MASK)
                 if wd < 0:
-                    continue  # polling alone watches it
+                    self.missing = True  # polling alone watches it meanwhile
+                    continue
                 self._dirs[directory] = wd
             self._paths[(wd, os.path.basename(path))] = path
 
@@ -118,14 +122,27 @@ class Watcher:
             offset += length
             if mask & IN_Q_OVERFLOW:
                 events.overflow = True
-            elif mask & IN_IGNORED:
-                # The directory went (or was unmounted): a later watch() adds it again.
-                self._dirs = {d: w for d, w in self._dirs.items() if w != wd}
-                self._paths = {k: p for k, p in self._paths.items() if k[0] != wd}
+            elif mask & (IN_IGNORED | IN_MOVE_SELF) and not length:
+                # The directory itself went, or moved away (a deploy that swaps
+                # a release folder in): the watch no longer sees its path.
+                self._forget(wd, drop=bool(mask & IN_MOVE_SELF))
             else:
                 path = self._paths.get((wd, os.fsdecode(raw.split(b"\0", 1)[0])))
                 if path is not None:
                     events.files.append((path, mask))
+
+    def retry(self, paths: list[str]) -> None:
+        """watch() again, ``paths`` being every path wanted: the folders that are back."""
+        self.missing = False
+        self.watch(paths)
+
+    def _forget(self, wd: int, drop: bool) -> None:
+        if drop:
+            self._libc.inotify_rm_watch(self.fd, wd)
+        if wd in self._dirs.values():
+            self.missing = True
+        self._dirs = {d: w for d, w in self._dirs.items() if w != wd}
+        self._paths = {k: p for k, p in self._paths.items() if k[0] != wd}
 
     def close(self) -> None:
         os.close(self.fd)

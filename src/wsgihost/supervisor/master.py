@@ -934,6 +934,8 @@ class Master:
         now = time.monotonic()
         if self.stopping or not self.watched or now < self.next_poll:
             return
+        if self.inotify is not None and self.inotify.missing:
+            self.inotify.retry(list(self.watched))  # a folder back, or moved in
         changed = self.monitor.poll(now)
         self.next_poll = now + POLL_INTERVAL
         # Asked after the poll, which is what starts a change's settling.
