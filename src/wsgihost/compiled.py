@@ -34,8 +34,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 PACKAGE = "wsgihost"
 
 # The modules mypyc compiles, relative to the package: the request's path
-# through a front-end worker (framing, parsing, routing, static files) and the
-# daemon protocol. Left out: everything that runs once at start, and
+# through a front-end worker (framing, parsing, routing, static files), the
+# daemon protocol and a daemon process's request loop (process, watchdog,
+# error logs). Left out: the WSGI runner and streams an app calls into (a
+# compiled frame shows in the app's tracebacks, and compiled argument checks
+# change the errors a misbehaving app gets), everything that runs once at
+# start, and
 # wsgi.environ (RequestHead.with_query makes its copy with __new__, which a
 # compiled class answers by calling __init__).
 HOT: Tuple[str, ...] = (
@@ -46,6 +50,9 @@ HOT: Tuple[str, ...] = (
     "routing",
     "static",
     "daemon.protocol",
+    "daemon.process",
+    "daemon.watchdog",
+    "daemon.errorlogs",
     "frontend.connection",
     "frontend.daemonlink",
     "frontend.dispatch",

@@ -31,6 +31,7 @@ connection).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -131,8 +132,9 @@ class Channel2Master:
                 pass  # the master is gone; we notice through EOF
 
 
-class FrameSink(runner.ResponseSink):
-    """The runner's response sink: RESPONSE, DATA and END frames on the connection."""
+class FrameSink:
+    """The runner's response sink (:class:`runner.ResponseSink`): RESPONSE, DATA and
+    END frames on the connection."""
 
     def __init__(
         self, conn: socket.socket, channel: Channel, keep: Callable[[], bool] = lambda: False
@@ -766,6 +768,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     if not daemon.preload():
         return EXIT_STARTUP_FAILED
+    # What start-up and the app's import made lives as long as the process:
+    # out of the collector's way, so its full collections stay cheap.
+    gc.collect()
+    gc.freeze()
     master.tell(ready=True, pid=os.getpid())
     if settings.get("report_modules"):
         master.tell(modules=_app_modules())
