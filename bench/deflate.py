@@ -38,7 +38,6 @@ import argparse
 import os
 import shutil
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -48,8 +47,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import modules
 import servers
-from modules import apache_launch, wrk, wsgihost_launch
+from modules import wrk
 from servers import APACHE_MODULES, HOST, MB, RunningServer, say
 
 APP = '''\
@@ -95,54 +95,19 @@ def application(environ, start_response):
     return [b"Hello, World!\\n"]
 '''
 
-SITE = """\
-# Written by bench/deflate.py; deleted afterwards.
-ServerRoot "{run_dir}"
-DefaultRuntimeDir "{run_dir}"
-PidFile "{run_dir}/server.pid"
-ErrorLog "{run_dir}/error.log"
-LogLevel warn
-ServerName {host}
-Listen {host}:{port}
-<IfDefine !WSGIHOST>
-{identity}
-ServerLimit {processes}
-ThreadLimit {threads}
-MaxRequestWorkers {total}
-MinSpareThreads {threads}
-MaxSpareThreads {total}
-</IfDefine>
-LoadModule mpm_event_module {modules}/mod_mpm_event.so
-LoadModule authz_core_module {modules}/mod_authz_core.so
-LoadModule alias_module {modules}/mod_alias.so
-LoadModule mime_module {modules}/mod_mime.so
-LoadModule wsgi_module {modules}/mod_wsgi.so
+# The modules' lines, in bench/modules.py's site in place of its Header lines.
+DEFLATE_LINES = """\
 LoadModule filter_module {modules}/mod_filter.so
 LoadModule deflate_module {modules}/mod_deflate.so
-TypesConfig /etc/mime.types
-StartServers {processes}
-ThreadsPerChild {threads}
-KeepAlive On
-MaxKeepAliveRequests 0
-Timeout 300
-WSGISocketPrefix "{run_dir}/wsgi"
-{wsgi}
-WSGIScriptAlias / "{app}"
-WSGIApplicationGroup %{{GLOBAL}}
-<Directory "{app_dir}">
-    Require all granted
-</Directory>
 AddOutputFilterByType DEFLATE text/plain application/json
 DeflateCompressionLevel {level}
 """
 
-DAEMON_LINES = """\
-WSGIDaemonProcess bench processes={processes} threads={threads}
-WSGIProcessGroup bench"""
-
 
 def site(run_dir: Path, port: int, args: argparse.Namespace, app: Path) -> str:
-    return SITE.format(
+    """bench/modules.py's site (hello world's budget and keep-alive settings) with
+    mod_deflate's lines for its module lines."""
+    return modules.SITE.format(
         run_dir=run_dir,
         host=HOST,
         port=port,
@@ -152,13 +117,13 @@ def site(run_dir: Path, port: int, args: argparse.Namespace, app: Path) -> str:
         threads=args.threads,
         total=args.processes * args.threads,
         wsgi=(
-            DAEMON_LINES.format(processes=args.processes, threads=args.threads)
+            modules.DAEMON_LINES.format(processes=args.processes, threads=args.threads)
             if args.mode == "daemon"
             else ""
         ),
         app=app,
         app_dir=app.parent,
-        level=args.level,
+        module_lines=DEFLATE_LINES.format(modules=APACHE_MODULES, level=args.level),
     )
 
 
@@ -306,16 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.write_text(APP)
         app.chmod(0o644)
         for name in args.servers.split(","):
-            run_dir = work / name
-            run_dir.mkdir(mode=0o755)
-            port = servers.free_port()
-            config = run_dir / "site.conf"
-            config.write_text(site(run_dir, port, args, app))
-            config.chmod(0o644)
-            launch = (
-                wsgihost_launch(args.python, config, port, work)
-                if name == "wsgihost"
-                else apache_launch(config, port, run_dir)
+            launch = modules.launch_for(
+                name, work, args.python, lambda run_dir, port: site(run_dir, port, args, app)
             )
             server = RunningServer(name, launch, work / f"{name}.log")
             running.append(server)
@@ -335,21 +292,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if accept is not None:
                 check_json(server.port or 0)
             wrk(server, args.warmup, args.connections, "/json", accept)
-        figures: dict[str, list[float]] = {s.name: [] for s in running}
-        for round_no in range(args.rounds):
-            order = running[round_no % 2 :] + running[: round_no % 2]
-            for server in order:
-                time.sleep(args.pause)
-                rps = wrk(server, args.duration, args.connections, "/json", accept)
-                figures[server.name].append(rps)
+        figures = modules.take_turns(
+            running,
+            args.rounds,
+            args.pause,
+            lambda server: wrk(server, args.duration, args.connections, "/json", accept),
+        )
         what = "JSON (20 kB), not compressed" if args.identity else "compressed JSON (20 kB)"
         say(f"{what}, keep-alive, {args.rounds} rounds")
-        medians = {name: statistics.median(values) for name, values in figures.items()}
-        for name, values in figures.items():
-            runs = ", ".join(f"{v:,.0f}" for v in values)
-            say(f"  {name:9} median {medians[name]:>9,.0f} req/s  ({runs})")
-        if "wsgihost" in medians and "apache" in medians:
-            say(f"  wsgihost / apache: {medians['wsgihost'] / medians['apache']:.2f}x")
+        modules.say_medians(figures)
         return 0
     except (servers.ServerFailed, servers.Unavailable, OSError) as e:
         say(f"failed: {e!r}")

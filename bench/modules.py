@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import servers
@@ -215,6 +215,48 @@ def wrk(
     raise servers.ServerFailed(f"wrk gave no report: {(result.stdout + result.stderr)[-300:]}")
 
 
+def launch_for(
+    name: str, work: Path, python: Path, site_text: Callable[[Path, int], str]
+) -> Launch:
+    """Write server ``name``'s config (``site_text(run_dir, port)``) under ``work`` and
+    say how to start it: wsgihost from src/, or Apache."""
+    run_dir = work / name
+    run_dir.mkdir(mode=0o755)
+    port = servers.free_port()
+    config = run_dir / "site.conf"
+    config.write_text(site_text(run_dir, port))
+    config.chmod(0o644)
+    if name == "wsgihost":
+        return wsgihost_launch(python, config, port, work)
+    return apache_launch(config, port, run_dir)
+
+
+def take_turns(
+    running: Sequence[RunningServer],
+    rounds: int,
+    pause: float,
+    measure: Callable[[RunningServer], float],
+) -> dict[str, list[float]]:
+    """``rounds`` measures of each server, taking turns (the first alternates)."""
+    figures: dict[str, list[float]] = {s.name: [] for s in running}
+    for round_no in range(rounds):
+        order = [*running[round_no % 2 :], *running[: round_no % 2]]
+        for server in order:
+            time.sleep(pause)
+            figures[server.name].append(measure(server))
+    return figures
+
+
+def say_medians(figures: dict[str, list[float]]) -> None:
+    """Each server's median requests/s and its runs, then wsgihost's ratio to Apache."""
+    medians = {name: statistics.median(values) for name, values in figures.items()}
+    for name, values in figures.items():
+        runs = ", ".join(f"{v:,.0f}" for v in values)
+        say(f"  {name:9} median {medians[name]:>9,.0f} req/s  ({runs})")
+    if "wsgihost" in medians and "apache" in medians:
+        say(f"  wsgihost / apache: {medians['wsgihost'] / medians['apache']:.2f}x")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("daemon", "embedded"), default="daemon")
@@ -241,35 +283,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         app = prepare(work)
         for name in ("wsgihost", "apache"):
-            run_dir = work / name
-            run_dir.mkdir(mode=0o755)
-            port = servers.free_port()
-            config = run_dir / "site.conf"
-            config.write_text(site(run_dir, port, args, app))
-            config.chmod(0o644)
-            launch = (
-                wsgihost_launch(args.python, config, port, work)
-                if name == "wsgihost"
-                else apache_launch(config, port, run_dir)
+            launch = launch_for(
+                name, work, args.python, lambda run_dir, port: site(run_dir, port, args, app)
             )
             running.append(start(name, launch, work, not args.no_modules))
-        figures: dict[str, list[float]] = {s.name: [] for s in running}
         for server in running:
             wrk(server, args.warmup, args.connections)
-        for round_no in range(args.rounds):
-            order = running[round_no % 2 :] + running[: round_no % 2]
-            for server in order:
-                time.sleep(args.pause)
-                figures[server.name].append(wrk(server, args.duration, args.connections))
-        medians = {name: statistics.median(values) for name, values in figures.items()}
+        figures = take_turns(
+            running,
+            args.rounds,
+            args.pause,
+            lambda server: wrk(server, args.duration, args.connections),
+        )
         what = (
             "without the module lines" if args.no_modules else "3 Header, 1 RewriteRule, 1 SetEnv"
         )
         say(f"hello world, keep-alive, {args.mode} mode, {what}; {args.rounds} rounds")
-        for name, values in figures.items():
-            runs = ", ".join(f"{v:,.0f}" for v in values)
-            say(f"  {name:9} median {medians[name]:>9,.0f} req/s  ({runs})")
-        say(f"  wsgihost / apache: {medians['wsgihost'] / medians['apache']:.2f}x")
+        say_medians(figures)
         return 0
     except (servers.ServerFailed, servers.Unavailable) as e:
         say(f"failed: {e}")
