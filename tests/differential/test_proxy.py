@@ -214,6 +214,7 @@ def websocket(server: Server, path: str) -> dict[str, Any]:
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     seen: dict[str, Any] = {}
+    mark = LogMark(server)
     try:
         with Conn(server, timeout=10) as conn:
             conn.send(head.encode())
@@ -234,8 +235,17 @@ def websocket(server: Server, path: str) -> dict[str, Any]:
             closing = read_frame(_Reader(conn))  # type: ignore[arg-type]
             seen["echoes"] = echoes
             seen["close"] = None if closing is None else closing[0]
+            seen["then"] = "closed" if not conn._more("end") else "open"
     except (OSError, ValueError) as e:
         seen["failed"] = type(e).__name__
+    # The tunnel's line is written when it closes: status 101.
+    mark.wait(lambda new: any(k.endswith("proxy-access.log") for k in new))
+    seen["access"] = [
+        _ports(line.replace(str(server.port), "<PORT>"))
+        for name, lines in mark.new().items()
+        if name.endswith("proxy-access.log")
+        for line in lines
+    ]
     return seen
 
 
