@@ -145,6 +145,8 @@ def test_without_gzip_accepted_the_response_still_varies(tmp_path: Path) -> None
     ("env", "extra", "compressed"),
     [
         ({"no-gzip": "1"}, [], False),
+        ({"No-Gzip": "1"}, [], False),  # variables are named in any case
+        ({"force-gzip": "1", "gzip-only-text/html": "0"}, [], True),
         ({"gzip-only-text/html": "1"}, [], True),  # it is text/html
         ({}, [("Content-Encoding", "gzip")], False),
         ({}, [("Content-Range", "bytes 0-9/100")], False),

@@ -157,6 +157,15 @@ def accepts_gzip(accept: str | None) -> bool:
     return False
 
 
+def _env(r: RequestState, name: str) -> str | None:
+    """A request variable by name in any letter case (apr_table_get)."""
+    env = r.env
+    value = env.get(name)
+    if value is None and env:
+        value = next((v for k, v in env.items() if k.lower() == name), None)
+    return value
+
+
 def _extensions(path: str) -> list[str]:
     """The extensions mod_mime reads in a file name: every dotted part after the first."""
     return [e.lower() for e in os.path.basename(path).split(".")[1:] if e]
@@ -192,7 +201,7 @@ class DeflateModule(Module):
                 wanted = dict(settings.by_ext)
                 if any(wanted.get(ext) for ext in _extensions(path)):
                     return True
-        if settings.by_type and (out.status == 200 or "filter-errordocs" in r.env):
+        if settings.by_type and (out.status == 200 or _env(r, "filter-errordocs") is not None):
             media = _media(out.headers)
             if media is not None:
                 # strcspn(content_type, "; \t"): the media type without parameters
@@ -215,12 +224,14 @@ class DeflateModule(Module):
             size = None
         if size is not None and size <= SMALL_BODY:
             return None
-        headers, env = out.headers, r.env
-        if out.status in (204, 304) or "no-gzip" in env or _get(headers, "Content-Range"):
+        headers = out.headers
+        if out.status in (204, 304) or _env(r, "no-gzip") is not None:
+            return None
+        if _get(headers, "Content-Range"):
             return None
         media = _media(headers)
-        if (media is None or not media.startswith("text/html")) and env.get(
-            "gzip-only-text/html"
+        if (media is None or not media.startswith("text/html")) and _env(
+            r, "gzip-only-text/html"
         ) == "1":
             return None
         encoding = ",".join(
@@ -231,7 +242,7 @@ class DeflateModule(Module):
         if any(token not in _NOT_ENCODED for token in _tokens(encoding)):
             return None
         add_vary(headers, "Accept-Encoding")
-        if "force-gzip" not in env and not accepts_gzip(r.header("Accept-Encoding")):
+        if _env(r, "force-gzip") is None and not accepts_gzip(r.header("Accept-Encoding")):
             return None
         config = self.host_config.get(id(r.host), self.main_config)
         if not encoding or encoding.lower() == "identity":
