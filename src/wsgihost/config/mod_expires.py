@@ -151,8 +151,8 @@ def _code(ctx: Context, code: str) -> Code | None:
     if _old_form_trap(code):
         ctx.warn(
             f"'{code}' starts with a capital {code[0]}, which mod_expires reads as the old "
-            f"'{code[0]}<seconds>' form: this is {code[0]}{parsed[1]} (write it in lower case "
-            f"for '{code[0].lower()}{code[1:]}')"
+            f"'{code[0]}<seconds>' form: this is {code[0]}{parsed[1]}; write "
+            f"'{code[0].lower()}{code[1:]}' for what it says"
         )
     return parsed
 
