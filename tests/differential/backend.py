@@ -26,9 +26,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import shutil
 import socket
 import socketserver
 import struct
+import tempfile
 import threading
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -64,7 +67,7 @@ class _Conn:
 
 
 class Handler(socketserver.BaseRequestHandler):
-    server: Backend
+    server: Backend  # (or UnixBackend, whose address is no port: no /redirect there)
 
     def handle(self) -> None:
         conn = _Conn(self.request)
@@ -277,6 +280,30 @@ class Backend(socketserver.ThreadingTCPServer):
     def stop(self) -> None:
         self.shutdown()
         self.server_close()
+
+
+class UnixBackend(socketserver.ThreadingUnixStreamServer):
+    """The same answers on a Unix socket (ProxyPass unix:PATH|http://...), in a
+    folder of its own that the servers' users (www-data) can reach."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.folder = tempfile.mkdtemp(prefix="wsgihost-backend-")
+        os.chmod(self.folder, 0o755)
+        self.path = os.path.join(self.folder, "backend.sock")
+        super().__init__(self.path, Handler)
+        os.chmod(self.path, 0o777)
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    def start(self) -> UnixBackend:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def dead_port() -> int:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.differential.backend import Backend, dead_port, make_frame, read_frame
+from tests.differential.backend import Backend, UnixBackend, dead_port, make_frame, read_frame
 from tests.differential.cases import APACHE_NOTICE, call, view
 from tests.differential.client import Answer, Conn
 from tests.differential.compare import Differential, LogMark, mask_log_line
@@ -36,12 +36,18 @@ _BACKEND = ["", ""]  # the backend's port and the dead one
 @pytest.fixture(scope="module")
 def pair() -> Iterator[Differential]:
     backend = Backend().start()
+    unix = UnixBackend().start()
     _BACKEND[:] = [str(backend.port), str(dead_port())]
-    env = {"PROXY_BACKEND_PORT": _BACKEND[0], "PROXY_DEAD_PORT": _BACKEND[1]}
+    env = {
+        "PROXY_BACKEND_PORT": _BACKEND[0],
+        "PROXY_DEAD_PORT": _BACKEND[1],
+        "PROXY_BACKEND_SOCKET": unix.path,
+    }
     try:
         yield from topic("proxy.conf", warm=[(HOST, "/p/warm")], env=env)
     finally:
         backend.stop()
+        unix.stop()
 
 
 def _chunked(body: bytes, size: int = 4000) -> bytes:
@@ -133,6 +139,7 @@ CASES: dict[str, tuple[str, str, list[tuple[str, str]], bytes]] = {
     "proxy-location-reverse": ("GET", "/kept/x/redirect", [], b""),
     "proxy-locationmatch": ("GET", "/lm/abc?q=1", [], b""),
     "proxy-locationmatch-no-match": ("GET", "/lm/a/b", [], b""),
+    "proxy-unix-socket": ("GET", "/sock/x?y=1", [], b""),
     "proxy-trace": ("TRACE", "/p/trace", [("X-Seen", "1")], b""),
     "proxy-http10-stream": ("GET", "/p/stream?n=3&size=100", [], b""),
     "proxy-http10-echo": ("GET", "/p/ten", [], b""),

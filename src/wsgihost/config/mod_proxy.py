@@ -70,6 +70,9 @@ class ProxyRule:
     nocanon: bool = False
     noquery: bool = False
     where: Where = field(default_factory=Where, compare=False)
+    # ``unix:/path|http://host/``: the Unix socket the backend listens on (the
+    # URL, whose host is only the Host header's, is ``url``).
+    socket: str | None = None
 
     def param(self, name: str) -> str | None:
         return dict(self.params).get(name)
@@ -206,6 +209,13 @@ def _pass(regex: bool) -> Apply:
             params.append((key, value))
         if "interpolate" in flags or "mapping=encoded" in flags or "mapping=servlet" in flags:
             ctx.warn("interpolate and mapping= are not provided: the path is mapped as written")
+        socket_path: str | None = None
+        if url[:5].lower() == "unix:":
+            # mod_proxy's Unix socket form: unix:/path|http://host/...
+            socket_path, bar, url = url[5:].partition("|")
+            if not bar or not socket_path.startswith("/"):
+                ctx.error(f'{name} uses an invalid "unix:" URL')
+                return
         address = m.group(2) if (m := _URL.match(url)) else url
         if url != "!" and use_regex and "$" in address:
             # The backend would be whatever the client's path says.
@@ -233,6 +243,7 @@ def _pass(regex: bool) -> Apply:
             "nocanon" in flags,
             "noquery" in flags,
             ctx.where,
+            socket_path,
         )
         current = _draft(ctx)
         if location is not None:
@@ -407,6 +418,8 @@ DIRECTIVES: tuple[Directive, ...] = (
         "ones (`max=`, `ttl=`, ...) are accepted with a warning. HTTP/1.1 to the backend, "
         "connections kept in a pool, both bodies streamed; a backend that refuses is "
         "503, one that breaks its answer or does not answer in time 502 (as Apache 2.4's). "
+        "A backend on a Unix socket is `unix:/path/to.sock|http://name/` (the name goes "
+        "in the Host header). "
         "Only `http://` and `ws://` backends (no TLS to backends, no balancers). In a "
         "`<LocationMatch>` the section's pattern is a prefix for ProxyPass, as in Apache "
         "(so it matches nothing there): use ProxyPassMatch.",

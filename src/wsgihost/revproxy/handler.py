@@ -256,10 +256,13 @@ async def _connect(
     except (OSError, TimeoutError) as e:
         if isinstance(e, OSError) and e.errno is None:
             e = OSError(errno.ECONNREFUSED, "Connection refused")
+        if worker.socket is not None:
+            where = f"AH02454: {label}: attempt to connect to Unix domain socket {worker.socket}"
+        else:
+            where = f"AH00957: {label.lower()}: attempt to connect to {worker.address}"
         log(
             "error",
-            f"AH00957: {label.lower()}: attempt to connect to "
-            f"{worker.address} ({worker.host}:{worker.port}) failed",
+            f"{where} ({worker.host}:{worker.port}) failed",
             error=e,
             client=False,
         )

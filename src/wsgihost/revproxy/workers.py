@@ -38,6 +38,7 @@ class Worker:
     retry: float = DEFAULT_RETRY
     upgrade: str | None = None  # upgrade=: the protocol a client may switch to
     reuse: bool = True
+    socket: str | None = None  # a Unix socket's path (unix:/path|http://...)
     idle: list[Backend] = field(default_factory=list)
     failed_until: float = 0.0  # error state: refuse at once until then
 
@@ -64,7 +65,10 @@ class Worker:
         """A new connection (OSError or TimeoutError when it cannot be had)."""
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(timeout):
-            _, protocol = await loop.create_connection(Backend, self.host, self.port)
+            if self.socket is not None:
+                _, protocol = await loop.create_unix_connection(Backend, self.socket)
+            else:
+                _, protocol = await loop.create_connection(Backend, self.host, self.port)
         return protocol
 
 
@@ -74,7 +78,7 @@ def _worker(rule: ProxyRule) -> Worker | None:
     if parts is None:
         return None
     scheme, host, port, _ = parts
-    worker = Worker(name, scheme, host, port)
+    worker = Worker(name, scheme, host, port, socket=rule.socket)
     params = dict(rule.params)
     if "timeout" in params:
         worker.timeout = float(params["timeout"])
