@@ -194,7 +194,9 @@ def analyse(
             "max_ms": max(seen, default=None),
         }
     ends = sorted(end for _, end, _, _ in ok if end >= t0)
-    gap = max((b - a for a, b in itertools.pairwise(ends)), default=0.0)
+    gap, gap_at = max(((b - a, a) for a, b in itertools.pairwise(ends)), default=(0.0, t0))
+    # Where it began, after which change: a gap that rolls cause comes soon after one.
+    after = max((c for c in changes if c[0] <= gap_at), default=None, key=lambda c: c[0])
     measured = [a for a in record.answers if a[0] >= t0]
     return {
         "kinds": kinds,
@@ -202,6 +204,9 @@ def analyse(
         "failed": sum(1 for a in measured if a[2] >= 300)
         + sum(1 for e in record.errors if e[0] >= t0),
         "longest_gap_ms": round(gap * 1000, 1),
+        "longest_gap_after": (
+            None if after is None else f"{(gap_at - after[0]) * 1000:.0f} ms after a {after[1]}"
+        ),
         "changes": per_change,
     }
 
@@ -228,7 +233,8 @@ def markdown(result: dict[str, Any], args: argparse.Namespace) -> str:
     lines += [
         "",
         f"Answers: {result['answers']:,}; failed requests: {result['failed']}; "
-        f"longest time with no answer: {result['longest_gap_ms']:.0f} ms.",
+        f"longest time with no answer: {result['longest_gap_ms']:.0f} ms"
+        f" ({result['longest_gap_after'] or 'before the first change'}).",
     ]
     return "\n".join(lines) + "\n"
 
