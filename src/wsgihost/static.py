@@ -72,6 +72,8 @@ class FileResponse:
     # Sent in pieces with no declared length (chunked), as Apache sends a page
     # that ran a sub-request (a listing's HTML header or readme file).
     streamed: bool = False
+    # An error-log line the answer is worth: (module, level, message).
+    log: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,16 @@ def decide(
             return _page(404)  # mod_autoindex declines all but GET: the core's AH00129
         if settings.indexes:
             return _listing(target, method, query, mime_table, fs, surroundings)
-        return _page(403, _DENIED)
+        refused = _page(403, _DENIED)
+        names = ",".join(settings.directory_index or ()) or "none"
+        folder = path if path.endswith("/") else path + "/"
+        refused.log = (
+            "autoindex",
+            "error",
+            f"AH01276: Cannot serve directory {folder}: No matching DirectoryIndex ({names}) "
+            "found, and server-generated directory index forbidden by Options directive",
+        )
+        return refused
     if not statmod.S_ISREG(found.st_mode):
         return _page(403)
     if path.endswith("/"):
@@ -395,7 +406,13 @@ def _listing(
     env = surroundings() if surroundings is not None else folder_surroundings(target, mime_table)
     page = autoindex.render(target, query, method == "HEAD", env, fs)
     if page.status != 200:
-        return _page(page.status)
+        refused = _page(page.status)
+        refused.log = (
+            "autoindex",
+            "error",
+            f"AH01275: Can't open directory for index: {target.path}/",
+        )
+        return refused
     return FileResponse(page.status, page.headers, page.body, streamed=page.streamed)
 
 

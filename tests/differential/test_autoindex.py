@@ -17,7 +17,7 @@ import pytest
 
 from tests.differential.cases import call, view
 from tests.differential.client import Answer
-from tests.differential.compare import Differential
+from tests.differential.compare import Differential, LogMark, mask_log_line
 from tests.differential.conftest import topic
 from tests.differential.servers import Server, Tree
 
@@ -258,10 +258,21 @@ def observe(diff: Differential, server: Server, target: str) -> Any:
     method = first or "GET"
     if first.endswith(".test"):  # another virtual host
         host, method = f"{first}:{server.port}", "GET"
+    mark = LogMark(server)
     answer = call(server, method, path, host, body=b"x" * (method == "POST"))
     if not isinstance(answer, Answer):
         return answer
     masker = diff.masker(server)
+    if answer.status >= 400:
+        # mod_autoindex's own error-log lines (AH01276 for Options -Indexes).
+        mark.wait(lambda new: any("autoindex-error" in name for name in new), timeout=2)
+    lines = [
+        masker.text(mask_log_line(line))
+        for name, found in mark.new().items()
+        if name.endswith("autoindex-error.log")
+        for line in found
+        if "[autoindex:" in line
+    ]
     seen = view(answer, masker)
     # The whole page, line by line, so a difference shows where it is.
     text = answer.body.decode("latin-1")
@@ -271,6 +282,8 @@ def observe(diff: Differential, server: Server, target: str) -> Any:
             # The length of the page with the banner masked, so the rest still counts.
             seen["headers"]["content-length"] = f"{len(text.encode('latin-1'))} (banner masked)"
     seen["body"] = [masker.text(line) for line in text.split("\n")]
+    if lines:
+        seen["errors"] = lines
     return seen
 
 

@@ -492,8 +492,11 @@ DIRECTIVES: tuple[Directive, ...] = (
         "HeaderName filename",
         (1, 1),
         "A file put above the listing, looked up as a URL relative to the folder (or an "
-        "absolute URL path): text/html as it is (in place of the page's own head unless "
-        "it fails), other text/* escaped in `<pre>`.",
+        "absolute URL path), as Apache's sub-request finds it: a text/html file as it is, "
+        "after the page's head (in place of it with `SuppressHTMLPreamble`; the answer is "
+        "then chunked, as Apache's); another text/* file escaped in `<pre>`, in place of "
+        "the `<h1>`. Its content is sent as the file holds it (no server-side includes), "
+        "and a URL an app answers is left out.",
         _string("header"),
     ),
     _rec(

@@ -64,6 +64,8 @@ def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
         autoindex=conn.worker.server.autoindex,
         surroundings=listing.surroundings(conn, req, target),
     )
+    if resp.log is not None:
+        listing.log(conn, target, resp.log)
     if resp.close:
         req.keep_alive = False
     if resp.path is None and (ERROR_TYPE, "Content-Type") in ((v, n) for n, v in resp.headers):

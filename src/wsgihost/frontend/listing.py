@@ -17,6 +17,7 @@ not 1,000 walks.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -58,6 +59,15 @@ def surroundings(conn: Connection, req: Request, target: FileTarget) -> Callable
         return Surroundings(resolve, lambda path, s: static.media_type(path, s, table), sign, plain)
 
     return make
+
+
+def log(conn: Connection, target: FileTarget, line: tuple[str, str, str]) -> None:
+    """Write a listing's error-log line (``module, level, message``) to the host's
+    error log, naming the client, as Apache's module does."""
+    module, level, message = line
+    named = copy.copy(conn.worker.logs.error_log(target.host))  # rare: no cache
+    named.module = module
+    named.log(level, message, conn.client())
 
 
 def _plain_files(main: Host, host: Host) -> bool:
