@@ -194,7 +194,7 @@ class DeflateModule(Module):
             return True
         if settings.by_ext:
             target = r.target
-            path = target.path if isinstance(target, FileTarget) else r.filename
+            path = _served_file(target) if isinstance(target, FileTarget) else r.filename
             if path is None:
                 path = getattr(target, "filename", None) or getattr(target, "script", None)
             if path:
@@ -257,6 +257,19 @@ class DeflateModule(Module):
         if static:
             return Gzip(config, config.buffer_size)
         return Gzip(config, 0, flush=True)
+
+
+def _served_file(target: FileTarget) -> str:
+    """The file a static request is answered with: a folder's index file where
+    DirectoryIndex names one that exists (mod_dir's internal redirect, whose
+    file mod_mime then reads), else the path asked for."""
+    path = target.path
+    if os.path.isdir(path):
+        for index in target.settings.directory_index or ():
+            candidate = os.path.join(path, index)
+            if os.path.isfile(candidate):
+                return candidate
+    return path
 
 
 def _daemon(r: RequestState) -> bool:
