@@ -156,7 +156,9 @@ def content_type(
     """The Content-Type for ``path``, or None for none.
 
     ``add_types`` and ``add_charsets`` are ``(".ext", value)`` pairs in
-    configuration order (a later one wins); ``table`` is TypesConfig's;
+    configuration order (a later one wins; a value "" is RemoveType's, which
+    leaves the extension with no type, TypesConfig's included, or
+    RemoveCharset's); ``table`` is TypesConfig's;
     ``default_charset`` is AddDefaultCharset's name ("" when Off).
     """
     forced = dict(add_types)
@@ -164,10 +166,12 @@ def content_type(
     media: str | None = None
     charset: str | None = None
     for ext in extensions(path):
-        found = forced.get(ext) or table.get(ext)
+        # An extension AddType names is not looked up in TypesConfig, even when the
+        # name is "" (RemoveType): then it gives no type at all (mod_mime's find_ct).
+        found = forced[ext] if ext in forced else table.get(ext)
         if found:
             media = found
-        charset = charsets.get(ext, charset)
+        charset = charsets.get(ext) or charset  # "": RemoveCharset took it away
     if media is None:
         return None
     if charset is not None or ";" in media:

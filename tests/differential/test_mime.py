@@ -1,8 +1,9 @@
 """Charsets and types beside Apache + mod_wsgi: AddDefaultCharset On, Off and a
 name on static files and on embedded and daemon app answers (Apache adds it to
 an app's text/plain and text/html that name no charset); AddCharset and AddType
-(with parameters) for extensions; ForceType on files and on an app that sends
-no Content-Type; .htaccess (AllowOverride FileInfo); DefaultType (ignored)."""
+(with parameters), RemoveType and RemoveCharset for extensions; ForceType on
+files and on an app that sends no Content-Type; .htaccess (AllowOverride
+FileInfo); DefaultType (ignored)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ CASES: dict[str, str] = {
     "mime-static-addtype-last-extension": "/types/a.tar.gz",
     "mime-static-addcharset-letter-case": "/types/page.html.en",
     "mime-static-no-extension": "/types/noext",
+    "mime-static-removetype": "/types/rm/data.json",
+    "mime-static-removetype-unknown-to-types-config": "/types/rm/data.UP",
+    "mime-static-removecharset": "/types/rm/page.html.en",
     # An app in app.py (text/x-python by mime.types), with and without a type of its own.
     "mime-typed-script-own-type": "/py/x?type=text/html",
     "mime-typed-script-no-type": "/py/x?type=",

@@ -86,3 +86,20 @@ def test_add_default_charset_leaves_a_named_charset() -> None:
 def test_the_shipped_table_knows_text_but_assumes_no_charset() -> None:
     assert content_type("site.css", (), MIME_TYPES) == "text/css"
     assert content_type("app.js", (), MIME_TYPES) == "text/javascript"
+
+
+def test_remove_type_hides_the_extension_even_from_types_config() -> None:
+    table = {".json": "application/json", ".html": "text/html"}
+    removed = ((".json", "text/plain"), (".json", ""))  # AddType, then RemoveType deeper
+    assert content_type("data.json", removed, table) is None
+    assert content_type("page.html.json", removed, table) == "text/html"
+    assert content_type("data.json", (*removed, (".json", "text/x-j")), table) == "text/x-j"
+
+
+def test_remove_charset_takes_away_the_extensions_charset() -> None:
+    charsets = ((".en", "utf-8"), (".en", ""))
+    table = {".html": "text/html"}
+    assert content_type("page.html.en", (), table, charsets) == "text/html"
+    assert content_type("page.html.en", (), table, charsets, "iso-8859-1") == (
+        "text/html; charset=iso-8859-1"
+    )

@@ -24,7 +24,7 @@ IGNORED: tuple[Directive, ...] = tuple(
         "SERVER_NAME and SERVER_PORT come from the request's Host header, as with Off",
     )
     + not_ours(
-        "AddLanguage AddEncoding DefaultLanguage LanguagePriority ForceLanguagePriority RemoveType",
+        "AddLanguage AddEncoding DefaultLanguage LanguagePriority ForceLanguagePriority",
         "content negotiation and language or encoding tagging are not provided",
         module="mod_mime",
     )
