@@ -43,7 +43,10 @@ from wsgihost.handlermap import Handled
 from wsgihost.wsgi.environ import APACHE_DOCUMENT_ROOT
 
 
-@dataclass(frozen=True)
+# Targets are made for every request and never changed afterwards; not
+# frozen=True, whose __init__ goes through object.__setattr__ for each field
+# (several times slower, and slower still compiled).
+@dataclass(unsafe_hash=True)
 class WSGITarget:
     """A request for a WSGI app."""
 
@@ -87,7 +90,7 @@ class WSGITarget:
         return found
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class FileTarget:
     """A request for a static file (or directory) under ``root``."""
 
@@ -98,7 +101,7 @@ class FileTarget:
     settings: DirSettings
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Refusal:
     """A request refused before any target (bad path, nothing configured)."""
 
@@ -110,7 +113,7 @@ class Refusal:
     log_level: str = "error"  # Apache's: alert for a .htaccess that cannot be applied
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class ProxyTarget:
     """A request mod_proxy passes to a backend (:mod:`wsgihost.revproxy`): no file,
     its ``<Proxy>`` sections' and ``<Location>`` sections' settings."""
@@ -504,6 +507,9 @@ class Router:
             if overrides is not None and htaccess.may_override(layers):
                 compiled.overrides = overrides
         self._by_listener: dict[tuple[str, int], list[_CompiledHost]] = {}
+        # PATH_TRANSLATED of a path_info an alias maps (a second routing of every
+        # request otherwise), per host: the configuration alone decides it.
+        self._translated: dict[tuple[int, str], str] = {}
 
     # What the configuration can reach (wsgihost.reach), for the supervisor.
 
@@ -666,9 +672,18 @@ class Router:
     def _translate(self, host: _CompiledHost, path_info: str) -> str:
         """PATH_TRANSLATED: the file ``path_info`` names when asked for as a URL of its
         own, as Apache's sub-request finds it (a script's path_info follows its file)."""
+        key = (id(host), path_info)
+        known = self._translated.get(key)
+        if known is not None:
+            return known
         target = self._route_in(host, path_info, translate=False)
         if isinstance(target, WSGITarget):
-            return (target.filename or target.script) + target.path_info
+            translated = (target.filename or target.script) + target.path_info
+            if target.filename is None:  # not a handler mapping, which the files decide
+                if len(self._translated) > 4096:
+                    self._translated.clear()
+                self._translated[key] = translated
+            return translated
         if isinstance(target, FileTarget):
             path, index = target.path, target.settings.directory_index
         else:  # no DocumentRoot: Apache's own
