@@ -20,7 +20,7 @@ from wsgihost.config.model import DEFAULT_SETTINGS, DirSettings, Host, Server
 from wsgihost.mods import autoindex_order as order
 from wsgihost.mods.autoindex_rows import terminate
 from wsgihost.routing import FileTarget
-from wsgihost.static import decide
+from wsgihost.static import FileSystem, decide
 
 
 def problems(tmp_path: Path, text: str) -> list[tuple[int, str]]:
@@ -244,3 +244,52 @@ def test_sorting_by_keys_gives_dsortfs_order(
     how = order.Order(key, ascending, version_sort, ignore_case)
     want = sorted(entries, key=cmp_to_key(lambda x, y: order.compare(how, x, y)))
     assert [e.name for e in order.sort_entries(entries, how)] == [e.name for e in want]
+
+
+def test_hostile_names_and_links_do_not_break_the_listing(tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "line\nbreak\r.txt").write_bytes(b"x")
+    (folder / "<script>alert(1)<x>").write_bytes(b"x")
+    (folder / "loop").symlink_to("loop")  # ELOOP: left out, as Apache leaves it
+    (folder / "gone").symlink_to("nowhere")
+    os.mkfifo(folder / "pipe")  # neither a file nor a folder: left out
+    settings = DEFAULT_SETTINGS.merge(DirSettings(indexes=True, follow_symlinks=True))
+    t = FileTarget(Host(), str(folder), str(tmp_path), "/d/", settings)
+    resp = decide(t, "GET", "", lambda name: None)
+    assert resp.status == 200
+    page = resp.body.decode("latin-1")
+    assert 'href="line%0abreak%0d.txt"' in page
+    assert "<script>" not in page
+    assert 'href="%3cscript%3ealert(1)%3cx%3e"> &lt;script&gt;alert(1)&lt;x&gt;</a>' in page
+    for name in ("loop", "gone", "pipe"):
+        assert f'"{name}"' not in page
+
+
+def test_a_folder_that_cannot_be_read_is_403_with_apaches_log_line(tmp_path: Path) -> None:
+    settings = DEFAULT_SETTINGS.merge(DirSettings(indexes=True))
+    t = FileTarget(Host(), str(tmp_path), str(tmp_path), "/", settings)
+
+    def refuse(path: str) -> list[str]:
+        raise PermissionError(13, "Permission denied")
+
+    resp = decide(t, "GET", "", lambda name: None, fs=FileSystem(os.stat, os.path.realpath, refuse))
+    assert resp.status == 403
+    assert resp.log == (
+        "autoindex",
+        "error",
+        f"AH01275: Can't open directory for index: {tmp_path}/",
+    )
+
+
+def test_a_folder_without_indexes_is_403_with_apaches_log_line(tmp_path: Path) -> None:
+    t = FileTarget(Host(), str(tmp_path), str(tmp_path), "/", DEFAULT_SETTINGS)
+    resp = decide(t, "GET", "", lambda name: None)
+    assert resp.status == 403
+    assert resp.log is not None
+    assert resp.log[2] == (
+        f"AH01276: Cannot serve directory {tmp_path}/: No matching DirectoryIndex (index.html) "
+        "found, and server-generated directory index forbidden by Options directive"
+    )
+    # POST: mod_autoindex declines all but GET, and the core has no handler for a folder.
+    assert decide(t, "POST", "", lambda name: None).status == 404
