@@ -41,7 +41,7 @@ import struct
 import sys
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, cast
 
 from wsgihost import privileges
 from wsgihost.daemon import restrict
@@ -678,7 +678,9 @@ class Daemon:
             # what a first import prints is the process's (as in mod_wsgi).
             with bound(errors):
                 load = self.counters.loader(lambda: as_process(loader.get), environ)
-                runner.run(load, environ, sink, log_error)
+                # cast: mypy over the compiled modules alone (as mypyc runs it) does
+                # not take FrameSink for the protocol, which the whole tree does.
+                runner.run(load, environ, cast(runner.ResponseSink, sink), log_error)
         finally:
             self.watchdog.end(running)
             self.counters.done()
