@@ -99,6 +99,7 @@ FILES: dict[str, dict[str, int]] = {
     "xhtml": {"a.txt": 1, "b.unknownext": 2, "sub/": 0},
     "bydate": {"new.txt": 1, "old.txt": 2, "mid.txt": 3},
     "signed": {"a.txt": 1},
+    "showforbidden": {"secret.txt": 1, "open.txt": 2},
     "readmehtml": {"HEADER.txt": 0, "README.html": 0, "x.txt": 1},
     "scan": {"titled.html": 0, "described.html": 0, "untitled.html": 0, "spaced.html": 0},
     "style": {"a.txt": 1, "b.png": 2, "sub/": 0},
@@ -174,7 +175,8 @@ def pair() -> Iterator[Differential]:
     yield from topic("autoindex.conf", warm=[(HOST, "/fancy/")], prepare=_make_tree)
 
 
-# case -> request target (a method, or another host, first where not GET on autoindex.test)
+# case -> request target, with a method, another host or HTTP/1.0 first where not a
+# GET on autoindex.test over HTTP/1.1
 CASES: dict[str, str] = {
     "autoindex-fancy-table": "/fancy/",
     "autoindex-sort-name-descending": "/fancy/?C=N;O=D",
@@ -245,6 +247,9 @@ CASES: dict[str, str] = {
     "autoindex-plain-host-fancy": "plain.test /fancy/",
     "autoindex-plain-host-links": "plain.test /links/",
     "autoindex-plain-host-names": "plain.test /names/",
+    # An HTML header under HTTP/1.0: no length, so the connection's end.
+    "autoindex-http10-html-header": "HTTP/1.0 /header/",
+    "autoindex-show-forbidden": "/showforbidden/",
 }
 
 # The signature names the server: Apache's banner against wsgihost's (the
@@ -255,11 +260,14 @@ BANNER = re.compile(r"<address>.*? Server at")
 def observe(diff: Differential, server: Server, target: str) -> Any:
     first, _, path = target.rpartition(" ")
     host = HOST.format(port=server.port)
-    method = first or "GET"
+    method, version = first or "GET", "HTTP/1.1"
     if first.endswith(".test"):  # another virtual host
         host, method = f"{first}:{server.port}", "GET"
+    if first.startswith("HTTP/"):  # another protocol version
+        method, version = "GET", first
     mark = LogMark(server)
-    answer = call(server, method, path, host, body=b"x" * (method == "POST"))
+    body = b"x" * (method == "POST")
+    answer = call(server, method, path, host, body=body, version=version)
     if not isinstance(answer, Answer):
         return answer
     masker = diff.masker(server)

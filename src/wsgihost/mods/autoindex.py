@@ -338,7 +338,8 @@ class _Builder:
                 )
                 media = None
             else:
-                media = self.env.media(path, settings)
+                # A refused sub-request (ShowForbidden) never reached mod_mime: no type.
+                media = None if forbidden else self.env.media(path, settings)
                 kind = media.split(";", 1)[0].strip() if media else None
                 entry.icon = self.icons.find(kind, full, False)
                 entry.alt = self.alts.find(kind, full, False)
