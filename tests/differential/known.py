@@ -351,6 +351,14 @@ KNOWN: tuple[Known, ...] = (
         "to fix (core): wsgihost's 405 for a method nothing here handles names no Allow "
         "header; Apache's core lists the methods it knows (the status and page are the same)",
     ),
+    Known(
+        "proxy-connect-refused",
+        ("closes",),
+        False,
+        True,
+        "to fix (core): wsgihost ends the connection after its 405 for CONNECT; Apache's "
+        "core keeps it",
+    ),
     # -- charsets and types: what the core does to an app's head -----------------------
     Known(
         "mime-dmn-capital-type",

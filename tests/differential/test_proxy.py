@@ -180,6 +180,9 @@ def observe(server: Server, case: str, masker: Any) -> Any:
         seen["server"] = answer.header("server") == "backend/1.0"
     if isinstance(answer, Answer):
         seen["framing"] = answer.framing
+        # Whether the client's connection goes on (Apache's echo of a client's
+        # "Connection: keep-alive" is its core's, not the proxy's).
+        seen["closes"] = (answer.header("connection") or "").lower() == "close"
         if answer.header("x-backend") and answer.body[:1] == b"{":
             got = json.loads(answer.body)
             got["headers"] = [[n, _ports(masker.text(v))] for n, v in got["headers"]]
@@ -350,12 +353,14 @@ def test_expect_continue_as_with_apache(pair: Differential, case: str, path: str
     pair.check(case, lambda server: expect_continue(server, path))
 
 
-def broken_after_first(server: Server, second: str) -> dict[str, Any]:
-    """A second request on a kept-alive connection whose backend gives no answer."""
+def broken_after_first(server: Server, second: str, first: str = "/p/first") -> dict[str, Any]:
+    """A second request on a kept-alive connection whose backend gives no answer (or
+    whose backend is down: the first try puts its worker in error, the second finds
+    it so)."""
     seen: dict[str, Any] = {}
     mark = LogMark(server)
     with Conn(server, timeout=10) as conn:
-        for n, path in enumerate(("/p/first", second)):
+        for n, path in enumerate((first, second)):
             conn.send(f"GET {path} HTTP/1.1\r\nHost: proxy.test:{server.port}\r\n\r\n".encode())
             try:
                 answer = conn.answer()
@@ -375,3 +380,10 @@ def broken_after_first(server: Server, second: str) -> dict[str, Any]:
 )
 def test_second_request_as_with_apache(pair: Differential, case: str, path: str) -> None:
     pair.check(case, lambda server: broken_after_first(server, path))
+
+
+def test_backend_in_error_as_with_apache(pair: Differential) -> None:
+    pair.check(
+        "proxy-backend-down-twice",
+        lambda server: broken_after_first(server, "/down2/b", "/down2/a"),
+    )

@@ -146,6 +146,7 @@ def _max_forwards(conn: Exchange, req: Request, target: ProxyTarget, log: _Log) 
     else:
         why = "Max-Forwards has reached zero - proxy loop?"
     log("error", f"AH00898: {why} returned by {target.url_path}")
+    req.keep_alive = False  # a 400 ends the connection, as Apache's does
     _proxy_error(conn, req, _reason(why), 400)
     return True
 
@@ -273,6 +274,7 @@ async def _connect(
             f"AH01114: {label}: failed to make connection to backend: {worker.host}",
             "proxy_http" if label == "HTTP" else "proxy_wstunnel",
         )
+        req.keep_alive = False  # Apache ends the client's connection with this 503 too
         conn.answer(req, 503)
         return None
 
