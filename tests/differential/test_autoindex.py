@@ -100,6 +100,7 @@ FILES: dict[str, dict[str, int]] = {
     "bydate": {"new.txt": 1, "old.txt": 2, "mid.txt": 3},
     "signed": {"a.txt": 1},
     "showforbidden": {"secret.txt": 1, "open.txt": 2},
+    "xhtml2": {"a.txt": 1, "sub/": 0, "c.zip": 3},
     "readmehtml": {"HEADER.txt": 0, "README.html": 0, "x.txt": 1},
     "scan": {"titled.html": 0, "described.html": 0, "untitled.html": 0, "spaced.html": 0},
     "style": {"a.txt": 1, "b.png": 2, "sub/": 0},
@@ -250,6 +251,8 @@ CASES: dict[str, str] = {
     # An HTML header under HTTP/1.0: no length, so the connection's end.
     "autoindex-http10-html-header": "HTTP/1.0 /header/",
     "autoindex-show-forbidden": "/showforbidden/",
+    "autoindex-xhtml-table": "/xhtml2/",
+    "autoindex-xhtml-pre": "/xhtml2/?F=1",
 }
 
 # The signature names the server: Apache's banner against wsgihost's (the
