@@ -163,3 +163,39 @@ def test_a_backend_that_does_not_read_holds_the_client_back(
     assert head.startswith(b"HTTP/1.1 200") and rest == b"ok"
     assert backend.received == TOTAL
     assert backend.digest == hashlib.sha256(BLOCK * (TOTAL // len(BLOCK))).hexdigest()
+
+
+def test_a_slow_upload_longer_than_the_proxy_timeout_still_gets_its_answer(
+    tmp_path: Path,
+) -> None:
+    """ProxyTimeout bounds each wait on the backend, not the client's upload: the
+    wait for the answer starts once the body is through (as Apache sends the body
+    before it reads the answer)."""
+    backend = FloodBackend()
+    backend.release.set()
+    port = free_port()
+    conf = tmp_path / "site.conf"
+    conf.write_text(
+        f"Listen 127.0.0.1:{port}\nServerName proxy.test\nStartServers 1\n"
+        f"ErrorLog {tmp_path}/error.log\nProxyTimeout 1\n"
+        f"ProxyPass /flood/ http://127.0.0.1:{backend.port}/\n"
+    )
+    server = ServerProcess(["serve", "--config", str(conf)])
+    try:
+        server.wait_listening()
+        with server.connect() as sock:
+            body = BLOCK * 4
+            sock.sendall(
+                b"POST /flood/up HTTP/1.1\r\nHost: proxy.test\r\nContent-Length: %d\r\n\r\n"
+                % len(body)
+            )
+            for i in range(4):  # 2.4 s in all, past the 1 s ProxyTimeout
+                sock.sendall(body[i * len(BLOCK) : (i + 1) * len(BLOCK)])
+                time.sleep(0.6)
+            head, rest = _head(sock)
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert rest == b"ok"
+        assert backend.received == len(body)
+    finally:
+        server.close()
+        backend.close()

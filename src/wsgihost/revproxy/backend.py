@@ -196,9 +196,15 @@ def parse_head(raw: bytes) -> Head:
     return Head(parts[0], code, parts[2] if len(parts) > 2 else "", headers)
 
 
-async def read_head(conn: Backend, timeout: float, interim: bool = False) -> Head:
+async def read_head(
+    conn: Backend,
+    timeout: float,
+    interim: bool = False,
+    busy: Callable[[], bool] | None = None,
+) -> Head:
     """The next final response head (1xx interim ones skipped, except 101; with
-    ``interim``, a 100 Continue too)."""
+    ``interim``, a 100 Continue too). While ``busy()`` (a body still going out),
+    the timeout starts again instead of ending the wait."""
     while True:
         while True:
             end = conn.buf.find(b"\r\n\r\n")
@@ -210,7 +216,13 @@ async def read_head(conn: Backend, timeout: float, interim: bool = False) -> Hea
                 break
             if len(conn.buf) > MAX_HEAD:
                 raise BadResponse("response head too large")
-            if not await conn.more(timeout):
+            try:
+                got = await conn.more(timeout)
+            except TimeoutError:
+                if busy is not None and busy():
+                    continue
+                raise
+            if not got:
                 gone = BadResponse("the backend closed the connection before a response")
                 gone.nothing = not conn.buf  # not a byte: an idle connection it had closed
                 raise gone

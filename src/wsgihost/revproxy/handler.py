@@ -226,6 +226,15 @@ async def _serve(conn: Exchange, req: Request, target: ProxyTarget) -> None:
                 _send_body(conn, req, backend, framing, timeout)
             )
         try:
+            if sender is not None and early is None:
+                # The backend answers once it has the body: the wait for its answer
+                # starts again while the body goes out, however slowly it comes.
+                running = sender
+                try:
+                    early = await read_head(backend, timeout, busy=lambda: not running.done())
+                except (TimeoutError, BadResponse) as e:
+                    _no_head(conn, req, target, worker, log, e)
+                    return
             keep = await _relay(
                 conn, req, target, conf, backend, worker, timeout, upgrade, log, early
             )
@@ -466,22 +475,26 @@ async def _prefetch(conn: Exchange, req: Request) -> tuple[bytes, bool]:
 async def _send_body(
     conn: Exchange, req: Request, backend: Backend, framing: str, timeout: float
 ) -> None:
-    """The rest of the client's body to the backend, paced by the backend."""
-    while True:
-        chunk = conn.take_body(req)
-        if chunk:
-            data = b"%x\r\n%s\r\n" % (len(chunk), chunk) if framing == "chunked" else chunk
-            if not await backend.write(data, timeout):
+    """The rest of the client's body to the backend, paced by the backend (a write
+    that waits past the timeout ends the backend connection: its answer is then 502)."""
+    try:
+        while True:
+            chunk = conn.take_body(req)
+            if chunk:
+                data = b"%x\r\n%s\r\n" % (len(chunk), chunk) if framing == "chunked" else chunk
+                if not await backend.write(data, timeout):
+                    return
+                continue
+            if req.failed or req.dropped:
+                backend.close()  # the client's body broke off: so does ours
                 return
-            continue
-        if req.failed or req.dropped:
-            backend.close()  # the client's body broke off: so does ours
-            return
-        if req.body_done:
-            if framing == "chunked":
-                await backend.write(b"0\r\n\r\n", timeout)
-            return
-        await conn.wait_body(req)
+            if req.body_done:
+                if framing == "chunked":
+                    await backend.write(b"0\r\n\r\n", timeout)
+                return
+            await conn.wait_body(req)
+    except TimeoutError:
+        backend.close()
 
 
 def _own_base(req: Request, target: ProxyTarget) -> str:
