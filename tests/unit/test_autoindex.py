@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 import textwrap
+from collections.abc import Callable
 from functools import cmp_to_key
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from wsgihost.config import load
 from wsgihost.config import mod_autoindex as conf
 from wsgihost.config.mod_autoindex import AutoindexSettings
 from wsgihost.config.model import DEFAULT_SETTINGS, DirSettings, Host, Server
+from wsgihost.frontend import listing
 from wsgihost.mods import autoindex_order as order
 from wsgihost.mods.autoindex_rows import terminate
 from wsgihost.routing import FileTarget
@@ -293,3 +295,44 @@ def test_a_folder_without_indexes_is_403_with_apaches_log_line(tmp_path: Path) -
     )
     # POST: mod_autoindex declines all but GET, and the core has no handler for a folder.
     assert decide(t, "POST", "", lambda name: None).status == 404
+
+
+def _plain(tmp_path: Path, text: str) -> Callable[[str], bool] | None:
+    site = tmp_path / "site.conf"
+    site.write_text("Listen 8000\n" + textwrap.dedent(text))
+    server, found = load(str(site), {}, {})
+    assert isinstance(server, Server), found
+    return listing.plain_names(server.main, server.main)
+
+
+def test_only_names_a_files_section_matches_are_routed_one_by_one(tmp_path: Path) -> None:
+    plain = _plain(
+        tmp_path,
+        """\
+        <Directory />
+            AllowOverride None
+        </Directory>
+        <FilesMatch "^\\.ht">
+            Require all denied
+        </FilesMatch>
+        <Files "*.secret">
+            Require all denied
+        </Files>
+        """,
+    )
+    assert plain is not None
+    assert plain("index.txt") and plain("caf\\xc3\\xa9.txt")
+    assert not plain(".htaccess") and not plain("keys.secret")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<Location /x>\nRequire all denied\n</Location>\n",  # a URL can tell names apart
+        "<Directory /srv>\nAllowOverride Indexes\n</Directory>\n",  # a .htaccess can
+    ],
+)
+def test_every_name_is_routed_where_a_location_or_htaccess_could_differ(
+    tmp_path: Path, text: str
+) -> None:
+    assert _plain(tmp_path, text) is None

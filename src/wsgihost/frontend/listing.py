@@ -9,16 +9,18 @@ out a sub-request answered 403, and so is a symbolic link where FollowSymLinks
 is off. The signature is ServerSignature's line for
 the request, as Apache's ``ap_psignature`` gives it to mod_autoindex.
 
-Where nothing could tell a file apart from its folder (no <Files> or
-<Location> section, no .htaccess allowed anywhere), files take the folder's
-settings without a route each: a 1,000-file folder then costs 1,000 stats,
-not 1,000 walks.
+Where nothing could tell a file apart from its folder (no <Location>
+section, no .htaccess allowed anywhere, no <Files> pattern its name matches),
+it takes the folder's settings without a route of its own: a 1,000-file
+folder then costs 1,000 stats, not 1,000 walks.
 """
 
 from __future__ import annotations
 
 import copy
+import fnmatch
 import os
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -55,7 +57,7 @@ def surroundings(conn: Connection, req: Request, target: FileTarget) -> Callable
             return Found(200, None, getattr(found, "settings", None))
 
         sign = errordocs.signature(req, target.host, target.settings).html(prefix="")
-        plain = _plain_files(conn.worker.server.main, target.host)
+        plain = plain_names(conn.worker.server.main, target.host)
         return Surroundings(resolve, lambda path, s: static.media_type(path, s, table), sign, plain)
 
     return make
@@ -70,17 +72,34 @@ def log(conn: Connection, target: FileTarget, line: tuple[str, str, str]) -> Non
     named.log(level, message, conn.client())
 
 
-def _plain_files(main: Host, host: Host) -> bool:
-    """Whether a file's sub-request would find its folder's own settings: no
-    <Files> or <Location> section could tell it apart, and no scope lets a
-    .htaccess say anything (one that did would have failed the listing itself).
-    Then a listing needs no routing per file, only per folder."""
+def plain_names(main: Host, host: Host) -> Callable[[str], bool] | None:
+    """A test of the file names whose sub-request would find their folder's own
+    settings (None: no name's would): no <Location> section, no scope that lets a
+    .htaccess say anything (one that did would have failed the listing itself),
+    and no <Files>/<FilesMatch> section whose pattern the name matches. Those
+    names need no route each, only their folder's."""
     hosts = (main,) if host is main else (main, host)
     scopes: list[DirSettings] = []
+    named: list[Callable[[str], bool]] = []
     for h in hosts:
         scopes.append(h.settings)
         for section in h.sections:
-            if section.kind in ("files", "location"):
-                return False
+            if section.kind == "files":
+                named.append(_files_pattern(section.pattern, section.regex))
+            elif section.kind != "directory":
+                return None  # <Location> (and any other) may tell a URL apart
             scopes.append(section.settings)
-    return not any(s.allow_override or s.allow_override_list for s in scopes)
+    if any(s.allow_override or s.allow_override_list for s in scopes):
+        return None
+    return lambda name: not any(matches(name) for matches in named)
+
+
+def _files_pattern(pattern: str, regex: bool) -> Callable[[str], bool]:
+    """Whether a name (its bytes as latin-1) may match a <Files> pattern: erring
+    towards yes, which only costs a route."""
+    if not pattern.isascii():
+        return lambda name: True
+    if regex:
+        search = re.compile(pattern).search
+        return lambda name: search(name) is not None
+    return lambda name: fnmatch.fnmatchcase(name, pattern)

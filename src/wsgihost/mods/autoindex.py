@@ -70,8 +70,9 @@ class Surroundings:
     resolve: Callable[[str], Found]
     media: Callable[[str, DirSettings], str | None]
     signature: str = ""
-    # Files (not folders) would find the folder's own settings: no sub-request each.
-    plain_files: bool = False
+    # The file names (raw) whose sub-request would find the folder's own
+    # settings: no route each for them (None: route every name).
+    plain_files: Callable[[str], bool] | None = None
 
 
 @dataclass
@@ -313,7 +314,7 @@ class _Builder:
         is_dir = statmod.S_ISDIR(st.st_mode)
         if not (is_dir or statmod.S_ISREG(st.st_mode)):
             return None
-        if is_dir or not self.env.plain_files:
+        if is_dir or self.env.plain_files is None or not self.env.plain_files(raw):
             found = self.env.resolve(self.url + raw)
         elif self.target.settings.follow_symlinks is False and os.path.islink(path):
             found = Found(403)  # the directory walk refuses the link itself
