@@ -217,7 +217,9 @@ def test_proxy_as_with_apache(pair: Differential, case: str) -> None:
 # -- WebSocket ---------------------------------------------------------------------
 
 
-def websocket(server: Server, path: str) -> dict[str, Any]:
+def websocket(server: Server, path: str, eager: bool = False) -> dict[str, Any]:
+    """A WebSocket echo through the proxy; ``eager``: the first frame goes in the
+    handshake's packet, before the 101 (RFC 6455 clients wait; a few do not)."""
     key = base64.b64encode(b"0123456789abcdef").decode()
     head = (
         f"GET {path} HTTP/1.1\r\nHost: proxy.test:{server.port}\r\nUpgrade: websocket\r\n"
@@ -227,7 +229,9 @@ def websocket(server: Server, path: str) -> dict[str, Any]:
     mark = LogMark(server)
     try:
         with Conn(server, timeout=10) as conn:
-            conn.send(head.encode())
+            # (longer than a request line may be: never read as one)
+            early = make_frame(1, b"early-" + b"y" * 9000) if eager else b""
+            conn.send(head.encode() + early)
             answer = conn.answer(head_only=True)
             seen["status"] = answer.status
             seen["headers"] = {
@@ -237,6 +241,9 @@ def websocket(server: Server, path: str) -> dict[str, Any]:
             if answer.status != 101:
                 return seen
             echoes: list[Any] = []
+            if eager:
+                frame = read_frame(_Reader(conn))  # type: ignore[arg-type]
+                echoes.append(frame and [frame[0], len(frame[1]), frame[1][:12].decode()])
             for text in (b"hello", b"x" * 70000):
                 conn.send(make_frame(1, text))
                 frame = read_frame(_Reader(conn))  # type: ignore[arg-type]
@@ -270,10 +277,15 @@ class _Reader:
 
 
 @pytest.mark.parametrize(
-    ("case", "path"), [("proxy-ws-scheme", "/ws/echo/ws"), ("proxy-ws-upgrade-param", "/up/ws")]
+    ("case", "path", "eager"),
+    [
+        ("proxy-ws-scheme", "/ws/echo/ws", False),
+        ("proxy-ws-upgrade-param", "/up/ws", False),
+        ("proxy-ws-eager-frame", "/ws/eager/ws", True),
+    ],
 )
-def test_websocket_as_with_apache(pair: Differential, case: str, path: str) -> None:
-    pair.check(case, lambda server: websocket(server, path))
+def test_websocket_as_with_apache(pair: Differential, case: str, path: str, eager: bool) -> None:
+    pair.check(case, lambda server: websocket(server, path, eager))
 
 
 def test_forward_proxy_refused_at_config_time(tmp_path: Any) -> None:

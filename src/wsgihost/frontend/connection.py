@@ -157,6 +157,9 @@ class Connection(asyncio.Protocol):
         # After a 101 (a proxied WebSocket, wsgihost.revproxy.tunnel): where the
         # client's bytes go, unframed (b"" at their end); see ``take_over``.
         self.tunnel: Callable[[bytes], None] | None = None
+        # Bytes after an Upgrade request wait, unparsed, until it is answered: they
+        # may be the new protocol's (a WebSocket's first frame, for the tunnel).
+        self.upgrade_hold = False
 
     # -- transport events ------------------------------------------------------
 
@@ -285,6 +288,12 @@ class Connection(asyncio.Protocol):
         """
         parser = self.parser
         while buf and not self.reading_done:
+            if self.upgrade_hold:
+                self.pending = buf
+                if not self.pipeline_paused:
+                    self.pipeline_paused = True  # and read no more meanwhile
+                    self._update_reading()
+                return
             mode = self.body_mode
             if mode == NO_BODY and self.start_deferred:
                 # The chunked body before this is whole and well formed.
@@ -348,9 +357,11 @@ class Connection(asyncio.Protocol):
                 except httptools.HttpParserUpgrade:
                     # llhttp stops at Connection: Upgrade; RFC 9110 7.8 lets us
                     # ignore it. A request with a body was refused in
-                    # on_headers_complete, so the rest is the next request.
+                    # on_headers_complete, so the rest is the next request, or
+                    # the new protocol's if a tunnel takes the connection over.
                     parser = self.parser = httptools.HttpRequestParser(self)
                     self.body_mode = NO_BODY
+                    self.upgrade_hold = True
                 self.line = None
                 buf = buf[head_end:]
                 if self.start_pending:
@@ -642,6 +653,7 @@ class Connection(asyncio.Protocol):
         req.status = 101
         req.bytes_framing += len(head)
         self.reading_done = True  # nothing more is framed as HTTP
+        self.upgrade_hold = self.pipeline_paused = False
         self.tunnel = feed
         self.worker.idle.pop(self, None)
         rest, self.pending = self.pending, b""
@@ -925,6 +937,9 @@ class Connection(asyncio.Protocol):
 
     def _continue(self) -> None:
         """After a response: the next queued request, a deferred error, or wait for more."""
+        # An Upgrade request answered without one: what followed it is the next
+        # request after all (framed below, as requests held back are).
+        self.upgrade_hold = False
         if self.queue:
             if self.write_paused:
                 # The client is not reading what we sent: let it catch up first.
