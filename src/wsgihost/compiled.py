@@ -34,14 +34,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 PACKAGE = "wsgihost"
 
 # The modules mypyc compiles, relative to the package: the request's path
-# through a front-end worker (framing, parsing, routing, static files), the
+# through a front-end worker (framing, parsing, routing, static files, the
+# environ), the
 # daemon protocol and a daemon process's request loop (process, watchdog,
 # error logs). Left out: the WSGI runner and streams an app calls into (a
 # compiled frame shows in the app's tracebacks, and compiled argument checks
-# change the errors a misbehaving app gets), everything that runs once at
-# start, and
-# wsgi.environ (RequestHead.with_query makes its copy with __new__, which a
-# compiled class answers by calling __init__).
+# change the errors a misbehaving app gets), and everything that runs once at
+# start.
 HOT: Tuple[str, ...] = (
     "chunked",
     "httpcore",
@@ -53,6 +52,7 @@ HOT: Tuple[str, ...] = (
     "daemon.process",
     "daemon.watchdog",
     "daemon.errorlogs",
+    "wsgi.environ",
     "frontend.connection",
     "frontend.daemonlink",
     "frontend.dispatch",

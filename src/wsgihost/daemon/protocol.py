@@ -219,7 +219,9 @@ def _encode_request(head: dict[str, Any]) -> bytes:
         items[0] = str(count)
     else:
         items[0] = f"{count}e"
-        items.extend(chain.from_iterable(environ.items()))
+        for name, value in environ.items():
+            items.append(name)
+            items.append(value)
     return _pack(items)
 
 

@@ -190,10 +190,27 @@ class RequestHead:
 
     def with_query(self, query: str) -> "RequestHead":
         """A copy of this head with another query string (a rewrite's new r->args)."""
-        copy = RequestHead.__new__(RequestHead)
-        for name in RequestHead.__slots__:
-            setattr(copy, name, getattr(self, name))
-        copy.query = query
+        # Through the constructor (a compiled class's __new__ calls __init__):
+        # a slot added above must be copied here too.
+        copy = RequestHead(
+            self.method,
+            self.target,
+            self.path,
+            query,
+            self.version,
+            self.headers,
+            self.client_addr,
+            self.client_port,
+            self.server_addr,
+            self.server_port,
+            self.scheme,
+            self.chunked,
+            self.request_id,
+            self.start_time,
+        )
+        copy.remote_user = self.remote_user
+        copy.auth_type = self.auth_type
+        copy.ssl_environ = self.ssl_environ
         return copy
 
     def header(self, name: bytes) -> Optional[bytes]:

@@ -566,3 +566,21 @@ def test_without_a_host_header_server_name_is_the_virtual_host_s(
     assert env["SERVER_NAME"] == expected
     with_host = environ_for(mount=Mount("", "/srv/app.wsgi", server_name=server_name))
     assert with_host["SERVER_NAME"] == "example.com"  # a Host header wins (UseCanonicalName Off)
+
+
+def test_with_query_copies_every_field_but_the_query() -> None:
+    head = RequestHead(
+        "POST", "/a?x=1", b"/a", "x=1", "HTTP/1.1", [(b"Host", b"h")],
+        "192.0.2.1", 5000, "127.0.0.1", 8080, "https", True, "rid", 12.5,
+    )  # fmt: skip
+    head.remote_user, head.auth_type, head.ssl_environ = "u", "Basic", {"HTTPS": "on"}
+    copy = head.with_query("y=2")
+    assert copy is not head
+    assert copy.query == "y=2" and head.query == "x=1"
+    # Its fields (slots, or a compiled class's attributes), not its methods.
+    fields = [n for n in dir(RequestHead) if not n.startswith("_")]
+    fields = [n for n in fields if not callable(getattr(RequestHead, n))]
+    assert "remote_user" in fields and "query" in fields
+    for name in fields:
+        if name != "query":
+            assert getattr(copy, name) == getattr(head, name), name
