@@ -24,7 +24,7 @@ import re
 import stat
 import sys
 import traceback
-from typing import Any, Callable, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Iterable, List, Optional, Protocol, Tuple
 
 from wsgihost import errorpages
 from wsgihost.wsgi.input_error import InputError
@@ -42,22 +42,22 @@ _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 ERROR_500 = errorpages.page(500)  # Apache's page, as mod_wsgi's failed request gets
 
 
-class ResponseSink:
+class ResponseSink(Protocol):
     """Where a response goes. Called from the thread running the app.
 
     ``send`` carries the head (status and headers, only on the first call)
     with some body bytes; ``end`` marks the last call. ``abort`` says the
     response cannot be completed, so the connection must be closed. ``closed``
     turns true when the client has gone, so the runner stops producing.
+    (A protocol, not a base class: the front end's request and the daemon's
+    frame sink are unrelated classes, and compiled code checks base classes.)
     """
 
-    closed = False
+    closed: bool
 
-    def send(self, head: Optional[Head], data: bytes, end: bool) -> None:
-        raise NotImplementedError
+    def send(self, head: Optional[Head], data: bytes, end: bool) -> None: ...
 
-    def abort(self) -> None:
-        raise NotImplementedError
+    def abort(self) -> None: ...
 
 
 class ResponseError(Exception):
