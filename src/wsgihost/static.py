@@ -74,6 +74,9 @@ class FileResponse:
     streamed: bool = False
     # An error-log line the answer is worth: (module, level, message).
     log: tuple[str, str, str] | None = None
+    # A directory listing still to be drawn (``decide(defer_listing=True)``): the
+    # front end draws it on a pool thread, so a large folder does not hold the loop.
+    draw: Callable[[], FileResponse] | None = None
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,7 @@ def decide(
     boundary: str = "wsgihost",
     autoindex: bool = True,
     surroundings: Callable[[], Surroundings] | None = None,
+    defer_listing: bool = False,
 ) -> FileResponse:
     """The response for a static file request.
 
@@ -236,7 +240,8 @@ def decide(
     ``boundary`` separates the parts of a multipart/byteranges body;
     ``autoindex`` is whether mod_autoindex is loaded (Server.autoindex);
     ``surroundings`` gives a listing the server around its folder (sub-requests
-    and the signature; by default, the folder's own settings and no signature).
+    and the signature; by default, the folder's own settings and no signature);
+    with ``defer_listing`` a listing comes back undrawn, in ``draw``.
     """
     settings = target.settings
     satisfy_any = settings.compat is not None and settings.compat.satisfy(method) == "any"
@@ -277,6 +282,7 @@ def decide(
                     boundary=boundary,
                     autoindex=autoindex,
                     surroundings=surroundings,
+                    defer_listing=defer_listing,
                 )
     if method not in SERVED_METHODS:
         is_dir = isinstance(found, os.stat_result) and statmod.S_ISDIR(found.st_mode)
@@ -295,6 +301,12 @@ def decide(
         if method == "POST":
             return _page(404)  # mod_autoindex declines all but GET: the core's AH00129
         if settings.indexes:
+            if defer_listing:
+                return FileResponse(
+                    200,
+                    [],
+                    draw=lambda: _listing(target, method, query, mime_table, fs, surroundings),
+                )
             return _listing(target, method, query, mime_table, fs, surroundings)
         refused = _page(403, _DENIED)
         names = ",".join(settings.directory_index or ()) or "none"

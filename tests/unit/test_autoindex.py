@@ -336,3 +336,15 @@ def test_every_name_is_routed_where_a_location_or_htaccess_could_differ(
     tmp_path: Path, text: str
 ) -> None:
     assert _plain(tmp_path, text) is None
+
+
+def test_a_deferred_listing_is_drawn_when_asked_and_matches_the_direct_one(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_bytes(b"x")
+    settings = DEFAULT_SETTINGS.merge(DirSettings(indexes=True))
+    t = FileTarget(Host(), str(tmp_path / "d"), str(tmp_path), "/d/", settings)
+    later = decide(t, "GET", "", lambda name: None, defer_listing=True)
+    assert later.draw is not None and later.body == b""
+    assert later.draw().body == decide(t, "GET", "", lambda name: None).body
+    # Only listings wait: a file or a refusal is answered at once.
+    assert decide(t, "POST", "", lambda name: None, defer_listing=True).draw is None

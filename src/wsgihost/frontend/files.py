@@ -63,7 +63,16 @@ def serve_file(conn: Connection, req: Request, target: FileTarget) -> None:
         boundary=BOUNDARY,
         autoindex=conn.worker.server.autoindex,
         surroundings=listing.surroundings(conn, req, target),
+        defer_listing=True,
     )
+    if resp.draw is not None:
+        listing.draw_later(conn, req, target, resp.draw, respond)
+        return
+    respond(conn, req, target, resp)
+
+
+def respond(conn: Connection, req: Request, target: FileTarget, resp: static.FileResponse) -> None:
+    """Runs on the loop: send what :func:`static.decide` chose."""
     if resp.log is not None:
         listing.log(conn, target, resp.log)
     if resp.close:

@@ -63,6 +63,29 @@ def surroundings(conn: Connection, req: Request, target: FileTarget) -> Callable
     return make
 
 
+def draw_later(
+    conn: Connection,
+    req: Request,
+    target: FileTarget,
+    draw: Callable[[], static.FileResponse],
+    respond: Callable[[Connection, Request, FileTarget, static.FileResponse], None],
+) -> None:
+    """Draw a listing on a pool thread (a large folder takes a while: the loop goes
+    on serving the worker's other connections), then ``respond`` on the loop."""
+    loop = conn.loop
+
+    def run() -> None:
+        try:
+            page = draw()
+        except Exception as e:  # a bug must not leave the client waiting
+            conn.worker.log.error(f"error while listing {target.path}: {e!r}")
+            loop.call_soon_threadsafe(conn.answer, req, 500)
+            return
+        loop.call_soon_threadsafe(respond, conn, req, target, page)
+
+    conn.worker.pool.submit(run)
+
+
 def log(conn: Connection, target: FileTarget, line: tuple[str, str, str]) -> None:
     """Write a listing's error-log line (``module, level, message``) to the host's
     error log, naming the client, as Apache's module does."""
