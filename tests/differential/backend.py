@@ -11,6 +11,7 @@ the backend received, so a case compares what each proxy passed on:
 - ``/cookie``: Set-Cookie headers with Domain and Path;
 - ``/hop-response``: hop-by-hop response headers among others;
 - ``/both-framings``: a Content-Length and chunks at once;
+- ``/noreason?code=N``: a status line with no reason phrase;
 - ``/redirect``: Location, Content-Location and URI naming the backend;
 - ``/stall?s=S``: answers after S seconds;
 - ``/close``: closes the connection without an answer;
@@ -163,6 +164,10 @@ class Handler(socketserver.BaseRequestHandler):
                 ("Via", "1.1 inner"),
             ]
             self.send(200, hop, b"hop\n")
+            return True
+        if path.endswith("/noreason"):
+            code = query.get("code", "200").encode()
+            self.request.sendall(b"HTTP/1.1 " + code + b"\r\nContent-Length: 2\r\n\r\nno")
             return True
         if path.endswith("/both-framings"):
             self.request.sendall(

@@ -565,6 +565,7 @@ async def _relay(
         log("error", f"AH01105: bad response from {worker.address}: {e}", module)
         errordocs.answer(conn, req, 502)
         return False
+    # The backend's reason phrase, none where it gave none (as Apache passes it).
     status = f"{head.code} {head.reason}" if head.reason else f"{head.code}"
     headers = _response_headers(head, conf, req, target, body.chunked)
     try:
