@@ -916,6 +916,8 @@ class Connection(asyncio.Protocol):
         self.served += 1
         self.queue.popleft()
         self.active = None
+        if self.last is req and req.complete:
+            self.last = None  # an idle connection holds no finished request (1.4 KB)
         dispatch.log_access(self, req)
         if not req.body_done:
             if req.keep_alive:
