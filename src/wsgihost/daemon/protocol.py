@@ -257,8 +257,10 @@ def _decode_request(payload: bytes) -> dict[str, Any]:
     if has_environ:
         if (len(items) - end) % 2:
             raise ValueError("REQUEST environ has a name without a value")
-        pairs = iter(items[end:])
-        head["environ"] = dict(zip(pairs, pairs))  # noqa: B905 (strict= is Python 3.10+)
+        environ: dict[str, str] = {}
+        for i in range(end, len(items), 2):  # (a loop: several times faster compiled)
+            environ[items[i]] = items[i + 1]
+        head["environ"] = environ
     elif len(items) != end:
         raise ValueError("REQUEST has more values than its count")
     return head
