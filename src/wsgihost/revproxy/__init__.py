@@ -7,7 +7,9 @@
 * :mod:`.workers`: the backends the configuration names, their parameters
   and pools of keep-alive connections;
 * :mod:`.backend`: one connection to a backend and the response parser;
-* :mod:`.handler`: serving a proxied request, streaming both ways;
+* :mod:`.handler`: serving a proxied request, streaming both ways, with
+  :mod:`.outgoing` (the request the backend gets) and :mod:`.answers` (what
+  the proxy answers itself: its error pages, Max-Forwards, its log lines);
 * :mod:`.tunnel`: a WebSocket after the backend's 101.
 
 The directives are read in :mod:`wsgihost.config.mod_proxy`; routing gives a
