@@ -158,6 +158,11 @@ HOSTS = {
 }
 CASES["proxy-preserve-host-client-port"] = ("GET", "/kept/ph", [], b"")
 CASES["proxy-host-not-preserved"] = ("GET", "/p/host", [], b"")
+# The main server's ProxyPass: inherited, unless ProxyPassInherit Off.
+CASES["proxy-inherited"] = ("GET", "/main-only/x", [], b"")
+CASES["proxy-not-inherited"] = ("GET", "/main-only/x", [], b"")
+CASES["proxy-not-inherited-own"] = ("GET", "/own/y", [], b"")
+HOSTS["proxy-not-inherited"] = HOSTS["proxy-not-inherited-own"] = "noinherit.test:{port}"
 # A Host naming the backend picks nothing: the path is served as any other.
 HOSTS["proxy-host-names-backend"] = "127.0.0.1:{backend}"
 CASES["proxy-host-names-backend"] = ("GET", "/inner/x", [], b"")

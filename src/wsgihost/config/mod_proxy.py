@@ -360,14 +360,12 @@ def _default_only(default: str, what: str) -> Apply:
 
 
 def _inherit(ctx: Context, args: list[str]) -> None:
-    if args[0].lower() == "off":
-        # Skipping it would proxy, in a virtual host, what its author kept out.
-        ctx.error(
-            "ProxyPassInherit Off is not provided: a virtual host always inherits "
-            "the main server's ProxyPass lines; move them into the virtual hosts"
-        )
-    elif args[0].lower() != "on":
+    word = args[0].lower()
+    if word not in ("on", "off"):
         ctx.error("must be On or Off")
+        return
+    # Apache 2.4 keeps the main server's mappings either way (only their workers'
+    # parameters are not inherited with Off): so do we, parameters included.
 
 
 _SCOPE = ANY
@@ -572,12 +570,13 @@ DIRECTIVES: tuple[Directive, ...] = (
     ),
     record(
         "ProxyPassInherit",
-        "ProxyPassInherit On",
+        "ProxyPassInherit On|Off",
         TOP,
         (1, 1),
         "On",
-        "Only `On`: a virtual host inherits the main server's ProxyPass lines (`Off` is "
-        "refused, since ignoring it would proxy what the virtual host kept out).",
+        "Read; as in Apache 2.4, a virtual host tries the main server's ProxyPass lines "
+        "before its own either way (with `Off` Apache only stops their worker parameters "
+        "from being inherited; wsgihost keeps them).",
         _inherit,
         module=M,
     ),
