@@ -153,3 +153,14 @@ def test_first_match_wins_main_server_first_and_location_before_all(tmp_path: Pa
     workers = Workers(server)
     assert workers.find("http://127.0.0.1:9/main/b") is not None
     assert workers.find("http://169.254.169.254/latest") is None
+
+
+def test_mappings_are_not_for_directories(tmp_path: Path) -> None:
+    _, problems = _server(
+        tmp_path,
+        f"<Directory {tmp_path}>\nProxyPass /b http://h/\nProxyPassReverse /a http://h/\n"
+        "</Directory>\n",
+    )
+    text = "\n".join(problems)
+    assert "site.conf:4: ProxyPass: ProxyPass is allowed in the server" in text
+    assert "site.conf:5: ProxyPassReverse: ProxyPassReverse is allowed in the server" in text

@@ -262,6 +262,9 @@ def _number(text: str) -> bool:
 
 
 def _reverse(ctx: Context, args: list[str]) -> None:
+    if ctx.section is not None and ctx.section.kind != "location":
+        ctx.error("ProxyPassReverse is allowed in the server, a <VirtualHost> or a <Location>")
+        return
     location = _in_location(ctx)
     if location is not None:
         if len(args) > 1 and args[1] != "interpolate":
