@@ -114,12 +114,14 @@ class Backend(asyncio.Protocol):
         if self.reading_paused and self.transport is not None:
             self.reading_paused = False
             self.transport.resume_reading()
-        self._waiter = self.loop.create_future()
         have = len(self.buf)
+        waiter = self._waiter = self.loop.create_future()
+        # A plain timer, not asyncio.timeout(): this wait happens several times a request.
+        timer = self.loop.call_later(timeout, _expire, waiter)
         try:
-            async with asyncio.timeout(timeout):
-                await self._waiter
+            await waiter
         finally:
+            timer.cancel()
             self._waiter = None
         return len(self.buf) > have or not self.eof
 
@@ -152,6 +154,11 @@ class Backend(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
         self.eof = True
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 class Head:

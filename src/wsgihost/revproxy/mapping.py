@@ -17,6 +17,7 @@ mod_proxy's rules, as httpd 2.4 applies them:
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import quote_from_bytes
 
@@ -114,17 +115,28 @@ def pass_target(rule: ProxyRule, uri: str, args: str, raw_uri: str) -> str | Non
 
 def canonical(url: str, args: str) -> str:
     """``url`` with its path re-encoded and the query ``args`` after it (proxy_http_canon)."""
-    m = re.match(r"([A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*)(.*)\Z", url, re.S)
+    m = _BASE.match(url)
     if m is None:
         return url
-    base, path = m.group(1), m.group(2)
-    parts = split_url(url)
-    if parts is not None:
-        scheme, host, port, _ = parts
-        shown = f"[{host}]" if ":" in host else host
-        base = f"{scheme}://{shown}" + (f":{port}" if port != 80 else "")
+    base = _base(m.group(1))
+    path = m.group(2)
     path = path[1:] if path.startswith("/") else path
     return base + "/" + canon_path(path) + ("?" + args if args else "")
+
+
+_BASE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^/?#]*)(.*)\Z", re.S)
+
+
+@functools.lru_cache(maxsize=256)
+def _base(base: str) -> str:
+    """``scheme://host[:port]`` as proxy_http_canon rebuilds it (the default port
+    left out); the same few for every request, so remembered."""
+    parts = split_url(base)
+    if parts is None:
+        return base
+    scheme, host, port, _ = parts
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}" + (f":{port}" if port != 80 else "")
 
 
 def is_url(text: str) -> bool:
