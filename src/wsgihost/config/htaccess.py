@@ -97,7 +97,8 @@ OVERRIDE_CLASS: dict[str, str] = {
 # Directives the table allows in directory context (or, as placeholders, in
 # any) that Apache never accepts in .htaccess: server-wide ones, and those
 # marked ACCESS_CONF only (<Directory> and friends, not .htaccess), such as
-# WSGIProcessGroup and WSGIApplicationGroup in mod_wsgi 4.9. AllowOverrideList
+# WSGIProcessGroup and WSGIApplicationGroup in mod_wsgi 4.9, and all of
+# mod_proxy's (RSRC_CONF and ACCESS_CONF only). AllowOverrideList
 # may still name the ACCESS_CONF ones, as in Apache.
 _NOT_IN_HTACCESS = """
     Define UnDefine Include IncludeOptional MaxRanges MaxRangeOverlaps MaxRangeReversals
@@ -111,6 +112,12 @@ _NOT_IN_HTACCESS = """
     WSGISocketRotation WSGIServerMetrics WSGISwitchInterval WSGIPassApacheRequest
     WSGIHandlerScript WSGIDispatchScript ScriptAlias ScriptAliasMatch
     ProxyPass ProxyPassMatch ProxyPassReverse Proxy ProxyMatch
+    ProxyPassReverseCookieDomain ProxyPassReverseCookiePath ProxyPreserveHost
+    ProxyAddHeaders ProxyErrorOverride ProxyPassInterpolateEnv Proxy100Continue
+    ProxyIOBufferSize ProxyMaxForwards ProxyReceiveBufferSize ProxyBlock ProxyDomain
+    NoProxy ProxyRemote ProxyRemoteMatch ProxySet ProxySourceAddress ProxyStatus
+    BalancerMember ProxyWebsocketAsync ProxyWebsocketAsyncDelay
+    ProxyWebsocketFallbackToProxyHttp ProxyWebsocketIdleTimeout
     Directory DirectoryMatch Location LocationMatch VirtualHost
     AuthLDAPCharsetConfig LDAPTrustedGlobalCert LDAPTrustedMode LDAPVerifyServerCert
     LDAPSharedCacheSize LDAPSharedCacheFile LDAPCacheEntries LDAPCacheTTL
