@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -193,6 +194,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "app.wsgi").write_text(APP)
     (root / "docs").mkdir()
     (root / "docs" / "file.txt").write_text("0123456789 static\n")
+    # An hour old: a file changed within the last second gets a weak ETag (as
+    # in Apache), which would differ between servers asked a moment apart.
+    old = time.time() - 3600
+    os.utime(root / "docs" / "file.txt", (old, old))
     return root
 
 
