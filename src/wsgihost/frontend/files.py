@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 SMALL = 64 * 1024
 BLOCK = 256 * 1024
 # One boundary for every multipart/byteranges body this process sends, random
-# as Apache's (chosen once at start, 64 bits in hex).
-BOUNDARY = "%x" % secrets.randbits(64)
+# as Apache's (chosen once at start, 64 bits in hex), and as long as Apache's:
+# 16 digits, zero-padded ("%x" alone made one process in 16 send a shorter one,
+# and so other Content-Lengths than Apache).
+BOUNDARY = "%016x" % secrets.randbits(64)
 
 
 _PAGE_HEADERS = ("content-type", "content-length", "location")
