@@ -29,7 +29,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.servers import APACHE_MODULES, HOST, accepts_connections, apache_command, free_port
+from bench.servers import (
+    HOST,
+    accepts_connections,
+    apache_command,
+    apache_head,
+    free_port,
+)
 
 DEBIAN_AUTOINDEX = """\
 IndexOptions FancyIndexing VersionSort HTMLTable NameWidth=* DescriptionWidth=* Charset=UTF-8
@@ -67,17 +73,7 @@ def make_folder(folder: Path, count: int) -> None:
 def site(root: Path, docs: Path, port: int, apache: bool) -> Path:
     head = ""
     if apache:
-        identity = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
-        head = f"""ServerRoot "{root}"
-DefaultRuntimeDir "{root}"
-PidFile "{root}/apache2.pid"
-{identity}LoadModule mpm_event_module {APACHE_MODULES}/mod_mpm_event.so
-LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so
-LoadModule mime_module {APACHE_MODULES}/mod_mime.so
-LoadModule dir_module {APACHE_MODULES}/mod_dir.so
-LoadModule autoindex_module {APACHE_MODULES}/mod_autoindex.so
-StartServers 2
-"""
+        head = apache_head(root, ("mime", "dir", "autoindex")) + "StartServers 2\n"
     conf = root / "site.conf"
     conf.write_text(
         f"""{head}ServerName {HOST}

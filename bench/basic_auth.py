@@ -25,7 +25,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.servers import APACHE_MODULES, HOST, accepts_connections, apache_command, free_port
+from bench.servers import (
+    HOST,
+    accepts_connections,
+    apache_command,
+    apache_head,
+    free_port,
+)
 
 from wsgihost.access import htpasswd
 
@@ -88,18 +94,10 @@ def site(root: Path, port: int, users: Path, apache: bool) -> Path:
     (docs / "private" / "page.txt").write_text("hello\n")
     head = ""
     if apache:
-        identity = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
-        head = f"""ServerRoot "{root}"
-DefaultRuntimeDir "{root}"
-PidFile "{root}/apache2.pid"
-{identity}LoadModule mpm_event_module {APACHE_MODULES}/mod_mpm_event.so
-LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so
-LoadModule authn_core_module {APACHE_MODULES}/mod_authn_core.so
-LoadModule authn_file_module {APACHE_MODULES}/mod_authn_file.so
-LoadModule auth_basic_module {APACHE_MODULES}/mod_auth_basic.so
-LoadModule authz_user_module {APACHE_MODULES}/mod_authz_user.so
-StartServers 2
-"""
+        head = (
+            apache_head(root, ("authn_core", "authn_file", "auth_basic", "authz_user"))
+            + "StartServers 2\n"
+        )
     conf = root / "site.conf"
     conf.write_text(
         f"""{head}ServerName {HOST}

@@ -27,7 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.servers import APACHE_MODULES, HOST, accepts_connections, apache_command, free_port
+from bench.servers import (
+    HOST,
+    accepts_connections,
+    apache_command,
+    apache_head,
+    free_port,
+)
 
 BODY = b"Hello, World!\n"
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (
@@ -70,16 +76,7 @@ def backend(port: int) -> None:
 def site(root: Path, port: int, backend_port: int, apache: bool) -> Path:
     head = ""
     if apache:
-        identity = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
-        head = f"""ServerRoot "{root}"
-DefaultRuntimeDir "{root}"
-PidFile "{root}/apache2.pid"
-{identity}LoadModule mpm_event_module {APACHE_MODULES}/mod_mpm_event.so
-LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so
-LoadModule proxy_module {APACHE_MODULES}/mod_proxy.so
-LoadModule proxy_http_module {APACHE_MODULES}/mod_proxy_http.so
-ThreadsPerChild 25
-"""
+        head = apache_head(root, ("proxy", "proxy_http")) + "ThreadsPerChild 25\n"
     conf = root / "site.conf"
     conf.write_text(
         f"""{head}ServerName {HOST}

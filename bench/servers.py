@@ -337,6 +337,21 @@ def apache_command(
     return [str(binary), "-f", str(config), "-DFOREGROUND"], env
 
 
+def apache_head(root: Path, modules: Sequence[str]) -> str:
+    """The first lines of a bench script's Apache site file: its run folder, the
+    user its children take when started as root, mpm_event and authz_core, then
+    ``modules`` (names as in ``mod_NAME.so``)."""
+    identity = "User www-data\nGroup www-data\n" if os.geteuid() == 0 else ""
+    loads = "".join(
+        f"LoadModule {name}_module {APACHE_MODULES}/mod_{name}.so\n"
+        for name in ("mpm_event", "authz_core", *modules)
+    )
+    return (
+        f'ServerRoot "{root}"\nDefaultRuntimeDir "{root}"\nPidFile "{root}/apache2.pid"\n'
+        f"{identity}{loads}"
+    )
+
+
 def apache_config(
     writer: str, run_dir: Path, port: int, processes: int, threads: int, wsgi: str, app_dir: Path
 ) -> str:
