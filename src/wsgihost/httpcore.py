@@ -134,7 +134,7 @@ def split_target(target: bytes) -> tuple[bytes | None, bytes, bytes]:
     fragment (RFC 9112 3.2: never sent) or userinfo in an absolute target
     is refused, and so is any other form (``echo``, ``mailto:x``).
     """
-    if b"#" in target:
+    if target.find(b"#") >= 0:
         raise ValueError("a fragment in the request target")
     if target[:1] == b"/" or target == b"*":
         path, _, query = target.partition(b"?")
@@ -143,7 +143,7 @@ def split_target(target: bytes) -> tuple[bytes | None, bytes, bytes]:
     if m is None or target.partition(b":")[0].lower() not in (b"http", b"https"):
         raise ValueError("invalid request target")
     authority = m.group(1)
-    if b"@" in authority:
+    if authority.find(b"@") >= 0:
         raise ValueError("userinfo in the request target")
     if split_host(authority) is None:
         raise ValueError(f"invalid authority {authority[:100]!r}")

@@ -71,7 +71,7 @@ def parse(line: bytes) -> RequestLine:
             method is not None
             and raw_protocol == b"HTTP/1.1"
             and target
-            and b"\0" not in target.translate(_NOT_TARGET)
+            and target.translate(_NOT_TARGET).find(b"\0") < 0
         ):
             return method, target, "HTTP/1.1", HTTP11  # what nearly every request is
         if raw_protocol == b"HTTP/1.1":
@@ -94,7 +94,7 @@ def parse(line: bytes) -> RequestLine:
         if not _TOKEN.fullmatch(raw_method):
             raise BadRequestLine(f"invalid method token {raw_method[:80]!r}", line)
         method = raw_method.decode("ascii")
-    if not target or b"\0" in target.translate(_NOT_TARGET):
+    if not target or target.translate(_NOT_TARGET).find(b"\0") >= 0:
         raise BadRequestLine("missing or incorrectly encoded request target", line)
     if version == HTTP09 and method != "GET":
         raise BadRequestLine("only GET is allowed for HTTP/0.9 requests", line)

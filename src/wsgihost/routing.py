@@ -142,11 +142,11 @@ def normalize_path(raw: bytes) -> str | None:
     ``/``, ``MergeSlashes On``.
     """
     lowered = raw.lower()
-    if b"%2f" in lowered or b"%00" in lowered or b"\x00" in raw:
+    if lowered.find(b"%2f") >= 0 or lowered.find(b"%00") >= 0 or raw.find(b"\x00") >= 0:
         return None
-    if b"%" in raw and _BAD_ESCAPE.search(raw):
+    if raw.find(b"%") >= 0 and _BAD_ESCAPE.search(raw):
         return None
-    decoded = unquote_to_bytes(raw) if b"%" in raw else raw
+    decoded = unquote_to_bytes(raw) if raw.find(b"%") >= 0 else raw
     text = decoded.decode("latin-1")
     if not text.startswith("/"):
         return None
@@ -177,7 +177,7 @@ def path_refusal(raw: bytes) -> int:
     if _BAD_ESCAPE.search(raw):
         return 400
     lowered = raw.lower()
-    if b"%2f" in lowered or b"%00" in lowered:
+    if lowered.find(b"%2f") >= 0 or lowered.find(b"%00") >= 0:
         return 404
     return 400
 
@@ -342,7 +342,9 @@ class _CompiledHost:
         self.files = [c for c in compiled if c.kind == "files"]
         self.locations = [c for c in compiled if c.kind == "location"]
         self.proxies = [c for c in compiled if c.kind == "proxy"]  # <Proxy>, <ProxyMatch>
-        self._cache: dict[tuple[str, str, DirSettings | None], DirSettings] = {}
+        self._cache: dict[tuple[str, str, int], DirSettings] = {}
+        # The ``over`` settings the caches' keys name, by id (see _identity).
+        self._overs: dict[int, DirSettings] = {}
         # .htaccess files to read per request; set by Router where AllowOverride allows.
         self.overrides: htaccess.HtaccessFiles | None = None
         # Handler mappings (SetHandler, AddHandler): only hosts with some walk the path.
@@ -391,13 +393,28 @@ class _CompiledHost:
 
     def settings_for(self, fs_path: str, url_path: str, over: DirSettings | None) -> DirSettings:
         # Merging is the same for every request to one script: remember it.
-        key = (fs_path, url_path if self.locations else "", over)
+        key = (fs_path, url_path if self.locations else "", self._identity(over))
         found = self._cache.get(key)
         if found is None:
             if len(self._cache) > 4096:
                 self._cache.clear()
             found = self._cache[key] = self._settings_for(fs_path, url_path, over)
         return found
+
+    def _identity(self, over: DirSettings | None) -> int:
+        """``over`` in a cache key, by identity: hashing a DirSettings hashes its
+        sixty-odd fields, which cost more than the rest of routing a request.
+
+        ``over`` is always an object of the configuration (an alias's or a
+        section's settings), so this map stays as small as the configuration;
+        holding it here keeps its id from being reused while a key names it.
+        """
+        if over is None:
+            return 0
+        key = id(over)
+        if key not in self._overs:
+            self._overs[key] = over
+        return key
 
     def request_settings(
         self, fs_path: str, url_path: str, over: DirSettings | None
@@ -408,7 +425,7 @@ class _CompiledHost:
         overrides = self.overrides
         if overrides is None:
             return self.settings_for(fs_path, url_path, over)
-        key = (id(self), fs_path, url_path if self.locations else "", over)
+        key = (id(self), fs_path, url_path if self.locations else "", self._identity(over))
         return overrides.remember(
             key, lambda: self._settings_for(fs_path, url_path, over, overrides)
         )

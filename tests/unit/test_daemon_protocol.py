@@ -260,3 +260,16 @@ def test_a_response_head_missing_a_value_is_refused() -> None:
     front.receive_data(b"")
     with pytest.raises(ProtocolError, match="bad RESPONSE frame"):
         front.next_event()
+
+
+def test_times_in_a_head_travel_to_the_microsecond() -> None:
+    # Floats in a head are times (queued, deadline): sent as whole microseconds,
+    # since repr() of a float cost more than the rest of the head.
+    front, daemon = Channel("front"), Channel("daemon")
+    head = {"environ": {}, "queued": 1234.5678919, "deadline": 1_700_000_000.25}
+    daemon.receive_data(front.send(Request(head)))
+    got = daemon.next_event()
+    assert isinstance(got, Request)
+    assert got.head["queued"] == pytest.approx(1234.567892, abs=1e-9)
+    assert got.head["deadline"] == 1_700_000_000.25
+    assert isinstance(got.head["queued"], float)

@@ -654,5 +654,7 @@ class Server:
 
     def error_log_format(self, host: Host) -> str | None:
         """The ErrorLogFormat that applies to ``host`` (None: Apache's default lines)."""
+        if not self.error_log_formats:
+            return None  # (every request asks: no dict, no hashing of Where)
         found = dict(self.error_log_formats)
         return found.get(host.where, found.get(self.main.where))

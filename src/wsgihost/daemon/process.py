@@ -44,7 +44,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple, cast
 
 from wsgihost import privileges
-from wsgihost.daemon import restrict
+from wsgihost.daemon import quickio, restrict
 from wsgihost.daemon.errorlogs import DaemonLogs
 from wsgihost.daemon.protocol import (
     DEADLINE,
@@ -214,7 +214,10 @@ class FrameSink:
     def _write(self, buffers: List[Any]) -> None:
         try:
             if len(buffers) == 1:
-                self.conn.sendall(buffers[0])
+                quickio.sendall(self.conn, buffers[0])
+            elif sum(len(b) for b in buffers) <= _JOIN_BELOW:
+                # One write that keeps the GIL beats sendmsg(), which lets it go.
+                quickio.sendall(self.conn, b"".join(buffers))
             else:
                 sendall_vector(self.conn, buffers)
         except OSError:
@@ -222,6 +225,7 @@ class FrameSink:
 
 
 _READ_SIZE = 256 * 1024  # a body arrives in few reads, each one GIL hand-over fewer
+_JOIN_BELOW = 64 * 1024  # a response's frames up to this size are copied into one write
 _buffers = threading.local()
 
 
@@ -231,11 +235,10 @@ def _recv(sock: socket.socket) -> memoryview:
     A fresh bytes object of _READ_SIZE per read would be above malloc's mmap
     threshold: a map and an unmap for every read.
     """
-    buffer = getattr(_buffers, "view", None)
-    if buffer is None:
-        buffer = _buffers.view = memoryview(bytearray(_READ_SIZE))
-    n = sock.recv_into(buffer)
-    return buffer[:n]
+    reader = getattr(_buffers, "reader", None)
+    if reader is None:
+        reader = _buffers.reader = quickio.ReadBuffer(_READ_SIZE)
+    return cast(quickio.ReadBuffer, reader).recv(sock)
 
 
 def sendall_vector(sock: socket.socket, buffers: List[Any]) -> None:
@@ -531,7 +534,7 @@ class Daemon:
         # Last: from here on another thread may own the connection.
         try:
             if conn.registered:
-                self._poll.modify(conn.fd, _ARMED)
+                quickio.rearm(self._poll, conn.fd, _ARMED)
             else:
                 conn.registered = True
                 self._poll.register(conn.fd, _ARMED)
@@ -590,9 +593,9 @@ class Daemon:
             reason = DEADLINE
         try:
             if reason is not None:
-                sock.sendall(channel.send(Reject(reason)))
+                quickio.sendall(sock, channel.send(Reject(reason)))
                 return False
-            sock.sendall(channel.send(Accept()))
+            quickio.sendall(sock, channel.send(Accept()))
         except OSError:
             return False
         return self._run(sock, channel, head, early)

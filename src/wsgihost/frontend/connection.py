@@ -52,6 +52,7 @@ LENGTH_BODY = 1  # body_left more bytes of a Content-Length body
 CHUNKED_BODY = 2  # a chunked body, read by the decoder
 
 PIPELINE_MAX = 8  # requests queued on one connection before we stop reading
+_MAKING_COND = threading.Lock()  # held only while a connection makes its condition
 # What llhttp is given in place of the request line (see Connection._request_line).
 _LLHTTP_LINE_11 = b"GET / HTTP/1.1\r\n"
 _LLHTTP_LINE_10 = b"GET / HTTP/1.0\r\n"
@@ -92,7 +93,9 @@ class Connection(asyncio.Protocol):
     def __init__(self, worker: Home) -> None:
         self.worker = worker
         self.loop = worker.loop
-        self.cond = threading.Condition()
+        # Made when first needed (``cond``): most connections in daemon mode
+        # never hand anything to a thread, and a Condition costs microseconds.
+        self._cond: threading.Condition | None = None
         self.transport: asyncio.Transport | None = None
         # llhttp takes its callbacks from the object it is given, once: the
         # head reader's own on_header is put here first, with no call between.
@@ -163,6 +166,17 @@ class Connection(asyncio.Protocol):
 
     # -- transport events ------------------------------------------------------
 
+    @property
+    def cond(self) -> threading.Condition:
+        """The condition the loop and the app's threads meet under (frontend/exchange.py)."""
+        cond = self._cond
+        if cond is None:
+            with _MAKING_COND:
+                cond = self._cond
+                if cond is None:
+                    cond = self._cond = threading.Condition()
+        return cond
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
         tr: Any = transport
@@ -195,12 +209,16 @@ class Connection(asyncio.Protocol):
             self.tunnel(b"")
         self.worker.connections.discard(self)
         self.worker.release(self)
-        with self.cond:
-            for req in self.queue:
-                req.dropped = True
-                if not req.body_done:
-                    req.failed = "the client closed the connection"
-            self.cond.notify_all()
+        for req in self.queue:
+            req.dropped = True
+            if not req.body_done:
+                req.failed = "the client closed the connection"
+        # Flags first, then the condition: a thread makes it before it first
+        # looks at them, so either it sees them or it is woken here.
+        cond = self._cond
+        if cond is not None:
+            with cond:
+                cond.notify_all()
         if self.active is not None and not self.active.head_sent and self.active.status == 0:
             self.active.status = 499  # logged as the client going away, like nginx's 499
         self._wake_body()
@@ -441,9 +459,9 @@ class Connection(asyncio.Protocol):
         """A request line still arriving: over LimitRequestLine is a 414 now
         (so a client cannot make us buffer more), a bare LF or CR a 400 (a
         line that would never end)."""
-        if b"\n" in buf:
+        if buf.find(b"\n") >= 0:
             raise Reject(400, "bare LF in the request line")
-        if b"\r" in buf[:-1]:
+        if buf[:-1].find(b"\r") >= 0:
             raise Reject(400, "bare CR in the request line")
         if len(buf) > self.worker.server.limits.request_line + 2:
             raise Reject(414, "request line too long")
@@ -456,9 +474,9 @@ class Connection(asyncio.Protocol):
         will never end (bare LF or CR line ends) is refused now, not at the
         head deadline.
         """
-        if b"\n" in tail:
+        if tail.find(b"\n") >= 0:
             raise Reject(400, "bare LF in the request head")
-        if b"\r" in tail[:-1]:
+        if tail[:-1].find(b"\r") >= 0:
             raise Reject(400, "bare CR in the request head")
         limits = self.worker.server.limits
         if len(tail) > limits.field_size + 2:

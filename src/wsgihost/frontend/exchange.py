@@ -76,7 +76,10 @@ class Exchange(Protocol):
     def worker(self) -> Site: ...
 
     loop: asyncio.AbstractEventLoop
-    cond: threading.Condition
+
+    @property
+    def cond(self) -> threading.Condition: ...
+
     body_paused: Request | None  # the request whose unread body stopped our reading
     write_paused: bool  # the client's transport is over its high-water mark
 

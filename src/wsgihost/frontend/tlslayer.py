@@ -462,7 +462,7 @@ class TlsProtocol(asyncio.Protocol):
             return  # answered: the rest is not read
         self.obj = None
         self.plain_buf += data
-        ended = b"\r\n\r\n" in self.plain_buf or b"\n\n" in self.plain_buf
+        ended = self.plain_buf.find(b"\r\n\r\n") >= 0 or self.plain_buf.find(b"\n\n") >= 0
         if not ended and len(self.plain_buf) < 16384:
             return
         response = httpcore.error_response(400, notes=PLAIN_HTTP_NOTE)

@@ -100,7 +100,7 @@ def _bare_name(server_name: str) -> str:
 
 def decode_path(raw_path: bytes) -> str:
     """Percent-decode a request path into a PEP 3333 string (bytes as latin-1)."""
-    if b"%" in raw_path:
+    if raw_path.find(b"%") >= 0:
         raw_path = unquote_to_bytes(raw_path)
     return raw_path.decode("latin-1")
 
