@@ -198,6 +198,16 @@ _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # RFC 9110 5.5: HTAB only
 _STATUS_LINE = re.compile(r"[1-9][0-9][0-9](?: [^\x00-\x08\x0a-\x1f\x7f]*)?\Z")
 
 
+_GOOD_STATUSES: set[str] = set()
+_GOOD_NAMES: set[str] = set()
+_REMEMBERED = 512  # each: an app's made-up names cannot grow them without bound
+
+
+def _remember(seen: set[str], text: str) -> None:
+    if len(seen) < _REMEMBERED:
+        seen.add(text)
+
+
 def head_problem(status: str, headers: list[tuple[str, str]]) -> str | None:
     """Why a response head must not be written as it is; None if it may.
 
@@ -207,12 +217,19 @@ def head_problem(status: str, headers: list[tuple[str, str]]) -> str | None:
     app, or whoever feeds it, write headers or a whole response of their own
     (RFC 9110 5.5).
     """
-    if not _STATUS_LINE.match(status):
-        return f"invalid status line {status[:100]!r}"
+    # Every response asks, with the same few statuses and names: those seen to be
+    # good are remembered, and a printable value (isprintable() is False for every
+    # character _BAD_VALUE finds) needs no regex.
+    if status not in _GOOD_STATUSES:
+        if not _STATUS_LINE.match(status):
+            return f"invalid status line {status[:100]!r}"
+        _remember(_GOOD_STATUSES, status)
     for name, value in headers:
-        if not _TOKEN.match(name):
-            return f"invalid header name {name[:100]!r}"
-        if _BAD_VALUE.search(value):
+        if name not in _GOOD_NAMES:
+            if not _TOKEN.match(name):
+                return f"invalid header name {name[:100]!r}"
+            _remember(_GOOD_NAMES, name)
+        if not value.isprintable() and _BAD_VALUE.search(value):
             return (
                 f"header {name!r} has a CR, LF or NUL or other control character "
                 f"in its value {value[:100]!r}"

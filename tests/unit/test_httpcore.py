@@ -202,6 +202,16 @@ def test_an_ordinary_head_passes() -> None:
     assert head_problem("404 Not Found", []) is None
 
 
+def test_a_name_seen_good_still_has_its_value_checked() -> None:
+    # Good statuses and names are remembered; values never are.
+    assert head_problem("200 OK", [("X-Seen", "fine")]) is None
+    found = head_problem("200 OK", [("X-Seen", "v\r\nSet-Cookie: a=1")])
+    assert found is not None and "CR, LF or NUL" in found
+    assert head_problem("200 OK", [("X-Seen", "caf\xe9 \x7f")]) is not None  # DEL
+    assert head_problem("200 OK", [("X-Seen", "caf\xe9")]) is None
+    assert head_problem("200 OK\r\nX: y", []) is not None
+
+
 # -- framing ----------------------------------------------------------------------------
 
 

@@ -620,7 +620,9 @@ class Daemon:
 
     def _run(self, conn: socket.socket, channel: Channel, head: Dict[str, Any], early: Any) -> bool:
         """Run the app; True if the connection may carry another request."""
-        environ: Dict[str, Any] = dict(head["environ"])
+        # The head was decoded for this request alone: its environ is the app's,
+        # not a copy (fifty-odd keys hashed and inserted again).
+        environ = cast(Dict[str, Any], head["environ"])
         _daemon_times(environ, head)
         client = f"{environ.get('REMOTE_ADDR', '-')}:{environ.get('REMOTE_PORT', '-')}"
         log = self.logs.for_request(head)  # the request's host's error log

@@ -238,6 +238,10 @@ def host_of(conn: Exchange, req: Request) -> Host:
 
 def log_access(conn: Exchange, req: Request) -> None:
     """The access-log line of a request answered (or cut short)."""
+    host = req.vhost or conn.worker.server.main
+    logs = conn.worker.logs.access_logs(host)
+    if not logs:
+        return  # (no CustomLog: no record to build)
     head = req.logged_head or req.head
     record = AccessRecord()
     record.client_addr = head.client_addr
@@ -265,9 +269,8 @@ def log_access(conn: Exchange, req: Request) -> None:
         record.ssl_var = layer.log_var
     record.server_port = head.server_port
     record.user = head.remote_user
-    host = req.vhost or conn.worker.server.main
     record.server_name = host.server_name or ""
-    for log in conn.worker.logs.access_logs(host):
+    for log in logs:
         log.log(record)
 
 
