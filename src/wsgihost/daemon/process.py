@@ -44,7 +44,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple, cast
 
 from wsgihost import privileges
-from wsgihost.daemon import quickio, restrict
+from wsgihost.daemon import batch, quickio, restrict
 from wsgihost.daemon.errorlogs import DaemonLogs
 from wsgihost.daemon.protocol import (
     DEADLINE,
@@ -408,6 +408,7 @@ class Daemon:
                 os._exit(EXIT_OK)
 
     def _thread_main(self) -> None:
+        batch.enter()  # a woken thread never preempts the GIL's holder (daemon/batch.py)
         profile_dir = os.environ.get("WSGIHOST_PROFILE_DIR")
         if not profile_dir:
             return self._thread_main_()

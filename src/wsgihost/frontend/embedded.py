@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import wsgihost
 from wsgihost.config.model import DirSettings
+from wsgihost.daemon import batch
 from wsgihost.httpcore import ERROR_TYPE, error_body
 from wsgihost.logs import ErrorLog, as_process, bound
 
@@ -67,6 +68,7 @@ class ThreadPool:
         self._jobs.put((fn, args))
 
     def _work(self) -> None:
+        batch.enter()  # never preempt the event loop's thread (wsgihost.daemon.batch)
         while True:
             job = self._jobs.get()
             if job is None:

@@ -1,0 +1,80 @@
+"""App threads are SCHED_BATCH, event loops are not (wsgihost.daemon.batch).
+
+A thread woken for a request must not preempt the thread that holds the GIL;
+the event loop, which holds it most, keeps the default policy. Real servers,
+real threads: the app reports the policy of the thread it runs on, and the
+loop's is read from /proc.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.functional.helpers import get
+from tests.functional.server import ServerProcess
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="SCHED_BATCH is Linux's"
+)
+
+APP = """\
+import os
+import threading
+
+
+def application(environ, start_response):
+    body = "%d %d %d" % (os.sched_getscheduler(0), os.getpid(), threading.get_native_id())
+    body = body.encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+def policy_of(pid: int, tid: int | None = None) -> int:
+    """A thread's scheduling policy, as /proc/PID/task/TID/stat gives it (field 41)."""
+    path = f"/proc/{pid}/task/{tid or pid}/stat"
+    with open(path) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[38])
+
+
+@contextmanager
+def start(tmp_path: Path, mode: str, env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+    script = tmp_path / "policy.wsgi"
+    script.write_text(APP)
+    os.chmod(tmp_path, 0o755)
+    args = ["serve", str(script), "--port", "0", "--processes", "1", "--threads", "3"]
+    if mode == "embedded":
+        args.append("--embedded")
+    server = ServerProcess(args, env=env)
+    try:
+        yield server.wait_listening()
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize("mode", ["embedded", "daemon"])
+def test_the_app_runs_on_a_batch_thread_beside_an_ordinary_loop(tmp_path: Path, mode: str) -> None:
+    with start(tmp_path, mode) as server:
+        answer = get(server, "/")
+        assert answer.status == 200, answer
+        policy, pid, tid = (int(x) for x in answer.body.split())
+        assert policy == os.SCHED_BATCH
+        assert tid != pid  # a thread of its own, not the process's main thread
+        assert policy_of(pid, tid) == os.SCHED_BATCH
+        # The thread that runs the event loop (embedded) or waits on the
+        # master (daemon) keeps the default policy.
+        assert policy_of(pid) == os.SCHED_OTHER
+
+
+def test_the_batch_policy_can_be_turned_off(tmp_path: Path) -> None:
+    with start(tmp_path, "embedded", {"WSGIHOST_SCHED_BATCH": "0"}) as server:
+        answer = get(server, "/")
+        assert answer.status == 200, answer
+        assert int(answer.body.split()[0]) == os.SCHED_OTHER
