@@ -1,9 +1,8 @@
-"""App threads are SCHED_BATCH, event loops are not (wsgihost.daemon.batch).
+"""Serving threads are SCHED_BATCH, the master is not (wsgihost.daemon.batch).
 
-A thread woken for a request must not preempt the thread that holds the GIL;
-the event loop, which holds it most, keeps the default policy. Real servers,
-real threads: the app reports the policy of the thread it runs on, and the
-loop's is read from /proc.
+A thread woken for work must not preempt the thread that holds the GIL. Real
+servers, real threads: the app reports the policy of the thread it runs on,
+and the other threads' are read from /proc.
 """
 
 from __future__ import annotations
@@ -59,18 +58,30 @@ def start(tmp_path: Path, mode: str, env: dict[str, str] | None = None) -> Itera
         server.close()
 
 
-@pytest.mark.parametrize("mode", ["embedded", "daemon"])
-def test_the_app_runs_on_a_batch_thread_beside_an_ordinary_loop(tmp_path: Path, mode: str) -> None:
-    with start(tmp_path, mode) as server:
-        answer = get(server, "/")
-        assert answer.status == 200, answer
-        policy, pid, tid = (int(x) for x in answer.body.split())
-        assert policy == os.SCHED_BATCH
-        assert tid != pid  # a thread of its own, not the process's main thread
-        assert policy_of(pid, tid) == os.SCHED_BATCH
-        # The thread that runs the event loop (embedded) or waits on the
-        # master (daemon) keeps the default policy.
+def batch_app_thread(server: ServerProcess) -> int:
+    """Ask the app; check it ran on a SCHED_BATCH thread of its own; return its pid."""
+    answer = get(server, "/")
+    assert answer.status == 200, answer
+    policy, pid, tid = (int(x) for x in answer.body.split())
+    assert policy == os.SCHED_BATCH
+    assert tid != pid  # a thread of its own, not the process's main thread
+    assert policy_of(pid, tid) == os.SCHED_BATCH
+    return pid
+
+
+def test_an_embedded_app_and_the_event_loop_run_batch(tmp_path: Path) -> None:
+    with start(tmp_path, "embedded") as server:
+        pid = batch_app_thread(server)
+        assert policy_of(pid) == os.SCHED_BATCH  # the event loop's thread
+        assert policy_of(server.proc.pid) == os.SCHED_OTHER  # the master only supervises
+
+
+def test_a_daemon_app_runs_batch_beside_an_ordinary_main_thread(tmp_path: Path) -> None:
+    with start(tmp_path, "daemon") as server:
+        pid = batch_app_thread(server)
+        # The daemon's main thread only waits on the master.
         assert policy_of(pid) == os.SCHED_OTHER
+        assert policy_of(server.proc.pid) == os.SCHED_OTHER
 
 
 def test_the_batch_policy_can_be_turned_off(tmp_path: Path) -> None:

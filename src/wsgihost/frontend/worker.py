@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 from wsgihost import privileges, static
 from wsgihost.config.model import Server
-from wsgihost.daemon import restrict
+from wsgihost.daemon import batch, restrict
 from wsgihost.frontend.connection import Connection
 from wsgihost.frontend.embedded import EmbeddedApps, ThreadPool
 from wsgihost.frontend.hostlogs import HostLogs
@@ -125,6 +125,7 @@ class Worker:
         # collector's way, so its full collections stay cheap.
         gc.collect()
         gc.freeze()
+        batch.enter()  # the loop's thread too: see wsgihost.daemon.batch
         try:
             self.channel.sendall(b'{"ready": true}\n')
         except OSError:
