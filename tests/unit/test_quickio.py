@@ -153,3 +153,9 @@ def _timeval(seconds: float) -> bytes:
 
     whole = int(seconds)
     return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+
+
+def test_send_a_buffer_that_is_not_bytes(pair: tuple[socket.socket, socket.socket]) -> None:
+    a, b = pair
+    quickio.sendall(a, memoryview(bytearray(b"view")))  # type: ignore[arg-type]
+    assert b.recv(64) == b"view"

@@ -25,7 +25,9 @@ percentile when the CPUs are saturated (bench/README.md, issue 15). Other
 programs on the machine keep their priority over wsgihost's threads.
 
 ``WSGIHOST_SCHED_BATCH=0`` in the server's environment leaves every thread
-under the default policy. Standard library only: daemon processes import it.
+under the default policy; a thread started under another policy than the
+default (``chrt``, systemd's ``CPUSchedulingPolicy=``) keeps it. Standard
+library only: daemon processes import it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def enter() -> bool:
     if policy is None:
         return False  # not Linux
     try:
+        if os.sched_getscheduler(0) != os.SCHED_OTHER:
+            return False  # an operator's choice (chrt, systemd's CPUSchedulingPolicy): kept
         os.sched_setscheduler(0, policy, os.sched_param(0))  # 0: this thread
     except OSError:
         return False  # a seccomp filter or an exotic kernel: run as before

@@ -179,7 +179,6 @@ _SEP = "\0"
 _DECODE_TYPED: dict[str, Callable[[str], Any]] = {
     "s": str,
     "f": float,
-    "u": lambda text: int(text) / 1_000_000,
     "i": int,
     "b": lambda text: text == "1",
     "j": json.loads,
@@ -202,8 +201,9 @@ def _tagged(value: Any) -> str:
     if isinstance(value, float):
         # A float in a head is a time (a deadline, when the request was queued):
         # it travels to the microsecond, since repr() of a float costs more than
-        # the rest of the head together.
-        return "u" + str(round(value * 1_000_000))
+        # the rest of the head together. Still an "f" any float() reads, so a
+        # daemon started before an upgrade understands a new front end.
+        return f"f{round(value * 1_000_000)}e-6"
     if isinstance(value, int):
         return "i" + str(value)
     return "j" + json.dumps(value, separators=(",", ":"))  # JSON escapes NUL

@@ -16,8 +16,9 @@ even when we guessed wrong: then the ordinary (GIL-releasing, blocking, with
 the kernel's socket-timeout) call takes over where this one stopped.
 
 Standard library only, like the rest of the daemon side. Where ctypes or
-libc's symbols are missing, ``AVAILABLE`` is False and every function here is
-the ordinary socket call.
+libc's symbols are missing, or ``WSGIHOST_QUICKIO=0`` is in the environment
+(for comparisons), ``AVAILABLE`` is False and every function here is the
+ordinary socket call.
 """
 
 from __future__ import annotations
@@ -43,17 +44,31 @@ try:
     _c_epoll_ctl.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
     _c_epoll_ctl.restype = ctypes.c_int
 
-    class _EpollData(ctypes.Union):
-        _fields_ = [("ptr", ctypes.c_void_p), ("fd", ctypes.c_int), ("u64", ctypes.c_uint64)]
+    if platform.machine() in ("x86_64", "amd64", "i386", "i686"):
+        # Packed there (glibc's __EPOLL_PACKED): the data's fd right after the
+        # events, spelled with plain fields (a _pack_ is deprecated from 3.14).
+        class _EpollEvent(ctypes.Structure):
+            _fields_ = [("events", ctypes.c_uint32), ("fd", ctypes.c_int), ("pad", ctypes.c_uint32)]
 
-    class _EpollEvent(ctypes.Structure):
-        # struct epoll_event is packed on x86 (glibc's __EPOLL_PACKED), aligned elsewhere.
-        if platform.machine() in ("x86_64", "amd64", "i386", "i686"):
-            _pack_ = 1
-        _fields_ = [("events", ctypes.c_uint32), ("data", _EpollData)]
+        def _event(events: int, fd: int) -> Any:
+            return _EpollEvent(events, fd, 0)
+
+    else:  # aligned: the data union at offset 8, its fd first
+
+        class _EpollData(ctypes.Union):
+            _fields_ = [("ptr", ctypes.c_void_p), ("fd", ctypes.c_int), ("u64", ctypes.c_uint64)]
+
+        class _EpollEvent(ctypes.Structure):  # type: ignore[no-redef]
+            _fields_ = [("events", ctypes.c_uint32), ("data", _EpollData)]
+
+        def _event(events: int, fd: int) -> Any:
+            event = _EpollEvent()
+            event.events = events
+            event.data.fd = fd
+            return event
 
     AVAILABLE = hasattr(socket, "MSG_DONTWAIT") and os.environ.get("WSGIHOST_QUICKIO") != "0"
-except (ImportError, AttributeError, OSError):  # no ctypes, or no such symbol
+except (ImportError, AttributeError, OSError, Warning):  # no ctypes, or no such symbol
     AVAILABLE = False
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0) | getattr(socket, "MSG_NOSIGNAL", 0)
@@ -69,7 +84,8 @@ class ReadBuffer:
     def __init__(self, size: int) -> None:
         self.data = bytearray(size)
         self.view = memoryview(self.data)
-        # (from_buffer holds an export: the bytearray can no longer be resized.)
+        # (self.view holds an export: the bytearray can never be resized, so the
+        # address stays valid.)
         self.address: Optional[int] = (
             ctypes.addressof((ctypes.c_char * size).from_buffer(self.data)) if AVAILABLE else None
         )
@@ -90,7 +106,7 @@ class ReadBuffer:
 def sendall(sock: socket.socket, data: bytes) -> None:
     """``sock.sendall(data)``: as much as fits written at once, holding the GIL."""
     sent = 0
-    if AVAILABLE:
+    if AVAILABLE and type(data) is bytes:
         n = _c_send(sock.fileno(), data, len(data), _DONTWAIT)
         if n == len(data):
             return
@@ -108,9 +124,7 @@ def rearm(poll: select.epoll, fd: int, events: int) -> None:
     if not AVAILABLE:
         poll.modify(fd, events)
         return
-    event = _EpollEvent()
-    event.events = events
-    event.data.fd = fd  # as select.epoll registers it, and reads it back
+    event = _event(events, fd)  # data.fd, as select.epoll registers it and reads it back
     if _c_epoll_ctl(poll.fileno(), _EPOLL_CTL_MOD, fd, ctypes.addressof(event)) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))

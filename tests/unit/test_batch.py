@@ -1,0 +1,48 @@
+"""The scheduling policy of serving threads (wsgihost.daemon.batch), in real threads."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from wsgihost.daemon import batch
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's policies")
+
+
+def in_a_thread(work: Callable[[], object]) -> object:
+    """``work()`` on a fresh thread (a policy set there dies with it)."""
+    out: list[object] = []
+    thread = threading.Thread(target=lambda: out.append(work()))
+    thread.start()
+    thread.join()
+    return out[0]
+
+
+def test_a_thread_becomes_batch() -> None:
+    def work() -> tuple[bool, int]:
+        return batch.enter(), os.sched_getscheduler(0)
+
+    assert in_a_thread(work) == (True, os.SCHED_BATCH)
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # only the calling thread
+
+
+def test_a_policy_the_operator_chose_is_kept() -> None:
+    def work() -> tuple[bool, int]:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # as chrt --idle would
+        return batch.enter(), os.sched_getscheduler(0)
+
+    assert in_a_thread(work) == (False, os.SCHED_IDLE)
+
+
+def test_off_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WSGIHOST_SCHED_BATCH", "0")
+
+    def work() -> tuple[bool, int]:
+        return batch.enter(), os.sched_getscheduler(0)
+
+    assert in_a_thread(work) == (False, os.SCHED_OTHER)
