@@ -1,8 +1,8 @@
-"""Serving threads are SCHED_BATCH, the master is not (wsgihost.daemon.batch).
+"""WSGIHOST_SCHED_BATCH=1: serving threads are SCHED_BATCH, the master is not
+(wsgihost.daemon.batch); without it, every thread keeps the default policy.
 
-A thread woken for work must not preempt the thread that holds the GIL. Real
-servers, real threads: the app reports the policy of the thread it runs on,
-and the other threads' are read from /proc.
+Real servers, real threads: the app reports the policy of the thread it runs
+on, and the other threads' are read from /proc.
 """
 
 from __future__ import annotations
@@ -69,23 +69,27 @@ def batch_app_thread(server: ServerProcess) -> int:
     return pid
 
 
+BATCH = {"WSGIHOST_SCHED_BATCH": "1"}
+
+
 def test_an_embedded_app_and_the_event_loop_run_batch(tmp_path: Path) -> None:
-    with start(tmp_path, "embedded") as server:
+    with start(tmp_path, "embedded", BATCH) as server:
         pid = batch_app_thread(server)
         assert policy_of(pid) == os.SCHED_BATCH  # the event loop's thread
         assert policy_of(server.proc.pid) == os.SCHED_OTHER  # the master only supervises
 
 
 def test_a_daemon_app_runs_batch_beside_an_ordinary_main_thread(tmp_path: Path) -> None:
-    with start(tmp_path, "daemon") as server:
+    with start(tmp_path, "daemon", BATCH) as server:
         pid = batch_app_thread(server)
         # The daemon's main thread only waits on the master.
         assert policy_of(pid) == os.SCHED_OTHER
         assert policy_of(server.proc.pid) == os.SCHED_OTHER
 
 
-def test_the_batch_policy_can_be_turned_off(tmp_path: Path) -> None:
-    with start(tmp_path, "embedded", {"WSGIHOST_SCHED_BATCH": "0"}) as server:
+@pytest.mark.parametrize("mode", ["embedded", "daemon"])
+def test_by_default_the_app_runs_under_the_default_policy(tmp_path: Path, mode: str) -> None:
+    with start(tmp_path, mode, {"WSGIHOST_SCHED_BATCH": ""}) as server:
         answer = get(server, "/")
         assert answer.status == 200, answer
         assert int(answer.body.split()[0]) == os.SCHED_OTHER

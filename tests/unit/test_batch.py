@@ -23,7 +23,18 @@ def in_a_thread(work: Callable[[], object]) -> object:
     return out[0]
 
 
-def test_a_thread_becomes_batch() -> None:
+def test_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WSGIHOST_SCHED_BATCH", raising=False)
+
+    def work() -> tuple[bool, int]:
+        return batch.enter(), os.sched_getscheduler(0)
+
+    assert in_a_thread(work) == (False, os.SCHED_OTHER)
+
+
+def test_a_thread_becomes_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WSGIHOST_SCHED_BATCH", "1")
+
     def work() -> tuple[bool, int]:
         return batch.enter(), os.sched_getscheduler(0)
 
@@ -31,18 +42,11 @@ def test_a_thread_becomes_batch() -> None:
     assert os.sched_getscheduler(0) == os.SCHED_OTHER  # only the calling thread
 
 
-def test_a_policy_the_operator_chose_is_kept() -> None:
+def test_a_policy_the_operator_chose_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WSGIHOST_SCHED_BATCH", "1")
+
     def work() -> tuple[bool, int]:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # as chrt --idle would
         return batch.enter(), os.sched_getscheduler(0)
 
     assert in_a_thread(work) == (False, os.SCHED_IDLE)
-
-
-def test_off_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WSGIHOST_SCHED_BATCH", "0")
-
-    def work() -> tuple[bool, int]:
-        return batch.enter(), os.sched_getscheduler(0)
-
-    assert in_a_thread(work) == (False, os.SCHED_OTHER)

@@ -68,7 +68,7 @@ class ThreadPool:
         self._jobs.put((fn, args))
 
     def _work(self) -> None:
-        batch.enter()  # never preempt the event loop's thread (wsgihost.daemon.batch)
+        batch.enter()  # WSGIHOST_SCHED_BATCH=1: see wsgihost.daemon.batch
         while True:
             job = self._jobs.get()
             if job is None:

@@ -125,7 +125,7 @@ class Worker:
         # collector's way, so its full collections stay cheap.
         gc.collect()
         gc.freeze()
-        batch.enter()  # the loop's thread too: see wsgihost.daemon.batch
+        batch.enter()  # WSGIHOST_SCHED_BATCH=1: see wsgihost.daemon.batch
         try:
             self.channel.sendall(b'{"ready": true}\n')
         except OSError:
