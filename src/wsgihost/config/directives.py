@@ -1266,7 +1266,14 @@ SUPPORTED: tuple[Directive, ...] = (
         GLOBAL,
         _ONE,
         model_default(Server, "processes"),
-        "How many front-end worker processes wsgihost runs (a fixed number).",
+        "How many front-end worker processes wsgihost runs (a fixed number). On Linux "
+        "each listener gets a socket per front-end worker (`SO_REUSEPORT`), held by the "
+        "master: the kernel shares new connections out between the workers by a hash of "
+        "their addresses, so a burst of connections cannot all go to the worker that woke "
+        "first. A worker that exits leaves its socket to its successor, and what the kernel "
+        "queued on it meanwhile waits for that successor. A restart with fewer workers gives "
+        "the remaining ones several sockets each, so no queued connection is reset. A second "
+        "server on the same port is still refused (`Address already in use`).",
         _server_setting("processes", lambda ctx, v: parse_int(ctx, v, 1)),
         module="mpm_event",
     ),

@@ -1,17 +1,46 @@
-"""The public TCP listeners: bound once by the master, inherited by every front-end worker.
+"""The public TCP listeners: bound by the master, handed to the front-end workers.
 
-Runs in the master process, at start and when a restart adds a ``Listen``.
+Runs in the master process, at start and when a restart adds a ``Listen`` or
+more workers.
+
+On Linux each listener is a set of sockets on the same address, one per
+front-end worker's *slot*, joined with ``SO_REUSEPORT``: the kernel spreads
+new connections over the set by a hash of their addresses, so each worker
+accepts only its own share. With one shared socket the first worker to wake
+took every connection of a burst (32 keep-alive clients arriving at once all
+went to one worker, which then ran a CPU-bound app on one core while the other
+idled: the Django benchmark at 0.4x Apache). Apache's children avoid that by
+accepting only while they have an idle thread; an event loop accepts whatever
+is there, so the kernel has to share the connections out instead.
+
+The master holds every socket for the server's life, so a worker that exits
+loses nothing queued on its slot: its successor takes the same slot, and the
+connections the kernel queued meanwhile wait for it. Slots are only ever
+added (a restart that lowers the number of workers gives the surviving workers
+several slots each), since closing one socket of the set would reset the
+connections queued on it.
+
+``SO_REUSEPORT`` lets any later socket of the same user share the port. A
+second server started by mistake on a busy port must still fail with "Address
+already in use", not quietly take half the connections: so before binding,
+:func:`bind` tries the address with a plain socket, which any listener already
+there refuses.
 """
 
 from __future__ import annotations
 
 import errno
 import socket
+import sys
 from dataclasses import dataclass, field
 
 from wsgihost.config.model import Listener
 
 __all__ = ["BoundListener", "StartupError", "bind"]
+
+# Linux spreads connections over a SO_REUSEPORT set; elsewhere the option means
+# other things (on BSD and macOS one socket of the set gets them all).
+SPREAD = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
 class StartupError(Exception):
@@ -21,40 +50,79 @@ class StartupError(Exception):
 @dataclass
 class BoundListener:
     spec: Listener
-    sock: socket.socket
+    socks: list[socket.socket]  # one per slot; [0] was bound first
     port: int = field(default=0)
+
+    @property
+    def sock(self) -> socket.socket:
+        return self.socks[0]
 
     def url(self) -> str:
         return self.spec.url(self.port)
 
+    def fds_for(self, slot: int, workers: int) -> list[int]:
+        """The sockets a worker in ``slot`` (of ``workers``) accepts from."""
+        if len(self.socks) == 1:
+            return [self.socks[0].fileno()]
+        return [s.fileno() for i, s in enumerate(self.socks) if i % workers == slot]
 
-def bind(spec: Listener, backlog: int) -> BoundListener:
-    """Bind and listen on one TCP address."""
-    if not spec.host:
-        dual = _bind_dual_stack(spec, backlog)
-        if dual is not None:
-            return dual
+    def grow(self, slots: int, backlog: int) -> list[socket.socket]:
+        """Add sockets until there are ``slots``; the added ones (StartupError if one fails)."""
+        added: list[socket.socket] = []
+        while SPREAD and len(self.socks) + len(added) < slots:
+            try:
+                added.append(_listen(_copy_socket(self.socks[0]), self.sock.getsockname(), backlog))
+            except OSError as e:
+                for sock in added:
+                    sock.close()
+                raise StartupError(f"cannot listen on {self._where()}: {e.strerror}") from None
+        self.socks += added
+        return added
+
+    def close(self) -> None:
+        for sock in self.socks:
+            sock.close()
+
+    def _where(self) -> str:
+        return self.spec.url(self.port).split("://", 1)[1]
+
+
+def bind(spec: Listener, backlog: int, slots: int = 1) -> BoundListener:
+    """Bind and listen on one TCP address, with ``slots`` sockets where the kernel spreads them."""
+    where = spec.url().split("://", 1)[1]
+    sock = _dual_stack_socket(spec) if not spec.host else None
+    if sock is None:
+        try:
+            infos = socket.getaddrinfo(
+                spec.host or None, spec.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
+        except socket.gaierror as e:
+            raise StartupError(
+                f"cannot resolve listen address {spec.host!r}: {e.strerror}"
+            ) from None
+        family, type_, proto, _, addr = infos[0]
+        sock = socket.socket(family, type_, proto)
+    else:
+        addr = ("::", spec.port)
     try:
-        infos = socket.getaddrinfo(
-            spec.host or None, spec.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
-    except socket.gaierror as e:
-        raise StartupError(f"cannot resolve listen address {spec.host!r}: {e.strerror}") from None
-    family, type_, proto, _, addr = infos[0]
-    sock = socket.socket(family, type_, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if SPREAD:
+            _refuse_taken(sock, addr)
+        _options(sock)
         sock.bind(addr)
-        sock.listen(backlog)
+        _listen(sock, None, backlog)
     except OSError as e:
         sock.close()
-        where = spec.url().split("://", 1)[1]
         raise StartupError(f"cannot listen on {where}: {e.strerror}") from None
-    sock.setblocking(False)
-    return BoundListener(spec, sock, sock.getsockname()[1])
+    bound = BoundListener(spec, [sock], sock.getsockname()[1])
+    try:
+        bound.grow(slots, backlog)
+    except StartupError:
+        sock.close()
+        raise
+    return bound
 
 
-def _bind_dual_stack(spec: Listener, backlog: int) -> BoundListener | None:
+def _dual_stack_socket(spec: Listener) -> socket.socket | None:
     """``Listen 80`` as Apache on Linux takes it: one socket on ``[::]:80``
     that IPv4 clients reach too (as ``::ffff:a.b.c.d``, which the front end
     unmaps, so logs and REMOTE_ADDR show the IPv4 address Apache shows).
@@ -69,18 +137,67 @@ def _bind_dual_stack(spec: Listener, backlog: int) -> BoundListener | None:
         return None
     try:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("::", spec.port))
-    except OSError as e:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    except OSError:
         sock.close()
-        if e.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
-            return None  # IPv6 switched off: IPv4 alone
-        where = spec.url().split("://", 1)[1]
-        raise StartupError(f"cannot listen on {where}: {e.strerror}") from None
+        return None
     try:
-        sock.listen(backlog)
+        probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("::", 0))
     except OSError as e:
+        if e.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+            sock.close()
+            return None  # IPv6 switched off: IPv4 alone
+    finally:
+        probe.close()
+    return sock
+
+
+def _copy_socket(first: socket.socket) -> socket.socket:
+    """A socket like ``first`` (family, dual stack), not yet bound."""
+    sock = socket.socket(first.family, first.type)
+    try:
+        if first.family == socket.AF_INET6:
+            v6only = first.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+        _options(sock)
+    except OSError:
         sock.close()
-        raise StartupError(f"cannot listen on port {spec.port}: {e.strerror}") from None
+        raise
+    return sock
+
+
+def _options(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if SPREAD:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+
+
+def _listen(sock: socket.socket, addr: tuple[str | int, ...] | None, backlog: int) -> socket.socket:
+    try:
+        if addr is not None:
+            sock.bind(addr)
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
     sock.setblocking(False)
-    return BoundListener(spec, sock, sock.getsockname()[1])
+    return sock
+
+
+def _refuse_taken(like: socket.socket, addr: object) -> None:
+    """OSError(EADDRINUSE) if something listens on ``addr`` already.
+
+    A plain socket (SO_REUSEADDR, as Apache binds) conflicts with any listener
+    there, ours included, where one with SO_REUSEPORT would join it.
+    """
+    probe = socket.socket(like.family, like.type)
+    try:
+        if like.family == socket.AF_INET6:
+            v6only = like.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+            probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(addr)  # type: ignore[arg-type]
+    finally:
+        probe.close()

@@ -78,6 +78,7 @@ class Child:
     retire_sent: float = 0.0  # when we asked it to retire (SIGINT), to escalate if ignored
     term_sent: bool = False
     served: int = 0  # requests served, as the daemon last reported
+    slot: int = 0  # a front-end worker's: which of each listener's sockets it accepts from
     busy: int = 0  # threads running a request, as last reported
     since: float = 0.0  # when the current state began
     buf: bytes = b""
@@ -214,7 +215,7 @@ class Master:
         self.log.info(f"open files limit: {soft}")
         try:
             for spec in self.server.listeners:
-                self.listeners.append(bind(spec, self.server.listen_backlog))
+                self.listeners.append(bind(spec, self.server.listen_backlog, self.server.processes))
             self._open_groups()
             if self.control_path:
                 try:
@@ -360,13 +361,17 @@ class Master:
         keep = {(b.spec.host, b.spec.port): b for b in self.listeners}
         wanted_listeners = {(ls.host, ls.port): ls for ls in new.listeners}
         added: list[BoundListener] = []
+        grown: list[tuple[BoundListener, list[socket.socket]]] = []
         try:
             for key, listener in wanted_listeners.items():
                 if key not in keep:
-                    added.append(bind(listener, new.listen_backlog))
+                    added.append(bind(listener, new.listen_backlog, new.processes))
+                else:  # more workers: more slots
+                    grown.append((keep[key], keep[key].grow(new.processes, new.listen_backlog)))
         except StartupError as e:
             for bound in added:
-                bound.sock.close()
+                bound.close()
+            _ungrow(grown)
             self.log.error(f"{why}: {e}; still running the previous configuration")
             return {"ok": False, "error": str(e), "problems": [str(e)]}
         # New sets' sockets next, still before anything is committed.
@@ -374,12 +379,13 @@ class Master:
             self._open_new_sets(new, [sets[name] for name in changes.start])
         except GroupError as e:
             for bound in added:
-                bound.sock.close()
+                bound.close()
+            _ungrow(grown)
             self.log.error(f"{why}: {e}; still running the previous configuration")
             return {"ok": False, "error": str(e), "problems": [str(e)]}
         for key, bound in keep.items():
             if key not in wanted_listeners:
-                bound.sock.close()
+                bound.close()
         self.listeners = [b for k, b in keep.items() if k in wanted_listeners] + added
         for bound in added:
             self.announce(f"listening on {bound.url()}")
@@ -429,7 +435,7 @@ class Master:
         if self.inotify is not None:
             self.inotify.close()
         for bound in self.listeners:
-            bound.sock.close()
+            bound.close()
         for group in self.groups.values():
             group.socket.close()
 
@@ -672,7 +678,7 @@ class Master:
         for action in actions:
             if isinstance(action, plan.StartWorker):
                 if now >= self.next_start:  # not after a failed start
-                    self._spawn_worker()
+                    self._spawn_worker(self._free_slot())
             elif isinstance(action, plan.StartDaemon):
                 group = self.groups[action.group]
                 if action.group not in failed and not self._spawn_daemon(group):
@@ -767,9 +773,15 @@ class Master:
         child.channel.setblocking(False)
         self.selector.register(child.channel, selectors.EVENT_READ, child)
 
-    def _spawn_worker(self) -> None:
+    def _free_slot(self) -> int:
+        """The first slot no running worker serves (listeners.py: slots)."""
+        taken = {c.slot for c in self.children.values() if c.kind == "worker" and not c.stopping}
+        return next((i for i in range(self.server.processes) if i not in taken), 0)
+
+    def _spawn_worker(self, slot: int) -> None:
         parent, child_end = socket.socketpair()
-        fds = [b.sock.fileno() for b in self.listeners]
+        workers = self.server.processes
+        fds = [fd for b in self.listeners for fd in b.fds_for(slot, workers)]
         cmd = [
             sys.executable,
             *groupsmod.python_options(self.server),  # embedded mode's interpreter
@@ -791,6 +803,7 @@ class Master:
         if child is None:
             self._back_off()
             return
+        child.slot = slot
         sockets = {name: g.socket.path for name, g in self.groups.items()}
         payload = pickle.dumps((self.server, sockets, self._statuses()))
         try:
@@ -1110,8 +1123,8 @@ class Master:
     def _replace_workers(self) -> None:
         """Start fresh workers, then let the old ones finish and exit."""
         old = [c for c in self.children.values() if c.kind == "worker" and not c.stopping]
-        for _ in old:
-            self._spawn_worker()
+        for slot in range(self.server.processes):
+            self._spawn_worker(slot)
         for child in old:
             child.stopping = True
             _kill(child.proc.pid, signal.SIGTERM)
@@ -1122,7 +1135,7 @@ class Master:
         # Refuse new connections now: with the workers' copies closed, ours
         # would let the kernel accept connections that nobody will serve.
         for bound in self.listeners:
-            bound.sock.close()
+            bound.close()
         self.stop_deadline = time.monotonic() + self.server.graceful_timeout + 2.0
         if graceful:
             # Front ends first: daemons keep serving what the front ends still
@@ -1208,3 +1221,11 @@ def _kill(pid: int, sig: int) -> None:
     except OSError as e:
         if e.errno != errno.ESRCH:
             raise
+
+
+def _ungrow(grown: list[tuple[BoundListener, list[socket.socket]]]) -> None:
+    """Undo BoundListener.grow for a restart that will not happen (nothing accepted on them yet)."""
+    for bound, added in grown:
+        for sock in added:
+            sock.close()
+        bound.socks = [s for s in bound.socks if s not in added]

@@ -1,0 +1,160 @@
+"""Each front-end worker accepts from its own socket of every listener
+(SO_REUSEPORT, wsgihost.supervisor.listeners): a burst of connections is
+shared between the workers, a connection queued for a worker that died is
+served by its successor, a restart with more or fewer workers keeps every
+connection served, and a second server on a busy port is still refused.
+
+Real servers, real connections: the app answers with the pid of the process
+that ran it, which in embedded mode is the front-end worker that accepted.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.functional.helpers import free_port, wait_for, worker_pids
+from tests.functional.server import ServerProcess, read_response
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="the kernel shares connections out on Linux"
+)
+
+APP = """\
+import os
+
+
+def application(environ, start_response):
+    body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+def burst(host: str, port: int, count: int) -> collections.Counter[int]:
+    """Open ``count`` connections at once, then ask each which process serves it."""
+    socks = [socket.create_connection((host, port), timeout=20) for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        served: collections.Counter[int] = collections.Counter()
+        for sock in socks:
+            status, _headers, body = read_response(sock)
+            assert status == 200, body
+            served[int(body)] += 1
+        return served
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[ServerProcess]:
+    script = tmp_path / "pid.wsgi"
+    script.write_text(APP)
+    os.chmod(tmp_path, 0o755)
+    args = ["serve", str(script), "--embedded", "--port", "0", "--processes", "2"]
+    server = ServerProcess([*args, "--threads", "4"])
+    try:
+        yield server.wait_listening()
+    finally:
+        server.close()
+
+
+def test_a_burst_of_keepalive_connections_is_shared_by_the_workers(
+    embedded: ServerProcess,
+) -> None:
+    workers = worker_pids(embedded, 2)
+    served = burst(embedded.host, embedded.port, 32)
+    # One shared socket let the first worker to wake take the whole burst; with a
+    # socket each, the kernel's hash gives each worker about half (at least 4 of
+    # 32 but for a chance of about 3 in a million).
+    assert set(served) == workers, served
+    assert min(served.values()) >= 4, served
+
+
+def test_connections_queued_for_a_killed_worker_are_served_by_its_successor(
+    embedded: ServerProcess,
+) -> None:
+    workers = worker_pids(embedded, 2)
+    victim = min(workers)
+    os.kill(victim, signal.SIGKILL)
+    # Made at once, while the victim is gone: those the kernel queues on its
+    # socket wait there for the successor, which the master starts on the same one.
+    served = burst(embedded.host, embedded.port, 24)
+    assert victim not in served
+    assert sum(served.values()) == 24
+    now = worker_pids(embedded, 2)
+    assert set(served) == now, (served, now)
+
+
+def test_a_second_server_on_a_busy_port_is_refused(embedded: ServerProcess, tmp_path: Path) -> None:
+    script = tmp_path / "pid.wsgi"
+    where = ["--host", embedded.host, "--port", str(embedded.port)]
+    second = subprocess.run(
+        [sys.executable, "-m", "wsgihost", "serve", str(script), "--embedded", *where],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode != 0
+    assert "Address already in use" in second.stderr, second.stderr
+    # ... and the first still has every connection.
+    assert set(burst(embedded.host, embedded.port, 8)) <= worker_pids(embedded, 2)
+
+
+def site_conf(conf: Path, port: int, script: Path, workers: int) -> None:
+    conf.write_text(
+        textwrap.dedent(
+            f"""\
+            Listen 127.0.0.1:{port}
+            StartServers {workers}
+            WSGIScriptAlias / {script}
+            """
+        )
+    )
+
+
+def test_a_restart_with_more_then_fewer_workers_serves_every_connection(tmp_path: Path) -> None:
+    script = tmp_path / "pid.wsgi"
+    script.write_text(APP)
+    os.chmod(tmp_path, 0o755)
+    conf = tmp_path / "site.conf"
+    port = free_port()
+    site_conf(conf, port, script, 2)
+    server = ServerProcess(["serve", "--config", str(conf)])
+    try:
+        server.wait_listening()
+        first = worker_pids(server, 2)
+
+        def restart(workers: int) -> set[int]:
+            site_conf(conf, port, script, workers)
+            server.signal(signal.SIGHUP)
+            return wait_for(
+                lambda: (now := worker_pids(server, workers)) and not (now & first) and now,
+                20,
+                f"{workers} fresh workers",
+            )
+
+        three = restart(3)
+        served = burst(server.host, server.port, 48)
+        assert set(served) == three, served
+        assert min(served.values()) >= 4, served  # each has a socket of its own
+        first = three
+        one = restart(1)
+        # The one worker left accepts from all three sockets: no connection the
+        # kernel queues on a slot it shares out is left unserved.
+        served = burst(server.host, server.port, 30)
+        assert set(served) == one, served
+        assert sum(served.values()) == 30
+    finally:
+        server.close()
