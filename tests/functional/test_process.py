@@ -147,7 +147,8 @@ def test_kill_9_of_a_worker_is_replaced_and_service_goes_on() -> None:
         before = worker_pids(srv, 2)
         victim = min(before)
         os.kill(victim, signal.SIGKILL)
-        # Meanwhile the other worker answers.
+        # Every request is answered meanwhile: the other worker takes those the
+        # kernel gives its socket, the victim's wait on its own for the replacement.
         assert all(get(srv, "/fixed").status == 200 for _ in range(5))
 
         def replaced() -> set[int] | None:

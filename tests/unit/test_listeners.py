@@ -26,6 +26,8 @@ def accepted_by(bound: BoundListener, clients: int) -> list[int]:
     counts = [0] * len(bound.socks)
     try:
         for i, sock in enumerate(bound.socks):
+            if not sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                continue  # bound, not listening
             while select.select([sock], [], [], 0.2)[0]:
                 conn, _ = sock.accept()
                 conn.close()
@@ -67,13 +69,44 @@ def test_workers_share_out_the_slots_and_one_slot_alone_is_everyones() -> None:
 
 
 @linux
-def test_grow_adds_slots_that_get_connections() -> None:
+def test_sockets_added_for_a_restart_listen_only_once_it_is_committed() -> None:
     bound = bind(Listener("127.0.0.1", 0), 64, slots=1)
     try:
-        added = bound.grow(2, 64)
+        added = bound.grow(2)
         assert len(added) == 1 and bound.socks[1] is added[0]
-        assert bound.grow(2, 64) == []  # already there
+        assert bound.grow(2) == []  # already there
+        # Bound but not listening: the kernel gives it nothing, so closing it
+        # for a restart that failed could reset no connection.
+        assert accepted_by(bound, 20) == [20, 0]
+        bound.listen(added, 64)
         assert min(accepted_by(bound, 40)) > 0
+    finally:
+        bound.close()
+
+
+@linux
+def test_fewer_workers_get_equal_numbers_of_sockets() -> None:
+    bound = bind(Listener("127.0.0.1", 0), 16, slots=3)
+    try:
+        bound.listen(bound.grow(2), 16)  # 3 sockets for 2 workers: one more
+        assert len(bound.socks) == 4
+        assert [len(bound.fds_for(slot, 2)) for slot in (0, 1)] == [2, 2]
+        bound.listen(bound.grow(3), 16)  # 4 for 3: 6
+        assert [len(bound.fds_for(slot, 3)) for slot in (0, 1, 2)] == [2, 2, 2]
+        assert bound.grow(1) == []  # one worker takes them all
+    finally:
+        bound.close()
+
+
+@linux
+def test_a_restart_that_fails_forgets_the_sockets_it_added() -> None:
+    bound = bind(Listener("127.0.0.1", 0), 16, slots=2)
+    try:
+        added = bound.grow(4)
+        assert len(bound.socks) == 4
+        bound.forget(added)
+        assert len(bound.socks) == 2
+        assert all(sock.fileno() == -1 for sock in added)  # closed
     finally:
         bound.close()
 

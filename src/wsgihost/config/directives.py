@@ -1271,8 +1271,9 @@ SUPPORTED: tuple[Directive, ...] = (
         "master: the kernel shares new connections out between the workers by a hash of "
         "their addresses, so a burst of connections cannot all go to the worker that woke "
         "first. A worker that exits leaves its socket to its successor, and what the kernel "
-        "queued on it meanwhile waits for that successor. A restart with fewer workers gives "
-        "the remaining ones several sockets each, so no queued connection is reset. A second "
+        "queued on it meanwhile waits for that successor. Sockets are never closed while the "
+        "server runs, so no queued connection is reset: a restart with fewer workers adds "
+        "sockets until each worker has as many as the others (3 for 2 workers become 4). A second "
         "server on the same port is still refused (`Address already in use`).",
         _server_setting("processes", lambda ctx, v: parse_int(ctx, v, 1)),
         module="mpm_event",

@@ -16,9 +16,12 @@ is there, so the kernel has to share the connections out instead.
 The master holds every socket for the server's life, so a worker that exits
 loses nothing queued on its slot: its successor takes the same slot, and the
 connections the kernel queued meanwhile wait for it. Slots are only ever
-added (a restart that lowers the number of workers gives the surviving workers
-several slots each), since closing one socket of the set would reset the
-connections queued on it.
+added, since closing one socket of the set would reset the connections queued
+on it; a restart that lowers the number of workers adds sockets until each
+worker has as many as the others (4 sockets, 3 workers: 6), as the kernel gives
+every socket an equal share. Sockets added for a restart are bound but do not
+listen until the restart is committed: a listening one would be given
+connections at once, which closing it for a restart that failed would reset.
 
 ``SO_REUSEPORT`` lets any later socket of the same user share the port. A
 second server started by mistake on a busy port must still fail with "Address
@@ -66,18 +69,35 @@ class BoundListener:
             return [self.socks[0].fileno()]
         return [s.fileno() for i, s in enumerate(self.socks) if i % workers == slot]
 
-    def grow(self, slots: int, backlog: int) -> list[socket.socket]:
-        """Add sockets until there are ``slots``; the added ones (StartupError if one fails)."""
+    def grow(self, workers: int) -> list[socket.socket]:
+        """Bind sockets until each of ``workers`` can have as many; the added ones,
+        not yet listening (:meth:`listen`; StartupError if one cannot be bound)."""
+        wanted = -(-len(self.socks) // workers) * workers  # the next multiple
         added: list[socket.socket] = []
-        while SPREAD and len(self.socks) + len(added) < slots:
+        while SPREAD and len(self.socks) + len(added) < wanted:
             try:
-                added.append(_listen(_copy_socket(self.socks[0]), self.sock.getsockname(), backlog))
+                added.append(_copy_socket(self.socks[0], self.sock.getsockname()))
             except OSError as e:
-                for sock in added:
-                    sock.close()
+                for other in added:
+                    other.close()
                 raise StartupError(f"cannot listen on {self._where()}: {e.strerror}") from None
         self.socks += added
         return added
+
+    def forget(self, added: list[socket.socket]) -> None:
+        """Close sockets :meth:`grow` added for a restart that will not happen."""
+        for sock in added:
+            sock.close()
+        self.socks = [s for s in self.socks if s not in added]
+
+    def listen(self, added: list[socket.socket], backlog: int) -> None:
+        """Let the kernel give connections to sockets :meth:`grow` added."""
+        for sock in added:
+            try:
+                _listen(sock, None, backlog)
+            except OSError as e:  # not seen in practice: the port is bound already
+                self.socks = [s for s in self.socks if s is not sock]  # _listen closed it
+                raise StartupError(f"cannot listen on {self._where()}: {e.strerror}") from None
 
     def close(self) -> None:
         for sock in self.socks:
@@ -115,9 +135,9 @@ def bind(spec: Listener, backlog: int, slots: int = 1) -> BoundListener:
         raise StartupError(f"cannot listen on {where}: {e.strerror}") from None
     bound = BoundListener(spec, [sock], sock.getsockname()[1])
     try:
-        bound.grow(slots, backlog)
+        bound.listen(bound.grow(slots), backlog)
     except StartupError:
-        sock.close()
+        bound.close()
         raise
     return bound
 
@@ -154,14 +174,15 @@ def _dual_stack_socket(spec: Listener) -> socket.socket | None:
     return sock
 
 
-def _copy_socket(first: socket.socket) -> socket.socket:
-    """A socket like ``first`` (family, dual stack), not yet bound."""
+def _copy_socket(first: socket.socket, addr: object) -> socket.socket:
+    """A socket like ``first`` (family, dual stack) bound to ``addr``, not listening."""
     sock = socket.socket(first.family, first.type)
     try:
         if first.family == socket.AF_INET6:
             v6only = first.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
         _options(sock)
+        sock.bind(addr)  # type: ignore[arg-type]
     except OSError:
         sock.close()
         raise

@@ -366,8 +366,8 @@ class Master:
             for key, listener in wanted_listeners.items():
                 if key not in keep:
                     added.append(bind(listener, new.listen_backlog, new.processes))
-                else:  # more workers: more slots
-                    grown.append((keep[key], keep[key].grow(new.processes, new.listen_backlog)))
+                else:  # more workers, or fewer that the sockets must divide among evenly
+                    grown.append((keep[key], keep[key].grow(new.processes)))
         except StartupError as e:
             for bound in added:
                 bound.close()
@@ -387,6 +387,11 @@ class Master:
             if key not in wanted_listeners:
                 bound.close()
         self.listeners = [b for k, b in keep.items() if k in wanted_listeners] + added
+        try:
+            for bound, more in grown:
+                bound.listen(more, new.listen_backlog)
+        except StartupError as e:  # only once all else is committed: logged, not undone
+            self.log.error(f"{why}: {e}")
         for bound in added:
             self.announce(f"listening on {bound.url()}")
             self.log.notice(f"listening on {bound.url()}")
@@ -1224,8 +1229,6 @@ def _kill(pid: int, sig: int) -> None:
 
 
 def _ungrow(grown: list[tuple[BoundListener, list[socket.socket]]]) -> None:
-    """Undo BoundListener.grow for a restart that will not happen (nothing accepted on them yet)."""
+    """Close the sockets bound for a restart that will not happen (none listened yet)."""
     for bound, added in grown:
-        for sock in added:
-            sock.close()
-        bound.socks = [s for s in bound.socks if s not in added]
+        bound.forget(added)
