@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import children, free_port, wait_for, worker_pids
+from tests.functional.helpers import children, free_port, pids_answering, wait_for, worker_pids
 from tests.functional.server import ServerProcess, read_response
 
 pytestmark = pytest.mark.skipif(
@@ -40,9 +40,9 @@ def application(environ, start_response):
 """
 
 
-def burst(host: str, port: int, count: int) -> collections.Counter[int]:
+def burst(host: str, port: int, count: int, timeout: float = 20) -> collections.Counter[int]:
     """Open ``count`` connections at once, then ask each which process serves it."""
-    socks = [socket.create_connection((host, port), timeout=20) for _ in range(count)]
+    socks = [socket.create_connection((host, port), timeout=timeout) for _ in range(count)]
     try:
         for sock in socks:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -156,5 +156,51 @@ def test_a_restart_with_more_then_fewer_workers_serves_every_connection(tmp_path
             assert min(served.values()) >= 4 or workers == 1, served
             assert sum(served.values()) == 16 * workers
             old = fresh
+    finally:
+        server.close()
+
+
+# Run by every interpreter the server starts (it is on their PYTHONPATH): once the
+# file "slow" is beside it, a new process takes seconds to start, as one whose
+# imports are slow would.
+SLOW_START = """\
+import os
+import time
+
+if os.path.exists(os.path.join(os.path.dirname(os.path.abspath(__file__)), "slow")):
+    time.sleep(4)
+"""
+
+
+def test_a_graceful_restart_keeps_answering_while_the_new_workers_start(tmp_path: Path) -> None:
+    script = tmp_path / "pid.wsgi"
+    script.write_text(APP)
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    (site_dir / "sitecustomize.py").write_text(SLOW_START)
+    os.chmod(tmp_path, 0o755)
+    conf = tmp_path / "site.conf"
+    port = free_port()
+    site_conf(conf, port, script, 2)
+    path = os.pathsep.join(filter(None, [str(site_dir), os.environ.get("PYTHONPATH")]))
+    server = ServerProcess(["serve", "--config", str(conf)], env={"PYTHONPATH": path})
+    try:
+        server.wait_listening()
+        old = pids_answering(server, 2)  # both ready
+        (site_dir / "slow").write_text("")
+        server.signal(signal.SIGHUP)
+        wait_for(lambda: len(children(server.proc.pid)) == 4, 10, "the new workers started")
+        # The old workers were told to stop with the new ones still starting: they
+        # hand over, accepting until the new ones are ready, so nobody waits.
+        for _ in range(10):
+            served = burst(server.host, server.port, 1, timeout=2)
+            assert set(served) <= old, served
+        (site_dir / "slow").unlink()
+        new = wait_for(
+            lambda: len(now := children(server.proc.pid)) == 2 and not now & old and now,
+            30,
+            "the old workers to hand over and exit",
+        )
+        assert set(burst(server.host, server.port, 16)) <= new
     finally:
         server.close()

@@ -1270,8 +1270,10 @@ SUPPORTED: tuple[Directive, ...] = (
         "each listener gets a socket per front-end worker (`SO_REUSEPORT`), held by the "
         "master: the kernel shares new connections out between the workers by a hash of "
         "their addresses, so a burst of connections cannot all go to the worker that woke "
-        "first. A worker that exits leaves its socket to its successor, and what the kernel "
-        "queued on it meanwhile waits for that successor. Sockets are never closed while the "
+        "first. A worker being replaced (a graceful restart, or its app asked for a restart "
+        "with SIGINT) goes on accepting until its successor is ready; one that dies leaves "
+        "its socket to its successor, and what the kernel queues on it meanwhile waits for "
+        "that successor. Sockets are never closed while the "
         "server runs, so no queued connection is reset: a restart with fewer workers adds "
         "sockets until each worker has as many as the others (3 for 2 workers become 4). A second "
         "server on the same port is still refused (`Address already in use`).",

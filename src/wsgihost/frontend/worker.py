@@ -94,6 +94,9 @@ class Worker:
         self.stopping = False
         self._stopped = asyncio.Event()
         self._servers: list[asyncio.base_events.Server] = []
+        # The master's word that the next SIGTERM replaces this worker (a graceful
+        # restart): keep accepting until the successors are ready.
+        self._hand_over_next = False
         self._ids = itertools.count(1)
         self._pid = os.getpid()
 
@@ -113,8 +116,8 @@ class Worker:
                 factory = proxyproto.layered(self, factory)
             srv = await loop.create_server(factory, sock=sock, backlog=self.server.listen_backlog)
             self._servers.append(srv)
-        loop.add_signal_handler(signal.SIGTERM, self.stop, "SIGTERM")
-        loop.add_signal_handler(signal.SIGINT, self.stop, "SIGINT")
+        loop.add_signal_handler(signal.SIGTERM, self._on_sigterm)
+        loop.add_signal_handler(signal.SIGINT, self.stop, "SIGINT", True)
         loop.add_signal_handler(signal.SIGQUIT, self.quit)
         loop.add_signal_handler(signal.SIGUSR1, self.reopen_logs)
         # The master blocked these while starting us (see Master._spawn).
@@ -140,9 +143,9 @@ class Worker:
         await self._stopped.wait()
         sweeper.cancel()
 
-    def _on_channel(self) -> None:
+    def _on_channel(self, flags: int = 0) -> None:
         try:
-            data = self.channel.recv(4096)
+            data = self.channel.recv(4096, flags)
         except BlockingIOError:
             return
         except OSError:
@@ -161,6 +164,17 @@ class Worker:
             if isinstance(message.get("groups"), dict):
                 self.group_status = message["groups"]
                 self.log.info(f"daemon groups now: {self.group_status}")
+            elif message.get("hand_over"):
+                self._hand_over_next = True
+            elif message.get("stop_accepting"):
+                self._stop_accepting()
+
+    def _on_sigterm(self) -> None:
+        # What the master wrote before signalling is read first: whether this
+        # SIGTERM replaces us (hand over) or stops the server.
+        if not self.stopping:
+            self._on_channel(socket.MSG_DONTWAIT)  # the channel may still block
+        self.stop("SIGTERM", self._hand_over_next)
 
     async def _sweep(self) -> None:
         for tick in itertools.count(1):
@@ -217,8 +231,14 @@ class Worker:
             )
             self._refused = 0
 
-    def stop(self, why: str) -> None:
-        """Stop accepting, finish the requests in flight, then exit."""
+    def stop(self, why: str, hand_over: bool = False) -> None:
+        """Stop accepting, finish the requests in flight, then exit.
+
+        ``hand_over``: a successor is on its way (a graceful restart, or the app
+        asked for a restart); keep accepting from our sockets until the master says
+        it is ready, so that no connection waits for it to start. The connections
+        accepted meanwhile get one answer each, with ``Connection: close``.
+        """
         if self.stopping:
             return
         self.stopping = True
@@ -234,8 +254,8 @@ class Worker:
         # connection whose stop() fails must not leave the worker running
         # forever with no listener and no master.
         self.loop.create_task(self._drain())
-        for srv in self._servers:
-            srv.close()  # closes only this process's copy of the listener
+        if not hand_over:
+            self._stop_accepting()
         for conn in list(self.connections):
             try:
                 conn.stop()
@@ -244,12 +264,19 @@ class Worker:
                 if conn.transport is not None:
                     conn.transport.abort()
 
+    def _stop_accepting(self) -> None:
+        for srv in self._servers:
+            srv.close()  # closes only this process's copy of the listener
+        self._servers.clear()
+
     async def _drain(self) -> None:
         deadline = self.loop.time() + self.server.graceful_timeout
         # Connections, and app threads whose client has gone: their work and
-        # their close() still deserve to finish.
-        while (self.connections or self.pool.busy) and self.loop.time() < deadline:
+        # their close() still deserve to finish. A worker handing over accepts
+        # until its successor is ready (or the deadline: it may never be).
+        while (self._servers or self.connections or self.pool.busy) and self.loop.time() < deadline:
             await asyncio.sleep(0.05)
+        self._stop_accepting()
         if self.connections:
             self.log.warn(
                 f"graceful timeout: closing {len(self.connections)} connections "

@@ -79,6 +79,8 @@ class Child:
     term_sent: bool = False
     served: int = 0  # requests served, as the daemon last reported
     slot: int = 0  # a front-end worker's: which of each listener's sockets it accepts from
+    fds: frozenset[int] = frozenset()  # ... those sockets (ours)
+    hand_over: bool = False  # a stopping worker still accepting until its successors are ready
     busy: int = 0  # threads running a request, as last reported
     since: float = 0.0  # when the current state began
     buf: bytes = b""
@@ -600,6 +602,8 @@ class Master:
                 if retire is not None:
                     self._carry_out([retire])
             self.log.info(f"{child.name} {child.proc.pid} is ready")
+            if child.kind == "worker":
+                self._end_hand_overs()
         elif isinstance(message.get("stats"), dict):
             stats = message["stats"]
             assert isinstance(stats, dict)
@@ -629,6 +633,7 @@ class Master:
             # replacement starts now, not after it has finished.
             if not child.stopping:
                 child.stopping = True
+                child.hand_over = True  # it accepts until its successor is ready
                 self.log.info(f"front-end worker {child.proc.pid} retiring")
         elif message.get("retiring") and child.state != DRAINING:
             # The successor starts now, while this one finishes what it accepted.
@@ -809,6 +814,7 @@ class Master:
             self._back_off()
             return
         child.slot = slot
+        child.fds = frozenset(fds)
         sockets = {name: g.socket.path for name, g in self.groups.items()}
         payload = pickle.dumps((self.server, sockets, self._statuses()))
         try:
@@ -1132,7 +1138,26 @@ class Master:
             self._spawn_worker(slot)
         for child in old:
             child.stopping = True
+            # Read by the worker before the signal: it goes on accepting until
+            # _end_hand_overs says its successors are ready, so no connection
+            # waits for them to start. (A worker from before an upgrade ignores
+            # it and stops accepting at once, as it always did.)
+            child.hand_over = _tell(child, b'{"hand_over": true}\n')
             _kill(child.proc.pid, signal.SIGTERM)
+
+    def _end_hand_overs(self) -> None:
+        """Tell each worker handing over whose sockets all have a ready successor to
+        stop accepting (a socket the master has closed, a removed Listen, needs none)."""
+        workers = [c for c in self.children.values() if c.kind == "worker"]
+        ready: set[int] = set()
+        for c in workers:
+            if not c.stopping and c.state == READY:
+                ready |= c.fds
+        owned = {sock.fileno() for bound in self.listeners for sock in bound.socks}
+        for c in workers:
+            if c.hand_over and (c.fds & owned) <= ready:
+                c.hand_over = False
+                _tell(c, b'{"stop_accepting": true}\n')
 
     def begin_stop(self, why: str, graceful: bool = True) -> None:
         self.log.notice(f"{why}: stopping")
@@ -1147,6 +1172,9 @@ class Master:
             # pass them, and are stopped once no front end is left.
             for child in self.children.values():
                 if child.kind == "worker":
+                    if child.hand_over:  # stopping already, and still accepting
+                        child.hand_over = False
+                        _tell(child, b'{"stop_accepting": true}\n')
                     _kill(child.proc.pid, signal.SIGTERM)
         else:
             self._signal_all(signal.SIGQUIT)
@@ -1232,3 +1260,11 @@ def _ungrow(grown: list[tuple[BoundListener, list[socket.socket]]]) -> None:
     """Close the sockets bound for a restart that will not happen (none listened yet)."""
     for bound, added in grown:
         bound.forget(added)
+
+
+def _tell(child: Child, message: bytes) -> bool:
+    """Write one line to a child's channel; False if it cannot take it now."""
+    try:
+        return child.channel.send(message) == len(message)
+    except OSError:
+        return False
