@@ -247,3 +247,37 @@ def test_a_restart_starts_new_sets_rolls_changed_ones_and_stops_removed_ones() -
     # A server-wide setting the daemons start with (WSGIPythonPath, ...) rolls every set that stays.
     same = plan.reconfigure(running, wanted("g|a", "h"), {"g": "g-settings", "h": "h-old"}, True)
     assert same == plan.Changes(start=(), roll=("g|a", "h"), stop=("g|b",))
+
+
+# -- front-end workers' sockets --------------------------------------------------
+
+
+def worker(pid: int, slot: int, fds: set[int], **kw: object) -> Proc:
+    return Proc(pid, "", READY, slot=slot, fds=frozenset(fds), **kw)  # type: ignore[arg-type]
+
+
+def test_a_new_worker_takes_the_first_slot_no_running_worker_holds() -> None:
+    assert plan.free_slot([], 2) == 0
+    assert plan.free_slot([worker(1, 0, {5})], 2) == 1
+    # A stopping worker's slot is free: its successor takes it (and its sockets).
+    assert plan.free_slot([worker(1, 0, {5}, stopping=True), worker(2, 1, {6})], 2) == 0
+    # Daemons hold no slot.
+    assert plan.free_slot([ready(3, slot=0)], 2) == 0
+
+
+def test_a_worker_hands_over_once_every_socket_it_held_has_a_ready_successor() -> None:
+    old = worker(1, 0, {5, 7}, stopping=True, hand_over=True)
+    owned = frozenset({5, 6, 7, 8})
+    starting = replace(worker(2, 0, {5, 7}), state=STARTING)
+    assert plan.hand_overs_done([old, starting], owned) == []  # not ready yet
+    assert plan.hand_overs_done([old, replace(starting, state=READY)], owned) == [1]
+    # Fewer workers after a restart: its sockets are spread over two successors.
+    split = [old, worker(3, 0, {5, 6}), worker(4, 1, {7, 8})]
+    assert plan.hand_overs_done(split, owned) == [1]
+    assert plan.hand_overs_done(split[:2], owned) == []  # socket 7 still has no one
+    # Another stopping worker is no successor; a socket closed (a removed Listen)
+    # needs none.
+    assert plan.hand_overs_done([old, worker(5, 0, {5, 7}, stopping=True)], owned) == []
+    assert plan.hand_overs_done([old, worker(6, 0, {5})], frozenset({5})) == [1]
+    # Told already (hand_over cleared), or never handing over: nothing to say.
+    assert plan.hand_overs_done([replace(old, hand_over=False), split[1], split[2]], owned) == []

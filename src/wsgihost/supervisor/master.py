@@ -108,6 +108,9 @@ class Child:
             self.timed_out,
             self.served,
             self.busy,
+            slot=self.slot,
+            fds=self.fds,
+            hand_over=self.hand_over,
         )
 
 
@@ -688,7 +691,7 @@ class Master:
         for action in actions:
             if isinstance(action, plan.StartWorker):
                 if now >= self.next_start:  # not after a failed start
-                    self._spawn_worker(self._free_slot())
+                    self._spawn_worker(plan.free_slot(self._views(), self.server.processes))
             elif isinstance(action, plan.StartDaemon):
                 group = self.groups[action.group]
                 if action.group not in failed and not self._spawn_daemon(group):
@@ -782,11 +785,6 @@ class Master:
     def _register(self, child: Child) -> None:
         child.channel.setblocking(False)
         self.selector.register(child.channel, selectors.EVENT_READ, child)
-
-    def _free_slot(self) -> int:
-        """The first slot no running worker serves (listeners.py: slots)."""
-        taken = {c.slot for c in self.children.values() if c.kind == "worker" and not c.stopping}
-        return next((i for i in range(self.server.processes) if i not in taken), 0)
 
     def _spawn_worker(self, slot: int) -> None:
         parent, child_end = socket.socketpair()
@@ -1146,18 +1144,12 @@ class Master:
             _kill(child.proc.pid, signal.SIGTERM)
 
     def _end_hand_overs(self) -> None:
-        """Tell each worker handing over whose sockets all have a ready successor to
-        stop accepting (a socket the master has closed, a removed Listen, needs none)."""
-        workers = [c for c in self.children.values() if c.kind == "worker"]
-        ready: set[int] = set()
-        for c in workers:
-            if not c.stopping and c.state == READY:
-                ready |= c.fds
-        owned = {sock.fileno() for bound in self.listeners for sock in bound.socks}
-        for c in workers:
-            if c.hand_over and (c.fds & owned) <= ready:
-                c.hand_over = False
-                _tell(c, b'{"stop_accepting": true}\n')
+        """Tell the workers handing over whose successors are all ready to stop accepting."""
+        owned = frozenset(sock.fileno() for bound in self.listeners for sock in bound.socks)
+        for pid in plan.hand_overs_done(self._views(), owned):
+            child = self.children[pid]
+            child.hand_over = False
+            _tell(child, b'{"stop_accepting": true}\n')
 
     def begin_stop(self, why: str, graceful: bool = True) -> None:
         self.log.notice(f"{why}: stopping")

@@ -60,6 +60,12 @@ class Proc:
     timed_out: bool = False
     served: int = 0
     busy: int = 0  # threads running a request, as last reported
+    # A front-end worker's: its slot, the listening sockets it holds (the master's
+    # descriptors) and whether, stopping, it still accepts until its successors
+    # are ready (supervisor/listeners.py).
+    slot: int = 0
+    fds: frozenset[int] = frozenset()
+    hand_over: bool = False
 
     @property
     def worker(self) -> bool:
@@ -455,3 +461,23 @@ def reconfigure(
     )
     stop = tuple(key for key in running if key not in wanted)
     return Changes(start, roll, stop)
+
+
+# -- front-end workers' sockets ------------------------------------------------
+
+
+def free_slot(procs: Sequence[Proc], workers: int) -> int:
+    """The slot for a new front-end worker: the first no running worker holds."""
+    taken = {p.slot for p in procs if p.worker and not p.stopping}
+    return next((i for i in range(workers) if i not in taken), 0)
+
+
+def hand_overs_done(procs: Sequence[Proc], owned: frozenset[int]) -> list[int]:
+    """Workers handing over that may stop accepting: every socket of theirs that
+    is still open (``owned``) is held by a READY worker that stays. A socket the
+    master has closed (a removed ``Listen``) needs no successor."""
+    ready: set[int] = set()
+    for p in procs:
+        if p.worker and not p.stopping and p.state == READY:
+            ready |= p.fds
+    return [p.pid for p in procs if p.worker and p.hand_over and (p.fds & owned) <= ready]
