@@ -181,26 +181,40 @@ def test_a_graceful_restart_keeps_answering_while_the_new_workers_start(tmp_path
     os.chmod(tmp_path, 0o755)
     conf = tmp_path / "site.conf"
     port = free_port()
-    site_conf(conf, port, script, 2)
+
+    def configure(workers: int) -> None:
+        site_conf(conf, port, script, workers)
+        # Long enough that the old workers can only have gone because they were
+        # told their successors are ready.
+        conf.write_text(conf.read_text() + "GracefulShutdownTimeout 120\n")
+
+    configure(2)
     path = os.pathsep.join(filter(None, [str(site_dir), os.environ.get("PYTHONPATH")]))
     server = ServerProcess(["serve", "--config", str(conf)], env={"PYTHONPATH": path})
     try:
         server.wait_listening()
         old = pids_answering(server, 2)  # both ready
         (site_dir / "slow").write_text("")
+        configure(3)  # one more worker: a socket more on the port
         server.signal(signal.SIGHUP)
-        wait_for(lambda: len(children(server.proc.pid)) == 4, 10, "the new workers started")
+        wait_for(lambda: len(children(server.proc.pid)) == 5, 10, "the new workers started")
         # The old workers were told to stop with the new ones still starting: they
-        # hand over, accepting until the new ones are ready, so nobody waits.
-        for _ in range(10):
+        # hand over, accepting until the new ones are ready, and the socket added
+        # for the third does not listen before it does, so nobody waits.
+        for _ in range(12):
             served = burst(server.host, server.port, 1, timeout=2)
             assert set(served) <= old, served
         (site_dir / "slow").unlink()
-        new = wait_for(
-            lambda: len(now := children(server.proc.pid)) == 2 and not now & old and now,
-            30,
-            "the old workers to hand over and exit",
-        )
-        assert set(burst(server.host, server.port, 16)) <= new
+        new = worker_pids_after(server, old, 3, 20)
+        assert set(burst(server.host, server.port, 24)) == new
     finally:
         server.close()
+
+
+def worker_pids_after(server: ServerProcess, old: set[int], count: int, timeout: float) -> set[int]:
+    """The ``count`` workers once those in ``old`` have all exited."""
+    return wait_for(
+        lambda: len(now := children(server.proc.pid)) == count and not now & old and now,
+        timeout,
+        "the old workers to hand over and exit",
+    )

@@ -537,10 +537,11 @@ def test_a_worker_retired_by_its_app_is_replaced_at_once(tmp_path: Path) -> None
                 # Its successor starts at once, and once it is ready takes the new
                 # clients (until then the retiring worker goes on accepting: no
                 # client waits for a worker to start).
-                replaced = wait_for(
-                    lambda: int(get(server, "/pid").body) != old, 15, "the successor's answer"
-                )
-                assert replaced
+                wait_for(lambda: int(get(server, "/pid").body) != old, 15, "the successor's answer")
+                # ... and from then on every new client: the retiring worker was
+                # told to stop accepting once its successor was ready.
+                time.sleep(0.2)
+                assert all(int(get(server, "/pid").body) != old for _ in range(5))
                 go.touch()
                 finished = next_response(Reader(retiring))
                 assert (finished.status, finished.body) == (200, str(old).encode())

@@ -143,17 +143,18 @@ class Worker:
         await self._stopped.wait()
         sweeper.cancel()
 
-    def _on_channel(self, flags: int = 0) -> None:
+    def _on_channel(self, flags: int = 0) -> bool:
+        """Read and act on what the master sent; False once nothing more is there."""
         try:
             data = self.channel.recv(4096, flags)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             data = b""
         if not data:
             self.loop.remove_reader(self.channel.fileno())
             self.stop("the master went away")
-            return
+            return False
         self._channel_buf += data
         while b"\n" in self._channel_buf:
             line, _, self._channel_buf = self._channel_buf.partition(b"\n")
@@ -168,12 +169,13 @@ class Worker:
                 self._hand_over_next = True
             elif message.get("stop_accepting"):
                 self._stop_accepting()
+        return True
 
     def _on_sigterm(self) -> None:
         # What the master wrote before signalling is read first: whether this
         # SIGTERM replaces us (hand over) or stops the server.
-        if not self.stopping:
-            self._on_channel(socket.MSG_DONTWAIT)  # the channel may still block
+        while not self.stopping and self._on_channel(socket.MSG_DONTWAIT):
+            pass  # all of it (MSG_DONTWAIT: the channel may still block)
         self.stop("SIGTERM", self._hand_over_next)
 
     async def _sweep(self) -> None:
@@ -270,13 +272,18 @@ class Worker:
         self._servers.clear()
 
     async def _drain(self) -> None:
+        # A worker handing over accepts until its successor is ready, or for
+        # GracefulShutdownTimeout if it never is; what it accepted then has as
+        # long again to finish.
         deadline = self.loop.time() + self.server.graceful_timeout
-        # Connections, and app threads whose client has gone: their work and
-        # their close() still deserve to finish. A worker handing over accepts
-        # until its successor is ready (or the deadline: it may never be).
-        while (self._servers or self.connections or self.pool.busy) and self.loop.time() < deadline:
+        while self._servers and self.loop.time() < deadline:
             await asyncio.sleep(0.05)
         self._stop_accepting()
+        # Connections, and app threads whose client has gone: their work and
+        # their close() still deserve to finish.
+        deadline = self.loop.time() + self.server.graceful_timeout
+        while (self.connections or self.pool.busy) and self.loop.time() < deadline:
+            await asyncio.sleep(0.05)
         if self.connections:
             self.log.warn(
                 f"graceful timeout: closing {len(self.connections)} connections "

@@ -20,8 +20,9 @@ added, since closing one socket of the set would reset the connections queued
 on it; a restart that lowers the number of workers adds sockets until each
 worker has as many as the others (4 sockets, 3 workers: 6), as the kernel gives
 every socket an equal share. Sockets added for a restart are bound but do not
-listen until the restart is committed: a listening one would be given
-connections at once, which closing it for a restart that failed would reset.
+listen: the worker given one listens on it as it starts serving. A listening
+socket would be given connections at once, which would wait for that worker to
+start, or be reset if the restart failed and the socket were closed.
 
 ``SO_REUSEPORT`` lets any later socket of the same user share the port. A
 second server started by mistake on a busy port must still fail with "Address

@@ -392,11 +392,9 @@ class Master:
             if key not in wanted_listeners:
                 bound.close()
         self.listeners = [b for k, b in keep.items() if k in wanted_listeners] + added
-        try:
-            for bound, more in grown:
-                bound.listen(more, new.listen_backlog)
-        except StartupError as e:  # only once all else is committed: logged, not undone
-            self.log.error(f"{why}: {e}")
+        # The sockets added (``grown``) are left to listen when the worker given
+        # them starts serving: listening now, they would be given connections
+        # that wait for a worker to start.
         for bound in added:
             self.announce(f"listening on {bound.url()}")
             self.log.notice(f"listening on {bound.url()}")
@@ -634,7 +632,9 @@ class Master:
         elif message.get("retiring") and child.kind == "worker":
             # An embedded-mode worker drains (SIGINT from its app): its
             # replacement starts now, not after it has finished.
-            if not child.stopping:
+            if self.stopping:  # the server stops: no successor is coming
+                _tell(child, b'{"stop_accepting": true}\n')
+            elif not child.stopping:
                 child.stopping = True
                 child.hand_over = True  # it accepts until its successor is ready
                 self.log.info(f"front-end worker {child.proc.pid} retiring")
@@ -1164,9 +1164,10 @@ class Master:
             # pass them, and are stopped once no front end is left.
             for child in self.children.values():
                 if child.kind == "worker":
-                    if child.hand_over:  # stopping already, and still accepting
-                        child.hand_over = False
-                        _tell(child, b'{"stop_accepting": true}\n')
+                    # Any worker may be accepting on its own copies still: one
+                    # handing over, or one whose app asked to retire.
+                    child.hand_over = False
+                    _tell(child, b'{"stop_accepting": true}\n')
                     _kill(child.proc.pid, signal.SIGTERM)
         else:
             self._signal_all(signal.SIGQUIT)
