@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import wsgihost
@@ -42,6 +42,7 @@ from wsgihost.supervisor.control import ControlError, ControlServer
 from wsgihost.supervisor.groups import GroupError, GroupSocket
 from wsgihost.supervisor.inotify import Events, Watcher, meaning, open_watcher
 from wsgihost.supervisor.listeners import BoundListener, StartupError, bind
+from wsgihost.supervisor.outbox import Outbox
 
 # A worker that exits this soon after starting counts as a failed start.
 QUICK_EXIT = 2.0
@@ -81,6 +82,7 @@ class Child:
     slot: int = 0  # a front-end worker's: which of each listener's sockets it accepts from
     fds: frozenset[int] = frozenset()  # ... those sockets (ours)
     hand_over: bool = False  # a stopping worker still accepting until its successors are ready
+    outbox: Outbox = field(default_factory=Outbox)  # what its channel has not taken yet
     busy: int = 0  # threads running a request, as last reported
     since: float = 0.0  # when the current state began
     buf: bytes = b""
@@ -504,7 +506,7 @@ class Master:
             signal.signal(sig, signal.SIG_DFL)
 
     def _wait(self, timeout: float) -> None:
-        for key, _ in self.selector.select(timeout):
+        for key, events in self.selector.select(timeout):
             if key.data is None:
                 self._on_signals()
             elif key.data is _INOTIFY:
@@ -521,7 +523,10 @@ class Master:
                     self.selector.unregister(key.data)
                     self.control.drop(key.data)
             else:
-                self._on_channel(key.data)
+                if events & selectors.EVENT_WRITE:
+                    self._flush(key.data)
+                if events & selectors.EVENT_READ:
+                    self._on_channel(key.data)
 
     def _on_inotify(self, events: Events) -> None:
         if events.overflow:
@@ -633,7 +638,7 @@ class Master:
             # An embedded-mode worker drains (SIGINT from its app): its
             # replacement starts now, not after it has finished.
             if self.stopping:  # the server stops: no successor is coming
-                _tell(child, b'{"stop_accepting": true}\n')
+                self._tell(child, b'{"stop_accepting": true}\n')
             elif not child.stopping:
                 child.stopping = True
                 child.hand_over = True  # it accepts until its successor is ready
@@ -662,10 +667,26 @@ class Master:
         line = json.dumps({"groups": self._statuses()}).encode() + b"\n"
         for child in self.children.values():
             if child.kind == "worker":
-                try:
-                    child.channel.send(line)
-                except OSError:
-                    pass  # it is exiting; _reap will see
+                self._tell(child, line)
+
+    def _tell(self, child: Child, line: bytes) -> bool:
+        """Write one line to a child's channel, never waiting; True if it went out now
+        (else the rest goes when the channel can take it: _flush)."""
+        if child.outbox.write(child.channel, line):
+            return True
+        self._want_writable(child, True)
+        return False
+
+    def _flush(self, child: Child) -> None:
+        if child.outbox.flush(child.channel):
+            self._want_writable(child, False)
+
+    def _want_writable(self, child: Child, wanted: bool) -> None:
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if wanted else 0)
+        try:
+            self.selector.modify(child.channel, events, child)
+        except (KeyError, ValueError):
+            pass  # no longer watched: the child is exiting
 
     # -- children -------------------------------------------------------------
 
@@ -1140,7 +1161,7 @@ class Master:
             # _end_hand_overs says its successors are ready, so no connection
             # waits for them to start. (A worker from before an upgrade ignores
             # it and stops accepting at once, as it always did.)
-            child.hand_over = _tell(child, b'{"hand_over": true}\n')
+            child.hand_over = self._tell(child, b'{"hand_over": true}\n')
             _kill(child.proc.pid, signal.SIGTERM)
 
     def _end_hand_overs(self) -> None:
@@ -1149,7 +1170,7 @@ class Master:
         for pid in plan.hand_overs_done(self._views(), owned):
             child = self.children[pid]
             child.hand_over = False
-            _tell(child, b'{"stop_accepting": true}\n')
+            self._tell(child, b'{"stop_accepting": true}\n')
 
     def begin_stop(self, why: str, graceful: bool = True) -> None:
         self.log.notice(f"{why}: stopping")
@@ -1167,7 +1188,7 @@ class Master:
                     # Any worker may be accepting on its own copies still: one
                     # handing over, or one whose app asked to retire.
                     child.hand_over = False
-                    _tell(child, b'{"stop_accepting": true}\n')
+                    self._tell(child, b'{"stop_accepting": true}\n')
                     _kill(child.proc.pid, signal.SIGTERM)
         else:
             self._signal_all(signal.SIGQUIT)
@@ -1253,11 +1274,3 @@ def _ungrow(grown: list[tuple[BoundListener, list[socket.socket]]]) -> None:
     """Close the sockets bound for a restart that will not happen (none listened yet)."""
     for bound, added in grown:
         bound.forget(added)
-
-
-def _tell(child: Child, message: bytes) -> bool:
-    """Write one line to a child's channel; False if it cannot take it now."""
-    try:
-        return child.channel.send(message) == len(message)
-    except OSError:
-        return False
