@@ -95,7 +95,7 @@ class BoundListener:
         """Let the kernel give connections to sockets :meth:`grow` added."""
         for sock in added:
             try:
-                _listen(sock, None, backlog)
+                _listen(sock, backlog)
             except OSError as e:  # not seen in practice: the port is bound already
                 self.socks = [s for s in self.socks if s is not sock]  # _listen closed it
                 raise StartupError(f"cannot listen on {self._where()}: {e.strerror}") from None
@@ -130,7 +130,7 @@ def bind(spec: Listener, backlog: int, slots: int = 1) -> BoundListener:
             _refuse_taken(sock, addr)
         _options(sock)
         sock.bind(addr)
-        _listen(sock, None, backlog)
+        _listen(sock, backlog)
     except OSError as e:
         sock.close()
         raise StartupError(f"cannot listen on {where}: {e.strerror}") from None
@@ -175,13 +175,23 @@ def _dual_stack_socket(spec: Listener) -> socket.socket | None:
     return sock
 
 
-def _copy_socket(first: socket.socket, addr: object) -> socket.socket:
-    """A socket like ``first`` (family, dual stack) bound to ``addr``, not listening."""
+def _socket_like(first: socket.socket) -> socket.socket:
+    """A new socket of ``first``'s family, dual stack if it is."""
     sock = socket.socket(first.family, first.type)
-    try:
-        if first.family == socket.AF_INET6:
-            v6only = first.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+    if first.family == socket.AF_INET6:
+        v6only = first.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+        try:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+        except OSError:
+            sock.close()
+            raise
+    return sock
+
+
+def _copy_socket(first: socket.socket, addr: object) -> socket.socket:
+    """A socket like ``first`` bound to ``addr``, not listening."""
+    sock = _socket_like(first)
+    try:
         _options(sock)
         sock.bind(addr)  # type: ignore[arg-type]
     except OSError:
@@ -196,10 +206,8 @@ def _options(sock: socket.socket) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
 
 
-def _listen(sock: socket.socket, addr: tuple[str | int, ...] | None, backlog: int) -> socket.socket:
+def _listen(sock: socket.socket, backlog: int) -> socket.socket:
     try:
-        if addr is not None:
-            sock.bind(addr)
         sock.listen(backlog)
     except OSError:
         sock.close()
@@ -214,11 +222,8 @@ def _refuse_taken(like: socket.socket, addr: object) -> None:
     A plain socket (SO_REUSEADDR, as Apache binds) conflicts with any listener
     there, ours included, where one with SO_REUSEPORT would join it.
     """
-    probe = socket.socket(like.family, like.type)
+    probe = _socket_like(like)
     try:
-        if like.family == socket.AF_INET6:
-            v6only = like.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
-            probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(addr)  # type: ignore[arg-type]
     finally:
