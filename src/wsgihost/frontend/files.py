@@ -32,9 +32,9 @@ if TYPE_CHECKING:
 SMALL = 64 * 1024
 BLOCK = 256 * 1024
 # One boundary for every multipart/byteranges body this process sends, random
-# as Apache's (chosen once at start, 64 bits in hex), and as long as Apache's:
-# 16 digits, zero-padded ("%x" alone made one process in 16 send a shorter one,
-# and so other Content-Lengths than Apache).
+# as Apache's (chosen once at start, 64 bits in hex). Apache prints it without
+# leading zeros, so one start in 16 gets 15 digits or fewer; ours is always 16,
+# Apache's usual length, so a client sees the same Content-Length every time.
 BOUNDARY = "%016x" % secrets.randbits(64)
 
 
