@@ -123,6 +123,7 @@ class Connection(asyncio.Protocol):
         self.lost = False
         self.closing = False  # answer what is queued, then close (graceful stop)
         self.reading_done = False  # a request said Connection: close; ignore the rest
+        self.overflow = False  # and the client sent some: close in stages (close)
         self.client_eof = False
         self.write_paused = False
         self.write_waiter: asyncio.Future[None] | None = None
@@ -264,6 +265,8 @@ class Connection(asyncio.Protocol):
         if self.reading_done:
             if self.state == LINGER:
                 self.deadline = min(self.deadline, self.loop.time() + 2.0)
+            elif data:
+                self.overflow = True
             return
         if self.state == IDLE:
             self.state = HEAD
@@ -340,7 +343,7 @@ class Connection(asyncio.Protocol):
                     self._check_partial_line(buf)
                     self.pending = buf
                     return
-                self._request_line(buf[:end])
+                self._request_line(buf[:end], more=end + 2 < len(buf))
                 buf = buf[end + 2 :]
                 continue
             if mode == NO_BODY:
@@ -382,6 +385,7 @@ class Connection(asyncio.Protocol):
                     self.upgrade_hold = True
                 self.line = None
                 buf = buf[head_end:]
+                self._note_overflow(buf)  # before an answer made at once, below
                 if self.start_pending:
                     self.start_pending = False
                     if self.body_mode == CHUNKED_BODY and buf:
@@ -418,8 +422,14 @@ class Connection(asyncio.Protocol):
                     self.pending = buf[used:]
                     return
                 buf = buf[used:]
+        if buf:
+            self.overflow = True  # bytes after the request that ends the connection
 
-    def _request_line(self, line: bytes) -> None:
+    def _note_overflow(self, buf: bytes) -> None:
+        if buf and self.reading_done:
+            self.overflow = True  # bytes after the request that ends the connection
+
+    def _request_line(self, line: bytes, more: bool = False) -> None:
         """The request line is here: read it by Apache's rules, then let llhttp
         read the head that follows.
 
@@ -427,7 +437,8 @@ class Connection(asyncio.Protocol):
         that decides its framing and keep-alive defaults (HTTP/1.1 for 1.1
         and later versions, HTTP/1.0 for 1.0 and 0.9), since it would refuse
         the methods and targets Apache accepts. An HTTP/0.9 request has no
-        head: llhttp is given an empty one, and nothing after the line is read.
+        head: llhttp is given an empty one, and nothing after the line is read
+        (``more``: the client sent some).
         """
         if len(line) > self.worker.server.limits.request_line + 1:
             raise Reject(414, "request line too long")
@@ -451,6 +462,8 @@ class Connection(asyncio.Protocol):
             self.request_line_done = False
             self.head_fed_crlf = False
             self.head_seen = 0
+            if more:
+                self.overflow = True
             if self.start_pending:
                 self.start_pending = False
                 self.start_next()
@@ -531,6 +544,7 @@ class Connection(asyncio.Protocol):
         if head.chunked and not http11:
             keep_alive = False  # RFC 9112 6.1: Transfer-Encoding in 1.0 is suspect framing
         req = Request(self, request_head, keep_alive, has_body)
+        req.client_closes = not parser.should_keep_alive()
         req.bytes_in = self.head_total
         req.http11 = http11
         req.http09 = head.http09
@@ -951,7 +965,21 @@ class Connection(asyncio.Protocol):
         else:
             req.body.clear()
         if not req.keep_alive or self.closing:
-            self.close(linger=True)
+            # The client said this was its last request and sent nothing after
+            # it: no reset can overtake the response, so no lingering is needed
+            # (nginx's rule too; Apache lingers after every response).
+            # Not while reading is paused or a response is still going out:
+            # bytes the client sends meanwhile sit unread, and would bring the
+            # reset that lingering is for.
+            transport = self.transport
+            done = (
+                req.client_closes
+                and req.body_done
+                and not (self.overflow or self.pending or self.queue or self.reading_paused)
+                and transport is not None
+                and transport.get_write_buffer_size() == 0
+            )
+            self.close(linger=not done)
             return
         self._continue()
 

@@ -113,6 +113,7 @@ class Request:
         "bytes_framing",
         "bytes_in",
         "bytes_sent",
+        "client_closes",
         "complete",
         "conn",
         "continue_sent",
@@ -147,6 +148,7 @@ class Request:
         self.conn = conn
         self.head = head
         self.keep_alive = keep_alive
+        self.client_closes = False  # the client's Connection: close (or a 1.0 without keep-alive)
         self.http11 = head.version == "HTTP/1.1"  # or a later 1.x or 2.x, see Connection
         self.http09 = False  # no status line, no headers: the body alone
         self.is_head = head.method == "HEAD"
