@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import queue
+import stat
 import sys
 import threading
 import traceback
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 from wsgihost.wsgi import runner
 from wsgihost.wsgi.counters import RequestCounters
 from wsgihost.wsgi.environ import Mount, build_environ
-from wsgihost.wsgi.loader import ScriptLoader
+from wsgihost.wsgi.loader import FileSignature, ScriptLoader
 from wsgihost.wsgi.streams import ErrorStream, FileWrapper, InputStream
 
 
@@ -130,7 +131,13 @@ class EmbeddedApp:
         def log_error(message: str) -> None:
             log.error(message, client, referer, headers, local)
 
-        if not os.path.isfile(self.loader.path):
+        # One stat for both questions: is the script there, and has it changed
+        # (a system call, and so a moment the loop thread may take the GIL).
+        try:
+            st: os.stat_result | None = os.stat(self.loader.path)
+        except OSError:
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
             # As Apache does for a WSGIScriptAlias whose script is not there (yet).
             log_error(f"Target WSGI script not found or unable to stat: {self.loader.path}")
             body = error_body(404)
@@ -155,13 +162,15 @@ class EmbeddedApp:
         if request.server_signature:
             environ["SERVER_SIGNATURE"] = request.server_signature
         environ.update(target.environ_overrides())  # a handler mapping's
-        load = self.loader.get
+        loader, seen = self.loader, FileSignature.of_stat(st)
         counters = self.counters
         try:
             # The app's print() and sys.stderr go with wsgi.errors meanwhile;
             # what a first import prints is the process's (as in mod_wsgi).
             with bound(errors):
-                loaded = counters.loader(lambda: as_process(load), environ)
+                loaded = counters.loader(
+                    lambda: as_process(lambda: loader.get_as_seen(seen)), environ
+                )
                 runner.run(loaded, environ, request, log_error)
         except BaseException as e:  # the runner never raises; this is the last guard
             log.error(f"internal error in the WSGI runner: {e!r}", client)

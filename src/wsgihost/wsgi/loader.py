@@ -34,7 +34,10 @@ class FileSignature(NamedTuple):
 
     @classmethod
     def of(cls, path: str) -> FileSignature:
-        st = os.stat(path)
+        return cls.of_stat(os.stat(path))
+
+    @classmethod
+    def of_stat(cls, st: os.stat_result) -> FileSignature:
         return cls(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
@@ -83,7 +86,13 @@ class ScriptLoader:
             current: Optional[FileSignature] = FileSignature.of(self.path)
         except OSError:
             current = None
-        if app is not None and current == self._signature:
+        return self.get_as_seen(current)
+
+    def get_as_seen(self, current: Optional[FileSignature]) -> Callable[..., Any]:
+        """``get``, with the script's signature as the caller just took it (None:
+        not there): one stat per request where the caller needs one anyway."""
+        app = self._app
+        if app is not None and (current == self._signature or not self.reloading):
             return app
         with self._lock:
             if self._app is not None and current == self._signature:
