@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from wsgihost import tls
 from wsgihost.config.draft import Context, ServerDraft
 from wsgihost.config.model import Host, Listener, TlsSettings, Where
 from wsgihost.config.problems import Problems
@@ -142,6 +141,8 @@ def _verify_depth(ctx: Context, args: list[str]) -> None:
 
 
 def _protocol(ctx: Context, args: list[str]) -> None:
+    from wsgihost import tls  # ssl and OpenSSL: 3 MB, for TLS sites only
+
     try:
         enabled = tls.parse_protocols(args)
     except ValueError as e:
@@ -154,6 +155,8 @@ def _protocol(ctx: Context, args: list[str]) -> None:
 
 
 def _cipher_suite(ctx: Context, args: list[str]) -> None:
+    from wsgihost import tls  # ssl and OpenSSL: 3 MB, for TLS sites only
+
     if len(args) == 2:
         protocol = args[0]
         if protocol.lower() == "tlsv1.3":
@@ -299,6 +302,8 @@ def finish(server: ServerDraft, hosts: tuple[Host, ...], problems: Problems) -> 
 
 def _check_name(settings: TlsSettings, server_name: str | None, problems: Problems) -> None:
     """Apache's AH01909 warning: no certificate of the host names its ServerName."""
+    from wsgihost import tls  # ssl and OpenSSL: 3 MB, for TLS sites only
+
     if not server_name:
         return
     name = server_name.split("://")[-1].rsplit(":", 1)[0].lower()
@@ -339,6 +344,8 @@ def _speaks_tls(listener: Listener, hosts: list[Host]) -> bool:
 
 
 def _check_files(settings: TlsSettings, where: Where, problems: Problems) -> bool:
+    from wsgihost import tls  # ssl and OpenSSL: 3 MB, for TLS sites only
+
     if not settings.certificate_files:
         problems.error(
             where.file,
