@@ -1,5 +1,7 @@
-"""WSGIHOST_SCHED_BATCH=1: serving threads are SCHED_BATCH, the master is not
-(wsgihost.daemon.batch); without it, every thread keeps the default policy.
+"""SCHED_BATCH (wsgihost.daemon.batch): by default a front-end worker's event loop
+and embedded app threads run under it, daemon processes and the master do not;
+WSGIHOST_SCHED_BATCH=1 adds daemon request threads, =0 leaves every thread on
+the default policy.
 
 Real servers, real threads: the app reports the policy of the thread it runs
 on, and the other threads' are read from /proc.
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import get
+from tests.functional.helpers import children, get, role
 from tests.functional.server import ServerProcess
 
 pytestmark = pytest.mark.skipif(
@@ -87,9 +89,30 @@ def test_a_daemon_app_runs_batch_beside_an_ordinary_main_thread(tmp_path: Path) 
         assert policy_of(server.proc.pid) == os.SCHED_OTHER
 
 
-@pytest.mark.parametrize("mode", ["embedded", "daemon"])
-def test_by_default_the_app_runs_under_the_default_policy(tmp_path: Path, mode: str) -> None:
-    with start(tmp_path, mode, {"WSGIHOST_SCHED_BATCH": ""}) as server:
+def test_by_default_embedded_apps_and_the_event_loop_run_batch(tmp_path: Path) -> None:
+    with start(tmp_path, "embedded", {"WSGIHOST_SCHED_BATCH": ""}) as server:
+        pid = batch_app_thread(server)
+        assert policy_of(pid) == os.SCHED_BATCH  # the event loop's thread
+        assert policy_of(server.proc.pid) == os.SCHED_OTHER
+
+
+def test_by_default_a_daemon_app_runs_under_the_default_policy(tmp_path: Path) -> None:
+    with start(tmp_path, "daemon", {"WSGIHOST_SCHED_BATCH": ""}) as server:
         answer = get(server, "/")
         assert answer.status == 200, answer
-        assert int(answer.body.split()[0]) == os.SCHED_OTHER
+        policy, pid, tid = (int(x) for x in answer.body.split())
+        assert policy == os.SCHED_OTHER
+        assert policy_of(pid, tid) == os.SCHED_OTHER
+        # Its front-end worker's loop, which relayed the request, is batch.
+        fronts = [p for p in children(server.proc.pid) if role(p) == "front"]
+        assert fronts and all(policy_of(p) == os.SCHED_BATCH for p in fronts), fronts
+
+
+@pytest.mark.parametrize("mode", ["embedded", "daemon"])
+def test_off_every_thread_keeps_the_default_policy(tmp_path: Path, mode: str) -> None:
+    with start(tmp_path, mode, {"WSGIHOST_SCHED_BATCH": "0"}) as server:
+        answer = get(server, "/")
+        assert answer.status == 200, answer
+        policy, pid, _tid = (int(x) for x in answer.body.split())
+        assert policy == os.SCHED_OTHER
+        assert policy_of(pid) == os.SCHED_OTHER

@@ -23,22 +23,24 @@ def in_a_thread(work: Callable[[], object]) -> object:
     return out[0]
 
 
-def test_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("WSGIHOST_SCHED_BATCH", raising=False)
+@pytest.mark.parametrize(
+    ("setting", "front", "daemon"),
+    [(None, True, False), ("front", True, False), ("1", True, True), ("0", False, False)],
+)
+def test_which_threads_become_batch(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, front: bool, daemon: bool
+) -> None:
+    if setting is None:
+        monkeypatch.delenv("WSGIHOST_SCHED_BATCH", raising=False)
+    else:
+        monkeypatch.setenv("WSGIHOST_SCHED_BATCH", setting)
+    for role, expected in ((batch.FRONT, front), (batch.DAEMON, daemon)):
 
-    def work() -> tuple[bool, int]:
-        return batch.enter(), os.sched_getscheduler(0)
+        def work(role: str = role) -> tuple[bool, int]:
+            return batch.enter(role), os.sched_getscheduler(0)
 
-    assert in_a_thread(work) == (False, os.SCHED_OTHER)
-
-
-def test_a_thread_becomes_batch(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WSGIHOST_SCHED_BATCH", "1")
-
-    def work() -> tuple[bool, int]:
-        return batch.enter(), os.sched_getscheduler(0)
-
-    assert in_a_thread(work) == (True, os.SCHED_BATCH)
+        policy = os.SCHED_BATCH if expected else os.SCHED_OTHER
+        assert in_a_thread(work) == (expected, policy), role
     assert os.sched_getscheduler(0) == os.SCHED_OTHER  # only the calling thread
 
 
@@ -47,6 +49,6 @@ def test_a_policy_the_operator_chose_is_kept(monkeypatch: pytest.MonkeyPatch) ->
 
     def work() -> tuple[bool, int]:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # as chrt --idle would
-        return batch.enter(), os.sched_getscheduler(0)
+        return batch.enter(batch.FRONT), os.sched_getscheduler(0)
 
     assert in_a_thread(work) == (False, os.SCHED_IDLE)

@@ -1,26 +1,25 @@
-"""SCHED_BATCH for wsgihost's serving threads: opt-in, with ``WSGIHOST_SCHED_BATCH=1``.
+"""SCHED_BATCH for the threads that serve requests in a front-end worker.
 
-In a process whose threads share one GIL, Linux's default scheduling can work
+In a process whose threads share one GIL, Linux's default scheduling works
 against the process: a thread woken for work (an app thread handed a request
-by the event loop, a daemon thread woken by epoll, the loop woken by a
-finished response) preempts whatever ran on that CPU, often the very thread
-that holds the GIL; it then finds the GIL taken and sleeps again. Measured in
-a front-end worker in embedded mode, hello world under load: the loop's
-thread was preempted 0.35 times a request and waited in the run queue 45% of
-the time it wanted to run.
+by the event loop, the loop woken by a finished response) preempts whatever
+ran on that CPU, often the very thread that holds the GIL; it then finds the
+GIL taken and sleeps again. Measured in a front-end worker in embedded mode,
+hello world under Connection: close: 4 context switches a request, 1 of them
+the loop preempted by the thread it had just woken; under SCHED_BATCH (the
+normal time-sharing policy without wakeup preemption; Linux, no privilege
+needed) 1.4, and 1.5 times the requests a second.
 
-SCHED_BATCH (Linux, no privilege needed) is the normal time-sharing policy
-without wakeup preemption. With ``WSGIHOST_SCHED_BATCH=1`` in the server's
-environment it is set on every thread that serves requests: a front-end
-worker's event loop and pool, and a daemon process's request threads (and so
-on the threads and processes an app starts from them); the master keeps the
-default. bench/README.md (issue 15) has the figures: hello world gains 1.2 to
-1.6 times the requests a second in every mode, but a CPU-heavy app (the
-Django benchmark) gets a longer 99th percentile (the thread that holds a CPU
-keeps winning the GIL), and in embedded mode the first worker to wake can
-accept a whole burst of new connections, leaving the other idle. So it is
-off by default: a tuning for GIL-light apps at high request rates, to be
-measured with the app it serves.
+So a front-end worker's event loop and embedded app threads run SCHED_BATCH
+by default (``WSGIHOST_SCHED_BATCH`` unset, or ``front``); the threads and
+processes an embedded app starts inherit it. Daemon processes keep the
+default policy: with a CPU-heavy app in daemon mode (the Django benchmark),
+SCHED_BATCH on their request threads lengthened the 99th percentile (the
+thread that holds a CPU keeps winning the GIL). ``WSGIHOST_SCHED_BATCH=1``
+puts daemon request threads under it too; ``0`` keeps every thread on the
+default policy. bench/README.md (issue 15) has the figures. Before the
+front-end workers had a listening socket each, SCHED_BATCH let the first
+worker to wake take a whole burst of connections; it was opt-in then.
 
 A thread started under another policy than the default (``chrt``, systemd's
 ``CPUSchedulingPolicy=``) keeps it. Standard library only: daemon processes
@@ -31,11 +30,25 @@ from __future__ import annotations
 
 import os
 
+FRONT = "front"
+DAEMON = "daemon"
 
-def enter() -> bool:
-    """Make the calling thread SCHED_BATCH if asked to; False where it is off or not possible."""
-    if os.environ.get("WSGIHOST_SCHED_BATCH") != "1":
-        return False  # off unless asked for
+
+def wanted(role: str) -> bool:
+    """Whether threads of ``role`` (FRONT or DAEMON) are to run SCHED_BATCH."""
+    setting = os.environ.get("WSGIHOST_SCHED_BATCH", "").strip().lower()
+    if setting in ("0", "off", "no"):
+        return False
+    if setting in ("1", "all", "on", "yes"):
+        return True
+    return role == FRONT  # the default, and "front"
+
+
+def enter(role: str) -> bool:
+    """Make the calling thread SCHED_BATCH if its role wants it; False where it is off
+    or not possible."""
+    if not wanted(role):
+        return False
     policy = getattr(os, "SCHED_BATCH", None)
     if policy is None:
         return False  # not Linux

@@ -408,7 +408,7 @@ class Daemon:
                 os._exit(EXIT_OK)
 
     def _thread_main(self) -> None:
-        batch.enter()  # WSGIHOST_SCHED_BATCH=1: see wsgihost.daemon.batch
+        batch.enter(batch.DAEMON)  # only with WSGIHOST_SCHED_BATCH=1: wsgihost.daemon.batch
         profile_dir = os.environ.get("WSGIHOST_PROFILE_DIR")
         if not profile_dir:
             return self._thread_main_()

@@ -69,7 +69,7 @@ class ThreadPool:
         self._jobs.put((fn, args))
 
     def _work(self) -> None:
-        batch.enter()  # WSGIHOST_SCHED_BATCH=1: see wsgihost.daemon.batch
+        batch.enter(batch.FRONT)  # SCHED_BATCH unless turned off: wsgihost.daemon.batch
         while True:
             job = self._jobs.get()
             if job is None:

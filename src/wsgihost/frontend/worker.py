@@ -128,7 +128,7 @@ class Worker:
         # collector's way, so its full collections stay cheap.
         gc.collect()
         gc.freeze()
-        batch.enter()  # WSGIHOST_SCHED_BATCH=1: see wsgihost.daemon.batch
+        batch.enter(batch.FRONT)  # SCHED_BATCH unless turned off: wsgihost.daemon.batch
         try:
             self.channel.sendall(b'{"ready": true}\n')
         except OSError:
