@@ -59,6 +59,13 @@ COOKIE_VALUE = re.compile(r"^([^=;]+)=[^;]*")
 VERSIONS = re.compile(r"\b(Apache|mod_wsgi|Python)/[0-9][0-9.]*")
 
 
+def mask_port(text: str, port: int | str, name: str = "<PORT>") -> str:
+    """``port`` replaced by ``name`` where it stands alone: not inside a longer
+    number or a hex digest, which a port drawn at random can be (34567 is in
+    "0123456789")."""
+    return re.sub(rf"(?<![0-9a-f]){port}(?![0-9a-f])", name, text)
+
+
 class Masker:
     """Replaces what differs between runs and servers by placeholders."""
 
@@ -66,12 +73,14 @@ class Masker:
         self.pairs = [
             (str(server.root), "<SERVER_ROOT>"),
             (str(tree.root), "<TMP>"),
-            (str(server.port), "<PORT>"),
         ]
+        self.ports: list[tuple[int | str, str]] = [(server.port, "<PORT>")]
 
     def text(self, value: str) -> str:
         for old, new in self.pairs:
             value = value.replace(old, new)
+        for port, name in self.ports:
+            value = mask_port(value, port, name)
         return VERSIONS.sub(r"\1/<VERSION>", value)
 
     def deep(self, value: Any) -> Any:

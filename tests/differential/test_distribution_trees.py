@@ -59,14 +59,16 @@ def _start(name: str, tree: Copy, argv: list[str], env: dict[str, str] | None = 
 def start_apache(tree: Copy) -> Server:
     conf = tree.conf.parent
     command = f'. ./envvars && exec {APACHE} -d "{conf}" -f "{tree.conf}" -DFOREGROUND'
-    return _start("apache", tree, ["/bin/sh", "-c", command], {"PATH": "/usr/sbin:/usr/bin:/bin"})
+    return _start(
+        "apache", tree, ["/bin/sh", "-c", command], {"PATH": "/usr/sbin:/usr/bin:/bin", "TZ": "UTC"}
+    )
 
 
 def start_wsgihost(tree: Copy) -> Server:
     # As root it would run the site as www-data, which cannot reach this
     # interpreter under /root: the answers compared do not depend on the user.
     argv = [sys.executable, "-m", "wsgihost", "serve", "--config", str(tree.conf)]
-    return _start("wsgihost", tree, argv, {**os.environ, "WSGIHOST_KEEP_ROOT": "1"})
+    return _start("wsgihost", tree, argv, {**os.environ, "WSGIHOST_KEEP_ROOT": "1", "TZ": "UTC"})
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -69,18 +68,22 @@ def observe(server: Server, case: str) -> Any:
     last = b"" if b"Connection: close" in data or b"HTTP/1.0" in data else LAST
     last = last.replace(b"{host}", f"{HOST}:{server.port}".encode())
     mark = LogMark(server)
+    target = data.split(b" ")[1].decode()
+
+    def logged(new: dict[str, list[str]]) -> bool:
+        return any(target in x for x in new.get("errors-access.log", []))
+
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(data)
         if last:
-            # After the first response: Apache's look for a pipelined request
-            # (one byte, read ahead) would count in the first one's %I.
-            time.sleep(0.5)
+            # Once the first request is logged: Apache's look for a pipelined
+            # request (one byte, read ahead) before that would count in its %I.
+            mark.wait(logged)
             sock.sendall(last)
         received = b""
         while chunk := sock.recv(65536):
             received += chunk
-    target = data.split(b" ")[1].decode()
-    mark.wait(lambda new: any(target in x for x in new.get("errors-access.log", [])))
+    mark.wait(logged)
     lines = [x for x in mark.new().get("errors-access.log", []) if f" {target} " in x]
     assert len(lines) == 1, lines
     found = LOGIO.search(lines[0])

@@ -23,7 +23,7 @@ import pytest
 from tests.differential.backend import Backend, UnixBackend, dead_port, make_frame, read_frame
 from tests.differential.cases import APACHE_NOTICE, call, view
 from tests.differential.client import Answer, Conn
-from tests.differential.compare import Differential, LogMark, mask_log_line
+from tests.differential.compare import Differential, LogMark, mask_log_line, mask_port
 from tests.differential.conftest import topic
 from tests.differential.servers import Server
 
@@ -173,7 +173,7 @@ CASES["proxy-host-names-backend"] = ("GET", "/inner/x", [], b"")
 def _ports(text: str) -> str:
     """The backend's and the dead port, which change from run to run, masked."""
     for port, name in zip(_BACKEND, ("<BACKEND>", "<DEAD>"), strict=True):
-        text = text.replace(port, name)
+        text = mask_port(text, port, name)
     return text
 
 
@@ -206,7 +206,7 @@ def observe(server: Server, case: str, masker: Any) -> Any:
     mark.wait(lambda new: any(k.endswith("proxy-access.log") for k in new))
     new = mark.new()
     seen["access"] = [
-        _ports(line.replace(str(server.port), "<PORT>"))
+        _ports(mask_port(line, server.port))
         for name, lines in new.items()
         if name.endswith("proxy-access.log")
         for line in lines
@@ -272,7 +272,7 @@ def websocket(server: Server, path: str, eager: bool = False) -> dict[str, Any]:
     # The tunnel's line is written when it closes: status 101.
     mark.wait(lambda new: any(k.endswith("proxy-access.log") for k in new))
     seen["access"] = [
-        _ports(line.replace(str(server.port), "<PORT>"))
+        _ports(mask_port(line, server.port))
         for name, lines in mark.new().items()
         if name.endswith("proxy-access.log")
         for line in lines
@@ -360,9 +360,7 @@ def expect_continue(server: Server, path: str) -> dict[str, Any]:
             seen["status"] = final.status
             if final.header("x-backend"):
                 got = json.loads(final.body)
-                got["headers"] = [
-                    [n, _ports(v.replace(masker_port, "<PORT>"))] for n, v in got["headers"]
-                ]
+                got["headers"] = [[n, _ports(mask_port(v, masker_port))] for n, v in got["headers"]]
                 seen["backend"] = got
             else:
                 seen["body"] = final.body.decode("latin-1")

@@ -12,7 +12,7 @@ import pytest
 
 from tests.differential.cases import call, view
 from tests.differential.client import Answer
-from tests.differential.compare import Differential, LogMark, mask_log_line
+from tests.differential.compare import Differential, LogMark, mask_log_line, mask_port
 from tests.differential.conftest import topic
 from tests.differential.servers import Server
 
@@ -100,7 +100,7 @@ def observe(diff: Differential, server: Server, target: str, host: str) -> Any:
     mark.wait(lambda new: any(k.endswith("redirect-access.log") for k in new))
     new = mark.new()
     seen["access"] = [
-        line.replace(str(server.port), "<PORT>")
+        mask_port(line, server.port)
         for name, lines in new.items()
         if name.endswith("redirect-access.log")
         for line in lines

@@ -17,7 +17,7 @@ import pytest
 
 from tests.differential.cases import call
 from tests.differential.client import Answer
-from tests.differential.compare import Differential, LogMark, mask_log_line
+from tests.differential.compare import Differential, LogMark, mask_log_line, mask_port
 from tests.differential.conftest import topic
 from tests.differential.servers import Server
 
@@ -118,7 +118,7 @@ def _seen(diff: Differential, server: Server, answer: Answer | bytes, mark: LogM
     mark.wait(lambda new: any(k.endswith("remoteip-access.log") for k in new), timeout=2.0)
     for name, lines in mark.new().items():
         if name.endswith("remoteip-access.log"):
-            seen["access"] = [x.replace(str(server.port), "<PORT>") for x in lines]
+            seen["access"] = [mask_port(x, server.port) for x in lines]
         elif name.endswith("remoteip-error.log"):
             kept = [CLIENT.sub(r"\1:<PORT>]", mask_log_line(x)) for x in lines if "[remoteip:" in x]
             if kept:

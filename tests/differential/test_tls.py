@@ -123,7 +123,7 @@ def observe(
 ) -> dict[str, Any]:
     port = str(tls_port(server))
     masker = diff.masker(server)
-    masker.pairs.append((port, "<TLS_PORT>"))
+    masker.ports.append((port, "<TLS_PORT>"))
     try:
         with tls_conn(server, sni, client_cert) as conn:
             peer = conn.sock.getpeercert() or {}  # type: ignore[attr-defined]
@@ -211,7 +211,7 @@ def refused(diff: Differential, server: Server, raw: bytes, code: str) -> dict[s
     """mod_ssl's refusal of a request on a connection that named a host by SNI,
     and the error-log line it writes (``code``: its AHnnnnn)."""
     masker = diff.masker(server)
-    masker.pairs.append((str(tls_port(server)), "<TLS_PORT>"))
+    masker.ports.append((str(tls_port(server)), "<TLS_PORT>"))
     mark = LogMark(server)
     try:
         with tls_conn(server, "a.test") as conn:
@@ -249,7 +249,7 @@ def logged(diff: Differential, server: Server, sni: str | None, host: str, targe
     seen = observe(diff, server, sni, host, target)
     mark.wait(lambda new: mentions(new, target))
     masker = diff.masker(server)
-    masker.pairs.append((str(tls_port(server)), "<TLS_PORT>"))
+    masker.ports.append((str(tls_port(server)), "<TLS_PORT>"))
     return {
         "status": seen.get("answer", {}).get("status"),
         "access logs": masker.deep(log_lines(mark, access=True)),
@@ -285,7 +285,7 @@ def test_ssl_variables_are_dashes_on_plain_http(pair: Differential) -> None:
 def plain_to_tls(diff: Differential, server: Server) -> dict[str, Any]:
     port = str(tls_port(server))
     masker = diff.masker(server)
-    masker.pairs.append((port, "<TLS_PORT>"))
+    masker.ports.append((port, "<TLS_PORT>"))
     mark = LogMark(server)
     try:
         conn = Conn.__new__(Conn)
@@ -314,7 +314,7 @@ def fake_basic(diff: Differential, server: Server, cert: bool, sent: str | None)
     and mod_ssl's error-log lines (AH02035, a spoof) it left."""
     port = str(tls_port(server))
     masker = diff.masker(server)
-    masker.pairs.append((port, "<TLS_PORT>"))
+    masker.ports.append((port, "<TLS_PORT>"))
     headers = []
     if sent is not None:
         headers.append(("Authorization", "Basic " + base64.b64encode(sent.encode()).decode()))
