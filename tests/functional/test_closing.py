@@ -1,4 +1,5 @@
-"""How a connection ends after its last response.
+"""How a connection ends after its last response (or goes on after a body the
+app left unread).
 
 A client that said ``Connection: close`` and sent nothing more is let go at
 once: the socket is closed whole, so the connection holds no slot and wakes no
@@ -22,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.helpers import free_port, read_to_eof
-from tests.functional.server import ServerProcess, serve
+from tests.functional.helpers import free_port, next_response, read_to_eof
+from tests.functional.server import Reader, ServerProcess, serve
 
 BIG = 8 << 20
 
@@ -185,3 +186,19 @@ def test_a_close_the_server_chose_lingers(tmp_path: Path) -> None:
             assert not reset_within(sock, 0.5)
     finally:
         srv.close()
+
+
+def test_a_keepalive_connection_goes_on_after_a_big_body_the_app_left_unread(
+    server: ServerProcess,
+) -> None:
+    """A body over the buffer's high-water mark that came whole while the app ran:
+    the next request on the connection is still read."""
+    body = b"x" * (256 << 10)
+    with server.connect() as sock:
+        reader = Reader(sock)
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        first = next_response(reader)
+        assert (first.status, first.body) == (200, b"answered POST")
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        second = next_response(reader)
+        assert (second.status, second.body) == (200, b"answered GET")
