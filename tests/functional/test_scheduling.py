@@ -1,7 +1,8 @@
 """SCHED_BATCH (wsgihost.daemon.batch): by default a front-end worker's event loop
-and embedded app threads run under it, daemon processes and the master do not;
-WSGIHOST_SCHED_BATCH=1 adds daemon request threads, =0 leaves every thread on
-the default policy.
+and embedded app threads run under it, and a daemon process's request threads
+while its app's requests take little CPU; never the master or a daemon's main
+thread. WSGIHOST_SCHED_BATCH=1 puts daemon request threads under it whatever
+the app does, =front never, =0 leaves every thread on the default policy.
 
 Real servers, real threads: the app reports the policy of the thread it runs
 on, and the other threads' are read from /proc.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,9 +29,18 @@ pytestmark = pytest.mark.skipif(
 APP = """\
 import os
 import threading
+import time
 
 
 def application(environ, start_response):
+    # ?spin=MS: a CPU-heavy request, MS milliseconds of this thread's CPU;
+    # ?sleep=MS: a long request that takes no CPU.
+    query = environ.get("QUERY_STRING", "")
+    spin = float(query.partition("spin=")[2] or 0)
+    time.sleep(float(query.partition("sleep=")[2] or 0) / 1000)
+    end = time.thread_time() + spin / 1000
+    while time.thread_time() < end:
+        pass
     body = "%d %d %d" % (os.sched_getscheduler(0), os.getpid(), threading.get_native_id())
     body = body.encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
@@ -96,13 +107,19 @@ def test_by_default_embedded_apps_and_the_event_loop_run_batch(tmp_path: Path) -
         assert policy_of(server.proc.pid) == os.SCHED_OTHER
 
 
-def test_by_default_a_daemon_app_runs_under_the_default_policy(tmp_path: Path) -> None:
+def ask(server: ServerProcess, path: str = "/") -> tuple[int, int, int]:
+    """(policy, pid, thread id) of the daemon thread that served ``path``, as it
+    saw them (/proc may already show the policy it turned to after answering)."""
+    answer = get(server, path)
+    assert answer.status == 200, answer
+    policy, pid, tid = (int(x) for x in answer.body.split())
+    return policy, pid, tid
+
+
+def test_by_default_daemon_threads_follow_the_cpu_their_app_takes(tmp_path: Path) -> None:
     with start(tmp_path, "daemon", {"WSGIHOST_SCHED_BATCH": ""}) as server:
-        answer = get(server, "/")
-        assert answer.status == 200, answer
-        policy, pid, tid = (int(x) for x in answer.body.split())
-        assert policy == os.SCHED_OTHER
-        assert policy_of(pid, tid) == os.SCHED_OTHER
+        policy, pid, _tid = ask(server)
+        assert policy == os.SCHED_OTHER  # nothing known of the app yet
         # The front-end workers' loops are batch, each once it is ready (the one
         # that relayed the request already; another may still be starting).
         fronts = [p for p in children(server.proc.pid) if role(p) == "front"]
@@ -112,6 +129,30 @@ def test_by_default_a_daemon_app_runs_under_the_default_policy(tmp_path: Path) -
             return all(policy_of(p) == os.SCHED_BATCH for p in fronts)
 
         wait_for(all_batch, 20, "every front-end worker's loop to run batch")
+        # Short requests: a thread turns batch once the mean has settled (it
+        # changes between requests, so the one after shows it).
+        wait_for(lambda: ask(server)[0] == os.SCHED_BATCH, 30, "a short request on batch")
+        # Every request thread, each after a request of its own: three at once,
+        # which wait 0.2 s (a long request, but not a CPU-heavy one).
+        with ThreadPoolExecutor(3) as pool:
+
+            def all_three_batch() -> bool:
+                answers = list(pool.map(lambda _: ask(server, "/?sleep=200"), range(3)))
+                assert len({tid for _policy, _pid, tid in answers}) == 3
+                return all(policy == os.SCHED_BATCH for policy, _pid, _tid in answers)
+
+            wait_for(all_three_batch, 30, "three threads on batch")
+        assert policy_of(pid) == os.SCHED_OTHER  # the daemon's main thread never
+        # CPU-heavy requests (5 ms each, ten times the line): back to the default.
+        wait_for(
+            lambda: ask(server, "/?spin=5")[0] == os.SCHED_OTHER, 30, "a heavy request off batch"
+        )
+        assert all(ask(server, "/?spin=5")[0] == os.SCHED_OTHER for _ in range(12))
+
+
+def test_front_keeps_daemon_threads_on_the_default_policy(tmp_path: Path) -> None:
+    with start(tmp_path, "daemon", {"WSGIHOST_SCHED_BATCH": "front"}) as server:
+        assert {ask(server)[0] for _ in range(120)} == {os.SCHED_OTHER}
 
 
 @pytest.mark.parametrize("mode", ["embedded", "daemon"])

@@ -288,6 +288,11 @@ class Daemon:
         self._retiring = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         self._poll = select.epoll()
+        # Request threads under SCHED_BATCH while the app's requests take
+        # little CPU (wsgihost.daemon.batch); None: a fixed policy.
+        self.adaptive: Optional[batch.Adaptive] = (
+            batch.Adaptive() if batch.setting(batch.DAEMON) == batch.ADAPTIVE else None
+        )
         # Parked connections, by descriptor; taking one out is what gives a
         # thread the right to serve it.
         self._parked: Dict[int, _Conn] = {}
@@ -428,6 +433,8 @@ class Daemon:
         listen_fd = listener.fileno()
         wake = self._wake_r
         poll = self._poll
+        adaptive = self.adaptive  # SCHED_BATCH while the app's requests are short
+        batched = False
         while True:
             events = poll.poll(-1, 1)
             if not events:
@@ -451,6 +458,11 @@ class Daemon:
                     continue  # closed while we were being woken
                 conn = found
             self._serve(conn)
+            if adaptive is not None and adaptive.batch is not batched:
+                if batch.switch(adaptive.batch):
+                    batched = adaptive.batch
+                else:
+                    adaptive = None  # the operator's policy (chrt), or none to set
 
     def _accept(self) -> Optional[socket.socket]:
         """A connection from the group socket, which is armed again for the next one."""
@@ -684,9 +696,13 @@ class Daemon:
             # what a first import prints is the process's (as in mod_wsgi).
             with bound(errors):
                 load = self.counters.loader(lambda: as_process(loader.get), environ)
+                adaptive = self.adaptive
+                cpu = time.thread_time() if adaptive is not None else 0.0
                 # cast: mypy over the compiled modules alone (as mypyc runs it) does
                 # not take FrameSink for the protocol, which the whole tree does.
                 runner.run(load, environ, cast(runner.ResponseSink, sink), log_error)
+                if adaptive is not None:
+                    adaptive.record(time.thread_time() - cpu)
         finally:
             self.watchdog.end(running)
             self.counters.done()
