@@ -23,6 +23,14 @@ def in_a_thread(work: Callable[[], object]) -> object:
     return out[0]
 
 
+def use(monkeypatch: pytest.MonkeyPatch, setting: str | None) -> None:
+    """WSGIHOST_SCHED_BATCH=setting for this test; None: unset."""
+    if setting is None:
+        monkeypatch.delenv("WSGIHOST_SCHED_BATCH", raising=False)
+    else:
+        monkeypatch.setenv("WSGIHOST_SCHED_BATCH", setting)
+
+
 @pytest.mark.parametrize(
     ("setting", "front", "daemon"),
     [
@@ -36,10 +44,7 @@ def in_a_thread(work: Callable[[], object]) -> object:
 def test_what_each_setting_asks_of_each_role(
     monkeypatch: pytest.MonkeyPatch, setting: str | None, front: str, daemon: str
 ) -> None:
-    if setting is None:
-        monkeypatch.delenv("WSGIHOST_SCHED_BATCH", raising=False)
-    else:
-        monkeypatch.setenv("WSGIHOST_SCHED_BATCH", setting)
+    use(monkeypatch, setting)
     assert (batch.setting(batch.FRONT), batch.setting(batch.DAEMON)) == (front, daemon)
 
 
@@ -50,10 +55,7 @@ def test_what_each_setting_asks_of_each_role(
 def test_which_threads_start_batch(
     monkeypatch: pytest.MonkeyPatch, setting: str | None, front: bool, daemon: bool
 ) -> None:
-    if setting is None:
-        monkeypatch.delenv("WSGIHOST_SCHED_BATCH", raising=False)
-    else:
-        monkeypatch.setenv("WSGIHOST_SCHED_BATCH", setting)
+    use(monkeypatch, setting)
     for role, expected in ((batch.FRONT, front), (batch.DAEMON, daemon)):
 
         def work(role: str = role) -> tuple[bool, int]:
