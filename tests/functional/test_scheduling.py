@@ -30,14 +30,15 @@ APP = """\
 import os
 import threading
 import time
+import urllib.parse
 
 
 def application(environ, start_response):
     # ?spin=MS: a CPU-heavy request, MS milliseconds of this thread's CPU;
     # ?sleep=MS: a long request that takes no CPU.
-    query = environ.get("QUERY_STRING", "")
-    spin = float(query.partition("spin=")[2] or 0)
-    time.sleep(float(query.partition("sleep=")[2] or 0) / 1000)
+    query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+    spin = float(query.get("spin", 0))
+    time.sleep(float(query.get("sleep", 0)) / 1000)
     end = time.thread_time() + spin / 1000
     while time.thread_time() < end:
         pass
@@ -129,25 +130,31 @@ def test_by_default_daemon_threads_follow_the_cpu_their_app_takes(tmp_path: Path
             return all(policy_of(p) == os.SCHED_BATCH for p in fronts)
 
         wait_for(all_batch, 20, "every front-end worker's loop to run batch")
-        # Short requests: a thread turns batch once the mean has settled (it
-        # changes between requests, so the one after shows it).
-        wait_for(lambda: ask(server)[0] == os.SCHED_BATCH, 30, "a short request on batch")
+        # Light requests: the threads turn batch once the process has served a
+        # second's worth (a thread changes between requests: the next one shows it).
+        wait_for(lambda: ask(server)[0] == os.SCHED_BATCH, 30, "a light request on batch")
         # Every request thread, each after a request of its own: three at once,
-        # which wait 0.2 s (a long request, but not a CPU-heavy one).
-        with ThreadPoolExecutor(3) as pool:
-
-            def all_three_batch() -> bool:
-                answers = list(pool.map(lambda _: ask(server, "/?sleep=200"), range(3)))
-                assert len({tid for _policy, _pid, tid in answers}) == 3
-                return all(policy == os.SCHED_BATCH for policy, _pid, _tid in answers)
-
-            wait_for(all_three_batch, 30, "three threads on batch")
+        # which wait 0.2 s (long requests, but light ones).
+        all_three(server, "/?sleep=200", os.SCHED_BATCH)
         assert policy_of(pid) == os.SCHED_OTHER  # the daemon's main thread never
         # CPU-heavy requests (5 ms each, ten times the line): back to the default.
         wait_for(
             lambda: ask(server, "/?spin=5")[0] == os.SCHED_OTHER, 30, "a heavy request off batch"
         )
-        assert all(ask(server, "/?spin=5")[0] == os.SCHED_OTHER for _ in range(12))
+        all_three(server, "/?spin=5&sleep=200", os.SCHED_OTHER)
+
+
+def all_three(server: ServerProcess, path: str, policy: int) -> None:
+    """Wait until three requests for ``path`` at once, on three threads, each find it."""
+
+    def check() -> bool:
+        with ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(lambda _: ask(server, path), range(3)))
+        return len({tid for _policy, _pid, tid in answers}) == 3 and all(
+            seen == policy for seen, _pid, _tid in answers
+        )
+
+    wait_for(check, 30, f"three threads on policy {policy}")
 
 
 def test_front_keeps_daemon_threads_on_the_default_policy(tmp_path: Path) -> None:

@@ -96,58 +96,83 @@ def test_switch_leaves_the_operators_policy_alone() -> None:
     assert in_a_thread(work) == (False, False, os.SCHED_IDLE)
 
 
+def test_only_a_thread_on_the_default_policy_is_adjustable() -> None:
+    def chosen() -> bool:
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))  # as chrt --batch would
+        return batch.adjustable()
+
+    assert in_a_thread(batch.adjustable) is True
+    assert in_a_thread(chosen) is False
+
+
 # -- Adaptive: pure ---------------------------------------------------------------
 
-SHORT = 0.00005  # s of CPU: hello world's app call is about this
+LIGHT = 0.00006  # s of CPU a request: hello world in a daemon process, about
 HEAVY = 0.003  # a Django view rendering a template from a query
 
 
-def feed(adaptive: batch.Adaptive, cpu: float, times: int) -> list[bool]:
-    seen = []
-    for _ in range(times):
-        adaptive.record(cpu)
-        seen.append(adaptive.batch)
-    return seen
+class Process:
+    """A daemon process's counters as Adaptive is shown them, once a second."""
+
+    def __init__(self) -> None:
+        self.cpu = 12.5  # what starting took
+        self.served = 0
+        self.adaptive = batch.Adaptive(self.cpu, self.served)
+
+    def second(self, requests: int, cpu_each: float, also: float = 0.0) -> bool:
+        """A second with ``requests`` requests; ``also``: CPU besides them."""
+        self.served += requests
+        self.cpu += requests * cpu_each + also
+        self.adaptive.observe(self.cpu, self.served)
+        return self.adaptive.batch
 
 
-def test_a_process_starts_on_the_default_policy_and_short_requests_turn_it_batch() -> None:
-    adaptive = batch.Adaptive()
-    assert not adaptive.batch
-    seen = feed(adaptive, SHORT, 40)
-    first = seen.index(True)
-    assert 3 < first < 30  # not on the first request, nor after a long while
-    assert all(seen[first:])
+def test_a_process_starts_on_the_default_policy_and_light_requests_turn_it_batch() -> None:
+    process = Process()
+    assert not process.adaptive.batch
+    assert process.second(5000, LIGHT)
 
 
-def test_heavy_requests_keep_it_on_the_default_policy_from_the_start() -> None:
-    assert not any(feed(batch.Adaptive(), HEAVY, 500))
+def test_heavy_requests_keep_it_on_the_default_policy() -> None:
+    process = Process()
+    assert not any(process.second(600, HEAVY) for _ in range(20))
 
 
-def test_heavy_requests_turn_it_back_and_short_ones_batch_again() -> None:
-    adaptive = batch.Adaptive()
-    feed(adaptive, SHORT, 100)
-    back = feed(adaptive, HEAVY, 30)
-    assert back[0]  # one heavy request is not a heavy app
-    assert not back[-1]
-    assert all(feed(adaptive, SHORT, 100)[-50:])
+def test_heavy_requests_turn_it_back_and_light_ones_batch_again() -> None:
+    process = Process()
+    assert [process.second(5000, x) for x in (LIGHT, HEAVY, HEAVY, LIGHT)] == [
+        True,
+        False,
+        False,
+        True,
+    ]
 
 
-def test_a_mean_between_the_lines_does_not_flip_back_and_forth() -> None:
-    adaptive = batch.Adaptive()
+def test_between_the_lines_it_stays_as_it_was() -> None:
     middle = (batch.Adaptive.ENTER + batch.Adaptive.LEAVE) / 2
-    for start in (SHORT, HEAVY):
-        feed(adaptive, start, 300)
-        settled = adaptive.batch
-        # requests around the middle, alternating a third above and below it
-        spread = (batch.Adaptive.LEAVE - batch.Adaptive.ENTER) / 3
-        seen = []
-        for i in range(300):
-            seen += feed(adaptive, middle + (spread if i % 2 else -spread), 1)
-        assert set(seen) == {settled}
+    for start, settled in ((LIGHT, True), (HEAVY, False)):
+        process = Process()
+        process.second(1000, start)
+        assert [process.second(1000, middle) for _ in range(10)] == [settled] * 10
 
 
-def test_a_single_slow_request_among_short_ones_changes_nothing() -> None:
-    adaptive = batch.Adaptive()
-    feed(adaptive, SHORT, 100)
-    adaptive.record(0.010)  # a cache filled, a first import
-    assert all(feed(adaptive, SHORT, 50))
+def test_the_first_import_weighs_only_on_its_own_window() -> None:
+    process = Process()
+    assert not process.second(100, LIGHT, also=1.5)  # a script imported on the first request
+    assert process.second(5000, LIGHT)
+
+
+def test_a_quiet_window_waits_for_enough_requests() -> None:
+    process = Process()
+    # A few requests a second: judged only once LEAST have come, their CPU together.
+    per_second = batch.Adaptive.LEAST // 4
+    seen = [process.second(per_second, LIGHT) for _ in range(4)]
+    assert seen == [False, False, False, True]
+
+
+def test_cpu_besides_the_requests_counts() -> None:
+    # An app that hands its work to threads of its own (asgiref's async_to_sync,
+    # a pool): the process's CPU is what counts, not the request thread's.
+    process = Process()
+    process.second(5000, LIGHT)
+    assert not process.second(500, LIGHT, also=500 * HEAVY)

@@ -71,9 +71,22 @@ def enter(role: str) -> bool:
     return wanted(role) and switch(True)
 
 
+def adjustable() -> bool:
+    """Whether the calling thread runs the default policy, on a platform with
+    SCHED_BATCH: one that wsgihost may move between the two."""
+    if getattr(os, "SCHED_BATCH", None) is None:
+        return False  # not Linux
+    try:
+        return os.sched_getscheduler(0) == os.SCHED_OTHER
+    except OSError:
+        return False
+
+
 def switch(on: bool) -> bool:
     """Put the calling thread under SCHED_BATCH (``on``) or the default policy;
-    False where that is not possible or the policy is the operator's."""
+    False where that is not possible or the policy is the operator's. (A thread
+    that started under SCHED_BATCH by the operator's choice is not to be
+    switched: callers check :func:`adjustable` first.)"""
     policy = getattr(os, "SCHED_BATCH", None)
     if policy is None:
         return False  # not Linux
@@ -89,32 +102,40 @@ def switch(on: bool) -> bool:
 class Adaptive:
     """Whether a daemon process's request threads are to run SCHED_BATCH now.
 
-    Fed the CPU time of each request's app call; SCHED_BATCH while their
-    running mean is under ``ENTER``, the default policy once it is over
-    ``LEAVE``. The gap between them keeps a mean near one of them from flipping
-    the threads at every request (each flip is a system call a thread). The
-    first requests, with imports and caches to fill, weigh like any others: a
-    process starts on the default policy and its threads change only once the
-    mean has settled.
+    Fed, about once a second, the process's CPU time (every thread's: work an
+    app hands to threads of its own counts too) and its requests served so
+    far. Judged over windows of at least ``LEAST`` requests: SCHED_BATCH while
+    a window's CPU per request is under ``ENTER``, the default policy once a
+    window's is over ``LEAVE``; in between, as it was. A window takes in whatever
+    the process did meanwhile: the import of a script on its first request makes
+    that window heavy, and the next window judges afresh. A process starts on
+    the default policy.
 
-    Threads share one instance without a lock: a lost update of the mean, when
-    two threads record at once, only delays a flip by a request.
+    An average: an app whose rare requests are heavy but most are light
+    (health checks, 304s) counts as light. ``WSGIHOST_SCHED_BATCH=front``
+    keeps such an app's threads on the default policy.
     """
 
-    ENTER = 0.0005  # s of CPU an app call: a millisecond is a slow hello world,
-    LEAVE = 0.001  # a small fraction of a template rendered from a query
-    WEIGHT = 1 / 32  # of each new request in the mean
+    ENTER = 0.0005  # s of CPU a request, the server's share included: hello world
+    LEAVE = 0.001  # takes a tenth of this, a template rendered from a query several times it
+    LEAST = 20  # requests a window needs to be judged; fewer: it stays open
 
-    __slots__ = ("batch", "mean")
+    __slots__ = ("_cpu", "_served", "batch")
 
-    def __init__(self) -> None:
+    def __init__(self, cpu: float, served: int) -> None:
         self.batch = False
-        self.mean = (self.ENTER + self.LEAVE) / 2
+        self._cpu = cpu
+        self._served = served
 
-    def record(self, cpu_seconds: float) -> None:
-        mean = self.mean = self.mean + (cpu_seconds - self.mean) * self.WEIGHT
+    def observe(self, cpu: float, served: int) -> None:
+        """The process's CPU seconds and requests served, both counted from its start."""
+        requests = served - self._served
+        if requests < self.LEAST:
+            return
+        per_request = (cpu - self._cpu) / requests
+        self._cpu, self._served = cpu, served
         if self.batch:
-            if mean > self.LEAVE:
+            if per_request > self.LEAVE:
                 self.batch = False
-        elif mean < self.ENTER:
+        elif per_request < self.ENTER:
             self.batch = True

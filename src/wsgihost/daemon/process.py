@@ -289,10 +289,10 @@ class Daemon:
         self._wake_r, self._wake_w = os.pipe()
         self._poll = select.epoll()
         # Request threads under SCHED_BATCH while the app's requests take
-        # little CPU (wsgihost.daemon.batch); None: a fixed policy.
-        self.adaptive: Optional[batch.Adaptive] = (
-            batch.Adaptive() if batch.setting(batch.DAEMON) == batch.ADAPTIVE else None
-        )
+        # little CPU (wsgihost.daemon.batch); None: a fixed policy. Made when
+        # serving starts.
+        self.adaptive: Optional[batch.Adaptive] = None
+        self._switch_failed = False
         # Parked connections, by descriptor; taking one out is what gives a
         # thread the right to serve it.
         self._parked: Dict[int, _Conn] = {}
@@ -361,6 +361,8 @@ class Daemon:
     # -- serving --------------------------------------------------------------
 
     def serve(self) -> None:
+        if batch.setting(batch.DAEMON) == batch.ADAPTIVE and batch.adjustable():
+            self.adaptive = batch.Adaptive(time.process_time(), self.served)
         self._poll.register(self.listener.fileno(), _ARMED)
         # Level-triggered and never read: once retiring, every thread sees it.
         self._poll.register(self._wake_r, select.EPOLLIN)
@@ -383,6 +385,8 @@ class Daemon:
         last = None
         trimmed_at = 0
         while not self._retiring.wait(1.0):
+            if self.adaptive is not None:
+                self.adaptive.observe(time.process_time(), self.served)
             now = (self.served, self.busy)
             if now != last:
                 self.master.tell(stats={"served": now[0], "busy": now[1]})
@@ -433,7 +437,9 @@ class Daemon:
         listen_fd = listener.fileno()
         wake = self._wake_r
         poll = self._poll
-        adaptive = self.adaptive  # SCHED_BATCH while the app's requests are short
+        # SCHED_BATCH while the app's requests are light, unless the operator
+        # chose this thread's policy (chrt, systemd's CPUSchedulingPolicy).
+        adaptive = self.adaptive if batch.adjustable() else None
         batched = False
         while True:
             events = poll.poll(-1, 1)
@@ -462,7 +468,16 @@ class Daemon:
                 if batch.switch(adaptive.batch):
                     batched = adaptive.batch
                 else:
-                    adaptive = None  # the operator's policy (chrt), or none to set
+                    adaptive = None
+                    self._policy_stuck(batched)
+
+    def _policy_stuck(self, batched: bool) -> None:
+        """A thread could not change its scheduling policy (a seccomp filter, say)."""
+        if self._switch_failed:
+            return
+        self._switch_failed = True  # once a process: each thread would say the same
+        policy = "SCHED_BATCH" if batched else "the default policy"
+        self.log.warn(f"a request thread could not change its scheduling policy: it keeps {policy}")
 
     def _accept(self) -> Optional[socket.socket]:
         """A connection from the group socket, which is armed again for the next one."""
@@ -696,13 +711,9 @@ class Daemon:
             # what a first import prints is the process's (as in mod_wsgi).
             with bound(errors):
                 load = self.counters.loader(lambda: as_process(loader.get), environ)
-                adaptive = self.adaptive
-                cpu = time.thread_time() if adaptive is not None else 0.0
                 # cast: mypy over the compiled modules alone (as mypyc runs it) does
                 # not take FrameSink for the protocol, which the whole tree does.
                 runner.run(load, environ, cast(runner.ResponseSink, sink), log_error)
-                if adaptive is not None:
-                    adaptive.record(time.thread_time() - cpu)
         finally:
             self.watchdog.end(running)
             self.counters.done()
