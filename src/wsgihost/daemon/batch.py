@@ -18,8 +18,8 @@ A daemon process's request threads follow its app (unset or ``auto``): under
 SCHED_BATCH while its requests take little CPU, under the default policy once
 they take more (:class:`Adaptive`); threads the app starts inherit the
 policy of the thread that starts them. For hello world SCHED_BATCH there gives
-a tenth to a quarter more requests a second: a request thread woken by epoll otherwise
-preempts the front end that has just written to it. For a CPU-heavy app (the
+a tenth to a fifth more requests a second: a request thread woken by epoll
+otherwise preempts the front end that has just written to it. For a CPU-heavy app (the
 Django benchmark) it lengthened the 99th percentile several times over: a
 thread that gives up the GIL for a moment (a SQLite call) takes it straight
 back, because the waiter it woke cannot preempt it, and requests queued behind
@@ -116,8 +116,11 @@ class Adaptive:
     keeps such an app's threads on the default policy.
     """
 
-    ENTER = 0.0005  # s of CPU a request, the server's share included: hello world
-    LEAVE = 0.001  # takes a tenth of this, a template rendered from a query several times it
+    # Seconds of CPU a request, the server's own share included: hello world
+    # takes about 0.06 ms in a daemon process, the Django view of bench/django.py
+    # (a template rendered from a SQLite query) about 2.8 ms.
+    ENTER = 0.0005
+    LEAVE = 0.001
     LEAST = 20  # requests a window needs to be judged; fewer: it stays open
 
     __slots__ = ("_cpu", "_served", "batch")
