@@ -21,7 +21,6 @@ Daemon processes import this module from their library copy under any Python
 
 from __future__ import annotations
 
-import hashlib
 import importlib.machinery
 import importlib.util
 import json
@@ -151,6 +150,10 @@ def describe() -> str:
 
 
 def _digest(path: str) -> str:
+    # Imported here: hashlib loads OpenSSL, and a daemon process imports this
+    # module under WSGIHOST_PURE without ever checking a digest.
+    import hashlib
+
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 

@@ -15,13 +15,20 @@ file settles; only a script that stays broken gives errors.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import threading
 import time
 import types
 from typing import Any, Callable, NamedTuple, Optional
+
+try:
+    # The interpreter's own MD5: hashlib's loads OpenSSL's libcrypto, 3.5 MB of a
+    # daemon process's memory for one module name a script (the app may load it
+    # anyway; a hello world does not).
+    from _md5 import md5 as _md5  # type: ignore[import-not-found]
+except ImportError:  # a build without it
+    from hashlib import md5 as _md5
 
 
 class FileSignature(NamedTuple):
@@ -49,8 +56,8 @@ class ScriptError(Exception):
 
 
 def module_name_for(path: str) -> str:
-    digest = hashlib.md5(path.encode("utf-8", "surrogateescape"), usedforsecurity=False)
-    return "_mod_wsgi_" + digest.hexdigest()
+    digest = _md5(path.encode("utf-8", "surrogateescape"), usedforsecurity=False)
+    return "_mod_wsgi_" + str(digest.hexdigest())
 
 
 class ScriptLoader:
