@@ -35,10 +35,12 @@ PACKAGE = "wsgihost"
 # through a front-end worker (framing, parsing, routing, static files, the
 # environ), the
 # daemon protocol and a daemon process's request loop (process, watchdog,
-# error logs). Left out: the WSGI runner and streams an app calls into (a
-# compiled frame shows in the app's tracebacks, and compiled argument checks
-# change the errors a misbehaving app gets), and everything that runs once at
-# start.
+# error logs), and the WSGI runner and streams an app calls into. Those two
+# take what an app hands them as Any, so that a misbehaving app gets our
+# errors rather than compiled argument checks, and the runner leaves its own
+# frames out of a traceback by module name, which a compiled frame keeps.
+# Left out: everything that runs once at start, and the script loader (its
+# tests replace the os module it sees).
 HOT: Tuple[str, ...] = (
     "chunked",
     "httpcore",
@@ -51,6 +53,9 @@ HOT: Tuple[str, ...] = (
     "daemon.watchdog",
     "daemon.errorlogs",
     "wsgi.environ",
+    "wsgi.runner",
+    "wsgi.streams",
+    "wsgi.counters",
     "frontend.connection",
     "frontend.daemonlink",
     "frontend.dispatch",

@@ -193,6 +193,7 @@ class EmbeddedApps:
         self.logs = logs
         self._loaders: dict[tuple[str, str], ScriptLoader] = {}
         self._apps: dict[tuple[str, DirSettings, int], EmbeddedApp] = {}
+        self._seen: dict[tuple[str, int, int], tuple[DirSettings, EmbeddedApp]] = {}
         self.counters = RequestCounters()
         # What mod_wsgi gives an embedded interpreter: the app is no command,
         # and its path is the interpreter's own.
@@ -206,6 +207,12 @@ class EmbeddedApps:
     def get(self, target: WSGITarget) -> EmbeddedApp:
         """The app for a script as configured for one virtual host (whose log it uses)."""
         script, settings, host = target.script, target.settings, target.host
+        # By the settings' identity first: hashing a DirSettings hashes all
+        # its fields (1.6 us, every request). The entry holds the settings,
+        # so their id is not reused while it stands.
+        seen = self._seen.get((script, id(settings), id(host)))
+        if seen is not None and seen[0] is settings:
+            return seen[1]
         key = (script, settings, id(host))
         app = self._apps.get(key)
         if app is None:
@@ -222,4 +229,7 @@ class EmbeddedApps:
             log = self.logs.error_log(host)
             app = EmbeddedApp(loader, target, self.processes, self.threads, log, self.counters)
             self._apps[key] = app
+        if len(self._seen) >= 4096:  # settings made per request would fill it
+            self._seen.clear()
+        self._seen[(script, id(settings), id(host))] = (settings, app)
         return app

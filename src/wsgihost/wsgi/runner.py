@@ -128,7 +128,7 @@ class _Response:
         self.status_code = 0
 
     def start_response(
-        self, status: str, headers: Headers, exc_info: Any = None
+        self, status: Any, headers: Any, exc_info: Any = None
     ) -> Callable[[bytes], None]:
         if exc_info:
             try:
@@ -144,7 +144,7 @@ class _Response:
         self.status_code = int(status[:3])
         return self.write
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Any) -> None:
         if self.head is None:
             raise ResponseError("write() called before start_response()")
         if type(data) is not bytes:
@@ -274,8 +274,14 @@ def run(
 
 def _format(exc_info: Any) -> str:
     kind, value, tb = exc_info
-    # The app's frames, as mod_wsgi shows them: not the runner's own call.
-    while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename == __file__:
+    # The app's frames, as mod_wsgi shows them: not the runner's own call. By
+    # the frame's module, not its file: compiled, this module's frames name
+    # the source it was built from, not the __file__ it runs as.
+    while (
+        tb is not None
+        and tb.tb_next is not None
+        and tb.tb_frame.f_globals.get("__name__") == __name__
+    ):
         tb = tb.tb_next
     return "".join(traceback.format_exception(kind, value, tb)).rstrip("\n")
 
