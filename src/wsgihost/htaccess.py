@@ -23,30 +23,55 @@ import stat
 import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from wsgihost.config.model import DirSettings, Section
-from wsgihost.config.parser import Node, parse
-from wsgihost.config.problems import Problems
-from wsgihost.htfile import (
-    Allowed,
-    Applied,
-    HtaccessError,
-    apply,
-    check_read_time,
-    conditionals,
-    with_conditionals,
-)
+from wsgihost.htoverride import Allowed, Applied, HtaccessError
 
-__all__ = ["Allowed", "Applied", "HtaccessError", "HtaccessFiles", "may_override", "walk"]
+if TYPE_CHECKING:
+    from wsgihost.config.parser import Node
+
+__all__ = [
+    "Allowed",
+    "Applied",
+    "HtaccessError",
+    "HtaccessFiles",
+    "may_override",
+    "preload",
+    "walk",
+]
 
 T = TypeVar("T")
 Version = tuple[int, int, int, int] | None  # (mtime, size, inode, device); None: absent
 
 
-def may_override(settings: Iterable[DirSettings]) -> bool:
-    """Whether any of these settings lets a .htaccess be read (else no stat at all)."""
-    return any(Allowed.of(s) is not None for s in settings)
+def may_override(base: DirSettings, plain: Iterable[tuple[str, DirSettings]]) -> bool:
+    """Whether the walk may read a .htaccess anywhere under a host (else no stat
+    at all), given its settings and its plain <Directory> sections (pattern,
+    settings): some section lets one in, or the root's never says
+    AllowOverride, where Apache's unset still looks (:meth:`Allowed.of`). So
+    Debian's ``<Directory /> AllowOverride None``, with nothing turning it back
+    on, reads none."""
+    root = base
+    for pattern, settings in plain:
+        if settings.allow_override or settings.allow_override_list:
+            return True
+        if _components(pattern) == 0:
+            root = root.merge(settings)
+    return Allowed.of(root) is not None
+
+
+def preload() -> None:
+    """Import what reading a .htaccess takes (the parser, the directive tables).
+
+    Done by :func:`_load` when a file is first read; a front-end worker whose
+    configuration lets one be read calls this at start, while it may still be
+    root: the package need not be readable by the User it drops to, and a
+    request should not pay for the import. Where no AllowOverride allows
+    anything, the worker never holds the tables (megabytes).
+    """
+    from wsgihost import htfile  # noqa: F401
+    from wsgihost.config import parser  # noqa: F401
 
 
 # -- the walk ------------------------------------------------------------------------
@@ -109,13 +134,17 @@ def _load(path: str) -> tuple[Node, ...]:
             text = f.read().decode("utf-8", "replace")
     except OSError as e:
         raise _unreadable(path, e) from None
-    check_read_time(path, text)
+    from wsgihost import htfile
+    from wsgihost.config.parser import parse
+    from wsgihost.config.problems import Problems
+
+    htfile.check_read_time(path, text)
     problems = Problems()
     parsed = parse(path, problems, environ=os.environ)
     bad = next((p for p in problems.items if p.severity == "error"), None)
     if bad is not None:
         raise HtaccessError(500, f"{path}: {bad.message}")
-    return with_conditionals(parsed.nodes, conditionals(path, text))
+    return htfile.with_conditionals(parsed.nodes, htfile.conditionals(path, text))
 
 
 def _unreadable(path: str, error: OSError, before: str = "") -> HtaccessError:
@@ -258,7 +287,9 @@ class HtaccessFiles:
             try:
                 if isinstance(entry.nodes, HtaccessError):
                     raise entry.nodes
-                applied = apply(path, entry.nodes, allowed, self.server_root)
+                from wsgihost import htfile
+
+                applied = htfile.apply(path, entry.nodes, allowed, self.server_root)
             except HtaccessError as e:
                 applied = e
             entry.applied[allowed] = applied

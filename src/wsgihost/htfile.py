@@ -14,62 +14,30 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from wsgihost.config import directives, mod_authz
 from wsgihost.config import htaccess as classes
 from wsgihost.config.draft import Context, HostDraft, SectionDraft, ServerDraft
 from wsgihost.config.lexer import first_word, logical_lines
-from wsgihost.config.model import DirSettings, Section, Where
+from wsgihost.config.model import Section, Where
 from wsgihost.config.parser import CONDITIONALS, Node
 from wsgihost.config.problems import Problems
+from wsgihost.htoverride import Allowed, Applied, HtaccessError
+
+__all__ = [
+    "Allowed",
+    "Applied",
+    "HtaccessError",
+    "apply",
+    "check_read_time",
+    "conditionals",
+    "with_conditionals",
+]
 
 # Acted on while a file is read, and never allowed in .htaccess: caught in the
 # text, since the parser would already have acted on them.
 _READ_TIME = {"include": "Include", "includeoptional": "IncludeOptional", "define": "Define"}
 _READ_TIME["undefine"] = "UnDefine"
-
-
-class HtaccessError(Exception):
-    """A .htaccess that stops the request: the status and the error-log line."""
-
-    def __init__(self, status: int, message: str, level: str = "alert") -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.level = level  # Apache's: alert for a bad file, crit for an unreadable one
-        self.folder = ""  # where the walk stopped (set by HtaccessFiles.read)
-
-
-@dataclass(frozen=True)
-class Allowed:
-    """What a folder's merged AllowOverride and AllowOverrideList let in."""
-
-    classes: frozenset[str]
-    options: frozenset[str] | None  # Options=...; None: every option
-    names: frozenset[str]  # AllowOverrideList, lower case
-
-    @staticmethod
-    def of(settings: DirSettings) -> Allowed | None:
-        """None where the folder's .htaccess is not even looked for: an explicit
-        ``AllowOverride None`` (and no AllowOverrideList names)."""
-        found = settings.allow_override
-        names = settings.allow_override_list or frozenset()
-        if found is not None and not found and not names:
-            return None
-        # AllowOverride never given: Apache still looks (its "unset" mark counts
-        # as an override in the walk) and then allows nothing, so any directive
-        # there is a 500. Debian's apache2.conf says None for / to avoid it.
-        return Allowed(found or frozenset(), settings.allow_override_opts, names)
-
-
-@dataclass(frozen=True)
-class Applied:
-    """One .htaccess applied: its folder's settings and its <Files> sections."""
-
-    settings: DirSettings
-    files: tuple[Section, ...] = ()
-    warnings: tuple[str, ...] = ()  # AllowOverride Nonfatal=...: what was skipped
 
 
 def _label(name: str, section: bool) -> str:

@@ -520,9 +520,11 @@ class Router:
         # lets one be read: elsewhere no request pays a stat for them.
         self.overrides = overrides
         for compiled in (self.main, *self.vhosts):
-            layers = [compiled.base, *(c.settings for c in compiled.directories)]
-            if overrides is not None and htaccess.may_override(layers):
+            plain = [(c.pattern, c.settings) for c in compiled.directories if c.regex is None]
+            if overrides is not None and htaccess.may_override(compiled.base, plain):
                 compiled.overrides = overrides
+        if any(c.overrides is not None for c in (self.main, *self.vhosts)):
+            htaccess.preload()  # now, while a worker may still be root
         self._by_listener: dict[tuple[str, int], list[_CompiledHost]] = {}
         # PATH_TRANSLATED of a path_info an alias maps (a second routing of every
         # request otherwise), per host: the configuration alone decides it.

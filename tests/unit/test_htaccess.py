@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import errno
 import os
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -387,6 +390,55 @@ def test_the_router_reads_htaccess_only_where_allowed(tmp_path: Path) -> None:
     assert refused.log == f"{tmp_path}/open/.htaccess: Options not allowed here"
     # A router without a reader (the supervisor's) never reads one.
     assert isinstance(Router(server).route("127.0.0.1", 8080, b"x", b"/open/"), FileTarget)
+
+
+# What a front-end worker does with the server it is sent: unpickle it, build
+# its router with a .htaccess reader. Run in a fresh interpreter, to see what
+# that imports.
+_WORKER = """
+import pickle, sys
+from wsgihost.htaccess import HtaccessFiles
+from wsgihost.routing import Router
+server = pickle.loads(sys.stdin.buffer.read())
+Router(server, HtaccessFiles())
+print(" ".join(m for m in ("wsgihost.config.parser", "wsgihost.config.directives",
+                           "wsgihost.htfile") if m in sys.modules))
+"""
+
+
+def worker_imports(server: Server) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _WORKER],
+        input=pickle.dumps(server),
+        capture_output=True,
+        check=True,
+    )
+    return set(done.stdout.decode().split())
+
+
+def test_the_htaccess_tables_are_loaded_at_start_only_where_a_file_may_be_read(
+    tmp_path: Path,
+) -> None:
+    # Where AllowOverride None holds everywhere (Debian's apache2.conf), a worker
+    # never reads a .htaccess: the parser and the directive tables (megabytes of
+    # a worker's memory) stay out of it.
+    shut, problems = configure(tmp_path, "<Directory />\n AllowOverride None\n</Directory>\n")
+    assert shut is not None, problems
+    assert worker_imports(shut) == set()
+    # Where one may be read, they are imported with the router, at start, while
+    # the worker may still be root: not by the first request, as the User the
+    # worker runs as, who may not be able to read the package.
+    opened, problems = configure(
+        tmp_path,
+        f"<Directory />\n AllowOverride None\n</Directory>\n"
+        f"<Directory {tmp_path}>\n AllowOverride FileInfo\n</Directory>\n",
+    )
+    assert opened is not None, problems
+    assert worker_imports(opened) == {
+        "wsgihost.config.parser",
+        "wsgihost.config.directives",
+        "wsgihost.htfile",
+    }
 
 
 def test_without_any_allow_override_a_directive_is_refused_as_apache(tmp_path: Path) -> None:

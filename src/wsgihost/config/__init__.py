@@ -22,11 +22,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import replace
 
-from wsgihost.config.builder import build
-from wsgihost.config.envvars import environment
 from wsgihost.config.model import Server
-from wsgihost.config.parser import parse
 from wsgihost.config.problems import Problem, Problems
+
+# The parser, the directive tables and the builder are imported by load(), not
+# here: a front-end worker imports this package for the model alone (the
+# server it is sent), and the tables are megabytes it would never use.
 
 __all__ = ["Problem", "load"]
 
@@ -46,6 +47,9 @@ def load(
     for word in one file is shown once, with how many more there are. ``remap``
     maps ports written in the configuration to the ports to use instead.
     """
+    from wsgihost.config.builder import build
+    from wsgihost.config.parser import parse
+
     problems = Problems()
     env = _environment(path, os.environ if environ is None else environ, problems)
     parsed = parse(path, problems, defines, env)
@@ -88,6 +92,8 @@ def _environment(path: str, environ: Mapping[str, str], problems: Problems) -> d
             problems.warning(
                 envvars, 0, f"cannot read it ({e.strerror}); ${{APACHE_*}} take Debian's defaults"
             )
+    from wsgihost.config.envvars import environment
+
     env, skipped = environment(text, environ, folder)
     for line, message in skipped:
         problems.warning(envvars, line, f"{message}; skipped (the shell would have run it)")
