@@ -9,7 +9,7 @@ and friends) are filled in the way mod_wsgi fills them.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import re
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import unquote_to_bytes
@@ -68,7 +68,7 @@ def log_id(request_time: float, pid: int, serial: int) -> str:
     value = int(request_time * 1_000_000)
     value ^= (pid << 40) ^ ((pid >> 24) << 56) ^ (serial << 32)
     raw = (value & 0xFFFF_FFFF_FFFF_FFFF).to_bytes(8, "little")
-    return base64.b64encode(raw).decode("ascii")[:11]
+    return binascii.b2a_base64(raw, newline=False).decode("ascii")[:11]
 
 
 def unmap_ipv4(addr: str) -> str:
@@ -419,5 +419,6 @@ def build_environ(
         add_variables(environ, variables)
     # After the keys above, as mod_wsgi does it: the application group and
     # mod_wsgi.script_name keep what the request itself said.
-    proxyheaders.apply(environ, mount.trusted_proxy_headers, mount.trusted_proxies)
+    if mount.trusted_proxy_headers:  # (a call into interpreted code otherwise, each request)
+        proxyheaders.apply(environ, mount.trusted_proxy_headers, mount.trusted_proxies)
     return environ
