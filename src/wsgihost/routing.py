@@ -285,8 +285,10 @@ class _CompiledSection:
         self.raw = section.pattern
         self.pattern = section.pattern.rstrip("/") or "/"
         self.glob = not section.regex and any(c in section.pattern for c in "*?[")
-        # Apache applies non-regex <Directory> sections shortest first.
-        self.depth = self.pattern.count("/")
+        # Apache applies non-regex <Directory> sections shortest first, and
+        # <Directory /> before any other (it counts "/tmp/" as two components,
+        # "/" as one): the root is depth 0, as in the .htaccess walk.
+        self.depth = 0 if self.pattern == "/" else self.pattern.count("/")
         # <Files> inside <Directory>: both must match.
         self.within = _CompiledSection(section.within) if section.within is not None else None
 

@@ -441,6 +441,28 @@ def test_the_htaccess_tables_are_loaded_at_start_only_where_a_file_may_be_read(
     }
 
 
+def test_the_root_directory_merges_first_whether_or_not_a_htaccess_may_be_read(
+    tmp_path: Path,
+) -> None:
+    # Apache merges <Directory /> before every other <Directory>, wherever it
+    # stands in the file. A depth-1 section (/tmp) written before it must still
+    # win, on the walk a .htaccess reader takes and on the path without one.
+    (tmp_path / "x.txt").write_text("x")
+    top = "/" + tmp_path.parts[1]
+    texts = {
+        "no reader": "<Directory />\n AllowOverride None\n Require all granted\n</Directory>\n",
+        "reader": "<Directory />\n Require all granted\n</Directory>\n",
+    }
+    for kind, root in texts.items():
+        server, problems = configure(
+            tmp_path, f"<Directory {top}>\n Require all denied\n</Directory>\n{root}"
+        )
+        assert server is not None, problems
+        target = Router(server, HtaccessFiles()).route("127.0.0.1", 8080, b"x", b"/x.txt")
+        assert isinstance(target, FileTarget), (kind, target)
+        assert target.settings.require == "denied", kind
+
+
 def test_without_any_allow_override_a_directive_is_refused_as_apache(tmp_path: Path) -> None:
     (tmp_path / "quiet").mkdir()
     (tmp_path / "quiet" / ".htaccess").write_text("# nothing but a comment\n")
