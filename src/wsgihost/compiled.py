@@ -35,12 +35,14 @@ PACKAGE = "wsgihost"
 # through a front-end worker (framing, parsing, routing, static files, the
 # environ), the
 # daemon protocol and a daemon process's request loop (process, watchdog,
-# error logs), and the WSGI runner and streams an app calls into. Those two
-# take what an app hands them as Any, so that a misbehaving app gets our
-# errors rather than compiled argument checks, and the runner leaves its own
-# frames out of a traceback by module name, which a compiled frame keeps.
-# Left out: everything that runs once at start, and the script loader (its
-# tests replace the os module it sees).
+# error logs), and the WSGI runner: it takes what an app hands it as Any, so
+# that a misbehaving app gets our errors rather than compiled argument checks,
+# and it leaves its own frames out of a traceback by module name, which a
+# compiled frame keeps. Left out: everything that runs once at start, the
+# script loader (its tests replace the os module it sees), and the streams an
+# app holds (wsgi.input, wsgi.errors, wsgi.file_wrapper): as native classes
+# they could not be copied, pickled or given attributes, and their typed
+# arguments would answer a wrong type with compiled code's message.
 HOT: Tuple[str, ...] = (
     "chunked",
     "httpcore",
@@ -54,7 +56,6 @@ HOT: Tuple[str, ...] = (
     "daemon.errorlogs",
     "wsgi.environ",
     "wsgi.runner",
-    "wsgi.streams",
     "wsgi.counters",
     "frontend.connection",
     "frontend.daemonlink",

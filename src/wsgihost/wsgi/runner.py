@@ -24,7 +24,7 @@ import re
 import stat
 import sys
 import traceback
-from typing import Any, Callable, Iterable, List, Optional, Protocol, Tuple
+from typing import Any, Callable, List, Optional, Protocol, Tuple
 
 from wsgihost import errorpages
 from wsgihost.wsgi.input_error import InputError
@@ -230,7 +230,10 @@ def run(
     ``log`` receives error messages, tracebacks included; it must not raise.
     """
     response = _Response(sink, log, environ.get("REQUEST_METHOD") == "HEAD")
-    result: Optional[Iterable[bytes]] = None
+    # Any, not Iterable[bytes]: what the app returns is checked here, and a
+    # narrowed type (a one-item tuple as Tuple[bytes]) would be checked by
+    # compiled code first, with its own error for a memoryview body.
+    result: Any = None
     try:
         app = load_app()
         result = app(environ, response.start_response)

@@ -131,7 +131,7 @@ class ErrorStream:
         self._log = log
         self._pending = ""
 
-    def write(self, text: Any) -> int:  # Any: the app's, checked here (compiled too)
+    def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if "\n" not in text:

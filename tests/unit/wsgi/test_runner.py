@@ -148,6 +148,31 @@ def test_list_body_goes_out_with_the_head_in_one_send(container: Any) -> None:
     assert res.log == []
 
 
+@pytest.mark.parametrize("container", [list, tuple])
+@pytest.mark.parametrize("item", [b"one", bytearray(b"one"), memoryview(b"one")])
+def test_a_one_item_body_of_any_bytes_like_is_sent(container: Any, item: Any) -> None:
+    # The compiled runner must not narrow a one-item tuple to (bytes,) and
+    # refuse a memoryview before our own check sees it.
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response(*OK)
+        return container([item])
+
+    res = serve(app)
+    assert res.sink.calls == [("send", OK, b"one", True)]
+    assert res.log == []
+
+
+@pytest.mark.parametrize("container", [list, tuple])
+def test_a_one_item_body_of_str_is_our_500(container: Any) -> None:
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response(*OK)
+        return container(["not bytes"])
+
+    res = serve(app)
+    assert_500(res)
+    assert "ResponseError: response iterable yielded str, not bytes" in res.logtext
+
+
 def test_empty_list_sends_the_head_and_ends() -> None:
     def app(environ: Any, start_response: Any) -> Any:
         start_response("204 No Content", [])
