@@ -62,13 +62,14 @@ def may_override(base: DirSettings, plain: Iterable[tuple[str, DirSettings]]) ->
 
 
 def preload() -> None:
-    """Import what reading a .htaccess takes (the parser, the directive tables).
+    """Import the parser and the directive tables that applying a .htaccess takes.
 
-    Done by :func:`_load` when a file is first read; a front-end worker whose
-    configuration lets one be read calls this at start, while it may still be
-    root: the package need not be readable by the User it drops to, and a
-    request should not pay for the import. Where no AllowOverride allows
-    anything, the worker never holds the tables (megabytes).
+    :func:`_load` imports them when a file is first read; a front-end worker
+    whose configuration lets one be read calls this at start, while it may
+    still be root, so that the first request does not pay for the import.
+    (What a file's directives need beyond the tables, ``wsgihost.expr`` for an
+    ``<If>``, is still imported when first used.) Where no AllowOverride
+    allows anything, the worker never holds the tables (megabytes).
     """
     from wsgihost import htfile  # noqa: F401
     from wsgihost.config import parser  # noqa: F401
