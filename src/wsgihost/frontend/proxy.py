@@ -134,7 +134,9 @@ def request_head(
     if target.host.log_level:
         head["log_level"] = target.host.log_level
     server = req.conn.worker.server
-    error_format = server.error_log_format(target.host)
+    # (Asked only where some ErrorLogFormat is given: the model's method is
+    # interpreted code, a call per request otherwise.)
+    error_format = server.error_log_format(target.host) if server.error_log_formats else None
     if error_format:
         head["error_log_format"] = error_format
         head["server_name"] = target.host.server_name or server.main.server_name or ""
