@@ -77,13 +77,11 @@ class Running:
         "sink",
         "started",
         "thread",
-        "thread_name",
         "timed_out",
     )
 
     def __init__(self, environ: Dict[str, Any], sink: Any) -> None:
-        self.thread = threading.get_ident()
-        self.thread_name = threading.current_thread().name
+        self.thread = threading.get_ident()  # its name is looked up if it times out
         self.started = time.monotonic()
         self.environ = environ
         self.sink = sink  # has interrupt(status, headers, body) -> ANSWERED | CUT | FINISHED
@@ -226,7 +224,7 @@ class Watchdog:
             f"{method} {escape(request_url(environ))} has run for {now - running.started:.1f} s, "
             f"past request-timeout ({self.request_timeout:g} s); {fate}; this process will be "
             f"replaced, its successor started first. The stack of thread "
-            f"{running.thread_name} (most recent call last):\n"
+            f"{_thread_name(running.thread)} (most recent call last):\n"
             + (stack or "  (the thread is running no Python code)"),
             client,
         )
@@ -264,6 +262,14 @@ _OURS = (
     os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ""),
     os.path.abspath(threading.__file__),
 )
+
+
+def _thread_name(ident: int) -> str:
+    """The name of the live thread ``ident`` (asked only for a request that timed out)."""
+    for thread in threading.enumerate():
+        if thread.ident == ident:
+            return thread.name
+    return f"Thread-{ident}"
 
 
 def app_stack(frame: Any) -> str:
