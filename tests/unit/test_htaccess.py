@@ -17,7 +17,7 @@ from wsgihost.config import htaccess as classes
 from wsgihost.config.model import DEFAULT_SETTINGS, DirSettings, Server
 from wsgihost.config.parser import parse
 from wsgihost.config.problems import Problems
-from wsgihost.htaccess import HtaccessFiles, walk
+from wsgihost.htaccess import HtaccessFiles, may_override, walk
 from wsgihost.htfile import (
     Allowed,
     Applied,
@@ -123,6 +123,31 @@ def test_unset_is_read_with_nothing_allowed_explicit_none_is_not_read() -> None:
     assert Allowed.of(listed) == Allowed(frozenset(), None, frozenset({"require"}))
     nonfatal = DirSettings(allow_override=frozenset({classes.NONFATAL_UNKNOWN}))
     assert Allowed.of(nonfatal) is not None
+
+
+NONE = DirSettings(allow_override=frozenset())
+SOME = DirSettings(allow_override=frozenset({"FileInfo"}))
+LISTED = DirSettings(allow_override_list=frozenset({"redirect"}))
+
+
+@pytest.mark.parametrize(
+    ("sections", "reads"),
+    [
+        ([], True),  # never said: Apache still looks, allowing nothing
+        ([("/", NONE)], False),  # Debian's apache2.conf
+        ([("/", NONE), ("/srv", DEFAULT_SETTINGS)], False),  # inherits None
+        ([("/srv", NONE)], True),  # / itself is still unset
+        ([("/", NONE), ("/srv", SOME)], True),
+        ([("/", NONE), ("/srv/*/pub", SOME)], True),  # a wildcard <Directory>
+        ([("/", NONE), ("/srv", LISTED)], True),  # AllowOverrideList alone
+        ([("/", NONE), ("/", SOME)], True),  # a later root section turns it on
+        ([("/", SOME), ("/", NONE)], True),  # conservative: may read
+    ],
+)
+def test_may_override_follows_the_walk(
+    sections: list[tuple[str, DirSettings]], reads: bool
+) -> None:
+    assert may_override(DEFAULT_SETTINGS, sections) is reads
 
 
 @pytest.mark.parametrize(
