@@ -66,10 +66,10 @@ def preload() -> None:
 
     :func:`_load` imports them when a file is first read; a front-end worker
     whose configuration lets one be read calls this at start, while it may
-    still be root, so that the first request does not pay for the import.
-    (What a file's directives need beyond the tables, ``wsgihost.expr`` for an
-    ``<If>``, is still imported when first used.) Where no AllowOverride
-    allows anything, the worker never holds the tables (megabytes).
+    still be root, so that the first request does not pay for the import
+    (``wsgihost.expr``, for an ``<If>``, the worker has imported already).
+    Where no AllowOverride allows anything, the worker never holds the tables
+    (megabytes).
     """
     from wsgihost import htfile  # noqa: F401
     from wsgihost.config import parser  # noqa: F401
