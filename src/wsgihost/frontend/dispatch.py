@@ -168,6 +168,8 @@ def serve_app(conn: Exchange, req: Request, target: WSGITarget) -> None:
         conn.answer(req, 500)
         return
     app = worker.apps.get(target)
+    if not req.keep_alive:
+        conn.lend_socket(req)  # its thread writes the last response itself
     worker.pool.submit(app.serve, req, target)
 
 

@@ -121,6 +121,12 @@ class EmbeddedApp:
 
     def serve(self, request: Any, target: WSGITarget) -> None:
         """Run on a pool thread: call the app for one request."""
+        try:
+            self._serve(request, target)
+        finally:
+            request.release_socket()  # a socket lent for the response and not used
+
+    def _serve(self, request: Any, target: WSGITarget) -> None:
         client = f"{request.head.client_addr}:{request.head.client_port}"
         referer = request.head.header(b"referer")
         log = self.log

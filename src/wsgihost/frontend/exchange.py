@@ -23,6 +23,7 @@ connection or the worker (:mod:`wsgihost.frontend.connection` and
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any, Protocol
@@ -98,6 +99,8 @@ class Exchange(Protocol):
     async def wait_body(self, req: Request) -> None: ...
     async def wait_writable(self) -> None: ...
     def borrow_socket(self, req: Request) -> int | None: ...
+    def lend_socket(self, req: Request) -> None: ...
+    def send_direct(self, req: Request, head: Any, data: bytes) -> bool: ...
 
 
 class Request:
@@ -117,6 +120,7 @@ class Request:
         "complete",
         "conn",
         "continue_sent",
+        "direct_fd",
         "discard",
         "dropped",
         "error_redirect",
@@ -175,6 +179,9 @@ class Request:
         self.whole_body = False  # read whole whatever the app does (daemon mode, as mod_wsgi)
         self.bytes_framing = 0
         self.unsent = 0
+        # A duplicate of the socket lent to the app's thread for a response
+        # that ends the connection (Connection.lend_socket); -1 when none.
+        self.direct_fd = -1
         self.response_headers: list[tuple[str, str]] = []
         self.host: bytes | None = None
         self.vhost: Host | None = None  # the virtual host that served it, for its logs
@@ -234,11 +241,17 @@ class Request:
 
     def send(self, head: Any, data: bytes, end: bool) -> None:
         if self.dropped:
+            self.release_socket()
             return
         conn = self.conn
         if end:
+            if self.direct_fd >= 0:
+                if head is not None and conn.send_direct(self, head, data):
+                    return
+                self.release_socket()
             conn.loop.call_soon_threadsafe(conn.app_send, self, head, data, True)
             return
+        self.release_socket()  # a response in pieces goes by the loop
         with conn.cond:
             self.unsent += len(data)
         conn.loop.call_soon_threadsafe(conn.app_send, self, head, data, False)
@@ -247,6 +260,14 @@ class Request:
                 while (self.unsent > RESPONSE_HIGH or conn.write_paused) and not self.dropped:
                     conn.cond.wait()
 
+    def release_socket(self) -> None:
+        """Thread side: close the socket's duplicate, if one was lent and not used."""
+        fd = self.direct_fd
+        if fd >= 0:
+            self.direct_fd = -1
+            os.close(fd)
+
     def abort(self) -> None:
+        self.release_socket()
         if not self.dropped:
             self.conn.loop.call_soon_threadsafe(self.conn.app_abort, self)
