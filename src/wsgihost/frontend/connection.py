@@ -841,6 +841,7 @@ class Connection(asyncio.Protocol):
         transport = self.transport
         if (
             req.keep_alive
+            or req.http09
             or req.expect_continue  # the 100 Continue is the loop's to write
             or req.state is not None  # the modules' output hooks run on the loop
             or self.tls is not None
@@ -860,16 +861,20 @@ class Connection(asyncio.Protocol):
         """Thread side of ``lend_socket``: write a whole response on the lent socket.
 
         False if it cannot be done here (the loop then writes it, as usual):
-        something of ours is still in the transport's buffer, or the head is
-        one to refuse. What the socket does not take at once, and the
-        access-log line, go to the loop (``sent_directly``).
+        the body is still coming, something of ours is still in the
+        transport's buffer, or the head is one to refuse. What the socket
+        does not take at once, and the access-log line, go to the loop
+        (``sent_directly``).
         """
         transport = self.transport
         if (
             req.dropped
             or self.lost
             or self.active is not req
-            or req.http09
+            # While its body is still coming, the loop may yet refuse the
+            # request (a timeout, a bad chunk) with an answer of its own.
+            or not req.body_done
+            or self.parsing is req
             or transport is None
             or transport.is_closing()
             or transport.get_write_buffer_size()

@@ -10,7 +10,11 @@ variable:
   upload never sits whole in memory;
 * the response flows thread -> loop through ``call_soon_threadsafe``; the
   thread blocks while the transport is over its high-water mark, so a slow
-  reader of a big response slows the app down instead of filling memory.
+  reader of a big response slows the app down instead of filling memory;
+* except a connection's last response, made in one piece: the thread writes
+  that itself, on a duplicate of the socket the loop lent it, and hands the
+  loop only what did not fit and the bookkeeping
+  (``Connection.lend_socket``, ``send_direct``).
 
 :class:`Exchange` is what the request path (routing, static files, embedded
 apps, the daemon proxy, TRACE) may ask of the connection that carries a
