@@ -150,6 +150,13 @@ def test_health_checks_pass(stack: tuple[ServerProcess, int, Path]) -> None:
         time.sleep(0.2)
         state = server_state(root)
     assert state.startswith("UP L7OK"), state
+
     # The checks came as LOCAL: logged with HAProxy's own address as the client.
-    checks = [line for line in (root / "access.log").read_text().splitlines() if "/health" in line]
+    # (A check's line is written once its answer is out: HAProxy may have read
+    # the status line first.)
+    def health_lines() -> list[str]:
+        text = (root / "access.log").read_text()
+        return [line for line in text.splitlines() if "/health" in line]
+
+    checks = wait_for(health_lines, what="a health check's access-log line")
     assert checks and all(line.startswith("127.0.0.1 127.0.0.1 ") for line in checks), checks

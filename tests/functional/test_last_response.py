@@ -12,6 +12,7 @@ them.
 
 from __future__ import annotations
 
+import gzip
 import os
 import socket
 import time
@@ -41,6 +42,11 @@ def application(environ, start_response):
     elif path == "/bad-header":
         start_response("200 OK", [("X-Bad", "a\\r\\nb")])
         return [b"never sent"]
+    elif path == "/page":
+        body = b"<p>" + b"a paragraph of the page. " * 400 + b"</p>"
+        headers = [("Content-Type", "text/html"), ("Content-Length", str(len(body)))]
+        start_response("200 OK", headers)
+        return [body]
     elif path == "/slow":
         time.sleep(0.3)
         body = b"late"
@@ -66,6 +72,9 @@ def site(tmp_path: Path) -> Iterator[tuple[ServerProcess, Path]]:
         'LogFormat "%r|%>s|%b|%O" bytes\n'
         f"CustomLog {log} bytes\n"
         f"WSGIScriptAlias / {script}\n"
+        # Modules whose hooks change the head and the body on their way out.
+        'Header set X-Method "expr=%{REQUEST_METHOD}"\n'
+        "AddOutputFilterByType DEFLATE text/html\n"
     )
     os.chmod(tmp_path, 0o755)
     srv = ServerProcess(["serve", "--config", str(conf)], env={"PORT": str(free_port())})
@@ -123,6 +132,41 @@ def test_the_last_response_is_whole_and_logged_as_sent(
         assert int(line[3]) == len(answer), (line, len(answer))
         if body:
             assert line[2] == str(len(body))
+
+
+def test_the_modules_change_a_last_response_as_any_other(
+    site: tuple[ServerProcess, Path],
+) -> None:
+    """mod_headers and DEFLATE run on the last response too, wherever it is written."""
+    server, _ = site
+    for closing in (True, False):
+        with server.connect() as sock:
+            sock.sendall(
+                b"GET /page HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n"
+                + (b"Connection: close\r\n" if closing else b"")
+                + b"\r\n"
+            )
+            if not closing:
+                sock.shutdown(socket.SHUT_WR)  # no more requests: the server closes after this
+            answer = read_to_eof(sock)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        fields = head.lower().split(b"\r\n")
+        assert b"x-method: get" in fields
+        assert b"content-encoding: gzip" in fields
+        if b"transfer-encoding: chunked" in fields:
+            body = dechunk(body)
+        assert gzip.decompress(body) == b"<p>" + b"a paragraph of the page. " * 400 + b"</p>"
+
+
+def dechunk(body: bytes) -> bytes:
+    data = b""
+    while True:
+        line, _, body = body.partition(b"\r\n")
+        size = int(line, 16)
+        if size == 0:
+            assert body == b"\r\n"
+            return data
+        data, body = data + body[:size], body[size + 2 :]
 
 
 def test_a_slow_reader_gets_all_of_a_big_last_response(site: tuple[ServerProcess, Path]) -> None:
