@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.functional.helpers import free_port, read_to_eof, wait_for, worker_pids
-from tests.functional.server import ServerProcess
+from tests.functional.server import Reader, ServerProcess
 
 BIG = 6 << 20
 
@@ -57,6 +57,7 @@ def application(environ, start_response):
 """
 
 CLOSE = "Host: x\r\nConnection: close\r\n\r\n"
+FILE = bytes(range(256)) * 4096  # 1 MiB: sent by a pool thread with sendfile
 
 
 @pytest.fixture
@@ -64,6 +65,8 @@ def site(tmp_path: Path) -> Iterator[tuple[ServerProcess, Path]]:
     script = tmp_path / "app.wsgi"
     script.write_text(APP)
     log = tmp_path / "access.log"
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "big.bin").write_bytes(FILE)
     conf = tmp_path / "site.conf"
     conf.write_text(
         "Listen 127.0.0.1:${PORT}\n"
@@ -71,6 +74,7 @@ def site(tmp_path: Path) -> Iterator[tuple[ServerProcess, Path]]:
         f"ErrorLog {tmp_path}/error.log\n"
         'LogFormat "%r|%>s|%b|%O" bytes\n'
         f"CustomLog {log} bytes\n"
+        f"Alias /files/ {tmp_path}/files/\n"
         f"WSGIScriptAlias / {script}\n"
         # Modules whose hooks change the head and the body on their way out.
         'Header set X-Method "expr=%{REQUEST_METHOD}"\n'
@@ -224,6 +228,20 @@ def test_no_lent_socket_outlives_its_request(site: tuple[ServerProcess, Path]) -
         # ... and one that resets its connection.
         sock = server.connect()
         sock.sendall(b"GET /slow HTTP/1.1\r\n" + CLOSE.encode())
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.close()
+        # A large file (a pool thread sendfile's it on a duplicate of the socket
+        # too): twice on one connection, then to a client that resets in the
+        # middle of it.
+        with server.connect() as sock:
+            reader = Reader(sock)
+            for _ in range(2):
+                sock.sendall(b"GET /files/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert reader.response()[2] == FILE
+        sock = server.connect()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b"GET /files/big.bin HTTP/1.1\r\n" + CLOSE.encode())
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         sock.close()
     time.sleep(0.4)  # the slow apps end

@@ -920,7 +920,7 @@ class Connection(asyncio.Protocol):
                 self.active = None
             dispatch.log_access(self, req)
             return
-        if rest:
+        if rest and not transport.is_closing():
             transport.write(rest)
         self.finish(req)
 
