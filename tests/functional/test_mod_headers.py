@@ -5,6 +5,7 @@ split, and configtest refusing bad lines with file:line."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import textwrap
@@ -59,6 +60,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
             </Location>
             <Location /app/split>
                 Header set X-Split "a\\r\\nX-Injected: 1"
+            </Location>
+            <Location /app/always-split>
+                Header always set X-Split "a\\r\\nX-Injected: 1"
             </Location>
             """
         )
@@ -116,6 +120,24 @@ def test_a_value_with_crlf_gives_an_unsplit_500(server: ServerProcess) -> None:
     assert head.startswith(b"HTTP/1.1 500 ")
     assert b"X-Injected" not in head and b"X-Split" not in head
     assert b"X-Frame-Options: DENY" in head  # the "always" line still applies
+
+
+@pytest.mark.parametrize("closing", [False, True])
+def test_an_always_value_with_crlf_gives_a_bare_500(server: ServerProcess, closing: bool) -> None:
+    """The 500 that replaces the app's answer gets the "always" line too, and is
+    refused in turn: as Apache, a 500 with no body and none of the modules'
+    headers goes out instead of a third try."""
+    with server.connect() as sock:
+        extra = [("Connection", "close")] if closing else []
+        sock.sendall(build("GET", "/app/always-split", headers=extra))
+        sock.shutdown(socket.SHUT_WR)
+        raw = read_to_eof(sock)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 500 ")
+    assert b"X-Injected" not in head and b"X-Split" not in head
+    assert b"X-Frame-Options" not in head
+    assert b"\r\nContent-Length: 0" in head
+    assert body == b""
 
 
 def configtest(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:

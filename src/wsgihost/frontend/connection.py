@@ -1027,14 +1027,22 @@ class Connection(asyncio.Protocol):
             with self.cond:
                 req.unsent -= size
         req.keep_alive = False
-        # Apache's 500 page, naming the host's ServerAdmin, with its signature.
-        body = httpcore.error_body(
-            500, signature=errordocs.signature(req, *errordocs.where(self, req))
-        )
-        head = ("500 Internal Server Error", [("Content-Type", httpcore.ERROR_TYPE)])
-        # The server's own page: only "Header always" lines reach it (a Header line
-        # that made the refused head would otherwise refuse this one too, forever).
-        req.own_page = True
+        head: tuple[str, list[tuple[str, str]]]
+        if req.own_page:
+            # Our own 500 was refused too: a "Header always" line makes every head
+            # bad. As Apache (AH02430 twice): a 500 with no body and none of the
+            # modules' headers, rather than a third try.
+            req.state = None
+            head, body = ("500 Internal Server Error", []), b""
+        else:
+            # Apache's 500 page, naming the host's ServerAdmin, with its signature.
+            body = httpcore.error_body(
+                500, signature=errordocs.signature(req, *errordocs.where(self, req))
+            )
+            head = ("500 Internal Server Error", [("Content-Type", httpcore.ERROR_TYPE)])
+            # The server's own page: only "Header always" lines reach it (a Header
+            # line that made the refused head would otherwise refuse it too).
+            req.own_page = True
         self._app_send(req, head, body, True, out=out)
         with self.cond:
             req.dropped = True
